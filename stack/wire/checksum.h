@@ -16,6 +16,11 @@
 
 namespace pytcp {
 
+// Whether a parser verifies a checksum. kSkip is for frames whose checksum the TAP device
+// has already verified or will fill in (virtio_net_hdr VIRTIO_NET_HDR_F_DATA_VALID /
+// NEEDS_CSUM offloads), so the stack does not sum the same bytes twice.
+enum class ChecksumPolicy : uint8_t { kVerify, kSkip };
+
 // Adds the bytes to `initial` (a partial sum from earlier runs). An odd-length run is
 // padded with a zero byte, so only the last run of a message may have odd length.
 uint32_t ChecksumSum(std::span<const uint8_t> data, uint32_t initial = 0);

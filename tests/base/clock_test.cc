@@ -39,3 +39,26 @@ TEST(RealClockTest, IsMonotonic) {
 
 }  // namespace
 }  // namespace pytcp
+
+#include "stack/base/token_bucket.h"
+
+namespace pytcp {
+namespace {
+
+TEST(TokenBucketTest, BurstThenRate) {
+  VirtualClock clock;
+  TokenBucket bucket(/*rate=*/10, /*burst=*/3);
+  int taken = 0;
+  for (int i = 0; i < 10; ++i) taken += bucket.TryTake(clock.Now()) ? 1 : 0;
+  EXPECT_EQ(taken, 3);
+  clock.Advance(100ms);  // one token
+  EXPECT_TRUE(bucket.TryTake(clock.Now()));
+  EXPECT_FALSE(bucket.TryTake(clock.Now()));
+  clock.Advance(10s);  // refills to the burst, not beyond
+  taken = 0;
+  for (int i = 0; i < 10; ++i) taken += bucket.TryTake(clock.Now()) ? 1 : 0;
+  EXPECT_EQ(taken, 3);
+}
+
+}  // namespace
+}  // namespace pytcp

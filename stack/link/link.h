@@ -1,0 +1,94 @@
+// The link layer's one interface: something that sends and receives whole Ethernet frames.
+//
+// Implementations: TapLink (a Linux TAP device), MemoryLink (an in-memory pair with seeded
+// impairments, for tests) and PcapLink (middleware that records the frames of any Link, in
+// the manner of smoltcp's phy::PcapWriter). The stack's event loop waits on wait_fd() and
+// on next_delivery_time(), then drains Receive() in batches until it reports no more frames.
+//
+// Offloads come later (DESIGN.md "Performance"): a TAP opened with IFF_VNET_HDR prefixes
+// each frame with a virtio-net header and may carry GSO/GRO super-frames of up to 64 KB.
+// LinkFeatures says which of those a link has negotiated; today every link reports none,
+// so every frame is a plain Ethernet frame of at most mtu() + 18 bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "stack/base/bytes.h"
+#include "stack/base/clock.h"
+
+namespace pytcp {
+
+// Ethernet header (14) plus one 802.1Q tag (4): what a frame may carry beyond the MTU.
+inline constexpr size_t kMaxLinkHeaderSize = 18;
+inline constexpr size_t kMinFrameSize = 14;
+
+// The outcome of a send (or of the last read in a receive batch). A small enum rather than
+// absl::Status: this is the packet path, where failures must not allocate.
+enum class LinkStatus : uint8_t {
+  kOk = 0,
+  kWouldBlock,  // the device queue is full; the frame was not sent (retry later)
+  kTooBig,      // larger than the link can carry, or smaller than an Ethernet header
+  kDown,        // the device is gone or administratively down
+  kIoError,     // any other I/O error
+};
+std::string_view ToString(LinkStatus s);
+
+// Offloads a link has negotiated. All false/0 until the TAP's IFF_VNET_HDR support lands.
+struct LinkFeatures {
+  // Every frame, in both directions, starts with a struct virtio_net_hdr.
+  bool vnet_header = false;
+  // Transmit: the device completes the L4 checksum described in the vnet header.
+  bool tx_checksum = false;
+  // Receive: the device has verified L4 checksums (VIRTIO_NET_HDR_F_DATA_VALID).
+  bool rx_checksum = false;
+  // Transmit segmentation: largest super-frame the device splits into MTU frames; 0 = none.
+  uint32_t tso_max_size = 0;
+  // Receive: frames may be GRO'd super-frames larger than mtu() + kMaxLinkHeaderSize.
+  bool rx_gro = false;
+};
+
+// Called once per received frame. The bytes are valid only during the call (they live in
+// the link's receive buffer); copy what must outlive it. The sink may call Send() on the
+// same link (no lock is held while it runs).
+using FrameSink = absl::FunctionRef<void(ByteSpan frame)>;
+
+struct ReceiveResult {
+  size_t frames = 0;                   // frames handed to the sink
+  LinkStatus status = LinkStatus::kOk;  // kOk: stopped because empty or max_frames reached
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+
+  // Sends one frame (Ethernet header first). Never blocks.
+  [[nodiscard]] virtual LinkStatus Send(ByteSpan frame) = 0;
+
+  // Sends frames in order until one fails; returns how many were sent and, through
+  // *status, why it stopped (kOk when all were sent). Links that can hand a batch to the
+  // device in one call override it.
+  virtual size_t SendBatch(std::span<const ByteSpan> frames, LinkStatus* status);
+
+  // Non-blocking: hands up to max_frames waiting frames to `sink`, stopping early when no
+  // more are waiting. frames == max_frames means more may be waiting.
+  virtual ReceiveResult Receive(FrameSink sink, size_t max_frames) = 0;
+
+  // Becomes readable when Receive() has frames to return. The link owns it.
+  virtual int wait_fd() const = 0;
+
+  // The earliest time a frame that wait_fd() does not yet signal becomes receivable
+  // (a delayed frame in a MemoryLink); Infinite when none. The event loop folds it into
+  // its poll timeout, as it does protocol deadlines.
+  virtual Instant next_delivery_time() const { return Instant::Infinite(); }
+
+  // The largest L3 packet a frame carries (1500 on Ethernet).
+  virtual uint32_t mtu() const = 0;
+
+  virtual LinkFeatures features() const { return {}; }
+};
+
+}  // namespace pytcp

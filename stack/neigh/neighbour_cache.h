@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
+#include "stack/base/address_hash.h"
 #include "stack/base/clock.h"
 #include "stack/net/mac_address.h"
 
@@ -38,14 +38,6 @@ struct NeighbourCacheConfig {
   Duration reachable_time = 30s;  // REACHABLE_TIME (randomised by the owner if desired)
   Duration delay_first_probe_time = 5s;
   Duration stale_gc_time = 600s;  // STALE entries unused this long are removed
-};
-
-// Hashes any address type by its bytes (keeps the net layer free of absl).
-struct AddressHash {
-  template <typename Addr>
-  size_t operator()(const Addr& a) const {
-    return absl::Hash<typename Addr::Bytes>{}(a.bytes());
-  }
 };
 
 template <typename Addr>

@@ -1,0 +1,206 @@
+#include "stack/stack_config.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "stack/base/log.h"
+
+namespace pytcp {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> SplitList(std::string_view s) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const size_t comma = s.find(',');
+    parts.push_back(Trim(s.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return parts;
+}
+
+absl::Status Bad(std::string_view var, std::string_view value, std::string_view accepted) {
+  return absl::InvalidArgumentError(
+      fmt::format("{}='{}' is not valid: expected {}", var, value, accepted));
+}
+
+}  // namespace
+
+MacAddress StackConfig::EffectiveMac() const {
+  if (mac) return *mac;
+  // FNV-1a of the interface name into the low 40 bits; 0x02 marks the address as
+  // locally administered unicast (IEEE 802 U/L bit).
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : interface) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  return MacAddress(MacAddress::Bytes{0x02, static_cast<uint8_t>(h >> 32),
+                                      static_cast<uint8_t>(h >> 24), static_cast<uint8_t>(h >> 16),
+                                      static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)});
+}
+
+absl::StatusOr<StackConfig> StackConfig::FromEnvironment() {
+  return FromEnvironment([](const char* name) { return std::getenv(name); });
+}
+
+absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
+    const std::function<const char*(const char*)>& getenv) {
+  StackConfig c;
+  auto get = [&](const char* name) -> std::optional<std::string_view> {
+    const char* v = getenv(name);
+    if (v == nullptr) return std::nullopt;
+    return Trim(v);
+  };
+
+  if (auto v = get("PYTCP_IFACE")) {
+    if (v->empty() || v->size() >= 16 || v->find('/') != std::string_view::npos) {
+      return Bad("PYTCP_IFACE", *v, "an interface name of 1 to 15 characters");
+    }
+    c.interface = std::string(*v);
+  }
+  if (auto v = get("PYTCP_MAC")) {
+    auto mac = MacAddress::Parse(*v);
+    if (!mac || !mac->is_unicast() || mac->is_unspecified()) {
+      return Bad("PYTCP_MAC", *v, "a unicast MAC address such as 02:00:00:77:00:02");
+    }
+    c.mac = *mac;
+  }
+  if (auto v = get("PYTCP_IP4")) {
+    constexpr std::string_view kAccepted =
+        "'dhcp', 'none', or a comma-separated list of address/prefix such as 10.77.0.2/24";
+    if (*v == "dhcp") {
+      c.ip4_mode = Ip4Mode::kDhcp;
+    } else if (*v == "none") {
+      c.ip4_mode = Ip4Mode::kNone;
+    } else {
+      c.ip4_mode = Ip4Mode::kStatic;
+      for (std::string_view part : SplitList(*v)) {
+        auto ifaddr = Ip4Interface::Parse(part);
+        if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast() ||
+            ifaddr->address().is_limited_broadcast()) {
+          return Bad("PYTCP_IP4", *v, kAccepted);
+        }
+        c.ip4_addresses.push_back(*ifaddr);
+      }
+    }
+  }
+  if (auto v = get("PYTCP_GW4")) {
+    auto gw = Ip4Address::Parse(*v);
+    if (!gw || gw->is_unspecified() || gw->is_multicast()) {
+      return Bad("PYTCP_GW4", *v, "an IPv4 unicast address such as 10.77.0.1");
+    }
+    c.ip4_gateway = *gw;
+  }
+  if (auto v = get("PYTCP_IP6")) {
+    constexpr std::string_view kAccepted =
+        "'auto', 'none', or a comma-separated list of address/prefix such as fd77::2/64";
+    if (*v == "auto") {
+      c.ip6_mode = Ip6Mode::kAuto;
+    } else if (*v == "none") {
+      c.ip6_mode = Ip6Mode::kNone;
+    } else {
+      c.ip6_mode = Ip6Mode::kStatic;
+      for (std::string_view part : SplitList(*v)) {
+        auto ifaddr = Ip6Interface::Parse(part);
+        if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast()) {
+          return Bad("PYTCP_IP6", *v, kAccepted);
+        }
+        c.ip6_addresses.push_back(*ifaddr);
+      }
+    }
+  }
+  if (auto v = get("PYTCP_GW6")) {
+    auto gw = Ip6Address::Parse(*v);
+    if (!gw || gw->is_unspecified() || gw->is_multicast()) {
+      return Bad("PYTCP_GW6", *v, "an IPv6 unicast address such as fe80::1 or fd77::1");
+    }
+    c.ip6_gateway = *gw;
+  }
+  if (auto v = get("PYTCP_DNS")) {
+    for (std::string_view part : SplitList(*v)) {
+      if (auto a4 = Ip4Address::Parse(part); a4 && !a4->is_unspecified()) {
+        c.dns4.push_back(*a4);
+      } else if (auto a6 = Ip6Address::Parse(part); a6 && !a6->is_unspecified()) {
+        c.dns6.push_back(*a6);
+      } else {
+        return Bad("PYTCP_DNS", *v, "a comma-separated list of IPv4 or IPv6 addresses");
+      }
+    }
+  }
+  if (auto v = get("PYTCP_MTU")) {
+    uint64_t mtu = 0;
+    bool digits = !v->empty() && v->size() <= 6;
+    for (char ch : *v) {
+      digits = digits && ch >= '0' && ch <= '9';
+      mtu = mtu * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    // RFC 791 requires 68 for IPv4; IPv6 needs 1280 (RFC 8200 §5), which we check when
+    // IPv6 is enabled. 9216 covers jumbo frames on a TAP.
+    if (!digits || mtu < 68 || mtu > 9216) {
+      return Bad("PYTCP_MTU", *v, "an integer from 68 to 9216 (1280 or more with IPv6)");
+    }
+    c.mtu = static_cast<uint32_t>(mtu);
+  }
+  if (auto v = get("PYTCP_LOG")) {
+    // Validate now so that a typo is reported at start-up, not ignored.
+    LogLevel dummy;
+    for (std::string_view part : SplitList(*v)) {
+      const size_t eq = part.find('=');
+      std::string_view level = eq == std::string_view::npos ? part : part.substr(eq + 1);
+      if (!ParseLogLevel(level, &dummy) || (eq != std::string_view::npos && eq == 0)) {
+        return Bad("PYTCP_LOG", *v,
+                   "a level (error, warn, info, debug, trace) optionally followed by "
+                   ",SUBSYSTEM=LEVEL overrides, e.g. 'info,tcp=debug'");
+      }
+    }
+    c.log = std::string(*v);
+  }
+  if (auto v = get("PYTCP_PCAP")) c.pcap = std::string(*v);
+  if (auto v = get("PYTCP_LOOPBACK")) {
+    if (*v == "kernel") {
+      c.loopback = LoopbackMode::kKernel;
+    } else if (*v == "stack") {
+      c.loopback = LoopbackMode::kStack;
+    } else {
+      return Bad("PYTCP_LOOPBACK", *v, "'kernel' or 'stack'");
+    }
+  }
+  if (auto v = get("PYTCP_ACD")) {
+    if (!ParseAcdMode(*v, &c.acd)) {
+      return Bad("PYTCP_ACD", *v, "'optimistic', 'strict' or 'off'");
+    }
+  }
+  if (auto v = get("PYTCP_IP4_OPTIONS")) {
+    if (*v == "accept") {
+      c.ip4_drop_options = false;
+    } else if (*v == "drop") {
+      c.ip4_drop_options = true;
+    } else {
+      return Bad("PYTCP_IP4_OPTIONS", *v, "'accept' or 'drop'");
+    }
+  }
+  if (auto v = get("PYTCP_SEED")) {
+    uint64_t seed = 0;
+    bool digits = !v->empty() && v->size() <= 19;
+    for (char ch : *v) {
+      digits = digits && ch >= '0' && ch <= '9';
+      seed = seed * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (!digits) return Bad("PYTCP_SEED", *v, "a decimal integer");
+    c.seed = seed;
+  }
+  if (c.ip6_mode != Ip6Mode::kNone && c.mtu < 1280) {
+    return absl::InvalidArgumentError(fmt::format(
+        "PYTCP_MTU='{}' is too small for IPv6 (needs 1280 or more); set PYTCP_IP6=none or raise "
+        "PYTCP_MTU",
+        c.mtu));
+  }
+  return c;
+}
+
+}  // namespace pytcp

@@ -1,0 +1,56 @@
+// The configuration of one Stack: a struct for the C++ API, and its reading from the
+// PYTCP_* environment variables of DESIGN.md (the shim's only way to be configured).
+// A bad value fails fast with a message that names the variable and what is accepted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "stack/arp/arp_engine.h"
+#include "stack/net/ip4_address.h"
+#include "stack/net/ip4_network.h"
+#include "stack/net/ip6_address.h"
+#include "stack/net/ip6_network.h"
+#include "stack/net/mac_address.h"
+
+namespace pytcp {
+
+enum class Ip4Mode : uint8_t { kDhcp, kNone, kStatic };
+enum class Ip6Mode : uint8_t { kAuto, kNone, kStatic };
+enum class LoopbackMode : uint8_t { kKernel, kStack };
+
+struct StackConfig {
+  std::string interface = "tap7";                        // PYTCP_IFACE
+  std::optional<MacAddress> mac;                         // PYTCP_MAC (default: derived)
+  Ip4Mode ip4_mode = Ip4Mode::kDhcp;                     // PYTCP_IP4
+  std::vector<Ip4Interface> ip4_addresses;
+  std::optional<Ip4Address> ip4_gateway;                 // PYTCP_GW4
+  Ip6Mode ip6_mode = Ip6Mode::kAuto;                     // PYTCP_IP6
+  std::vector<Ip6Interface> ip6_addresses;
+  std::optional<Ip6Address> ip6_gateway;                 // PYTCP_GW6
+  std::vector<Ip4Address> dns4;                          // PYTCP_DNS (IPv4 servers)
+  std::vector<Ip6Address> dns6;                          // PYTCP_DNS (IPv6 servers)
+  uint32_t mtu = 1500;                                   // PYTCP_MTU
+  std::string log = "warn";                              // PYTCP_LOG
+  std::string pcap;                                      // PYTCP_PCAP ("" = off)
+  LoopbackMode loopback = LoopbackMode::kKernel;         // PYTCP_LOOPBACK
+  AcdMode acd = AcdMode::kOptimistic;                    // PYTCP_ACD
+  bool ip4_drop_options = false;                         // PYTCP_IP4_OPTIONS=drop
+  uint64_t seed = 0;                                     // PYTCP_SEED (0 = random)
+
+  // The MAC to use: `mac` if set, else a stable locally administered unicast address
+  // derived from the interface name (so restarts keep their DHCP lease and caches).
+  MacAddress EffectiveMac() const;
+
+  // Reads every PYTCP_* variable through `getenv` (defaults for unset ones).
+  static absl::StatusOr<StackConfig> FromEnvironment(
+      const std::function<const char*(const char*)>& getenv);
+  static absl::StatusOr<StackConfig> FromEnvironment();
+};
+
+}  // namespace pytcp

@@ -1,0 +1,88 @@
+#include "stack/stack_config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+namespace pytcp {
+namespace {
+
+absl::StatusOr<StackConfig> FromEnv(const std::map<std::string, std::string>& env) {
+  return StackConfig::FromEnvironment([&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(StackConfigTest, Defaults) {
+  auto c = FromEnv({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->interface, "tap7");
+  EXPECT_EQ(c->ip4_mode, Ip4Mode::kDhcp);
+  EXPECT_EQ(c->ip6_mode, Ip6Mode::kAuto);
+  EXPECT_EQ(c->mtu, 1500u);
+  EXPECT_EQ(c->loopback, LoopbackMode::kKernel);
+  EXPECT_EQ(c->acd, AcdMode::kOptimistic);
+  const MacAddress mac = c->EffectiveMac();
+  EXPECT_TRUE(mac.is_unicast());
+  EXPECT_TRUE(mac.is_locally_administered());
+  // Stable per interface name, different between names.
+  auto other = FromEnv({{"PYTCP_IFACE", "tap8"}});
+  EXPECT_EQ(FromEnv({})->EffectiveMac(), mac);
+  EXPECT_NE(other->EffectiveMac(), mac);
+}
+
+TEST(StackConfigTest, ParsesEveryVariable) {
+  auto c = FromEnv({{"PYTCP_IFACE", "tap9"},
+                    {"PYTCP_MAC", "02:00:00:77:00:02"},
+                    {"PYTCP_IP4", "10.77.0.2/24, 10.77.0.3/24"},
+                    {"PYTCP_GW4", "10.77.0.1"},
+                    {"PYTCP_IP6", "fd77::2/64"},
+                    {"PYTCP_GW6", "fe80::1"},
+                    {"PYTCP_DNS", "10.77.0.1,fd77::1"},
+                    {"PYTCP_MTU", "1400"},
+                    {"PYTCP_LOG", "info,tcp=trace"},
+                    {"PYTCP_PCAP", "/tmp/x.pcap"},
+                    {"PYTCP_LOOPBACK", "stack"},
+                    {"PYTCP_ACD", "strict"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->interface, "tap9");
+  EXPECT_EQ(c->EffectiveMac().ToString(), "02:00:00:77:00:02");
+  ASSERT_EQ(c->ip4_addresses.size(), 2u);
+  EXPECT_EQ(c->ip4_addresses[1].ToString(), "10.77.0.3/24");
+  EXPECT_EQ(c->ip4_gateway->ToString(), "10.77.0.1");
+  EXPECT_EQ(c->ip6_mode, Ip6Mode::kStatic);
+  EXPECT_EQ(c->ip6_addresses[0].ToString(), "fd77::2/64");
+  EXPECT_EQ(c->dns4.size(), 1u);
+  EXPECT_EQ(c->dns6.size(), 1u);
+  EXPECT_EQ(c->mtu, 1400u);
+  EXPECT_EQ(c->pcap, "/tmp/x.pcap");
+  EXPECT_EQ(c->loopback, LoopbackMode::kStack);
+  EXPECT_EQ(c->acd, AcdMode::kStrict);
+}
+
+TEST(StackConfigTest, BadValuesNameTheVariable) {
+  const std::map<std::string, std::string> bad[] = {
+      {{"PYTCP_IP4", "10.77.0.300/24"}}, {{"PYTCP_IP4", "dhcpp"}},
+      {{"PYTCP_GW4", "gateway"}},         {{"PYTCP_MAC", "01:00:5e:00:00:01"}},
+      {{"PYTCP_IP6", "fd77:::2/64"}},     {{"PYTCP_DNS", "10.77.0.1,x"}},
+      {{"PYTCP_MTU", "15000"}},           {{"PYTCP_MTU", "abc"}},
+      {{"PYTCP_LOG", "loud"}},            {{"PYTCP_LOOPBACK", "both"}},
+      {{"PYTCP_IFACE", ""}},              {{"PYTCP_ACD", "maybe"}},
+  };
+  for (const auto& env : bad) {
+    auto c = FromEnv(env);
+    ASSERT_FALSE(c.ok()) << env.begin()->first << "=" << env.begin()->second;
+    EXPECT_NE(c.status().message().find(env.begin()->first), std::string_view::npos)
+        << c.status().message();
+  }
+}
+
+TEST(StackConfigTest, SmallMtuNeedsIpv6Off) {
+  EXPECT_FALSE(FromEnv({{"PYTCP_MTU", "576"}}).ok());
+  EXPECT_TRUE(FromEnv({{"PYTCP_MTU", "576"}, {"PYTCP_IP6", "none"}}).ok());
+}
+
+}  // namespace
+}  // namespace pytcp

@@ -1,0 +1,70 @@
+// ICMPv4 (RFC 792) for a host: echo replies, error generation, and delivery of received
+// errors to the transport that sent the offending datagram.
+//
+// RFCs to read: RFC 792, RFC 1122 §3.2.2 (which errors to send and never to send),
+// RFC 1812 §4.3.2.3 (quote as much as fits in 576 bytes), §4.3.2.8 (rate limiting),
+// RFC 1191 (fragmentation needed carries the next-hop MTU).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "stack/base/counters.h"
+#include "stack/base/token_bucket.h"
+#include "stack/ip4/ip4_engine.h"
+#include "stack/wire/icmp4.h"
+
+namespace pytcp {
+
+enum class Icmp4Counter : uint16_t {
+  kRxMessages,
+  kRxDropMalformed,
+  kRxEchoRequests,
+  kRxEchoReplies,
+  kRxErrors,
+  kRxDropBroadcastEcho,
+  kTxEchoReplies,
+  kTxUnreachable,
+  kTxTimeExceeded,
+  kTxRateLimited,
+  kCount
+};
+std::string_view CounterName(Icmp4Counter c);
+
+// The errno a socket reports for an ICMPv4 error, as Linux maps them (icmp_err_convert).
+int Icmp4ErrorToErrno(uint8_t type, uint8_t code);
+
+class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
+ public:
+  // Echo replies (and requests, for raw/ping sockets) not consumed by the engine.
+  using MessageListener = std::function<bool(const Ip4PacketInfo&, const Icmp4View&, Instant)>;
+
+  Icmp4Engine(Ip4Engine* ip4, double error_rate_per_second = 100, double error_burst = 50);
+
+  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+
+  // Ip4ErrorSender
+  void SendUnreachable(const Ip4PacketInfo& info, ByteSpan datagram, uint8_t code,
+                       Instant now) override;
+  void SendTimeExceeded(ByteSpan datagram, uint8_t code, Instant now) override;
+
+  // Raw/ping sockets register here; a listener returning true has consumed the message.
+  void set_listener(MessageListener l) { listener_ = std::move(l); }
+  // Linux default net.ipv4.icmp_echo_ignore_broadcasts=1.
+  void set_ignore_broadcast_echo(bool on) { ignore_broadcast_echo_ = on; }
+
+  const Counters<Icmp4Counter>& counters() const { return counters_; }
+
+ private:
+  void SendError(Ip4Address dst, const Icmp4Header& header, ByteSpan datagram, Instant now);
+  void DeliverError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
+
+  Ip4Engine* ip4_;
+  TokenBucket error_bucket_;
+  MessageListener listener_;
+  bool ignore_broadcast_echo_ = true;
+  Counters<Icmp4Counter> counters_;
+};
+
+}  // namespace pytcp

@@ -271,7 +271,7 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback) 
     return;
   }
   Ip4PacketInfo info{src,   dst,   ip.protocol(), ip.ttl(), static_cast<uint8_t>(ip.dscp() << 2 | ip.ecn()),
-                     false, false, ip.header()};
+                     false, false, ip.header(), ip.datagram()};
   if (dst.is_limited_broadcast() || addresses_->IsDirectedBroadcast(dst)) {
     info.to_broadcast = true;
   } else if (dst.is_multicast()) {
@@ -319,6 +319,7 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback) 
   StoreBe16(whole.data() + 2, static_cast<uint16_t>(std::min<size_t>(whole.size(), 0xffff)));
   StoreBe16(whole.data() + 6, 0);  // no MF, offset 0
   info.header = ByteSpan(whole).first(result.first_header.size());
+  info.datagram = ByteSpan(whole);
   Deliver(info, whole, ByteSpan(whole).subspan(result.first_header.size()), now);
 }
 

@@ -60,6 +60,7 @@ struct Ip4PacketInfo {
   bool to_broadcast;  // limited or directed broadcast
   bool to_multicast;
   ByteSpan header;    // the IPv4 header (options included)
+  ByteSpan datagram;  // header and payload (for ICMP errors that quote it)
 };
 
 // An ICMP error about a datagram we sent, as the transports see it.
@@ -140,6 +141,7 @@ class Ip4Engine final : public L3Handler {
     return transports_[static_cast<uint8_t>(protocol)];
   }
   void set_error_sender(Ip4ErrorSender* sender) { errors_ = sender; }
+  Ip4ErrorSender* error_sender() const { return errors_; }
 
   // RFC 1122 §3.3.4.3: route `dst` and pick the source address (`src_hint` when it is
   // given and usable).

@@ -1,0 +1,230 @@
+#include "stack/socket/socket.h"
+
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace pytcp {
+namespace {
+
+// One eventfd per thread, created on first use, for blocking waits.
+int ThreadWaitFd() {
+  struct Holder {
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ~Holder() {
+      if (fd >= 0) close(fd);
+    }
+  };
+  thread_local Holder holder;
+  return holder.fd;
+}
+
+template <typename T>
+SysResult<bool> ReadOpt(const void* value, socklen_t len, T* out) {
+  if (value == nullptr || len < static_cast<socklen_t>(sizeof(T))) return Err{EINVAL};
+  std::memcpy(out, value, sizeof(T));
+  return true;
+}
+
+template <typename T>
+SysResult<bool> WriteOpt(void* value, socklen_t* len, T v) {
+  if (value == nullptr || len == nullptr) return Err{EFAULT};
+  const socklen_t n = std::min<socklen_t>(*len, sizeof(T));
+  std::memcpy(value, &v, static_cast<size_t>(n));
+  *len = n;
+  return true;
+}
+
+SysResult<bool> ReadTimeout(const void* value, socklen_t len, std::optional<Duration>* out) {
+  timeval tv{};
+  if (value == nullptr || len < static_cast<socklen_t>(sizeof(tv))) return Err{EINVAL};
+  std::memcpy(&tv, value, sizeof(tv));
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Err{EDOM};
+  if (tv.tv_sec < 0) {
+    *out = Duration(0);  // Linux: a negative timeout means "do not wait"... treated as zero
+    return true;
+  }
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) {
+    out->reset();  // zero: block forever
+  } else {
+    *out = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+  }
+  return true;
+}
+
+timeval ToTimeval(const std::optional<Duration>& d) {
+  if (!d) return timeval{0, 0};
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
+  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+}  // namespace
+
+void Socket::AddListener(ReadinessListener* l) {
+  std::lock_guard lock(*ctx_.mu);
+  listeners_.push_back(l);
+}
+
+void Socket::RemoveListener(ReadinessListener* l) {
+  std::lock_guard lock(*ctx_.mu);
+  std::erase(listeners_, l);
+}
+
+void Socket::NotifyLocked() {
+  for (int fd : waiter_fds_) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(fd, &one, sizeof(one));
+  }
+  if (!listeners_.empty()) {
+    const ReadinessMask mask = PollLocked();
+    for (ReadinessListener* l : listeners_) l->OnReadinessChange(mask);
+  }
+}
+
+int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& ready,
+                       std::optional<Duration> timeout, bool nonblocking) {
+  if (ready()) return 0;
+  if (nonblocking || nonblocking_) return EAGAIN;
+  const int fd = ThreadWaitFd();
+  if (fd < 0) return ENOMEM;
+  const Instant deadline =
+      timeout ? RealClock::Instance().Now() + *timeout : Instant::Infinite();
+  while (!ready()) {
+    if (closed_) return EBADF;
+    waiter_fds_.push_back(fd);
+    lock.unlock();
+    int wait_ms = -1;
+    if (!deadline.is_infinite()) {
+      const Duration left = deadline - RealClock::Instance().Now();
+      wait_ms = left.count() <= 0
+                    ? 0
+                    : static_cast<int>((left.count() + 999999) / 1000000);  // round up
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int r = poll(&p, 1, wait_ms);
+    const int saved_errno = errno;
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(fd, &count, sizeof(count));
+    lock.lock();
+    std::erase(waiter_fds_, fd);
+    if (r < 0 && saved_errno == EINTR) return EINTR;
+    if (r == 0 && !ready()) return EAGAIN;  // SO_RCVTIMEO/SO_SNDTIMEO expired
+  }
+  return 0;
+}
+
+SysResult<bool> Socket::SetOption(int level, int name, const void* value, socklen_t len) {
+  int v = 0;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_RCVTIMEO:
+        return ReadTimeout(value, len, &rcv_timeout_);
+      case SO_SNDTIMEO:
+        return ReadTimeout(value, len, &snd_timeout_);
+      default:
+        break;
+    }
+    if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
+    switch (name) {
+      case SO_REUSEADDR: reuse_addr_ = v != 0; return true;
+      case SO_REUSEPORT: reuse_port_ = v != 0; return true;
+      case SO_BROADCAST: broadcast_ = v != 0; return true;
+      case SO_KEEPALIVE: keepalive_ = v != 0; return true;
+      // Linux doubles the requested size (for bookkeeping) and clamps it to a minimum.
+      case SO_RCVBUF: rcvbuf_ = std::max(2 * std::max(v, 0), 2304); return true;
+      case SO_SNDBUF: sndbuf_ = std::max(2 * std::max(v, 0), 4608); return true;
+      case SO_RCVBUFFORCE: rcvbuf_ = std::max(2 * std::max(v, 0), 2304); return true;
+      case SO_SNDBUFFORCE: sndbuf_ = std::max(2 * std::max(v, 0), 4608); return true;
+      case SO_OOBINLINE:
+      case SO_DONTROUTE:
+      case SO_PRIORITY:
+      case SO_RCVLOWAT:
+      case SO_TIMESTAMP:
+      case SO_ZEROCOPY:
+      case SO_NO_CHECK:
+        return true;  // accepted; no effect on this stack
+      case SO_TYPE:
+      case SO_ERROR:
+      case SO_PROTOCOL:
+      case SO_DOMAIN:
+      case SO_ACCEPTCONN:
+        return Err{ENOPROTOOPT};
+      default:
+        return Err{ENOPROTOOPT};
+    }
+  }
+  if (level == IPPROTO_IP) {
+    if (auto r = ReadOpt(value, len, &v); !r.ok()) {
+      // Linux also accepts a single byte for these.
+      if (len == 1 && value != nullptr) {
+        v = *static_cast<const uint8_t*>(value);
+      } else {
+        return r;
+      }
+    }
+    switch (name) {
+      case IP_TTL:
+        if (v == -1) v = 64;
+        if (v < 1 || v > 255) return Err{EINVAL};
+        ttl_ = static_cast<uint8_t>(v);
+        return true;
+      case IP_TOS: tos_ = static_cast<uint8_t>(v & 0xfc); return true;
+      case IP_MTU_DISCOVER:
+        if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT) return Err{EINVAL};
+        mtu_discover_ = v;
+        return true;
+      case IP_RECVERR:
+      case IP_PKTINFO:
+      case IP_RECVTOS:
+      case IP_RECVTTL:
+      case IP_FREEBIND:
+      case IP_BIND_ADDRESS_NO_PORT:
+        return true;  // accepted
+      default:
+        return Err{ENOPROTOOPT};
+    }
+  }
+  return Err{ENOPROTOOPT};
+}
+
+SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* len) {
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_TYPE: return WriteOpt(value, len, type_);
+      case SO_PROTOCOL: return WriteOpt(value, len, protocol_);
+      case SO_DOMAIN: return WriteOpt(value, len, AF_INET);
+      case SO_ERROR: {
+        const int e = pending_error_;
+        pending_error_ = 0;
+        return WriteOpt(value, len, e);
+      }
+      case SO_REUSEADDR: return WriteOpt(value, len, int{reuse_addr_});
+      case SO_REUSEPORT: return WriteOpt(value, len, int{reuse_port_});
+      case SO_BROADCAST: return WriteOpt(value, len, int{broadcast_});
+      case SO_KEEPALIVE: return WriteOpt(value, len, int{keepalive_});
+      case SO_RCVBUF: return WriteOpt(value, len, rcvbuf_);
+      case SO_SNDBUF: return WriteOpt(value, len, sndbuf_);
+      case SO_RCVTIMEO: return WriteOpt(value, len, ToTimeval(rcv_timeout_));
+      case SO_SNDTIMEO: return WriteOpt(value, len, ToTimeval(snd_timeout_));
+      case SO_ACCEPTCONN: return WriteOpt(value, len, 0);
+      default: return Err{ENOPROTOOPT};
+    }
+  }
+  if (level == IPPROTO_IP) {
+    switch (name) {
+      case IP_TTL: return WriteOpt(value, len, int{ttl_});
+      case IP_TOS: return WriteOpt(value, len, int{tos_});
+      case IP_MTU_DISCOVER: return WriteOpt(value, len, mtu_discover_);
+      default: return Err{ENOPROTOOPT};
+    }
+  }
+  return Err{ENOPROTOOPT};
+}
+
+}  // namespace pytcp

@@ -1,0 +1,198 @@
+#include "stack/socket/udp_socket.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace pytcp {
+namespace {
+// What one queued datagram costs against SO_RCVBUF besides its payload (Linux charges the
+// skb's truesize, several hundred bytes for a small datagram).
+constexpr size_t kDatagramOverhead = 256;
+}  // namespace
+
+UdpSocket::UdpSocket(SocketContext ctx, UdpEngine* udp)
+    : Socket(std::move(ctx), SOCK_DGRAM, IPPROTO_UDP), udp_(udp) {}
+
+UdpSocket::~UdpSocket() { Close(); }
+
+void UdpSocket::Close() {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return;
+  closed_ = true;
+  udp_->Unbind(this);
+  queue_.clear();
+  queued_bytes_ = 0;
+  NotifyLocked();
+}
+
+SysResult<bool> UdpSocket::Bind(const SocketAddress& addr) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (UdpEndpoint::bound) return Err{EINVAL};
+  UdpEndpoint::reuse_addr = reuse_addr_;
+  UdpEndpoint::reuse_port = reuse_port_;
+  return udp_->Bind(this, addr);
+}
+
+SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (to == nullptr) {
+    // connect(AF_UNSPEC): dissolve the association (udp(7)); the port stays bound.
+    remote.reset();
+    return true;
+  }
+  if (to->port == 0) return Err{ECONNREFUSED};
+  IpAddress dst = to->ip;
+  if (dst.is_unspecified()) dst = IpAddress(Ip4Address(127, 0, 0, 1));  // as Linux does
+  // Linux refuses connect() to a broadcast address without SO_BROADCAST.
+  if (dst.is_v4() && dst.v4().is_limited_broadcast() && !broadcast_) return Err{EACCES};
+  auto src = udp_->SourceFor(dst, local.ip);
+  if (!src.ok()) return Err{src.error()};
+  if (!UdpEndpoint::bound) {
+    UdpEndpoint::reuse_addr = reuse_addr_;
+    UdpEndpoint::reuse_port = reuse_port_;
+    auto r = udp_->Bind(this, SocketAddress{IpAddress(Ip4Address()), 0, 0});
+    if (!r.ok()) return r;
+  }
+  // Linux fixes the source address of a connected socket when it was bound to the wildcard.
+  if (local.ip.is_unspecified() || (local.ip.is_v4() && local.ip.v4().is_unspecified())) {
+    local.ip = *src;
+  }
+  remote = SocketAddress{dst, to->port, to->scope_id};
+  pending_error_ = 0;
+  return true;
+}
+
+SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int flags) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (shut_wr_) return Err{EPIPE};
+  if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CONFIRM | MSG_MORE | MSG_DONTROUTE)) != 0) {
+    return Err{EOPNOTSUPP};
+  }
+  // A pending ICMP error is reported once, by the next call (udp(7)).
+  if (pending_error_ != 0) {
+    const int e = pending_error_;
+    pending_error_ = 0;
+    return Err{e};
+  }
+  SocketAddress dst;
+  if (to != nullptr) {
+    dst = *to;
+  } else if (remote) {
+    dst = *remote;
+  } else {
+    return Err{EDESTADDRREQ};
+  }
+  if (dst.port == 0) return Err{EINVAL};
+  UdpSendOptions opts;
+  opts.ttl = ttl_;
+  opts.tos = tos_;
+  opts.allow_broadcast = broadcast_;
+  opts.dont_fragment = mtu_discover_ == IP_PMTUDISC_DO || mtu_discover_ == IP_PMTUDISC_PROBE;
+  if (!UdpEndpoint::bound) {
+    UdpEndpoint::reuse_addr = reuse_addr_;
+    UdpEndpoint::reuse_port = reuse_port_;
+  }
+  auto r = udp_->Send(this, dst, data, opts, ctx_.clock->Now());
+  if (!r.ok()) return Err{r.error()};
+  return data.size();
+}
+
+SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
+                                      int* out_flags) {
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (out_flags != nullptr) *out_flags = 0;
+  if ((flags & MSG_ERRQUEUE) != 0) return Err{EAGAIN};  // no error queue (yet)
+  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
+  const int err = WaitLocked(
+      lock, [&] { return !queue_.empty() || pending_error_ != 0 || shut_rd_ || closed_; },
+      rcv_timeout_, (flags & MSG_DONTWAIT) != 0);
+  if (err != 0) return Err{err};
+  if (closed_) return Err{EBADF};
+  if (pending_error_ != 0) {
+    const int e = pending_error_;
+    pending_error_ = 0;
+    return Err{e};
+  }
+  if (queue_.empty()) return size_t{0};  // shut down for reading
+  Datagram& d = queue_.front();
+  const size_t n = std::min(buf.size(), d.data.size());
+  if (n > 0) std::memcpy(buf.data(), d.data.data(), n);
+  const size_t full = d.data.size();
+  if (from != nullptr) *from = d.from;
+  if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
+  if ((flags & MSG_PEEK) == 0) {
+    queued_bytes_ -= full + kDatagramOverhead;
+    queue_.pop_front();
+  }
+  return (flags & MSG_TRUNC) != 0 ? full : n;
+}
+
+SysResult<bool> UdpSocket::Shutdown(int how) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Err{EINVAL};
+  if (!remote) return Err{ENOTCONN};
+  if (how != SHUT_WR) shut_rd_ = true;
+  if (how != SHUT_RD) shut_wr_ = true;
+  NotifyLocked();
+  return true;
+}
+
+SysResult<SocketAddress> UdpSocket::LocalAddress() const {
+  std::lock_guard lock(*ctx_.mu);
+  SocketAddress a = local;
+  if (a.ip.is_unspecified()) a.ip = IpAddress(Ip4Address());
+  return a;
+}
+
+SysResult<SocketAddress> UdpSocket::PeerAddress() const {
+  std::lock_guard lock(*ctx_.mu);
+  if (!remote) return Err{ENOTCONN};
+  return *remote;
+}
+
+size_t UdpSocket::NextDatagramSize() const {
+  std::lock_guard lock(*ctx_.mu);
+  return queue_.empty() ? 0 : queue_.front().data.size();
+}
+
+ReadinessMask UdpSocket::PollLocked() const {
+  ReadinessMask m = 0;
+  if (!queue_.empty() || shut_rd_) m |= POLLIN | POLLRDNORM;
+  if (!shut_wr_) m |= POLLOUT | POLLWRNORM;
+  if (pending_error_ != 0) m |= POLLERR;
+  if (shut_rd_ && shut_wr_) m |= POLLHUP;
+  if (shut_rd_) m |= POLLRDHUP;
+  return m;
+}
+
+void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
+                           Instant) {
+  if (shut_rd_) return;
+  const size_t charge = payload.size() + kDatagramOverhead;
+  // Linux drops when the queue is over the limit (udp(7) "receive buffer errors").
+  if (queued_bytes_ + charge > static_cast<size_t>(rcvbuf_) && !queue_.empty()) {
+    ++drops_;
+    return;
+  }
+  queue_.push_back(Datagram{from, to, std::vector<uint8_t>(payload.begin(), payload.end())});
+  queued_bytes_ += charge;
+  NotifyLocked();
+}
+
+void UdpSocket::OnIcmpError(const Ip4ErrorInfo& error, Instant) {
+  // udp(7): errors are only reported to connected sockets (without IP_RECVERR).
+  if (!remote) return;
+  pending_error_ = error.error;
+  NotifyLocked();
+}
+
+}  // namespace pytcp

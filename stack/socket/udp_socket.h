@@ -1,0 +1,62 @@
+// A UDP socket (SOCK_DGRAM) with Linux semantics: one datagram per receive, MSG_TRUNC,
+// MSG_PEEK, MSG_DONTWAIT, a bounded receive queue (SO_RCVBUF), SO_BROADCAST, connect()
+// filtering and ICMP errors reported on connected sockets (ECONNREFUSED after a port
+// unreachable), as udp(7) describes.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "stack/socket/socket.h"
+#include "stack/udp/udp_engine.h"
+
+namespace pytcp {
+
+class UdpSocket final : public Socket, private UdpEndpoint {
+ public:
+  UdpSocket(SocketContext ctx, UdpEngine* udp);
+  ~UdpSocket() override;
+
+  SysResult<bool> Bind(const SocketAddress& addr);
+  // AF_UNSPEC (disconnect) is `to == nullptr`.
+  SysResult<bool> Connect(const SocketAddress* to);
+  // `to` nullptr: the connected peer. Returns the bytes sent (the whole datagram).
+  SysResult<size_t> SendTo(ByteSpan data, const SocketAddress* to, int flags);
+  // Copies one datagram into `buf`. Returns the bytes copied, or the full datagram size
+  // with MSG_TRUNC in flags. *out_flags gets MSG_TRUNC when the datagram was cut.
+  SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
+                             int* out_flags = nullptr);
+  SysResult<bool> Shutdown(int how);
+  SysResult<SocketAddress> LocalAddress() const;
+  SysResult<SocketAddress> PeerAddress() const;
+  // Bytes of the next datagram (FIONREAD), 0 when none.
+  size_t NextDatagramSize() const;
+
+  ReadinessMask PollLocked() const override;
+  void Close() override;
+
+  // Receive queue limits for tests and `show sockets`.
+  size_t queued_bytes() const { return queued_bytes_; }
+  size_t queued_datagrams() const { return queue_.size(); }
+
+ private:
+  struct Datagram {
+    SocketAddress from;
+    IpAddress to;
+    std::vector<uint8_t> data;
+  };
+  // UdpEndpoint
+  void OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
+                  Instant now) override;
+  void OnIcmpError(const Ip4ErrorInfo& error, Instant now) override;
+
+  UdpEngine* udp_;
+  std::deque<Datagram> queue_;
+  size_t queued_bytes_ = 0;  // charged like skb truesize: payload plus overhead
+  bool shut_rd_ = false;
+  bool shut_wr_ = false;
+  uint64_t drops_ = 0;
+};
+
+}  // namespace pytcp

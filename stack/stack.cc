@@ -1,0 +1,236 @@
+#include "stack/stack.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "stack/base/log.h"
+#include "stack/link/tap_link.h"
+
+namespace pytcp {
+namespace {
+LogChannel log_stack("stack");
+
+uint64_t SeedFrom(const StackConfig& config) {
+  if (config.seed != 0) return config.seed;
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+    seed = static_cast<uint64_t>(RealClock::Instance().Now().nanos()) ^ static_cast<uint64_t>(getpid());
+  }
+  return seed;
+}
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& config) {
+  auto tap = TapLink::Open(config.interface);
+  if (!tap.ok()) return tap.status();
+  return CreateWithLink(config, std::move(*tap), &RealClock::Instance());
+}
+
+absl::StatusOr<std::unique_ptr<Stack>> Stack::CreateWithLink(const StackConfig& config,
+                                                             std::unique_ptr<Link> link,
+                                                             const Clock* clock) {
+  if (auto s = ApplyLogSpec(config.log); !s.ok()) return s;
+  std::unique_ptr<Stack> stack(new Stack(config, std::move(link), clock));
+  if (stack->wake_fd_ < 0) return absl::InternalError("eventfd failed");
+  return stack;
+}
+
+Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock)
+    : config_(config), link_(std::move(link)), clock_(clock), random_(SeedFrom(config)) {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  iface_ = std::make_unique<Interface>(link_.get(), config_.EffectiveMac(), config_.interface);
+  iface_->set_mtu(std::min(config_.mtu, link_->mtu()));
+  ArpConfig arp_config;
+  arp_config.acd_mode = config_.acd;
+  arp_ = std::make_unique<ArpEngine>(iface_.get(), &ip4_addresses_, &random_, arp_config);
+  Ip4Config ip4_config;
+  ip4_config.drop_options = config_.ip4_drop_options;
+  ip4_ = std::make_unique<Ip4Engine>(iface_.get(), arp_.get(), &ip4_addresses_, &ip4_routes_,
+                                     &random_, ip4_config);
+  icmp4_ = std::make_unique<Icmp4Engine>(ip4_.get());
+  udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
+  iface_->RegisterHandler(EtherType::kArp, arp_.get());
+  iface_->RegisterHandler(EtherType::kIp4, ip4_.get());
+}
+
+Stack::~Stack() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::Status Stack::Configure() {
+  if (!config_.pcap.empty()) {
+    if (auto s = StartCapture(config_.pcap); !s.ok()) return s;
+  }
+  std::lock_guard lock(mu_);
+  if (config_.ip4_mode == Ip4Mode::kStatic) {
+    for (const auto& ifaddr : config_.ip4_addresses) {
+      ip4_addresses_.Add({ifaddr, Ip4AddressState::kTentative, Ip4AddressSource::kStatic});
+      arp_->StartConflictDetection(ifaddr.address(), clock_->Now());
+    }
+  }
+  if (config_.ip4_gateway) {
+    ip4_routes_.Add(Ip4Route{Ip4Network(), *config_.ip4_gateway, Ip4Address(), 0,
+                             RouteOrigin::kStatic});
+  }
+  PYTCP_LOG(log_stack, kInfo, "stack on {} with MAC {}", config_.interface, iface_->mac());
+  return absl::OkStatus();
+}
+
+absl::Status Stack::StartManual() {
+  if (started_) return absl::FailedPreconditionError("stack already started");
+  if (auto s = Configure(); !s.ok()) return s;
+  started_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Stack::Start() {
+  if (auto s = StartManual(); !s.ok()) return s;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Stack::Stop() {
+  if (!started_) return;
+  stop_ = true;
+  Kick();
+  if (thread_.joinable()) thread_.join();
+  StopCapture();
+  started_ = false;
+}
+
+void Stack::Kick() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+}
+
+SocketContext Stack::MakeSocketContext() {
+  return SocketContext{&mu_, clock_, [this] { Kick(); }};
+}
+
+std::shared_ptr<UdpSocket> Stack::CreateUdpSocket() {
+  return std::make_shared<UdpSocket>(MakeSocketContext(), udp_.get());
+}
+
+void Stack::AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source) {
+  std::lock_guard lock(mu_);
+  ip4_addresses_.Add({ifaddr, Ip4AddressState::kTentative, source});
+  arp_->StartConflictDetection(ifaddr.address(), clock_->Now());
+  Kick();
+}
+
+void Stack::RemoveIp4Address(Ip4Address address) {
+  std::lock_guard lock(mu_);
+  arp_->StopConflictDetection(address);
+  ip4_addresses_.Remove(address);
+}
+
+void Stack::SetIp4DefaultGateway(Ip4Address gateway, RouteOrigin origin) {
+  std::lock_guard lock(mu_);
+  ip4_routes_.RemoveOrigin(origin);
+  ip4_routes_.Add(Ip4Route{Ip4Network(), gateway, Ip4Address(), 0, origin});
+}
+
+void Stack::AddIp4Route(const Ip4Route& route) {
+  std::lock_guard lock(mu_);
+  ip4_routes_.Add(route);
+}
+
+void Stack::ProcessLinkLocked(Instant now) {
+  // Read in batches until the link is empty (DESIGN.md "Runtime model").
+  while (true) {
+    const ReceiveResult r =
+        link_->Receive([&](ByteSpan frame) { iface_->Receive(frame, now); }, 64);
+    if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
+    if (r.frames < 64) break;
+  }
+}
+
+void Stack::RunTimersLocked(Instant now) {
+  arp_->Poll(now);
+  ip4_->Poll(now);
+  if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
+}
+
+Instant Stack::NextDeadlineLocked() const {
+  Instant next = EarliestOf(arp_->NextDeadline(), ip4_->NextDeadline());
+  next = EarliestOf(next, link_->next_delivery_time());
+  if (ip4_->HasLoopbackPending()) next = clock_->Now();
+  return next;
+}
+
+void Stack::ProcessLink() {
+  std::lock_guard lock(mu_);
+  ProcessLinkLocked(clock_->Now());
+}
+
+void Stack::RunTimers() {
+  std::lock_guard lock(mu_);
+  RunTimersLocked(clock_->Now());
+}
+
+Instant Stack::NextDeadline() {
+  std::lock_guard lock(mu_);
+  return NextDeadlineLocked();
+}
+
+void Stack::Loop() {
+  pollfd fds[2] = {{link_->wait_fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  while (!stop_) {
+    Instant deadline;
+    {
+      std::lock_guard lock(mu_);
+      deadline = NextDeadlineLocked();
+    }
+    int timeout_ms = -1;
+    if (!deadline.is_infinite()) {
+      const Duration left = deadline - clock_->Now();
+      timeout_ms = left.count() <= 0 ? 0 : static_cast<int>((left.count() + 999999) / 1000000);
+    }
+    const int r = poll(fds, 2, timeout_ms);
+    if (r < 0 && errno != EINTR) {
+      PYTCP_LOG(log_stack, kError, "poll failed: {}", errno);
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t n = read(wake_fd_, &v, sizeof(v));
+    }
+    std::lock_guard lock(mu_);
+    const Instant now = clock_->Now();
+    ProcessLinkLocked(now);
+    RunTimersLocked(now);
+  }
+}
+
+std::map<std::string, uint64_t> Stack::CounterSnapshot() {
+  std::lock_guard lock(mu_);
+  std::map<std::string, uint64_t> out;
+  iface_->counters().AppendTo(&out, "ether.");
+  arp_->counters().AppendTo(&out, "arp.");
+  ip4_->counters().AppendTo(&out, "ip4.");
+  icmp4_->counters().AppendTo(&out, "icmp4.");
+  udp_->counters().AppendTo(&out, "udp.");
+  return out;
+}
+
+absl::Status Stack::StartCapture(const std::string& path) {
+  auto writer = PcapWriter::Open(path, RealClock::Instance());
+  if (!writer.ok()) return writer.status();
+  std::lock_guard lock(mu_);
+  capture_ = std::move(*writer);
+  iface_->set_capture(capture_.get());
+  return absl::OkStatus();
+}
+
+void Stack::StopCapture() {
+  std::lock_guard lock(mu_);
+  iface_->set_capture(nullptr);
+  if (capture_) capture_->Flush();
+  capture_.reset();
+}
+
+}  // namespace pytcp

@@ -1,0 +1,124 @@
+// The Stack: the library form of the original's TcpIpStack. It owns one link (a TAP
+// device, or a memory link in tests), the protocol engines, the sockets' shared lock and
+// the event loop thread.
+//
+//   auto stack = Stack::Create(*StackConfig::FromEnvironment());
+//   (*stack)->Start();
+//   auto sock = (*stack)->CreateUdpSocket();
+//   ...
+//   (*stack)->Stop();
+//
+// Threads: the event loop waits on the link, a wake-up eventfd and the earliest protocol
+// deadline; application threads call into the sockets under the same lock and transmit
+// from their own thread. Tests drive a stack without its thread: ProcessLink(), RunTimers()
+// and NextDeadline() under a VirtualClock.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "stack/arp/arp_engine.h"
+#include "stack/base/clock.h"
+#include "stack/base/random.h"
+#include "stack/icmp4/icmp4_engine.h"
+#include "stack/iface/interface.h"
+#include "stack/ip4/ip4_address_table.h"
+#include "stack/ip4/ip4_engine.h"
+#include "stack/ip4/ip4_routing_table.h"
+#include "stack/link/link.h"
+#include "stack/link/pcap_writer.h"
+#include "stack/socket/udp_socket.h"
+#include "stack/stack_config.h"
+#include "stack/udp/udp_engine.h"
+
+namespace pytcp {
+
+class Stack {
+ public:
+  // Attaches to the TAP device named in the configuration.
+  static absl::StatusOr<std::unique_ptr<Stack>> Create(const StackConfig& config);
+  // Runs over a given link with a given clock (tests: a MemoryLink and a VirtualClock).
+  static absl::StatusOr<std::unique_ptr<Stack>> CreateWithLink(const StackConfig& config,
+                                                               std::unique_ptr<Link> link,
+                                                               const Clock* clock);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // Configures the addresses and services and starts the event loop thread.
+  absl::Status Start();
+  // Configures as Start() does, without a thread: the caller drives the stack.
+  absl::Status StartManual();
+  // Stops the thread and closes everything; idempotent.
+  void Stop();
+
+  // Sockets (the C++ socket API that the shim calls).
+  std::shared_ptr<UdpSocket> CreateUdpSocket();
+
+  // Run-time configuration.
+  void AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source = Ip4AddressSource::kStatic);
+  void RemoveIp4Address(Ip4Address address);
+  void SetIp4DefaultGateway(Ip4Address gateway, RouteOrigin origin = RouteOrigin::kStatic);
+  void AddIp4Route(const Ip4Route& route);
+
+  // Manual driving (no thread): process every deliverable frame, then expired timers.
+  void ProcessLink();
+  void RunTimers();
+  Instant NextDeadline();
+
+  std::mutex& mutex() { return mu_; }
+  const Clock& clock() const { return *clock_; }
+  const StackConfig& config() const { return config_; }
+  const MacAddress& mac() const { return iface_->mac(); }
+
+  // Engines, for tests, tools and the console (take mutex() while using them).
+  Interface& iface() { return *iface_; }
+  ArpEngine& arp() { return *arp_; }
+  Ip4Engine& ip4() { return *ip4_; }
+  Icmp4Engine& icmp4() { return *icmp4_; }
+  UdpEngine& udp() { return *udp_; }
+  Ip4AddressTable& ip4_addresses() { return ip4_addresses_; }
+  Ip4RoutingTable& ip4_routes() { return ip4_routes_; }
+  Link& link() { return *link_; }
+
+  // Counters of every protocol as "protocol.counter" -> value (non-zero ones).
+  std::map<std::string, uint64_t> CounterSnapshot();
+
+  // Live capture of every frame to a pcap file ("" stops it).
+  absl::Status StartCapture(const std::string& path);
+  void StopCapture();
+
+ private:
+  Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock);
+  absl::Status Configure();
+  void Loop();
+  void ProcessLinkLocked(Instant now);
+  void RunTimersLocked(Instant now);
+  Instant NextDeadlineLocked() const;
+  void Kick();
+  SocketContext MakeSocketContext();
+
+  StackConfig config_;
+  std::unique_ptr<Link> link_;
+  const Clock* clock_;
+  Random random_;
+  std::mutex mu_;
+  std::unique_ptr<Interface> iface_;
+  Ip4AddressTable ip4_addresses_;
+  Ip4RoutingTable ip4_routes_;
+  std::unique_ptr<ArpEngine> arp_;
+  std::unique_ptr<Ip4Engine> ip4_;
+  std::unique_ptr<Icmp4Engine> icmp4_;
+  std::unique_ptr<UdpEngine> udp_;
+  std::unique_ptr<PcapWriter> capture_;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  bool started_ = false;
+};
+
+}  // namespace pytcp

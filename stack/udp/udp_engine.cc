@@ -1,0 +1,235 @@
+#include "stack/udp/udp_engine.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "stack/base/log.h"
+#include "stack/wire/checksum.h"
+#include "stack/wire/icmp4.h"
+
+namespace pytcp {
+namespace {
+LogChannel log_udp("udp");
+}  // namespace
+
+std::string_view CounterName(UdpCounter c) {
+  switch (c) {
+    case UdpCounter::kRxDatagrams: return "rx_datagrams";
+    case UdpCounter::kRxDropMalformed: return "rx_drop_malformed";
+    case UdpCounter::kRxDropInvalid: return "rx_drop_invalid";
+    case UdpCounter::kRxDropNoPort: return "rx_drop_no_port";
+    case UdpCounter::kRxDelivered: return "rx_delivered";
+    case UdpCounter::kRxErrors: return "rx_icmp_errors";
+    case UdpCounter::kTxDatagrams: return "tx_datagrams";
+    case UdpCounter::kTxDropError: return "tx_drop_error";
+    case UdpCounter::kCount: break;
+  }
+  return "?";
+}
+
+UdpEngine::UdpEngine(Ip4Engine* ip4, Random* random) : ip4_(ip4), random_(random) {
+  ip4_->RegisterTransport(IpProto::kUdp, this);
+}
+
+bool UdpEngine::Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const {
+  // Linux (inet_csk_bind_conflict for UDP): overlapping addresses on one port conflict
+  // unless both sockets set SO_REUSEADDR or both set SO_REUSEPORT.
+  const bool overlap = a.local.ip.is_unspecified() || b.local.ip.is_unspecified() ||
+                       a.local.ip == b.local.ip;
+  if (!overlap) return false;
+  if (a.reuse_addr && b.reuse_addr) return false;
+  if (a.reuse_port && b.reuse_port) return false;
+  return true;
+}
+
+Result<uint16_t, int> UdpEngine::PickEphemeral(UdpEndpoint* ep) {
+  // RFC 6056 §3.3.1 (Algorithm 1): a random starting point, then a linear search.
+  constexpr uint32_t kRange = kEphemeralPortLast - kEphemeralPortFirst + 1;
+  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
+  for (uint32_t i = 0; i < kRange; ++i) {
+    const auto port = static_cast<uint16_t>(kEphemeralPortFirst + (start + i) % kRange);
+    auto it = ports_.find(port);
+    if (it == ports_.end()) return port;
+    bool conflict = false;
+    for (const UdpEndpoint* other : it->second) {
+      // An ephemeral port is never shared, whatever the reuse options.
+      conflict = conflict || other->local.ip.is_unspecified() || ep->local.ip.is_unspecified() ||
+                 other->local.ip == ep->local.ip;
+    }
+    if (!conflict) return port;
+  }
+  return Err{EAGAIN};  // Linux reports EAGAIN when the ephemeral range is exhausted
+}
+
+Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
+  if (ep->bound) return Err{EINVAL};
+  if (!local.ip.is_unspecified() && !local.ip.is_multicast()) {
+    if (!local.ip.is_v4()) return Err{EADDRNOTAVAIL};  // IPv6 arrives with the IPv6 engine
+    const Ip4Address a = local.ip.v4();
+    if (!ip4_->addresses().IsOurs(a) && !a.is_limited_broadcast() && !a.is_loopback() &&
+        !ip4_->addresses().IsDirectedBroadcast(a)) {
+      return Err{EADDRNOTAVAIL};
+    }
+  }
+  ep->local.ip = local.ip;
+  if (local.port == 0) {
+    auto port = PickEphemeral(ep);
+    if (!port.ok()) return Err{port.error()};
+    local.port = *port;
+  } else {
+    auto it = ports_.find(local.port);
+    if (it != ports_.end()) {
+      ep->local = local;
+      for (const UdpEndpoint* other : it->second) {
+        if (Conflicts(*ep, *other)) {
+          ep->local = SocketAddress{};
+          return Err{EADDRINUSE};
+        }
+      }
+    }
+  }
+  ep->local = local;
+  ep->bound = true;
+  ports_[local.port].push_back(ep);
+  return true;
+}
+
+void UdpEngine::Unbind(UdpEndpoint* ep) {
+  if (!ep->bound) return;
+  auto it = ports_.find(ep->local.port);
+  if (it != ports_.end()) {
+    std::erase(it->second, ep);
+    if (it->second.empty()) ports_.erase(it);
+  }
+  ep->bound = false;
+}
+
+Result<IpAddress, int> UdpEngine::SourceFor(const IpAddress& dst, const IpAddress& hint) const {
+  if (!dst.is_v4()) return Err{ENETUNREACH};
+  auto route = ip4_->Route(dst.v4(), hint.is_unspecified() || hint.is_multicast()
+                                         ? Ip4Address()
+                                         : hint.v4());
+  if (!route.ok()) return Err{ToErrno(route.error())};
+  return IpAddress(route->src);
+}
+
+Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+                                  const UdpSendOptions& options, Instant now) {
+  if (!dst.ip.is_v4()) return Err{ENETUNREACH};
+  if (dst.port == 0) return Err{EINVAL};
+  if (payload.size() > 65535 - kUdpHeaderSize - kIp4MinHeaderSize) return Err{EMSGSIZE};
+  if (!ep->bound) {
+    auto r = Bind(ep, SocketAddress{ep->local.ip, 0, 0});
+    if (!r.ok()) return r;
+  }
+  const Ip4Address hint = (ep->local.ip.is_unspecified() || ep->local.ip.is_multicast() ||
+                           ep->local.ip.v4().is_limited_broadcast())
+                              ? Ip4Address()
+                              : ep->local.ip.v4();
+  auto route = ip4_->Route(dst.ip.v4(), hint);
+  if (!route.ok()) {
+    counters_.Inc(UdpCounter::kTxDropError);
+    return Err{ToErrno(route.error())};
+  }
+  const Ip4Address src = route->src;
+  tx_.Reset();
+  tx_.Append(payload);
+  UdpHeader header{ep->local.port, dst.port};
+  const uint32_t pseudo = PseudoHeaderSum4(src, dst.ip.v4(), static_cast<uint8_t>(IpProto::kUdp),
+                                           static_cast<uint32_t>(kUdpHeaderSize + payload.size()));
+  header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
+  Ip4SendParams params;
+  params.src = src;
+  params.dst = dst.ip.v4();
+  params.protocol = IpProto::kUdp;
+  params.ttl = options.ttl;
+  params.tos = options.tos;
+  params.allow_broadcast = options.allow_broadcast;
+  params.dont_fragment = options.dont_fragment;
+  auto sent = ip4_->Send(params, tx_, now);
+  if (!sent.ok()) {
+    counters_.Inc(UdpCounter::kTxDropError);
+    return Err{ToErrno(sent.error())};
+  }
+  counters_.Inc(UdpCounter::kTxDatagrams);
+  return true;
+}
+
+void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
+  counters_.Inc(UdpCounter::kRxDatagrams);
+  const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kUdp),
+                                           static_cast<uint32_t>(payload.size()));
+  auto parsed = UdpView::Parse(payload, pseudo);
+  if (!parsed.ok()) {
+    counters_.Inc(IsIntegrityError(parsed.error()) ? UdpCounter::kRxDropMalformed
+                                                   : UdpCounter::kRxDropInvalid);
+    PYTCP_LOG(log_udp, kDebug, "drop datagram from {}: {}", info.src, ToString(parsed.error()));
+    return;
+  }
+  const UdpView& udp = *parsed;
+  const SocketAddress from{IpAddress(info.src), udp.src_port(), 0};
+  const IpAddress to(info.dst);
+  auto it = ports_.find(udp.dst_port());
+  auto matches = [&](const UdpEndpoint* ep) {
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != to) return false;
+    if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) return false;
+    return true;
+  };
+  if (it != ports_.end()) {
+    if (info.to_broadcast || info.to_multicast) {
+      // RFC 1122 §4.1.3.5 leaves fan-out open; Linux delivers a copy to every match.
+      bool any = false;
+      for (UdpEndpoint* ep : it->second) {
+        if (!matches(ep)) continue;
+        any = true;
+        ep->OnDatagram(from, to, udp.payload(), now);
+      }
+      if (any) {
+        counters_.Inc(UdpCounter::kRxDelivered);
+        return;
+      }
+    } else {
+      // The most specific match wins (connected beats bound-to-address beats wildcard);
+      // among equals the last one bound, as Linux does for SO_REUSEADDR sockets.
+      UdpEndpoint* best = nullptr;
+      int best_score = -1;
+      for (UdpEndpoint* ep : it->second) {
+        if (!matches(ep)) continue;
+        const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2);
+        if (score >= best_score) {
+          best = ep;
+          best_score = score;
+        }
+      }
+      if (best != nullptr) {
+        counters_.Inc(UdpCounter::kRxDelivered);
+        best->OnDatagram(from, to, udp.payload(), now);
+        return;
+      }
+    }
+  }
+  counters_.Inc(UdpCounter::kRxDropNoPort);
+  // RFC 1122 §4.1.3.1: port unreachable (the ICMP engine refuses broadcasts/multicasts).
+  if (Ip4ErrorSender* errors = ip4_->error_sender()) {
+    errors->SendUnreachable(info, info.datagram,
+                            static_cast<uint8_t>(Icmp4UnreachableCode::kPort), now);
+  }
+}
+
+void UdpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
+  if (error.orig_l4.size() < kUdpHeaderSize) return;
+  const uint16_t src_port = LoadBe16(error.orig_l4.data());
+  const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
+  auto it = ports_.find(src_port);
+  if (it == ports_.end()) return;
+  counters_.Inc(UdpCounter::kRxErrors);
+  for (UdpEndpoint* ep : it->second) {
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(error.orig_src)) continue;
+    if (ep->remote && (ep->remote->ip != IpAddress(error.orig_dst) || ep->remote->port != dst_port)) {
+      continue;
+    }
+    ep->OnIcmpError(error, now);
+  }
+}
+
+}  // namespace pytcp

@@ -1,0 +1,106 @@
+// UDP (RFC 768): the port table, demultiplexing, checksums, and ICMP errors to endpoints.
+//
+// RFCs to read: RFC 768, RFC 1122 §4.1 (UDP host requirements: checksums on by default,
+// port unreachable, passing ICMP errors up), RFC 6056 (ephemeral port selection),
+// RFC 8085 (UDP usage guidelines).
+//
+// Endpoints are the protocol side of UDP sockets; the socket layer derives from
+// UdpEndpoint and adds queues, blocking and options.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "stack/base/counters.h"
+#include "stack/base/random.h"
+#include "stack/base/result.h"
+#include "stack/ip4/ip4_engine.h"
+#include "stack/net/ip_address.h"
+#include "stack/wire/udp.h"
+
+namespace pytcp {
+
+enum class UdpCounter : uint16_t {
+  kRxDatagrams,
+  kRxDropMalformed,
+  kRxDropInvalid,
+  kRxDropNoPort,
+  kRxDelivered,
+  kRxErrors,
+  kTxDatagrams,
+  kTxDropError,
+  kCount
+};
+std::string_view CounterName(UdpCounter c);
+
+// Linux's default ephemeral range (net.ipv4.ip_local_port_range).
+inline constexpr uint16_t kEphemeralPortFirst = 32768;
+inline constexpr uint16_t kEphemeralPortLast = 60999;
+
+class UdpEndpoint {
+ public:
+  virtual ~UdpEndpoint() = default;
+  // A datagram for this endpoint: `from` is the sender, `to` the local address it was sent to.
+  virtual void OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
+                          Instant now) = 0;
+  // An ICMP error about a datagram this endpoint sent (RFC 1122 §4.1.3.3).
+  virtual void OnIcmpError(const Ip4ErrorInfo& error, Instant now) = 0;
+
+  // Binding state, owned by the UdpEngine.
+  SocketAddress local;                  // ip unspecified: wildcard; port 0: unbound
+  std::optional<SocketAddress> remote;  // set by connect()
+  bool reuse_addr = false;
+  bool reuse_port = false;
+  bool bound = false;
+};
+
+struct UdpSendOptions {
+  uint8_t ttl = 64;
+  uint8_t tos = 0;
+  bool allow_broadcast = false;
+  bool dont_fragment = false;
+};
+
+class UdpEngine final : public Ip4Transport {
+ public:
+  UdpEngine(Ip4Engine* ip4, Random* random);
+
+  // Binds `ep` to `local` (port 0: an ephemeral port). Errors as errno: EADDRINUSE,
+  // EADDRNOTAVAIL (an address that is not ours), EINVAL (already bound).
+  Result<bool, int> Bind(UdpEndpoint* ep, SocketAddress local);
+  void Unbind(UdpEndpoint* ep);
+
+  // Sends one datagram from `ep` (auto-binding it to an ephemeral port first if needed).
+  // Errors as errno (ENETUNREACH, EMSGSIZE, EACCES for broadcast without SO_BROADCAST...).
+  Result<bool, int> Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+                         const UdpSendOptions& options, Instant now);
+
+  // The local address a datagram to `dst` would leave from (for connect()).
+  Result<IpAddress, int> SourceFor(const IpAddress& dst, const IpAddress& hint) const;
+
+  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override;
+
+  const Counters<UdpCounter>& counters() const { return counters_; }
+  template <typename Fn>  // fn(const UdpEndpoint&)
+  void ForEachEndpoint(Fn&& fn) const {
+    for (const auto& [port, eps] : ports_) {
+      for (const UdpEndpoint* ep : eps) fn(*ep);
+    }
+  }
+
+ private:
+  bool Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const;
+  Result<uint16_t, int> PickEphemeral(UdpEndpoint* ep);
+
+  Ip4Engine* ip4_;
+  Random* random_;
+  absl::flat_hash_map<uint16_t, std::vector<UdpEndpoint*>> ports_;
+  PacketBuffer tx_{65536 + 64};
+  Counters<UdpCounter> counters_;
+};
+
+}  // namespace pytcp

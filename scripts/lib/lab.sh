@@ -1,0 +1,120 @@
+# Helpers for tests and demos that need the lab (scripts/lab). Source it from bash:
+#
+#   source "$(dirname "$0")/../../scripts/lib/lab.sh"   # path relative to your script
+#   lab_require_root                  # exit 77 (meson's "skipped") unless root
+#   lab_up "$(lab_unique_name mytest)"  # brings a lab up; sets the LAB_* variables of lab.env
+#   lab_defer rm -f "$tmpfile"        # optional: more cleanup, run before the lab goes down
+#   lab_exec host ./my_program        # run inside the host namespace (peer, far likewise)
+#   ...                               # any failure, exit or signal: the lab is torn down
+#   lab_down                          # optional: explicit teardown (checks it succeeded)
+#
+# lab_up installs EXIT/INT/TERM traps that run the deferred commands and take down every
+# lab this shell brought up, preserving the script's exit status. Do not set your own EXIT
+# trap after lab_up; use lab_defer.
+#
+# The variables (see scripts/lab, write_env): LAB_NAME LAB_RUN_DIR LAB_HOST_NS LAB_PEER_NS
+# LAB_FAR_NS LAB_TAP LAB_BRIDGE LAB_PEER_IP4 LAB_PEER_IP6 LAB_PEER_MAC LAB_FAR_IP4
+# LAB_FAR_IP6 LAB_GW4 LAB_DNS4 LAB_DNS6 LAB_DHCP_FIRST LAB_DHCP_LAST LAB_HTTP_PORT
+# LAB_HTTP_ROOT LAB_HTTP_10M_SHA256 LAB_IPERF_PORT LAB_ECHO_PORT ...
+
+PYTCP_ROOT=${PYTCP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LAB_SCRIPT=$PYTCP_ROOT/scripts/lab
+_LAB_UP=()
+_LAB_DEFERRED=()
+_LAB_TRAPPED=0
+
+lab_require_root() {
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "SKIP: the lab needs root (network namespaces, TAP)" >&2
+    exit 77
+  fi
+}
+
+# A lab name unique to this process: PREFIX-PID-RANDOM.
+lab_unique_name() {
+  echo "${1:-t}-$$-$RANDOM"
+}
+
+_lab_cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  for ((i = ${#_LAB_DEFERRED[@]} - 1; i >= 0; i--)); do
+    eval "${_LAB_DEFERRED[i]}" || true
+  done
+  _LAB_DEFERRED=()
+  for i in "${_LAB_UP[@]}"; do
+    "$LAB_SCRIPT" down "$i" >/dev/null 2>&1 || echo "lab.sh: 'scripts/lab down $i' failed" >&2
+  done
+  _LAB_UP=()
+  exit "$rc"
+}
+
+_lab_install_traps() {
+  if ((_LAB_TRAPPED == 0)); then
+    trap _lab_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    _LAB_TRAPPED=1
+  fi
+}
+
+# Runs "$@" at cleanup, before the labs go down (last deferred runs first).
+lab_defer() {
+  _lab_install_traps
+  local q
+  printf -v q '%q ' "$@"
+  _LAB_DEFERRED+=("$q")
+}
+
+# lab_up NAME: brings the lab up (its output goes to stderr) and loads its lab.env.
+lab_up() {
+  local name=${1:?lab_up needs a name}
+  _lab_install_traps
+  _LAB_UP+=("$name")  # registered first: a failed `up` is cleaned too
+  "$LAB_SCRIPT" up "$name" >&2 || {
+    echo "lab.sh: scripts/lab up $name failed" >&2
+    return 1
+  }
+  lab_load "$name"
+}
+
+# lab_load NAME: sets the LAB_* variables of an existing lab.
+lab_load() {
+  local env=${PYTCP_LAB_RUN:-/run/pytcp-lab}/$1/lab.env
+  [[ -f $env ]] || {
+    echo "lab.sh: lab $1 is not up" >&2
+    return 1
+  }
+  # shellcheck disable=SC1090
+  source "$env"
+}
+
+# lab_down [NAME]: takes the lab down now (default: the last one brought up).
+lab_down() {
+  local name=${1:-} i keep=()
+  if [[ -z $name ]] && ((${#_LAB_UP[@]} > 0)); then
+    name=${_LAB_UP[${#_LAB_UP[@]} - 1]}
+  fi
+  [[ -n $name ]] || return 0
+  "$LAB_SCRIPT" down "$name" >&2 || return 1
+  for i in "${_LAB_UP[@]}"; do
+    [[ $i == "$name" ]] || keep+=("$i")
+  done
+  _LAB_UP=("${keep[@]}")
+}
+
+# lab_exec host|peer|far CMD...: runs CMD in that namespace of the current lab (LAB_NAME).
+lab_exec() {
+  local role=$1 ns
+  shift
+  case $role in
+    host) ns=$LAB_HOST_NS ;;
+    peer) ns=$LAB_PEER_NS ;;
+    far) ns=$LAB_FAR_NS ;;
+    *)
+      echo "lab_exec: host, peer or far, not '$role'" >&2
+      return 2
+      ;;
+  esac
+  ip netns exec "$ns" "$@"
+}

@@ -1,0 +1,191 @@
+// TapLink against the Linux kernel as a real peer, inside the lab's host namespace
+// (tests/lab/run_in_lab.sh brings a lab up, runs this binary there and tears it down).
+// Frames are built and parsed by hand (tests/lab/lab_frames.h).
+#include <net/if.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "stack/link/tap_link.h"
+#include "tests/lab/lab_frames.h"
+
+namespace pytcp {
+namespace {
+
+using namespace testing;  // NOLINT: the frame builders
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr Mac kOurMac = {0x02, 0x00, 0x00, 0x77, 0x00, 0x99};
+constexpr Ip4 kOurIp = {10, 77, 0, 99};
+constexpr Ip4 kPeerIp = {10, 77, 0, 1};
+constexpr Ip4 kFarIp = {10, 78, 0, 2};
+// The host namespace's own interfaces (scripts/lab): the kernel there must stay silent.
+constexpr Mac kHostMacs[] = {{0x02, 0x00, 0x00, 0x77, 0x00, 0xfc},
+                             {0x02, 0x00, 0x00, 0x77, 0x00, 0xfd},
+                             {0x02, 0x00, 0x00, 0x77, 0x00, 0xfe}};
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+std::string MacText(std::span<const uint8_t> m) {
+  char buf[18];
+  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+  return buf;
+}
+
+class TapLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tap_ = Env("LAB_TAP", "tap7");
+    if (::if_nametoindex(tap_.c_str()) == 0) {
+      GTEST_SKIP() << "no " << tap_ << " here: run through tests/lab/run_in_lab.sh (it needs "
+                   << "root and the lab's host namespace)";
+    }
+    auto link = TapLink::Open(tap_);
+    ASSERT_TRUE(link.ok()) << link.status();
+    link_ = std::move(*link);
+  }
+
+  // Sends `frame` now and every `resend` until `match` accepts a received frame or `timeout`
+  // passes. Waits on wait_fd() with poll (no busy loop). Every frame seen is checked against
+  // the host namespace's MACs.
+  bool Exchange(std::span<const uint8_t> frame, const std::function<bool(ByteSpan)>& match,
+                std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                std::chrono::milliseconds resend = std::chrono::milliseconds(250)) {
+    const auto deadline = SteadyClock::now() + timeout;
+    auto next_send = SteadyClock::now();
+    bool found = false;
+    while (!found) {
+      const auto now = SteadyClock::now();
+      if (now >= deadline) return false;
+      if (now >= next_send) {
+        // The bridge port may still be coming up after the open (carrier changes are
+        // propagated asynchronously): early frames can be dropped, hence the resends.
+        EXPECT_EQ(link_->Send(frame), LinkStatus::kOk);
+        next_send = now + resend;
+      }
+      const auto wait = std::min(deadline, next_send) - SteadyClock::now();
+      pollfd p{link_->wait_fd(), POLLIN, 0};
+      const int ms = static_cast<int>(
+          std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
+      if (::poll(&p, 1, ms) <= 0) continue;
+      const auto r = link_->Receive(
+          [&](ByteSpan f) {
+            CheckNotFromHostKernel(f);
+            if (!found && match(f)) found = true;
+          },
+          64);
+      EXPECT_EQ(r.status, LinkStatus::kOk);
+    }
+    return true;
+  }
+
+  void CheckNotFromHostKernel(ByteSpan f) {
+    for (const Mac& m : kHostMacs) {
+      EXPECT_FALSE(std::equal(m.begin(), m.end(), f.begin() + 6))
+          << "the kernel in the host namespace sent a frame from " << MacText(m)
+          << " (it must have no addresses there)";
+    }
+  }
+
+  // Learns the peer's MAC with ARP.
+  Mac ResolvePeer() {
+    Mac mac{};
+    const auto request = ArpRequest(kOurMac, kOurIp, kPeerIp);
+    const bool ok = Exchange(request, [&](ByteSpan f) {
+      auto reply = ParseArpReply(f, kOurMac, kOurIp, kPeerIp);
+      if (reply) mac = reply->sender_mac;
+      return reply.has_value();
+    });
+    EXPECT_TRUE(ok) << "no ARP reply from 10.77.0.1 within 5 s";
+    return mac;
+  }
+
+  std::string tap_;
+  std::unique_ptr<TapLink> link_;
+};
+
+TEST_F(TapLabTest, OpensTheLabTap) {
+  EXPECT_EQ(link_->mtu(), 1500u);
+  EXPECT_GE(link_->wait_fd(), 0);
+  EXPECT_EQ(link_->name(), tap_);
+  EXPECT_FALSE(link_->features().vnet_header);
+}
+
+TEST_F(TapLabTest, ArpRequestGetsThePeersReply) {
+  const Mac mac = ResolvePeer();
+  EXPECT_EQ(MacText(mac), Env("LAB_PEER_MAC", "02:00:00:77:00:01"));
+}
+
+TEST_F(TapLabTest, PingPeerWithFullSizeFrames) {
+  const Mac peer = ResolvePeer();
+  // 1472 bytes of payload: a 1500-byte IP packet, a 1514-byte frame, in both directions.
+  for (uint16_t seq = 1; seq <= 3; ++seq) {
+    const auto request = IcmpEchoRequest(peer, kOurMac, kOurIp, kPeerIp, 0x7777, seq, 1472);
+    ASSERT_EQ(request.size(), 1514u);
+    EXPECT_TRUE(Exchange(request, [&](ByteSpan f) {
+      return IsIcmpEchoReply(f, kPeerIp, kOurIp, 0x7777, seq, 1472);
+    })) << "no echo reply for seq " << seq;
+  }
+}
+
+TEST_F(TapLabTest, PingFarThroughThePeer) {
+  const Mac peer = ResolvePeer();
+  const auto request = IcmpEchoRequest(peer, kOurMac, kOurIp, kFarIp, 0x7778, 1, 56);
+  EXPECT_TRUE(Exchange(request, [&](ByteSpan f) {
+    return IsIcmpEchoReply(f, kFarIp, kOurIp, 0x7778, 1, 56);
+  })) << "no echo reply from 10.78.0.2 via 10.77.0.1";
+}
+
+TEST_F(TapLabTest, DhcpDiscoverGetsAnOfferAtOnce) {
+  constexpr uint32_t kXid = 0x77001234;
+  const auto discover = DhcpDiscover(kOurMac, kXid);
+  std::optional<DhcpOffer> offer;
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(Exchange(discover, [&](ByteSpan f) {
+    offer = ParseDhcpOffer(f, kXid);
+    return offer.has_value();
+  }));
+  // dnsmasq runs with --no-ping: no multi-second probe before the offer.
+  EXPECT_LT(SteadyClock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(offer->your_ip[0], 10);
+  EXPECT_EQ(offer->your_ip[1], 77);
+  EXPECT_EQ(offer->your_ip[2], 0);
+  EXPECT_GE(offer->your_ip[3], 100);
+  EXPECT_LE(offer->your_ip[3], 199);
+  ASSERT_TRUE(offer->router.has_value());
+  EXPECT_EQ(*offer->router, kPeerIp);
+  ASSERT_TRUE(offer->dns.has_value());
+  EXPECT_EQ(*offer->dns, kPeerIp);
+  ASSERT_TRUE(offer->server_id.has_value());
+  EXPECT_EQ(*offer->server_id, kPeerIp);
+}
+
+TEST_F(TapLabTest, RejectsOversizedFrames) {
+  std::vector<uint8_t> frame(1500 + 19, 0);
+  EXPECT_EQ(link_->Send(frame), LinkStatus::kTooBig);
+  EXPECT_EQ(link_->Send(std::span(frame).first(10)), LinkStatus::kTooBig);
+}
+
+TEST_F(TapLabTest, ReceiveOnAnIdleLinkReturnsAtOnce) {
+  // Drain whatever is queued (router advertisements, ...), then the next read is EAGAIN.
+  while (link_->Receive([](ByteSpan) {}, 64).frames == 64) {
+  }
+  const auto r = link_->Receive([](ByteSpan) {}, 64);
+  EXPECT_EQ(r.status, LinkStatus::kOk);
+}
+
+}  // namespace
+}  // namespace pytcp

@@ -1,0 +1,114 @@
+#include "stack/wire/icmp6.h"
+
+#include "stack/wire/icmp6_mld.h"
+#include "stack/wire/icmp6_nd.h"
+
+namespace pytcp {
+
+std::string_view ToString(Icmp6ParseError e) {
+  switch (e) {
+    case Icmp6ParseError::kTooShort:
+      return "too_short";
+    case Icmp6ParseError::kBadChecksum:
+      return "bad_checksum";
+    case Icmp6ParseError::kTooShortForType:
+      return "too_short_for_type";
+    case Icmp6ParseError::kNdOptionTruncated:
+      return "nd_option_truncated";
+    case Icmp6ParseError::kNdOptionZeroLength:
+      return "nd_option_zero_length";
+    case Icmp6ParseError::kMldSourcesOverrun:
+      return "mld_sources_overrun";
+    case Icmp6ParseError::kMldRecordsOverrun:
+      return "mld_records_overrun";
+    case Icmp6ParseError::kBadInvokingPacket:
+      return "bad_invoking_packet";
+    case Icmp6ParseError::kNdBadCode:
+      return "nd_bad_code";
+    case Icmp6ParseError::kNdBadOptionLength:
+      return "nd_bad_option_length";
+    case Icmp6ParseError::kNdBadPrefixLength:
+      return "nd_bad_prefix_length";
+    case Icmp6ParseError::kNdMulticastTarget:
+      return "nd_multicast_target";
+    case Icmp6ParseError::kNdMulticastDestination:
+      return "nd_multicast_destination";
+    case Icmp6ParseError::kNdBadRedirectTarget:
+      return "nd_bad_redirect_target";
+    case Icmp6ParseError::kMldBadGroup:
+      return "mld_bad_group";
+    case Icmp6ParseError::kMldSourcesInGeneralQuery:
+      return "mld_sources_in_general_query";
+  }
+  return "unknown";
+}
+
+Result<Icmp6View, Icmp6ParseError> Icmp6View::Parse(ByteSpan data, uint32_t pseudo_sum,
+                                                    ChecksumPolicy checksum) {
+  // Integrity checks, each making the next read safe.
+  if (data.size() < 4) return Err{Icmp6ParseError::kTooShort};
+  // RFC 4443 §2.3: the checksum covers the pseudo-header and the whole message; unlike
+  // UDP over IPv4 it is mandatory, so a zero field is just a wrong checksum.
+  if (checksum == ChecksumPolicy::kVerify && ChecksumFold(ChecksumSum(data, pseudo_sum)) != 0) {
+    return Err{Icmp6ParseError::kBadChecksum};
+  }
+  switch (static_cast<Icmp6Type>(data[0])) {
+    case Icmp6Type::kDestinationUnreachable:
+    case Icmp6Type::kPacketTooBig:
+    case Icmp6Type::kTimeExceeded:
+    case Icmp6Type::kParameterProblem:
+      // RFC 4443 §2.4 (c): an error carries as much of the invoking packet as fits. The
+      // engine needs at least its IPv6 header to find the flow the error is about, and
+      // Linux's icmpv6_notify drops errors without one as well.
+      if (data.size() < kIcmp6MinErrorSize) return Err{Icmp6ParseError::kTooShortForType};
+      if ((data[kIcmp6HeaderSize] >> 4) != 6) return Err{Icmp6ParseError::kBadInvokingPacket};
+      break;
+    case Icmp6Type::kEchoRequest:
+    case Icmp6Type::kEchoReply:
+      // RFC 4443 §4.1/§4.2: identifier and sequence number. The code is "0" but receivers
+      // are not told to check it, and Linux does not.
+      if (data.size() < kIcmp6HeaderSize) return Err{Icmp6ParseError::kTooShortForType};
+      break;
+    case Icmp6Type::kRouterSolicitation:
+    case Icmp6Type::kRouterAdvertisement:
+    case Icmp6Type::kNeighborSolicitation:
+    case Icmp6Type::kNeighborAdvertisement:
+    case Icmp6Type::kRedirect:
+      if (auto e = icmp6_internal::CheckNd(data)) return Err{*e};
+      break;
+    case Icmp6Type::kMldQuery:
+    case Icmp6Type::kMldV1Report:
+    case Icmp6Type::kMldV1Done:
+    case Icmp6Type::kMldV2Report:
+      if (auto e = icmp6_internal::CheckMld(data)) return Err{*e};
+      break;
+    default:
+      // RFC 4443 §2.4 (a)/(b): unknown types are passed up or discarded by the engine.
+      break;
+  }
+  return Icmp6View(data);
+}
+
+Icmp6Header Icmp6View::ToHeader() const {
+  return Icmp6Header{type(), code(), data_.size() >= kIcmp6HeaderSize ? rest_of_header() : 0};
+}
+
+void Icmp6FillChecksum(MutableByteSpan message, uint32_t pseudo_sum) {
+  assert(message.size() >= 4);
+  message[2] = 0;
+  message[3] = 0;
+  StoreBe16(message.data() + 2, ChecksumFold(ChecksumSum(message, pseudo_sum)));
+}
+
+void Icmp6Header::Emit(MutableByteSpan out, ByteSpan payload, uint32_t pseudo_sum) const {
+  assert(out.size() >= kIcmp6HeaderSize);
+  out[0] = static_cast<uint8_t>(type);
+  out[1] = code;
+  out[2] = 0;
+  out[3] = 0;
+  StoreBe32(out.data() + 4, rest_of_header);
+  const uint32_t sum = ChecksumSum(out.first(kIcmp6HeaderSize), pseudo_sum);
+  StoreBe16(out.data() + 2, ChecksumFold(ChecksumSum(payload, sum)));
+}
+
+}  // namespace pytcp

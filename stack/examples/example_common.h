@@ -1,0 +1,45 @@
+// Shared start-up for the example programs: configuration from the PYTCP_* variables
+// (DESIGN.md), a stack on the TAP device, and a clean stop on SIGINT/SIGTERM.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "stack/stack.h"
+
+namespace pytcp::examples {
+
+inline volatile std::sig_atomic_t g_stop = 0;
+
+inline void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: blocking socket calls return EINTR so loops can stop
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Starts a stack from the environment, or prints why not and returns nullptr.
+inline std::unique_ptr<Stack> StartStackFromEnvironment(const char* program) {
+  auto config = StackConfig::FromEnvironment();
+  if (!config.ok()) {
+    fmt::print(stderr, "{}: {}\n", program, std::string(config.status().message()));
+    return nullptr;
+  }
+  auto stack = Stack::Create(*config);
+  if (!stack.ok()) {
+    fmt::print(stderr, "{}: {}\n", program, std::string(stack.status().message()));
+    return nullptr;
+  }
+  if (auto s = (*stack)->Start(); !s.ok()) {
+    fmt::print(stderr, "{}: {}\n", program, std::string(s.message()));
+    return nullptr;
+  }
+  return std::move(*stack);
+}
+
+}  // namespace pytcp::examples

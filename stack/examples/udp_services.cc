@@ -1,0 +1,56 @@
+// UDP echo (RFC 862, port 7), discard (RFC 863, port 9) and daytime (RFC 867, port 13)
+// services on the stack, as in the original's examples. One thread per service, each a
+// plain blocking socket loop on the C++ socket API.
+#include <ctime>
+#include <thread>
+#include <vector>
+
+#include "stack/examples/example_common.h"
+
+namespace {
+
+using namespace pytcp;
+
+void Serve(Stack* stack, uint16_t port, int kind) {
+  auto sock = stack->CreateUdpSocket();
+  if (auto r = sock->Bind(SocketAddress{IpAddress(Ip4Address()), port}); !r.ok()) {
+    fmt::print(stderr, "udp-services: bind {} failed: errno {}\n", port, r.error());
+    return;
+  }
+  const timeval tick{0, 200000};  // wake up to notice a stop request
+  (void)sock->SetOption(SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
+  std::vector<uint8_t> buf(65536);
+  while (!examples::g_stop) {
+    SocketAddress from;
+    auto n = sock->RecvFrom(buf, &from, 0);
+    if (!n.ok()) continue;  // timeout or EINTR
+    if (kind == 7) {
+      (void)sock->SendTo(ByteSpan(buf).first(*n), &from, 0);
+    } else if (kind == 13) {
+      char text[64];
+      const time_t now = time(nullptr);
+      tm local{};
+      localtime_r(&now, &local);
+      const size_t len = strftime(text, sizeof(text), "%A, %B %d, %Y %H:%M:%S-%Z\r\n", &local);
+      (void)sock->SendTo(ByteSpan(reinterpret_cast<const uint8_t*>(text), len), &from, 0);
+    }
+    // discard: nothing
+  }
+  sock->Close();
+}
+
+}  // namespace
+
+int main() {
+  examples::InstallStopHandlers();
+  auto stack = examples::StartStackFromEnvironment("udp-services");
+  if (!stack) return 1;
+  fmt::print("udp-services: echo 7, discard 9, daytime 13 on {}\n", stack->config().interface);
+  std::vector<std::thread> threads;
+  for (int port : {7, 9, 13}) {
+    threads.emplace_back(Serve, stack.get(), static_cast<uint16_t>(port), port);
+  }
+  for (auto& t : threads) t.join();
+  stack->Stop();
+  return 0;
+}

@@ -136,7 +136,10 @@ Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address
     r.src = src_hint;
     return r;
   }
-  if (!route->preferred_source.is_unspecified() && addresses_->IsOurs(route->preferred_source)) {
+  // A connected route's own address is not a preference: as Linux uses the primary (first
+  // configured) address of a subnet, the loop below picks the first matching address.
+  if (route->origin != RouteOrigin::kConnected && !route->preferred_source.is_unspecified() &&
+      addresses_->IsOurs(route->preferred_source)) {
     r.src = route->preferred_source;
     return r;
   }

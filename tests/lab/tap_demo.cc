@@ -51,10 +51,12 @@ class Demo {
     bool found = false;
     while (!found && SteadyClock::now() < deadline) {
       if (SteadyClock::now() >= next_send) {
+        // The kernel handles a TAP write synchronously: its reply is often queued before
+        // write() returns, so the time is taken before the send.
+        sent_at = SteadyClock::now();
         if (const LinkStatus s = link_.Send(frame); s != LinkStatus::kOk) {
           std::printf("  send failed: %s\n", std::string(ToString(s)).c_str());
         }
-        sent_at = SteadyClock::now();
         next_send = sent_at + std::chrono::milliseconds(250);
       }
       pollfd p{link_.wait_fd(), POLLIN, 0};

@@ -65,13 +65,14 @@ class Reassembler {
   Result Add(const Key& key, size_t offset, bool more, std::span<const uint8_t> data,
              std::span<const uint8_t> header, Instant now);
 
-  // Expires datagrams whose timer ran out; for each, `on_timeout(key, first_header)`
-  // is called (first_header is empty when the first fragment never came) so that the
-  // owner can send ICMP Time Exceeded (code 1) as RFC 792 / RFC 8200 §4.5 allow.
+  // Expires datagrams whose timer ran out; for each, `on_timeout(key, first_header,
+  // first_data)` is called (both empty when the first fragment never came; first_data is
+  // the payload held from offset 0, at most 8 bytes) so that the owner can send ICMP Time
+  // Exceeded (code 1) quoting the header and 64 bits of data (RFC 792, RFC 8200 §4.5).
   template <typename Fn>
   void Poll(Instant now, Fn&& on_timeout);
   void Poll(Instant now) {
-    Poll(now, [](const Key&, std::span<const uint8_t>) {});
+    Poll(now, [](const Key&, std::span<const uint8_t>, std::span<const uint8_t>) {});
   }
   Instant NextDeadline() const;
 

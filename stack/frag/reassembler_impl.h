@@ -113,7 +113,13 @@ void Reassembler<Key>::Poll(Instant now, Fn&& on_timeout) {
     if (it->second.deadline <= now) {
       if (!it->second.discarded) {
         ++stats_.timeouts;
-        on_timeout(it->first, std::span<const uint8_t>(it->second.first_header));
+        const Datagram& d = it->second;
+        std::span<const uint8_t> first_data;
+        if (!d.pieces.empty() && d.pieces.front().begin == 0) {
+          first_data = std::span<const uint8_t>(d.buffer).first(
+              std::min<size_t>(8, d.pieces.front().end));
+        }
+        on_timeout(it->first, std::span<const uint8_t>(d.first_header), first_data);
       }
       auto victim = it++;
       Erase(victim);

@@ -372,11 +372,15 @@ void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> d
 }
 
 void Ip4Engine::Poll(Instant now) {
-  reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header) {
+  reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header,
+                             std::span<const uint8_t> first_data) {
     counters_.Inc(Ip4Counter::kRxReassemblyTimeout);
-    // RFC 792 / RFC 1122 §3.2.1.4: Time Exceeded (reassembly) when fragment zero came.
+    // RFC 792 / RFC 1122 §3.2.1.4: Time Exceeded (reassembly) when fragment zero came,
+    // quoting its header and the first 64 bits of its data.
     if (errors_ != nullptr && !first_header.empty()) {
-      errors_->SendTimeExceeded(first_header, 1, now);
+      std::vector<uint8_t> quote(first_header.begin(), first_header.end());
+      quote.insert(quote.end(), first_data.begin(), first_data.end());
+      errors_->SendTimeExceeded(quote, 1, now);
     }
   });
 }

@@ -144,9 +144,12 @@ TEST_F(ReassemblerTest, MissingPieceTimesOutAndFreesMemory) {
   EXPECT_EQ(r_.datagram_count(), 1u);
   clock_.Advance(1ns);
   std::vector<uint8_t> seen_header;
-  r_.Poll(clock_.Now(), [&](const Key&, std::span<const uint8_t> h) {
+  std::vector<uint8_t> seen_data;
+  r_.Poll(clock_.Now(), [&](const Key&, std::span<const uint8_t> h, std::span<const uint8_t> d) {
     seen_header.assign(h.begin(), h.end());
+    seen_data.assign(d.begin(), d.end());
   });
+  EXPECT_EQ(seen_data, std::vector<uint8_t>(payload.begin(), payload.begin() + 8));
   EXPECT_EQ(r_.datagram_count(), 0u);
   EXPECT_EQ(r_.memory_used(), 0u);
   EXPECT_EQ(r_.stats().timeouts, 1u);

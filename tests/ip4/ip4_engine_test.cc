@@ -256,6 +256,7 @@ TEST_F(Ip4EngineTest, ReassemblyTimeoutSendsTimeExceeded) {
   ASSERT_TRUE(icmp.ok());
   EXPECT_EQ(icmp->type(), Icmp4Type::kTimeExceeded);
   EXPECT_EQ(icmp->code(), 1);
+  EXPECT_EQ(icmp->original_datagram().size(), 20u + 8u);  // header + 64 bits of data
   EXPECT_EQ(stack_->CounterSnapshot()["ip4.rx_reassembly_timeout"], 1u);
 }
 

@@ -179,6 +179,25 @@ TEST_F(TapLabTest, RejectsOversizedFrames) {
   EXPECT_EQ(link_->Send(std::span(frame).first(10)), LinkStatus::kTooBig);
 }
 
+TEST_F(TapLabTest, DownDeviceReportsDownAndOpenBringsItUp) {
+  const std::string down = "ip link set " + tap_ + " down";
+  ASSERT_EQ(std::system(down.c_str()), 0);
+  const auto frame = ArpRequest(kOurMac, kOurIp, kPeerIp);
+  EXPECT_EQ(link_->Send(frame), LinkStatus::kDown);
+  // A second attach is refused while this one holds the device...
+  auto second = TapLink::Open(tap_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  // ... and once it is released, opening brings the device back up (we are root here).
+  link_.reset();
+  auto again = TapLink::Open(tap_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  link_ = std::move(*again);
+  const std::string show = "ip link show " + tap_ + " | grep -q '<.*,UP'";
+  EXPECT_EQ(std::system(show.c_str()), 0);
+  ResolvePeer();
+}
+
 TEST_F(TapLabTest, ReceiveOnAnIdleLinkReturnsAtOnce) {
   // Drain whatever is queued (router advertisements, ...), then the next read is EAGAIN.
   while (link_->Receive([](ByteSpan) {}, 64).frames == 64) {

@@ -118,6 +118,19 @@ TEST(MemoryLinkTest, RejectsFramesOutsideEthernetSizes) {
   EXPECT_EQ(pair.a->tx_counters().Get(MemoryLinkCounter::kSent), 1u);
 }
 
+TEST(MemoryLinkTest, SendBatchStopsAtTheFirstFailure) {
+  VirtualClock clock;
+  auto pair = MemoryLink::CreatePair({}, clock);
+  const auto f0 = Frame(0), f1 = Frame(1), big = Frame(2, 2000), f3 = Frame(3);
+  const ByteSpan frames[] = {f0, f1, big, f3};
+  LinkStatus status = LinkStatus::kOk;
+  EXPECT_EQ(pair.a->SendBatch(frames, &status), 2u);
+  EXPECT_EQ(status, LinkStatus::kTooBig);
+  EXPECT_EQ(pair.a->SendBatch(std::span(frames).first(2), &status), 2u);
+  EXPECT_EQ(status, LinkStatus::kOk);
+  EXPECT_EQ(Drain(*pair.b).size(), 4u);
+}
+
 TEST(MemoryLinkTest, SendToDestroyedEndIsDown) {
   VirtualClock clock;
   auto pair = MemoryLink::CreatePair({}, clock);

@@ -53,6 +53,9 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
   iface_->RegisterHandler(EtherType::kArp, arp_.get());
   iface_->RegisterHandler(EtherType::kIp4, ip4_.get());
+  arp_->set_conflict_handler([this](Ip4Address address, MacAddress) {
+    if (dhcp4_) dhcp4_->OnAddressConflict(address, clock_->Now());
+  });
 }
 
 Stack::~Stack() {
@@ -74,6 +77,12 @@ absl::Status Stack::Configure() {
   if (config_.ip4_gateway) {
     ip4_routes_.Add(Ip4Route{Ip4Network(), *config_.ip4_gateway, Ip4Address(), 0,
                              RouteOrigin::kStatic});
+  }
+  if (config_.ip4_mode == Ip4Mode::kDhcp) {
+    Dhcp4Service::Deps deps{udp_.get(),   ip4_.get(),          arp_.get(), iface_.get(),
+                            &ip4_addresses_, &ip4_routes_, &random_, link_->mtu()};
+    dhcp4_ = std::make_unique<Dhcp4Service>(deps, config_.dhcp4_cache);
+    dhcp4_->Start(clock_->Now());
   }
   PYTCP_LOG(log_stack, kInfo, "stack on {} with MAC {}", config_.interface, iface_->mac());
   return absl::OkStatus();
@@ -98,6 +107,11 @@ void Stack::Stop() {
   stop_ = true;
   Kick();
   if (thread_.joinable()) thread_.join();
+  if (dhcp4_) {
+    std::lock_guard lock(mu_);
+    dhcp4_->Stop(clock_->Now());  // RFC 2131 §4.4.6: give the lease back
+    dhcp4_.reset();
+  }
   StopCapture();
   started_ = false;
 }
@@ -152,11 +166,13 @@ void Stack::ProcessLinkLocked(Instant now) {
 void Stack::RunTimersLocked(Instant now) {
   arp_->Poll(now);
   ip4_->Poll(now);
+  if (dhcp4_) dhcp4_->Poll(now);
   if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
 }
 
 Instant Stack::NextDeadlineLocked() const {
   Instant next = EarliestOf(arp_->NextDeadline(), ip4_->NextDeadline());
+  if (dhcp4_) next = EarliestOf(next, dhcp4_->NextDeadline());
   next = EarliestOf(next, link_->next_delivery_time());
   if (ip4_->HasLoopbackPending()) next = clock_->Now();
   return next;
@@ -214,7 +230,15 @@ std::map<std::string, uint64_t> Stack::CounterSnapshot() {
   ip4_->counters().AppendTo(&out, "ip4.");
   icmp4_->counters().AppendTo(&out, "icmp4.");
   udp_->counters().AppendTo(&out, "udp.");
+  if (dhcp4_) dhcp4_->client().counters().AppendTo(&out, "dhcp4.");
   return out;
+}
+
+std::vector<Ip4Address> Stack::Dns4Servers() {
+  std::lock_guard lock(mu_);
+  if (!config_.dns4.empty()) return config_.dns4;
+  if (dhcp4_) return dhcp4_->dns_servers();
+  return {};
 }
 
 absl::Status Stack::StartCapture(const std::string& path) {

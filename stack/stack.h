@@ -33,6 +33,7 @@
 #include "stack/link/pcap_writer.h"
 #include "stack/socket/udp_socket.h"
 #include "stack/stack_config.h"
+#include "stack/stack_dhcp4.h"
 #include "stack/udp/udp_engine.h"
 
 namespace pytcp {
@@ -81,6 +82,10 @@ class Stack {
   Ip4Engine& ip4() { return *ip4_; }
   Icmp4Engine& icmp4() { return *icmp4_; }
   UdpEngine& udp() { return *udp_; }
+  // The DHCPv4 service when PYTCP_IP4=dhcp, else nullptr.
+  Dhcp4Service* dhcp4() { return dhcp4_.get(); }
+  // DNS servers: configured (PYTCP_DNS), else learned from DHCP.
+  std::vector<Ip4Address> Dns4Servers();
   Ip4AddressTable& ip4_addresses() { return ip4_addresses_; }
   Ip4RoutingTable& ip4_routes() { return ip4_routes_; }
   Link& link() { return *link_; }
@@ -114,6 +119,7 @@ class Stack {
   std::unique_ptr<Ip4Engine> ip4_;
   std::unique_ptr<Icmp4Engine> icmp4_;
   std::unique_ptr<UdpEngine> udp_;
+  std::unique_ptr<Dhcp4Service> dhcp4_;
   std::unique_ptr<PcapWriter> capture_;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};

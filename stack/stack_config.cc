@@ -44,6 +44,10 @@ MacAddress StackConfig::EffectiveMac() const {
                                       static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)});
 }
 
+std::string StackConfig::DefaultDhcp4Cache(std::string_view interface) {
+  return fmt::format("/run/pytcp/dhcp4-{}.lease", interface);
+}
+
 absl::StatusOr<StackConfig> StackConfig::FromEnvironment() {
   return FromEnvironment([](const char* name) { return std::getenv(name); });
 }
@@ -193,6 +197,10 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
     if (!digits) return Bad("PYTCP_SEED", *v, "a decimal integer");
     c.seed = seed;
+  }
+  c.dhcp4_cache = DefaultDhcp4Cache(c.interface);
+  if (auto v = get("PYTCP_DHCP_CACHE")) {
+    c.dhcp4_cache = *v == "none" ? std::string() : std::string(*v);
   }
   if (c.ip6_mode != Ip6Mode::kNone && c.mtu < 1280) {
     return absl::InvalidArgumentError(fmt::format(

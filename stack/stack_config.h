@@ -42,10 +42,14 @@ struct StackConfig {
   AcdMode acd = AcdMode::kOptimistic;                    // PYTCP_ACD
   bool ip4_drop_options = false;                         // PYTCP_IP4_OPTIONS=drop
   uint64_t seed = 0;                                     // PYTCP_SEED (0 = random)
+  // PYTCP_DHCP_CACHE: where the DHCPv4 lease is kept for a quick restart ("" = nowhere).
+  std::string dhcp4_cache;
 
   // The MAC to use: `mac` if set, else a stable locally administered unicast address
   // derived from the interface name (so restarts keep their DHCP lease and caches).
   MacAddress EffectiveMac() const;
+  // The default lease cache path for an interface: /run/pytcp/dhcp4-IFACE.lease.
+  static std::string DefaultDhcp4Cache(std::string_view interface);
 
   // Reads every PYTCP_* variable through `getenv` (defaults for unset ones).
   static absl::StatusOr<StackConfig> FromEnvironment(

@@ -86,5 +86,26 @@ for mode in strict optimistic; do
   stop "$pid"
 done
 
+# --- DHCPv4 from the peer's dnsmasq, release on stop, INIT-REBOOT from the cache ---
+CACHE=$TMP/dhcp4.lease
+start_in_host "$TMP/dhcp.log" "${COMMON[@]}" PYTCP_IP4=dhcp PYTCP_DHCP_CACHE="$CACHE" \
+  PYTCP_LOG=info,dhcp4=debug -- "$STACK"
+pid=$STARTED
+check "DHCP lease within a second" wait_for "$TMP/dhcp.log" "address 10\.77\.0\.1[0-9][0-9]/24" 1
+leased=$(grep -o "address 10\.77\.0\.1[0-9][0-9]" "$TMP/dhcp.log" | head -1 | cut -d' ' -f2)
+check "peer pings the leased address $leased" lab_exec peer ping -c 2 -i 0.2 -W 2 "$leased"
+check "dnsmasq holds the lease" grep -q "$leased" "$LAB_RUN_DIR/dnsmasq.leases"
+stop "$pid"
+released() { ! grep -q "$leased" "$LAB_RUN_DIR/dnsmasq.leases"; }
+check "lease released on stop" bash -c "for i in \$(seq 30); do grep -q '$leased' '$LAB_RUN_DIR/dnsmasq.leases' || exit 0; sleep 0.1; done; exit 1"
+check "lease cached" test -s "$CACHE"
+start_in_host "$TMP/dhcp2.log" "${COMMON[@]}" PYTCP_IP4=dhcp PYTCP_DHCP_CACHE="$CACHE" \
+  PYTCP_LOG=info,dhcp4=debug -- "$STACK"
+pid=$STARTED
+check "restart gets the same address" wait_for "$TMP/dhcp2.log" "address $leased/24" 2
+check "restart used INIT-REBOOT (a REQUEST first, no DISCOVER)" \
+  bash -c "! grep -q 'tx type 1 ' '$TMP/dhcp2.log' && grep -q 'tx type 3 ' '$TMP/dhcp2.log'"
+stop "$pid"
+
 echo "ip4 lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

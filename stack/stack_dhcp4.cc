@@ -1,0 +1,148 @@
+#include "stack/stack_dhcp4.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "stack/base/log.h"
+#include "stack/dhcp4/dhcp4_lease_file.h"
+
+namespace pytcp {
+namespace {
+LogChannel log_dhcp("dhcp4");
+constexpr uint16_t kClientPort = 68;
+constexpr uint16_t kServerPort = 67;
+}  // namespace
+
+Dhcp4Service::Dhcp4Service(Deps deps, std::string cache_path, Dhcp4ClientConfig config)
+    : deps_(deps),
+      cache_path_(std::move(cache_path)),
+      client_(deps.iface->mac(), deps.random, this, std::move(config)) {}
+
+Dhcp4Service::~Dhcp4Service() { deps_.udp->Unbind(this); }
+
+void Dhcp4Service::Start(Instant now) {
+  now_ = now;
+  UdpEndpoint::reuse_addr = true;
+  if (auto r = deps_.udp->Bind(this, SocketAddress{IpAddress(Ip4Address()), kClientPort, 0});
+      !r.ok()) {
+    PYTCP_LOG(log_dhcp, kError, "cannot bind UDP port 68: errno {}", r.error());
+    return;
+  }
+  // RFC 2131 §4.1: a server may unicast to the offered address before we hold it.
+  deps_.ip4->set_accept_any_unicast(true);
+  client_.Start(now, LoadLease());
+}
+
+void Dhcp4Service::Stop(Instant now) {
+  now_ = now;
+  // The cache is kept across a release: the next start asks for the same address again
+  // (INIT-REBOOT), which an authoritative server grants at once when it is still free.
+  releasing_ = true;
+  if (client_.lease()) client_.Release(now);
+  releasing_ = false;
+  deps_.udp->Unbind(this);
+  deps_.ip4->set_accept_any_unicast(false);
+}
+
+void Dhcp4Service::OnAddressConflict(Ip4Address address, Instant now) {
+  now_ = now;
+  if (address_ && *address_ == address) client_.OnAddressConflict(now);
+}
+
+void Dhcp4Service::OnDatagram(const SocketAddress& from, const IpAddress&, ByteSpan payload,
+                              Instant now) {
+  if (from.port != kServerPort) return;
+  now_ = now;
+  client_.Receive(payload, from.ip.v4(), now);
+}
+
+void Dhcp4Service::SendDhcp(ByteSpan message, Ip4Address, Ip4Address dst) {
+  UdpSendOptions opts;
+  opts.allow_broadcast = true;
+  if (auto r = deps_.udp->Send(this, SocketAddress{IpAddress(dst), kServerPort, 0}, message, opts,
+                               now_);
+      !r.ok()) {
+    PYTCP_LOG(log_dhcp, kDebug, "send to {} failed: errno {}", dst, r.error());
+  }
+}
+
+void Dhcp4Service::OnLeaseAcquired(const Dhcp4Lease& lease) {
+  if (address_ && *address_ != lease.address.address()) {
+    deps_.arp->StopConflictDetection(*address_);
+    deps_.addresses->Remove(*address_);
+  }
+  address_ = lease.address.address();
+  PYTCP_LOG(log_dhcp, kInfo, "lease {} from {} for {} s", lease.address, lease.server_id,
+            std::chrono::duration_cast<std::chrono::seconds>(lease.lease_time).count());
+  // The address passes conflict detection before (strict) or while (optimistic) it is used.
+  deps_.addresses->Add({lease.address, Ip4AddressState::kTentative, Ip4AddressSource::kDhcp});
+  deps_.arp->StartConflictDetection(lease.address.address(), now_);
+  deps_.routes->RemoveOrigin(RouteOrigin::kDhcp);
+  if (lease.router) {
+    deps_.routes->Add(Ip4Route{Ip4Network(), *lease.router, lease.address.address(), 0,
+                               RouteOrigin::kDhcp});
+  }
+  dns_ = lease.dns;
+  if (lease.mtu && *lease.mtu >= 576) {
+    deps_.iface->set_mtu(std::min<uint32_t>(*lease.mtu, deps_.link_mtu));
+  }
+  deps_.ip4->set_accept_any_unicast(false);
+  SaveLease(lease);
+}
+
+void Dhcp4Service::OnLeaseRenewed(const Dhcp4Lease& lease) {
+  PYTCP_LOG(log_dhcp, kInfo, "lease {} renewed", lease.address);
+  SaveLease(lease);
+}
+
+void Dhcp4Service::OnLeaseLost(const Dhcp4Lease& lease) {
+  PYTCP_LOG(log_dhcp, kWarn, "lease {} lost", lease.address);
+  if (address_) {
+    deps_.arp->StopConflictDetection(*address_);
+    deps_.addresses->Remove(*address_);
+    address_.reset();
+  }
+  deps_.routes->RemoveOrigin(RouteOrigin::kDhcp);
+  dns_.clear();
+  deps_.ip4->set_accept_any_unicast(true);
+  if (!cache_path_.empty() && !releasing_) unlink(cache_path_.c_str());
+}
+
+void Dhcp4Service::SaveLease(const Dhcp4Lease& lease) {
+  if (cache_path_.empty()) return;
+  const int64_t expires =
+      static_cast<int64_t>(time(nullptr)) +
+      std::chrono::duration_cast<std::chrono::seconds>(lease.lease_time).count();
+  const std::string text = SerializeLease(lease, expires);
+  // The directory may not exist yet (/run is a tmpfs); only the owner may read leases.
+  const size_t slash = cache_path_.rfind('/');
+  if (slash != std::string::npos && slash > 0) mkdir(cache_path_.substr(0, slash).c_str(), 0700);
+  // Write a temporary file and rename it, so a crash never leaves half a lease behind.
+  const std::string tmp = cache_path_ + ".tmp";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  if (!ok || rename(tmp.c_str(), cache_path_.c_str()) != 0) unlink(tmp.c_str());
+}
+
+std::optional<Dhcp4Lease> Dhcp4Service::LoadLease() const {
+  if (cache_path_.empty()) return std::nullopt;
+  std::ifstream in(cache_path_);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto parsed = ParseLease(ss.str());
+  if (!parsed) return std::nullopt;
+  // RFC 2131 §3.2: INIT-REBOOT only with a lease that has not expired.
+  if (parsed->second <= static_cast<int64_t>(time(nullptr))) return std::nullopt;
+  return parsed->first;
+}
+
+}  // namespace pytcp

@@ -21,49 +21,86 @@ int64_t Seconds(Duration d) { return std::chrono::duration_cast<std::chrono::sec
 
 std::string_view ToString(Dhcp4State s) {
   switch (s) {
-    case Dhcp4State::kInit: return "init";
-    case Dhcp4State::kSelecting: return "selecting";
-    case Dhcp4State::kRequesting: return "requesting";
-    case Dhcp4State::kInitReboot: return "init_reboot";
-    case Dhcp4State::kRebooting: return "rebooting";
-    case Dhcp4State::kBound: return "bound";
-    case Dhcp4State::kRenewing: return "renewing";
-    case Dhcp4State::kRebinding: return "rebinding";
-    case Dhcp4State::kStopped: return "stopped";
+    case Dhcp4State::kInit:
+      return "init";
+    case Dhcp4State::kSelecting:
+      return "selecting";
+    case Dhcp4State::kRequesting:
+      return "requesting";
+    case Dhcp4State::kInitReboot:
+      return "init_reboot";
+    case Dhcp4State::kRebooting:
+      return "rebooting";
+    case Dhcp4State::kBound:
+      return "bound";
+    case Dhcp4State::kRenewing:
+      return "renewing";
+    case Dhcp4State::kRebinding:
+      return "rebinding";
+    case Dhcp4State::kStopped:
+      return "stopped";
   }
   return "?";
 }
 
 std::string_view CounterName(Dhcp4Counter c) {
   switch (c) {
-    case Dhcp4Counter::kRxMessages: return "rx_messages";
-    case Dhcp4Counter::kRxDropMalformed: return "rx_drop_malformed";
-    case Dhcp4Counter::kRxDropNotReply: return "rx_drop_not_reply";
-    case Dhcp4Counter::kRxDropUnexpected: return "rx_drop_unexpected";
-    case Dhcp4Counter::kRxDropBadXid: return "rx_drop_bad_xid";
-    case Dhcp4Counter::kRxDropBadChaddr: return "rx_drop_bad_chaddr";
-    case Dhcp4Counter::kRxDropBadAddress: return "rx_drop_bad_address";
-    case Dhcp4Counter::kRxDropBadMask: return "rx_drop_bad_mask";
-    case Dhcp4Counter::kRxDropNoServerId: return "rx_drop_no_server_id";
-    case Dhcp4Counter::kRxDropBadServerId: return "rx_drop_bad_server_id";
-    case Dhcp4Counter::kRxDropWrongServer: return "rx_drop_wrong_server";
-    case Dhcp4Counter::kRxDropNoLeaseTime: return "rx_drop_no_lease_time";
-    case Dhcp4Counter::kRxDropBadLeaseTime: return "rx_drop_bad_lease_time";
-    case Dhcp4Counter::kRxOffers: return "rx_offers";
-    case Dhcp4Counter::kRxOffersIgnored: return "rx_offers_ignored";
-    case Dhcp4Counter::kRxAcks: return "rx_acks";
-    case Dhcp4Counter::kRxNaks: return "rx_naks";
-    case Dhcp4Counter::kTxDiscovers: return "tx_discovers";
-    case Dhcp4Counter::kTxRequests: return "tx_requests";
-    case Dhcp4Counter::kTxDeclines: return "tx_declines";
-    case Dhcp4Counter::kTxReleases: return "tx_releases";
-    case Dhcp4Counter::kTxRetransmissions: return "tx_retransmissions";
-    case Dhcp4Counter::kRequestTimeouts: return "request_timeouts";
-    case Dhcp4Counter::kLeasesAcquired: return "leases_acquired";
-    case Dhcp4Counter::kLeasesRenewed: return "leases_renewed";
-    case Dhcp4Counter::kLeasesLost: return "leases_lost";
-    case Dhcp4Counter::kConflicts: return "conflicts";
-    case Dhcp4Counter::kCount: break;
+    case Dhcp4Counter::kRxMessages:
+      return "rx_messages";
+    case Dhcp4Counter::kRxDropMalformed:
+      return "rx_drop_malformed";
+    case Dhcp4Counter::kRxDropNotReply:
+      return "rx_drop_not_reply";
+    case Dhcp4Counter::kRxDropUnexpected:
+      return "rx_drop_unexpected";
+    case Dhcp4Counter::kRxDropBadXid:
+      return "rx_drop_bad_xid";
+    case Dhcp4Counter::kRxDropBadChaddr:
+      return "rx_drop_bad_chaddr";
+    case Dhcp4Counter::kRxDropBadAddress:
+      return "rx_drop_bad_address";
+    case Dhcp4Counter::kRxDropBadMask:
+      return "rx_drop_bad_mask";
+    case Dhcp4Counter::kRxDropNoServerId:
+      return "rx_drop_no_server_id";
+    case Dhcp4Counter::kRxDropBadServerId:
+      return "rx_drop_bad_server_id";
+    case Dhcp4Counter::kRxDropWrongServer:
+      return "rx_drop_wrong_server";
+    case Dhcp4Counter::kRxDropNoLeaseTime:
+      return "rx_drop_no_lease_time";
+    case Dhcp4Counter::kRxDropBadLeaseTime:
+      return "rx_drop_bad_lease_time";
+    case Dhcp4Counter::kRxOffers:
+      return "rx_offers";
+    case Dhcp4Counter::kRxOffersIgnored:
+      return "rx_offers_ignored";
+    case Dhcp4Counter::kRxAcks:
+      return "rx_acks";
+    case Dhcp4Counter::kRxNaks:
+      return "rx_naks";
+    case Dhcp4Counter::kTxDiscovers:
+      return "tx_discovers";
+    case Dhcp4Counter::kTxRequests:
+      return "tx_requests";
+    case Dhcp4Counter::kTxDeclines:
+      return "tx_declines";
+    case Dhcp4Counter::kTxReleases:
+      return "tx_releases";
+    case Dhcp4Counter::kTxRetransmissions:
+      return "tx_retransmissions";
+    case Dhcp4Counter::kRequestTimeouts:
+      return "request_timeouts";
+    case Dhcp4Counter::kLeasesAcquired:
+      return "leases_acquired";
+    case Dhcp4Counter::kLeasesRenewed:
+      return "leases_renewed";
+    case Dhcp4Counter::kLeasesLost:
+      return "leases_lost";
+    case Dhcp4Counter::kConflicts:
+      return "conflicts";
+    case Dhcp4Counter::kCount:
+      break;
   }
   return "?";
 }
@@ -130,8 +167,8 @@ void Dhcp4Client::Send(Dhcp4Message m, Ip4Address src, Ip4Address dst) {
   const size_t n = m.size();
   assert(n <= tx_.size());  // options are bounded in the constructor
   m.Emit(tx_);
-  PYTCP_LOG(log_dhcp4, kDebug, "tx type {} xid {:#010x} {} -> {}",
-            static_cast<int>(m.message_type), m.xid, src, dst);
+  PYTCP_LOG(log_dhcp4, kDebug, "tx type {} xid {:#010x} {} -> {}", static_cast<int>(m.message_type),
+            m.xid, src, dst);
   actions_->SendDhcp(ByteSpan(tx_.data(), n), src, dst);
 }
 
@@ -142,12 +179,18 @@ void Dhcp4Client::Drop(Dhcp4Counter c, std::string_view why) {
 
 void Dhcp4Client::DropLeaseError(Dhcp4LeaseError e) {
   switch (e) {
-    case Dhcp4LeaseError::kBadAddress: return Drop(Dhcp4Counter::kRxDropBadAddress);
-    case Dhcp4LeaseError::kBadMask: return Drop(Dhcp4Counter::kRxDropBadMask);
-    case Dhcp4LeaseError::kNoServerId: return Drop(Dhcp4Counter::kRxDropNoServerId);
-    case Dhcp4LeaseError::kBadServerId: return Drop(Dhcp4Counter::kRxDropBadServerId);
-    case Dhcp4LeaseError::kNoLeaseTime: return Drop(Dhcp4Counter::kRxDropNoLeaseTime);
-    case Dhcp4LeaseError::kBadLeaseTime: return Drop(Dhcp4Counter::kRxDropBadLeaseTime);
+    case Dhcp4LeaseError::kBadAddress:
+      return Drop(Dhcp4Counter::kRxDropBadAddress);
+    case Dhcp4LeaseError::kBadMask:
+      return Drop(Dhcp4Counter::kRxDropBadMask);
+    case Dhcp4LeaseError::kNoServerId:
+      return Drop(Dhcp4Counter::kRxDropNoServerId);
+    case Dhcp4LeaseError::kBadServerId:
+      return Drop(Dhcp4Counter::kRxDropBadServerId);
+    case Dhcp4LeaseError::kNoLeaseTime:
+      return Drop(Dhcp4Counter::kRxDropNoLeaseTime);
+    case Dhcp4LeaseError::kBadLeaseTime:
+      return Drop(Dhcp4Counter::kRxDropBadLeaseTime);
   }
 }
 
@@ -447,7 +490,8 @@ void Dhcp4Client::Release(Instant now) {
     // RFC 2131 §4.4.6: "the client unicasts DHCPRELEASE to the server", from the leased
     // address, with ciaddr set.
     xid_ = NewXid();
-    Dhcp4Message m = Dhcp4Message::Release(xid_, mac_, lease_->address.address(), lease_->server_id);
+    Dhcp4Message m =
+        Dhcp4Message::Release(xid_, mac_, lease_->address.address(), lease_->server_id);
     counters_.Inc(Dhcp4Counter::kTxReleases);
     Send(m, lease_->address.address(), lease_->server_id);
   }
@@ -491,8 +535,8 @@ void Dhcp4Client::Step(Instant now) {
       return Transmit(now);
     case Dhcp4State::kRequesting:
     case Dhcp4State::kRebooting: {
-      const int attempts = state_ == Dhcp4State::kRequesting ? config_.request_attempts
-                                                             : config_.reboot_attempts;
+      const int attempts =
+          state_ == Dhcp4State::kRequesting ? config_.request_attempts : config_.reboot_attempts;
       if (sent_ < attempts) return Transmit(now);
       // RFC 2131 §3.1.5 / §3.2: no ACK or NAK after the retransmissions: back to INIT.
       counters_.Inc(Dhcp4Counter::kRequestTimeouts);

@@ -83,32 +83,32 @@ std::string_view ToString(Dhcp4State s);
 
 enum class Dhcp4Counter : uint16_t {
   kRxMessages,
-  kRxDropMalformed,     // Dhcp4View::Parse failed
-  kRxDropNotReply,      // op is BOOTREQUEST (another client's message)
-  kRxDropUnexpected,    // not waiting for a reply, or a message type this state does not take
+  kRxDropMalformed,   // Dhcp4View::Parse failed
+  kRxDropNotReply,    // op is BOOTREQUEST (another client's message)
+  kRxDropUnexpected,  // not waiting for a reply, or a message type this state does not take
   kRxDropBadXid,
-  kRxDropBadChaddr,     // not our MAC (or not Ethernet)
-  kRxDropBadAddress,    // yiaddr unusable, or not the address we asked for
+  kRxDropBadChaddr,   // not our MAC (or not Ethernet)
+  kRxDropBadAddress,  // yiaddr unusable, or not the address we asked for
   kRxDropBadMask,
   kRxDropNoServerId,
   kRxDropBadServerId,
-  kRxDropWrongServer,   // REQUESTING: an ACK/NAK from a server we did not select
+  kRxDropWrongServer,  // REQUESTING: an ACK/NAK from a server we did not select
   kRxDropNoLeaseTime,
   kRxDropBadLeaseTime,
-  kRxOffers,            // valid OFFERs
-  kRxOffersIgnored,     // valid OFFERs not selected (a second server, or a non-preferred one)
-  kRxAcks,              // valid ACKs
+  kRxOffers,         // valid OFFERs
+  kRxOffersIgnored,  // valid OFFERs not selected (a second server, or a non-preferred one)
+  kRxAcks,           // valid ACKs
   kRxNaks,
   kTxDiscovers,
   kTxRequests,
   kTxDeclines,
   kTxReleases,
-  kTxRetransmissions,   // DISCOVERs and REQUESTs after the first of their exchange
-  kRequestTimeouts,     // REQUESTING or INIT-REBOOT gave up and went back to INIT
-  kLeasesAcquired,      // OnLeaseAcquired calls
-  kLeasesRenewed,       // OnLeaseRenewed calls
-  kLeasesLost,          // OnLeaseLost calls
-  kConflicts,           // OnAddressConflict with a lease (DECLINE sent)
+  kTxRetransmissions,  // DISCOVERs and REQUESTs after the first of their exchange
+  kRequestTimeouts,    // REQUESTING or INIT-REBOOT gave up and went back to INIT
+  kLeasesAcquired,     // OnLeaseAcquired calls
+  kLeasesRenewed,      // OnLeaseRenewed calls
+  kLeasesLost,         // OnLeaseLost calls
+  kConflicts,          // OnAddressConflict with a lease (DECLINE sent)
   kCount
 };
 std::string_view CounterName(Dhcp4Counter c);
@@ -118,18 +118,18 @@ std::string_view CounterName(Dhcp4Counter c);
 inline constexpr uint16_t kDhcp4ClientMaxMessageSize = 1500;
 
 struct Dhcp4ClientConfig {
-  std::string hostname;   // option 12 in DISCOVER and REQUEST when not empty
+  std::string hostname;  // option 12 in DISCOVER and REQUEST when not empty
   // Option 61 (RFC 2132 §9.14). Empty: hardware type 1 followed by the MAC. Otherwise type
   // 0 ("not a hardware address") followed by these bytes. Sent in every message (RFC 2131
   // §4.2: a client that uses one MUST use it in all).
   std::string client_id;
-  Duration initial_timeout = 1s;  // first retransmission timeout (see the file comment)
-  Duration max_timeout = 64s;     // RFC 2131 §4.1
-  bool randomize = true;          // §4.1 ±1 s; tests turn it off to assert exact timings
-  int request_attempts = 4;       // REQUESTING transmissions before INIT (1+2+4+8 = 15 s)
-  int reboot_attempts = 3;        // INIT-REBOOT transmissions before INIT (1+2+4 = 7 s)
-  Duration offer_wait = 500ms;    // how long a non-preferred first OFFER waits (see above)
-  Duration decline_wait = 10s;    // RFC 2131 §3.1.5: "wait a minimum of ten seconds"
+  Duration initial_timeout = 1s;      // first retransmission timeout (see the file comment)
+  Duration max_timeout = 64s;         // RFC 2131 §4.1
+  bool randomize = true;              // §4.1 ±1 s; tests turn it off to assert exact timings
+  int request_attempts = 4;           // REQUESTING transmissions before INIT (1+2+4+8 = 15 s)
+  int reboot_attempts = 3;            // INIT-REBOOT transmissions before INIT (1+2+4 = 7 s)
+  Duration offer_wait = 500ms;        // how long a non-preferred first OFFER waits (see above)
+  Duration decline_wait = 10s;        // RFC 2131 §3.1.5: "wait a minimum of ten seconds"
   Duration renew_min_interval = 60s;  // RFC 2131 §4.4.5: "down to a minimum of 60 seconds"
 };
 
@@ -216,11 +216,11 @@ class Dhcp4Client {
 
   Dhcp4State state_ = Dhcp4State::kStopped;
   uint32_t xid_ = 0;
-  int sent_ = 0;                         // transmissions in the current exchange
-  Instant exchange_start_;               // for the secs field (RFC 2131 §2)
-  Instant first_request_;                // timer base of the lease being requested
+  int sent_ = 0;            // transmissions in the current exchange
+  Instant exchange_start_;  // for the secs field (RFC 2131 §2)
+  Instant first_request_;   // timer base of the lease being requested
   Instant next_tx_ = Instant::Infinite();
-  std::optional<Offer> held_offer_;      // SELECTING: a first, non-preferred OFFER
+  std::optional<Offer> held_offer_;  // SELECTING: a first, non-preferred OFFER
   Instant offer_deadline_ = Instant::Infinite();
   Ip4Address requested_;                 // REQUESTING/REBOOTING: the address asked for
   Ip4Address server_;                    // REQUESTING: the selected server

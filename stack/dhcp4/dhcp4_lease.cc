@@ -6,22 +6,28 @@ namespace pytcp {
 
 std::string_view ToString(Dhcp4LeaseError e) {
   switch (e) {
-    case Dhcp4LeaseError::kBadAddress: return "bad_address";
-    case Dhcp4LeaseError::kBadMask: return "bad_mask";
-    case Dhcp4LeaseError::kNoServerId: return "no_server_id";
-    case Dhcp4LeaseError::kBadServerId: return "bad_server_id";
-    case Dhcp4LeaseError::kNoLeaseTime: return "no_lease_time";
-    case Dhcp4LeaseError::kBadLeaseTime: return "bad_lease_time";
+    case Dhcp4LeaseError::kBadAddress:
+      return "bad_address";
+    case Dhcp4LeaseError::kBadMask:
+      return "bad_mask";
+    case Dhcp4LeaseError::kNoServerId:
+      return "no_server_id";
+    case Dhcp4LeaseError::kBadServerId:
+      return "bad_server_id";
+    case Dhcp4LeaseError::kNoLeaseTime:
+      return "no_lease_time";
+    case Dhcp4LeaseError::kBadLeaseTime:
+      return "bad_lease_time";
   }
   return "?";
 }
 
 std::optional<uint8_t> Ip4ClassPrefix(Ip4Address a) {
   const uint32_t top = a.value() >> 28;
-  if (top < 0x8) return 8;    // 0xxx: class A
-  if (top < 0xc) return 16;   // 10xx: class B
-  if (top < 0xe) return 24;   // 110x: class C
-  return std::nullopt;        // 1110 multicast, 1111 reserved
+  if (top < 0x8) return 8;   // 0xxx: class A
+  if (top < 0xc) return 16;  // 10xx: class B
+  if (top < 0xe) return 24;  // 110x: class C
+  return std::nullopt;       // 1110 multicast, 1111 reserved
 }
 
 bool IsUsableUnicast(Ip4Address a) {
@@ -45,7 +51,8 @@ Result<Ip4Interface, Dhcp4LeaseError> OfferedInterface(const Dhcp4View& reply) {
   const Ip4Interface iface = *Ip4Interface::Create(yiaddr, prefix);
   // RFC 1122 §3.2.1.3: the all-zeros and all-ones host numbers are not host addresses
   // (except on /31 and /32 links, RFC 3021).
-  if (prefix < 31 && (yiaddr == iface.network().address() || yiaddr == *iface.directed_broadcast())) {
+  if (prefix < 31 &&
+      (yiaddr == iface.network().address() || yiaddr == *iface.directed_broadcast())) {
     return Err{Dhcp4LeaseError::kBadAddress};
   }
   return iface;
@@ -96,8 +103,7 @@ Result<Dhcp4Lease, Dhcp4LeaseError> LeaseFromAck(const Dhcp4View& ack, Instant r
   }
   const Dhcp4AddressList dns = ack.dns_servers();
   for (size_t i = 0; i < dns.size(); ++i) {
-    if (IsUsableUnicast(dns[i]) &&
-        std::find(l.dns.begin(), l.dns.end(), dns[i]) == l.dns.end()) {
+    if (IsUsableUnicast(dns[i]) && std::find(l.dns.begin(), l.dns.end(), dns[i]) == l.dns.end()) {
       l.dns.push_back(dns[i]);
     }
   }

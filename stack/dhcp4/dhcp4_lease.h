@@ -30,11 +30,11 @@ struct Dhcp4Lease {
   // (RFC 1122 §3.2.2.9: a host that learns no mask assumes no subnetting). A fixed /24
   // would be wrong for 10/8 and 172.16/12 networks that are not subnetted.
   Ip4Interface address;
-  Ip4Address server_id;                  // option 54
-  std::optional<Ip4Address> router;      // the first usable address of option 3
-  std::vector<Ip4Address> dns;           // option 6, unusable entries dropped
-  std::optional<uint16_t> mtu;           // option 26
-  std::string domain;                    // option 15, "" when absent or not a domain name
+  Ip4Address server_id;              // option 54
+  std::optional<Ip4Address> router;  // the first usable address of option 3
+  std::vector<Ip4Address> dns;       // option 6, unusable entries dropped
+  std::optional<uint16_t> mtu;       // option 26
+  std::string domain;                // option 15, "" when absent or not a domain name
   // Options 51/58/59, whole seconds. T1 defaults to 0.5 and T2 to 0.875 of the lease
   // (RFC 2131 §4.4.5), rounded down to a second; out-of-order values fall back to them.
   Duration lease_time{0};
@@ -64,13 +64,13 @@ struct Dhcp4Lease {
 
 // Why a DHCPOFFER or DHCPACK is unusable. The client counts each reason separately.
 enum class Dhcp4LeaseError : uint8_t {
-  kBadAddress,      // yiaddr is 0/8, loopback, multicast, class E, broadcast, or the subnet's
-                    // network or broadcast address
-  kBadMask,         // option 1 is not a contiguous mask, or is 0.0.0.0
-  kNoServerId,      // RFC 2131 Table 3: option 54 MUST be in DHCPOFFER and DHCPACK
-  kBadServerId,     // option 54 is not a unicast address
-  kNoLeaseTime,     // RFC 2131 Table 3: option 51 MUST be in a DHCPACK to a DHCPREQUEST
-  kBadLeaseTime,    // option 51 is zero
+  kBadAddress,    // yiaddr is 0/8, loopback, multicast, class E, broadcast, or the subnet's
+                  // network or broadcast address
+  kBadMask,       // option 1 is not a contiguous mask, or is 0.0.0.0
+  kNoServerId,    // RFC 2131 Table 3: option 54 MUST be in DHCPOFFER and DHCPACK
+  kBadServerId,   // option 54 is not a unicast address
+  kNoLeaseTime,   // RFC 2131 Table 3: option 51 MUST be in a DHCPACK to a DHCPREQUEST
+  kBadLeaseTime,  // option 51 is zero
 };
 std::string_view ToString(Dhcp4LeaseError e);
 

@@ -22,10 +22,9 @@ std::string SerializeLease(const Dhcp4Lease& l, int64_t expires_unix) {
   if (const std::string domain = CleanDomainName(l.domain); !domain.empty()) {
     out += fmt::format("domain {}\n", domain);
   }
-  out += fmt::format("lease {}\nt1 {}\nt2 {}\nexpires {}\n",
-                     duration_cast<seconds>(l.lease_time).count(),
-                     duration_cast<seconds>(l.t1).count(), duration_cast<seconds>(l.t2).count(),
-                     expires_unix);
+  out += fmt::format(
+      "lease {}\nt1 {}\nt2 {}\nexpires {}\n", duration_cast<seconds>(l.lease_time).count(),
+      duration_cast<seconds>(l.t1).count(), duration_cast<seconds>(l.t2).count(), expires_unix);
   return out;
 }
 

@@ -199,9 +199,12 @@ TEST_F(Dhcp4ClientTest, FullExchangeBindsAndReportsLease) {
   EXPECT_EQ(client_->NextDeadline(), request_sent + 1000s);
   EXPECT_TRUE(rec_.renewed.empty());
   EXPECT_TRUE(rec_.lost.empty());
-  EXPECT_EQ(CounterDelta(before, Counters()),
-            (Delta{{"tx_discovers", 1}, {"tx_requests", 1}, {"rx_messages", 2}, {"rx_offers", 1},
-                   {"rx_acks", 1}, {"leases_acquired", 1}}));
+  EXPECT_EQ(CounterDelta(before, Counters()), (Delta{{"tx_discovers", 1},
+                                                     {"tx_requests", 1},
+                                                     {"rx_messages", 2},
+                                                     {"rx_offers", 1},
+                                                     {"rx_acks", 1},
+                                                     {"leases_acquired", 1}}));
 }
 
 TEST_F(Dhcp4ClientTest, DefaultTimersAreHalfAndSevenEighths) {
@@ -220,7 +223,8 @@ TEST_F(Dhcp4ClientTest, LostDiscoverRetransmittedWithBackoff) {
   RunFor(400s);
   const auto sent = Take();
   // 1 s doubling to 64 s (see the client's file comment for why not 4 s).
-  const std::vector<Duration> expected = {0s, 1s, 3s, 7s, 15s, 31s, 63s, 127s, 191s, 255s, 319s, 383s};
+  const std::vector<Duration> expected = {0s,  1s,   3s,   7s,   15s,  31s,
+                                          63s, 127s, 191s, 255s, 319s, 383s};
   ASSERT_EQ(sent.size(), expected.size());
   for (size_t i = 0; i < sent.size(); ++i) {
     EXPECT_EQ(sent[i].at - t0, expected[i]) << i;
@@ -463,8 +467,8 @@ TEST_F(Dhcp4ClientTest, BadRepliesIgnoredAndCounted) {
        "rx_drop_no_server_id"},
       {"ack for another address", Dhcp4State::kRequesting, [](Reply& r) { r.yiaddr = kOffered2; },
        "rx_drop_bad_address"},
-      {"ack from another server", Dhcp4State::kRequesting,
-       [](Reply& r) { r.server_id = kServer2; }, "rx_drop_wrong_server"},
+      {"ack from another server", Dhcp4State::kRequesting, [](Reply& r) { r.server_id = kServer2; },
+       "rx_drop_wrong_server"},
       {"ack with wrong xid", Dhcp4State::kRequesting, [](Reply& r) { r.xid += 1; },
        "rx_drop_bad_xid"},
       {"offer while requesting", Dhcp4State::kRequesting, [](Reply& r) { r.type = Type::kOffer; },
@@ -497,9 +501,9 @@ TEST_F(Dhcp4ClientTest, MalformedMessagesIgnoredAndCounted) {
   const std::vector<uint8_t> good = OfferReply().Bytes();
   std::vector<std::vector<uint8_t>> bad = {
       {},
-      std::vector<uint8_t>(good.begin(), good.begin() + 239),   // inside the fixed part
-      std::vector<uint8_t>(good.begin(), good.begin() + 250),   // options cut, no End
-      std::vector<uint8_t>(300, 0xff),                          // garbage
+      std::vector<uint8_t>(good.begin(), good.begin() + 239),  // inside the fixed part
+      std::vector<uint8_t>(good.begin(), good.begin() + 250),  // options cut, no End
+      std::vector<uint8_t>(300, 0xff),                         // garbage
   };
   std::vector<uint8_t> cookie = good;
   cookie[236] ^= 1;
@@ -574,10 +578,16 @@ TEST_F(Dhcp4ClientTest, RenewingRetransmitsThenRebindsThenExpires) {
     Ip4Address dst;
   };
   const std::vector<Want> want = {
-      {1800s, kServer}, {2475s, kServer}, {2812500ms, kServer}, {2981250ms, kServer},
-      {3065625ms, kServer}, {3125625ms, kServer},
-      {3150s, Ip4Address::Broadcast()}, {3375s, Ip4Address::Broadcast()},
-      {3487500ms, Ip4Address::Broadcast()}, {3547500ms, Ip4Address::Broadcast()},
+      {1800s, kServer},
+      {2475s, kServer},
+      {2812500ms, kServer},
+      {2981250ms, kServer},
+      {3065625ms, kServer},
+      {3125625ms, kServer},
+      {3150s, Ip4Address::Broadcast()},
+      {3375s, Ip4Address::Broadcast()},
+      {3487500ms, Ip4Address::Broadcast()},
+      {3547500ms, Ip4Address::Broadcast()},
   };
   ASSERT_EQ(sent.size(), want.size());
   const uint32_t renew_xid = sent[0].view().xid();

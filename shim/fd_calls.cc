@@ -1,0 +1,217 @@
+// The fd calls: close, close_range, closefrom, dup, dup2, dup3, fcntl/fcntl64 (O_NONBLOCK,
+// FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC) and ioctl (FIONBIO, FIONREAD/SIOCINQ,
+// TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX).
+//
+// The table entry goes first and the kernel fd after: while the number is still open in
+// the kernel nobody else can be given it, so the table never names a stranger's fd. A dup
+// of a stack socket is another kernel fd of the same eventfd (always close-on-exec in the
+// kernel; the program's FD_CLOEXEC is kept in the table) naming the same ShimSocket.
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sockios.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+
+#include "shim/interpose.h"
+#include "shim/libc.h"
+
+namespace pytcp::shim {
+namespace {
+
+// A new number for `obj`, from the kernel fd `fd` (at least `min_fd`).
+int DupObject(int fd, int min_fd, bool cloexec) {
+  auto obj = FdTable::Get().Lookup(fd);
+  if (obj == nullptr) return libc().fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, min_fd);
+  const bool is_socket = obj->kind() == FdKind::kSocket;
+  const int nfd = libc().fcntl(fd, (cloexec || is_socket) ? F_DUPFD_CLOEXEC : F_DUPFD, min_fd);
+  if (nfd < 0) return -1;
+  if (!FdTable::Get().Install(nfd, std::move(obj), cloexec)) {
+    libc().close(nfd);
+    return Fail(EMFILE);
+  }
+  return nfd;
+}
+
+// dup2/dup3 when either side is ours.
+int DupOnto(int oldfd, int newfd, int flags) {
+  FdTable& table = FdTable::Get();
+  auto obj = table.Lookup(oldfd);
+  const bool cloexec = (flags & O_CLOEXEC) != 0;
+  const bool is_socket = obj != nullptr && obj->kind() == FdKind::kSocket;
+  const int r = libc().dup3(oldfd, newfd, (cloexec || is_socket) ? O_CLOEXEC : 0);
+  if (r < 0) return -1;
+  table.Remove(newfd);  // what newfd named before was closed by dup3
+  if (obj != nullptr && !table.Install(newfd, std::move(obj), cloexec)) {
+    libc().close(newfd);
+    return Fail(EMFILE);
+  }
+  return r;
+}
+
+int CloseOurs(int fd) {
+  FdTable::Get().Remove(fd);
+  return libc().close(fd);
+}
+
+int SocketFcntl(int fd, ShimSocket& s, int cmd, unsigned long arg) {
+  switch (cmd) {
+    case F_GETFL:
+      return O_RDWR | (s.impl().base().nonblocking() ? O_NONBLOCK : 0);
+    case F_SETFL:
+      s.impl().base().set_nonblocking((arg & O_NONBLOCK) != 0);
+      return 0;
+    case F_GETFD:
+      return FdTable::Get().cloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      FdTable::Get().set_cloexec(fd, (arg & FD_CLOEXEC) != 0);
+      return 0;
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+      if (static_cast<long>(arg) < 0) return Fail(EINVAL);
+      return DupObject(fd, static_cast<int>(arg), cmd == F_DUPFD_CLOEXEC);
+    default:
+      // F_GETOWN, F_SETOWN, locks...: what the kernel says for the placeholder.
+      return libc().fcntl(fd, cmd, arg);
+  }
+}
+
+int FcntlImpl(int (*real)(int, int, ...), int fd, int cmd, unsigned long arg) {
+  const FdKind kind = FdTable::Get().Kind(fd);
+  if (kind == FdKind::kNone) return real(fd, cmd, arg);
+  return Guarded(-1, [&] {
+    if (kind == FdKind::kEpoll) {
+      if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        if (static_cast<long>(arg) < 0) return Fail(EINVAL);
+        return DupObject(fd, static_cast<int>(arg), cmd == F_DUPFD_CLOEXEC);
+      }
+      return real(fd, cmd, arg);
+    }
+    bool inherited = false;
+    auto s = SocketFor(fd, &inherited);
+    if (inherited) return Fail(EBADF);
+    if (s == nullptr) return real(fd, cmd, arg);
+    return SocketFcntl(fd, *s, cmd, arg);
+  });
+}
+
+int PutInt(void* arg, size_t v) {
+  if (arg == nullptr) return Fail(EFAULT);
+  const int i = static_cast<int>(std::min<size_t>(v, INT32_MAX));
+  std::memcpy(arg, &i, sizeof(i));
+  return 0;
+}
+
+int SocketIoctl(int fd, ShimSocket& s, unsigned long request, void* arg) {
+  switch (request) {
+    case FIONBIO: {
+      if (arg == nullptr) return Fail(EFAULT);
+      int on = 0;
+      std::memcpy(&on, arg, sizeof(on));
+      s.impl().base().set_nonblocking(on != 0);
+      return 0;
+    }
+    case FIONREAD:  // == SIOCINQ
+      return PutInt(arg, s.impl().ReadableBytes());
+    case TIOCOUTQ:  // == SIOCOUTQ
+      return PutInt(arg, s.impl().UnsentBytes());
+    case FIOCLEX:
+      FdTable::Get().set_cloexec(fd, true);
+      return 0;
+    case FIONCLEX:
+      FdTable::Get().set_cloexec(fd, false);
+      return 0;
+    default:
+      // inet_ioctl() answers unknown requests with ENOIOCTLCMD, which reaches the program
+      // as ENOTTY. (SIOCGIF* for the stack's interface: not yet.)
+      return Fail(ENOTTY);
+  }
+}
+
+}  // namespace
+}  // namespace pytcp::shim
+
+using namespace pytcp;        // NOLINT: the interposed functions are C symbols
+using namespace pytcp::shim;  // NOLINT
+
+PYTCP_EXPORT int close(int fd) {
+  if (FdTable::Get().Kind(fd) == FdKind::kNone) return libc().close(fd);
+  return Guarded(-1, [&] { return CloseOurs(fd); });
+}
+
+PYTCP_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noexcept {
+  if (first <= last && first <= static_cast<unsigned>(INT32_MAX)) {
+    Guarded(0, [&] {
+      FdTable& table = FdTable::Get();
+      const int hi = static_cast<int>(std::min<unsigned>(last, INT32_MAX));
+      for (int fd : table.FdsInRange(static_cast<int>(first), hi)) {
+        if ((flags & CLOSE_RANGE_CLOEXEC) != 0) {
+          if (table.Kind(fd) == FdKind::kSocket) table.set_cloexec(fd, true);
+        } else {
+          table.Remove(fd);
+        }
+      }
+      return 0;
+    });
+  }
+  return libc().close_range(first, last, flags);
+}
+
+PYTCP_EXPORT void closefrom(int lowfd) noexcept {
+  Guarded(0, [&] {
+    FdTable& table = FdTable::Get();
+    for (int fd : table.FdsInRange(std::max(lowfd, 0), FdTable::kMaxFd - 1)) table.Remove(fd);
+    return 0;
+  });
+  libc().closefrom(lowfd);
+}
+
+PYTCP_EXPORT int dup(int fd) noexcept {
+  if (FdTable::Get().Kind(fd) == FdKind::kNone) return libc().dup(fd);
+  return Guarded(-1, [&] { return DupObject(fd, 0, false); });
+}
+
+PYTCP_EXPORT int dup2(int oldfd, int newfd) noexcept {
+  FdTable& table = FdTable::Get();
+  if (table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) {
+    return libc().dup2(oldfd, newfd);
+  }
+  if (oldfd == newfd) return libc().dup2(oldfd, newfd);  // only checks oldfd
+  return Guarded(-1, [&] { return DupOnto(oldfd, newfd, 0); });
+}
+
+PYTCP_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
+  FdTable& table = FdTable::Get();
+  if ((table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) ||
+      oldfd == newfd || (flags & ~O_CLOEXEC) != 0) {
+    return libc().dup3(oldfd, newfd, flags);  // incl. its EINVAL cases
+  }
+  return Guarded(-1, [&] { return DupOnto(oldfd, newfd, flags); });
+}
+
+PYTCP_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  // Every fcntl argument is an int, a long or a pointer: read as the widest.
+  const unsigned long arg = va_arg(ap, unsigned long);
+  va_end(ap);
+  return FcntlImpl(libc().fcntl, fd, cmd, arg);
+}
+
+PYTCP_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  const unsigned long arg = va_arg(ap, unsigned long);
+  va_end(ap);
+  return FcntlImpl(libc().fcntl64, fd, cmd, arg);
+}
+
+PYTCP_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
+  va_list ap;
+  va_start(ap, request);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return OnSocket<int>(
+      fd, [&] { return libc().ioctl(fd, request, arg); },
+      [&](ShimSocket& s) { return SocketIoctl(fd, s, request, arg); });
+}

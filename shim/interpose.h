@@ -1,0 +1,64 @@
+// What every interposed function shares: how it is exported, how it reports an error, and
+// the guarantee that no C++ exception ever leaves it (the caller is C; an exception would
+// terminate the program). Each interposed function first asks the fd table whether the fd
+// is ours and, if not, calls libc at once (libc.h).
+#pragma once
+
+#include <cerrno>
+#include <exception>
+#include <memory>
+#include <new>
+
+#include "shim/fd_table.h"
+#include "shim/runtime.h"
+#include "shim/shim_socket.h"
+
+#define PYTCP_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace pytcp::shim {
+
+// Runs `body`; an exception that escapes it becomes errno (ENOMEM for bad_alloc, EIO
+// otherwise) and the return value `failed`.
+template <typename R, typename F>
+R Guarded(R failed, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    errno = ENOMEM;
+  } catch (...) {
+    errno = EIO;
+  }
+  return failed;
+}
+
+// errno = e; returns -1 (in the caller's return type).
+template <typename R = int>
+R Fail(int e) {
+  errno = e;
+  return static_cast<R>(-1);
+}
+
+// The stack socket named by `fd`, or nullptr. A socket inherited across fork() is
+// reported (once) and returned as nullptr with *inherited set: the caller fails with EBADF.
+std::shared_ptr<ShimSocket> SocketFor(int fd, bool* inherited);
+
+// The common shape of a call on one fd: `kernel()` when the fd is not a stack socket (the
+// fast path: two atomic loads), else `stack(ShimSocket&)`, exceptions contained.
+template <typename R, typename Kernel, typename Stack>
+R OnSocket(int fd, Kernel&& kernel, Stack&& stack) noexcept {
+  if (FdTable::Get().Kind(fd) != FdKind::kSocket) return kernel();
+  return Guarded<R>(static_cast<R>(-1), [&]() -> R {
+    bool inherited = false;
+    std::shared_ptr<ShimSocket> s = SocketFor(fd, &inherited);
+    if (s == nullptr) return inherited ? Fail<R>(EBADF) : kernel();  // closed meanwhile
+    return stack(*s);
+  });
+}
+
+// errno from a failed SysResult; -1.
+template <typename R = int, typename T>
+R FailWith(const SysResult<T>& r) {
+  return Fail<R>(r.error());
+}
+
+}  // namespace pytcp::shim

@@ -1,0 +1,321 @@
+// The data calls: read, write, readv, writev, send, sendto, sendmsg, sendmmsg, recv,
+// recvfrom, recvmsg, recvmmsg, sendfile/sendfile64 (a file to a stack socket), and the
+// fortified entry points Debian's binaries call (__read_chk, __recv_chk, __recvfrom_chk).
+//
+// All of them become StackSocket::Send/Recv over a list of spans (the iovecs). As on
+// Linux, write() on a stream socket whose sending side is closed raises SIGPIPE unless
+// MSG_NOSIGNAL is given; ancillary data (msg_control) is not produced (msg_controllen 0).
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "shim/interpose.h"
+#include "shim/libc.h"
+#include "shim/loopback.h"
+#include "shim/sockaddr.h"
+
+namespace pytcp::shim {
+namespace {
+
+// Spans over iovecs, without allocating for the usual few.
+template <typename Span>
+class SpanList {
+ public:
+  // EINVAL (kernel: iovcnt out of range) is reported through ok().
+  SpanList(const iovec* iov, size_t n) {
+    if (n > IOV_MAX) {
+      ok_ = false;
+      return;
+    }
+    if (n > small_.size()) big_.resize(n);
+    Span* out = n > small_.size() ? big_.data() : small_.data();
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = Span(static_cast<typename Span::pointer>(iov[i].iov_base), iov[i].iov_len);
+    }
+    spans_ = std::span<const Span>(out, n);
+  }
+  explicit SpanList(Span one) : spans_(&small_[0], 1) { small_[0] = one; }
+  bool ok() const { return ok_; }
+  std::span<const Span> get() const { return spans_; }
+
+ private:
+  std::array<Span, 8> small_{};
+  std::vector<Span> big_;
+  std::span<const Span> spans_;
+  bool ok_ = true;
+};
+using SendParts = SpanList<ByteSpan>;
+using RecvParts = SpanList<MutableByteSpan>;
+
+// A stream socket's EPIPE raises SIGPIPE in the calling thread, as the kernel's does.
+void MaybeSigpipe(ShimSocket& s, int err, int flags) {
+  if (err == EPIPE && (flags & MSG_NOSIGNAL) == 0 && s.impl().raises_sigpipe()) {
+    pthread_kill(pthread_self(), SIGPIPE);
+  }
+}
+
+ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const sockaddr* addr,
+               socklen_t addrlen, int flags, const msghdr* as_msg) {
+  SocketAddress to;
+  const SocketAddress* top = nullptr;
+  if (addr != nullptr && s.type() != SOCK_STREAM) {
+    auto a = SendToAddress(addr, addrlen);
+    if (!a.ok()) return FailWith<ssize_t>(a);
+    to = *a;
+    top = &to;
+    if (ShouldHandOver(s, to)) {
+      if (const int e = HandOverToKernel(fd, s); e != 0) return Fail<ssize_t>(e);
+      if (as_msg != nullptr) return libc().sendmsg(fd, as_msg, flags);
+      return libc().sendto(fd, parts.empty() ? nullptr : parts[0].data(),
+                           parts.empty() ? 0 : parts[0].size(), flags, addr, addrlen);
+    }
+  }
+  s.set_committed();
+  auto r = s.impl().Send(parts, top, flags);
+  if (!r.ok()) {
+    MaybeSigpipe(s, r.error(), flags);
+    return FailWith<ssize_t>(r);
+  }
+  return static_cast<ssize_t>(*r);
+}
+
+// Receives into `parts`; writes the sender into (addr, addrlen) when given (a stream
+// socket reports no address: *addrlen = 0, as tcp_recvmsg leaves msg_namelen).
+ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags, sockaddr* addr,
+               socklen_t* addrlen, int* out_flags) {
+  SocketAddress from;
+  const bool want_from = addr != nullptr && addrlen != nullptr;
+  auto r = s.impl().Recv(parts, want_from ? &from : nullptr, flags, out_flags);
+  if (!r.ok()) return FailWith<ssize_t>(r);
+  if (want_from) {
+    if (s.type() == SOCK_STREAM) {
+      *addrlen = 0;
+    } else {
+      WriteAddress(from, addr, addrlen);
+    }
+  }
+  return static_cast<ssize_t>(*r);
+}
+
+ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
+  if (msg == nullptr) return Fail<ssize_t>(EFAULT);
+  SendParts parts(msg->msg_iov, msg->msg_iovlen);
+  if (!parts.ok()) return Fail<ssize_t>(EMSGSIZE);
+  return DoSend(fd, s, parts.get(), static_cast<const sockaddr*>(msg->msg_name),
+                msg->msg_namelen, flags, msg);
+}
+
+ssize_t RecvMsg(ShimSocket& s, msghdr* msg, int flags) {
+  if (msg == nullptr) return Fail<ssize_t>(EFAULT);
+  RecvParts parts(msg->msg_iov, msg->msg_iovlen);
+  if (!parts.ok()) return Fail<ssize_t>(EMSGSIZE);
+  int out_flags = 0;
+  socklen_t namelen = msg->msg_namelen;
+  const ssize_t n = DoRecv(s, parts.get(), flags, static_cast<sockaddr*>(msg->msg_name),
+                           msg->msg_name != nullptr ? &namelen : nullptr, &out_flags);
+  if (n < 0) return n;
+  if (msg->msg_name != nullptr) msg->msg_namelen = namelen;
+  msg->msg_controllen = 0;
+  msg->msg_flags = out_flags;
+  return n;
+}
+
+// sendfile() to a stack socket: read from the file, send, and leave the file offset just
+// after what was sent (the rest is read again next time).
+ssize_t SendFile(int out_fd, ShimSocket& s, int in_fd, off64_t* offset, size_t count) {
+  if (FdTable::Get().Kind(in_fd) != FdKind::kNone) return Fail<ssize_t>(EINVAL);
+  std::vector<uint8_t> buf(std::min<size_t>(count, 64 * 1024));
+  size_t total = 0;
+  while (total < count) {
+    const size_t want = std::min(buf.size(), count - total);
+    const ssize_t got = offset != nullptr
+                            ? pread64(in_fd, buf.data(), want, *offset)
+                            : libc().read(in_fd, buf.data(), want);
+    if (got < 0) return total > 0 ? static_cast<ssize_t>(total) : -1;
+    if (got == 0) break;
+    const ByteSpan part(buf.data(), static_cast<size_t>(got));
+    const ssize_t sent = DoSend(out_fd, s, std::span<const ByteSpan>(&part, 1), nullptr, 0,
+                                total > 0 ? MSG_DONTWAIT : 0, nullptr);
+    const size_t took = sent > 0 ? static_cast<size_t>(sent) : 0;
+    if (offset != nullptr) {
+      *offset += static_cast<off64_t>(took);
+    } else if (took < static_cast<size_t>(got)) {
+      lseek64(in_fd, static_cast<off64_t>(took) - got, SEEK_CUR);
+    }
+    total += took;
+    if (sent < 0) return total > 0 ? static_cast<ssize_t>(total) : -1;
+    if (took < static_cast<size_t>(got)) break;
+  }
+  return static_cast<ssize_t>(total);
+}
+
+}  // namespace
+}  // namespace pytcp::shim
+
+using namespace pytcp;        // NOLINT: the interposed functions are C symbols
+using namespace pytcp::shim;  // NOLINT
+
+PYTCP_EXPORT ssize_t read(int fd, void* buf, size_t n) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().read(fd, buf, n); },
+      [&](ShimSocket& s) {
+        RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
+        return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
+  if (n > buflen) __chk_fail();
+  return read(fd, buf, n);
+}
+
+PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().write(fd, buf, n); },
+      [&](ShimSocket& s) {
+        SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
+        return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().readv(fd, iov, iovcnt); },
+      [&](ShimSocket& s) -> ssize_t {
+        if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
+        RecvParts parts(iov, static_cast<size_t>(iovcnt));
+        if (!parts.ok()) return Fail<ssize_t>(EINVAL);
+        return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().writev(fd, iov, iovcnt); },
+      [&](ShimSocket& s) -> ssize_t {
+        if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
+        SendParts parts(iov, static_cast<size_t>(iovcnt));
+        if (!parts.ok()) return Fail<ssize_t>(EINVAL);
+        return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().send(fd, buf, n, flags); },
+      [&](ShimSocket& s) {
+        SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
+        return DoSend(fd, s, parts.get(), nullptr, 0, flags, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
+                            socklen_t addrlen) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().sendto(fd, buf, n, flags, addr, addrlen); },
+      [&](ShimSocket& s) {
+        SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
+        return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().sendmsg(fd, msg, flags); },
+      [&](ShimSocket& s) { return SendMsg(fd, s, msg, flags); });
+}
+
+PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
+  return OnSocket<int>(
+      fd, [&] { return libc().sendmmsg(fd, vec, vlen, flags); },
+      [&](ShimSocket& s) -> int {
+        if (vec == nullptr) return Fail(EFAULT);
+        vlen = std::min(vlen, 1024u);  // UIO_MAXIOV, as the kernel clamps
+        unsigned int i = 0;
+        for (; i < vlen; ++i) {
+          const ssize_t n = SendMsg(fd, s, &vec[i].msg_hdr, flags);
+          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
+          vec[i].msg_len = static_cast<unsigned int>(n);
+        }
+        return static_cast<int>(i);
+      });
+}
+
+PYTCP_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().recv(fd, buf, n, flags); },
+      [&](ShimSocket& s) {
+        RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
+        return DoRecv(s, parts.get(), flags, nullptr, nullptr, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
+  if (n > buflen) __chk_fail();
+  return recv(fd, buf, n, flags);
+}
+
+PYTCP_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr,
+                              socklen_t* addrlen) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().recvfrom(fd, buf, n, flags, addr, addrlen); },
+      [&](ShimSocket& s) {
+        RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
+        return DoRecv(s, parts.get(), flags, addr, addrlen, nullptr);
+      });
+}
+
+PYTCP_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags,
+                                    sockaddr* addr, socklen_t* addrlen) {
+  if (n > buflen) __chk_fail();
+  return recvfrom(fd, buf, n, flags, addr, addrlen);
+}
+
+PYTCP_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  return OnSocket<ssize_t>(
+      fd, [&] { return libc().recvmsg(fd, msg, flags); },
+      [&](ShimSocket& s) { return RecvMsg(s, msg, flags); });
+}
+
+PYTCP_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
+  return OnSocket<int>(
+      fd, [&] { return libc().recvmmsg(fd, vec, vlen, flags, timeout); },
+      [&](ShimSocket& s) -> int {
+        if (vec == nullptr) return Fail(EFAULT);
+        vlen = std::min(vlen, 1024u);
+        const int base_flags = flags & ~MSG_WAITFORONE;
+        unsigned int i = 0;
+        for (; i < vlen; ++i) {
+          // MSG_WAITFORONE: only the first message may block.
+          const int f = (i > 0 && (flags & MSG_WAITFORONE) != 0) ? base_flags | MSG_DONTWAIT
+                                                                 : base_flags;
+          const ssize_t n = RecvMsg(s, &vec[i].msg_hdr, f);
+          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
+          vec[i].msg_len = static_cast<unsigned int>(n);
+        }
+        return static_cast<int>(i);
+      });
+}
+
+PYTCP_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) noexcept {
+  return OnSocket<ssize_t>(
+      out_fd, [&] { return libc().sendfile(out_fd, in_fd, offset, count); },
+      [&](ShimSocket& s) -> ssize_t {
+        off64_t off = offset != nullptr ? *offset : 0;
+        const ssize_t n = SendFile(out_fd, s, in_fd, offset != nullptr ? &off : nullptr, count);
+        if (offset != nullptr) *offset = static_cast<off_t>(off);
+        return n;
+      });
+}
+
+PYTCP_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t* offset, size_t count) noexcept {
+  return OnSocket<ssize_t>(
+      out_fd, [&] { return libc().sendfile64(out_fd, in_fd, offset, count); },
+      [&](ShimSocket& s) { return SendFile(out_fd, s, in_fd, offset, count); });
+}

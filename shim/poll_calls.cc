@@ -1,0 +1,312 @@
+// poll, ppoll, select, pselect (and __poll_chk, __ppoll_chk) over any mix of kernel fds
+// and stack sockets.
+//
+// Without a stack socket in the set the call goes to libc unchanged. Otherwise the kernel
+// waits on the kernel fds plus this thread's wake-up eventfd, which a PollWaiter registered
+// on each stack socket rings when that socket's readiness meets what was asked; the
+// sockets' revents are their Socket::Poll() masks, so they are exactly what the stack
+// reports (a connecting socket is neither readable nor writable, a reset gives
+// POLLERR|POLLHUP...). poll always reports POLLERR and POLLHUP; select counts them as the
+// kernel does (readable: POLLIN_SET, writable: POLLOUT_SET, exceptional: POLLPRI), and for
+// select the kernel side is waited on with pselect itself, so its own rules apply there.
+#include <signal.h>
+#include <sys/select.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "shim/interpose.h"
+#include "shim/libc.h"
+#include "shim/wait.h"
+
+namespace pytcp::shim {
+namespace {
+
+// fs/select.c
+constexpr uint32_t kPollInSet = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR;
+constexpr uint32_t kPollOutSet = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR;
+constexpr uint32_t kPollExSet = POLLPRI;
+
+struct StackEntry {
+  size_t index;                      // in the caller's array (poll) or the fd (select)
+  std::shared_ptr<ShimSocket> sock;  // nullptr: inherited across fork (invalid here)
+  PollWaiter waiter;
+};
+
+// Registers the waiters for the duration of one call.
+class Registration {
+ public:
+  explicit Registration(std::vector<StackEntry>& entries) : entries_(entries) {
+    for (auto& e : entries_) {
+      if (e.sock != nullptr) e.sock->AddWaiter(&e.waiter);
+    }
+  }
+  ~Registration() {
+    for (auto& e : entries_) {
+      if (e.sock != nullptr) e.sock->RemoveWaiter(&e.waiter);
+    }
+  }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+ private:
+  std::vector<StackEntry>& entries_;
+};
+
+bool HasStackSocket(const pollfd* fds, nfds_t nfds) {
+  const FdTable& table = FdTable::Get();
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (table.Kind(fds[i].fd) == FdKind::kSocket) return true;
+  }
+  return false;
+}
+
+int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t* sigmask) {
+  ThreadWake& wake = ThreadWake::Get();
+  if (wake.fd() < 0) return Fail(ENOMEM);
+  std::vector<pollfd> kfds(fds, fds + nfds);
+  kfds.push_back(pollfd{wake.fd(), POLLIN, 0});
+  std::vector<StackEntry> entries;
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (FdTable::Get().Kind(fds[i].fd) != FdKind::kSocket) continue;
+    bool inherited = false;
+    auto s = SocketFor(fds[i].fd, &inherited);
+    if (s == nullptr && !inherited) continue;  // closed meanwhile: the kernel answers
+    kfds[i].fd = -1;                           // the kernel ignores negative fds
+    const uint32_t interest = static_cast<uint16_t>(fds[i].events) | POLLERR | POLLHUP;
+    entries.push_back(StackEntry{i, std::move(s), PollWaiter(&wake, interest)});
+  }
+  Registration reg(entries);
+  while (true) {
+    int ready = 0;
+    for (const auto& e : entries) {
+      uint32_t rev = POLLNVAL;
+      if (e.sock != nullptr) {
+        rev = e.sock->Poll() & (static_cast<uint16_t>(fds[e.index].events) | POLLERR | POLLHUP);
+      }
+      fds[e.index].revents = static_cast<short>(rev);
+      if (rev != 0) ++ready;
+    }
+    timespec zero{0, 0};
+    timespec left{};
+    const timespec* ts = &zero;
+    if (ready == 0) {
+      if (deadline.infinite()) {
+        ts = nullptr;
+      } else {
+        left = deadline.Remaining();
+        ts = &left;
+      }
+    }
+    const int r = libc().ppoll(kfds.data(), kfds.size(), ts, sigmask);
+    if (r < 0) return -1;
+    bool woken = false;
+    if (kfds[nfds].revents != 0) {
+      woken = true;
+      kfds[nfds].revents = 0;
+      wake.Reset();
+    }
+    for (nfds_t i = 0; i < nfds; ++i) {
+      if (kfds[i].fd < 0 && fds[i].fd >= 0) continue;  // a stack socket
+      fds[i].revents = kfds[i].revents;
+      if (kfds[i].revents != 0) ++ready;
+    }
+    if (ready > 0) return ready;
+    if (!woken) return 0;  // the timeout expired
+    // Woken by a stack socket: its readiness is read again at the top.
+  }
+}
+
+int PollImpl(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t* sigmask) {
+  return Guarded(-1, [&] { return PollMixed(fds, nfds, deadline, sigmask); });
+}
+
+// --- select ---
+
+constexpr int kBitsPerWord = 8 * sizeof(unsigned long);
+
+size_t Words(int nfds) { return static_cast<size_t>((nfds + kBitsPerWord - 1) / kBitsPerWord); }
+
+bool TestBit(const unsigned long* set, int fd) {
+  return set != nullptr && ((set[fd / kBitsPerWord] >> (fd % kBitsPerWord)) & 1UL) != 0;
+}
+void SetBit(unsigned long* set, int fd) { set[fd / kBitsPerWord] |= 1UL << (fd % kBitsPerWord); }
+void ClearBit(unsigned long* set, int fd) {
+  set[fd / kBitsPerWord] &= ~(1UL << (fd % kBitsPerWord));
+}
+
+unsigned long* Bits(fd_set* set) { return reinterpret_cast<unsigned long*>(set); }
+
+bool SetsHaveStackSocket(int nfds, fd_set* r, fd_set* w, fd_set* e) {
+  const FdTable& table = FdTable::Get();
+  for (fd_set* set : {r, w, e}) {
+    if (set == nullptr) continue;
+    const unsigned long* bits = Bits(set);
+    for (size_t word = 0; word < Words(nfds); ++word) {
+      unsigned long v = bits[word];
+      while (v != 0) {
+        const int fd = static_cast<int>(word) * kBitsPerWord + __builtin_ctzl(v);
+        v &= v - 1;
+        if (fd < nfds && table.Kind(fd) == FdKind::kSocket) return true;
+      }
+    }
+  }
+  return false;
+}
+
+int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadline& deadline,
+                const sigset_t* sigmask) {
+  ThreadWake& wake = ThreadWake::Get();
+  if (wake.fd() < 0) return Fail(ENOMEM);
+  const int knfds = std::max(nfds, wake.fd() + 1);
+  const size_t kwords = Words(knfds);
+  // The kernel's part of each set (stack sockets removed, the wake-up fd added to reads).
+  std::vector<unsigned long> kin(kwords, 0), kout(kwords, 0), kex(kwords, 0);
+  unsigned long* user[3] = {rset ? Bits(rset) : nullptr, wset ? Bits(wset) : nullptr,
+                            eset ? Bits(eset) : nullptr};
+  std::vector<unsigned long>* kernel_sets[3] = {&kin, &kout, &kex};
+  for (int s = 0; s < 3; ++s) {
+    if (user[s] != nullptr) std::copy(user[s], user[s] + Words(nfds), kernel_sets[s]->begin());
+  }
+  std::vector<StackEntry> entries;
+  for (int fd = 0; fd < nfds; ++fd) {
+    const bool in = TestBit(user[0], fd), out = TestBit(user[1], fd), ex = TestBit(user[2], fd);
+    if (!(in || out || ex) || FdTable::Get().Kind(fd) != FdKind::kSocket) continue;
+    bool inherited = false;
+    auto s = SocketFor(fd, &inherited);
+    if (inherited) return Fail(EBADF);
+    if (s == nullptr) continue;
+    for (auto* k : kernel_sets) ClearBit(k->data(), fd);
+    const uint32_t interest = (in ? kPollInSet : 0) | (out ? kPollOutSet : 0) | (ex ? kPollExSet : 0);
+    entries.push_back(StackEntry{static_cast<size_t>(fd), std::move(s), PollWaiter(&wake, interest)});
+  }
+  SetBit(kin.data(), wake.fd());
+  Registration reg(entries);
+  std::vector<unsigned long> win(kwords), wout(kwords), wex(kwords);
+  std::vector<unsigned long> result[3] = {std::vector<unsigned long>(kwords),
+                                          std::vector<unsigned long>(kwords),
+                                          std::vector<unsigned long>(kwords)};
+  while (true) {
+    for (auto& r : result) std::fill(r.begin(), r.end(), 0UL);
+    int ready = 0;
+    for (const auto& e : entries) {
+      const int fd = static_cast<int>(e.index);
+      const uint32_t m = e.sock->Poll();
+      if (TestBit(user[0], fd) && (m & kPollInSet) != 0) SetBit(result[0].data(), fd), ++ready;
+      if (TestBit(user[1], fd) && (m & kPollOutSet) != 0) SetBit(result[1].data(), fd), ++ready;
+      if (TestBit(user[2], fd) && (m & kPollExSet) != 0) SetBit(result[2].data(), fd), ++ready;
+    }
+    win = kin;
+    wout = kout;
+    wex = kex;
+    timespec zero{0, 0};
+    timespec left{};
+    const timespec* ts = &zero;
+    if (ready == 0) {
+      if (deadline.infinite()) {
+        ts = nullptr;
+      } else {
+        left = deadline.Remaining();
+        ts = &left;
+      }
+    }
+    int r = libc().pselect(knfds, reinterpret_cast<fd_set*>(win.data()),
+                           reinterpret_cast<fd_set*>(wout.data()),
+                           reinterpret_cast<fd_set*>(wex.data()), ts, sigmask);
+    if (r < 0) return -1;
+    bool woken = false;
+    if (TestBit(win.data(), wake.fd())) {
+      woken = true;
+      ClearBit(win.data(), wake.fd());
+      --r;
+      wake.Reset();
+    }
+    if (ready + r > 0) {
+      std::vector<unsigned long>* got[3] = {&win, &wout, &wex};
+      for (int s = 0; s < 3; ++s) {
+        if (user[s] == nullptr) continue;
+        for (size_t word = 0; word < Words(nfds); ++word) {
+          user[s][word] = result[s][word] | (*got[s])[word];
+        }
+      }
+      return ready + r;
+    }
+    if (!woken) {
+      for (auto* u : user) {
+        if (u != nullptr) std::fill(u, u + Words(nfds), 0UL);
+      }
+      return 0;
+    }
+  }
+}
+
+int SelectImpl(int nfds, fd_set* r, fd_set* w, fd_set* e, const Deadline& deadline,
+               const sigset_t* sigmask) {
+  if (nfds < 0) return Fail(EINVAL);
+  return Guarded(-1, [&] { return SelectMixed(nfds, r, w, e, deadline, sigmask); });
+}
+
+}  // namespace
+}  // namespace pytcp::shim
+
+using namespace pytcp;        // NOLINT: the interposed functions are C symbols
+using namespace pytcp::shim;  // NOLINT
+
+// glibc declares poll/ppoll's array write-only (__attr_access), so GCC takes our reading
+// of the caller's events for a read of uninitialized memory.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+PYTCP_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
+  if (!HasStackSocket(fds, nfds)) return libc().poll(fds, nfds, timeout);
+  return PollImpl(fds, nfds, Deadline::AfterMs(timeout), nullptr);
+}
+
+PYTCP_EXPORT int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fdslen) {
+  if (fdslen / sizeof(*fds) < nfds) __chk_fail();
+  return poll(fds, nfds, timeout);
+}
+
+PYTCP_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout,
+                       const sigset_t* sigmask) {
+  if (!HasStackSocket(fds, nfds)) return libc().ppoll(fds, nfds, timeout, sigmask);
+  return PollImpl(fds, nfds, Deadline::After(timeout), sigmask);
+}
+
+PYTCP_EXPORT int __ppoll_chk(pollfd* fds, nfds_t nfds, const timespec* timeout,
+                             const sigset_t* sigmask, size_t fdslen) {
+  if (fdslen / sizeof(*fds) < nfds) __chk_fail();
+  return ppoll(fds, nfds, timeout, sigmask);
+}
+
+PYTCP_EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
+  if (nfds <= 0 || !SetsHaveStackSocket(nfds, r, w, e)) {
+    return libc().select(nfds, r, w, e, timeout);
+  }
+  Deadline deadline = Deadline::Infinite();
+  if (timeout != nullptr) {
+    if (timeout->tv_sec < 0 || timeout->tv_usec < 0) return Fail(EINVAL);
+    const timespec ts{timeout->tv_sec + timeout->tv_usec / 1000000,
+                      (timeout->tv_usec % 1000000) * 1000};
+    deadline = Deadline::After(&ts);
+  }
+  const int n = SelectImpl(nfds, r, w, e, deadline, nullptr);
+  // Linux writes the time not slept back into the timeout (select(2), NOTES).
+  if (timeout != nullptr && n >= 0) {
+    const timespec left = deadline.Remaining();
+    timeout->tv_sec = left.tv_sec;
+    timeout->tv_usec = left.tv_nsec / 1000;
+  }
+  return n;
+}
+
+PYTCP_EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* timeout,
+                         const sigset_t* sigmask) {
+  if (nfds <= 0 || !SetsHaveStackSocket(nfds, r, w, e)) {
+    return libc().pselect(nfds, r, w, e, timeout, sigmask);
+  }
+  if (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+                             timeout->tv_nsec >= 1000000000)) {
+    return Fail(EINVAL);
+  }
+  return SelectImpl(nfds, r, w, e, Deadline::After(timeout), sigmask);
+}

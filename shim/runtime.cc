@@ -1,0 +1,180 @@
+#include "shim/runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "shim/fd_table.h"
+#include "shim/libc.h"
+
+namespace pytcp::shim {
+namespace {
+
+struct State {
+  std::mutex mu;
+  Stack* stack = nullptr;  // leaked on purpose: calls keep arriving during exit
+  int error = 0;           // sticky start-up failure
+  std::set<std::string> reported;
+  bool loopback_read = false;
+  LoopbackMode loopback = LoopbackMode::kKernel;
+};
+
+State& state() {
+  static State* s = new State();
+  return *s;
+}
+
+thread_local bool t_starting = false;
+
+int ErrnoFor(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument: return EINVAL;
+    case absl::StatusCode::kPermissionDenied: return EACCES;
+    default: return ENETDOWN;
+  }
+}
+
+void WriteStderr(const std::string& line) {
+  size_t off = 0;
+  while (off < line.size()) {
+    const ssize_t n = libc().write(2, line.data() + off, line.size() - off);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+// At exit: stop the event loop before the C++ runtime destroys what it uses. Registered
+// with atexit() when the stack starts, so it runs before the destructors of everything
+// constructed earlier.
+void StopAtExit() {
+  State& st = state();
+  Stack* stack = nullptr;
+  {
+    std::lock_guard lock(st.mu);
+    stack = st.stack;
+    st.stack = nullptr;
+    if (st.error == 0) st.error = ENETDOWN;  // sockets created after this fail cleanly
+  }
+  if (stack != nullptr) stack->Stop();
+}
+
+// The forked child's copy of the parent's stack has no thread and may hold locks: forget it
+// (leaked, never touched) and mark every existing fd object as inherited.
+void AtForkPrepare() {
+  state().mu.lock();
+  FdTable::Get().LockForFork();
+}
+void AtForkParent() {
+  FdTable::Get().UnlockAfterFork();
+  state().mu.unlock();
+}
+void AtForkChild() {
+  AdvanceForkGeneration();
+  FdTable::Get().UnlockAfterFork();
+  State& st = state();
+  st.stack = nullptr;
+  st.error = 0;
+  st.mu.unlock();
+}
+
+[[gnu::constructor]] void InstallForkHandlers() {
+  pthread_atfork(&AtForkPrepare, &AtForkParent, &AtForkChild);
+}
+
+}  // namespace
+
+bool InStackStartup() noexcept { return t_starting; }
+
+void ReportOnce(const char* key, const std::string& message) noexcept {
+  try {
+    {
+      std::lock_guard lock(state().mu);
+      if (!state().reported.insert(key).second) return;
+    }
+    WriteStderr("pytcp: " + message + "\n");
+  } catch (...) {
+  }
+}
+
+LoopbackMode LoopbackSetting() noexcept {
+  State& st = state();
+  std::lock_guard lock(st.mu);
+  if (!st.loopback_read) {
+    const char* v = std::getenv("PYTCP_LOOPBACK");
+    // A bad value is reported when the stack starts (StackConfig); until then: kernel.
+    st.loopback = (v != nullptr && std::string(v) == "stack") ? LoopbackMode::kStack
+                                                              : LoopbackMode::kKernel;
+    st.loopback_read = true;
+  }
+  return st.loopback;
+}
+
+Stack* AcquireStack(int* err) noexcept {
+  State& st = state();
+  std::unique_lock lock(st.mu);
+  if (st.stack != nullptr) return st.stack;
+  if (st.error != 0) {
+    *err = st.error;
+    return nullptr;
+  }
+  t_starting = true;
+  std::string failure;
+  int code = 0;
+  try {
+    auto config = StackConfig::FromEnvironment();
+    if (!config.ok()) {
+      failure = std::string(config.status().message());
+      code = ErrnoFor(config.status());
+    } else {
+      auto stack = Stack::Create(*config);
+      if (!stack.ok()) {
+        failure = "cannot start the stack: " + std::string(stack.status().message());
+        code = ErrnoFor(stack.status());
+      } else {
+        // The event loop thread must never run the program's signal handlers (nor take a
+        // signal meant for a thread that waits in sigwait): it starts with all blocked.
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        const absl::Status s = (*stack)->Start();
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        if (!s.ok()) {
+          failure = "cannot start the stack: " + std::string(s.message());
+          code = ErrnoFor(s);
+        } else {
+          st.stack = stack->release();
+          st.loopback = config->loopback;
+          st.loopback_read = true;
+          std::atexit(&StopAtExit);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    failure = std::string("cannot start the stack: ") + e.what();
+    code = ENETDOWN;
+  } catch (...) {
+    failure = "cannot start the stack";
+    code = ENETDOWN;
+  }
+  t_starting = false;
+  if (st.stack != nullptr) return st.stack;
+  st.error = code;
+  lock.unlock();
+  ReportOnce("start", failure + " (INET sockets fail with " +
+                          (code == EINVAL ? std::string("EINVAL")
+                           : code == EACCES ? std::string("EACCES")
+                                            : std::string("ENETDOWN")) +
+                          ")");
+  *err = code;
+  return nullptr;
+}
+
+}  // namespace pytcp::shim

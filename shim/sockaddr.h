@@ -1,0 +1,33 @@
+// sockaddr <-> SocketAddress, with the checks and the length rules of the kernel
+// (net/ipv4/af_inet.c, udp.c): which lengths and families each call accepts, and how an
+// address is written back into a caller's buffer that may be too small.
+#pragma once
+
+#include <sys/socket.h>
+
+#include "stack/net/ip_address.h"
+#include "stack/socket/socket.h"
+
+namespace pytcp::shim {
+
+// bind(): EINVAL when shorter than a sockaddr_in; EAFNOSUPPORT for another family, except
+// AF_UNSPEC with INADDR_ANY, which Linux takes as AF_INET for old programs.
+SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len);
+
+// connect() and sendto(): AF_UNSPEC is returned as std::nullopt inside the result (connect
+// treats it as "disconnect"; sendto as AF_INET, which the caller decides).
+struct ParsedAddress {
+  bool unspec = false;
+  SocketAddress addr;
+};
+SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len);
+SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len);
+
+// Writes `addr` as a sockaddr_in: copies at most *len bytes and sets *len to the full size,
+// as getsockname/getpeername/recvfrom do. Nothing happens when `out` or `len` is null.
+void WriteAddress(const SocketAddress& addr, sockaddr* out, socklen_t* len);
+
+// A sockaddr_in for `addr` (for the kernel, in a loopback hand-over).
+sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len);
+
+}  // namespace pytcp::shim

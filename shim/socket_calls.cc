@@ -1,0 +1,201 @@
+// The socket calls: socket, bind, listen, accept, accept4, connect, getsockname,
+// getpeername, getsockopt, setsockopt, shutdown.
+//
+// socket() decides what goes to the stack: AF_INET datagram (UDP) sockets, and stream
+// (TCP) sockets once the stack has them; everything else (AF_UNIX, AF_NETLINK, raw, other
+// protocols) goes to libc after one comparison. A stack socket's fd number is an eventfd
+// of its own (fd_table.h).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+
+#include "shim/interpose.h"
+#include "shim/libc.h"
+#include "shim/loopback.h"
+#include "shim/sockaddr.h"
+#include "shim/stack_socket.h"
+
+namespace pytcp::shim {
+namespace {
+
+constexpr int kTypeFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+
+// The protocol adapter for (type, protocol), or nullptr when the stack does not do it.
+std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int type, int protocol) {
+  if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
+    return MakeUdpStackSocket(stack);
+  }
+  return nullptr;
+}
+
+bool StackHandles(int domain, int type, int protocol) {
+  if (domain != AF_INET) return false;
+  const int base = type & ~kTypeFlags;
+  return base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+}
+
+// A new fd for `impl`: an eventfd placeholder, installed in the table.
+int InstallSocket(int domain, int type, int protocol, std::unique_ptr<StackSocket> impl,
+                  int flags) {
+  const int fd = eventfd(0, EFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (fd >= FdTable::kMaxFd) {
+    libc().close(fd);
+    return Fail(EMFILE);
+  }
+  if ((flags & SOCK_NONBLOCK) != 0) impl->base().set_nonblocking(true);
+  auto sock = std::make_shared<ShimSocket>(domain, type, protocol, std::move(impl));
+  if (!FdTable::Get().Install(fd, std::move(sock), (flags & SOCK_CLOEXEC) != 0)) {
+    libc().close(fd);
+    return Fail(ENOMEM);
+  }
+  return fd;
+}
+
+int CreateSocket(int domain, int type, int protocol) {
+  int err = 0;
+  Stack* stack = AcquireStack(&err);
+  if (stack == nullptr) return Fail(err);
+  const int base = type & ~kTypeFlags;
+  auto impl = MakeStackSocket(*stack, base, protocol);
+  if (impl == nullptr) return Fail(EPROTONOSUPPORT);
+  const int proto = protocol != 0 ? protocol : (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+  return InstallSocket(domain, base, proto, std::move(impl), type & kTypeFlags);
+}
+
+int StackBind(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
+  auto a = BindAddress(addr, len);
+  if (!a.ok()) return FailWith(a);
+  if (ShouldHandOver(s, *a)) {
+    if (const int e = HandOverToKernel(fd, s); e != 0) return Fail(e);
+    return libc().bind(fd, addr, len);
+  }
+  auto r = s.impl().Bind(*a);
+  if (!r.ok()) return FailWith(r);
+  s.set_bound();
+  return 0;
+}
+
+int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
+  auto a = ConnectAddress(addr, len);
+  if (!a.ok()) return FailWith(a);
+  if (a->unspec) {
+    auto r = s.impl().Connect(nullptr);
+    return r.ok() ? 0 : FailWith(r);
+  }
+  if (ShouldHandOver(s, a->addr)) {
+    if (const int e = HandOverToKernel(fd, s); e != 0) return Fail(e);
+    return libc().connect(fd, addr, len);
+  }
+  s.set_committed();
+  auto r = s.impl().Connect(&a->addr);
+  return r.ok() ? 0 : FailWith(r);
+}
+
+int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
+  if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
+  SocketAddress peer;
+  auto r = s.impl().Accept(&peer);
+  if (!r.ok()) return FailWith(r);
+  const int fd = InstallSocket(s.domain(), s.type(), s.protocol(), std::move(*r), flags);
+  if (fd >= 0) WriteAddress(peer, addr, len);
+  return fd;
+}
+
+int StackGetName(ShimSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
+  if (addr == nullptr || len == nullptr) return Fail(EFAULT);
+  if (static_cast<int>(*len) < 0) return Fail(EINVAL);
+  auto a = peer ? s.impl().PeerAddress() : s.impl().LocalAddress();
+  if (!a.ok()) return FailWith(a);
+  WriteAddress(*a, addr, len);
+  return 0;
+}
+
+}  // namespace
+}  // namespace pytcp::shim
+
+using namespace pytcp;        // NOLINT: the interposed functions are C symbols
+using namespace pytcp::shim;  // NOLINT
+
+PYTCP_EXPORT int socket(int domain, int type, int protocol) noexcept {
+  if (!StackHandles(domain, type, protocol) || InStackStartup()) {
+    return libc().socket(domain, type, protocol);
+  }
+  return Guarded(-1, [&] { return CreateSocket(domain, type, protocol); });
+}
+
+PYTCP_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().bind(fd, addr, len); },
+      [&](ShimSocket& s) { return StackBind(fd, s, addr, len); });
+}
+
+PYTCP_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
+  return OnSocket<int>(
+      fd, [&] { return libc().connect(fd, addr, len); },
+      [&](ShimSocket& s) { return StackConnect(fd, s, addr, len); });
+}
+
+PYTCP_EXPORT int listen(int fd, int backlog) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().listen(fd, backlog); },
+      [&](ShimSocket& s) {
+        s.set_committed();
+        auto r = s.impl().Listen(backlog);
+        return r.ok() ? 0 : FailWith(r);
+      });
+}
+
+PYTCP_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
+  return OnSocket<int>(
+      fd, [&] { return libc().accept(fd, addr, len); },
+      [&](ShimSocket& s) { return StackAccept(s, addr, len, 0); });
+}
+
+PYTCP_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  return OnSocket<int>(
+      fd, [&] { return libc().accept4(fd, addr, len, flags); },
+      [&](ShimSocket& s) { return StackAccept(s, addr, len, flags); });
+}
+
+PYTCP_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().getsockname(fd, addr, len); },
+      [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/false); });
+}
+
+PYTCP_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().getpeername(fd, addr, len); },
+      [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/true); });
+}
+
+PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().getsockopt(fd, level, name, value, len); },
+      [&](ShimSocket& s) {
+        auto r = s.impl().base().GetOption(level, name, value, len);
+        return r.ok() ? 0 : FailWith(r);
+      });
+}
+
+PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
+                            socklen_t len) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().setsockopt(fd, level, name, value, len); },
+      [&](ShimSocket& s) {
+        auto r = s.impl().base().SetOption(level, name, value, len);
+        if (!r.ok()) return FailWith(r);
+        s.RecordOption(level, name, value, len);
+        return 0;
+      });
+}
+
+PYTCP_EXPORT int shutdown(int fd, int how) noexcept {
+  return OnSocket<int>(
+      fd, [&] { return libc().shutdown(fd, how); },
+      [&](ShimSocket& s) {
+        auto r = s.impl().Shutdown(how);
+        return r.ok() ? 0 : FailWith(r);
+      });
+}

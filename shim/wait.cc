@@ -1,0 +1,78 @@
+#include "shim/wait.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "shim/libc.h"
+
+namespace pytcp::shim {
+namespace {
+
+constexpr int64_t kNanos = 1000000000;
+
+int64_t NowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kNanos + ts.tv_nsec;
+}
+
+}  // namespace
+
+Deadline Deadline::AfterMs(int ms) {
+  Deadline d;
+  if (ms < 0) return d;
+  d.infinite_ = false;
+  d.at_ns_ = NowNs() + static_cast<int64_t>(ms) * 1000000;
+  return d;
+}
+
+Deadline Deadline::After(const timespec* ts) {
+  Deadline d;
+  if (ts == nullptr) return d;
+  d.infinite_ = false;
+  const int64_t span = std::max<int64_t>(0, static_cast<int64_t>(ts->tv_sec)) * kNanos +
+                       std::clamp<int64_t>(ts->tv_nsec, 0, kNanos - 1);
+  d.at_ns_ = NowNs() + span;
+  return d;
+}
+
+timespec Deadline::Remaining() const {
+  const int64_t left = std::max<int64_t>(0, at_ns_ - NowNs());
+  return timespec{static_cast<time_t>(left / kNanos), static_cast<long>(left % kNanos)};
+}
+
+int Deadline::RemainingMs() const {
+  if (infinite_) return -1;
+  const int64_t left = std::max<int64_t>(0, at_ns_ - NowNs());
+  return static_cast<int>(std::min<int64_t>((left + 999999) / 1000000, INT32_MAX));
+}
+
+ThreadWake& ThreadWake::Get() {
+  thread_local ThreadWake wake;
+  return wake;
+}
+
+ThreadWake::ThreadWake() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+ThreadWake::~ThreadWake() {
+  if (fd_ >= 0) libc().close(fd_);
+}
+
+void ThreadWake::Signal() {
+  if (signaled_.exchange(true, std::memory_order_acq_rel)) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = libc().write(fd_, &one, sizeof(one));
+}
+
+void ThreadWake::Reset() {
+  // Drain first, then re-arm: a Signal() in between finds the flag still set and writes
+  // nothing, and the change it announces is seen by the caller's re-read that follows.
+  uint64_t v;
+  [[maybe_unused]] ssize_t n = libc().read(fd_, &v, sizeof(v));
+  signaled_.store(false, std::memory_order_release);
+}
+
+}  // namespace pytcp::shim

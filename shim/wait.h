@@ -1,0 +1,70 @@
+// Helpers for calls that wait on several things at once (poll.cc, epoll.cc): a monotonic
+// deadline, and a thread's wake-up eventfd with the waiter that rings it when a stack
+// socket's readiness changes.
+#pragma once
+
+#include <poll.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "shim/shim_socket.h"
+
+namespace pytcp::shim {
+
+class Deadline {
+ public:
+  static Deadline Infinite() { return Deadline(); }
+  // poll(2)/epoll_wait(2) style: a negative timeout waits forever.
+  static Deadline AfterMs(int ms);
+  // ppoll(2)/pselect(2) style: nullptr waits forever.
+  static Deadline After(const timespec* ts);
+
+  bool infinite() const { return infinite_; }
+  // Time left (zero once past); only for a finite deadline.
+  timespec Remaining() const;
+  // Milliseconds left, rounded up; -1 when infinite.
+  int RemainingMs() const;
+
+ private:
+  Deadline() = default;
+  bool infinite_ = true;
+  int64_t at_ns_ = 0;  // CLOCK_MONOTONIC
+};
+
+// The calling thread's wake-up eventfd (created on first use, closed at thread exit).
+class ThreadWake {
+ public:
+  static ThreadWake& Get();
+  int fd() const { return fd_; }
+  // Makes fd() readable (once until Reset).
+  void Signal();
+  // Drains fd() and re-arms Signal(). Call before re-reading the sockets' readiness, so a
+  // change after that re-read rings again.
+  void Reset();
+
+  ThreadWake();
+  ~ThreadWake();
+  ThreadWake(const ThreadWake&) = delete;
+  ThreadWake& operator=(const ThreadWake&) = delete;
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> signaled_{false};
+};
+
+// Rings a ThreadWake when a socket's readiness intersects `interest`.
+class PollWaiter final : public ReadinessWaiter {
+ public:
+  PollWaiter(ThreadWake* wake, uint32_t interest) : wake_(wake), interest_(interest) {}
+  void OnReadiness(ReadinessMask mask) override {
+    if ((mask & interest_) != 0) wake_->Signal();
+  }
+
+ private:
+  ThreadWake* wake_;
+  uint32_t interest_;
+};
+
+}  // namespace pytcp::shim

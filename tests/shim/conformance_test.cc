@@ -1,0 +1,848 @@
+// Socket conformance: one GoogleTest program written against plain POSIX calls, run twice
+// by shim_lab_test.sh: natively (the Linux kernel, from the lab's far namespace to the
+// peer) and under LD_PRELOAD=libpytcp.so (PyTCP, from the host namespace, where the kernel
+// has no address). The expectations are Linux's; both runs must pass (gVisor's syscall
+// tests are the model, see STYLE.md).
+//
+// Environment: CONFORMANCE_PEER    the lab peer (echo :7 UDP, nothing on UDP :9999)
+//              CONFORMANCE_LOCAL   this side's address (what getsockname shows)
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+sockaddr_in Addr(const std::string& ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  EXPECT_EQ(inet_pton(AF_INET, ip.c_str(), &a.sin_addr), 1) << ip;
+  return a;
+}
+
+sockaddr_in Peer(uint16_t port) { return Addr(Env("CONFORMANCE_PEER", "10.77.0.1"), port); }
+std::string LocalIp() { return Env("CONFORMANCE_LOCAL", "10.77.0.2"); }
+
+constexpr uint16_t kEcho = 7;
+constexpr uint16_t kClosed = 9999;
+
+std::string Ip(const sockaddr_in& a) {
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
+  return buf;
+}
+
+// An fd closed at scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    const int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_;
+};
+
+int Udp(int flags = 0) { return socket(AF_INET, SOCK_DGRAM | flags, 0); }
+
+int ConnectedEcho() {
+  const int fd = Udp();
+  const sockaddr_in peer = Peer(kEcho);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&peer), sizeof(peer)) != 0) return -1;
+  return fd;
+}
+
+// Sends `msg` to the echo service and waits until the echo is queued (poll), without
+// reading it.
+void EchoAndWait(int fd, const std::string& msg) {
+  ASSERT_EQ(send(fd, msg.data(), msg.size(), 0), static_cast<ssize_t>(msg.size()));
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 3000), 1);
+  ASSERT_TRUE(p.revents & POLLIN);
+}
+
+// ---- creation, options, names ----
+
+TEST(UdpSocket, CreateReportsTypeDomainProtocol) {
+  Fd s(Udp());
+  ASSERT_GE(s.get(), 0);
+  int v = -1;
+  socklen_t len = sizeof(v);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_TYPE, &v, &len), 0);
+  EXPECT_EQ(v, SOCK_DGRAM);
+  EXPECT_EQ(len, sizeof(int));
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_DOMAIN, &v, &len), 0);
+  EXPECT_EQ(v, AF_INET);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_PROTOCOL, &v, &len), 0);
+  EXPECT_EQ(v, IPPROTO_UDP);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &v, &len), 0);
+  EXPECT_EQ(v, 0);
+}
+
+TEST(UdpSocket, FlagsAtCreation) {
+  Fd plain(Udp());
+  EXPECT_EQ(fcntl(plain.get(), F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDWR);
+  EXPECT_EQ(fcntl(plain.get(), F_GETFD), 0);
+  Fd nb(Udp(SOCK_NONBLOCK | SOCK_CLOEXEC));
+  EXPECT_EQ(fcntl(nb.get(), F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+  EXPECT_EQ(fcntl(nb.get(), F_GETFD), FD_CLOEXEC);
+  ASSERT_EQ(fcntl(nb.get(), F_SETFD, 0), 0);
+  EXPECT_EQ(fcntl(nb.get(), F_GETFD), 0);
+  ASSERT_EQ(fcntl(nb.get(), F_SETFL, 0), 0);
+  EXPECT_EQ(fcntl(nb.get(), F_GETFL) & O_NONBLOCK, 0);
+}
+
+TEST(UdpSocket, BufferSizesAreDoubled) {
+  Fd s(Udp());
+  int v = 10000;
+  ASSERT_EQ(setsockopt(s.get(), SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+  socklen_t len = sizeof(v);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_RCVBUF, &v, &len), 0);
+  EXPECT_EQ(v, 20000);
+}
+
+TEST(UdpSocket, UnknownOptionIsENOPROTOOPT) {
+  Fd s(Udp());
+  int v = 1;
+  EXPECT_EQ(setsockopt(s.get(), SOL_SOCKET, 9999, &v, sizeof(v)), -1);
+  EXPECT_EQ(errno, ENOPROTOOPT);
+  socklen_t len = sizeof(v);
+  EXPECT_EQ(getsockopt(s.get(), SOL_SOCKET, 9999, &v, &len), -1);
+  EXPECT_EQ(errno, ENOPROTOOPT);
+}
+
+TEST(UdpSocket, GetsocknameUnboundAndTruncated) {
+  Fd s(Udp());
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  EXPECT_EQ(len, sizeof(sockaddr_in));
+  EXPECT_EQ(a.sin_family, AF_INET);
+  EXPECT_EQ(a.sin_port, 0);
+  EXPECT_EQ(a.sin_addr.s_addr, htonl(INADDR_ANY));
+  // A short buffer gets the first bytes; the length says how long the address is.
+  unsigned char small[4] = {0xee, 0xee, 0xee, 0xee};
+  len = sizeof(small);
+  ASSERT_EQ(getsockname(s.get(), reinterpret_cast<sockaddr*>(small), &len), 0);
+  EXPECT_EQ(len, sizeof(sockaddr_in));
+  sa_family_t fam;
+  std::memcpy(&fam, small, sizeof(fam));
+  EXPECT_EQ(fam, AF_INET);
+}
+
+TEST(UdpSocket, GetpeernameUnconnectedIsENOTCONN) {
+  Fd s(Udp());
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  EXPECT_EQ(getpeername(s.get(), reinterpret_cast<sockaddr*>(&a), &len), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+}
+
+// ---- bind ----
+
+TEST(UdpBind, EphemeralPortAndErrors) {
+  Fd s(Udp());
+  sockaddr_in any = Addr("0.0.0.0", 0);
+  EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any) - 1), -1);
+  EXPECT_EQ(errno, EINVAL);
+  sockaddr_in6 six{};
+  six.sin6_family = AF_INET6;
+  EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&six), sizeof(six)), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+  ASSERT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any)), 0);
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  EXPECT_NE(a.sin_port, 0);
+  EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any)), -1);
+  EXPECT_EQ(errno, EINVAL);  // already bound
+}
+
+TEST(UdpBind, UnspecFamilyWithAnyIsAccepted) {
+  Fd s(Udp());
+  sockaddr_in a = Addr("0.0.0.0", 0);
+  a.sin_family = AF_UNSPEC;
+  EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+}
+
+TEST(UdpBind, NonLocalAddressIsEADDRNOTAVAIL) {
+  Fd s(Udp());
+  sockaddr_in a = Addr("10.99.99.99", 0);
+  EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), -1);
+  EXPECT_EQ(errno, EADDRNOTAVAIL);
+}
+
+TEST(UdpBind, PortInUseIsEADDRINUSE) {
+  Fd a(Udp()), b(Udp());
+  sockaddr_in any = Addr("0.0.0.0", 0);
+  ASSERT_EQ(bind(a.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any)), 0);
+  sockaddr_in got{};
+  socklen_t len = sizeof(got);
+  ASSERT_EQ(getsockname(a.get(), reinterpret_cast<sockaddr*>(&got), &len), 0);
+  EXPECT_EQ(bind(b.get(), reinterpret_cast<sockaddr*>(&got), sizeof(got)), -1);
+  EXPECT_EQ(errno, EADDRINUSE);
+}
+
+// ---- misuse ----
+
+TEST(UdpMisuse, SendWithoutDestinationIsEDESTADDRREQ) {
+  Fd s(Udp());
+  EXPECT_EQ(send(s.get(), "x", 1, 0), -1);
+  EXPECT_EQ(errno, EDESTADDRREQ);
+  EXPECT_EQ(write(s.get(), "x", 1), -1);
+  EXPECT_EQ(errno, EDESTADDRREQ);
+}
+
+TEST(UdpMisuse, ListenAndAcceptAreEOPNOTSUPP) {
+  Fd s(Udp());
+  EXPECT_EQ(listen(s.get(), 5), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_EQ(accept(s.get(), nullptr, nullptr), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+}
+
+TEST(UdpMisuse, ShutdownUnconnectedIsENOTCONN) {
+  Fd s(Udp());
+  EXPECT_EQ(shutdown(s.get(), SHUT_RDWR), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+}
+
+TEST(UdpMisuse, BroadcastNeedsSoBroadcast) {
+  Fd s(Udp());
+  sockaddr_in bc = Addr("255.255.255.255", 9);
+  EXPECT_EQ(sendto(s.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&bc), sizeof(bc)), -1);
+  EXPECT_EQ(errno, EACCES);
+}
+
+TEST(UdpMisuse, SendtoShortOrForeignAddress) {
+  Fd s(Udp());
+  sockaddr_in to = Peer(kEcho);
+  EXPECT_EQ(sendto(s.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to) - 2), -1);
+  EXPECT_EQ(errno, EINVAL);
+  to.sin_family = AF_INET6;
+  EXPECT_EQ(sendto(s.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+}
+
+// ---- data ----
+
+TEST(UdpData, SendtoRecvfromEcho) {
+  Fd s(Udp());
+  const sockaddr_in to = Peer(kEcho);
+  ASSERT_EQ(sendto(s.get(), "hello", 5, 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)), 5);
+  char buf[64];
+  sockaddr_in from{};
+  socklen_t len = sizeof(from);
+  ASSERT_EQ(recvfrom(s.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len), 5);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  EXPECT_EQ(len, sizeof(sockaddr_in));
+  EXPECT_EQ(from.sin_port, htons(kEcho));
+  EXPECT_EQ(Ip(from), Ip(to));
+  // The socket was bound implicitly to an ephemeral port of the wildcard address.
+  sockaddr_in me{};
+  len = sizeof(me);
+  ASSERT_EQ(getsockname(s.get(), reinterpret_cast<sockaddr*>(&me), &len), 0);
+  EXPECT_NE(me.sin_port, 0);
+  EXPECT_EQ(me.sin_addr.s_addr, htonl(INADDR_ANY));
+}
+
+TEST(UdpData, ConnectedNamesAndReadWrite) {
+  Fd s(ConnectedEcho());
+  ASSERT_GE(s.get(), 0);
+  sockaddr_in me{}, peer{};
+  socklen_t len = sizeof(me);
+  ASSERT_EQ(getsockname(s.get(), reinterpret_cast<sockaddr*>(&me), &len), 0);
+  EXPECT_EQ(Ip(me), LocalIp());
+  EXPECT_NE(me.sin_port, 0);
+  len = sizeof(peer);
+  ASSERT_EQ(getpeername(s.get(), reinterpret_cast<sockaddr*>(&peer), &len), 0);
+  EXPECT_EQ(peer.sin_port, htons(kEcho));
+  ASSERT_EQ(write(s.get(), "abc", 3), 3);
+  char buf[16];
+  ASSERT_EQ(read(s.get(), buf, sizeof(buf)), 3);
+  EXPECT_EQ(std::string(buf, 3), "abc");
+}
+
+TEST(UdpData, DisconnectWithAfUnspec) {
+  Fd s(ConnectedEcho());
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  ASSERT_EQ(connect(s.get(), &unspec, sizeof(unspec)), 0);
+  sockaddr_in peer{};
+  socklen_t len = sizeof(peer);
+  EXPECT_EQ(getpeername(s.get(), reinterpret_cast<sockaddr*>(&peer), &len), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+}
+
+TEST(UdpData, TruncationPeekAndMsgTrunc) {
+  Fd s(ConnectedEcho());
+  const std::string msg(100, 'z');
+  EchoAndWait(s.get(), msg);
+  char buf[10];
+  EXPECT_EQ(recv(s.get(), buf, sizeof(buf), MSG_PEEK), 10);
+  EXPECT_EQ(recv(s.get(), buf, sizeof(buf), MSG_PEEK | MSG_TRUNC), 100);
+  iovec iov{buf, sizeof(buf)};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  EXPECT_EQ(recvmsg(s.get(), &m, 0), 10);
+  EXPECT_TRUE(m.msg_flags & MSG_TRUNC);
+  // The rest of a datagram is gone: nothing is left.
+  EXPECT_EQ(recv(s.get(), buf, sizeof(buf), MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST(UdpData, GatherAndScatter) {
+  Fd s(ConnectedEcho());
+  char a[] = "one-", b[] = "two-", c[] = "three";
+  iovec out[3] = {{a, 4}, {b, 4}, {c, 5}};
+  ASSERT_EQ(writev(s.get(), out, 3), 13);
+  char x[5], y[20];
+  iovec in[2] = {{x, sizeof(x)}, {y, sizeof(y)}};
+  msghdr m{};
+  sockaddr_in from{};
+  m.msg_name = &from;
+  m.msg_namelen = sizeof(from);
+  m.msg_iov = in;
+  m.msg_iovlen = 2;
+  ASSERT_EQ(recvmsg(s.get(), &m, 0), 13);
+  EXPECT_EQ(std::string(x, 5), "one-t");
+  EXPECT_EQ(std::string(y, 8), "wo-three");
+  EXPECT_EQ(m.msg_namelen, sizeof(sockaddr_in));
+  EXPECT_EQ(from.sin_port, htons(kEcho));
+  EXPECT_EQ(m.msg_flags, 0);
+}
+
+TEST(UdpData, SendmmsgRecvmmsg) {
+  Fd s(ConnectedEcho());
+  char d0[] = "m0", d1[] = "m11", d2[] = "m222";
+  iovec iov[3] = {{d0, 2}, {d1, 3}, {d2, 4}};
+  mmsghdr out[3]{};
+  for (int i = 0; i < 3; ++i) {
+    out[i].msg_hdr.msg_iov = &iov[i];
+    out[i].msg_hdr.msg_iovlen = 1;
+  }
+  ASSERT_EQ(sendmmsg(s.get(), out, 3, 0), 3);
+  EXPECT_EQ(out[2].msg_len, 4u);
+  char bufs[3][16];
+  iovec riov[3];
+  mmsghdr in[3]{};
+  for (int i = 0; i < 3; ++i) {
+    riov[i] = {bufs[i], sizeof(bufs[i])};
+    in[i].msg_hdr.msg_iov = &riov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  int got = 0;
+  while (got < 3) {
+    const int n = recvmmsg(s.get(), in + got, 3 - got, MSG_WAITFORONE, nullptr);
+    ASSERT_GT(n, 0);
+    got += n;
+  }
+  EXPECT_EQ(std::string(bufs[0], in[0].msg_len), "m0");
+  EXPECT_EQ(std::string(bufs[1], in[1].msg_len), "m11");
+  EXPECT_EQ(std::string(bufs[2], in[2].msg_len), "m222");
+}
+
+TEST(UdpData, FionreadIsTheNextDatagram) {
+  Fd s(ConnectedEcho());
+  int n = -1;
+  ASSERT_EQ(ioctl(s.get(), FIONREAD, &n), 0);
+  EXPECT_EQ(n, 0);
+  EchoAndWait(s.get(), "12345");
+  ASSERT_EQ(send(s.get(), "1234567", 7, 0), 7);
+  // The first datagram's size, whether or not the second has arrived too.
+  ASSERT_EQ(ioctl(s.get(), FIONREAD, &n), 0);
+  EXPECT_EQ(n, 5);
+}
+
+TEST(UdpData, LargeDatagramIsFragmentedAndReassembled) {
+  Fd s(ConnectedEcho());
+  std::string msg(8000, '\0');
+  for (size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<char>(i * 7);
+  ASSERT_EQ(send(s.get(), msg.data(), msg.size(), 0), 8000);
+  std::string got(9000, '\0');
+  timeval tv{3, 0};
+  ASSERT_EQ(setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  ASSERT_EQ(recv(s.get(), got.data(), got.size(), 0), 8000);
+  got.resize(8000);
+  EXPECT_EQ(got, msg);
+}
+
+TEST(UdpData, PortUnreachableIsECONNREFUSED) {
+  Fd s(Udp());
+  const sockaddr_in closed = Peer(kClosed);
+  ASSERT_EQ(connect(s.get(), reinterpret_cast<const sockaddr*>(&closed), sizeof(closed)), 0);
+  ASSERT_EQ(send(s.get(), "x", 1, 0), 1);
+  pollfd p{s.get(), POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 3000), 1);
+  EXPECT_EQ(p.revents & POLLERR, POLLERR);
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  EXPECT_EQ(err, ECONNREFUSED);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  EXPECT_EQ(err, 0);  // read once
+  ASSERT_EQ(send(s.get(), "x", 1, 0), 1);
+  char c;
+  EXPECT_EQ(recv(s.get(), &c, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+}
+
+// ---- blocking, non-blocking, timeouts, signals ----
+
+TEST(UdpBlocking, NonBlockingWaysGiveEAGAIN) {
+  Fd s(ConnectedEcho());
+  char c;
+  EXPECT_EQ(recv(s.get(), &c, 1, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  int on = 1;
+  ASSERT_EQ(ioctl(s.get(), FIONBIO, &on), 0);
+  EXPECT_EQ(fcntl(s.get(), F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+  EXPECT_EQ(read(s.get(), &c, 1), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  on = 0;
+  ASSERT_EQ(ioctl(s.get(), FIONBIO, &on), 0);
+  ASSERT_EQ(fcntl(s.get(), F_SETFL, O_NONBLOCK), 0);
+  EXPECT_EQ(recvfrom(s.get(), &c, 1, 0, nullptr, nullptr), -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST(UdpBlocking, ReceiveTimeout) {
+  Fd s(ConnectedEcho());
+  timeval tv{0, 150000};
+  ASSERT_EQ(setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  timeval got{};
+  socklen_t len = sizeof(got);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &got, &len), 0);
+  // Linux keeps it in jiffies (rounded up to its tick); PyTCP keeps it exactly.
+  EXPECT_GE(got.tv_usec, 150000);
+  EXPECT_LT(got.tv_usec, 160000);
+  const auto t0 = Clock::now();
+  char c;
+  EXPECT_EQ(recv(s.get(), &c, 1, 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  EXPECT_GE(ms.count(), 140);
+  EXPECT_LT(ms.count(), 1000);
+}
+
+void NoopHandler(int) {}
+
+TEST(UdpBlocking, SignalInterruptsBlockingReceive) {
+  struct sigaction sa{}, old{};
+  sa.sa_handler = &NoopHandler;  // no SA_RESTART
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  Fd s(ConnectedEcho());
+  const pthread_t me = pthread_self();
+  std::thread killer([me] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    pthread_kill(me, SIGUSR1);
+  });
+  char c;
+  const ssize_t r = recv(s.get(), &c, 1, 0);
+  const int e = errno;
+  killer.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(r, -1);
+  EXPECT_EQ(e, EINTR);
+}
+
+TEST(UdpBlocking, BlockedReceiverWakesOnArrival) {
+  Fd s(ConnectedEcho());
+  std::thread sender([fd = s.get()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)send(fd, "late", 4, 0);
+  });
+  char buf[8];
+  const ssize_t r = recv(s.get(), buf, sizeof(buf), 0);
+  sender.join();
+  ASSERT_EQ(r, 4);
+  EXPECT_EQ(std::string(buf, 4), "late");
+}
+
+TEST(UdpBlocking, ShutdownReadWakesBlockedReceiver) {
+  Fd s(ConnectedEcho());
+  std::thread closer([fd = s.get()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    shutdown(fd, SHUT_RD);
+  });
+  char c;
+  const ssize_t r = recv(s.get(), &c, 1, 0);
+  closer.join();
+  EXPECT_EQ(r, 0);
+}
+
+// ---- fds ----
+
+TEST(UdpFd, DupSharesTheSocket) {
+  Fd s(ConnectedEcho());
+  Fd d(dup(s.get()));
+  ASSERT_GE(d.get(), 0);
+  EXPECT_EQ(fcntl(d.get(), F_GETFD), 0);
+  // O_NONBLOCK belongs to the open file: set on one, seen on the other.
+  ASSERT_EQ(fcntl(s.get(), F_SETFL, O_NONBLOCK), 0);
+  EXPECT_EQ(fcntl(d.get(), F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+  ASSERT_EQ(fcntl(s.get(), F_SETFL, 0), 0);
+  ASSERT_EQ(send(s.get(), "dup", 3, 0), 3);
+  char buf[8];
+  ASSERT_EQ(recv(d.get(), buf, sizeof(buf), 0), 3);
+  // Closing one number leaves the socket open under the other.
+  close(s.release());
+  ASSERT_EQ(send(d.get(), "two", 3, 0), 3);
+  ASSERT_EQ(recv(d.get(), buf, sizeof(buf), 0), 3);
+  EXPECT_EQ(std::string(buf, 3), "two");
+}
+
+TEST(UdpFd, Dup2Dup3AndFDupfd) {
+  Fd s(ConnectedEcho());
+  Fd target(open("/dev/null", O_RDONLY));
+  ASSERT_EQ(dup2(s.get(), target.get()), target.get());
+  EXPECT_EQ(fcntl(target.get(), F_GETFD), 0);
+  int type = 0;
+  socklen_t len = sizeof(type);
+  ASSERT_EQ(getsockopt(target.get(), SOL_SOCKET, SO_TYPE, &type, &len), 0);
+  EXPECT_EQ(type, SOCK_DGRAM);
+  ASSERT_EQ(dup3(s.get(), target.get(), O_CLOEXEC), target.get());
+  EXPECT_EQ(fcntl(target.get(), F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(dup3(s.get(), s.get(), 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  Fd high(fcntl(s.get(), F_DUPFD_CLOEXEC, 200));
+  EXPECT_GE(high.get(), 200);
+  EXPECT_EQ(fcntl(high.get(), F_GETFD), FD_CLOEXEC);
+  // Replacing a socket's number with a file leaves the file there.
+  Fd null2(open("/dev/null", O_RDONLY));
+  ASSERT_EQ(dup2(null2.get(), high.get()), high.get());
+  EXPECT_EQ(getsockopt(high.get(), SOL_SOCKET, SO_TYPE, &type, &len), -1);
+  EXPECT_EQ(errno, ENOTSOCK);
+}
+
+TEST(UdpFd, ManySockets) {
+  std::vector<int> fds;
+  for (int i = 0; i < 300; ++i) {
+    const int fd = Udp();
+    ASSERT_GE(fd, 0);
+    sockaddr_in any = Addr("0.0.0.0", 0);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any)), 0);
+    fds.push_back(fd);
+  }
+  std::vector<pollfd> p;
+  for (int fd : fds) p.push_back(pollfd{fd, POLLIN, 0});
+  EXPECT_EQ(poll(p.data(), p.size(), 20), 0);
+  for (int fd : fds) EXPECT_EQ(close(fd), 0);
+}
+
+TEST(UdpFd, CloseRange) {
+  const int a = Udp();
+  Fd keep(Udp());
+  ASSERT_GE(a, 0);
+  const int b = fcntl(a, F_DUPFD, 300);
+  ASSERT_GE(b, 300);
+  ASSERT_EQ(close_range(static_cast<unsigned>(b), static_cast<unsigned>(b), 0), 0);
+  EXPECT_EQ(fcntl(b, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+  ASSERT_EQ(close_range(static_cast<unsigned>(a), static_cast<unsigned>(a), CLOSE_RANGE_CLOEXEC), 0);
+  EXPECT_EQ(fcntl(a, F_GETFD), FD_CLOEXEC);
+  close(a);
+}
+
+// ---- poll and select ----
+
+TEST(UdpPoll, FreshSocketIsWritableOnly) {
+  Fd s(Udp());
+  pollfd p{s.get(), POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLRDHUP, 0};
+  ASSERT_EQ(poll(&p, 1, 0), 1);
+  EXPECT_EQ(p.revents, POLLOUT | POLLWRNORM);
+  p.events = POLLIN;
+  EXPECT_EQ(poll(&p, 1, 50), 0);
+  EXPECT_EQ(p.revents, 0);
+}
+
+TEST(UdpPoll, ReadableAfterArrivalNotBefore) {
+  Fd s(ConnectedEcho());
+  pollfd p{s.get(), POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 0), 0);
+  ASSERT_EQ(send(s.get(), "p", 1, 0), 1);
+  ASSERT_EQ(poll(&p, 1, 3000), 1);
+  EXPECT_EQ(p.revents, POLLIN);
+  char c;
+  ASSERT_EQ(recv(s.get(), &c, 1, 0), 1);
+  EXPECT_EQ(poll(&p, 1, 0), 0);
+}
+
+TEST(UdpPoll, MixedWithAPipe) {
+  Fd s(ConnectedEcho());
+  int pfd[2];
+  ASSERT_EQ(pipe(pfd), 0);
+  Fd r(pfd[0]), w(pfd[1]);
+  pollfd p[3] = {{r.get(), POLLIN, 0}, {-1, POLLIN, 0}, {s.get(), POLLIN, 0}};
+  EXPECT_EQ(poll(p, 3, 20), 0);
+  ASSERT_EQ(write(w.get(), "k", 1), 1);
+  ASSERT_EQ(poll(p, 3, 1000), 1);
+  EXPECT_EQ(p[0].revents, POLLIN);
+  EXPECT_EQ(p[2].revents, 0);
+  char c;
+  ASSERT_EQ(read(r.get(), &c, 1), 1);
+  // A thread makes the socket readable while we wait.
+  std::thread t([fd = s.get()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    (void)send(fd, "s", 1, 0);
+  });
+  const int n = poll(p, 3, 3000);
+  t.join();
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(p[0].revents, 0);
+  EXPECT_EQ(p[2].revents, POLLIN);
+}
+
+TEST(UdpPoll, PpollTimesOut) {
+  Fd s(ConnectedEcho());
+  pollfd p{s.get(), POLLIN, 0};
+  timespec ts{0, 60 * 1000 * 1000};
+  const auto t0 = Clock::now();
+  EXPECT_EQ(ppoll(&p, 1, &ts, nullptr), 0);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  EXPECT_GE(ms.count(), 55);
+  EXPECT_LT(ms.count(), 1000);
+}
+
+TEST(UdpSelect, ReadWriteAndTimeout) {
+  Fd s(ConnectedEcho());
+  fd_set r, w;
+  FD_ZERO(&r);
+  FD_SET(s.get(), &r);
+  timeval tv{0, 50000};
+  EXPECT_EQ(select(s.get() + 1, &r, nullptr, nullptr, &tv), 0);
+  EXPECT_FALSE(FD_ISSET(s.get(), &r));
+  EXPECT_EQ(tv.tv_sec, 0);
+  EXPECT_EQ(tv.tv_usec, 0);  // Linux writes back the time left
+  FD_ZERO(&w);
+  FD_SET(s.get(), &w);
+  EXPECT_EQ(select(s.get() + 1, nullptr, &w, nullptr, nullptr), 1);
+  EXPECT_TRUE(FD_ISSET(s.get(), &w));
+  EchoAndWait(s.get(), "q");
+  FD_ZERO(&r);
+  FD_SET(s.get(), &r);
+  FD_ZERO(&w);
+  FD_SET(s.get(), &w);
+  timespec ts{3, 0};
+  EXPECT_EQ(pselect(s.get() + 1, &r, &w, nullptr, &ts, nullptr), 2);
+  EXPECT_TRUE(FD_ISSET(s.get(), &r));
+  EXPECT_TRUE(FD_ISSET(s.get(), &w));
+}
+
+TEST(UdpSelect, ClosedFdIsEBADF) {
+  const int fd = Udp();
+  Fd s(Udp());
+  close(fd);
+  fd_set r;
+  FD_ZERO(&r);
+  FD_SET(s.get(), &r);
+  FD_SET(fd, &r);
+  timeval tv{0, 0};
+  EXPECT_EQ(select(std::max(fd, s.get()) + 1, &r, nullptr, nullptr, &tv), -1);
+  EXPECT_EQ(errno, EBADF);
+}
+
+// ---- epoll ----
+
+int EpollWaitOne(int ep, epoll_event* ev, int timeout_ms) { return epoll_wait(ep, ev, 1, timeout_ms); }
+
+TEST(UdpEpoll, LevelTriggered) {
+  Fd s(ConnectedEcho());
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0x1234;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  epoll_event got{};
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 20), 0);
+  ASSERT_EQ(send(s.get(), "e", 1, 0), 1);
+  ASSERT_EQ(EpollWaitOne(ep.get(), &got, 3000), 1);
+  EXPECT_EQ(got.events, EPOLLIN);
+  EXPECT_EQ(got.data.u64, 0x1234u);
+  // Level-triggered: still ready while unread.
+  ASSERT_EQ(EpollWaitOne(ep.get(), &got, 0), 1);
+  char c;
+  ASSERT_EQ(recv(s.get(), &c, 1, 0), 1);
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 20), 0);
+}
+
+TEST(UdpEpoll, EdgeTriggered) {
+  Fd s(ConnectedEcho());
+  Fd ep(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.fd = s.get();
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  EchoAndWait(s.get(), "1");
+  epoll_event got{};
+  ASSERT_EQ(EpollWaitOne(ep.get(), &got, 3000), 1);
+  EXPECT_EQ(got.events, EPOLLIN);
+  EXPECT_EQ(got.data.fd, s.get());
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 20), 0);  // no new edge
+  EchoAndWait(s.get(), "2");
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 3000), 1);  // a new datagram is a new edge
+}
+
+TEST(UdpEpoll, OneShotAndRearm) {
+  Fd s(ConnectedEcho());
+  Fd ep(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  EchoAndWait(s.get(), "1");
+  epoll_event got{};
+  ASSERT_EQ(EpollWaitOne(ep.get(), &got, 3000), 1);
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 20), 0);
+  EchoAndWait(s.get(), "2");
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 20), 0);  // disarmed
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_MOD, s.get(), &ev), 0);
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 1000), 1);
+}
+
+TEST(UdpEpoll, WritableAndMaxEvents) {
+  Fd a(Udp()), b(Udp());
+  Fd ep(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.u32 = 1;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, a.get(), &ev), 0);
+  ev.data.u32 = 2;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, b.get(), &ev), 0);
+  epoll_event got[2]{};
+  ASSERT_EQ(epoll_wait(ep.get(), got, 1, 0), 1);
+  EXPECT_EQ(got[0].events, EPOLLOUT);
+  ASSERT_EQ(epoll_wait(ep.get(), got, 2, 0), 2);
+  EXPECT_NE(got[0].data.u32, got[1].data.u32);
+  EXPECT_EQ(epoll_wait(ep.get(), got, 0, 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+}
+
+TEST(UdpEpoll, CtlErrors) {
+  Fd s(Udp());
+  Fd ep(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  EXPECT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_MOD, s.get(), &ev), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_DEL, s.get(), nullptr), -1);
+  EXPECT_EQ(errno, ENOENT);
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  EXPECT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev), -1);
+  EXPECT_EQ(errno, EEXIST);
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  EXPECT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_MOD, s.get(), &ev), -1);
+  EXPECT_EQ(errno, EINVAL);
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_DEL, s.get(), nullptr), 0);
+  Fd s2(Udp());
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s2.get(), &ev), 0);  // EXCLUSIVE is accepted
+  Fd notep(open("/dev/null", O_RDONLY));
+  ev.events = EPOLLIN;
+  EXPECT_EQ(epoll_ctl(notep.get(), EPOLL_CTL_ADD, s.get(), &ev), -1);
+  EXPECT_EQ(errno, EINVAL);
+}
+
+TEST(UdpEpoll, ClosedSocketLeavesTheSet) {
+  Fd ep(epoll_create1(0));
+  const int fd = ConnectedEcho();
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev), 0);
+  close(fd);
+  epoll_event got{};
+  EXPECT_EQ(EpollWaitOne(ep.get(), &got, 20), 0);
+}
+
+TEST(UdpEpoll, NestedInPollAndInEpoll) {
+  Fd s(ConnectedEcho());
+  Fd inner(epoll_create1(0)), outer(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(epoll_ctl(inner.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  ev.data.u32 = 77;
+  ASSERT_EQ(epoll_ctl(outer.get(), EPOLL_CTL_ADD, inner.get(), &ev), 0);
+  pollfd p{inner.get(), POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 20), 0);
+  ASSERT_EQ(send(s.get(), "n", 1, 0), 1);
+  ASSERT_EQ(poll(&p, 1, 3000), 1);
+  epoll_event got{};
+  ASSERT_EQ(EpollWaitOne(outer.get(), &got, 1000), 1);
+  EXPECT_EQ(got.data.u32, 77u);
+  ASSERT_EQ(EpollWaitOne(inner.get(), &got, 0), 1);
+  EXPECT_EQ(got.events, EPOLLIN);
+}
+
+TEST(UdpEpoll, MixedWithAPipe) {
+  Fd s(ConnectedEcho());
+  int pfd[2];
+  ASSERT_EQ(pipe(pfd), 0);
+  Fd r(pfd[0]), w(pfd[1]);
+  Fd ep(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = 1;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, r.get(), &ev), 0);
+  ev.data.u32 = 2;
+  ASSERT_EQ(epoll_ctl(ep.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  ASSERT_EQ(write(w.get(), "x", 1), 1);
+  EchoAndWait(s.get(), "y");
+  epoll_event got[4]{};
+  ASSERT_EQ(epoll_wait(ep.get(), got, 4, 1000), 2);
+  EXPECT_EQ(got[0].data.u32 + got[1].data.u32, 3u);
+}
+
+// ---- loopback ----
+
+TEST(UdpLoopback, LocalServerAndClient) {
+  Fd server(Udp()), client(Udp());
+  sockaddr_in lo = Addr("127.0.0.1", 0);
+  ASSERT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&lo), sizeof(lo)), 0);
+  sockaddr_in at{};
+  socklen_t len = sizeof(at);
+  ASSERT_EQ(getsockname(server.get(), reinterpret_cast<sockaddr*>(&at), &len), 0);
+  EXPECT_EQ(Ip(at), "127.0.0.1");
+  ASSERT_EQ(sendto(client.get(), "lo", 2, 0, reinterpret_cast<sockaddr*>(&at), sizeof(at)), 2);
+  char buf[4];
+  sockaddr_in from{};
+  len = sizeof(from);
+  ASSERT_EQ(recvfrom(server.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len), 2);
+  EXPECT_EQ(Ip(from), "127.0.0.1");
+}
+
+}  // namespace

@@ -14,7 +14,7 @@
 
 namespace pytcp {
 namespace {
-LogChannel log_dhcp("dhcp4");
+LogChannel log_dhcp("dhcp4");  // shares its name with the client's channel
 constexpr uint16_t kClientPort = 68;
 constexpr uint16_t kServerPort = 67;
 }  // namespace
@@ -73,16 +73,24 @@ void Dhcp4Service::SendDhcp(ByteSpan message, Ip4Address, Ip4Address dst) {
 }
 
 void Dhcp4Service::OnLeaseAcquired(const Dhcp4Lease& lease) {
-  if (address_ && *address_ != lease.address.address()) {
+  const bool same_address = address_ && *address_ == lease.address.address();
+  if (address_ && !same_address) {
     deps_.arp->StopConflictDetection(*address_);
     deps_.addresses->Remove(*address_);
   }
   address_ = lease.address.address();
   PYTCP_LOG(log_dhcp, kInfo, "lease {} from {} for {} s", lease.address, lease.server_id,
             std::chrono::duration_cast<std::chrono::seconds>(lease.lease_time).count());
-  // The address passes conflict detection before (strict) or while (optimistic) it is used.
-  deps_.addresses->Add({lease.address, Ip4AddressState::kTentative, Ip4AddressSource::kDhcp});
-  deps_.arp->StartConflictDetection(lease.address.address(), now_);
+  const Ip4AddressEntry* held = deps_.addresses->Find(lease.address.address());
+  if (!same_address || held == nullptr) {
+    // A new address passes conflict detection before (strict) or while (optimistic) it
+    // is used.
+    deps_.addresses->Add({lease.address, Ip4AddressState::kTentative, Ip4AddressSource::kDhcp});
+    deps_.arp->StartConflictDetection(lease.address.address(), now_);
+  } else if (held->ifaddr != lease.address) {
+    // Same address, new prefix (a renewal changed option 1): keep its state.
+    deps_.addresses->Add({lease.address, held->state, Ip4AddressSource::kDhcp});
+  }
   deps_.routes->RemoveOrigin(RouteOrigin::kDhcp);
   if (lease.router) {
     deps_.routes->Add(Ip4Route{Ip4Network(), *lease.router, lease.address.address(), 0,

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
 #include "stack/stack.h"
@@ -40,6 +41,26 @@ inline std::unique_ptr<Stack> StartStackFromEnvironment(const char* program) {
     return nullptr;
   }
   return std::move(*stack);
+}
+
+// Waits (up to `limit`) for a usable IPv4 address and prints it; false if none came.
+inline bool ReportAddressWhenReady(Stack* stack, const char* program, Duration limit = 10s) {
+  const Instant until = RealClock::Instance().Now() + limit;
+  while (RealClock::Instance().Now() < until && !g_stop) {
+    {
+      std::lock_guard lock(stack->mutex());
+      for (const auto& e : stack->ip4_addresses().entries()) {
+        if (e.usable()) {
+          fmt::print("{}: address {} ({})\n", program, e.ifaddr, ToString(e.state));
+          std::fflush(stdout);
+          return true;
+        }
+      }
+    }
+    struct timespec ts {0, 10 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  return false;
 }
 
 }  // namespace pytcp::examples

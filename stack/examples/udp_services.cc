@@ -47,6 +47,7 @@ int main() {
   if (!stack) return 1;
   fmt::print("udp-services: echo 7, discard 9, daytime 13 on {}\n", stack->config().interface);
   std::fflush(stdout);
+  examples::ReportAddressWhenReady(stack.get(), "udp-services");
   std::vector<std::thread> threads;
   for (int port : {7, 9, 13}) {
     threads.emplace_back(Serve, stack.get(), static_cast<uint16_t>(port), port);

@@ -35,12 +35,12 @@ start_in_host() {
   shift
   ip netns exec "$LAB_HOST_NS" env "${envs[@]}" "$@" >"$log" 2>&1 &
   STARTED=$!
-  lab_defer "kill $STARTED 2>/dev/null; wait $STARTED 2>/dev/null || true"
+  lab_defer kill "$STARTED"
 }
 # Stops a program and waits until it has exited (it holds the TAP until then).
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 TMP=$(mktemp -d)
-lab_defer "rm -rf $TMP"
+lab_defer rm -rf "$TMP"
 COMMON=(PYTCP_IFACE="$LAB_TAP" PYTCP_IP6=none PYTCP_LOG=info)
 
 # --- a stack with two static addresses and the peer as gateway ---

@@ -107,6 +107,16 @@ void Stack::Stop() {
   stop_ = true;
   Kick();
   if (thread_.joinable()) thread_.join();
+  // Close the sockets still open: their blocked callers wake with EBADF, later calls fail.
+  std::vector<std::shared_ptr<Socket>> open;
+  {
+    std::lock_guard lock(sockets_mu_);
+    for (auto& w : sockets_) {
+      if (auto s = w.lock()) open.push_back(std::move(s));
+    }
+    sockets_.clear();
+  }
+  for (auto& s : open) s->Close();
   if (dhcp4_) {
     std::lock_guard lock(mu_);
     dhcp4_->Stop(clock_->Now());  // RFC 2131 §4.4.6: give the lease back
@@ -125,8 +135,19 @@ SocketContext Stack::MakeSocketContext() {
   return SocketContext{&mu_, clock_, [this] { Kick(); }};
 }
 
+void Stack::TrackSocket(const std::shared_ptr<Socket>& socket) {
+  std::lock_guard lock(sockets_mu_);
+  // Forget sockets that are gone whenever the list has doubled since the last sweep.
+  if (sockets_.size() >= 64 && (sockets_.size() & (sockets_.size() - 1)) == 0) {
+    std::erase_if(sockets_, [](const std::weak_ptr<Socket>& w) { return w.expired(); });
+  }
+  sockets_.push_back(socket);
+}
+
 std::shared_ptr<UdpSocket> Stack::CreateUdpSocket() {
-  return std::make_shared<UdpSocket>(MakeSocketContext(), udp_.get());
+  auto socket = std::make_shared<UdpSocket>(MakeSocketContext(), udp_.get());
+  TrackSocket(socket);
+  return socket;
 }
 
 void Stack::AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source) {

@@ -120,6 +120,10 @@ class Stack {
   std::unique_ptr<Icmp4Engine> icmp4_;
   std::unique_ptr<UdpEngine> udp_;
   std::unique_ptr<Dhcp4Service> dhcp4_;
+  // Every socket handed out, so that Stop() can close those still open.
+  std::mutex sockets_mu_;
+  std::vector<std::weak_ptr<Socket>> sockets_;
+  void TrackSocket(const std::shared_ptr<Socket>& socket);
   std::unique_ptr<PcapWriter> capture_;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};

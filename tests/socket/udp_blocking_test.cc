@@ -122,6 +122,23 @@ TEST_F(UdpBlockingTest, CloseFromAnotherThreadWakesTheWaiter) {
   EXPECT_EQ(error.load(), EBADF);
 }
 
+TEST_F(UdpBlockingTest, StopClosesOpenSockets) {
+  auto rx = b_->CreateUdpSocket();
+  ASSERT_TRUE(rx->Bind(SocketAddress{IpAddress(Ip4Address()), 4004}).ok());
+  std::atomic<int> error{0};
+  std::thread waiter([&] {
+    std::vector<uint8_t> buf(10);
+    auto r = rx->RecvFrom(buf, nullptr, 0);
+    error = r.ok() ? -1 : r.error();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  b_->Stop();
+  waiter.join();
+  EXPECT_EQ(error.load(), EBADF);
+  std::vector<uint8_t> buf(10);
+  EXPECT_EQ(rx->SendTo(buf, nullptr, 0).error(), EBADF);
+}
+
 TEST_F(UdpBlockingTest, NonBlockingNeverWaits) {
   auto rx = b_->CreateUdpSocket();
   rx->set_nonblocking(true);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -83,6 +84,12 @@ LogChannel::LogChannel(std::string_view name) : name_(name) {
   std::lock_guard lock(r.mu);
   level_.store(static_cast<uint8_t>(LevelFor(r, name)));
   r.channels.push_back(this);
+}
+
+LogChannel::~LogChannel() {
+  Registry& r = GetRegistry();
+  std::lock_guard lock(r.mu);
+  std::erase(r.channels, this);
 }
 
 absl::Status ApplyLogSpec(std::string_view spec) {

@@ -30,6 +30,7 @@ bool ParseLogLevel(std::string_view text, LogLevel* level);
 class LogChannel {
  public:
   explicit LogChannel(std::string_view name);
+  ~LogChannel();  // unregisters: a channel may live shorter than the process
   LogChannel(const LogChannel&) = delete;
   LogChannel& operator=(const LogChannel&) = delete;
 

@@ -51,6 +51,7 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
                                      &random_, ip4_config);
   icmp4_ = std::make_unique<Icmp4Engine>(ip4_.get());
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
+  tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
   iface_->RegisterHandler(EtherType::kArp, arp_.get());
   iface_->RegisterHandler(EtherType::kIp4, ip4_.get());
   arp_->set_conflict_handler([this](Ip4Address address, MacAddress) {
@@ -150,6 +151,12 @@ std::shared_ptr<UdpSocket> Stack::CreateUdpSocket() {
   return socket;
 }
 
+std::shared_ptr<TcpSocket> Stack::CreateTcpSocket() {
+  auto socket = std::make_shared<TcpSocket>(MakeSocketContext(), tcp_.get());
+  TrackSocket(socket);
+  return socket;
+}
+
 void Stack::AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source) {
   std::lock_guard lock(mu_);
   ip4_addresses_.Add({ifaddr, Ip4AddressState::kTentative, source});
@@ -188,12 +195,14 @@ void Stack::RunTimersLocked(Instant now) {
   arp_->Poll(now);
   ip4_->Poll(now);
   if (dhcp4_) dhcp4_->Poll(now);
+  tcp_->Poll(now);
   if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
 }
 
 Instant Stack::NextDeadlineLocked() const {
   Instant next = EarliestOf(arp_->NextDeadline(), ip4_->NextDeadline());
   if (dhcp4_) next = EarliestOf(next, dhcp4_->NextDeadline());
+  next = EarliestOf(next, tcp_->NextDeadline());
   next = EarliestOf(next, link_->next_delivery_time());
   if (ip4_->HasLoopbackPending()) next = clock_->Now();
   return next;
@@ -251,6 +260,7 @@ std::map<std::string, uint64_t> Stack::CounterSnapshot() {
   ip4_->counters().AppendTo(&out, "ip4.");
   icmp4_->counters().AppendTo(&out, "icmp4.");
   udp_->counters().AppendTo(&out, "udp.");
+  tcp_->counters().AppendTo(&out, "tcp.");
   if (dhcp4_) dhcp4_->client().counters().AppendTo(&out, "dhcp4.");
   return out;
 }

@@ -31,6 +31,7 @@
 #include "stack/ip4/ip4_routing_table.h"
 #include "stack/link/link.h"
 #include "stack/link/pcap_writer.h"
+#include "stack/socket/tcp_socket.h"
 #include "stack/socket/udp_socket.h"
 #include "stack/stack_config.h"
 #include "stack/stack_dhcp4.h"
@@ -59,6 +60,7 @@ class Stack {
 
   // Sockets (the C++ socket API that the shim calls).
   std::shared_ptr<UdpSocket> CreateUdpSocket();
+  std::shared_ptr<TcpSocket> CreateTcpSocket();
 
   // Run-time configuration.
   void AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source = Ip4AddressSource::kStatic);
@@ -82,6 +84,7 @@ class Stack {
   Ip4Engine& ip4() { return *ip4_; }
   Icmp4Engine& icmp4() { return *icmp4_; }
   UdpEngine& udp() { return *udp_; }
+  TcpEngine& tcp() { return *tcp_; }
   // The DHCPv4 service when PYTCP_IP4=dhcp, else nullptr.
   Dhcp4Service* dhcp4() { return dhcp4_.get(); }
   // DNS servers: configured (PYTCP_DNS), else learned from DHCP.
@@ -119,6 +122,7 @@ class Stack {
   std::unique_ptr<Ip4Engine> ip4_;
   std::unique_ptr<Icmp4Engine> icmp4_;
   std::unique_ptr<UdpEngine> udp_;
+  std::unique_ptr<TcpEngine> tcp_;
   std::unique_ptr<Dhcp4Service> dhcp4_;
   // Every socket handed out, so that Stop() can close those still open.
   std::mutex sockets_mu_;

@@ -1,0 +1,621 @@
+#include "stack/socket/tcp_socket.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace pytcp {
+namespace {
+
+template <typename T>
+SysResult<bool> ReadValue(const void* value, socklen_t len, T* out) {
+  if (value == nullptr || len < static_cast<socklen_t>(sizeof(T))) return Err{EINVAL};
+  std::memcpy(out, value, sizeof(T));
+  return true;
+}
+
+template <typename T>
+SysResult<bool> WriteValue(void* value, socklen_t* len, const T& v) {
+  if (value == nullptr || len == nullptr) return Err{EFAULT};
+  const socklen_t n = std::min<socklen_t>(*len, sizeof(T));
+  std::memcpy(value, &v, static_cast<size_t>(n));
+  *len = n;
+  return true;
+}
+
+// Linux's limits (include/net/tcp.h).
+constexpr int kMaxKeepIdle = 32767;
+constexpr int kMaxKeepIntvl = 32767;
+constexpr int kMaxKeepCnt = 127;
+constexpr int kMinMss = 88;       // TCP_MIN_MSS
+constexpr int kMaxWindow = 32767; // MAX_TCP_WINDOW, TCP_MAXSEG's upper bound
+
+// send(2): EPIPE also raises SIGPIPE in the calling thread unless MSG_NOSIGNAL.
+SysResult<size_t> Epipe(int flags) {
+  if ((flags & MSG_NOSIGNAL) == 0) raise(SIGPIPE);
+  return Err{EPIPE};
+}
+
+}  // namespace
+
+TcpSocket::TcpSocket(SocketContext ctx, TcpEngine* tcp)
+    : Socket(std::move(ctx), SOCK_STREAM, IPPROTO_TCP), tcp_(tcp) {
+  // What getsockopt reports on a fresh Linux TCP socket (tcp_rmem[1], tcp_wmem[1]).
+  rcvbuf_ = static_cast<int>(tcp_->config().rcvbuf_initial);
+  sndbuf_ = static_cast<int>(tcp_->config().sndbuf_initial);
+  mtu_discover_ = IP_PMTUDISC_WANT;
+}
+
+TcpSocket::TcpSocket(SocketContext ctx, TcpEngine* tcp, std::shared_ptr<TcpConnection> conn)
+    : TcpSocket(std::move(ctx), tcp) {
+  conn_ = std::move(conn);
+  opts_ = conn_->options();
+  conn_->set_observer(this);
+  port_.local = conn_->tuple().local();
+  phase_ = Phase::kConnected;
+  keepalive_ = opts_.keepalive;
+  if (opts_.rcvbuf > 0) rcvbuf_ = static_cast<int>(opts_.rcvbuf);
+  if (opts_.sndbuf > 0) sndbuf_ = static_cast<int>(opts_.sndbuf);
+  ttl_ = opts_.ttl;
+  tos_ = opts_.tos;
+}
+
+TcpSocket::~TcpSocket() { Close(); }
+
+void TcpSocket::KickIf(Instant before) {
+  if (conn_ != nullptr && conn_->NextDeadline() < before && ctx_.kick) ctx_.kick();
+}
+
+TcpState TcpSocket::state() const {
+  std::lock_guard lock(*ctx_.mu);
+  if (listener_) return TcpState::kListen;
+  return conn_ ? conn_->state() : TcpState::kClosed;
+}
+
+int TcpSocket::TakeSocketError() {
+  int e = pending_error_;
+  pending_error_ = 0;
+  if (conn_ != nullptr) {
+    const int c = conn_->TakeError();
+    if (e == 0) e = c;
+  }
+  return e;
+}
+
+bool TcpSocket::WaitingForConnect() const {
+  return conn_ != nullptr &&
+         (conn_->state() == TcpState::kSynSent || conn_->state() == TcpState::kSynReceived);
+}
+
+void TcpSocket::Close() {
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return;
+  const Instant now = Now();
+  if (listener_) {
+    tcp_->CloseListener(listener_, &port_, now);
+    listener_.reset();
+  } else if (conn_) {
+    const bool abort = linger_on_ && linger_seconds_ == 0;
+    const Instant before = conn_->NextDeadline();
+    tcp_->CloseConnection(conn_, abort, now);
+    KickIf(before);
+    if (linger_on_ && linger_seconds_ > 0 && !nonblocking_) {
+      // SO_LINGER: close() waits until the data and the FIN are acknowledged (or the
+      // connection ends), at most the linger time.
+      (void)WaitLocked(
+          lock,
+          [&] {
+            const TcpState s = conn_->state();
+            return s == TcpState::kClosed || s == TcpState::kTimeWait ||
+                   s == TcpState::kFinWait2;
+          },
+          std::chrono::seconds(linger_seconds_), false);
+    }
+    conn_->set_observer(nullptr);
+  } else {
+    tcp_->Unbind(&port_);
+  }
+  closed_ = true;
+  NotifyLocked();
+}
+
+SysResult<bool> TcpSocket::Bind(const SocketAddress& addr) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (port_.registered || conn_ || listener_) return Err{EINVAL};
+  port_.reuse_addr = reuse_addr_;
+  port_.reuse_port = reuse_port_;
+  return tcp_->Bind(&port_, addr);
+}
+
+SysResult<bool> TcpSocket::Listen(int backlog) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (listener_) {
+    // listen() again only changes the backlog.
+    listener_->set_backlog(std::clamp(backlog, 0, tcp_->config().max_backlog));
+    return true;
+  }
+  if (conn_ && conn_->state() != TcpState::kClosed) return Err{EINVAL};
+  port_.reuse_addr = reuse_addr_;
+  port_.reuse_port = reuse_port_;
+  opts_.keepalive = keepalive_;
+  opts_.ttl = ttl_;
+  opts_.tos = tos_;
+  auto l = tcp_->Listen(&port_, backlog, opts_);
+  if (!l.ok()) return Err{l.error()};
+  listener_ = *l;
+  listener_->set_observer(this);
+  conn_.reset();
+  phase_ = Phase::kUnconnected;
+  NotifyLocked();
+  return true;
+}
+
+SysResult<std::shared_ptr<TcpSocket>> TcpSocket::Accept(SocketAddress* peer, int flags) {
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (!listener_) return Err{EINVAL};
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return Err{EINVAL};
+  // accept(2) honours SO_RCVTIMEO.
+  const int err = WaitLocked(
+      lock, [&] { return closed_ || !listener_ || listener_->pending() > 0; }, rcv_timeout_,
+      false);
+  if (err != 0) return Err{err};
+  if (closed_) return Err{EBADF};
+  if (!listener_) return Err{EINVAL};
+  auto conn = listener_->Accept();
+  auto sock = std::make_shared<TcpSocket>(ctx_, tcp_, conn);
+  if ((flags & SOCK_NONBLOCK) != 0) sock->set_nonblocking(true);
+  if (peer != nullptr) *peer = conn->tuple().remote();
+  NotifyLocked();
+  return sock;
+}
+
+SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  // Linux's __inet_stream_connect, state by state.
+  if (listener_) return Err{EISCONN};
+  int err = 0;
+  switch (phase_) {
+    case Phase::kConnected:
+      return Err{EISCONN};
+    case Phase::kConnecting:
+      err = EALREADY;
+      break;
+    case Phase::kUnconnected: {
+      if (conn_ && conn_->state() != TcpState::kClosed) return Err{EISCONN};
+      port_.reuse_addr = reuse_addr_;
+      port_.reuse_port = reuse_port_;
+      opts_.keepalive = keepalive_;
+      opts_.ttl = ttl_;
+      opts_.tos = tos_;
+      opts_.user_mss = user_mss_;
+      auto c = tcp_->Connect(&port_, to, opts_, Now());
+      if (!c.ok()) return Err{c.error()};
+      if (conn_) conn_->set_observer(nullptr);
+      conn_ = *c;
+      conn_->set_observer(this);
+      pending_error_ = 0;
+      phase_ = Phase::kConnecting;
+      if (ctx_.kick) ctx_.kick();
+      NotifyLocked();
+      err = EINPROGRESS;
+      break;
+    }
+  }
+  if (WaitingForConnect()) {
+    // Non-blocking: EINPROGRESS the first time, EALREADY after. Blocking: wait for the
+    // handshake, at most SO_SNDTIMEO (then EINPROGRESS, as Linux).
+    if (nonblocking_) return Err{err};
+    const int w = WaitLocked(lock, [&] { return closed_ || !WaitingForConnect(); }, snd_timeout_,
+                             false);
+    if (w == EAGAIN) return Err{EINPROGRESS};
+    if (w != 0) return Err{w};
+    if (closed_) return Err{EBADF};
+  }
+  if (conn_->state() == TcpState::kClosed) {
+    // Refused, timed out, unreachable: report the error once and start over.
+    phase_ = Phase::kUnconnected;
+    const int e = TakeSocketError();
+    return Err{e != 0 ? e : ECONNABORTED};
+  }
+  phase_ = Phase::kConnected;
+  return true;
+}
+
+SysResult<size_t> TcpSocket::Send(ByteSpan data, int flags) {
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};  // urgent data is not supported
+  if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_WAITALL | MSG_EOR | MSG_CONFIRM |
+                 MSG_DONTROUTE)) != 0) {
+    return Err{EOPNOTSUPP};
+  }
+  if (listener_ || !conn_) return Epipe(flags);
+  const bool nonblocking = nonblocking_ || (flags & MSG_DONTWAIT) != 0;
+  const bool more = (flags & MSG_MORE) != 0;
+  size_t copied = 0;
+  while (true) {
+    // tcp_sendmsg: wait for the connection (sk_stream_wait_connect) ...
+    if (WaitingForConnect()) {
+      const int w = WaitLocked(lock, [&] { return closed_ || !WaitingForConnect(); },
+                               snd_timeout_, nonblocking);
+      if (w != 0) return Err{w};
+      if (closed_) return Err{EBADF};
+      continue;
+    }
+    if (conn_->error() != 0) {
+      if (copied > 0) return copied;
+      return Err{TakeSocketError()};
+    }
+    const TcpState s = conn_->state();
+    if (shut_wr_ || conn_->shut_wr() ||
+        (s != TcpState::kEstablished && s != TcpState::kCloseWait)) {
+      if (copied > 0) return copied;
+      return Epipe(flags);
+    }
+    const Instant before = conn_->NextDeadline();
+    const size_t n = conn_->Send(data.subspan(copied), more, Now());
+    KickIf(before);
+    copied += n;
+    if (copied == data.size()) return copied;
+    // ... and for room in the send buffer (sk_stream_wait_memory).
+    const int w = WaitLocked(
+        lock,
+        [&] {
+          return closed_ || conn_->writable() || conn_->error() != 0 ||
+                 conn_->state() != s || conn_->shut_wr();
+        },
+        snd_timeout_, nonblocking);
+    if (w != 0) {
+      if (copied > 0) return copied;
+      return Err{w};
+    }
+    if (closed_) return copied > 0 ? SysResult<size_t>(copied) : SysResult<size_t>(Err{EBADF});
+  }
+}
+
+SysResult<size_t> TcpSocket::Recv(MutableByteSpan buf, int flags) {
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if ((flags & MSG_OOB) != 0) return Err{EINVAL};  // no urgent data (tcp_recv_urg)
+  if ((flags & MSG_ERRQUEUE) != 0) return Err{EAGAIN};
+  if (listener_ || !conn_) return Err{ENOTCONN};
+  const bool peek = (flags & MSG_PEEK) != 0;
+  const bool nonblocking = nonblocking_ || (flags & MSG_DONTWAIT) != 0;
+  // MSG_WAITALL waits for the whole buffer (not with MSG_PEEK, as Linux).
+  const size_t target = (flags & MSG_WAITALL) != 0 && !peek ? buf.size() : 1;
+  if (buf.empty()) return size_t{0};
+  size_t copied = 0;
+  while (true) {
+    const Instant before = conn_->NextDeadline();
+    const size_t n = conn_->Recv(buf.subspan(copied), peek, Now());
+    KickIf(before);
+    copied += n;
+    if (copied >= target || (peek && copied > 0)) break;
+    if (conn_->error() != 0) {
+      if (copied > 0) break;
+      return Err{TakeSocketError()};
+    }
+    // End of stream: the peer's FIN, shutdown(SHUT_RD) or a connection that ended.
+    if (conn_->fin_received() || shut_rd_ || conn_->done()) break;
+    if (conn_->state() == TcpState::kClosed) {
+      if (copied > 0) break;
+      return Err{ENOTCONN};
+    }
+    const int w = WaitLocked(
+        lock,
+        [&] {
+          return closed_ || conn_->readable() > 0 || conn_->fin_received() || shut_rd_ ||
+                 conn_->done() || conn_->error() != 0;
+        },
+        rcv_timeout_, nonblocking);
+    if (w != 0) {
+      if (copied > 0) break;
+      return Err{w};
+    }
+    if (closed_) return copied > 0 ? SysResult<size_t>(copied) : SysResult<size_t>(Err{EBADF});
+  }
+  return copied;
+}
+
+SysResult<bool> TcpSocket::Shutdown(int how) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Err{EINVAL};
+  const Instant now = Now();
+  if (listener_) {
+    // Linux (inet_shutdown on LISTEN): shutting down reading stops listening.
+    if (how == SHUT_WR) return true;
+    tcp_->CloseListener(listener_, &port_, now);
+    listener_.reset();
+    NotifyLocked();
+    return true;
+  }
+  if (!conn_ || conn_->state() == TcpState::kClosed) {
+    if (how != SHUT_WR) shut_rd_ = true;
+    if (how != SHUT_RD) shut_wr_ = true;
+    NotifyLocked();
+    return Err{ENOTCONN};
+  }
+  const Instant before = conn_->NextDeadline();
+  if (conn_->state() == TcpState::kSynSent) {
+    // Linux disconnects a connecting socket.
+    tcp_->CloseConnection(conn_, /*abort=*/false, now);
+    phase_ = Phase::kUnconnected;
+    NotifyLocked();
+    return true;
+  }
+  if (how != SHUT_WR) {
+    shut_rd_ = true;
+    conn_->ShutdownRead();
+  }
+  if (how != SHUT_RD) {
+    shut_wr_ = true;
+    conn_->ShutdownWrite(now);
+  }
+  KickIf(before);
+  NotifyLocked();
+  return true;
+}
+
+SysResult<SocketAddress> TcpSocket::LocalAddress() const {
+  std::lock_guard lock(*ctx_.mu);
+  SocketAddress a = conn_ ? conn_->tuple().local() : port_.local;
+  if (a.ip.is_unspecified()) a.ip = IpAddress(Ip4Address());
+  return a;
+}
+
+SysResult<SocketAddress> TcpSocket::PeerAddress() const {
+  std::lock_guard lock(*ctx_.mu);
+  // inet_getname: ENOTCONN in CLOSE and SYN_SENT.
+  if (!conn_ || conn_->state() == TcpState::kClosed || conn_->state() == TcpState::kSynSent) {
+    return Err{ENOTCONN};
+  }
+  return conn_->tuple().remote();
+}
+
+size_t TcpSocket::ReadableBytes() const {
+  std::lock_guard lock(*ctx_.mu);
+  return conn_ ? conn_->readable() : 0;
+}
+
+size_t TcpSocket::UnsentBytes() const {
+  std::lock_guard lock(*ctx_.mu);
+  return conn_ ? conn_->send_queued() : 0;
+}
+
+ReadinessMask TcpSocket::PollLocked() const {
+  // Linux's tcp_poll / inet_csk_listen_poll.
+  if (listener_) return listener_->pending() > 0 ? (POLLIN | POLLRDNORM) : 0;
+  ReadinessMask m = 0;
+  const TcpState s = conn_ ? conn_->state() : TcpState::kClosed;
+  const bool done = conn_ && conn_->done();
+  const bool rcv_shutdown = shut_rd_ || done || (conn_ && conn_->fin_received());
+  const bool snd_shutdown = shut_wr_ || done;
+  if ((rcv_shutdown && snd_shutdown) || s == TcpState::kClosed) m |= POLLHUP;
+  if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
+  if (s != TcpState::kSynSent && s != TcpState::kSynReceived) {
+    if (conn_ && conn_->readable() > 0) m |= POLLIN | POLLRDNORM;
+    if (!snd_shutdown) {
+      if (!conn_ || conn_->writable() || s == TcpState::kClosed) m |= POLLOUT | POLLWRNORM;
+    } else {
+      m |= POLLOUT | POLLWRNORM;
+    }
+  }
+  if (pending_error_ != 0 || (conn_ && conn_->error() != 0)) m |= POLLERR;
+  return m;
+}
+
+SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
+  std::lock_guard lock(*ctx_.mu);
+  const Instant now = Now();
+  const Instant before = conn_ ? conn_->NextDeadline() : Instant::Infinite();
+  if (level == SOL_SOCKET) {
+    if (name == SO_LINGER) {
+      linger l{};
+      if (auto r = ReadValue(value, len, &l); !r.ok()) return r;
+      linger_on_ = l.l_onoff != 0;
+      linger_seconds_ = std::max(l.l_linger, 0);
+      return true;
+    }
+    auto r = Socket::SetOption(level, name, value, len);
+    if (!r.ok()) return r;
+    switch (name) {
+      case SO_KEEPALIVE:
+        opts_.keepalive = keepalive_;
+        if (conn_) conn_->set_keepalive(keepalive_, now);
+        if (listener_) listener_->options().keepalive = keepalive_;
+        break;
+      case SO_RCVBUF:
+      case SO_RCVBUFFORCE:
+        opts_.rcvbuf = static_cast<size_t>(rcvbuf_);
+        if (conn_) conn_->SetRecvBuffer(opts_.rcvbuf, now);
+        if (listener_) listener_->options().rcvbuf = opts_.rcvbuf;
+        break;
+      case SO_SNDBUF:
+      case SO_SNDBUFFORCE:
+        opts_.sndbuf = static_cast<size_t>(sndbuf_);
+        if (conn_) conn_->SetSendBuffer(opts_.sndbuf);
+        if (listener_) listener_->options().sndbuf = opts_.sndbuf;
+        break;
+      default:
+        break;
+    }
+    KickIf(before);
+    return true;
+  }
+  if (level == IPPROTO_IP) {
+    auto r = Socket::SetOption(level, name, value, len);
+    if (!r.ok()) return r;
+    opts_.ttl = ttl_;
+    opts_.tos = tos_;
+    if (conn_) {
+      conn_->options().ttl = ttl_;
+      conn_->options().tos = tos_;
+    }
+    if (listener_) {
+      listener_->options().ttl = ttl_;
+      listener_->options().tos = tos_;
+    }
+    return true;
+  }
+  if (level != IPPROTO_TCP) return Err{ENOPROTOOPT};
+  if (name == TCP_CONGESTION) {
+    if (value == nullptr || len <= 0) return Err{EINVAL};
+    const char* p = static_cast<const char*>(value);
+    const size_t n = strnlen(p, std::min<size_t>(static_cast<size_t>(len), 16));
+    const std::string algo(p, n);
+    // Linux: ENOENT for an algorithm it does not know.
+    if (!IsKnownTcpCongestionControl(algo)) return Err{ENOENT};
+    opts_.congestion = algo;
+    if (conn_) conn_->SetCongestion(algo);
+    if (listener_) listener_->options().congestion = algo;
+    return true;
+  }
+  if (name == TCP_INFO) return Err{ENOPROTOOPT};
+  int v = 0;
+  if (auto r = ReadValue(value, len, &v); !r.ok()) return r;
+  auto apply = [&](auto fn) {
+    fn(opts_);
+    if (conn_) fn(conn_->options());
+    if (listener_) fn(listener_->options());
+  };
+  switch (name) {
+    case TCP_NODELAY:
+      opts_.nodelay = v != 0;
+      if (listener_) listener_->options().nodelay = v != 0;
+      if (conn_) conn_->set_nodelay(v != 0, now);
+      break;
+    case TCP_CORK:
+      opts_.cork = v != 0;
+      if (listener_) listener_->options().cork = v != 0;
+      if (conn_) conn_->set_cork(v != 0, now);
+      break;
+    case TCP_MAXSEG:
+      // tcp(7): applies before the connection is established; Linux bounds it.
+      if (v != 0 && (v < kMinMss || v > kMaxWindow)) return Err{EINVAL};
+      user_mss_ = static_cast<uint16_t>(v);
+      apply([&](TcpConnectionOptions& o) { o.user_mss = user_mss_; });
+      break;
+    case TCP_KEEPIDLE:
+      if (v < 1 || v > kMaxKeepIdle) return Err{EINVAL};
+      apply([&](TcpConnectionOptions& o) { o.keepidle = std::chrono::seconds(v); });
+      break;
+    case TCP_KEEPINTVL:
+      if (v < 1 || v > kMaxKeepIntvl) return Err{EINVAL};
+      apply([&](TcpConnectionOptions& o) { o.keepintvl = std::chrono::seconds(v); });
+      break;
+    case TCP_KEEPCNT:
+      if (v < 1 || v > kMaxKeepCnt) return Err{EINVAL};
+      apply([&](TcpConnectionOptions& o) { o.keepcnt = v; });
+      break;
+    case TCP_USER_TIMEOUT:
+      if (v < 0) return Err{EINVAL};
+      apply([&](TcpConnectionOptions& o) {
+        if (v == 0) {
+          o.user_timeout.reset();
+        } else {
+          o.user_timeout = std::chrono::milliseconds(v);
+        }
+      });
+      break;
+    case TCP_QUICKACK:
+    case TCP_DEFER_ACCEPT:
+    case TCP_FASTOPEN:
+    case TCP_NOTSENT_LOWAT:
+    case TCP_WINDOW_CLAMP:
+    case TCP_SYNCNT:
+    case TCP_LINGER2:
+      return true;  // accepted; no effect in this stack
+    default:
+      return Err{ENOPROTOOPT};
+  }
+  KickIf(before);
+  return true;
+}
+
+SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
+  std::lock_guard lock(*ctx_.mu);
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_ERROR: return WriteValue(value, len, TakeSocketError());
+      case SO_LINGER: {
+        linger l{linger_on_ ? 1 : 0, linger_seconds_};
+        return WriteValue(value, len, l);
+      }
+      case SO_ACCEPTCONN: return WriteValue(value, len, listener_ ? 1 : 0);
+      case SO_RCVBUF:
+        if (conn_) return WriteValue(value, len, std::max(rcvbuf_, static_cast<int>(2 * conn_->recv_capacity())));
+        return WriteValue(value, len, rcvbuf_);
+      case SO_SNDBUF:
+        if (conn_) return WriteValue(value, len, std::max(sndbuf_, static_cast<int>(conn_->send_capacity())));
+        return WriteValue(value, len, sndbuf_);
+      default:
+        return Socket::GetOption(level, name, value, len);
+    }
+  }
+  if (level == IPPROTO_IP) return Socket::GetOption(level, name, value, len);
+  if (level != IPPROTO_TCP) return Err{ENOPROTOOPT};
+  const TcpConnectionOptions& o = conn_ ? conn_->options() : opts_;
+  const auto seconds = [](Duration d) {
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  };
+  switch (name) {
+    case TCP_NODELAY: return WriteValue(value, len, o.nodelay ? 1 : 0);
+    case TCP_CORK: return WriteValue(value, len, o.cork ? 1 : 0);
+    case TCP_MAXSEG: {
+      // Linux: the current MSS once connected, else the user's value or 536.
+      if (conn_ && IsSynchronized(conn_->state())) {
+        struct tcp_info info;
+        conn_->FillInfo(&info, Now());
+        return WriteValue(value, len, static_cast<int>(info.tcpi_snd_mss));
+      }
+      return WriteValue(value, len, user_mss_ != 0 ? int{user_mss_} : 536);
+    }
+    case TCP_KEEPIDLE:
+      return WriteValue(value, len, seconds(o.keepidle.value_or(tcp_->config().keepalive_idle)));
+    case TCP_KEEPINTVL:
+      return WriteValue(value, len,
+                        seconds(o.keepintvl.value_or(tcp_->config().keepalive_interval)));
+    case TCP_KEEPCNT:
+      return WriteValue(value, len, o.keepcnt.value_or(tcp_->config().keepalive_probes));
+    case TCP_USER_TIMEOUT:
+      return WriteValue(value, len,
+                        o.user_timeout ? static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*o.user_timeout).count()) : 0);
+    case TCP_INFO: {
+      struct tcp_info info;
+      if (conn_) {
+        conn_->FillInfo(&info, Now());
+      } else {
+        std::memset(&info, 0, sizeof(info));
+        info.tcpi_state = listener_ ? ToLinuxState(TcpState::kListen) : ToLinuxState(TcpState::kClosed);
+      }
+      return WriteValue(value, len, info);
+    }
+    case TCP_CONGESTION: {
+      if (value == nullptr || len == nullptr) return Err{EFAULT};
+      char name_buf[16] = {};
+      const std::string_view n = conn_ ? conn_->congestion_name()
+                                       : std::string_view(o.congestion.empty()
+                                                              ? tcp_->config().congestion
+                                                              : o.congestion);
+      std::memcpy(name_buf, n.data(), std::min<size_t>(n.size(), 15));
+      const socklen_t out = std::min<socklen_t>(*len, sizeof(name_buf));
+      std::memcpy(value, name_buf, static_cast<size_t>(out));
+      *len = out;
+      return true;
+    }
+    default:
+      return Err{ENOPROTOOPT};
+  }
+}
+
+}  // namespace pytcp

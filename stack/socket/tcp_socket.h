@@ -1,0 +1,77 @@
+// A TCP socket (SOCK_STREAM) with Linux semantics, as tcp(7), socket(7), connect(2),
+// accept(2), send(2), recv(2), shutdown(2) and poll(2) describe them: the calls, their
+// errno values and the readiness they report mirror Linux's inet_stream_connect,
+// tcp_sendmsg, tcp_recvmsg and tcp_poll.
+//
+//   bind/listen/accept, connect (blocking, or non-blocking with EINPROGRESS then SO_ERROR;
+//   EALREADY, EISCONN), send/recv with MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL
+//   (else SIGPIPE with EPIPE) and MSG_MORE, shutdown, close with SO_LINGER (0: abortive
+//   RST), SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF (doubled as Linux does; auto-tuned when unset),
+//   TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT,
+//   TCP_CONGESTION ("cubic", "reno"), TCP_INFO.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "stack/socket/socket.h"
+#include "stack/tcp/tcp_engine.h"
+
+namespace pytcp {
+
+class TcpSocket final : public Socket, private TcpObserver {
+ public:
+  TcpSocket(SocketContext ctx, TcpEngine* tcp);
+  // A socket for a connection taken from a listener's accept queue.
+  TcpSocket(SocketContext ctx, TcpEngine* tcp, std::shared_ptr<TcpConnection> conn);
+  ~TcpSocket() override;
+
+  SysResult<bool> Bind(const SocketAddress& addr);
+  SysResult<bool> Listen(int backlog);
+  // accept4(): `flags` may hold SOCK_NONBLOCK. `peer` (optional) receives the address.
+  SysResult<std::shared_ptr<TcpSocket>> Accept(SocketAddress* peer = nullptr, int flags = 0);
+  SysResult<bool> Connect(const SocketAddress& to);
+  // Returns the bytes queued (possibly fewer than asked when non-blocking or interrupted).
+  SysResult<size_t> Send(ByteSpan data, int flags = 0);
+  // Returns the bytes copied; 0 at end of stream.
+  SysResult<size_t> Recv(MutableByteSpan buf, int flags = 0);
+  SysResult<bool> Shutdown(int how);
+  SysResult<SocketAddress> LocalAddress() const;
+  SysResult<SocketAddress> PeerAddress() const;
+  // FIONREAD/SIOCINQ and SIOCOUTQ.
+  size_t ReadableBytes() const;
+  size_t UnsentBytes() const;
+
+  SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
+  SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
+  ReadinessMask PollLocked() const override;
+  void Close() override;
+
+  // For tests and tools (take the stack lock).
+  TcpState state() const;
+  std::shared_ptr<TcpConnection> connection() const { return conn_; }
+
+ private:
+  enum class Phase : uint8_t { kUnconnected, kConnecting, kConnected };
+
+  void OnTcpEvent() override { NotifyLocked(); }
+  Instant Now() const { return ctx_.clock->Now(); }
+  // Wakes the event loop when an operation moved a connection deadline earlier.
+  void KickIf(Instant before);
+  int TakeSocketError();
+  bool WaitingForConnect() const;
+
+  TcpEngine* tcp_;
+  TcpPortUser port_;
+  TcpConnectionOptions opts_;
+  std::shared_ptr<TcpConnection> conn_;
+  std::shared_ptr<TcpListener> listener_;
+  Phase phase_ = Phase::kUnconnected;
+  bool shut_rd_ = false;
+  bool shut_wr_ = false;
+  bool linger_on_ = false;
+  int linger_seconds_ = 0;
+  uint16_t user_mss_ = 0;
+};
+
+}  // namespace pytcp

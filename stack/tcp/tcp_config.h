@@ -1,0 +1,64 @@
+// Tunables of the TCP engine, with Linux's defaults (the sysctl each one mirrors is named)
+// so that the stack behaves like the kernel a peer expects.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "stack/base/clock.h"
+
+namespace pytcp {
+
+struct TcpConfig {
+  // RFC 6298 §2.1 initial RTO of one second; the lower bound is Linux's TCP_RTO_MIN
+  // (200 ms) rather than RFC 6298 §2.4's one second, as every deployed stack does, and
+  // the upper bound Linux's TCP_RTO_MAX (RFC 6298 §2.5 allows a maximum of at least 60 s).
+  Duration rto_initial = std::chrono::seconds(1);
+  Duration rto_min = std::chrono::milliseconds(200);
+  Duration rto_max = std::chrono::seconds(120);
+  int syn_retries = 6;      // net.ipv4.tcp_syn_retries
+  int synack_retries = 5;   // net.ipv4.tcp_synack_retries
+  int retries2 = 15;        // net.ipv4.tcp_retries2 (RFC 1122 §4.2.3.5 R2)
+  int orphan_retries = 8;   // net.ipv4.tcp_orphan_retries (0 means 8)
+
+  // RFC 5681 §4.2 / RFC 1122 §4.2.3.2: delayed ACKs, at most 500 ms; Linux waits 40 ms.
+  Duration delayed_ack = std::chrono::milliseconds(40);
+  // Segments ACKed at once at the start of a connection (Linux's quick-ACK mode).
+  int quickack_segments = 16;
+
+  // RFC 9293 §3.4.2: 2*MSL in TIME-WAIT; Linux uses a fixed 60 s (TCP_TIMEWAIT_LEN).
+  Duration time_wait = std::chrono::seconds(60);
+  Duration fin_timeout = std::chrono::seconds(60);  // net.ipv4.tcp_fin_timeout (orphans)
+
+  // RFC 1122 §4.2.3.6 keep-alives: net.ipv4.tcp_keepalive_{time,intvl,probes}.
+  Duration keepalive_idle = std::chrono::seconds(7200);
+  Duration keepalive_interval = std::chrono::seconds(75);
+  int keepalive_probes = 9;
+
+  // Buffers (net.ipv4.tcp_rmem / tcp_wmem): initial values are what SO_RCVBUF/SO_SNDBUF
+  // report; auto-tuning grows them up to the maxima unless the application set them.
+  size_t rcvbuf_initial = 131072;
+  size_t rcvbuf_max = 6291456;
+  size_t sndbuf_initial = 16384;
+  size_t sndbuf_max = 4194304;
+
+  bool sack = true;             // net.ipv4.tcp_sack (RFC 2018)
+  bool timestamps = true;       // net.ipv4.tcp_timestamps (RFC 7323)
+  bool window_scaling = true;   // net.ipv4.tcp_window_scaling (RFC 7323)
+  bool syncookies = true;       // net.ipv4.tcp_syncookies = 1: only when the SYN queue is full
+  std::string congestion = "cubic";  // net.ipv4.tcp_congestion_control
+  uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  int dupthresh = 3;                    // RFC 5681 §3.2, RFC 6675 DupThresh
+
+  // RFC 5961 §7: challenge ACKs per second (net.ipv4.tcp_challenge_ack_limit).
+  double challenge_ack_rate = 1000;
+  // Out-of-order ranges a connection keeps (beyond that, segments are dropped).
+  size_t max_ooo_ranges = 64;
+  // somaxconn: the largest backlog listen() accepts.
+  int max_backlog = 4096;
+  // The link's default MSS toward peers that do not send one (RFC 9293 §3.7.1).
+  uint16_t default_mss = 536;
+};
+
+}  // namespace pytcp

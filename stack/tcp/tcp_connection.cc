@@ -1,0 +1,695 @@
+// Opening, closing and segment arrival (RFC 9293 §3.10.1-§3.10.4, §3.10.7).
+#include "stack/tcp/tcp_connection.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "stack/base/log.h"
+#include "stack/tcp/tcp_listener.h"
+
+namespace pytcp {
+namespace {
+LogChannel log_tcp("tcp");
+
+// RFC 7323 §5.5: TS.Recent is only trusted for 24 days of idleness.
+constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
+
+// Timestamps compare modulo 2^32 like sequence numbers (RFC 7323 §5.2).
+bool TsBefore(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+}  // namespace
+
+TcpConnection::TcpConnection(TcpConnectionEnv* env, const TcpFourTuple& tuple,
+                             const TcpConnectionOptions& options, uint32_t ts_offset)
+    : env_(env),
+      config_(env->config()),
+      tuple_(tuple),
+      opts_(options),
+      ooo_(env->config().max_ooo_ranges),
+      ts_offset_(ts_offset),
+      rtt_(env->config().rto_initial, env->config().rto_min, env->config().rto_max) {
+  cc_ = MakeTcpCongestionControl(opts_.congestion.empty() ? config_.congestion : opts_.congestion);
+  if (cc_ == nullptr) cc_ = MakeTcpCongestionControl("cubic");
+  // Buffer sizes: SO_RCVBUF/SO_SNDBUF values are Linux's doubled "sk" sizes; half of
+  // that is payload (the rest is Linux's bookkeeping overhead), which is what a Linux
+  // socket can actually hold and advertise.
+  if (opts_.rcvbuf > 0) {
+    rcv_capacity_ = std::max<size_t>(opts_.rcvbuf / 2, 1024);
+    rcv_locked_ = true;
+  } else {
+    rcv_capacity_ = config_.rcvbuf_initial / 2;
+  }
+  if (opts_.sndbuf > 0) {
+    snd_capacity_ = std::max<size_t>(opts_.sndbuf / 2, 2048);
+    snd_locked_ = true;
+  } else {
+    snd_capacity_ = config_.sndbuf_initial;
+  }
+  UpdateMss();
+}
+
+TcpConnection::~TcpConnection() = default;
+
+void TcpConnection::Notify() {
+  if (observer_ != nullptr) observer_->OnTcpEvent();
+}
+
+uint8_t TcpChooseRcvWscale(const TcpConfig& config, const TcpConnectionOptions& options) {
+  // RFC 7323 §2.2-§2.3: the shift covers the largest window we may offer; like Linux
+  // (tcp_select_initial_window), sized for the buffer's maximum, at most 14.
+  const size_t space = options.rcvbuf > 0 ? std::max<size_t>(options.rcvbuf / 2, 1024)
+                                          : config.rcvbuf_max;
+  uint8_t shift = 0;
+  while (shift < 14 && (size_t{65535} << shift) < space) ++shift;
+  return shift;
+}
+
+void TcpConnection::UpdateMss() {
+  // RFC 9293 §3.7.1 / RFC 6691: MSS = MTU minus the fixed IP and TCP headers; options
+  // are subtracted per segment (MaxPayload).
+  const uint32_t ip_overhead = tuple_.remote_ip.is_v4() ? 40 : 60;
+  const uint32_t mtu = env_->PathMtu(tuple_.remote_ip);
+  uint32_t path = mtu > ip_overhead + 8 ? mtu - ip_overhead : 536;
+  if (opts_.user_mss != 0) path = std::min<uint32_t>(path, opts_.user_mss);
+  adv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(path, 65535));
+  // Linux's TCP_MIN_SND_MSS (48) keeps a hostile tiny MSS from costing a segment per byte.
+  mss_ = static_cast<uint16_t>(std::max<uint32_t>(std::min<uint32_t>(peer_mss_, path), 48));
+}
+
+void TcpConnection::NegotiateOptions(const TcpOptions& peer, bool active) {
+  // RFC 9293 §3.7.1: 536 when the peer sends no MSS option.
+  peer_mss_ = peer.mss.value_or(config_.default_mss);
+  if (peer_mss_ == 0) peer_mss_ = config_.default_mss;
+  // RFC 7323 §2.2: scaling is on only when both SYNs carry the option; a shift above 14
+  // is used as 14 (§2.3).
+  ws_ok_ = config_.window_scaling && peer.window_scale.has_value();
+  snd_wscale_ = ws_ok_ ? std::min<uint8_t>(*peer.window_scale, 14) : 0;
+  rcv_wscale_ = ws_ok_ ? TcpChooseRcvWscale(config_, opts_) : 0;
+  // RFC 2018 §2: SACK only when both sides sent SACK-permitted; RFC 7323 §3.2:
+  // timestamps only when both SYNs carried them.
+  sack_ok_ = config_.sack && peer.sack_permitted;
+  ts_ok_ = config_.timestamps && peer.timestamps.has_value();
+  if (ts_ok_) {
+    ts_recent_ = peer.timestamps->value;
+    ts_recent_time_ = last_rx_;
+  }
+  (void)active;
+  UpdateMss();
+}
+
+void TcpConnection::Open(SeqNum iss, Instant now) {
+  iss_ = iss;
+  snd_una_ = iss;
+  snd_nxt_ = iss;
+  snd_buf_seq_ = iss + 1;
+  snd_sml_ = iss;
+  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = iss;
+  state_ = TcpState::kSynSent;
+  last_rx_ = now;
+  // Offer every option the configuration allows; the SYN-ACK decides (RFC 7323 §2.2).
+  ws_ok_ = config_.window_scaling;
+  rcv_wscale_ = ws_ok_ ? TcpChooseRcvWscale(config_, opts_) : 0;
+  sack_ok_ = config_.sack;
+  ts_ok_ = config_.timestamps;
+  env_->counters().Inc(TcpCounter::kActiveOpens);
+  SendSynSegment(now);
+  ArmRetransmitTimer(now, true);
+}
+
+void TcpConnection::AcceptSyn(const TcpSegment& syn, SeqNum iss, TcpListener* listener,
+                              Instant now) {
+  passive_ = true;
+  listener_ = listener;
+  last_rx_ = now;
+  iss_ = iss;
+  snd_una_ = iss;
+  snd_nxt_ = iss;
+  snd_buf_seq_ = iss + 1;
+  snd_sml_ = iss;
+  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = iss;
+  irs_ = syn.seq();
+  rcv_nxt_ = irs_ + 1;
+  rcv_adv_ = rcv_nxt_;
+  NegotiateOptions(syn.options, false);
+  // RFC 7323 §2.2: the window in a SYN is never scaled.
+  snd_wnd_ = syn.view.window();
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = syn.seq();
+  snd_wl2_ = iss;
+  state_ = TcpState::kSynReceived;
+  env_->counters().Inc(TcpCounter::kPassiveOpens);
+  SendSynSegment(now);
+  ArmRetransmitTimer(now, true);
+}
+
+void TcpConnection::AcceptCookie(const TcpSegment& ack, SeqNum iss, uint16_t mss,
+                                 std::optional<uint8_t> peer_wscale, bool sack,
+                                 TcpListener* listener, Instant now) {
+  passive_ = true;
+  listener_ = listener;
+  last_rx_ = now;
+  iss_ = iss;
+  snd_una_ = iss;
+  snd_nxt_ = iss + 1;  // the SYN-ACK was sent (statelessly)
+  snd_buf_seq_ = iss + 1;
+  snd_sml_ = iss;
+  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = iss;
+  irs_ = ack.seq() - 1;
+  rcv_nxt_ = ack.seq();
+  TcpOptions peer;
+  peer.mss = mss;
+  if (peer_wscale) peer.window_scale = peer_wscale;
+  peer.sack_permitted = sack;
+  peer.timestamps = ack.options.timestamps;
+  NegotiateOptions(peer, false);
+  rcv_adv_ = rcv_nxt_ + static_cast<uint32_t>(std::min<size_t>(rcv_capacity_, 65535));
+  snd_wl1_ = ack.seq();
+  snd_wl2_ = iss;
+  state_ = TcpState::kSynReceived;
+  env_->counters().Inc(TcpCounter::kPassiveOpens);
+}
+
+void TcpConnection::EnterEstablished(Instant now) {
+  state_ = TcpState::kEstablished;
+  was_established_ = true;
+  EnsureBuffers();
+  quickack_ = config_.quickack_segments;
+  rcv_rtt_start_ = now;
+  cc_->Init(MaxPayload(), config_.initial_cwnd_segments);
+  retransmits_ = 0;
+  rtt_.ResetBackoff();
+  if (listener_ != nullptr) listener_->OnEstablished(shared_from_this());
+  Notify();
+}
+
+void TcpConnection::EnterTimeWait(Instant now) {
+  state_ = TcpState::kTimeWait;
+  // RFC 9293 §3.10.7.4: TIME-WAIT lasts 2*MSL; only the timer and a re-ACK remain.
+  timewait_deadline_ = now + config_.time_wait;
+  rtx_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = Instant::Infinite();
+  Notify();
+}
+
+void TcpConnection::EnterClosed(int error) {
+  const bool embryonic = listener_ != nullptr && !was_established_;
+  state_ = TcpState::kClosed;
+  done_ = true;
+  if (error != 0) error_ = error;
+  rtx_deadline_ = persist_deadline_ = delack_deadline_ = timewait_deadline_ = cork_deadline_ =
+      Instant::Infinite();
+  if (embryonic) {
+    listener_->OnEmbryonicClosed();
+    listener_ = nullptr;
+  }
+  Notify();
+}
+
+// ---------------------------------------------------------------------------------
+// Application calls.
+
+size_t TcpConnection::Send(ByteSpan data, bool more, Instant now) {
+  if (state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait) return 0;
+  if (fin_queued_) return 0;
+  EnsureBuffers();
+  const size_t n = snd_buf_.Write(data.first(std::min(data.size(), send_space())));
+  more_ = more;
+  if (n > 0) Output(now);
+  return n;
+}
+
+size_t TcpConnection::Recv(MutableByteSpan out, bool peek, Instant now) {
+  const size_t n = rcv_buf_.Peek(0, out);
+  if (!peek && n > 0) {
+    rcv_buf_.Consume(n);
+    AfterAppRead(n, now);
+  }
+  return n;
+}
+
+void TcpConnection::ShutdownWrite(Instant now) {
+  if (fin_queued_) return;
+  switch (state_) {
+    case TcpState::kSynSent:
+      // Linux's tcp_close_state: SYN_SENT goes straight to CLOSE.
+      EnterClosed(0);
+      return;
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      state_ = TcpState::kFinWait1;
+      break;
+    case TcpState::kCloseWait:
+      state_ = TcpState::kLastAck;
+      break;
+    default:
+      return;
+  }
+  // RFC 9293 §3.10.4 CLOSE: the FIN follows the queued data (on the last segment).
+  fin_queued_ = true;
+  EnsureBuffers();
+  Output(now);
+  Notify();
+}
+
+void TcpConnection::ShutdownRead() {
+  shut_rd_ = true;
+  Notify();
+}
+
+void TcpConnection::Close(bool abort, Instant now) {
+  orphaned_ = true;
+  switch (state_) {
+    case TcpState::kClosed:
+    case TcpState::kListen:
+      return;
+    case TcpState::kSynSent:
+      EnterClosed(0);
+      return;
+    default:
+      break;
+  }
+  if (abort) {
+    env_->counters().Inc(TcpCounter::kAbortOnLinger);
+    Abort(now);
+    return;
+  }
+  // RFC 2525 §2.17 / RFC 9293 §3.10.4: closing with unread data resets the connection
+  // so the peer learns its data was not consumed (Linux does the same).
+  if (rcv_buf_.size() > 0) {
+    env_->counters().Inc(TcpCounter::kAbortOnClose);
+    Abort(now);
+    return;
+  }
+  ShutdownWrite(now);
+  if (state_ == TcpState::kFinWait2) timewait_deadline_ = now + config_.fin_timeout;
+}
+
+void TcpConnection::Abort(Instant now) {
+  // RFC 9293 §3.10.5 ABORT: a RST in SYN-RECEIVED and the synchronized states that still
+  // have a peer to tell (not CLOSING, LAST-ACK or TIME-WAIT, as Linux).
+  switch (state_) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+    case TcpState::kCloseWait:
+      SendRst(snd_nxt_, now, /*with_ack=*/true);
+      break;
+    default:
+      break;
+  }
+  EnterClosed(0);
+}
+
+// ---------------------------------------------------------------------------------
+// Segment arrival.
+
+void TcpConnection::SendChallengeAck(Instant now) {
+  // RFC 5961 §7: challenge ACKs are rate-limited so they cannot be used as an amplifier
+  // or a side channel.
+  if (!env_->AllowChallengeAck(now)) {
+    env_->counters().Inc(TcpCounter::kChallengeAckLimited);
+    return;
+  }
+  env_->counters().Inc(TcpCounter::kTxChallengeAck);
+  SendAck(now);
+}
+
+void TcpConnection::UpdateTsRecent(const TcpSegment& seg) {
+  // RFC 7323 §4.3 (2): TS.Recent takes SEG.TSval when the segment covers Last.ACK.sent.
+  if (!ts_ok_ || !seg.options.timestamps) return;
+  const uint32_t tsval = seg.options.timestamps->value;
+  if (!TsBefore(tsval, ts_recent_) && seg.seq() <= last_ack_sent_) {
+    ts_recent_ = tsval;
+    ts_recent_time_ = last_rx_;
+  }
+}
+
+bool TcpConnection::Acceptable(const TcpSegment& seg) const {
+  // RFC 9293 §3.10.7.4 first check, in Linux's form (tcp_sequence): the segment must not
+  // end before RCV.NXT nor start beyond the right edge of the window. Unlike the RFC's
+  // strict table this accepts a segment at exactly the right edge (an ACK from a peer
+  // that filled the window) and a zero-window probe at RCV.NXT, whose ACK and window
+  // must be processed even though its data cannot be (RFC 9293: "special allowance
+  // should be made to accept valid ACKs").
+  const uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  const SeqNum seq = seg.seq();
+  const SeqNum end = seq + seg.len();
+  return end >= rcv_nxt_ && seq <= rcv_nxt_ + wnd;
+}
+
+TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
+  last_rx_ = now;
+  keepalive_probes_ = 0;
+  ++segs_in_;
+  const TcpFlags f = seg.flags();
+  switch (state_) {
+    case TcpState::kClosed:
+      return TcpInputResult::kClosed;
+    case TcpState::kListen:
+      return TcpInputResult::kOk;
+    case TcpState::kSynSent:
+      return InputSynSent(seg, now);
+    default:
+      break;
+  }
+
+  // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again (Linux's
+  // tcp_check_req does this instead of the challenge ACK of step four).
+  if (state_ == TcpState::kSynReceived && f.syn && !f.ack && !f.rst && seg.seq() == irs_) {
+    SendSynSegment(now);
+    return TcpInputResult::kOk;
+  }
+  // RFC 6191 / RFC 9293 §3.10.7.4 note: a new SYN may end TIME-WAIT when its sequence
+  // number (or timestamp) is beyond everything of the old incarnation.
+  if (state_ == TcpState::kTimeWait && f.syn && !f.ack && !f.rst) {
+    const bool newer_ts = ts_ok_ && seg.options.timestamps &&
+                          TsBefore(ts_recent_, seg.options.timestamps->value);
+    if (seg.seq() > rcv_nxt_ || newer_ts) {
+      env_->counters().Inc(TcpCounter::kTimeWaitRecycled);
+      EnterClosed(0);
+      return TcpInputResult::kReopen;
+    }
+  }
+
+  // RFC 7323 §5.3 R1 (PAWS): an older timestamp marks an old duplicate.
+  if (ts_ok_ && seg.options.timestamps && !f.rst &&
+      TsBefore(seg.options.timestamps->value, ts_recent_) && now - ts_recent_time_ < kPawsIdle) {
+    env_->counters().Inc(TcpCounter::kRxDropPaws);
+    SendAck(now);
+    return TcpInputResult::kOk;
+  }
+
+  // First: sequence number acceptability.
+  if (!Acceptable(seg)) {
+    env_->counters().Inc(TcpCounter::kRxDropUnacceptable);
+    // "If an incoming segment is not acceptable, an acknowledgment should be sent in
+    // reply (unless the RST bit is set)."
+    if (!f.rst) SendAck(now);
+    return TcpInputResult::kOk;
+  }
+
+  // Second: RST (RFC 5961 §3.2): only an exact match of RCV.NXT resets; anything else
+  // in the window draws a challenge ACK.
+  if (f.rst) {
+    if (seg.seq() != rcv_nxt_) {
+      env_->counters().Inc(TcpCounter::kRxDropRst);
+      SendChallengeAck(now);
+      return TcpInputResult::kOk;
+    }
+    return OnReset(now);
+  }
+
+  UpdateTsRecent(seg);
+
+  // Fourth: SYN (RFC 5961 §4.2): in a synchronized state any SYN gets a challenge ACK.
+  // The exception (Linux's tcp_validate_incoming) is the peer's SYN-ACK in a
+  // simultaneous open, which acknowledges our SYN-ACK and completes the handshake.
+  const bool simultaneous_synack = state_ == TcpState::kSynReceived && f.ack &&
+                                   seg.seq() + 1 == rcv_nxt_ && seg.ack() == snd_nxt_ &&
+                                   seg.payload().empty();
+  if (f.syn && !simultaneous_synack) {
+    SendChallengeAck(now);
+    return TcpInputResult::kOk;
+  }
+
+  // Fifth: ACK.
+  if (!f.ack) return TcpInputResult::kOk;
+  if (state_ == TcpState::kSynReceived) {
+    if (!(snd_una_ < seg.ack() && seg.ack() <= snd_nxt_)) {
+      // RFC 9293 §3.10.7.4: an unacceptable ACK in SYN-RECEIVED draws <SEQ=SEG.ACK><RST>.
+      SendRst(seg.ack(), now);
+      return TcpInputResult::kOk;
+    }
+    if (listener_ != nullptr && listener_->AcceptQueueFull()) {
+      // Linux (tcp_abort_on_overflow = 0): drop the ACK; the handshake completes when a
+      // later segment or our SYN-ACK retransmission finds room.
+      env_->counters().Inc(TcpCounter::kListenOverflows);
+      return TcpInputResult::kOk;
+    }
+    // The window from the ACK that completes the handshake (Linux's
+    // tcp_create_openreq_child also starts max_window from it).
+    snd_wnd_ = static_cast<uint32_t>(seg.view.window()) << snd_wscale_;
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = seg.ack();
+    EnterEstablished(now);
+  }
+  // RFC 9293 §3.10.7.4 ESTABLISHED: an ACK of something not yet sent is answered with an
+  // ACK and dropped. RFC 5961 §5.2: an ACK older than SND.UNA - MAX.SND.WND draws a
+  // challenge ACK.
+  if (seg.ack() > snd_nxt_) {
+    SendAck(now);
+    return TcpInputResult::kOk;
+  }
+  if (seg.ack() < snd_una_ - std::max<uint32_t>(max_snd_wnd_, 1)) {
+    SendChallengeAck(now);
+    return TcpInputResult::kOk;
+  }
+  ProcessAck(seg, now);
+  if (FinAcked()) {
+    switch (state_) {
+      case TcpState::kFinWait1:
+        state_ = TcpState::kFinWait2;
+        // Linux's tcp_fin_timeout for orphans: FIN-WAIT-2 does not wait forever.
+        if (orphaned_) timewait_deadline_ = now + config_.fin_timeout;
+        Notify();
+        break;
+      case TcpState::kClosing:
+        EnterTimeWait(now);
+        break;
+      case TcpState::kLastAck:
+        EnterClosed(0);
+        return TcpInputResult::kClosed;
+      default:
+        break;
+    }
+  }
+
+  // Sixth (URG) is not supported: urgent data is delivered inline.
+  // Seventh and eighth: segment text and FIN.
+  if (!seg.payload().empty() || f.fin) {
+    ReceiveText(seg, now);
+    if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+  }
+  Output(now);
+  return state_ == TcpState::kClosed ? TcpInputResult::kClosed : TcpInputResult::kOk;
+}
+
+TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
+  const TcpFlags f = seg.flags();
+  // RFC 9293 §3.10.7.3 first: the ACK must acknowledge our SYN.
+  if (f.ack && (seg.ack() <= iss_ || seg.ack() > snd_nxt_)) {
+    if (!f.rst) SendRst(seg.ack(), now);
+    return TcpInputResult::kOk;
+  }
+  // Second: a RST with an acceptable ACK refuses the connection (RFC 5961 §3.2 keeps
+  // this rule for SYN-SENT).
+  if (f.rst) {
+    if (!f.ack) return TcpInputResult::kOk;
+    env_->counters().Inc(TcpCounter::kAttemptFails);
+    EnterClosed(ECONNREFUSED);
+    return TcpInputResult::kClosed;
+  }
+  // Fourth: SYN.
+  if (!f.syn) return TcpInputResult::kOk;
+  irs_ = seg.seq();
+  rcv_nxt_ = irs_ + 1;
+  NegotiateOptions(seg.options, true);
+  if (f.ack) {
+    // Our SYN is acknowledged: ESTABLISHED. RFC 7323 §2.2: SYN windows are unscaled.
+    if (rtt_timing_) {
+      rtt_.Sample(now - rtt_start_);
+      rtt_timing_ = false;
+    }
+    snd_una_ = seg.ack();
+    high_rxt_ = lost_until_ = recovery_point_ = snd_una_;
+    snd_wnd_ = seg.view.window();
+    max_snd_wnd_ = snd_wnd_;
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = seg.ack();
+    rtx_deadline_ = Instant::Infinite();
+    rcv_adv_ = rcv_nxt_;
+    EnterEstablished(now);
+    // RFC 9293: "form an ACK segment and send it" (data queued meanwhile goes with it).
+    ack_now_ = true;
+    Output(now);
+    return state_ == TcpState::kClosed ? TcpInputResult::kClosed : TcpInputResult::kOk;
+  }
+  // Simultaneous open (RFC 9293 §3.5 figure 7): SYN-RECEIVED, and our SYN is sent again
+  // as a SYN-ACK.
+  snd_wnd_ = seg.view.window();
+  max_snd_wnd_ = snd_wnd_;
+  snd_wl1_ = seg.seq();
+  rcv_adv_ = rcv_nxt_;
+  state_ = TcpState::kSynReceived;
+  SendSynSegment(now);
+  return TcpInputResult::kOk;
+}
+
+TcpInputResult TcpConnection::OnReset(Instant now) {
+  (void)now;
+  env_->counters().Inc(TcpCounter::kRxRst);
+  // RFC 9293 §3.10.7.4 second check, with Linux's errno per state (tcp_reset).
+  switch (state_) {
+    case TcpState::kSynReceived:
+      // A passive connection simply disappears ("return to LISTEN"); an active one
+      // (simultaneous open) was refused.
+      env_->counters().Inc(TcpCounter::kAttemptFails);
+      EnterClosed(passive_ ? 0 : ECONNREFUSED);
+      break;
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      env_->counters().Inc(TcpCounter::kEstablishedResets);
+      EnterClosed(ECONNRESET);
+      break;
+    case TcpState::kCloseWait:
+      env_->counters().Inc(TcpCounter::kEstablishedResets);
+      EnterClosed(EPIPE);
+      break;
+    default:
+      EnterClosed(orphaned_ ? 0 : ECONNRESET);
+      break;
+  }
+  return TcpInputResult::kClosed;
+}
+
+void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
+  const SeqNum ack = seg.ack();
+  const uint32_t flight_before = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+  const uint32_t pipe_before = Pipe();
+  // RFC 9293 §3.10.7.4 ESTABLISHED: the send window is updated from segments that are
+  // newer (SND.WL1/SND.WL2) than the one it was last taken from.
+  bool window_changed = false;
+  if (snd_wl1_ < seg.seq() || (snd_wl1_ == seg.seq() && snd_wl2_ <= ack)) {
+    const uint32_t wnd = static_cast<uint32_t>(seg.view.window()) << snd_wscale_;
+    window_changed = wnd != snd_wnd_;
+    snd_wnd_ = wnd;
+    max_snd_wnd_ = std::max(max_snd_wnd_, wnd);
+    snd_wl1_ = seg.seq();
+    snd_wl2_ = ack;
+    if (snd_wnd_ > 0) persist_backoff_ = 0;
+  }
+
+  uint32_t newly_sacked = 0;
+  if (sack_ok_ && seg.options.sack_block_count > 0) {
+    newly_sacked = scoreboard_.Add(seg.options.sack(), SeqMax(ack, snd_una_), snd_nxt_);
+  }
+
+  if (ack > snd_una_) {
+    const uint32_t acked = static_cast<uint32_t>(ack - snd_una_);
+    // RFC 6298 §3 (Karn): only a segment never retransmitted is timed.
+    if (rtt_timing_ && ack >= rtt_seq_) {
+      rtt_.Sample(now - rtt_start_);
+      rtt_timing_ = false;
+    }
+    rtt_.ResetBackoff();
+    retransmits_ = 0;
+    first_rto_time_ = Instant::Infinite();
+    // Release acknowledged data (the SYN and FIN occupy sequence space but no buffer).
+    if (ack > snd_buf_seq_) {
+      const size_t data = std::min<size_t>(static_cast<uint32_t>(ack - snd_buf_seq_), snd_buf_.size());
+      snd_buf_.Consume(data);
+      snd_buf_seq_ += static_cast<uint32_t>(data);
+    }
+    snd_una_ = ack;
+    bytes_acked_ += acked;
+    scoreboard_.AdvanceUna(ack);
+    if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
+    if (lost_until_ < snd_una_) lost_until_ = snd_una_;
+    if (snd_sml_ < snd_una_) snd_sml_ = snd_una_;
+    dupacks_ = 0;
+    const Recovery was = recovery_;
+    if (recovery_ != Recovery::kOpen) {
+      if (ack >= recovery_point_) {
+        // RFC 6582 §3.2 step 6 / RFC 6675 §5 (A): the recovery point is acknowledged.
+        if (recovery_ == Recovery::kFast) cc_->OnRecoveryExit(now);
+        recovery_ = Recovery::kOpen;
+      } else if (!sack_ok_) {
+        // RFC 6582 §3.2 step 5: a partial ACK retransmits the first unacknowledged
+        // segment at once.
+        lost_until_ = SeqMax(lost_until_, snd_una_ + MaxPayload());
+        high_rxt_ = snd_una_;
+        force_rtx_ = true;
+      }
+    }
+    if (was != Recovery::kFast) {
+      TcpAckSample s;
+      s.acked_bytes = acked;
+      s.pipe = pipe_before;
+      s.srtt = rtt_.srtt();
+      s.min_rtt = rtt_.min_rtt();
+      s.now = now;
+      // RFC 7661: grow only when the window was actually used.
+      // RFC 7661 / Linux's tcp_is_cwnd_limited: in slow start, growth while at least half
+      // the window was used; in congestion avoidance, while it was (nearly) full.
+      s.cwnd_limited = cc_->in_slow_start() ? max_pipe_ * 2 >= cc_->cwnd()
+                                            : max_pipe_ + MaxPayload() >= cc_->cwnd();
+      cc_->OnAck(s);
+      max_pipe_ = Pipe();
+    }
+    MaybeGrowSendBuffer();
+    // RFC 6298 §5.2/§5.3: stop the timer when everything is acknowledged, else restart.
+    ArmRetransmitTimer(now, true);
+    Notify();
+  } else if (ack == snd_una_ && snd_una_ != snd_nxt_) {
+    // RFC 5681 §2 "duplicate acknowledgment", or RFC 6675's SACK-bearing equivalent.
+    const bool pure = seg.payload().empty() && !seg.flags().syn && !seg.flags().fin;
+    if (newly_sacked > 0 || (pure && !window_changed)) ++dupacks_;
+  }
+
+  // Loss detection: RFC 6675 §5 (DupThresh duplicates, or IsLost(SND.UNA) from the
+  // scoreboard) and RFC 6582 §3.2 step 1 (not again for the same window without SACK).
+  if (recovery_ == Recovery::kOpen && snd_una_ != snd_nxt_) {
+    bool loss = dupacks_ >= config_.dupthresh;
+    if (sack_ok_) {
+      loss = loss || scoreboard_.LostBoundary(snd_una_, MaxPayload(), config_.dupthresh) > snd_una_;
+    } else if (loss && !(snd_una_ > reno_recover_)) {
+      // RFC 6582 §3.2 step 1: duplicates of a window already recovered are ignored.
+      loss = false;
+    }
+    if (loss) EnterFastRecovery(std::max(flight_before, pipe_before), now);
+  }
+}
+
+void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
+  env_->counters().Inc(TcpCounter::kFastRetransmits);
+  recovery_ = Recovery::kFast;
+  recovery_point_ = snd_nxt_;
+  reno_recover_ = snd_nxt_;
+  high_rxt_ = snd_una_;
+  // RFC 6675 §5 (4.2) / RFC 5681 §3.2 step 3: the first unacknowledged segment is
+  // retransmitted at once, whatever the scoreboard says.
+  lost_until_ = SeqMax(lost_until_, snd_una_ + MaxPayload());
+  force_rtx_ = true;
+  cc_->OnCongestionEvent(flight, now);
+  rtt_timing_ = false;
+}
+
+void TcpConnection::OnIcmpError(int error, bool hard, Instant now) {
+  (void)now;
+  // RFC 1122 §4.2.3.9 / RFC 5927 §4.1: soft errors never abort an established connection;
+  // while opening, Linux (tcp_v4_err) fails the attempt on hard errors.
+  if (hard && (state_ == TcpState::kSynSent || (state_ == TcpState::kSynReceived && !passive_))) {
+    env_->counters().Inc(TcpCounter::kAttemptFails);
+    EnterClosed(error);
+  }
+}
+
+void TcpConnection::OnPathMtu(uint32_t mtu, Instant now) {
+  const uint32_t ip_overhead = tuple_.remote_ip.is_v4() ? 40 : 60;
+  if (mtu <= ip_overhead + 48) return;
+  const uint16_t before = mss_;
+  const uint16_t candidate = static_cast<uint16_t>(mtu - ip_overhead);
+  if (candidate >= mss_) return;
+  mss_ = candidate;
+  if (mss_ < before && snd_una_ != snd_nxt_) {
+    // RFC 1191 §6.5 ("retransmit with the smaller size"): what is in flight was too
+    // big, so it is marked lost and sent again in smaller segments.
+    lost_until_ = snd_nxt_;
+    high_rxt_ = snd_una_;
+    force_rtx_ = true;
+    Output(now);
+  }
+}
+
+}  // namespace pytcp

@@ -1,0 +1,356 @@
+// One TCP connection: the transmission control block and its state machine, a pure
+// function of (segments, application calls, `now`) to (segments sent, stored deadlines).
+//
+// RFCs to read: RFC 9293 §3.3 (the TCB variables), §3.10 (event processing — the order
+// of checks in Input() follows §3.10.7.4 "Otherwise" step by step), RFC 7323 (window
+// scaling, timestamps, PAWS), RFC 2018 and RFC 6675 (SACK and loss recovery), RFC 5681
+// and RFC 6582 (congestion control, fast retransmit, NewReno), RFC 6298 (RTO),
+// RFC 5961 (blind in-window attacks), RFC 1122 §4.2 (host requirements: delayed ACKs,
+// keep-alives, zero-window probing, SWS avoidance), RFC 6191 (TIME-WAIT reuse).
+//
+// The code is split by topic: tcp_connection.cc (opening, closing, segment arrival and
+// acceptance), tcp_receive.cc (reassembly, receive window, delayed ACKs), tcp_send.cc
+// (what to send next: segmentation, Nagle, SWS, retransmission choice, building
+// segments), tcp_timers.cc (RTO, persist, delayed ACK, keep-alive, TIME-WAIT deadlines).
+#pragma once
+
+#include <netinet/tcp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "stack/base/clock.h"
+#include "stack/base/counters.h"
+#include "stack/tcp/tcp_config.h"
+#include "stack/tcp/tcp_congestion.h"
+#include "stack/tcp/tcp_reassembly.h"
+#include "stack/tcp/tcp_ring_buffer.h"
+#include "stack/tcp/tcp_rtt.h"
+#include "stack/tcp/tcp_sack.h"
+#include "stack/tcp/tcp_types.h"
+
+namespace pytcp {
+
+class TcpListener;
+
+// What a connection needs from the engine that owns it.
+class TcpConnectionEnv {
+ public:
+  virtual ~TcpConnectionEnv() = default;
+  virtual const TcpConfig& config() const = 0;
+  virtual Counters<TcpCounter>& counters() = 0;
+  // Sends one segment: `header` (ports, sequence numbers, flags, window, options) and a
+  // payload given as up to two runs (the send ring may wrap). False when the IP layer
+  // refused it (no route...); TCP treats that as a lost segment.
+  virtual bool Transmit(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
+                        ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) = 0;
+  // RFC 5961 §7: whether one more challenge ACK may be sent now.
+  virtual bool AllowChallengeAck(Instant now) = 0;
+  // The MTU toward `remote` (for the MSS we announce and the one we send with).
+  virtual uint32_t PathMtu(const IpAddress& remote) const = 0;
+};
+
+// Told (under the stack lock) that readiness may have changed: data or EOF to read, room
+// to write, connected, reset, closed.
+class TcpObserver {
+ public:
+  virtual ~TcpObserver() = default;
+  virtual void OnTcpEvent() = 0;
+};
+
+// Per-socket settings a connection takes from its socket (or its listener).
+struct TcpConnectionOptions {
+  bool nodelay = false;                 // TCP_NODELAY
+  bool cork = false;                    // TCP_CORK
+  bool keepalive = false;               // SO_KEEPALIVE
+  std::optional<Duration> keepidle;     // TCP_KEEPIDLE (else the config default)
+  std::optional<Duration> keepintvl;    // TCP_KEEPINTVL
+  std::optional<int> keepcnt;           // TCP_KEEPCNT
+  uint16_t user_mss = 0;                // TCP_MAXSEG (0: none)
+  size_t rcvbuf = 0;                    // SO_RCVBUF as set (0: auto-tuned)
+  size_t sndbuf = 0;                    // SO_SNDBUF as set (0: auto-tuned)
+  std::string congestion;               // TCP_CONGESTION ("" = config default)
+  uint8_t ttl = 64;
+  uint8_t tos = 0;
+  std::optional<Duration> user_timeout; // TCP_USER_TIMEOUT
+};
+
+// RFC 7323 §2.3: the receive window shift for a connection with these options (a
+// function of the configuration only, so a SYN-cookie listener can recompute it).
+uint8_t TcpChooseRcvWscale(const TcpConfig& config, const TcpConnectionOptions& options);
+
+enum class TcpInputResult : uint8_t {
+  kOk,
+  kClosed,  // the connection reached CLOSED: the engine removes it from its tables
+  kReopen,  // RFC 6191: a SYN ended TIME-WAIT; the engine hands it to a listener
+};
+
+class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
+ public:
+  TcpConnection(TcpConnectionEnv* env, const TcpFourTuple& tuple,
+                const TcpConnectionOptions& options, uint32_t ts_offset);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  // --- Opening (tcp_connection.cc) ---
+  // RFC 9293 §3.10.1 active OPEN: sends the SYN, enters SYN-SENT.
+  void Open(SeqNum iss, Instant now);
+  // Passive OPEN from a listener's SYN: enters SYN-RECEIVED and sends the SYN-ACK.
+  void AcceptSyn(const TcpSegment& syn, SeqNum iss, TcpListener* listener, Instant now);
+  // A listener validated a SYN cookie in `ack`: the connection is set up as if its
+  // SYN-ACK had been sent (SYN-RECEIVED); the caller then feeds `ack` to Input().
+  void AcceptCookie(const TcpSegment& ack, SeqNum iss, uint16_t mss,
+                    std::optional<uint8_t> peer_wscale, bool sack, TcpListener* listener,
+                    Instant now);
+
+  // --- Segment arrival (tcp_connection.cc) ---
+  TcpInputResult Input(const TcpSegment& seg, Instant now);
+  // An ICMP error about this connection (RFC 1122 §4.2.3.9, RFC 5927): `hard` errors
+  // abort a connection that is still opening.
+  void OnIcmpError(int error, bool hard, Instant now);
+  // RFC 1191: a smaller path MTU.
+  void OnPathMtu(uint32_t mtu, Instant now);
+
+  // --- Application calls ---
+  // Queues up to send_space() bytes; returns how many. `more` (MSG_MORE) holds a partial
+  // segment back as TCP_CORK does.
+  size_t Send(ByteSpan data, bool more, Instant now);
+  // Copies readable bytes; `peek` leaves them queued. Returns the count.
+  size_t Recv(MutableByteSpan out, bool peek, Instant now);
+  // shutdown(SHUT_WR): a FIN after the queued data (Linux changes state at once).
+  void ShutdownWrite(Instant now);
+  void ShutdownRead();
+  // close(): the socket lets go. Unread data or `abort` (SO_LINGER 0) reset the
+  // connection (RFC 9293 §3.10.4, RFC 2525 §2.17); otherwise a FIN is queued and the
+  // connection lives on, orphaned, until the close handshake ends.
+  void Close(bool abort, Instant now);
+  // ABORT: RST to the peer in synchronized states, then CLOSED.
+  void Abort(Instant now);
+
+  // --- Timers (tcp_timers.cc) ---
+  Instant NextDeadline() const;
+  // Runs every timer that is due; returns kClosed when the connection ended.
+  TcpInputResult OnTimer(Instant now);
+
+  // --- Observation ---
+  TcpState state() const { return state_; }
+  const TcpFourTuple& tuple() const { return tuple_; }
+  TcpListener* listener() const { return listener_; }
+  void clear_listener() { listener_ = nullptr; }
+  void set_observer(TcpObserver* o) { observer_ = o; }
+  bool orphaned() const { return orphaned_; }
+  // The error a socket reports (SO_ERROR, or from the next call), 0 when none.
+  int error() const { return error_; }
+  int TakeError() {
+    const int e = error_;
+    error_ = 0;
+    return e;
+  }
+  // Whether the connection ended by a reset or an error (Linux's SHUTDOWN_MASK after
+  // tcp_done): the socket is then readable, writable and hung up.
+  bool done() const { return done_; }
+  bool was_established() const { return was_established_; }
+  size_t readable() const { return rcv_buf_.size(); }
+  // The peer's FIN has been received in order (reads return 0 once the data is gone).
+  bool fin_received() const { return fin_received_; }
+  bool shut_rd() const { return shut_rd_; }
+  bool shut_wr() const { return fin_queued_; }
+  // Room in the send buffer (in bytes of payload).
+  size_t send_space() const;
+  size_t send_capacity() const;
+  size_t send_queued() const { return snd_buf_.size(); }
+  size_t unsent() const;
+  // Linux's sk_stream_is_writeable: free space at least half of what is queued.
+  bool writable() const;
+  // The receive buffer's capacity (the window it can offer).
+  size_t recv_capacity() const;
+  uint16_t mss() const { return mss_; }
+  uint32_t cwnd() const { return cc_->cwnd(); }
+  uint32_t snd_wnd() const { return snd_wnd_; }
+  SeqNum snd_una() const { return snd_una_; }
+  SeqNum snd_nxt() const { return snd_nxt_; }
+  SeqNum rcv_nxt() const { return rcv_nxt_; }
+  const TcpRttEstimator& rtt() const { return rtt_; }
+  std::string_view congestion_name() const { return cc_->name(); }
+  void FillInfo(struct tcp_info* info, Instant now) const;
+
+  // --- Options that change after creation ---
+  TcpConnectionOptions& options() { return opts_; }
+  void set_nodelay(bool on, Instant now);
+  void set_cork(bool on, Instant now);
+  void set_keepalive(bool on, Instant now);
+  void SetKeepaliveTimes(Instant now);  // after TCP_KEEPIDLE etc. changed
+  bool SetCongestion(std::string_view name);
+  void SetRecvBuffer(size_t bytes, Instant now);
+  void SetSendBuffer(size_t bytes);
+
+ private:
+  enum class Recovery : uint8_t { kOpen, kFast, kLoss };
+
+  // tcp_connection.cc
+  TcpInputResult InputSynSent(const TcpSegment& seg, Instant now);
+  bool Acceptable(const TcpSegment& seg) const;
+  TcpInputResult OnReset(Instant now);
+  void NegotiateOptions(const TcpOptions& peer, bool we_offered_all);
+  void EnterEstablished(Instant now);
+  void EnterTimeWait(Instant now);
+  void EnterClosed(int error);
+  bool FinAcked() const { return fin_sent_ && snd_una_ == data_end() + 1; }
+  void ProcessAck(const TcpSegment& seg, Instant now);
+  void EnterFastRecovery(uint32_t flight, Instant now);
+  void SendChallengeAck(Instant now);
+  void UpdateTsRecent(const TcpSegment& seg);
+  void Notify();
+
+  // tcp_receive.cc
+  void ReceiveText(const TcpSegment& seg, Instant now);
+  void ProcessFin(Instant now);
+  void CommitInOrder(SeqNum new_nxt);
+  uint32_t WindowToAdvertise() const;
+  void AfterAppRead(size_t copied, Instant now);
+  void EnsureBuffers();
+  void ScheduleAck(uint32_t bytes, Instant now);
+
+  // tcp_send.cc
+  enum class RtxResult : uint8_t { kNone, kSent, kBlocked };
+  void Output(Instant now);
+  bool SendOne(Instant now, bool* window_blocked);
+  RtxResult SendRetransmission(Instant now);
+  void TransmitNew(uint32_t len, bool with_fin, Instant now);
+  void SendSynSegment(Instant now);
+  void SendAck(Instant now);
+  void SendProbe(Instant now);  // <SEQ=SND.UNA-1>: zero-window probe and keep-alive
+  void SendRst(SeqNum seq, Instant now, bool with_ack = false);
+  bool SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, size_t len, Instant now);
+  void FillOptions(TcpOptions* o, bool syn, Instant now) const;
+  uint32_t Pipe() const;
+  SeqNum LostPoint() const;
+  uint32_t MaxPayload() const;  // the one segmentation limit (see tcp_send.cc)
+  uint32_t mss_cache() const;   // MSS less the options every segment carries
+  SeqNum data_end() const { return snd_buf_seq_ + static_cast<uint32_t>(snd_buf_.size()); }
+  uint32_t TsNow(Instant now) const;
+  void ArmRetransmitTimer(Instant now, bool restart);
+  void UpdateMss();
+  void MaybeGrowSendBuffer();
+
+  // tcp_timers.cc
+  void OnRetransmitTimeout(Instant now);
+  void OnPersistTimeout(Instant now);
+  void OnKeepaliveTimeout(Instant now);
+  Instant KeepaliveDeadline() const;
+  Duration KeepIdle() const;
+  Duration KeepIntvl() const;
+  int KeepCnt() const;
+
+  TcpConnectionEnv* env_;
+  const TcpConfig& config_;
+  TcpFourTuple tuple_;
+  TcpConnectionOptions opts_;
+  TcpState state_ = TcpState::kClosed;
+  TcpObserver* observer_ = nullptr;
+  TcpListener* listener_ = nullptr;  // set while a passive connection awaits accept()
+  bool passive_ = false;
+  bool orphaned_ = false;
+  bool done_ = false;
+  bool was_established_ = false;
+  int error_ = 0;
+
+  // Send sequence space (RFC 9293 §3.3.1). snd_nxt_ is the highest sequence sent
+  // (Linux's snd_nxt never moves back); retransmissions are chosen by the scoreboard.
+  SeqNum iss_;
+  SeqNum snd_una_;
+  SeqNum snd_nxt_;
+  SeqNum snd_wl1_;
+  SeqNum snd_wl2_;
+  uint32_t snd_wnd_ = 0;
+  uint32_t max_snd_wnd_ = 0;
+  TcpRingBuffer snd_buf_;
+  SeqNum snd_buf_seq_;  // sequence number of snd_buf_[0]
+  bool fin_queued_ = false;
+  bool fin_sent_ = false;
+  SeqNum snd_sml_;  // end of the last small segment sent (Minshall's Nagle)
+  bool more_ = false;  // MSG_MORE on the last send: hold a partial segment back
+  size_t snd_capacity_ = 0;
+  bool snd_locked_ = false;
+
+  // Loss recovery (RFC 6675 / RFC 6582).
+  Recovery recovery_ = Recovery::kOpen;
+  SeqNum recovery_point_;
+  SeqNum high_rxt_;    // end of the highest retransmitted range (RFC 6675 HighRxt + 1)
+  SeqNum lost_until_;  // bytes below are lost regardless of SACK (RTO, first retransmit)
+  SeqNum reno_recover_;  // RFC 6582 "recover"
+  int dupacks_ = 0;
+  bool force_rtx_ = false;  // the first retransmission of an episode ignores cwnd
+  TcpSackScoreboard scoreboard_;
+  std::unique_ptr<TcpCongestionControl> cc_;
+  uint32_t max_pipe_ = 0;  // largest pipe since the last ACK (RFC 7661 cwnd-limited test)
+
+  // Receive sequence space.
+  SeqNum irs_;
+  SeqNum rcv_nxt_;
+  SeqNum rcv_adv_;  // right edge of the window last advertised (never moved back)
+  TcpRingBuffer rcv_buf_;
+  TcpReassembly ooo_;
+  std::optional<SeqNum> ooo_fin_;
+  bool fin_received_ = false;
+  bool shut_rd_ = false;
+  size_t rcv_capacity_ = 0;
+  bool rcv_locked_ = false;
+  uint32_t rcv_mss_ = 536;  // largest segment seen (Linux's rcv_mss)
+  size_t copied_in_rtt_ = 0;  // receive auto-tuning (Linux's DRS)
+  Instant rcv_rtt_start_;
+
+  // Options.
+  uint16_t mss_ = 536;        // effective send MSS (RFC 9293 §3.7.1 Eff.snd.MSS basis)
+  uint16_t peer_mss_ = 536;
+  uint16_t adv_mss_ = 536;    // what we announced
+  uint8_t snd_wscale_ = 0;
+  uint8_t rcv_wscale_ = 0;
+  bool ws_ok_ = false;
+  bool sack_ok_ = false;
+  bool ts_ok_ = false;
+  uint32_t ts_offset_;
+  uint32_t ts_recent_ = 0;
+  Instant ts_recent_time_;
+  SeqNum last_ack_sent_;
+
+  // ACK scheduling.
+  bool ack_now_ = false;
+  int quickack_ = 0;
+  uint32_t unacked_bytes_ = 0;
+
+  // Timers (stored deadlines; Infinite when not armed).
+  Instant rtx_deadline_ = Instant::Infinite();
+  Instant persist_deadline_ = Instant::Infinite();
+  Instant delack_deadline_ = Instant::Infinite();
+  Instant timewait_deadline_ = Instant::Infinite();  // TIME-WAIT and orphaned FIN-WAIT-2
+  Instant cork_deadline_ = Instant::Infinite();
+  int retransmits_ = 0;    // consecutive RTO expiries
+  int persist_backoff_ = 0;
+  int keepalive_probes_ = 0;
+  Instant last_keepalive_;
+  Instant last_rx_;
+  Instant last_data_sent_;
+  Instant last_data_recv_;
+  Instant first_rto_time_ = Instant::Infinite();  // TCP_USER_TIMEOUT start
+
+  // RTT: one timed segment at a time (Karn's rule, RFC 6298 §3).
+  TcpRttEstimator rtt_;
+  bool rtt_timing_ = false;
+  SeqNum rtt_seq_;
+  Instant rtt_start_;
+
+  // TCP_INFO statistics.
+  uint32_t total_retrans_ = 0;
+  uint32_t lost_out_ = 0;
+  uint64_t bytes_acked_ = 0;
+  uint64_t bytes_received_ = 0;
+  uint32_t segs_out_ = 0;
+  uint32_t segs_in_ = 0;
+};
+
+}  // namespace pytcp

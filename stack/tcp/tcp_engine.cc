@@ -1,0 +1,497 @@
+#include "stack/tcp/tcp_engine.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "stack/base/log.h"
+#include "stack/wire/checksum.h"
+
+namespace pytcp {
+namespace {
+LogChannel log_tcp_engine("tcp");
+
+constexpr uint16_t kEphemeralFirst = 32768;  // Linux's net.ipv4.ip_local_port_range
+constexpr uint16_t kEphemeralLast = 60999;
+
+bool Overlap(const IpAddress& a, const IpAddress& b) {
+  return a.is_unspecified() || b.is_unspecified() || a == b;
+}
+}  // namespace
+
+TcpEngine::TcpEngine(Ip4Engine* ip4, Random* random, TcpConfig config)
+    : ip4_(ip4),
+      random_(random),
+      config_(std::move(config)),
+      secrets_(*random),
+      cookies_(&secrets_),
+      challenge_(config_.challenge_ack_rate, config_.challenge_ack_rate),
+      challenge_rate_(config_.challenge_ack_rate) {
+  ip4_->RegisterTransport(IpProto::kTcp, this);
+}
+
+TcpEngine::~TcpEngine() {
+  for (auto& [key, entry] : connections_) entry->conn->set_observer(nullptr);
+}
+
+// ---------------------------------------------------------------------------------
+// Ports.
+
+bool TcpEngine::Conflicts(const TcpPortUser& a, const TcpPortUser& b) const {
+  // Linux's inet_csk_bind_conflict: a new user `a` conflicts with an existing `b` when
+  // their addresses overlap, unless both set SO_REUSEPORT, or both set SO_REUSEADDR and
+  // `b` is not listening (this is what lets a restarted server listen again while its
+  // old connections sit in TIME-WAIT, and what stops two listeners on one port).
+  if (!Overlap(a.local.ip, b.local.ip)) return false;
+  if (a.reuse_port && b.reuse_port) return false;
+  if (a.reuse_addr && b.reuse_addr && !b.listening) return false;
+  return true;
+}
+
+void TcpEngine::Register(TcpPortUser* user) {
+  ports_[user->local.port].push_back(user);
+  user->registered = true;
+}
+
+void TcpEngine::Deregister(TcpPortUser* user) {
+  if (!user->registered) return;
+  auto it = ports_.find(user->local.port);
+  if (it != ports_.end()) {
+    std::erase(it->second, user);
+    if (it->second.empty()) ports_.erase(it);
+  }
+  user->registered = false;
+}
+
+Result<uint16_t, int> TcpEngine::PickBindPort(TcpPortUser* user) {
+  // RFC 6056 §3.3.1: a random start, then a linear search of the range.
+  constexpr uint32_t kRange = kEphemeralLast - kEphemeralFirst + 1;
+  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
+  for (uint32_t i = 0; i < kRange; ++i) {
+    const auto port = static_cast<uint16_t>(kEphemeralFirst + (start + i) % kRange);
+    auto it = ports_.find(port);
+    if (it == ports_.end() || it->second.empty()) return port;
+    bool busy = false;
+    for (const TcpPortUser* other : it->second) {
+      busy = busy || Overlap(other->local.ip, user->local.ip);
+    }
+    if (!busy) return port;
+  }
+  return Err{EADDRINUSE};  // Linux: bind(port 0) with the range exhausted
+}
+
+Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
+                                                 const SocketAddress& remote) {
+  // RFC 6056 §3.3.3-like: the starting point is a keyed hash of the destination plus a
+  // random offset; a port is usable when only connections (not bind()) use it and the
+  // four-tuple is unique (Linux's __inet_hash_connect).
+  constexpr uint32_t kRange = kEphemeralLast - kEphemeralFirst + 1;
+  TcpFourTuple probe{local, remote.ip, 0, remote.port};
+  const uint32_t start =
+      secrets_.Hash(probe, 0, 0, 1) + static_cast<uint32_t>(random_->Below(kRange));
+  for (uint32_t i = 0; i < kRange; ++i) {
+    const auto port = static_cast<uint16_t>(kEphemeralFirst + (start + i) % kRange);
+    auto it = ports_.find(port);
+    if (it != ports_.end()) {
+      bool bound = false;
+      for (const TcpPortUser* other : it->second) bound = bound || !other->is_connection;
+      if (bound) continue;
+    }
+    probe.local_port = port;
+    if (connections_.contains(probe)) continue;
+    return port;
+  }
+  return Err{EADDRNOTAVAIL};  // Linux: connect() with no free ephemeral port
+}
+
+Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
+  if (user->registered) return Err{EINVAL};
+  if (!local.ip.is_unspecified()) {
+    if (!local.ip.is_v4()) return Err{EADDRNOTAVAIL};  // IPv6 arrives with its engine
+    const Ip4Address a = local.ip.v4();
+    if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
+  }
+  user->local.ip = local.ip;
+  if (local.port == 0) {
+    auto port = PickBindPort(user);
+    if (!port.ok()) return Err{port.error()};
+    local.port = *port;
+  } else if (auto it = ports_.find(local.port); it != ports_.end()) {
+    user->local.port = local.port;
+    for (const TcpPortUser* other : it->second) {
+      if (Conflicts(*user, *other)) return Err{EADDRINUSE};
+    }
+  }
+  user->local = local;
+  Register(user);
+  return true;
+}
+
+void TcpEngine::Unbind(TcpPortUser* user) { Deregister(user); }
+
+// ---------------------------------------------------------------------------------
+// Connections and listeners.
+
+TcpConnection* TcpEngine::Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr) {
+  auto entry = std::make_unique<Entry>();
+  entry->conn = std::move(conn);
+  entry->user.local = entry->conn->tuple().local();
+  entry->user.reuse_addr = reuse_addr;
+  entry->user.is_connection = true;
+  TcpConnection* raw = entry->conn.get();
+  Register(&entry->user);
+  connections_[raw->tuple()] = std::move(entry);
+  return raw;
+}
+
+void TcpEngine::Remove(TcpConnection* conn) {
+  auto it = connections_.find(conn->tuple());
+  if (it == connections_.end() || it->second->conn.get() != conn) return;
+  Deregister(&it->second->user);
+  connections_.erase(it);
+}
+
+Result<std::shared_ptr<TcpListener>, int> TcpEngine::Listen(TcpPortUser* user, int backlog,
+                                                            const TcpConnectionOptions& options) {
+  if (!user->registered) {
+    auto r = Bind(user, SocketAddress{user->local.ip, 0, 0});
+    if (!r.ok()) return Err{r.error()};
+  }
+  // Linux re-checks the port for a listener (inet_csk_listen_start → get_port).
+  user->listening = true;
+  if (auto it = ports_.find(user->local.port); it != ports_.end()) {
+    for (const TcpPortUser* other : it->second) {
+      if (other != user && Conflicts(*user, *other)) {
+        user->listening = false;
+        return Err{EADDRINUSE};
+      }
+    }
+  }
+  // listen(2): the backlog is capped at somaxconn (a negative one means the cap).
+  if (backlog < 0 || backlog > config_.max_backlog) backlog = config_.max_backlog;
+  auto listener = std::make_shared<TcpListener>(user->local, backlog, options);
+  listener->reuse_addr = user->reuse_addr;
+  listeners_[user->local.port].push_back(listener);
+  return listener;
+}
+
+void TcpEngine::CloseListener(const std::shared_ptr<TcpListener>& listener, TcpPortUser* user,
+                              Instant now) {
+  auto it = listeners_.find(listener->local().port);
+  if (it != listeners_.end()) {
+    std::erase(it->second, listener);
+    if (it->second.empty()) listeners_.erase(it);
+  }
+  listener->set_observer(nullptr);
+  // Linux's inet_csk_listen_stop: connections never accepted are reset.
+  for (auto& conn : listener->TakeQueue()) {
+    conn->clear_listener();
+    conn->Close(/*abort=*/true, now);
+    Remove(conn.get());
+  }
+  std::vector<TcpConnection*> embryonic;
+  for (auto& [key, entry] : connections_) {
+    if (entry->conn->listener() == listener.get()) embryonic.push_back(entry->conn.get());
+  }
+  for (TcpConnection* c : embryonic) {
+    c->Close(/*abort=*/true, now);
+    c->clear_listener();
+    Remove(c);
+  }
+  user->listening = false;
+  Deregister(user);
+}
+
+Result<std::shared_ptr<TcpConnection>, int> TcpEngine::Connect(TcpPortUser* user,
+                                                               const SocketAddress& remote,
+                                                               const TcpConnectionOptions& options,
+                                                               Instant now) {
+  if (remote.port == 0) return Err{ECONNREFUSED};
+  IpAddress dst = remote.ip;
+  if (dst.is_unspecified()) dst = IpAddress(Ip4Address(127, 0, 0, 1));  // as Linux does
+  if (!dst.is_v4()) return Err{ENETUNREACH};
+  if (dst.is_multicast() || dst.v4().is_limited_broadcast()) return Err{ENETUNREACH};
+  const Ip4Address hint = user->local.ip.is_unspecified() ? Ip4Address() : user->local.ip.v4();
+  auto route = ip4_->Route(dst.v4(), hint);
+  if (!route.ok()) return Err{ToErrno(route.error())};
+  if (route->broadcast || route->multicast) return Err{ENETUNREACH};
+  const IpAddress local_ip = user->local.ip.is_unspecified() ? IpAddress(route->src) : user->local.ip;
+  const SocketAddress to{dst, remote.port, 0};
+  TcpFourTuple tuple{local_ip, dst, 0, remote.port};
+  if (user->registered) {
+    tuple.local_port = user->local.port;
+    if (connections_.contains(tuple)) return Err{EADDRNOTAVAIL};
+  } else {
+    auto port = PickConnectPort(local_ip, to);
+    if (!port.ok()) return Err{port.error()};
+    tuple.local_port = *port;
+  }
+  Deregister(user);
+  user->local = tuple.local();
+  auto conn = std::make_shared<TcpConnection>(this, tuple, options, secrets_.TsOffset(tuple));
+  Insert(conn, user->reuse_addr);
+  conn->Open(secrets_.Isn(tuple, now), now);
+  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+  return conn;
+}
+
+void TcpEngine::CloseConnection(const std::shared_ptr<TcpConnection>& conn, bool abort,
+                                Instant now) {
+  conn->Close(abort, now);
+  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+}
+
+// ---------------------------------------------------------------------------------
+// Receiving.
+
+void TcpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
+  counters_.Inc(TcpCounter::kRxSegments);
+  // RFC 1122 §4.2.3.10: a segment to a broadcast or multicast address is discarded.
+  if (info.to_broadcast || info.to_multicast) {
+    counters_.Inc(TcpCounter::kRxDropNotUnicast);
+    return;
+  }
+  const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
+                                           static_cast<uint32_t>(payload.size()));
+  auto parsed = TcpView::Parse(payload, pseudo);
+  if (!parsed.ok()) {
+    counters_.Inc(IsIntegrityError(parsed.error()) ? TcpCounter::kRxDropMalformed
+                                                   : TcpCounter::kRxDropInvalid);
+    PYTCP_LOG(log_tcp_engine, kDebug, "drop segment from {}: {}", info.src,
+              ToString(parsed.error()));
+    return;
+  }
+  const TcpSegment seg{*parsed, parsed->options().Decode(), IpAddress(info.src),
+                       IpAddress(info.dst)};
+  Demux(seg, now);
+}
+
+void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
+  const TcpFourTuple key{seg.dst, seg.src, seg.view.dst_port(), seg.view.src_port()};
+  if (auto it = connections_.find(key); it != connections_.end()) {
+    std::shared_ptr<TcpConnection> conn = it->second->conn;  // kept alive through Input
+    const TcpInputResult r = conn->Input(seg, now);
+    if (r == TcpInputResult::kOk && conn->state() != TcpState::kClosed) return;
+    Remove(conn.get());
+    if (r != TcpInputResult::kReopen) return;
+  }
+  if (TcpListener* listener = FindListener(seg.dst, seg.view.dst_port())) {
+    HandleListen(listener, seg, now);
+    return;
+  }
+  counters_.Inc(TcpCounter::kRxNoConnection);
+  SendResetFor(seg, now);
+}
+
+TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port) const {
+  auto it = listeners_.find(port);
+  if (it == listeners_.end()) return nullptr;
+  TcpListener* wildcard = nullptr;
+  for (const auto& l : it->second) {
+    if (l->local().ip == ip) return l.get();
+    if (l->local().ip.is_unspecified()) wildcard = l.get();
+  }
+  return wildcard;
+}
+
+void TcpEngine::SendResetFor(const TcpSegment& seg, Instant now) {
+  // RFC 9293 §3.10.7.1: never a RST for a RST. An ACK is answered <SEQ=SEG.ACK><RST>,
+  // anything else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><RST,ACK>.
+  const TcpFlags f = seg.flags();
+  if (f.rst) return;
+  const TcpFourTuple t{seg.dst, seg.src, seg.view.dst_port(), seg.view.src_port()};
+  TcpHeader h;
+  h.src_port = t.local_port;
+  h.dst_port = t.remote_port;
+  h.flags.rst = true;
+  if (f.ack) {
+    h.seq = seg.ack();
+  } else {
+    h.seq = SeqNum(0);
+    h.ack = seg.seq() + seg.len();
+    h.flags.ack = true;
+  }
+  counters_.Inc(TcpCounter::kTxSegments);
+  counters_.Inc(TcpCounter::kTxRst);
+  Transmit(t, h, {}, {}, 64, 0, now);
+}
+
+void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now) {
+  const TcpFlags f = seg.flags();
+  // RFC 9293 §3.10.7.2: a RST is ignored; an ACK draws <SEQ=SEG.ACK><RST> unless it
+  // completes a SYN-cookie handshake.
+  if (f.rst) return;
+  if (f.ack) {
+    if (!f.syn && config_.syncookies && TryCookie(listener, seg, now)) return;
+    counters_.Inc(TcpCounter::kRxNoConnection);
+    SendResetFor(seg, now);
+    return;
+  }
+  if (!f.syn) return;
+  // Linux (tcp_conn_request): a SYN is dropped while the accept queue is full.
+  if (listener->AcceptQueueFull()) {
+    counters_.Inc(TcpCounter::kListenOverflows);
+    counters_.Inc(TcpCounter::kListenDrops);
+    return;
+  }
+  const TcpFourTuple t{seg.dst, seg.src, seg.view.dst_port(), seg.view.src_port()};
+  if (listener->SynQueueFull()) {
+    // RFC 4987 §3.6: with the SYN queue full, answer statelessly with a cookie.
+    if (config_.syncookies) {
+      SendCookieSynAck(listener, seg, t, now);
+    } else {
+      counters_.Inc(TcpCounter::kListenDrops);
+    }
+    return;
+  }
+  auto conn = std::make_shared<TcpConnection>(this, t, listener->options(), secrets_.TsOffset(t));
+  Insert(conn, listener->reuse_addr);
+  listener->AddEmbryonic();
+  conn->AcceptSyn(seg, secrets_.Isn(t, now), listener, now);
+  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+}
+
+void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
+                                 const TcpFourTuple& t, Instant now) {
+  const uint32_t mtu = PathMtu(t.remote_ip);
+  uint16_t our_mss = static_cast<uint16_t>(mtu > 40 ? mtu - 40 : 536);
+  if (listener->options().user_mss != 0) our_mss = std::min(our_mss, listener->options().user_mss);
+  const uint16_t peer_mss = syn.options.mss.value_or(config_.default_mss);
+  const SeqNum cookie = cookies_.Make(t, syn.seq(), std::min(peer_mss, our_mss), now);
+  TcpHeader h;
+  h.src_port = t.local_port;
+  h.dst_port = t.remote_port;
+  h.seq = cookie;
+  h.ack = syn.seq() + 1;
+  h.flags.syn = true;
+  h.flags.ack = true;
+  const size_t rcv = listener->options().rcvbuf > 0 ? listener->options().rcvbuf / 2
+                                                    : config_.rcvbuf_initial / 2;
+  h.window = static_cast<uint16_t>(std::min<size_t>(rcv, 65535));
+  h.options.mss = our_mss;
+  // Without timestamps there is nowhere to keep the peer's window scale and SACK choice,
+  // so (as Linux) the cookie SYN-ACK offers neither.
+  if (syn.options.timestamps && config_.timestamps) {
+    TcpSynCookies::TsOptions o;
+    if (syn.options.window_scale && config_.window_scaling) {
+      o.wscale = std::min<uint8_t>(*syn.options.window_scale, 14);
+      h.options.window_scale = TcpChooseRcvWscale(config_, listener->options());
+    }
+    o.sack = syn.options.sack_permitted && config_.sack;
+    h.options.sack_permitted = o.sack;
+    const uint32_t tsval =
+        static_cast<uint32_t>(now.nanos() / 1'000'000) + secrets_.TsOffset(t);
+    h.options.timestamps = TcpTimestamps{TcpSynCookies::EncodeTs(tsval, o),
+                                         syn.options.timestamps->value};
+  }
+  counters_.Inc(TcpCounter::kSynCookiesSent);
+  counters_.Inc(TcpCounter::kTxSegments);
+  Transmit(t, h, {}, {}, listener->options().ttl, listener->options().tos, now);
+}
+
+bool TcpEngine::TryCookie(TcpListener* listener, const TcpSegment& seg, Instant now) {
+  const TcpFourTuple t{seg.dst, seg.src, seg.view.dst_port(), seg.view.src_port()};
+  auto decoded = cookies_.Check(t, seg.seq() - 1, seg.ack() - 1, now);
+  if (!decoded) {
+    counters_.Inc(TcpCounter::kSynCookiesFailed);
+    return false;
+  }
+  counters_.Inc(TcpCounter::kSynCookiesRecv);
+  if (listener->AcceptQueueFull()) {
+    counters_.Inc(TcpCounter::kListenOverflows);
+    return true;  // dropped; the peer retransmits
+  }
+  TcpSynCookies::TsOptions o;
+  if (seg.options.timestamps && config_.timestamps) {
+    o = TcpSynCookies::DecodeTs(seg.options.timestamps->echo_reply);
+  }
+  auto conn = std::make_shared<TcpConnection>(this, t, listener->options(), secrets_.TsOffset(t));
+  Insert(conn, listener->reuse_addr);
+  listener->AddEmbryonic();
+  conn->AcceptCookie(seg, seg.ack() - 1, decoded->mss, o.wscale, o.sack, listener, now);
+  const TcpInputResult r = conn->Input(seg, now);
+  if (r != TcpInputResult::kOk || conn->state() == TcpState::kClosed) Remove(conn.get());
+  return true;
+}
+
+void TcpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
+  if (error.protocol != IpProto::kTcp || error.orig_l4.size() < 8) return;
+  const TcpFourTuple key{IpAddress(error.orig_src), IpAddress(error.orig_dst),
+                         LoadBe16(error.orig_l4, 0), LoadBe16(error.orig_l4, 2)};
+  auto it = connections_.find(key);
+  if (it == connections_.end()) return;
+  std::shared_ptr<TcpConnection> conn = it->second->conn;
+  // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed.
+  const SeqNum seq(LoadBe32(error.orig_l4, 4));
+  if (seq < conn->snd_una() || seq > conn->snd_nxt()) return;
+  if (error.icmp_type == 3 && error.icmp_code == 4) {
+    conn->OnPathMtu(error.mtu, now);  // RFC 1191 "fragmentation needed and DF set"
+  } else {
+    conn->OnIcmpError(error.error, /*hard=*/true, now);
+  }
+  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+}
+
+// ---------------------------------------------------------------------------------
+// Timers and output.
+
+void TcpEngine::Poll(Instant now) {
+  std::vector<std::shared_ptr<TcpConnection>> closed;
+  for (auto& [key, entry] : connections_) {
+    TcpConnection& c = *entry->conn;
+    if (c.NextDeadline() > now) continue;
+    if (c.OnTimer(now) == TcpInputResult::kClosed || c.state() == TcpState::kClosed) {
+      closed.push_back(entry->conn);
+    }
+  }
+  for (auto& c : closed) Remove(c.get());
+}
+
+Instant TcpEngine::NextDeadline() const {
+  // A scan of every connection: fine for the connection counts of the tests and tools;
+  // a timer wheel replaces it when connection rates demand.
+  Instant next = Instant::Infinite();
+  for (const auto& [key, entry] : connections_) next = EarliestOf(next, entry->conn->NextDeadline());
+  return next;
+}
+
+bool TcpEngine::AllowChallengeAck(Instant now) {
+  if (config_.challenge_ack_rate != challenge_rate_) {
+    challenge_rate_ = config_.challenge_ack_rate;
+    challenge_.set_rate(challenge_rate_, challenge_rate_);
+  }
+  return challenge_.TryTake(now);
+}
+
+uint32_t TcpEngine::PathMtu(const IpAddress& remote) const {
+  (void)remote;
+  return ip4_->mtu();
+}
+
+bool TcpEngine::Transmit(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
+                         ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) {
+  if (!tuple.remote_ip.is_v4() || !tuple.local_ip.is_v4()) return false;
+  tx_.Reset();
+  if (!a.empty()) tx_.Append(a);
+  if (!b.empty()) tx_.Append(b);
+  const ByteSpan payload = tx_.data();
+  const size_t hs = header.header_size();
+  const uint32_t pseudo =
+      PseudoHeaderSum4(tuple.local_ip.v4(), tuple.remote_ip.v4(), static_cast<uint8_t>(IpProto::kTcp),
+                       static_cast<uint32_t>(hs + payload.size()));
+  header.Emit(tx_.Prepend(hs), payload, pseudo);
+  Ip4SendParams params;
+  params.src = tuple.local_ip.v4();
+  params.dst = tuple.remote_ip.v4();
+  params.protocol = IpProto::kTcp;
+  params.ttl = ttl;
+  params.tos = tos;
+  params.dont_fragment = true;  // RFC 1191: TCP does path MTU discovery
+  auto r = ip4_->Send(params, tx_, now);
+  if (!r.ok()) {
+    counters_.Inc(TcpCounter::kTxDropError);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace pytcp

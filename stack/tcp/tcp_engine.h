@@ -1,0 +1,137 @@
+// The TCP engine: demultiplexing to connections and listeners, the port table (bind,
+// ephemeral ports), RSTs for segments nobody wants, SYN cookies, ICMP errors, and the
+// earliest deadline of all connections.
+//
+// RFCs to read: RFC 9293 §3.10.7.1 (segments for a CLOSED port: the RST to send),
+// §3.10.7.2 (LISTEN), RFC 1122 §4.2.3.10 (no TCP to broadcast or multicast addresses),
+// RFC 6056 (ephemeral port selection), RFC 6528 (ISNs), RFC 4987 (SYN cookies),
+// RFC 5927 and RFC 1191 (ICMP errors and path MTU), RFC 5961 §7 (challenge ACK limit).
+//
+// Connections are owned jointly: the engine holds every connection that is in its tables
+// (shared_ptr), the socket holds the one it uses; an orphaned connection (socket closed)
+// lives on in the engine until its close handshake and TIME-WAIT end.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "stack/base/counters.h"
+#include "stack/base/packet_buffer.h"
+#include "stack/base/random.h"
+#include "stack/base/result.h"
+#include "stack/base/token_bucket.h"
+#include "stack/ip4/ip4_engine.h"
+#include "stack/net/ip_address.h"
+#include "stack/tcp/tcp_config.h"
+#include "stack/tcp/tcp_connection.h"
+#include "stack/tcp/tcp_isn.h"
+#include "stack/tcp/tcp_listener.h"
+#include "stack/tcp/tcp_types.h"
+
+namespace pytcp {
+
+// One user of a local port: a bound socket, a listener or a connection. The bind rules
+// of Linux (inet_csk_bind_conflict) decide which users may share a port.
+struct TcpPortUser {
+  SocketAddress local;  // ip unspecified: wildcard
+  bool reuse_addr = false;
+  bool reuse_port = false;
+  bool listening = false;
+  bool is_connection = false;  // a connection (connect() or accept()), not bind()
+  bool registered = false;
+};
+
+class TcpEngine final : public Ip4Transport, public TcpConnectionEnv {
+ public:
+  TcpEngine(Ip4Engine* ip4, Random* random, TcpConfig config = {});
+  ~TcpEngine() override;
+  TcpEngine(const TcpEngine&) = delete;
+  TcpEngine& operator=(const TcpEngine&) = delete;
+
+  const TcpConfig& config() const override { return config_; }
+  TcpConfig& mutable_config() { return config_; }
+
+  // bind(): reserves `local` for `user` (port 0: an ephemeral port). Errors as errno:
+  // EADDRINUSE, EADDRNOTAVAIL (not one of our addresses), EINVAL (already bound).
+  Result<bool, int> Bind(TcpPortUser* user, SocketAddress local);
+  void Unbind(TcpPortUser* user);
+
+  // listen(): `user` is bound to an ephemeral port first if it is not bound yet.
+  Result<std::shared_ptr<TcpListener>, int> Listen(TcpPortUser* user, int backlog,
+                                                   const TcpConnectionOptions& options);
+  // close() of a listening socket: pending and embryonic connections are reset.
+  void CloseListener(const std::shared_ptr<TcpListener>& listener, TcpPortUser* user,
+                     Instant now);
+
+  // connect(): picks the source address (route) and port (ephemeral unless `user` is
+  // bound), sends the SYN. The connection takes over `user`'s port. Errors as errno:
+  // ENETUNREACH, EADDRNOTAVAIL (no free port / four-tuple in use), ECONNREFUSED (port 0).
+  Result<std::shared_ptr<TcpConnection>, int> Connect(TcpPortUser* user,
+                                                      const SocketAddress& remote,
+                                                      const TcpConnectionOptions& options,
+                                                      Instant now);
+  // The socket closed its connection (graceful or abortive, see TcpConnection::Close).
+  void CloseConnection(const std::shared_ptr<TcpConnection>& conn, bool abort, Instant now);
+
+  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override;
+
+  // Runs the timers that are due; the earliest deadline of all connections.
+  void Poll(Instant now);
+  Instant NextDeadline() const;
+
+  const Counters<TcpCounter>& counters() const { return counters_; }
+  size_t connection_count() const { return connections_.size(); }
+  template <typename Fn>  // fn(const TcpConnection&)
+  void ForEachConnection(Fn&& fn) const {
+    for (const auto& [key, entry] : connections_) fn(*entry->conn);
+  }
+  const TcpSecrets& secrets() const { return secrets_; }
+
+  // TcpConnectionEnv
+  Counters<TcpCounter>& counters() override { return counters_; }
+  bool Transmit(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a, ByteSpan b,
+                uint8_t ttl, uint8_t tos, Instant now) override;
+  bool AllowChallengeAck(Instant now) override;
+  uint32_t PathMtu(const IpAddress& remote) const override;
+
+ private:
+  struct Entry {
+    std::shared_ptr<TcpConnection> conn;
+    TcpPortUser user;
+  };
+
+  void Register(TcpPortUser* user);
+  void Deregister(TcpPortUser* user);
+  bool Conflicts(const TcpPortUser& a, const TcpPortUser& b) const;
+  Result<uint16_t, int> PickBindPort(TcpPortUser* user);
+  Result<uint16_t, int> PickConnectPort(const IpAddress& local, const SocketAddress& remote);
+  TcpConnection* Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr);
+  void Remove(TcpConnection* conn);
+
+  void Demux(const TcpSegment& seg, Instant now);
+  TcpListener* FindListener(const IpAddress& ip, uint16_t port) const;
+  void HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now);
+  bool TryCookie(TcpListener* listener, const TcpSegment& seg, Instant now);
+  void SendCookieSynAck(TcpListener* listener, const TcpSegment& syn, const TcpFourTuple& t,
+                        Instant now);
+  void SendResetFor(const TcpSegment& seg, Instant now);
+
+  Ip4Engine* ip4_;
+  Random* random_;
+  TcpConfig config_;
+  TcpSecrets secrets_;
+  TcpSynCookies cookies_;
+  TokenBucket challenge_;
+  double challenge_rate_;
+  absl::flat_hash_map<TcpFourTuple, std::unique_ptr<Entry>> connections_;
+  absl::flat_hash_map<uint16_t, std::vector<TcpPortUser*>> ports_;
+  absl::flat_hash_map<uint16_t, std::vector<std::shared_ptr<TcpListener>>> listeners_;
+  PacketBuffer tx_{65536 + 256};
+  Counters<TcpCounter> counters_;
+};
+
+}  // namespace pytcp

@@ -1,0 +1,234 @@
+// The receive side: segment text into the ring (in order or into the out-of-order area),
+// the FIN, the window we advertise, receive-buffer auto-tuning and when to ACK.
+//
+// RFCs to read: RFC 9293 §3.10.7.4 seventh and eighth steps, §3.8.6.2.2 (receiver SWS
+// avoidance; the window's right edge is never moved back), §3.8.6.3 and RFC 1122
+// §4.2.3.2 (delayed ACKs), RFC 5681 §4.2 (immediate ACKs for out-of-order segments and
+// for filling holes), RFC 7323 §2.3 (the scaled window field).
+#include <algorithm>
+#include <cerrno>
+
+#include "stack/tcp/tcp_connection.h"
+
+namespace pytcp {
+
+void TcpConnection::EnsureBuffers() {
+  if (rcv_buf_.capacity() == 0) rcv_buf_.Resize(rcv_capacity_);
+  if (snd_buf_.capacity() == 0) snd_buf_.Resize(snd_capacity_);
+}
+
+size_t TcpConnection::recv_capacity() const {
+  return rcv_buf_.capacity() != 0 ? rcv_buf_.capacity() : rcv_capacity_;
+}
+
+void TcpConnection::CommitInOrder(SeqNum new_nxt) {
+  const uint32_t n = static_cast<uint32_t>(new_nxt - rcv_nxt_);
+  rcv_buf_.Commit(n);
+  rcv_nxt_ = new_nxt;
+  bytes_received_ += n;
+}
+
+void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
+  ByteSpan data = seg.payload();
+  SeqNum seq = seg.seq();
+  bool fin = seg.flags().fin;
+  const bool had_data = !data.empty();
+  if (fin_received_) {
+    // The peer's FIN was processed before: this is a retransmission. RFC 9293
+    // §3.10.7.4 eighth step: in TIME-WAIT "restart the 2 MSL time-wait timeout"; in any
+    // case the ACK is repeated.
+    if (state_ == TcpState::kTimeWait && fin) timewait_deadline_ = now + config_.time_wait;
+    ack_now_ = true;
+    return;
+  }
+  if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 &&
+      state_ != TcpState::kFinWait2) {
+    return;
+  }
+  // Only the new part of a segment that straddles RCV.NXT is processed.
+  if (seq < rcv_nxt_) {
+    const uint32_t old = static_cast<uint32_t>(rcv_nxt_ - seq);
+    if (old > data.size()) {
+      data = {};
+      fin = false;
+    } else {
+      data = data.subspan(old);
+    }
+    seq = rcv_nxt_;
+  }
+  // Linux (tcp_rcv_state_process, LINUX_MIB_TCPABORTONDATA): new data for a socket that
+  // closed or shut down reading after sending its FIN cannot be delivered: RST.
+  if ((orphaned_ || shut_rd_) && !data.empty() &&
+      (state_ == TcpState::kFinWait1 || state_ == TcpState::kFinWait2)) {
+    env_->counters().Inc(TcpCounter::kAbortOnData);
+    SendRst(snd_nxt_, now);
+    EnterClosed(0);
+    return;
+  }
+  // Trim what lies beyond the advertised window or the room left in the buffer.
+  const SeqNum room_end = rcv_nxt_ + static_cast<uint32_t>(rcv_buf_.free());
+  const SeqNum limit = SeqMin(SeqMax(rcv_adv_, rcv_nxt_), room_end);
+  if (seq + static_cast<uint32_t>(data.size()) > limit) {
+    data = data.first(limit > seq ? static_cast<size_t>(limit - seq) : 0);
+    fin = false;
+  }
+  if (data.empty() && !fin) {
+    if (had_data) {
+      // Old or out-of-window data: RFC 5681 §4.2 asks for an immediate ACK.
+      env_->counters().Inc(seq == rcv_nxt_ && limit > rcv_nxt_ ? TcpCounter::kRxDuplicate
+                                                               : TcpCounter::kRxDuplicate);
+      ack_now_ = true;
+    }
+    return;
+  }
+  if (had_data) {
+    rcv_mss_ = std::max<uint32_t>(rcv_mss_, static_cast<uint32_t>(seg.payload().size()));
+    last_data_recv_ = now;
+  }
+  if (seq == rcv_nxt_) {
+    rcv_buf_.WriteAt(rcv_buf_.size(), data);
+    SeqNum next = rcv_nxt_ + static_cast<uint32_t>(data.size());
+    const bool filled_hole = !ooo_.empty();
+    if (filled_hole) next = ooo_.Advance(next);
+    CommitInOrder(next);
+    if (filled_hole) ack_now_ = true;  // RFC 5681 §4.2: a segment that fills a gap
+    if (fin && seq + static_cast<uint32_t>(data.size()) == rcv_nxt_) {
+      ProcessFin(now);
+    } else if (ooo_fin_ && *ooo_fin_ == rcv_nxt_) {
+      ProcessFin(now);
+    }
+    ScheduleAck(static_cast<uint32_t>(data.size()), now);
+    Notify();
+    return;
+  }
+  // Out of order: held beyond RCV.NXT at its offset in the ring (RFC 9293 §3.10.7.4
+  // "segments with higher beginning sequence numbers SHOULD be held").
+  env_->counters().Inc(TcpCounter::kRxOutOfOrder);
+  if (!data.empty()) {
+    if (!ooo_.Add(seq, seq + static_cast<uint32_t>(data.size()))) {
+      env_->counters().Inc(TcpCounter::kRxDropOooFull);
+      ack_now_ = true;
+      return;
+    }
+    rcv_buf_.WriteAt(rcv_buf_.size() + static_cast<size_t>(seq - rcv_nxt_), data);
+  }
+  if (fin) ooo_fin_ = seq + static_cast<uint32_t>(data.size());
+  // RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate ACK that
+  // carries the SACK blocks).
+  ack_now_ = true;
+}
+
+void TcpConnection::ProcessFin(Instant now) {
+  // RFC 9293 §3.10.7.4 eighth step.
+  rcv_nxt_ += 1;
+  fin_received_ = true;
+  ooo_fin_.reset();
+  ack_now_ = true;
+  switch (state_) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      state_ = TcpState::kCloseWait;
+      break;
+    case TcpState::kFinWait1:
+      // Our FIN was not acknowledged yet (else we would be in FIN-WAIT-2): simultaneous close.
+      if (FinAcked()) {
+        EnterTimeWait(now);
+      } else {
+        state_ = TcpState::kClosing;
+      }
+      break;
+    case TcpState::kFinWait2:
+      EnterTimeWait(now);
+      break;
+    default:
+      break;
+  }
+  Notify();
+}
+
+void TcpConnection::ScheduleAck(uint32_t bytes, Instant now) {
+  unacked_bytes_ += bytes;
+  if (ack_now_) return;
+  if (quickack_ > 0) {
+    // Quick ACKs at the start let the peer's slow start grow without waiting for our
+    // delayed-ACK timer (Linux's quick-ACK mode).
+    --quickack_;
+    ack_now_ = true;
+    return;
+  }
+  // RFC 5681 §4.2: "an ACK SHOULD be generated for at least every second full-sized
+  // segment"; otherwise within the delayed-ACK timeout (RFC 1122 §4.2.3.2, < 0.5 s).
+  if (static_cast<uint32_t>(rcv_nxt_ - last_ack_sent_) >= 2 * rcv_mss_) {
+    ack_now_ = true;
+    return;
+  }
+  if (delack_deadline_.is_infinite()) delack_deadline_ = now + config_.delayed_ack;
+}
+
+uint32_t TcpConnection::WindowToAdvertise() const {
+  const size_t capacity = recv_capacity();
+  const size_t used = rcv_buf_.size();
+  const size_t free = capacity > used ? capacity - used : 0;
+  const uint64_t field_max = uint64_t{65535} << rcv_wscale_;
+  uint64_t wnd = std::min<uint64_t>(free, field_max);
+  const uint32_t cur = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only by at least
+  // min(buffer/2, MSS).
+  const uint64_t step = std::min<uint64_t>(capacity / 2, rcv_mss_);
+  if (wnd > cur && wnd - cur < step) wnd = cur;
+  // ... and never move it back (the window may only shrink as data fills it).
+  if (wnd < cur) wnd = cur;
+  // The scaled field drops the low bits; round up instead when rounding down would
+  // shrink the window (Linux's tcp_select_window does the same).
+  const uint64_t unit = uint64_t{1} << rcv_wscale_;
+  uint64_t rounded = wnd & ~(unit - 1);
+  if (rounded < cur) rounded = (wnd + unit - 1) & ~(unit - 1);
+  return static_cast<uint32_t>(std::min(rounded, field_max));
+}
+
+void TcpConnection::AfterAppRead(size_t copied, Instant now) {
+  // Receive-buffer auto-tuning (Linux's tcp_rcv_space_adjust, "dynamic right-sizing"):
+  // once per RTT, if the application drained more than half the buffer, the buffer
+  // grows to twice that, so the window keeps ahead of the bandwidth-delay product.
+  copied_in_rtt_ += copied;
+  const Duration interval = std::max<Duration>(rtt_.srtt(), std::chrono::milliseconds(1));
+  if (now - rcv_rtt_start_ >= interval) {
+    if (!rcv_locked_) {
+      const size_t max_cap = config_.rcvbuf_max / 2;
+      const size_t target = std::min(max_cap, copied_in_rtt_ * 4);
+      if (target > rcv_buf_.capacity() && rcv_buf_.capacity() != 0) {
+        const size_t next = std::min(max_cap, std::max(target, rcv_buf_.capacity() * 3 / 2));
+        rcv_buf_.Resize(next, ooo_.SpanFrom(rcv_nxt_));
+        rcv_capacity_ = next;
+      }
+    }
+    copied_in_rtt_ = 0;
+    rcv_rtt_start_ = now;
+  }
+  // Linux's tcp_cleanup_rbuf: after a read, announce the window at once if it at least
+  // doubles one that had shrunk to half the buffer or less (this reopens a zero window).
+  if (!IsSynchronized(state_) || fin_received_) return;
+  const uint32_t cur = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  if (size_t{2} * cur <= recv_capacity()) {
+    const uint32_t next = WindowToAdvertise();
+    if (next > cur && next >= 2 * cur) {
+      ack_now_ = true;
+      Output(now);
+    }
+  }
+}
+
+void TcpConnection::SetRecvBuffer(size_t bytes, Instant now) {
+  (void)now;
+  rcv_locked_ = true;
+  rcv_capacity_ = std::max<size_t>(bytes / 2, 1024);
+  if (rcv_buf_.capacity() != 0) {
+    // Never below what is held or promised.
+    const uint32_t promised = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+    const size_t needed = rcv_buf_.size() + std::max<size_t>(promised, ooo_.SpanFrom(rcv_nxt_));
+    rcv_capacity_ = std::max(rcv_capacity_, needed);
+    if (rcv_capacity_ != rcv_buf_.capacity()) rcv_buf_.Resize(rcv_capacity_, ooo_.SpanFrom(rcv_nxt_));
+  }
+}
+
+}  // namespace pytcp

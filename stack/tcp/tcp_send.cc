@@ -1,0 +1,381 @@
+// The send side: what to send next and how segments are built.
+//
+// RFCs to read: RFC 9293 §3.7.4 and RFC 1122 §4.2.3.4 (Nagle), §3.8.6.2.1 (sender SWS
+// avoidance), §3.8.6.1 (zero-window probing), RFC 6675 §4-§5 (pipe, NextSeg), RFC 5681
+// §3 (congestion window), RFC 6582 (NewReno partial ACKs), RFC 7323 §3 (timestamps on
+// every segment), RFC 2018 §4 (SACK blocks in ACKs), RFC 6691 (options reduce the
+// payload of a segment, not the MSS).
+//
+// Segmentation happens in exactly one place: MaxPayload() is the largest payload a
+// segment may carry, and every data-bearing segment is cut to it. When the link offers
+// TSO/GSO, this is where a segment grows to 64 KB and the device cuts it.
+#include <algorithm>
+
+#include "stack/tcp/tcp_connection.h"
+
+namespace pytcp {
+namespace {
+// tcp(7): "there is a 200 millisecond ceiling on the time for which output is corked".
+constexpr Duration kCorkCeiling = std::chrono::milliseconds(200);
+}  // namespace
+
+uint32_t TcpConnection::TsNow(Instant now) const {
+  // RFC 7323 §5.4: a 1 ms timestamp clock, offset per connection.
+  return static_cast<uint32_t>(now.nanos() / 1'000'000) + ts_offset_;
+}
+
+uint32_t TcpConnection::mss_cache() const {
+  // RFC 6691: the timestamp option is carried by every segment, so it comes off the MSS
+  // once (Linux's mss_cache).
+  return static_cast<uint32_t>(mss_) - (ts_ok_ ? 12u : 0u);
+}
+
+uint32_t TcpConnection::MaxPayload() const {
+  uint32_t limit = mss_cache();
+  // SACK blocks (RFC 2018 §3: at most three beside timestamps) take room from the payload.
+  if (sack_ok_ && !ooo_.empty()) {
+    const size_t blocks = std::min<size_t>(ooo_.range_count(), ts_ok_ ? 3 : 4);
+    limit -= static_cast<uint32_t>(4 + 8 * blocks);
+  }
+  return std::max<uint32_t>(limit, 8);
+}
+
+size_t TcpConnection::send_capacity() const { return snd_capacity_; }
+
+size_t TcpConnection::send_space() const {
+  return snd_capacity_ > snd_buf_.size() ? snd_capacity_ - snd_buf_.size() : 0;
+}
+
+size_t TcpConnection::unsent() const {
+  const SeqNum end = data_end();
+  return snd_nxt_ < end ? static_cast<size_t>(end - snd_nxt_) : 0;
+}
+
+bool TcpConnection::writable() const {
+  // Linux's sk_stream_is_writeable: the free space is at least half of what is queued.
+  return send_space() > 0 && send_space() >= snd_buf_.size() / 2;
+}
+
+void TcpConnection::MaybeGrowSendBuffer() {
+  // Send-buffer auto-tuning (Linux's tcp_sndbuf_expand): room for twice the congestion
+  // window, so the sender is never limited by its own buffer before the network.
+  if (snd_locked_) return;
+  const size_t target = std::min<size_t>(config_.sndbuf_max, size_t{2} * cc_->cwnd() + 4 * mss_);
+  if (target <= snd_capacity_) return;
+  snd_capacity_ = std::min<size_t>(config_.sndbuf_max, std::max(target, snd_capacity_ * 3 / 2));
+  if (snd_buf_.capacity() != 0 && snd_buf_.capacity() < snd_capacity_) snd_buf_.Resize(snd_capacity_);
+  Notify();
+}
+
+void TcpConnection::SetSendBuffer(size_t bytes) {
+  snd_locked_ = true;
+  snd_capacity_ = std::max<size_t>(bytes / 2, 2048);
+  if (snd_buf_.capacity() != 0) snd_buf_.Resize(std::max(snd_capacity_, snd_buf_.size()));
+  Notify();
+}
+
+void TcpConnection::set_nodelay(bool on, Instant now) {
+  opts_.nodelay = on;
+  // Linux pushes pending data when TCP_NODELAY is turned on.
+  if (on && IsSynchronized(state_)) Output(now);
+}
+
+void TcpConnection::set_cork(bool on, Instant now) {
+  opts_.cork = on;
+  if (!on) {
+    // Uncorking sends what was held.
+    cork_deadline_ = Instant::Infinite();
+    if (IsSynchronized(state_)) Output(now);
+  }
+}
+
+SeqNum TcpConnection::LostPoint() const {
+  SeqNum l = lost_until_;
+  if (sack_ok_ && !scoreboard_.empty()) {
+    l = SeqMax(l, scoreboard_.LostBoundary(snd_una_, mss_cache(), config_.dupthresh));
+  }
+  return SeqMin(SeqMax(l, snd_una_), snd_nxt_);
+}
+
+uint32_t TcpConnection::Pipe() const {
+  // RFC 6675 §4 SetPipe(): every unSACKed byte counts once if not lost, and once more if
+  // it was retransmitted.
+  if (snd_nxt_ == snd_una_) return 0;
+  const SeqNum lost = LostPoint();
+  const SeqNum rtx = SeqMin(SeqMax(high_rxt_, snd_una_), snd_nxt_);
+  uint32_t not_lost = static_cast<uint32_t>(snd_nxt_ - lost);
+  uint32_t retransmitted = static_cast<uint32_t>(rtx - snd_una_);
+  if (sack_ok_) {
+    not_lost -= scoreboard_.SackedIn(lost, snd_nxt_);
+    retransmitted -= scoreboard_.SackedIn(snd_una_, rtx);
+  } else {
+    // Without SACK each duplicate ACK stands for a segment that left the network
+    // (RFC 5681 §3.2 step 4's inflation, expressed as Linux's emulated sacked_out).
+    not_lost -= std::min<uint32_t>(not_lost, static_cast<uint32_t>(dupacks_) * mss_cache());
+  }
+  return not_lost + retransmitted;
+}
+
+void TcpConnection::FillOptions(TcpOptions* o, bool syn, Instant now) const {
+  if (syn) {
+    o->mss = adv_mss_;
+    if (ws_ok_) o->window_scale = rcv_wscale_;
+    o->sack_permitted = sack_ok_;
+  }
+  // RFC 7323 §3.2: TSecr echoes TS.Recent (zero in an initial SYN).
+  if (ts_ok_) o->timestamps = TcpTimestamps{TsNow(now), state_ == TcpState::kSynSent ? 0 : ts_recent_};
+  if (!syn && sack_ok_ && !ooo_.empty()) {
+    o->sack_block_count = static_cast<uint8_t>(ooo_.SackBlocks(o->sack_blocks.data(), ts_ok_ ? 3 : 4));
+  }
+}
+
+bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, size_t len,
+                                Instant now) {
+  TcpHeader h;
+  h.src_port = tuple_.local_port;
+  h.dst_port = tuple_.remote_port;
+  h.seq = seq;
+  h.flags = flags;
+  if (flags.ack) h.ack = rcv_nxt_;
+  FillOptions(&h.options, flags.syn, now);
+  if (flags.syn) {
+    // RFC 7323 §2.2: the window of a SYN is not scaled.
+    const uint32_t wnd = static_cast<uint32_t>(std::min<size_t>(recv_capacity(), 65535));
+    h.window = static_cast<uint16_t>(wnd);
+    if (state_ != TcpState::kSynSent) rcv_adv_ = SeqMax(rcv_adv_, rcv_nxt_ + wnd);
+  } else {
+    const uint32_t wnd = WindowToAdvertise();
+    const uint32_t field = std::min<uint32_t>(wnd >> rcv_wscale_, 65535);
+    h.window = static_cast<uint16_t>(field);
+    rcv_adv_ = SeqMax(rcv_adv_, rcv_nxt_ + (field << rcv_wscale_));
+  }
+  std::pair<ByteSpan, ByteSpan> payload;
+  if (len > 0) payload = snd_buf_.Slice(data_offset, len);
+  const bool ok =
+      env_->Transmit(tuple_, h, payload.first, payload.second, opts_.ttl, opts_.tos, now);
+  env_->counters().Inc(TcpCounter::kTxSegments);
+  if (len > 0) env_->counters().Inc(TcpCounter::kTxDataSegments);
+  ++segs_out_;
+  if (flags.ack) {
+    last_ack_sent_ = rcv_nxt_;
+    ack_now_ = false;
+    delack_deadline_ = Instant::Infinite();
+    unacked_bytes_ = 0;
+  }
+  return ok;
+}
+
+void TcpConnection::SendSynSegment(Instant now) {
+  TcpFlags f;
+  f.syn = true;
+  f.ack = state_ == TcpState::kSynReceived;
+  snd_nxt_ = SeqMax(snd_nxt_, iss_ + 1);
+  // RFC 6298 §3 (Karn): only a SYN sent once is timed.
+  if (retransmits_ == 0 && !rtt_timing_) {
+    rtt_timing_ = true;
+    rtt_seq_ = iss_ + 1;
+    rtt_start_ = now;
+  }
+  if (state_ == TcpState::kSynSent) rcv_adv_ = rcv_nxt_;
+  SendSegment(iss_, f, 0, 0, now);
+}
+
+void TcpConnection::SendAck(Instant now) {
+  if (state_ == TcpState::kClosed || state_ == TcpState::kSynSent ||
+      state_ == TcpState::kListen) {
+    return;
+  }
+  TcpFlags f;
+  f.ack = true;
+  SendSegment(snd_nxt_, f, 0, 0, now);
+}
+
+void TcpConnection::SendProbe(Instant now) {
+  // <SEQ=SND.UNA-1><CTL=ACK>, no data: outside the peer's window, so it must answer with
+  // an ACK that carries its current window (Linux's tcp_xmit_probe_skb; RFC 1122
+  // §4.2.3.6 allows this form for keep-alives).
+  TcpFlags f;
+  f.ack = true;
+  SendSegment(snd_una_ - 1, f, 0, 0, now);
+}
+
+void TcpConnection::SendRst(SeqNum seq, Instant now, bool with_ack) {
+  TcpHeader h;
+  h.src_port = tuple_.local_port;
+  h.dst_port = tuple_.remote_port;
+  h.seq = seq;
+  h.flags.rst = true;
+  if (with_ack) {
+    h.flags.ack = true;
+    h.ack = rcv_nxt_;
+  }
+  env_->Transmit(tuple_, h, {}, {}, opts_.ttl, opts_.tos, now);
+  env_->counters().Inc(TcpCounter::kTxSegments);
+  env_->counters().Inc(TcpCounter::kTxRst);
+}
+
+void TcpConnection::ArmRetransmitTimer(Instant now, bool restart) {
+  if (snd_nxt_ == snd_una_) {
+    rtx_deadline_ = Instant::Infinite();
+    return;
+  }
+  // RFC 6298 §5.1: start the timer if it is not running; §5.3: restart on new ACKs.
+  if (restart || rtx_deadline_.is_infinite()) rtx_deadline_ = now + rtt_.rto();
+  persist_deadline_ = Instant::Infinite();
+}
+
+TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
+  const SeqNum lost = LostPoint();
+  const SeqNum from = SeqMax(high_rxt_, snd_una_);
+  if (from >= lost) return RtxResult::kNone;
+  // RFC 6675 §4 NextSeg() rule 1: the first unSACKed byte above HighRxt that is lost.
+  SeqNum hole_end;
+  const SeqNum start = sack_ok_ ? scoreboard_.NextHole(from, lost, &hole_end) : from;
+  if (!sack_ok_) hole_end = lost;
+  if (start >= lost) {
+    high_rxt_ = lost;
+    force_rtx_ = false;
+    return RtxResult::kNone;
+  }
+  // RFC 6675 §5 (C): while cwnd - pipe >= 1 SMSS; the first retransmission of an episode
+  // (fast retransmit, RTO) goes regardless.
+  if (!force_rtx_ && Pipe() + mss_cache() > cc_->cwnd()) return RtxResult::kBlocked;
+  const SeqNum dend = data_end();
+  TcpFlags f;
+  f.ack = true;
+  uint32_t len = 0;
+  if (start < dend) {
+    len = std::min({static_cast<uint32_t>(hole_end - start), static_cast<uint32_t>(dend - start),
+                    MaxPayload()});
+    if (fin_sent_ && start + len == dend && hole_end > dend) f.fin = true;
+  } else if (fin_sent_ && start == dend) {
+    f.fin = true;
+  } else {
+    force_rtx_ = false;
+    return RtxResult::kNone;
+  }
+  f.psh = len > 0 && start + len == dend;
+  SendSegment(start, f, static_cast<size_t>(start - snd_buf_seq_), len, now);
+  high_rxt_ = start + len + (f.fin ? 1 : 0);
+  force_rtx_ = false;
+  env_->counters().Inc(TcpCounter::kTxRetransSegments);
+  ++total_retrans_;
+  // RFC 6298 §3 (Karn): a retransmitted segment is not timed.
+  if (rtt_timing_ && start < rtt_seq_) rtt_timing_ = false;
+  max_pipe_ = std::max(max_pipe_, Pipe());
+  return RtxResult::kSent;
+}
+
+void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
+  TcpFlags f;
+  f.ack = true;
+  f.fin = with_fin;
+  // Linux sets PSH on the segment that empties the queue.
+  f.psh = len > 0 && snd_nxt_ + len == data_end();
+  SendSegment(snd_nxt_, f, static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len, now);
+  if (!rtt_timing_) {
+    rtt_timing_ = true;
+    rtt_seq_ = snd_nxt_ + len + (with_fin ? 1 : 0);
+    rtt_start_ = now;
+  }
+  snd_nxt_ += len;
+  if (with_fin) {
+    snd_nxt_ += 1;
+    fin_sent_ = true;
+  }
+  if (len > 0 && len < mss_cache()) snd_sml_ = snd_nxt_;
+  if (len > 0) last_data_sent_ = now;
+  cork_deadline_ = Instant::Infinite();
+  ArmRetransmitTimer(now, false);
+}
+
+bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
+  // Retransmissions first (RFC 6675 §4 NextSeg rule 1).
+  if (recovery_ != Recovery::kOpen || lost_until_ > snd_una_) {
+    const RtxResult r = SendRetransmission(now);
+    if (r == RtxResult::kSent) return true;
+    if (r == RtxResult::kBlocked) return false;
+  }
+  const SeqNum dend = data_end();
+  const bool fin_pending = fin_queued_ && !fin_sent_;
+  const uint32_t unsent_bytes = snd_nxt_ < dend ? static_cast<uint32_t>(dend - snd_nxt_) : 0;
+  if (unsent_bytes == 0 && !fin_pending) return false;
+
+  const int32_t wnd_left = (snd_una_ + snd_wnd_) - snd_nxt_;
+  const uint32_t room = wnd_left > 0 ? static_cast<uint32_t>(wnd_left) : 0;
+  const uint32_t pipe = Pipe();
+  const uint32_t cwnd = cc_->cwnd();
+  const uint32_t cwnd_room = cwnd > pipe ? cwnd - pipe : 0;
+  const uint32_t seg_max = MaxPayload();
+
+  if (unsent_bytes == 0) {
+    // Only the FIN is left. It is sent even into a closed window; the peer ACKs it
+    // without taking it and it is retransmitted like data.
+    if (cwnd_room == 0 && pipe > 0) return false;
+    TransmitNew(0, true, now);
+    return true;
+  }
+  uint32_t len = std::min(unsent_bytes, seg_max);
+  if (len > room) {
+    // RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment cut short by the window goes
+    // only if it is at least half the largest window the peer has offered.
+    if (room == 0 || room < max_snd_wnd_ / 2) {
+      *window_blocked = true;
+      return false;
+    }
+    len = room;
+  }
+  // RFC 5681 §3.1 / RFC 6675: within the congestion window.
+  if (cwnd_room < len) return false;
+  if (len < seg_max && len == unsent_bytes && !fin_pending) {
+    // The last, partial segment of the queue.
+    if (opts_.cork || more_) {
+      // TCP_CORK / MSG_MORE: wait for more data, at most the cork ceiling.
+      if (cork_deadline_.is_infinite()) cork_deadline_ = now + kCorkCeiling;
+      if (now < cork_deadline_) return false;
+    } else if (!opts_.nodelay && snd_sml_ > snd_una_) {
+      // Nagle (RFC 9293 §3.7.4) in Minshall's form, as Linux: no second small segment
+      // while one is unacknowledged.
+      return false;
+    }
+  }
+  const bool with_fin = fin_pending && snd_nxt_ + len == dend;
+  TransmitNew(len, with_fin, now);
+  max_pipe_ = std::max(max_pipe_, pipe + len);
+  return true;
+}
+
+void TcpConnection::Output(Instant now) {
+  switch (state_) {
+    case TcpState::kClosed:
+    case TcpState::kListen:
+    case TcpState::kSynSent:
+      return;
+    case TcpState::kSynReceived:
+    case TcpState::kTimeWait:
+      if (ack_now_) SendAck(now);
+      return;
+    default:
+      break;
+  }
+  bool window_blocked = false;
+  // Bounded: each iteration sends one segment and moves snd_nxt or HighRxt.
+  for (int i = 0; i < 100000 && SendOne(now, &window_blocked); ++i) {
+  }
+  if (ack_now_) SendAck(now);
+  // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: with data waiting, nothing in flight and a
+  // window too small to send into, the persist timer keeps probing it.
+  const bool pending = unsent() > 0 || (fin_queued_ && !fin_sent_);
+  if (pending && snd_una_ == snd_nxt_ && window_blocked) {
+    if (persist_deadline_.is_infinite()) {
+      const Duration d = std::min(rtt_.base_rto() * (int64_t{1} << std::min(persist_backoff_, 20)),
+                                  config_.rto_max);
+      persist_deadline_ = now + d;
+    }
+  } else if (!pending || snd_una_ != snd_nxt_) {
+    persist_deadline_ = Instant::Infinite();
+  }
+  ArmRetransmitTimer(now, false);
+}
+
+}  // namespace pytcp

@@ -1,0 +1,236 @@
+// Timers as stored deadlines (smoltcp's model): the engine asks NextDeadline() and calls
+// OnTimer() once it has passed. Also TCP_INFO and the option setters that touch timers.
+//
+// RFCs to read: RFC 6298 §5 (the retransmission timer, backoff), RFC 5681 §3.1 (the
+// response to a timeout), RFC 9293 §3.8.6.1 and RFC 1122 §4.2.2.17 (persist),
+// RFC 1122 §4.2.3.6 (keep-alives), RFC 1122 §4.2.3.5 (R2: when to give up),
+// RFC 9293 §3.10.8 (the user, retransmission and TIME-WAIT timeouts).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "stack/tcp/tcp_connection.h"
+
+namespace pytcp {
+
+Duration TcpConnection::KeepIdle() const { return opts_.keepidle.value_or(config_.keepalive_idle); }
+Duration TcpConnection::KeepIntvl() const {
+  return opts_.keepintvl.value_or(config_.keepalive_interval);
+}
+int TcpConnection::KeepCnt() const { return opts_.keepcnt.value_or(config_.keepalive_probes); }
+
+Instant TcpConnection::KeepaliveDeadline() const {
+  if (!opts_.keepalive) return Instant::Infinite();
+  if (state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait &&
+      state_ != TcpState::kFinWait2) {
+    return Instant::Infinite();
+  }
+  // With data in flight or waiting the retransmission and persist timers watch the peer.
+  if (snd_una_ != snd_nxt_ || unsent() > 0) return Instant::Infinite();
+  if (keepalive_probes_ == 0) return last_rx_ + KeepIdle();
+  return last_keepalive_ + KeepIntvl();
+}
+
+Instant TcpConnection::NextDeadline() const {
+  Instant next = EarliestOf(rtx_deadline_, persist_deadline_);
+  next = EarliestOf(next, delack_deadline_);
+  next = EarliestOf(next, timewait_deadline_);
+  next = EarliestOf(next, cork_deadline_);
+  return EarliestOf(next, KeepaliveDeadline());
+}
+
+TcpInputResult TcpConnection::OnTimer(Instant now) {
+  if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+  if (timewait_deadline_ <= now) {
+    // TIME-WAIT's 2*MSL ended, or an orphan waited in FIN-WAIT-2 for tcp_fin_timeout.
+    timewait_deadline_ = Instant::Infinite();
+    if (state_ == TcpState::kTimeWait || state_ == TcpState::kFinWait2) {
+      EnterClosed(0);
+      return TcpInputResult::kClosed;
+    }
+  }
+  if (rtx_deadline_ <= now) {
+    OnRetransmitTimeout(now);
+    if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+  }
+  if (persist_deadline_ <= now) OnPersistTimeout(now);
+  if (delack_deadline_ <= now) {
+    delack_deadline_ = Instant::Infinite();
+    if (IsSynchronized(state_) && last_ack_sent_ != rcv_nxt_) {
+      env_->counters().Inc(TcpCounter::kDelayedAcks);
+      ack_now_ = true;
+      Output(now);
+    }
+  }
+  if (cork_deadline_ <= now) {
+    Output(now);
+    if (cork_deadline_ <= now) cork_deadline_ = Instant::Infinite();
+  }
+  if (KeepaliveDeadline() <= now) {
+    OnKeepaliveTimeout(now);
+    if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+  }
+  return state_ == TcpState::kClosed ? TcpInputResult::kClosed : TcpInputResult::kOk;
+}
+
+void TcpConnection::OnRetransmitTimeout(Instant now) {
+  rtx_deadline_ = Instant::Infinite();
+  if (snd_una_ == snd_nxt_) return;
+  env_->counters().Inc(TcpCounter::kTimeouts);
+  ++retransmits_;
+  if (first_rto_time_.is_infinite()) first_rto_time_ = now;
+  rtt_timing_ = false;  // RFC 6298 §3 (Karn)
+  if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
+    const int limit = state_ == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
+    if (retransmits_ > limit) {
+      env_->counters().Inc(TcpCounter::kAttemptFails);
+      EnterClosed(passive_ ? 0 : ETIMEDOUT);
+      return;
+    }
+    // RFC 6298 §5.5-§5.6 apply to the SYN as to data.
+    rtt_.Backoff();
+    SendSynSegment(now);
+    rtx_deadline_ = now + rtt_.rto();
+    return;
+  }
+  // RFC 1122 §4.2.3.5: after R2 retransmissions (Linux's tcp_retries2; fewer for an
+  // orphan, tcp_orphan_retries) or TCP_USER_TIMEOUT, give up with ETIMEDOUT.
+  const int limit = orphaned_ ? config_.orphan_retries : config_.retries2;
+  const bool user_timeout = opts_.user_timeout && now - first_rto_time_ >= *opts_.user_timeout;
+  if (retransmits_ > limit || user_timeout) {
+    env_->counters().Inc(TcpCounter::kAbortOnTimeout);
+    EnterClosed(ETIMEDOUT);
+    return;
+  }
+  // RFC 5681 §3.1: ssthresh from the first timeout of a series only (equation 4 "when a
+  // segment is retransmitted more than once, ssthresh is held constant").
+  if (retransmits_ == 1) {
+    cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
+  }
+  rtt_.Backoff();
+  // A receiver may renege on SACKed data (RFC 2018 §8): the first timeout keeps the
+  // scoreboard (Linux does, and it saves resending what arrived), a second one in a row
+  // forgets it so that every byte is sent again.
+  if (retransmits_ > 1) scoreboard_.Clear();
+  // Everything in flight is presumed lost and resent from SND.UNA as cwnd allows (the
+  // Loss state of Linux; RFC 6675 §5.1).
+  recovery_ = Recovery::kLoss;
+  recovery_point_ = snd_nxt_;
+  reno_recover_ = snd_nxt_;  // RFC 6582 §3.2 step 1 after a timeout
+  lost_until_ = snd_nxt_;
+  high_rxt_ = snd_una_;
+  dupacks_ = 0;
+  force_rtx_ = true;
+  Output(now);
+  ArmRetransmitTimer(now, true);
+}
+
+void TcpConnection::OnPersistTimeout(Instant now) {
+  persist_deadline_ = Instant::Infinite();
+  if (snd_una_ != snd_nxt_) return;
+  const bool pending = unsent() > 0 || (fin_queued_ && !fin_sent_);
+  if (!pending || !IsSynchronized(state_)) return;
+  env_->counters().Inc(TcpCounter::kPersistProbes);
+  const int32_t wnd_left = (snd_una_ + snd_wnd_) - snd_nxt_;
+  if (wnd_left > 0 && unsent() > 0) {
+    // RFC 9293 §3.8.6.2.1 rule 4: the SWS override timeout sends what fits.
+    const uint32_t len = std::min<uint32_t>(
+        {static_cast<uint32_t>(wnd_left), static_cast<uint32_t>(unsent()), MaxPayload()});
+    const bool with_fin = fin_queued_ && snd_nxt_ + len == data_end();
+    TransmitNew(len, with_fin, now);
+    return;
+  }
+  // RFC 9293 §3.8.6.1: probe the zero window. Linux's probe carries no data (SEQ=SND.UNA-1)
+  // and so consumes no sequence space; the answer brings the current window.
+  SendProbe(now);
+  ++persist_backoff_;
+  const Duration d = std::min(rtt_.base_rto() * (int64_t{1} << std::min(persist_backoff_, 20)),
+                              config_.rto_max);
+  persist_deadline_ = now + d;
+}
+
+void TcpConnection::OnKeepaliveTimeout(Instant now) {
+  // RFC 1122 §4.2.3.6: after the idle time, probes every interval; after the count of
+  // unanswered probes the connection is dead (Linux sends a RST and reports ETIMEDOUT).
+  if (keepalive_probes_ >= KeepCnt()) {
+    env_->counters().Inc(TcpCounter::kAbortOnTimeout);
+    SendRst(snd_nxt_, now, /*with_ack=*/true);
+    EnterClosed(ETIMEDOUT);
+    return;
+  }
+  env_->counters().Inc(TcpCounter::kKeepaliveProbes);
+  SendProbe(now);
+  ++keepalive_probes_;
+  last_keepalive_ = now;
+}
+
+void TcpConnection::set_keepalive(bool on, Instant now) {
+  opts_.keepalive = on;
+  (void)now;
+}
+
+void TcpConnection::SetKeepaliveTimes(Instant now) { (void)now; }
+
+bool TcpConnection::SetCongestion(std::string_view name) {
+  auto next = MakeTcpCongestionControl(name);
+  if (next == nullptr) return false;
+  if (next->name() == cc_->name()) return true;
+  // The new algorithm starts from the current window (Linux's tcp_reinit_congestion_control
+  // restarts it; keeping cwnd avoids a needless collapse).
+  next->Init(mss_cache(), std::max<uint32_t>(cc_->cwnd() / std::max<uint32_t>(mss_cache(), 1), 2));
+  cc_ = std::move(next);
+  opts_.congestion = std::string(name);
+  return true;
+}
+
+void TcpConnection::FillInfo(struct tcp_info* info, Instant now) const {
+  std::memset(info, 0, sizeof(*info));
+  const auto us = [](Duration d) {
+    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  };
+  const auto ms_since = [&](Instant t) {
+    if (t == Instant() || t > now) return uint32_t{0};
+    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+  };
+  const uint32_t smss = std::max<uint32_t>(mss_cache(), 1);
+  info->tcpi_state = ToLinuxState(state_);
+  switch (recovery_) {
+    case Recovery::kOpen: info->tcpi_ca_state = dupacks_ > 0 ? 1 : 0; break;
+    case Recovery::kFast: info->tcpi_ca_state = 3; break;
+    case Recovery::kLoss: info->tcpi_ca_state = 4; break;
+  }
+  info->tcpi_retransmits = static_cast<uint8_t>(std::min(retransmits_, 255));
+  info->tcpi_probes = static_cast<uint8_t>(std::min(std::max(keepalive_probes_, persist_backoff_), 255));
+  info->tcpi_backoff = static_cast<uint8_t>(std::min(rtt_.backoff(), 255));
+  info->tcpi_options = static_cast<uint8_t>((ts_ok_ ? TCPI_OPT_TIMESTAMPS : 0) |
+                                            (sack_ok_ ? TCPI_OPT_SACK : 0) |
+                                            (ws_ok_ ? TCPI_OPT_WSCALE : 0));
+  info->tcpi_snd_wscale = snd_wscale_ & 0xf;
+  info->tcpi_rcv_wscale = rcv_wscale_ & 0xf;
+  info->tcpi_rto = us(rtt_.rto());
+  info->tcpi_ato = us(config_.delayed_ack);
+  info->tcpi_snd_mss = mss_cache();
+  info->tcpi_rcv_mss = rcv_mss_;
+  const uint32_t flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
+  info->tcpi_unacked = (flight + smss - 1) / smss;
+  info->tcpi_sacked = (scoreboard_.sacked_bytes() + smss - 1) / smss;
+  const SeqNum lost = LostPoint();
+  info->tcpi_lost = (static_cast<uint32_t>(lost - snd_una_) + smss - 1) / smss;
+  const SeqNum rtx = SeqMin(SeqMax(high_rxt_, snd_una_), snd_nxt_);
+  info->tcpi_retrans = (static_cast<uint32_t>(rtx - snd_una_) + smss - 1) / smss;
+  info->tcpi_last_data_sent = ms_since(last_data_sent_);
+  info->tcpi_last_data_recv = ms_since(last_data_recv_);
+  info->tcpi_last_ack_recv = ms_since(last_rx_);
+  info->tcpi_pmtu = env_->PathMtu(tuple_.remote_ip);
+  info->tcpi_rcv_ssthresh = WindowToAdvertise();
+  info->tcpi_rtt = us(rtt_.srtt());
+  info->tcpi_rttvar = us(rtt_.rttvar());
+  info->tcpi_snd_ssthresh = cc_->ssthresh() >= 0x7fffffff ? 0x7fffffff : cc_->ssthresh() / smss;
+  info->tcpi_snd_cwnd = cc_->cwnd() / smss;
+  info->tcpi_advmss = static_cast<uint32_t>(adv_mss_) - (ts_ok_ ? 12u : 0u);
+  info->tcpi_reordering = static_cast<uint32_t>(config_.dupthresh);
+  info->tcpi_rcv_space = static_cast<uint32_t>(recv_capacity());
+  info->tcpi_total_retrans = total_retrans_;
+}
+
+}  // namespace pytcp

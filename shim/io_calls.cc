@@ -2,13 +2,11 @@
 // recvfrom, recvmsg, recvmmsg, sendfile/sendfile64 (a file to a stack socket), and the
 // fortified entry points Debian's binaries call (__read_chk, __recv_chk, __recvfrom_chk).
 //
-// All of them become StackSocket::Send/Recv over a list of spans (the iovecs). As on
-// Linux, write() on a stream socket whose sending side is closed raises SIGPIPE unless
-// MSG_NOSIGNAL is given; ancillary data (msg_control) is not produced (msg_controllen 0).
+// All of them become StackSocket::Send/Recv over a list of spans (the iovecs). SIGPIPE on
+// a stream's EPIPE is the socket layer's (as tcp_sendmsg's is the kernel's). Ancillary
+// data (msg_control) is not produced (msg_controllen 0).
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/sendfile.h>
 
 #include <algorithm>
@@ -53,13 +51,6 @@ class SpanList {
 using SendParts = SpanList<ByteSpan>;
 using RecvParts = SpanList<MutableByteSpan>;
 
-// A stream socket's EPIPE raises SIGPIPE in the calling thread, as the kernel's does.
-void MaybeSigpipe(ShimSocket& s, int err, int flags) {
-  if (err == EPIPE && (flags & MSG_NOSIGNAL) == 0 && s.impl().raises_sigpipe()) {
-    pthread_kill(pthread_self(), SIGPIPE);
-  }
-}
-
 ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const sockaddr* addr,
                socklen_t addrlen, int flags, const msghdr* as_msg) {
   SocketAddress to;
@@ -78,10 +69,7 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
   }
   s.set_committed();
   auto r = s.impl().Send(parts, top, flags);
-  if (!r.ok()) {
-    MaybeSigpipe(s, r.error(), flags);
-    return FailWith<ssize_t>(r);
-  }
+  if (!r.ok()) return FailWith<ssize_t>(r);  // (a stream's EPIPE raised SIGPIPE already)
   return static_cast<ssize_t>(*r);
 }
 

@@ -36,6 +36,7 @@ namespace pytcp::shim {
 
 // X(name, pointer type)
 #define PYTCP_SHIM_LIBC_FUNCTIONS(X)                                                         \
+  X(_exit, void (*)(int))                                                                  \
   X(socket, int (*)(int, int, int))                                                        \
   X(bind, int (*)(int, const sockaddr*, socklen_t))                                         \
   X(listen, int (*)(int, int))                                                              \

@@ -2,15 +2,18 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "shim/fd_table.h"
 #include "shim/libc.h"
+#include "stack/tcp/tcp_types.h"
 
 namespace pytcp::shim {
 namespace {
@@ -22,6 +25,7 @@ struct State {
   std::set<std::string> reported;
   bool loopback_read = false;
   LoopbackMode loopback = LoopbackMode::kKernel;
+  pid_t owner = 0;  // the process that started `stack` (not a vfork child sharing memory)
 };
 
 State& state() {
@@ -51,19 +55,74 @@ void WriteStderr(const std::string& line) {
   }
 }
 
-// At exit: stop the event loop before the C++ runtime destroys what it uses. Registered
-// with atexit() when the stack starts, so it runs before the destructors of everything
-// constructed earlier.
+constexpr double kDefaultExitTimeout = 5.0;  // seconds
+
+// PYTCP_EXIT_TIMEOUT: how long exit may wait for connections to deliver what was written.
+double ExitTimeout() {
+  const char* v = std::getenv("PYTCP_EXIT_TIMEOUT");
+  if (v == nullptr) return kDefaultExitTimeout;
+  char* end = nullptr;
+  const double t = std::strtod(v, &end);
+  if (end == v || *end != '\0' || !(t >= 0) || t > 3600) {
+    ReportOnce("exit-timeout", std::string("PYTCP_EXIT_TIMEOUT='") + v +
+                                   "' is not valid: expected seconds from 0 to 3600; using 5");
+    return kDefaultExitTimeout;
+  }
+  return t;
+}
+
+// Whether a connection still owes the peer data or the acknowledgement of its FIN.
+bool Owes(TcpState s) {
+  switch (s) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kCloseWait:
+    case TcpState::kClosing:
+    case TcpState::kLastAck:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// At exit, as the kernel does for a dying process: every stack socket still open is
+// closed (gracefully, unless SO_LINGER says otherwise), and the connections get up to
+// PYTCP_EXIT_TIMEOUT to deliver what the program wrote and have their FIN acknowledged.
+// Then the event loop stops, before the C++ runtime destroys what it uses.
+void DrainAndStop(Stack* stack) {
+  FdTable& table = FdTable::Get();
+  for (int fd : table.FdsInRange(0, FdTable::kMaxFd - 1)) {
+    if (table.Kind(fd) == FdKind::kSocket) table.Remove(fd);
+  }
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(ExitTimeout()));
+  while (true) {
+    bool owed = false;
+    {
+      std::lock_guard lock(stack->mutex());
+      stack->tcp().ForEachConnection([&](const TcpConnection& c) { owed |= Owes(c.state()); });
+    }
+    if (!owed || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  stack->Stop();
+}
+
+// Registered with atexit() when the stack starts, so it runs before the destructors of
+// everything constructed earlier.
 void StopAtExit() {
   State& st = state();
   Stack* stack = nullptr;
   {
     std::lock_guard lock(st.mu);
+    if (st.stack == nullptr || st.owner != getpid()) return;  // a (v)fork child
     stack = st.stack;
     st.stack = nullptr;
     if (st.error == 0) st.error = ENETDOWN;  // sockets created after this fail cleanly
   }
-  if (stack != nullptr) stack->Stop();
+  DrainAndStop(stack);
 }
 
 // The forked child's copy of the parent's stack has no thread and may hold locks: forget it
@@ -92,6 +151,13 @@ void AtForkChild() {
 }  // namespace
 
 bool InStackStartup() noexcept { return t_starting; }
+
+void ShutdownForExit() noexcept {
+  try {
+    StopAtExit();
+  } catch (...) {
+  }
+}
 
 void ReportOnce(const char* key, const std::string& message) noexcept {
   try {
@@ -151,6 +217,7 @@ Stack* AcquireStack(int* err) noexcept {
           code = ErrnoFor(s);
         } else {
           st.stack = stack->release();
+          st.owner = getpid();
           st.loopback = config->loopback;
           st.loopback_read = true;
           std::atexit(&StopAtExit);

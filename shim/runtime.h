@@ -9,6 +9,8 @@
 //   ENETDOWN  the TAP device cannot be used (missing, busy, not a TAP, /dev/net/tun absent).
 // The failure is remembered: the process does not retry on every socket().
 //
+// Exit (exit(), return from main, _exit()): see ShutdownForExit.
+//
 // fork(): the child gets a copy of the parent's memory but not its stack thread, and the
 // parent's stack may have been in the middle of anything. So in the child every stack
 // socket inherited from the parent is dead: calls on it fail with EBADF (one line on
@@ -28,6 +30,12 @@ Stack* AcquireStack(int* err) noexcept;
 
 // True on the thread that is starting the stack: its own socket calls (if any) go to libc.
 bool InStackStartup() noexcept;
+
+// Exit: closes the stack sockets still open, gives their connections up to
+// PYTCP_EXIT_TIMEOUT seconds (default 5) to deliver what was written and have the FIN
+// acknowledged, then stops the stack. Runs from atexit() and from the interposed _exit();
+// does nothing in a (v)fork child or when no stack runs.
+void ShutdownForExit() noexcept;
 
 // PYTCP_LOOPBACK, read from the environment on first use.
 LoopbackMode LoopbackSetting() noexcept;

@@ -1,8 +1,8 @@
 // The socket calls: socket, bind, listen, accept, accept4, connect, getsockname,
 // getpeername, getsockopt, setsockopt, shutdown.
 //
-// socket() decides what goes to the stack: AF_INET datagram (UDP) sockets, and stream
-// (TCP) sockets once the stack has them; everything else (AF_UNIX, AF_NETLINK, raw, other
+// socket() decides what goes to the stack: AF_INET datagram (UDP) and stream (TCP)
+// sockets; everything else (AF_UNIX, AF_NETLINK, raw, other
 // protocols) goes to libc after one comparison. A stack socket's fd number is an eventfd
 // of its own (fd_table.h).
 #include <fcntl.h>
@@ -25,13 +25,17 @@ std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int type, int protoco
   if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
     return MakeUdpStackSocket(stack);
   }
+  if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
+    return MakeTcpStackSocket(stack);
+  }
   return nullptr;
 }
 
 bool StackHandles(int domain, int type, int protocol) {
   if (domain != AF_INET) return false;
   const int base = type & ~kTypeFlags;
-  return base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  return (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) ||
+         (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP));
 }
 
 // A new fd for `impl`: an eventfd placeholder, installed in the table.

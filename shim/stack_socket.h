@@ -52,13 +52,12 @@ class StackSocket {
   virtual size_t ReadableBytes() = 0;
   // TIOCOUTQ / SIOCOUTQ: bytes not yet sent (or, for TCP, not yet acknowledged).
   virtual size_t UnsentBytes() { return 0; }
-  // The socket is a stream whose write end is closed: write/send raise SIGPIPE on EPIPE.
-  virtual bool raises_sigpipe() const { return false; }
   // Closes it (wakes its waiters with EBADF).
   virtual void Close() = 0;
 };
 
 // The adapters, one per protocol.
 std::unique_ptr<StackSocket> MakeUdpStackSocket(Stack& stack);
+std::unique_ptr<StackSocket> MakeTcpStackSocket(Stack& stack);
 
 }  // namespace pytcp::shim

@@ -189,14 +189,14 @@ Result<Ip6ExtChain, Ip6ExtError> Ip6ExtChain::ParseAfterFragment() const {
 
 Ip6ExtHeader Ip6ExtChain::Iterator::operator*() const {
   const auto type = static_cast<Ip6NextHeader>(type_);
-  const ByteSpan rest = chain_->data_.subspan(offset_);
+  const ByteSpan rest = data_.subspan(offset_);
   return Ip6ExtHeader(type, rest.first(Ip6ExtHeaderSize(type, rest)),
-                      chain_->base_ + static_cast<uint32_t>(offset_));
+                      base_ + static_cast<uint32_t>(offset_));
 }
 
 Ip6ExtChain::Iterator& Ip6ExtChain::Iterator::operator++() {
   const auto type = static_cast<Ip6NextHeader>(type_);
-  const ByteSpan rest = chain_->data_.subspan(offset_);
+  const ByteSpan rest = data_.subspan(offset_);
   type_ = rest[0];
   offset_ += Ip6ExtHeaderSize(type, rest);
   return *this;

@@ -288,14 +288,16 @@ class Ip6ExtChain {
 
    private:
     friend class Ip6ExtChain;
-    Iterator(const Ip6ExtChain* chain, size_t offset, uint8_t type)
-        : chain_(chain), offset_(offset), type_(type) {}
-    const Ip6ExtChain* chain_ = nullptr;
+    // Holds the buffer, not the chain: iterating stays valid as long as the packet does.
+    Iterator(ByteSpan data, uint32_t base, size_t offset, uint8_t type)
+        : data_(data), base_(base), offset_(offset), type_(type) {}
+    ByteSpan data_;
+    uint32_t base_ = 0;
     size_t offset_ = 0;
     uint8_t type_ = 0;
   };
-  Iterator begin() const { return Iterator(this, 0, first_); }
-  Iterator end() const { return Iterator(this, upper_offset_, upper_); }
+  Iterator begin() const { return Iterator(data_, base_, 0, first_); }
+  Iterator end() const { return Iterator(data_, base_, upper_offset_, upper_); }
 
  private:
   static constexpr uint32_t kNone = 0xffffffffu;

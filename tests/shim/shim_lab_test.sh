@@ -7,7 +7,12 @@
 #     selectors/epoll, ICMP refused) and as a UDP server the peer talks to;
 #   - preloading is harmless: a program that opens no INET socket never touches the TAP,
 #     even when none exists; misconfiguration is one line on stderr and a clean failure;
-#   - a second process cannot take the TAP from the first: one line, ENETDOWN, no hang.
+#   - a second process cannot take the TAP from the first: one line, ENETDOWN, no hang;
+#   - TCP: curl (10 MB with equal hash, POST upload, several URLs on one keep-alive
+#     connection, the far network through the gateway), wget, nc as client both ways and
+#     as nc -l server for the peer, iperf3 -c and -R, python3 urllib and http.server
+#     serving the peer, an asyncio (epoll) echo server, and a program that writes to a
+#     slow reader and exits at once (exit and _exit): every byte arrives.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -34,6 +39,16 @@ wait_for() {  # wait_for FILE PATTERN SECONDS
   return 1
 }
 in_host() { lab_exec host "${SHIM[@]}" "$@"; }
+# bg_in_host LOG CMD...: CMD under the shim in the background; BG is its pid. Not through
+# a shell function (a subshell): `ip netns exec` and `env` exec, so BG is `timeout`, which
+# passes a kill on to the program and lets the TAP go.
+bg_in_host() {
+  local log=$1; shift
+  ip netns exec "$LAB_HOST_NS" "${SHIM[@]}" timeout 60 "$@" >"$log" 2>&1 &
+  BG=$!
+  lab_defer sh -c "kill $BG 2>/dev/null; true"
+}
+stop_bg() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # --- conformance: the same program against the kernel and against PyTCP ---
 conformance() {  # conformance NS LOCAL_IP RESULT_FILE [PREFIX...]
@@ -64,6 +79,7 @@ check "nc -u: echo through the peer" test "$reply" = "hello pytcp"
 big=$(head -c 3000 /dev/urandom | base64 -w0)
 reply=$(printf '%s' "$big" | in_host timeout 10 nc -u -w1 "$LAB_PEER_IP4" 7 || true)
 check "nc -u: fragmented 4 KB datagram" test "$reply" = "$big"
+[[ $reply == "$big" ]] || echo "    sent ${#big} bytes, got ${#reply}"
 reply=$(echo "via socat" | in_host timeout 10 socat -t1 - "UDP:$LAB_PEER_IP4:7" || true)
 check "socat: UDP echo" test "$reply" = "via socat"
 
@@ -118,9 +134,8 @@ for _ in range(2):
     data, addr = s.recvfrom(2000)
     s.sendto(data.upper(), addr)
 PY
-in_host timeout 20 "$PY" "$TMP/server.py" >"$TMP/server.log" 2>&1 &
-server=$!
-lab_defer sh -c "kill $server 2>/dev/null; true"
+bg_in_host "$TMP/server.log" "$PY" "$TMP/server.py"
+server=$BG
 check "python3 server starts" wait_for "$TMP/server.log" ready 5
 reply=$(echo "shout" | lab_exec peer timeout 5 nc -u -w1 "$ME" 5555 || true)
 check "python3 UDP server answers the peer's nc -u" test "$reply" = "SHOUT"
@@ -150,6 +165,157 @@ except OSError as e:
     print(e.errno)' 2>&1 >/dev/null || true)
 check "bad PYTCP_IP4: one line naming the variable" \
   test "$(echo "$err" | grep -c "PYTCP_IP4='bogus' is not valid")" = 1
+
+
+# ============================== TCP ==============================
+peer_py() {  # peer_py LOG SCRIPT ARGS...: a python3 program on the peer, in the background
+  local log=$1; shift
+  lab_exec peer timeout 60 "$PY" "$@" >"$log" 2>&1 &
+  lab_defer sh -c "kill $! 2>/dev/null; true"
+}
+
+sum=$(in_host timeout 60 curl -sS "http://$LAB_PEER_IP4/10M.bin" | sha256sum | cut -d' ' -f1)
+check "curl: 10 MB over HTTP, hash equal" test "$sum" = "$LAB_HTTP_10M_SHA256"
+sum=$(in_host timeout 60 wget -q -O - "http://$LAB_PEER_IP4/10M.bin" | sha256sum | cut -d' ' -f1)
+check "wget: 10 MB, hash equal" test "$sum" = "$LAB_HTTP_10M_SHA256"
+sum=$(in_host timeout 30 curl -sS "http://$LAB_FAR_IP4/1M.bin" | sha256sum | cut -d' ' -f1)
+check "curl: the far network through the gateway" test "$sum" = "$LAB_HTTP_1M_SHA256"
+
+# An HTTP/1.1 server on the peer that keeps connections alive and answers POST with the
+# SHA-256 of the body.
+cat >"$TMP/http11.py" <<'PY'
+import hashlib, http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self.reply(("path %s\n" % self.path).encode())
+    def do_POST(self):
+        n = int(self.headers["Content-Length"])
+        self.reply(hashlib.sha256(self.rfile.read(n)).hexdigest().encode())
+    def log_message(self, *a):
+        pass
+print("ready", flush=True)
+http.server.ThreadingHTTPServer((sys.argv[1], 8011), H).serve_forever()
+PY
+peer_py "$TMP/http11.log" "$TMP/http11.py" "$LAB_PEER_IP4"
+check "peer HTTP/1.1 server starts" wait_for "$TMP/http11.log" ready 5
+head -c 3000000 /dev/urandom >"$TMP/upload"
+want=$(sha256sum <"$TMP/upload" | cut -d' ' -f1)
+got=$(in_host timeout 30 curl -sS --data-binary "@$TMP/upload" "http://$LAB_PEER_IP4:8011/up" || true)
+check "curl: POST a 3 MB upload, hash equal" test "$got" = "$want"
+out=$(in_host timeout 30 curl -sS -w '%{num_connects}\n' "http://$LAB_PEER_IP4:8011/a" \
+  "http://$LAB_PEER_IP4:8011/b" "http://$LAB_PEER_IP4:8011/c" || true)
+check "curl: three URLs on one keep-alive connection" \
+  test "$out" = "$(printf 'path /a\n1\npath /b\n0\npath /c\n0')"
+
+reply=$(echo "tcp echo" | in_host timeout 10 nc -N "$LAB_PEER_IP4" 7 || true)
+check "nc: client, echo with -N at EOF" test "$reply" = "tcp echo"
+head -c 2000000 /dev/urandom >"$TMP/tosend"
+lab_exec peer timeout 20 nc -l "$LAB_PEER_IP4" 7020 >"$TMP/peer-got" &
+sleep 0.3
+in_host timeout 20 nc -N "$LAB_PEER_IP4" 7020 <"$TMP/tosend" || true
+wait $! || true
+check "nc: client sends 2 MB to the peer's nc -l" cmp -s "$TMP/tosend" "$TMP/peer-got"
+lab_exec peer timeout 20 sh -c "nc -N -l $LAB_PEER_IP4 7021 <$TMP/tosend" &
+sleep 0.3
+in_host timeout 20 nc "$LAB_PEER_IP4" 7021 >"$TMP/host-got" </dev/null || true
+wait $! || true
+check "nc: client receives 2 MB from the peer's nc -l" cmp -s "$TMP/tosend" "$TMP/host-got"
+bg_in_host "$TMP/ncl-got" nc -l "$ME" 7022
+ncl=$BG
+sleep 0.5
+lab_exec peer timeout 20 nc -N "$ME" 7022 <"$TMP/tosend" || true
+wait "$ncl" || true
+check "nc -l under the shim: the kernel peer sends 2 MB" cmp -s "$TMP/tosend" "$TMP/ncl-got"
+
+out=$(in_host timeout 30 iperf3 -c "$LAB_PEER_IP4" -t 2 2>&1 || true)
+check "iperf3 -c (upload)" grep -q "iperf Done" <<<"$out"
+out=$(in_host timeout 30 iperf3 -c "$LAB_PEER_IP4" -t 2 -R 2>&1 || true)
+check "iperf3 -c -R (download)" grep -q "iperf Done" <<<"$out"
+bg_in_host "$TMP/iperf-s.log" iperf3 -s -1 -B "$ME"
+iperf_s=$BG
+sleep 0.5
+out=$(lab_exec peer timeout 30 iperf3 -c "$ME" -t 2 2>&1 || true)
+wait "$iperf_s" || true
+check "iperf3 -s under the shim, the kernel peer as client" grep -q "iperf Done" <<<"$out"
+
+out=$(in_host timeout 30 "$PY" -c "
+import hashlib, urllib.request
+print(hashlib.sha256(urllib.request.urlopen('http://$LAB_PEER_IP4/1M.bin').read()).hexdigest())" 2>&1 || true)
+check "python3 urllib: 1 MB, hash equal" test "$out" = "$LAB_HTTP_1M_SHA256"
+bg_in_host "$TMP/hs.log" "$PY" -m http.server 8080 --bind "$ME" --directory "$LAB_HTTP_ROOT"
+hs=$BG
+check "python3 http.server starts under the shim" wait_for "$TMP/hs.log" "Serving HTTP" 5
+sum=$(lab_exec peer timeout 20 curl -sS "http://$ME:8080/10M.bin" | sha256sum | cut -d' ' -f1)
+check "python3 http.server serves the peer's curl 10 MB, hash equal" \
+  test "$sum" = "$LAB_HTTP_10M_SHA256"
+stop_bg "$hs"
+
+cat >"$TMP/aio.py" <<'PY'
+import asyncio, sys
+async def echo(r, w):
+    while data := await r.read(65536):
+        w.write(data.upper())
+        await w.drain()
+    w.close()
+async def main():
+    srv = await asyncio.start_server(echo, sys.argv[1], 7030)
+    print("ready", type(asyncio.get_running_loop()._selector).__name__, flush=True)
+    await asyncio.sleep(20)
+asyncio.run(main())
+PY
+bg_in_host "$TMP/aio.log" "$PY" "$TMP/aio.py" "$ME"
+aio=$BG
+check "asyncio server starts on epoll" wait_for "$TMP/aio.log" "ready EpollSelector" 5
+ok=1
+for i in 1 2 3; do
+  r=$(echo "client $i" | lab_exec peer timeout 5 nc -N "$ME" 7030 || true)
+  [[ $r == "CLIENT $i" ]] || { ok=0; echo "    client $i got '$r'"; }
+done
+check "asyncio (epoll) echo server answers three kernel clients" test "$ok" = 1
+stop_bg "$aio"
+
+# A program that writes to a slow reader and exits at once still delivers every byte.
+cat >"$TMP/slow.py" <<'PY'
+import socket, sys, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen()
+print("ready", flush=True)
+c, _ = l.accept()
+time.sleep(1)
+with open(sys.argv[3], "wb") as f:
+    while data := c.recv(65536):
+        f.write(data)
+PY
+head -c 1000000 /dev/urandom >"$TMP/exitdata"
+port=7040
+for how in close exit _exit; do
+  port=$((port + 1))
+  peer_py "$TMP/slow-$how.log" "$TMP/slow.py" "$LAB_PEER_IP4" "$port" "$TMP/slow-$how.out"
+  wait_for "$TMP/slow-$how.log" ready 5 || true
+  in_host timeout 30 "$PY" -c "
+import os, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2000000)
+s.connect(('$LAB_PEER_IP4', $port))
+s.sendall(open('$TMP/exitdata', 'rb').read())
+if '$how' == 'close': s.close()
+if '$how' == '_exit': os._exit(0)" || true
+  for ((i = 0; i < 50; i++)); do
+    cmp -s "$TMP/exitdata" "$TMP/slow-$how.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  check "write 1 MB to a slow reader, then $how: every byte arrives" \
+    cmp -s "$TMP/exitdata" "$TMP/slow-$how.out"
+done
 
 echo "shim lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -53,8 +53,12 @@ struct TcpConfig {
 
   // RFC 5961 §7: challenge ACKs per second (net.ipv4.tcp_challenge_ack_limit).
   double challenge_ack_rate = 1000;
-  // Out-of-order ranges a connection keeps (beyond that, segments are dropped).
-  size_t max_ooo_ranges = 64;
+  // Out-of-order ranges a connection keeps (beyond that, segments are dropped). Linux
+  // bounds its out-of-order queue by memory only; a burst of queue drops leaves one hole
+  // per lost segment, so this is generous.
+  size_t max_ooo_ranges = 1024;
+  // RFC 9406 HyStart++ in the initial slow start (Linux's CUBIC runs HyStart too).
+  bool hystart = true;
   // somaxconn: the largest backlog listen() accepts.
   int max_backlog = 4096;
   // The link's default MSS toward peers that do not send one (RFC 9293 §3.7.1).

@@ -6,21 +6,26 @@
 // RFCs to read: RFC 5681 §3.1 (slow start, congestion avoidance, the RTO response),
 // §3.2 (fast retransmit/recovery, ssthresh = max(FlightSize/2, 2*SMSS)), RFC 3465
 // (byte counting, L = 2*SMSS), RFC 6928 (IW10), RFC 9438 (CUBIC), RFC 7661 §4 (no
-// growth while the application leaves the window unused).
+// growth while the application leaves the window unused), RFC 9406 (HyStart++: leave
+// slow start when the RTT starts to grow, before the queue overflows).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 
 #include "stack/base/clock.h"
+#include "stack/net/seq_num.h"
 
 namespace pytcp {
 
 struct TcpAckSample {
   uint32_t acked_bytes = 0;   // newly acknowledged (cumulatively or by SACK)
   uint32_t pipe = 0;          // bytes in flight before this ACK
-  Duration rtt{0};            // a fresh RTT sample, or 0
+  Duration rtt{0};            // an RTT sample from this ACK (timestamps), or 0
+  SeqNum ack;                 // SEG.ACK
+  SeqNum snd_nxt;             // the highest sequence sent (RFC 9406 round tracking)
   Duration min_rtt{0};
   Duration srtt{0};
   bool cwnd_limited = true;   // the sender had cwnd's worth in flight (RFC 7661)
@@ -34,6 +39,7 @@ class TcpCongestionControl {
 
   // The sender's MSS became known or changed; the initial window follows RFC 6928.
   virtual void Init(uint32_t smss, uint32_t initial_segments);
+  void set_hystart(bool on) { hystart_ = on; }
   // An ACK of new data outside fast recovery (slow start or congestion avoidance).
   virtual void OnAck(const TcpAckSample& s) = 0;
   // Fast retransmit: the congestion event of RFC 5681 §3.2 step 2 / RFC 9438 §4.6.
@@ -43,18 +49,39 @@ class TcpCongestionControl {
   // RFC 5681 §3.1 equation (4) and "LW = 1 SMSS" after a retransmission timeout.
   virtual void OnRetransmitTimeout(uint32_t flight, Instant now) = 0;
 
+  // RFC 4015 §3.2: a spurious congestion response is undone, back to the window before.
+  virtual void Undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) {
+    cwnd_ = std::max(cwnd_, prior_cwnd);
+    ssthresh_ = std::max(ssthresh_, prior_ssthresh);
+  }
+
   uint32_t cwnd() const { return cwnd_; }
   uint32_t ssthresh() const { return ssthresh_; }
   uint32_t smss() const { return smss_; }
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
 
  protected:
-  // RFC 3465 §2.2: slow start grows by the bytes acknowledged, at most L = 2*SMSS per ACK.
-  void SlowStart(uint32_t acked);
+  // RFC 3465 §2.2: slow start grows by the bytes acknowledged, at most L = 2*SMSS per
+  // ACK; RFC 9406 HyStart++ may end it early (ssthresh = cwnd) when the RTT grows.
+  void SlowStart(const TcpAckSample& s);
+  // A congestion event ends HyStart++ for good (it only runs in the initial slow start).
+  void StopHystart() { hystart_ = false; }
 
   uint32_t smss_ = 536;
   uint32_t cwnd_ = 4 * 536;
   uint32_t ssthresh_ = 0x7fffffff;  // RFC 5681 §3.1: "arbitrarily high"
+
+ private:
+  // RFC 9406 §4.2 state.
+  bool hystart_ = true;
+  bool round_started_ = false;
+  SeqNum window_end_;
+  Duration last_round_min_rtt_ = Duration::max();
+  Duration current_round_min_rtt_ = Duration::max();
+  int rtt_samples_ = 0;
+  bool in_css_ = false;
+  Duration css_baseline_min_rtt_ = Duration::max();
+  int css_rounds_ = 0;
 };
 
 class TcpNewReno final : public TcpCongestionControl {

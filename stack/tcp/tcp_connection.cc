@@ -24,11 +24,14 @@ TcpConnection::TcpConnection(TcpConnectionEnv* env, const TcpFourTuple& tuple,
       config_(env->config()),
       tuple_(tuple),
       opts_(options),
+      scoreboard_(env->config().max_ooo_ranges),
       ooo_(env->config().max_ooo_ranges),
       ts_offset_(ts_offset),
       rtt_(env->config().rto_initial, env->config().rto_min, env->config().rto_max) {
   cc_ = MakeTcpCongestionControl(opts_.congestion.empty() ? config_.congestion : opts_.congestion);
   if (cc_ == nullptr) cc_ = MakeTcpCongestionControl("cubic");
+  cc_->set_hystart(config_.hystart);
+  reordering_ = config_.dupthresh;
   // Buffer sizes: SO_RCVBUF/SO_SNDBUF values are Linux's doubled "sk" sizes; half of
   // that is payload (the rest is Linux's bookkeeping overhead), which is what a Linux
   // socket can actually hold and advertise.
@@ -575,12 +578,32 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     newly_sacked = scoreboard_.Add(seg.options.sack(), SeqMax(ack, snd_una_), snd_nxt_);
   }
 
+  if (ack > snd_una_ && DetectSpuriousRecovery(seg)) {
+    env_->counters().Inc(TcpCounter::kSpuriousRecoveries);
+  }
   if (ack > snd_una_) {
     const uint32_t acked = static_cast<uint32_t>(ack - snd_una_);
     // RFC 6298 §3 (Karn): only a segment never retransmitted is timed.
+    Duration sample{0};
     if (rtt_timing_ && ack >= rtt_seq_) {
-      rtt_.Sample(now - rtt_start_);
+      sample = now - rtt_start_;
+      rtt_.Sample(sample);
       rtt_timing_ = false;
+    }
+    // RFC 7323 §4.1-§4.2: with timestamps every ACK of new data is an RTT measurement,
+    // retransmitted or not (the echo says which transmission it was), at the 1 ms
+    // resolution of the timestamp clock. Without them, one timed segment per round trip
+    // (RFC 6298 §3, Karn).
+    if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->echo_reply != 0) {
+      const uint32_t ms = TsNow(now) - seg.options.timestamps->echo_reply;
+      if (ms < 60'000) {
+        const Duration ts_sample = std::chrono::milliseconds(ms);
+        if (sample.count() == 0 || ts_sample > sample) rtt_.Sample(ts_sample);
+        sample = std::max<Duration>(ts_sample, std::chrono::microseconds(1));
+        latest_rtt_ = ts_sample;
+      }
+    } else if (sample.count() > 0) {
+      latest_rtt_ = sample;
     }
     rtt_.ResetBackoff();
     retransmits_ = 0;
@@ -592,6 +615,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
       snd_buf_seq_ += static_cast<uint32_t>(data);
     }
     snd_una_ = ack;
+    if (retrans_stamp_ != 0 && snd_una_ >= retrans_high_) retrans_stamp_ = 0;
     bytes_acked_ += acked;
     scoreboard_.AdvanceUna(ack);
     if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
@@ -604,6 +628,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
         // RFC 6582 §3.2 step 6 / RFC 6675 §5 (A): the recovery point is acknowledged.
         if (recovery_ == Recovery::kFast) cc_->OnRecoveryExit(now);
         recovery_ = Recovery::kOpen;
+        ClearRecoveryLogs();
       } else if (!sack_ok_) {
         // RFC 6582 §3.2 step 5: a partial ACK retransmits the first unacknowledged
         // segment at once.
@@ -618,6 +643,9 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
       s.pipe = pipe_before;
       s.srtt = rtt_.srtt();
       s.min_rtt = rtt_.min_rtt();
+      s.rtt = sample;
+      s.ack = ack;
+      s.snd_nxt = snd_nxt_;
       s.now = now;
       // RFC 7661: grow only when the window was actually used.
       // RFC 7661 / Linux's tcp_is_cwnd_limited: in slow start, growth while at least half
@@ -637,12 +665,14 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (newly_sacked > 0 || (pure && !window_changed)) ++dupacks_;
   }
 
+  if (recovery_ != Recovery::kOpen && sack_ok_ && newly_sacked > 0) DetectLostRetransmissions(now);
+
   // Loss detection: RFC 6675 §5 (DupThresh duplicates, or IsLost(SND.UNA) from the
   // scoreboard) and RFC 6582 §3.2 step 1 (not again for the same window without SACK).
   if (recovery_ == Recovery::kOpen && snd_una_ != snd_nxt_) {
-    bool loss = dupacks_ >= config_.dupthresh;
+    bool loss = dupacks_ >= reordering_;
     if (sack_ok_) {
-      loss = loss || scoreboard_.LostBoundary(snd_una_, MaxPayload(), config_.dupthresh) > snd_una_;
+      loss = loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), reordering_) > snd_una_;
     } else if (loss && !(snd_una_ > reno_recover_)) {
       // RFC 6582 §3.2 step 1: duplicates of a window already recovered are ignored.
       loss = false;
@@ -651,8 +681,73 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   }
 }
 
+void TcpConnection::SaveForUndo() {
+  undo_valid_ = ts_ok_;
+  prior_cwnd_ = cc_->cwnd();
+  prior_ssthresh_ = cc_->ssthresh();
+  recovery_start_una_ = snd_una_;
+}
+
+void TcpConnection::ClearRecoveryLogs() {
+  rtx_log_.clear();
+  rtx_again_.clear();
+  rtx_again_bytes_ = 0;
+}
+
+bool TcpConnection::DetectSpuriousRecovery(const TcpSegment& seg) {
+  // RFC 3522 §2: the first ACK of new data after the retransmission echoes a timestamp
+  // older than the first retransmission of that data: the original arrived (reordering,
+  // a queue longer than the RTO), the recovery was not needed. The stamp is the first
+  // retransmission's, kept until everything retransmitted is acknowledged (Linux's
+  // retrans_stamp), so a retransmission from an earlier episode is not taken for the
+  // original.
+  if (recovery_ == Recovery::kOpen || !undo_valid_ || retrans_stamp_ == 0) return false;
+  if (!seg.options.timestamps || seg.options.timestamps->echo_reply == 0) return false;
+  undo_valid_ = false;  // only the first ACK of new data decides
+  const uint32_t tsecr = seg.options.timestamps->echo_reply;
+  if (static_cast<int32_t>(tsecr - retrans_stamp_) >= 0) return false;
+  // RFC 4015 §3.2: restore the congestion state from before the response.
+  cc_->Undo(prior_cwnd_, prior_ssthresh_);
+  // Reordering of this depth is normal on this path: raise DupThresh to it (Linux's
+  // tcp_check_sack_reordering, at most its tcp_max_reordering of 300).
+  const uint32_t depth = static_cast<uint32_t>(scoreboard_.high_sacked(snd_una_) - recovery_start_una_) /
+                         std::max<uint32_t>(mss_cache(), 1);
+  reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
+  recovery_ = Recovery::kOpen;
+  lost_until_ = snd_una_;
+  high_rxt_ = snd_una_;
+  ClearRecoveryLogs();
+  return true;
+}
+
+void TcpConnection::DetectLostRetransmissions(Instant now) {
+  const SeqNum high = scoreboard_.high_sacked(snd_una_);
+  // RFC 8985 §6.2's rule for a segment sent before one already delivered: lost once it
+  // is overdue by the RTT plus a reordering window of min_rtt/4, so a retransmission
+  // merely overtaken by later data is given time to arrive.
+  const Duration reo_wnd = std::max<Duration>(rtt_.min_rtt() / 4, std::chrono::milliseconds(1));
+  const Duration overdue = std::max(rtt_.srtt(), latest_rtt_) + reo_wnd;
+  size_t keep = 0;
+  for (const RtxRecord& r : rtx_log_) {
+    if (r.end <= snd_una_ || scoreboard_.SackedIn(r.start, r.end) == static_cast<uint32_t>(r.end - r.start)) {
+      continue;  // delivered
+    }
+    if (high > r.marker && now - r.sent >= overdue) {
+      // Data sent after this retransmission has arrived and it has not: lost again.
+      env_->counters().Inc(TcpCounter::kLostRetransmits);
+      rtx_again_.push_back(r);
+      rtx_again_bytes_ += static_cast<uint32_t>(r.end - r.start);
+      continue;
+    }
+    rtx_log_[keep++] = r;
+  }
+  rtx_log_.resize(keep);
+}
+
 void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
   env_->counters().Inc(TcpCounter::kFastRetransmits);
+  SaveForUndo();
+  ClearRecoveryLogs();
   recovery_ = Recovery::kFast;
   recovery_point_ = snd_nxt_;
   reno_recover_ = snd_nxt_;

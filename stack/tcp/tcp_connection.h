@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "stack/base/clock.h"
 #include "stack/base/counters.h"
@@ -202,6 +203,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool FinAcked() const { return fin_sent_ && snd_una_ == data_end() + 1; }
   void ProcessAck(const TcpSegment& seg, Instant now);
   void EnterFastRecovery(uint32_t flight, Instant now);
+  void SaveForUndo();
+  bool DetectSpuriousRecovery(const TcpSegment& seg);
+  void DetectLostRetransmissions(Instant now);
+  void ClearRecoveryLogs();
+  void NoteRetransmission(SeqNum end, Instant now);
   void SendChallengeAck(Instant now);
   void UpdateTsRecent(const TcpSegment& seg);
   void Notify();
@@ -285,6 +291,27 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum reno_recover_;  // RFC 6582 "recover"
   int dupacks_ = 0;
   bool force_rtx_ = false;  // the first retransmission of an episode ignores cwnd
+  int reordering_ = 3;      // DupThresh, raised when reordering is seen (Linux's reordering)
+  // RFC 3522 (Eifel detection) and RFC 4015 (response): what to restore when the ACK of
+  // a retransmission turns out to be the ACK of the original.
+  bool undo_valid_ = false;
+  uint32_t retrans_stamp_ = 0;  // TSval of the first retransmission not yet acknowledged
+  SeqNum retrans_high_;         // end of the highest retransmission since
+  uint32_t prior_cwnd_ = 0;
+  uint32_t prior_ssthresh_ = 0;
+  SeqNum recovery_start_una_;
+  // Retransmissions of this recovery episode with the SND.NXT of their sending: when data
+  // sent after one is SACKed while it is not, the retransmission was lost too (Linux's
+  // tcp_mark_lost_retrans) and goes again without waiting for the RTO.
+  struct RtxRecord {
+    SeqNum start;
+    SeqNum end;
+    SeqNum marker;
+    Instant sent;
+  };
+  std::vector<RtxRecord> rtx_log_;
+  std::vector<RtxRecord> rtx_again_;
+  uint32_t rtx_again_bytes_ = 0;
   TcpSackScoreboard scoreboard_;
   std::unique_ptr<TcpCongestionControl> cc_;
   uint32_t max_pipe_ = 0;  // largest pipe since the last ACK (RFC 7661 cwnd-limited test)
@@ -340,6 +367,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 
   // RTT: one timed segment at a time (Karn's rule, RFC 6298 §3).
   TcpRttEstimator rtt_;
+  Duration latest_rtt_{0};  // the most recent sample (RFC 8985's RACK.rtt)
   bool rtt_timing_ = false;
   SeqNum rtt_seq_;
   Instant rtt_start_;

@@ -18,7 +18,7 @@ double Seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
 void TcpCubic::OnAck(const TcpAckSample& s) {
   if (!s.cwnd_limited) return;  // RFC 9438 §4.1 / RFC 7661: no growth when app-limited
   if (in_slow_start()) {
-    SlowStart(s.acked_bytes);
+    SlowStart(s);
     return;
   }
   const double smss = smss_;
@@ -73,6 +73,7 @@ void TcpCubic::Reduce(uint32_t flight) {
   const double reduced = std::max(static_cast<double>(flight) / smss, 1.0) * kBeta;
   ssthresh_ = std::max<uint32_t>(static_cast<uint32_t>(reduced * smss), 2 * smss_);
   epoch_valid_ = false;
+  StopHystart();
 }
 
 void TcpCubic::OnCongestionEvent(uint32_t flight, Instant) {

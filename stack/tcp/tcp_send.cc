@@ -92,7 +92,7 @@ void TcpConnection::set_cork(bool on, Instant now) {
 SeqNum TcpConnection::LostPoint() const {
   SeqNum l = lost_until_;
   if (sack_ok_ && !scoreboard_.empty()) {
-    l = SeqMax(l, scoreboard_.LostBoundary(snd_una_, mss_cache(), config_.dupthresh));
+    l = SeqMax(l, scoreboard_.LostBoundary(snd_una_, mss_cache(), reordering_));
   }
   return SeqMin(SeqMax(l, snd_una_), snd_nxt_);
 }
@@ -108,6 +108,8 @@ uint32_t TcpConnection::Pipe() const {
   if (sack_ok_) {
     not_lost -= scoreboard_.SackedIn(lost, snd_nxt_);
     retransmitted -= scoreboard_.SackedIn(snd_una_, rtx);
+    // Retransmissions known lost again have left the network.
+    retransmitted -= std::min(retransmitted, rtx_again_bytes_);
   } else {
     // Without SACK each duplicate ACK stands for a segment that left the network
     // (RFC 5681 §3.2 step 4's inflation, expressed as Linux's emulated sacked_out).
@@ -224,7 +226,48 @@ void TcpConnection::ArmRetransmitTimer(Instant now, bool restart) {
   persist_deadline_ = Instant::Infinite();
 }
 
+void TcpConnection::NoteRetransmission(SeqNum end, Instant now) {
+  if (!ts_ok_) return;
+  if (retrans_stamp_ == 0) {
+    retrans_stamp_ = TsNow(now) == 0 ? 1 : TsNow(now);
+    retrans_high_ = end;
+  } else {
+    retrans_high_ = SeqMax(retrans_high_, end);
+  }
+}
+
 TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
+  // Retransmissions found lost again go first.
+  while (!rtx_again_.empty()) {
+    RtxRecord r = rtx_again_.back();
+    if (r.end <= snd_una_) {
+      rtx_again_bytes_ -= std::min(rtx_again_bytes_, static_cast<uint32_t>(r.end - r.start));
+      rtx_again_.pop_back();
+      continue;
+    }
+    if (Pipe() + mss_cache() > cc_->cwnd()) return RtxResult::kBlocked;
+    rtx_again_bytes_ -= std::min(rtx_again_bytes_, static_cast<uint32_t>(r.end - r.start));
+    rtx_again_.pop_back();
+    r.start = SeqMax(r.start, snd_una_);
+    const SeqNum dend = data_end();
+    TcpFlags f;
+    f.ack = true;
+    uint32_t len = 0;
+    if (r.start < dend) {
+      len = std::min({static_cast<uint32_t>(r.end - r.start), static_cast<uint32_t>(dend - r.start),
+                      MaxPayload()});
+      if (fin_sent_ && r.start + len == dend && r.end > dend) f.fin = true;
+    } else {
+      f.fin = fin_sent_;
+      if (!f.fin) continue;
+    }
+    SendSegment(r.start, f, static_cast<size_t>(r.start - snd_buf_seq_), len, now);
+    rtx_log_.push_back({r.start, r.start + len + (f.fin ? 1 : 0), snd_nxt_, now});
+    NoteRetransmission(r.start + len + (f.fin ? 1 : 0), now);
+    env_->counters().Inc(TcpCounter::kTxRetransSegments);
+    ++total_retrans_;
+    return RtxResult::kSent;
+  }
   const SeqNum lost = LostPoint();
   const SeqNum from = SeqMax(high_rxt_, snd_una_);
   if (from >= lost) return RtxResult::kNone;
@@ -258,6 +301,8 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
   SendSegment(start, f, static_cast<size_t>(start - snd_buf_seq_), len, now);
   high_rxt_ = start + len + (f.fin ? 1 : 0);
   force_rtx_ = false;
+  NoteRetransmission(high_rxt_, now);
+  if (sack_ok_ && rtx_log_.size() < 4096) rtx_log_.push_back({start, high_rxt_, snd_nxt_, now});
   env_->counters().Inc(TcpCounter::kTxRetransSegments);
   ++total_retrans_;
   // RFC 6298 §3 (Karn): a retransmitted segment is not timed.
@@ -291,7 +336,7 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
 
 bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
   // Retransmissions first (RFC 6675 §4 NextSeg rule 1).
-  if (recovery_ != Recovery::kOpen || lost_until_ > snd_una_) {
+  if (recovery_ != Recovery::kOpen || lost_until_ > snd_una_ || !rtx_again_.empty()) {
     const RtxResult r = SendRetransmission(now);
     if (r == RtxResult::kSent) return true;
     if (r == RtxResult::kBlocked) return false;

@@ -105,8 +105,12 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   // RFC 5681 §3.1: ssthresh from the first timeout of a series only (equation 4 "when a
   // segment is retransmitted more than once, ssthresh is held constant").
   if (retransmits_ == 1) {
+    if (recovery_ == Recovery::kOpen) SaveForUndo();  // RFC 4015 applies to timeouts too
     cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
+  } else {
+    undo_valid_ = false;
   }
+  ClearRecoveryLogs();
   rtt_.Backoff();
   // A receiver may renege on SACKed data (RFC 2018 §8): the first timeout keeps the
   // scoreboard (Linux does, and it saves resending what arrived), a second one in a row
@@ -178,6 +182,7 @@ bool TcpConnection::SetCongestion(std::string_view name) {
   // The new algorithm starts from the current window (Linux's tcp_reinit_congestion_control
   // restarts it; keeping cwnd avoids a needless collapse).
   next->Init(mss_cache(), std::max<uint32_t>(cc_->cwnd() / std::max<uint32_t>(mss_cache(), 1), 2));
+  next->set_hystart(config_.hystart);
   cc_ = std::move(next);
   opts_.congestion = std::string(name);
   return true;
@@ -228,7 +233,7 @@ void TcpConnection::FillInfo(struct tcp_info* info, Instant now) const {
   info->tcpi_snd_ssthresh = cc_->ssthresh() >= 0x7fffffff ? 0x7fffffff : cc_->ssthresh() / smss;
   info->tcpi_snd_cwnd = cc_->cwnd() / smss;
   info->tcpi_advmss = static_cast<uint32_t>(adv_mss_) - (ts_ok_ ? 12u : 0u);
-  info->tcpi_reordering = static_cast<uint32_t>(config_.dupthresh);
+  info->tcpi_reordering = static_cast<uint32_t>(reordering_);
   info->tcpi_rcv_space = static_cast<uint32_t>(recv_capacity());
   info->tcpi_total_retrans = total_retrans_;
 }

@@ -58,6 +58,8 @@ std::string_view CounterName(TcpCounter c) {
     case TcpCounter::kTxRst: return "tx_rst";
     case TcpCounter::kTxDropError: return "tx_drop_error";
     case TcpCounter::kFastRetransmits: return "fast_retransmits";
+    case TcpCounter::kSpuriousRecoveries: return "spurious_recoveries";
+    case TcpCounter::kLostRetransmits: return "lost_retransmits";
     case TcpCounter::kTimeouts: return "timeouts";
     case TcpCounter::kPersistProbes: return "persist_probes";
     case TcpCounter::kKeepaliveProbes: return "keepalive_probes";

@@ -80,6 +80,8 @@ enum class TcpCounter : uint16_t {
   kTxRst,
   kTxDropError,           // the IP layer refused a segment
   kFastRetransmits,       // recoveries entered on duplicate ACKs / SACK
+  kSpuriousRecoveries,    // RFC 3522: undone when the original turned out to arrive
+  kLostRetransmits,       // retransmissions detected lost and sent again
   kTimeouts,              // retransmission timer expiries
   kPersistProbes,
   kKeepaliveProbes,

@@ -283,6 +283,20 @@ void TcpConnection::Close(bool abort, Instant now) {
   }
   ShutdownWrite(now);
   if (state_ == TcpState::kFinWait2) timewait_deadline_ = now + config_.fin_timeout;
+  // Nothing will read the receive buffer again (new data resets the connection), so an
+  // orphan keeps only what it may still have to send.
+  rcv_buf_ = TcpRingBuffer();
+  ooo_.Clear();
+}
+
+void TcpConnection::ReleaseBuffersAfterFin() {
+  // Our FIN is acknowledged: no byte of the send buffer will be sent again (TIME-WAIT
+  // and FIN-WAIT-2 connections then cost a few hundred bytes, like Linux's tw buckets).
+  snd_buf_ = TcpRingBuffer();
+  if (orphaned_) {
+    rcv_buf_ = TcpRingBuffer();
+    ooo_.Clear();
+  }
 }
 
 void TcpConnection::Abort(Instant now) {
@@ -452,14 +466,17 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
     switch (state_) {
       case TcpState::kFinWait1:
         state_ = TcpState::kFinWait2;
+        ReleaseBuffersAfterFin();
         // Linux's tcp_fin_timeout for orphans: FIN-WAIT-2 does not wait forever.
         if (orphaned_) timewait_deadline_ = now + config_.fin_timeout;
         Notify();
         break;
       case TcpState::kClosing:
+        ReleaseBuffersAfterFin();
         EnterTimeWait(now);
         break;
       case TcpState::kLastAck:
+        ReleaseBuffersAfterFin();
         EnterClosed(0);
         return TcpInputResult::kClosed;
       default:

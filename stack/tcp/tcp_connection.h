@@ -199,6 +199,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void NegotiateOptions(const TcpOptions& peer, bool we_offered_all);
   void EnterEstablished(Instant now);
   void EnterTimeWait(Instant now);
+  void ReleaseBuffersAfterFin();
   void EnterClosed(int error);
   bool FinAcked() const { return fin_sent_ && snd_una_ == data_end() + 1; }
   void ProcessAck(const TcpSegment& seg, Instant now);

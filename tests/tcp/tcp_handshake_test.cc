@@ -2,6 +2,7 @@
 // retransmission, refusals, RSTs for closed ports, SYN cookies.
 #include <cerrno>
 
+#include "stack/wire/icmp4.h"
 #include "tests/tcp/tcp_harness.h"
 
 namespace pytcp::testing {
@@ -302,6 +303,56 @@ TEST_F(TcpHandshakeTest, AcceptQueueOverflowDropsTheSyn) {
   Inject(Peer("S", kPeerIsn, 0, 1000, 6002));
   EXPECT_TRUE(Take().empty());
   EXPECT_EQ(Moved("tcp.listen_overflows"), 1);
+}
+
+TEST_F(TcpHandshakeTest, IcmpPortUnreachableRefusesAConnect) {
+  auto c = NewSocket();
+  c->set_nonblocking(true);
+  ASSERT_EQ(c->Connect(SocketAddress{IpAddress(kPeerIp), 80, 0}).error(), EINPROGRESS);
+  Sent syn = TakeOne();
+  // RFC 792 destination unreachable, code 3 (port), quoting the SYN's header + 8 bytes.
+  const ByteSpan quote = ByteSpan(syn.datagram).first(20 + 8);
+  std::vector<uint8_t> msg(kIcmp4HeaderSize + quote.size());
+  std::copy(quote.begin(), quote.end(), msg.begin() + kIcmp4HeaderSize);
+  Icmp4Header{Icmp4Type::kDestinationUnreachable, 3, 0}.Emit(msg, quote);
+  InjectIp(IpProto::kIcmp4, msg);
+  EXPECT_EQ(c->state(), TcpState::kClosed);
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ASSERT_TRUE(c->GetOption(SOL_SOCKET, SO_ERROR, &err, &len).ok());
+  EXPECT_EQ(err, ECONNREFUSED);
+}
+
+TEST_F(TcpHandshakeTest, UnresolvableNeighbourFailsTheConnectWithEhostunreach) {
+  auto c = NewSocket();
+  c->set_nonblocking(true);
+  ASSERT_EQ(c->Connect(SocketAddress{IpAddress(Ip4Address(10, 77, 0, 99)), 80, 0}).error(),
+            EINPROGRESS);
+  Advance(std::chrono::seconds(10));  // ARP gives up (nobody answers)
+  EXPECT_EQ(c->state(), TcpState::kClosed);
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ASSERT_TRUE(c->GetOption(SOL_SOCKET, SO_ERROR, &err, &len).ok());
+  EXPECT_EQ(err, EHOSTUNREACH);
+}
+
+TEST_F(TcpHandshakeTest, ConnectErrorsForBadDestinations) {
+  auto c = NewSocket();
+  EXPECT_EQ(c->Connect(SocketAddress{IpAddress(kPeerIp), 0, 0}).error(), ECONNREFUSED);
+  EXPECT_EQ(c->Connect(SocketAddress{IpAddress(Ip4Address(224, 0, 0, 1)), 80, 0}).error(),
+            ENETUNREACH);
+  EXPECT_EQ(c->Connect(SocketAddress{IpAddress(Ip4Address(192, 0, 2, 1)), 80, 0}).error(),
+            ENETUNREACH);  // no route: no default gateway configured
+  auto l = NewSocket();
+  ASSERT_TRUE(l->Listen(1).ok());  // an ephemeral port
+  EXPECT_EQ(l->Connect(SocketAddress{IpAddress(kPeerIp), 80, 0}).error(), EISCONN);
+  auto s = NewSocket();
+  std::array<uint8_t, 4> buf{};
+  EXPECT_EQ(s->Recv(buf, 0).error(), ENOTCONN);
+  EXPECT_EQ(s->Send(AsBytes("x"), MSG_NOSIGNAL).error(), EPIPE);
+  EXPECT_EQ(s->Shutdown(SHUT_WR).error(), ENOTCONN);
+  EXPECT_EQ(s->PeerAddress().error(), ENOTCONN);
+  EXPECT_EQ(s->Accept().error(), EINVAL);
 }
 
 }  // namespace

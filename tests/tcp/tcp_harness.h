@@ -62,6 +62,7 @@ struct Sent {
   std::vector<uint8_t> payload;
   uint8_t ttl = 0;
   bool df = false;
+  std::vector<uint8_t> datagram;  // the whole IPv4 datagram, for ICMP errors quoting it
   std::string flags() const { return FlagString(h.flags); }
   uint32_t seq() const { return h.seq.value(); }
   uint32_t ack() const { return h.ack.value(); }
@@ -136,6 +137,23 @@ class TcpHarness : public ::testing::Test {
     return f;
   }
 
+  // Injects an IPv4 datagram with any payload from the peer.
+  void InjectIp(IpProto proto, ByteSpan payload) {
+    Ip4Header ip;
+    ip.src = kPeerIp;
+    ip.dst = kOurIp;
+    ip.protocol = proto;
+    ip.id = 2;
+    std::vector<uint8_t> f(kEthernetHeaderSize + ip.header_size() + payload.size());
+    EthernetHeader{kOurMac, kPeerMac, EtherType::kIp4}.Emit(f);
+    ip.Emit(MutableByteSpan(f).subspan(kEthernetHeaderSize), payload.size());
+    std::copy(payload.begin(), payload.end(),
+              f.begin() + static_cast<long>(kEthernetHeaderSize + ip.header_size()));
+    if (f.size() < kEthernetMinFrameSize) f.resize(kEthernetMinFrameSize, 0);
+    peer_->Inject(f);
+    Run();
+  }
+
   // Injects a segment and runs the stack on it.
   void Inject(const TcpHeader& h, ByteSpan payload = {}) {
     peer_->Inject(Frame(h, payload));
@@ -167,6 +185,7 @@ class TcpHarness : public ::testing::Test {
       s.payload.assign(tcp->payload().begin(), tcp->payload().end());
       s.ttl = ip->ttl();
       s.df = ip->dont_fragment();
+      s.datagram.assign(ip->datagram().begin(), ip->datagram().end());
       log_.push_back(std::move(s));
     }
   }

@@ -110,6 +110,25 @@ void DrainAndStop(Stack* stack) {
   stack->Stop();
 }
 
+// How long the first socket() waits for the stack's first usable IPv4 address (a DHCP
+// lease, or the end of strict conflict detection), so that it does not fail with
+// ENETUNREACH merely because the stack has just started.
+constexpr auto kAddressWait = std::chrono::seconds(5);
+
+void WaitForAddress(Stack* stack) {
+  if (stack->config().ip4_mode == Ip4Mode::kNone) return;
+  const auto deadline = std::chrono::steady_clock::now() + kAddressWait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(stack->mutex());
+      for (const auto& e : stack->ip4_addresses().entries()) {
+        if (e.usable()) return;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 // Registered with atexit() when the stack starts, so it runs before the destructors of
 // everything constructed earlier.
 void StopAtExit() {
@@ -216,6 +235,7 @@ Stack* AcquireStack(int* err) noexcept {
           failure = "cannot start the stack: " + std::string(s.message());
           code = ErrnoFor(s);
         } else {
+          WaitForAddress(stack->get());
           st.stack = stack->release();
           st.owner = getpid();
           st.loopback = config->loopback;

@@ -1,6 +1,8 @@
 // Lifecycle: the one Stack of the process, started lazily on the first intercepted INET
 // socket (so that a shell with LD_PRELOAD exported never grabs the TAP), stopped at exit,
-// and what fork() means for it.
+// and what fork() means for it. The first socket() returns once the stack has a usable
+// IPv4 address (a static one at once with optimistic conflict detection; a DHCP lease),
+// waiting at most 5 s for it.
 //
 // Misconfiguration (a bad PYTCP_* variable, no TAP device, no permission) is reported once
 // as one line on stderr, "pytcp: ...", and every INET socket() then fails with:

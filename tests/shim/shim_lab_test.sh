@@ -12,7 +12,10 @@
 #     connection, the far network through the gateway), wget, nc as client both ways and
 #     as nc -l server for the peer, iperf3 -c and -R, python3 urllib and http.server
 #     serving the peer, an asyncio (epoll) echo server, and a program that writes to a
-#     slow reader and exits at once (exit and _exit): every byte arrives.
+#     slow reader and exits at once (exit and _exit): every byte arrives;
+#   - names: with DHCP only (address, gateway and DNS server learned), curl fetches
+#     http://peer.lab/ and a CNAME, python3's getaddrinfo/gethostbyname answer through DNS
+#     sent by the stack, an unknown name is EAI_NONAME; startup with DHCP stays under 1 s.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -316,6 +319,30 @@ if '$how' == '_exit': os._exit(0)" || true
   check "write 1 MB to a slow reader, then $how: every byte arrives" \
     cmp -s "$TMP/exitdata" "$TMP/slow-$how.out"
 done
+
+# ============================== names, DHCP ==============================
+DHCP_SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP6=none)
+start=$(date +%s%N)
+sum=$(lab_exec host "${DHCP_SHIM[@]}" timeout 20 curl -sS "http://peer.lab/1M.bin" 2>"$TMP/dhcp.err" |
+  sha256sum | cut -d' ' -f1)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "DHCP + DNS: curl http://peer.lab/1M.bin, hash equal (${ms} ms)" \
+  test "$sum" = "$LAB_HTTP_1M_SHA256"
+check "DHCP + DNS: the whole curl run took under 1 s" test "$ms" -lt 1000
+code=$(lab_exec host "${DHCP_SHIM[@]}" timeout 20 curl -sS -o /dev/null -w '%{http_code}' \
+  "http://www.lab/index.html" 2>/dev/null || true)
+check "DNS: a CNAME (www.lab -> peer.lab)" test "$code" = 200
+out=$(lab_exec host "${DHCP_SHIM[@]}" timeout 20 "$PY" -c '
+import socket
+print(socket.getaddrinfo("far.lab", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+print(socket.gethostbyname("peer.lab"))
+try:
+    socket.getaddrinfo("nosuch.lab", 80)
+except socket.gaierror as e:
+    print(e.errno == socket.EAI_NONAME)' 2>"$TMP/names.err" || true)
+check "python3: getaddrinfo, gethostbyname, NXDOMAIN through the stack" \
+  test "$out" = "$(printf '%s\n%s\nTrue' "$LAB_FAR_IP4" "$LAB_PEER_IP4")"
+[[ $out == "$(printf '%s\n%s\nTrue' "$LAB_FAR_IP4" "$LAB_PEER_IP4")" ]] || echo "$out" | sed 's/^/    /'
 
 echo "shim lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,278 @@
+#include "shim/dns_client.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+namespace pytcp::shim {
+namespace {
+
+constexpr int kMaxCnameLinks = 16;
+constexpr size_t kUdpBuffer = 4096;
+
+int64_t NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint16_t RandomId() {
+  uint16_t id = 0;
+  if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    id = static_cast<uint16_t>(ts.tv_nsec ^ (ts.tv_nsec >> 16) ^ getpid());
+  }
+  return id;
+}
+
+sockaddr_in ToSockaddr(const DnsServer& s) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(s.port);
+  a.sin_addr.s_addr = htonl(s.ip.value());
+  return a;
+}
+
+// Waits for `events` on fd until `deadline_ms`; false on timeout or error.
+bool WaitFor(int fd, short events, int64_t deadline_ms) {
+  while (true) {
+    const int64_t left = deadline_ms - NowMs();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+enum class Outcome : uint8_t { kAnswer, kTimeout, kRefused };
+
+struct Exchange {
+  Outcome outcome = Outcome::kTimeout;
+  std::vector<uint8_t> message;  // an accepted answer
+};
+
+Exchange QueryUdp(const DnsServer& server, ByteSpan query, uint16_t id, std::string_view name,
+                  DnsType type, int timeout_ms) {
+  Exchange ex;
+  Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0) return ex;
+  const sockaddr_in to = ToSockaddr(server);
+  // Connected: only datagrams from the server's address and port are delivered, and an
+  // ICMP port unreachable comes back as ECONNREFUSED.
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0 ||
+      send(fd.get(), query.data(), query.size(), 0) != static_cast<ssize_t>(query.size())) {
+    ex.outcome = Outcome::kRefused;
+    return ex;
+  }
+  const int64_t deadline = NowMs() + timeout_ms;
+  std::vector<uint8_t> buf(kUdpBuffer);
+  while (WaitFor(fd.get(), POLLIN, deadline)) {
+    const ssize_t n = recv(fd.get(), buf.data(), buf.size(), 0);
+    if (n < 0) {
+      if (errno == ECONNREFUSED) {
+        ex.outcome = Outcome::kRefused;
+        return ex;
+      }
+      continue;
+    }
+    const ByteSpan msg(buf.data(), static_cast<size_t>(n));
+    if (!CheckDnsResponse(msg, id, name, type).ok()) continue;  // not ours: keep waiting
+    ex.outcome = Outcome::kAnswer;
+    ex.message.assign(msg.begin(), msg.end());
+    return ex;
+  }
+  return ex;
+}
+
+bool SendAll(int fd, const uint8_t* p, size_t n, int64_t deadline) {
+  while (n > 0) {
+    const ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w > 0) {
+      p += w;
+      n -= static_cast<size_t>(w);
+    } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!WaitFor(fd, POLLOUT, deadline)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RecvAll(int fd, uint8_t* p, size_t n, int64_t deadline) {
+  while (n > 0) {
+    const ssize_t r = recv(fd, p, n, 0);
+    if (r > 0) {
+      p += r;
+      n -= static_cast<size_t>(r);
+    } else if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!WaitFor(fd, POLLIN, deadline)) return false;
+    } else {
+      return false;  // EOF or error
+    }
+  }
+  return true;
+}
+
+// RFC 7766 §8: each message is preceded by its length in two bytes.
+Exchange QueryTcp(const DnsServer& server, ByteSpan query, uint16_t id, std::string_view name,
+                  DnsType type, int timeout_ms) {
+  Exchange ex;
+  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0) return ex;
+  const int64_t deadline = NowMs() + timeout_ms;
+  const sockaddr_in to = ToSockaddr(server);
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0) {
+    if (errno != EINPROGRESS || !WaitFor(fd.get(), POLLOUT, deadline)) return ex;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      ex.outcome = Outcome::kRefused;
+      return ex;
+    }
+  }
+  std::vector<uint8_t> out;
+  out.reserve(2 + query.size());
+  out.push_back(static_cast<uint8_t>(query.size() >> 8));
+  out.push_back(static_cast<uint8_t>(query.size()));
+  out.insert(out.end(), query.begin(), query.end());
+  if (!SendAll(fd.get(), out.data(), out.size(), deadline)) return ex;
+  uint8_t len_bytes[2];
+  if (!RecvAll(fd.get(), len_bytes, 2, deadline)) return ex;
+  std::vector<uint8_t> msg(LoadBe16(len_bytes));
+  if (!RecvAll(fd.get(), msg.data(), msg.size(), deadline)) return ex;
+  if (!CheckDnsResponse(ByteSpan(msg.data(), msg.size()), id, name, type).ok()) return ex;
+  ex.outcome = Outcome::kAnswer;
+  ex.message = std::move(msg);
+  return ex;
+}
+
+std::string_view StripDot(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return name;
+}
+
+}  // namespace
+
+Result<DnsView, DnsReject> CheckDnsResponse(ByteSpan message, uint16_t id, std::string_view name,
+                                            DnsType type) {
+  auto v = DnsView::Parse(message);
+  if (!v.ok()) return Err{DnsReject::kMalformed};
+  if (!v->is_response()) return Err{DnsReject::kNotResponse};
+  if (v->id() != id) return Err{DnsReject::kWrongId};
+  if (v->opcode() != DnsOpcode::kQuery) return Err{DnsReject::kWrongOpcode};
+  if (v->question_count() != 1) return Err{DnsReject::kWrongQuestion};
+  const DnsQuestionView q = *v->questions().begin();
+  if (!q.name().Equals(name) || q.type() != type || q.klass() != DnsClass::kIn) {
+    return Err{DnsReject::kWrongQuestion};
+  }
+  return *v;
+}
+
+DnsResult ExtractDnsAnswer(const DnsView& view, std::string_view name, DnsType type) {
+  DnsResult r;
+  std::string target(StripDot(name));
+  for (int link = 0; link < kMaxCnameLinks; ++link) {
+    bool moved = false;
+    for (const DnsRecordView rec : view.answers()) {
+      if (rec.klass() != DnsClass::kIn || rec.type() != DnsType::kCname) continue;
+      if (!rec.name().Equals(target)) continue;
+      if (auto c = rec.cname()) {
+        target = c->ToString();
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) break;
+  }
+  for (const DnsRecordView rec : view.answers()) {
+    if (rec.klass() != DnsClass::kIn || rec.type() != type || !rec.name().Equals(target)) continue;
+    if (auto a = rec.a()) r.a.push_back(*a);
+    if (auto a6 = rec.aaaa()) r.aaaa.push_back(*a6);
+  }
+  r.canonical = target;
+  r.status = (r.a.empty() && r.aaaa.empty()) ? DnsStatus::kNoData : DnsStatus::kOk;
+  return r;
+}
+
+DnsResult DnsResolve(std::string_view name, DnsType type, const DnsClientOptions& options) {
+  DnsResult failed;
+  if (options.servers.empty()) {
+    failed.status = DnsStatus::kNoServers;
+    return failed;
+  }
+  failed.status = DnsStatus::kTimeout;
+  uint8_t query[DnsQuery::kMaxSize];
+  for (int round = 0; round < std::max(options.attempts, 1); ++round) {
+    const int timeout = options.timeout_ms << std::min(round, 4);
+    for (const DnsServer& server : options.servers) {
+      DnsQuery q;
+      q.id = RandomId();
+      q.name = name;
+      q.type = type;
+      auto size = q.Emit(MutableByteSpan(query, sizeof(query)));
+      if (!size.ok()) {
+        failed.status = DnsStatus::kBadName;
+        return failed;
+      }
+      const ByteSpan bytes(query, *size);
+      Exchange ex = QueryUdp(server, bytes, q.id, name, type, timeout);
+      if (ex.outcome == Outcome::kAnswer) {
+        auto v = DnsView::Parse(ByteSpan(ex.message.data(), ex.message.size()));
+        if (v.ok() && v->truncated()) {
+          // RFC 7766 §5: the whole answer over TCP, same question, new ID.
+          q.id = RandomId();
+          size = q.Emit(MutableByteSpan(query, sizeof(query)));
+          ex = QueryTcp(server, ByteSpan(query, *size), q.id, name, type, timeout);
+        }
+      }
+      if (ex.outcome == Outcome::kRefused) {
+        failed.status = DnsStatus::kServerFailure;
+        continue;
+      }
+      if (ex.outcome != Outcome::kAnswer) continue;  // timeout: the next server
+      auto v = DnsView::Parse(ByteSpan(ex.message.data(), ex.message.size()));
+      if (!v.ok()) continue;
+      switch (v->rcode()) {
+        case DnsRcode::kNoError:
+          return ExtractDnsAnswer(*v, name, type);
+        case DnsRcode::kNxDomain: {
+          DnsResult r;
+          r.status = DnsStatus::kNxDomain;
+          return r;
+        }
+        default:  // SERVFAIL, REFUSED, NOTIMP, FORMERR: another server may do better
+          failed.status = DnsStatus::kServerFailure;
+          break;
+      }
+    }
+  }
+  return failed;
+}
+
+}  // namespace pytcp::shim

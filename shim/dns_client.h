@@ -1,0 +1,78 @@
+// A stub resolver (RFC 1035 §7, RFC 1123 §6.1.3): one question to the configured servers,
+// over UDP with a fresh random ID and a fresh ephemeral port for every attempt (RFC 5452
+// §9.2), in rounds over the server list with a timeout that doubles each round, falling
+// back to TCP when an answer comes back truncated (RFC 7766 §5, length-prefixed messages
+// per RFC 1035 §4.2.2).
+//
+// Answers are checked strictly before anything is taken from them (RFC 5452 §3): the
+// datagram must come from the server's address and port (the socket is connected), parse
+// completely (stack/wire/dns.h), be a response to a standard query with our ID, and repeat
+// our question exactly (name case-insensitively, type, class). Anything else is ignored and
+// the wait goes on. From an accepted answer only records of class IN owned by the name
+// asked, or by the CNAME chain that starts there (RFC 1034 §3.6.2, at most 16 links), are
+// used.
+//
+// It speaks plain POSIX (socket, connect, send, recv, poll): under the shim those are
+// PyTCP's (and a server on 127.0.0.0/8 is reached through the kernel, loopback.h), and
+// natively they are the kernel's, which is how tests/shim/dns_client_test.cc drives it
+// against scripted servers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stack/base/result.h"
+#include "stack/net/ip4_address.h"
+#include "stack/net/ip6_address.h"
+#include "stack/wire/dns.h"
+
+namespace pytcp::shim {
+
+struct DnsServer {
+  Ip4Address ip;
+  uint16_t port = kDnsPort;
+};
+
+struct DnsClientOptions {
+  std::vector<DnsServer> servers;
+  int attempts = 2;        // rounds over the server list (resolv.conf "attempts")
+  int timeout_ms = 1000;   // per server in the first round, doubled each round
+};
+
+enum class DnsStatus : uint8_t {
+  kOk,             // addresses found
+  kNoData,         // the name exists, without records of that type
+  kNxDomain,       // the name does not exist
+  kServerFailure,  // every server failed (SERVFAIL, REFUSED...) or refused over ICMP
+  kTimeout,        // no acceptable answer in time
+  kBadName,        // the name cannot be put in a query
+  kNoServers,      // nobody to ask
+};
+
+struct DnsResult {
+  DnsStatus status = DnsStatus::kTimeout;
+  std::string canonical;  // the owner of the addresses, after CNAMEs
+  std::vector<Ip4Address> a;
+  std::vector<Ip6Address> aaaa;
+};
+
+// Asks for `type` (kA or kAaaa) records of `name` (dotted; a trailing dot is allowed).
+DnsResult DnsResolve(std::string_view name, DnsType type, const DnsClientOptions& options);
+
+// Why an answer was ignored (for tests).
+enum class DnsReject : uint8_t {
+  kMalformed,      // does not parse
+  kNotResponse,    // QR clear
+  kWrongId,
+  kWrongOpcode,
+  kWrongQuestion,  // not exactly our one question
+};
+// The checks above, for one message; on success the caller may read the view.
+Result<DnsView, DnsReject> CheckDnsResponse(ByteSpan message, uint16_t id, std::string_view name,
+                                            DnsType type);
+// The records of an accepted NOERROR answer, CNAMEs followed.
+DnsResult ExtractDnsAnswer(const DnsView& view, std::string_view name, DnsType type);
+
+}  // namespace pytcp::shim

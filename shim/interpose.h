@@ -55,6 +55,15 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack) noexcept {
   });
 }
 
+// After a blocking call on `s` failed with EINTR: whether Linux would have restarted it
+// (signal(7), "Interruption of system calls"): socket calls are restarted after a handler
+// installed with SA_RESTART unless the socket has a timeout for that direction
+// (SO_RCVTIMEO for receiving and accept, SO_SNDTIMEO for sending and connect). Which
+// signal interrupted the call is not known here, so the call is restarted when every
+// signal that has a handler has SA_RESTART (glibc's signal() sets it), and EINTR is
+// returned as soon as one handler lacks it.
+bool ShouldRestart(ShimSocket& s, bool receive_side);
+
 // errno from a failed SysResult; -1.
 template <typename R = int, typename T>
 R FailWith(const SysResult<T>& r) {

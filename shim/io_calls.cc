@@ -69,6 +69,9 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
   }
   s.set_committed();
   auto r = s.impl().Send(parts, top, flags);
+  while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/false)) {
+    r = s.impl().Send(parts, top, flags);
+  }
   if (!r.ok()) return FailWith<ssize_t>(r);  // (a stream's EPIPE raised SIGPIPE already)
   return static_cast<ssize_t>(*r);
 }
@@ -80,6 +83,9 @@ ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags,
   SocketAddress from;
   const bool want_from = addr != nullptr && addrlen != nullptr;
   auto r = s.impl().Recv(parts, want_from ? &from : nullptr, flags, out_flags);
+  while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/true)) {
+    r = s.impl().Recv(parts, want_from ? &from : nullptr, flags, out_flags);
+  }
   if (!r.ok()) return FailWith<ssize_t>(r);
   if (want_from) {
     if (s.type() == SOCK_STREAM) {

@@ -93,6 +93,10 @@ int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
   }
   s.set_committed();
   auto r = s.impl().Connect(&a->addr);
+  // A restarted connect finds the handshake under way (EALREADY) and, blocking, waits on.
+  while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/false)) {
+    r = s.impl().Connect(&a->addr);
+  }
   return r.ok() ? 0 : FailWith(r);
 }
 
@@ -100,6 +104,9 @@ int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
   SocketAddress peer;
   auto r = s.impl().Accept(&peer);
+  while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/true)) {
+    r = s.impl().Accept(&peer);
+  }
   if (!r.ok()) return FailWith(r);
   const int fd = InstallSocket(s.domain(), s.type(), s.protocol(), std::move(*r), flags);
   if (fd >= 0) WriteAddress(peer, addr, len);

@@ -491,6 +491,48 @@ TEST(UdpBlocking, SignalInterruptsBlockingReceive) {
   EXPECT_EQ(e, EINTR);
 }
 
+TEST(UdpBlocking, SaRestartResumesBlockingReceive) {
+  struct sigaction sa{}, old{};
+  sa.sa_handler = &NoopHandler;
+  sa.sa_flags = SA_RESTART;
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  Fd s(ConnectedEcho());
+  const pthread_t me = pthread_self();
+  std::thread helper([me, fd = s.get()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    pthread_kill(me, SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    (void)send(fd, "after", 5, 0);
+  });
+  char buf[8];
+  const ssize_t r = recv(s.get(), buf, sizeof(buf), 0);
+  helper.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(r, 5);
+}
+
+TEST(UdpBlocking, SaRestartDoesNotRestartWithATimeout) {
+  struct sigaction sa{}, old{};
+  sa.sa_handler = &NoopHandler;
+  sa.sa_flags = SA_RESTART;
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  Fd s(ConnectedEcho());
+  timeval tv{5, 0};
+  ASSERT_EQ(setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  const pthread_t me = pthread_self();
+  std::thread killer([me] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    pthread_kill(me, SIGUSR1);
+  });
+  char c;
+  const ssize_t r = recv(s.get(), &c, 1, 0);
+  const int e = errno;
+  killer.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(r, -1);
+  EXPECT_EQ(e, EINTR);
+}
+
 TEST(UdpBlocking, BlockedReceiverWakesOnArrival) {
   Fd s(ConnectedEcho());
   std::thread sender([fd = s.get()] {

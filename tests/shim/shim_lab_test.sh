@@ -15,7 +15,10 @@
 #     slow reader and exits at once (exit and _exit): every byte arrives;
 #   - names: with DHCP only (address, gateway and DNS server learned), curl fetches
 #     http://peer.lab/ and a CNAME, python3's getaddrinfo/gethostbyname answer through DNS
-#     sent by the stack, an unknown name is EAI_NONAME; startup with DHCP stays under 1 s.
+#     sent by the stack, an unknown name is EAI_NONAME; startup with DHCP stays under 1 s;
+#   - fork: a child's use of an inherited stack socket fails with EBADF (one line on stderr)
+#     while the parent's connection carries on; fork-then-exec works;
+#   - epoll_wait costs the same with 10,000 idle stack sockets registered as with none.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -343,6 +346,64 @@ except socket.gaierror as e:
 check "python3: getaddrinfo, gethostbyname, NXDOMAIN through the stack" \
   test "$out" = "$(printf '%s\n%s\nTrue' "$LAB_FAR_IP4" "$LAB_PEER_IP4")"
 [[ $out == "$(printf '%s\n%s\nTrue' "$LAB_FAR_IP4" "$LAB_PEER_IP4")" ]] || echo "$out" | sed 's/^/    /'
+
+# ============================== fork, scale ==============================
+cat >"$TMP/fork.py" <<'PY'
+import os, socket, subprocess, sys
+s = socket.create_connection((sys.argv[1], 7))
+pid = os.fork()
+if pid == 0:
+    try:
+        s.send(b"child")
+        print("child sent")
+    except OSError as e:
+        print("child errno", e.errno)
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)
+s.sendall(b"parent")
+print(s.recv(10).decode())
+print(subprocess.run(["/bin/echo", "exec ok"], capture_output=True, text=True).stdout.strip())
+PY
+out=$(in_host timeout 20 "$PY" "$TMP/fork.py" "$LAB_PEER_IP4" 2>"$TMP/fork.err" || true)
+check "fork: the child gets EBADF, the parent's connection carries on, fork+exec works" \
+  test "$out" = "$(printf 'child errno 9\nparent\nexec ok')"
+[[ $out == "$(printf 'child errno 9\nparent\nexec ok')" ]] || echo "$out" | sed 's/^/    /'
+check "fork: one line on stderr explains" \
+  test "$(grep -c 'cannot be used in a forked child' "$TMP/fork.err")" = 1
+
+cat >"$TMP/idle.py" <<'PY'
+import resource, select, socket, sys, time
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+ep = select.epoll()
+active = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+active.connect((sys.argv[1], 7))
+ep.register(active, select.EPOLLIN)
+active.send(b"x")
+assert ep.poll(3), "no echo"
+def cost():
+    best = None
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(2000):
+            assert len(ep.poll(0)) == 1
+        d = time.perf_counter() - t
+        best = d if best is None else min(best, d)
+    return best
+before = cost()
+idle = []
+for _ in range(10000):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ep.register(s, select.EPOLLIN)
+    idle.append(s)
+after = cost()
+print("ratio %.2f" % (after / before))
+PY
+out=$(in_host timeout 120 "$PY" "$TMP/idle.py" "$LAB_PEER_IP4" 2>&1 || true)
+ratio=${out#ratio }
+check "epoll_wait with 10,000 idle stack sockets: same cost ($out)" \
+  awk -v r="$ratio" 'BEGIN { exit !(r > 0 && r < 2) }'
 
 echo "shim lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

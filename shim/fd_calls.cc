@@ -1,6 +1,6 @@
 // The fd calls: close, close_range, closefrom, dup, dup2, dup3, fcntl/fcntl64 (O_NONBLOCK,
 // FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC) and ioctl (FIONBIO, FIONREAD/SIOCINQ,
-// TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX).
+// TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX, SIOCGIF* for the stack's interface).
 //
 // The table entry goes first and the kernel fd after: while the number is still open in
 // the kernel nobody else can be given it, so the table never names a stranger's fd. A dup
@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
+#include "shim/interfaces.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
 
@@ -122,9 +123,9 @@ int SocketIoctl(int fd, ShimSocket& s, unsigned long request, void* arg) {
       FdTable::Get().set_cloexec(fd, false);
       return 0;
     default:
-      // inet_ioctl() answers unknown requests with ENOIOCTLCMD, which reaches the program
-      // as ENOTTY. (SIOCGIF* for the stack's interface: not yet.)
-      return Fail(ENOTTY);
+      // SIOCGIF*: the stack's interface (interfaces.h). Anything else: inet_ioctl()
+      // answers unknown requests with ENOIOCTLCMD, which reaches the program as ENOTTY.
+      return InterfaceIoctl(request, arg);
   }
 }
 

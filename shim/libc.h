@@ -7,6 +7,7 @@
 // one load and one indirect call.
 #pragma once
 
+#include <ifaddrs.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -37,6 +38,7 @@ namespace pytcp::shim {
 // X(name, pointer type)
 #define PYTCP_SHIM_LIBC_FUNCTIONS(X)                                                         \
   X(_exit, void (*)(int))                                                                  \
+  X(getifaddrs, int (*)(ifaddrs**))                                                        \
   X(socket, int (*)(int, int, int))                                                        \
   X(bind, int (*)(int, const sockaddr*, socklen_t))                                         \
   X(listen, int (*)(int, int))                                                              \

@@ -18,7 +18,8 @@
 #     sent by the stack, an unknown name is EAI_NONAME; startup with DHCP stays under 1 s;
 #   - fork: a child's use of an inherited stack socket fails with EBADF (one line on stderr)
 #     while the parent's connection carries on; fork-then-exec works;
-#   - epoll_wait costs the same with 10,000 idle stack sockets registered as with none.
+#   - epoll_wait costs the same with 10,000 idle stack sockets registered as with none;
+#   - the stack's interface in SIOCGIF* ioctls and getifaddrs (address, netmask, MTU, MAC).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -404,6 +405,41 @@ out=$(in_host timeout 120 "$PY" "$TMP/idle.py" "$LAB_PEER_IP4" 2>&1 || true)
 ratio=${out#ratio }
 check "epoll_wait with 10,000 idle stack sockets: same cost ($out)" \
   awk -v r="$ratio" 'BEGIN { exit !(r > 0 && r < 2) }'
+
+cat >"$TMP/ifaces.py" <<'PY'
+import ctypes, fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def ioc(req, name):
+    return fcntl.ioctl(s.fileno(), req, struct.pack("256s", name.encode()))
+tap = sys.argv[1]
+print(socket.inet_ntoa(ioc(0x8915, tap)[20:24]))      # SIOCGIFADDR
+print(socket.inet_ntoa(ioc(0x891b, tap)[20:24]))      # SIOCGIFNETMASK
+print(struct.unpack("i", ioc(0x8921, tap)[16:20])[0])  # SIOCGIFMTU
+class sockaddr(ctypes.Structure):
+    _fields_ = [("family", ctypes.c_ushort), ("data", ctypes.c_ubyte * 14)]
+class ifaddrs(ctypes.Structure):
+    pass
+ifaddrs._fields_ = [("next", ctypes.POINTER(ifaddrs)), ("name", ctypes.c_char_p),
+                    ("flags", ctypes.c_uint), ("addr", ctypes.POINTER(sockaddr)),
+                    ("netmask", ctypes.POINTER(sockaddr)), ("broad", ctypes.POINTER(sockaddr)),
+                    ("data", ctypes.c_void_p)]
+libc = ctypes.CDLL(None)
+head = ctypes.POINTER(ifaddrs)()
+assert libc.getifaddrs(ctypes.byref(head)) == 0
+found = []
+p = head
+while p:
+    e = p.contents
+    if e.addr and e.addr.contents.family == socket.AF_INET:
+        found.append("%s=%s" % (e.name.decode(), socket.inet_ntoa(bytes(e.addr.contents.data[2:6]))))
+    p = e.next
+libc.freeifaddrs(head)
+print(" ".join(sorted(found)))
+PY
+out=$(in_host timeout 20 "$PY" "$TMP/ifaces.py" "$LAB_TAP" 2>&1 || true)
+want=$(printf '%s\n255.255.255.0\n1500\nlo=127.0.0.1 %s=%s' "$ME" "$LAB_TAP" "$ME")
+check "SIOCGIF* and getifaddrs show the stack's interface" test "$out" = "$want"
+[[ $out == "$want" ]] || echo "$out" | sed 's/^/    /'
 
 echo "shim lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

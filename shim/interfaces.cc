@@ -1,0 +1,274 @@
+#include "shim/interfaces.h"
+
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "shim/libc.h"
+#include "shim/runtime.h"
+
+namespace pytcp::shim {
+namespace {
+
+constexpr unsigned kFlags = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST;
+
+sockaddr_in In(Ip4Address a) {
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = htonl(a.value());
+  return in;
+}
+
+size_t SockaddrSize(const sockaddr* sa) {
+  if (sa == nullptr) return 0;
+  switch (sa->sa_family) {
+    case AF_INET: return sizeof(sockaddr_in);
+    case AF_INET6: return sizeof(sockaddr_in6);
+    case AF_PACKET: return sizeof(sockaddr_ll);
+    default: return sizeof(sockaddr);
+  }
+}
+
+// One entry to lay out: pointers into memory that lives until the block is built.
+struct Item {
+  std::string name;
+  unsigned flags;
+  std::vector<uint8_t> addr, netmask, ifu;
+  std::vector<uint8_t> data;
+  bool ifu_is_broadcast;
+};
+
+std::vector<uint8_t> Bytes(const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  return p == nullptr ? std::vector<uint8_t>() : std::vector<uint8_t>(b, b + n);
+}
+
+// A kernel socket for asking the kernel about its interfaces.
+class KernelSocket {
+ public:
+  KernelSocket() : fd_(libc().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {}
+  ~KernelSocket() {
+    if (fd_ >= 0) libc().close(fd_);
+  }
+  KernelSocket(const KernelSocket&) = delete;
+  KernelSocket& operator=(const KernelSocket&) = delete;
+  int Ioctl(unsigned long request, void* arg) const {
+    if (fd_ < 0) return -1;
+    return libc().ioctl(fd_, request, arg);
+  }
+
+ private:
+  int fd_;
+};
+
+int IfreqIoctl(const StackInterface& si, unsigned long request, ifreq* ifr) {
+  switch (request) {
+    case SIOCGIFADDR:
+    case SIOCGIFNETMASK:
+    case SIOCGIFBRDADDR: {
+      if (si.addresses.empty()) return errno = EADDRNOTAVAIL, -1;
+      const Ip4Interface& a = si.addresses.front();
+      Ip4Address v = a.address();
+      if (request == SIOCGIFNETMASK) v = a.netmask();
+      if (request == SIOCGIFBRDADDR) v = a.directed_broadcast().value_or(Ip4Address());
+      const sockaddr_in in = In(v);
+      std::memcpy(&ifr->ifr_addr, &in, sizeof(in));
+      return 0;
+    }
+    case SIOCGIFFLAGS:
+      ifr->ifr_flags = static_cast<short>(kFlags);
+      return 0;
+    case SIOCGIFMTU:
+      ifr->ifr_mtu = static_cast<int>(si.mtu);
+      return 0;
+    case SIOCGIFHWADDR: {
+      std::memset(&ifr->ifr_hwaddr, 0, sizeof(ifr->ifr_hwaddr));
+      ifr->ifr_hwaddr.sa_family = ARPHRD_ETHER;
+      std::memcpy(ifr->ifr_hwaddr.sa_data, si.mac.bytes().data(), 6);
+      return 0;
+    }
+    case SIOCGIFINDEX:
+      ifr->ifr_ifindex = static_cast<int>(si.index);
+      return 0;
+    default:
+      return errno = ENOTTY, -1;
+  }
+}
+
+int IfConf(const StackInterface& si, ifconf* ifc) {
+  // The kernel's entries for its other interfaces, then the stack's addresses.
+  std::vector<ifreq> entries;
+  {
+    KernelSocket k;
+    std::vector<ifreq> buf(64);
+    ifconf kc{};
+    kc.ifc_len = static_cast<int>(buf.size() * sizeof(ifreq));
+    kc.ifc_req = buf.data();
+    if (k.Ioctl(SIOCGIFCONF, &kc) == 0) {
+      for (size_t i = 0; i < static_cast<size_t>(kc.ifc_len) / sizeof(ifreq); ++i) {
+        if (si.name != buf[i].ifr_name) entries.push_back(buf[i]);
+      }
+    }
+  }
+  for (const Ip4Interface& a : si.addresses) {
+    ifreq r{};
+    std::strncpy(r.ifr_name, si.name.c_str(), IFNAMSIZ - 1);
+    const sockaddr_in in = In(a.address());
+    std::memcpy(&r.ifr_addr, &in, sizeof(in));
+    entries.push_back(r);
+  }
+  const int need = static_cast<int>(entries.size() * sizeof(ifreq));
+  if (ifc->ifc_req == nullptr) {
+    ifc->ifc_len = need;
+    return 0;
+  }
+  const size_t fit = std::min(entries.size(), static_cast<size_t>(std::max(ifc->ifc_len, 0)) / sizeof(ifreq));
+  if (fit > 0) std::memcpy(ifc->ifc_req, entries.data(), fit * sizeof(ifreq));
+  ifc->ifc_len = static_cast<int>(fit * sizeof(ifreq));
+  return 0;
+}
+
+}  // namespace
+
+std::optional<StackInterface> GetStackInterface() {
+  int err = 0;
+  Stack* stack = AcquireStack(&err);
+  if (stack == nullptr) return std::nullopt;
+  StackInterface si;
+  std::lock_guard lock(stack->mutex());
+  si.name = std::string(stack->iface().name());
+  si.index = if_nametoindex(si.name.c_str());
+  si.mac = stack->mac();
+  si.mtu = stack->iface().mtu();
+  for (const auto& e : stack->ip4_addresses().entries()) {
+    if (e.usable()) si.addresses.push_back(e.ifaddr);
+  }
+  return si;
+}
+
+int GetIfAddrs(ifaddrs** out) {
+  if (out == nullptr) return errno = EFAULT, -1;
+  const std::optional<StackInterface> si = GetStackInterface();
+  ifaddrs* kernel = nullptr;
+  if (libc().getifaddrs(&kernel) != 0) kernel = nullptr;
+  std::vector<Item> packet, inet, rest;
+  for (ifaddrs* k = kernel; k != nullptr; k = k->ifa_next) {
+    if (si && si->name == k->ifa_name) continue;
+    Item it{k->ifa_name, k->ifa_flags, Bytes(k->ifa_addr, SockaddrSize(k->ifa_addr)),
+            Bytes(k->ifa_netmask, SockaddrSize(k->ifa_netmask)),
+            Bytes(k->ifa_ifu.ifu_broadaddr, SockaddrSize(k->ifa_ifu.ifu_broadaddr)), {}, true};
+    const int family = k->ifa_addr != nullptr ? k->ifa_addr->sa_family : AF_UNSPEC;
+    if (family == AF_PACKET && k->ifa_data != nullptr) {
+      it.data = Bytes(k->ifa_data, sizeof(rtnl_link_stats));
+    }
+    (family == AF_PACKET ? packet : family == AF_INET ? inet : rest).push_back(std::move(it));
+  }
+  if (kernel != nullptr) freeifaddrs(kernel);
+  if (si) {
+    sockaddr_ll ll{};
+    ll.sll_family = AF_PACKET;
+    ll.sll_ifindex = static_cast<int>(si->index);
+    ll.sll_hatype = ARPHRD_ETHER;
+    ll.sll_halen = 6;
+    std::memcpy(ll.sll_addr, si->mac.bytes().data(), 6);
+    sockaddr_ll bc = ll;
+    std::memset(bc.sll_addr, 0xff, 6);
+    rtnl_link_stats stats{};
+    packet.push_back(Item{si->name, kFlags, Bytes(&ll, sizeof(ll)), {}, Bytes(&bc, sizeof(bc)),
+                          Bytes(&stats, sizeof(stats)), true});
+    for (const Ip4Interface& a : si->addresses) {
+      const sockaddr_in addr = In(a.address()), mask = In(a.netmask());
+      const sockaddr_in bcast = In(a.directed_broadcast().value_or(Ip4Address()));
+      inet.push_back(Item{si->name, kFlags, Bytes(&addr, sizeof(addr)), Bytes(&mask, sizeof(mask)),
+                          a.directed_broadcast() ? Bytes(&bcast, sizeof(bcast)) : std::vector<uint8_t>(),
+                          {}, true});
+    }
+  }
+  std::vector<Item> all;
+  for (auto* v : {&packet, &inet, &rest}) {
+    for (auto& it : *v) all.push_back(std::move(it));
+  }
+  // One block: the entries, then each entry's data, aligned for sockaddrs.
+  constexpr size_t kAlign = alignof(std::max_align_t);
+  auto round = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+  size_t total = round(all.size() * sizeof(ifaddrs));
+  for (const Item& it : all) {
+    total += round(it.name.size() + 1) + round(it.addr.size()) + round(it.netmask.size()) +
+             round(it.ifu.size()) + round(it.data.size());
+  }
+  if (all.empty()) {
+    *out = nullptr;
+    return 0;
+  }
+  auto* block = static_cast<uint8_t*>(std::calloc(1, total));
+  if (block == nullptr) return errno = ENOMEM, -1;
+  auto* entries = reinterpret_cast<ifaddrs*>(block);
+  uint8_t* p = block + round(all.size() * sizeof(ifaddrs));
+  auto place = [&](const std::vector<uint8_t>& bytes) -> void* {
+    if (bytes.empty()) return nullptr;
+    void* at = p;
+    std::memcpy(p, bytes.data(), bytes.size());
+    p += round(bytes.size());
+    return at;
+  };
+  for (size_t i = 0; i < all.size(); ++i) {
+    ifaddrs& e = entries[i];
+    e.ifa_next = i + 1 < all.size() ? &entries[i + 1] : nullptr;
+    e.ifa_name = reinterpret_cast<char*>(p);
+    std::memcpy(p, all[i].name.c_str(), all[i].name.size() + 1);
+    p += round(all[i].name.size() + 1);
+    e.ifa_flags = all[i].flags;
+    e.ifa_addr = static_cast<sockaddr*>(place(all[i].addr));
+    e.ifa_netmask = static_cast<sockaddr*>(place(all[i].netmask));
+    e.ifa_ifu.ifu_broadaddr = static_cast<sockaddr*>(place(all[i].ifu));
+    e.ifa_data = place(all[i].data);
+  }
+  *out = entries;
+  return 0;
+}
+
+int InterfaceIoctl(unsigned long request, void* arg) {
+  if (arg == nullptr) return errno = EFAULT, -1;
+  switch (request) {
+    case SIOCGIFCONF: {
+      auto si = GetStackInterface();
+      if (!si) return errno = ENETDOWN, -1;
+      return IfConf(*si, static_cast<ifconf*>(arg));
+    }
+    case SIOCGIFNAME: {
+      auto* ifr = static_cast<ifreq*>(arg);
+      auto si = GetStackInterface();
+      if (si && ifr->ifr_ifindex == static_cast<int>(si->index)) {
+        std::strncpy(ifr->ifr_name, si->name.c_str(), IFNAMSIZ - 1);
+        return 0;
+      }
+      return KernelSocket().Ioctl(request, arg);
+    }
+    case SIOCGIFADDR:
+    case SIOCGIFNETMASK:
+    case SIOCGIFBRDADDR:
+    case SIOCGIFFLAGS:
+    case SIOCGIFMTU:
+    case SIOCGIFHWADDR:
+    case SIOCGIFINDEX: {
+      auto* ifr = static_cast<ifreq*>(arg);
+      auto si = GetStackInterface();
+      if (si && std::strncmp(ifr->ifr_name, si->name.c_str(), IFNAMSIZ) == 0) {
+        return IfreqIoctl(*si, request, ifr);
+      }
+      return KernelSocket().Ioctl(request, arg);
+    }
+    default:
+      return errno = ENOTTY, -1;
+  }
+}
+
+}  // namespace pytcp::shim

@@ -858,6 +858,25 @@ TEST(UdpEpoll, NestedInPollAndInEpoll) {
   EXPECT_EQ(got.events, EPOLLIN);
 }
 
+TEST(UdpEpoll, SeveralSetsWatchOneSocket) {
+  Fd s(ConnectedEcho());
+  Fd in_set(epoll_create1(0)), out_set(epoll_create1(0));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(epoll_ctl(in_set.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  ev.events = EPOLLOUT;
+  ASSERT_EQ(epoll_ctl(out_set.get(), EPOLL_CTL_ADD, s.get(), &ev), 0);
+  epoll_event got{};
+  EXPECT_EQ(EpollWaitOne(in_set.get(), &got, 20), 0);
+  ASSERT_EQ(EpollWaitOne(out_set.get(), &got, 0), 1);
+  EXPECT_EQ(got.events, EPOLLOUT);
+  EchoAndWait(s.get(), "both");
+  ASSERT_EQ(EpollWaitOne(in_set.get(), &got, 1000), 1);
+  EXPECT_EQ(got.events, EPOLLIN);
+  ASSERT_EQ(EpollWaitOne(out_set.get(), &got, 0), 1);
+  EXPECT_EQ(got.events, EPOLLOUT);
+}
+
 TEST(UdpEpoll, MixedWithAPipe) {
   Fd s(ConnectedEcho());
   int pfd[2];
@@ -974,6 +993,29 @@ TEST(TcpSocket, TypeOptionsAndAcceptconn) {
   Fd l(Listener(&at));
   ASSERT_EQ(getsockopt(l.get(), SOL_SOCKET, SO_ACCEPTCONN, &v, &len), 0);
   EXPECT_EQ(v, 1);
+}
+
+TEST(TcpSocket, ConnectedOptions) {
+  Fd s(ConnectTo(Peer(kEcho)));
+  ASSERT_GE(s.get(), 0);
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  ASSERT_EQ(getsockopt(s.get(), IPPROTO_TCP, TCP_INFO, &info, &len), 0);
+  EXPECT_EQ(info.tcpi_state, 1);  // TCP_ESTABLISHED
+  int mss = 0;
+  len = sizeof(mss);
+  ASSERT_EQ(getsockopt(s.get(), IPPROTO_TCP, TCP_MAXSEG, &mss, &len), 0);
+  EXPECT_GT(mss, 500);
+  EXPECT_LE(mss, 1460);
+  int v = 65536;
+  ASSERT_EQ(setsockopt(s.get(), SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)), 0);
+  len = sizeof(v);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+  EXPECT_EQ(v, 131072);
+  int err = -1;
+  len = sizeof(err);
+  ASSERT_EQ(getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  EXPECT_EQ(err, 0);
 }
 
 TEST(TcpConnect, BlockingEchoAndNames) {

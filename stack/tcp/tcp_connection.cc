@@ -595,6 +595,16 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     newly_sacked = scoreboard_.Add(seg.options.sack(), SeqMax(ack, snd_una_), snd_nxt_);
   }
 
+  if (tlp_in_flight_ && ack >= tlp_end_) {
+    // RFC 8985 §7.4: the probe's episode is over. A retransmitted probe whose own
+    // timestamp comes back repaired a loss: respond to it as to congestion (§7.4.2).
+    tlp_in_flight_ = false;
+    if (tlp_was_rtx_ && recovery_ == Recovery::kOpen && seg.options.timestamps &&
+        static_cast<int32_t>(seg.options.timestamps->echo_reply - tlp_tsval_) >= 0) {
+      env_->counters().Inc(TcpCounter::kTlpRecoveries);
+      cc_->OnCongestionEvent(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
+    }
+  }
   if (ack > snd_una_ && DetectSpuriousRecovery(seg)) {
     env_->counters().Inc(TcpCounter::kSpuriousRecoveries);
   }
@@ -687,9 +697,10 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   // Loss detection: RFC 6675 §5 (DupThresh duplicates, or IsLost(SND.UNA) from the
   // scoreboard) and RFC 6582 §3.2 step 1 (not again for the same window without SACK).
   if (recovery_ == Recovery::kOpen && snd_una_ != snd_nxt_) {
-    bool loss = dupacks_ >= reordering_;
+    const int thresh = DupThresh();
+    bool loss = dupacks_ >= thresh;
     if (sack_ok_) {
-      loss = loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), reordering_) > snd_una_;
+      loss = loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), thresh) > snd_una_;
     } else if (loss && !(snd_una_ > reno_recover_)) {
       // RFC 6582 §3.2 step 1: duplicates of a window already recovered are ignored.
       loss = false;
@@ -766,6 +777,7 @@ void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
   SaveForUndo();
   ClearRecoveryLogs();
   recovery_ = Recovery::kFast;
+  tlp_deadline_ = Instant::Infinite();
   recovery_point_ = snd_nxt_;
   reno_recover_ = snd_nxt_;
   high_rxt_ = snd_una_;

@@ -208,6 +208,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool DetectSpuriousRecovery(const TcpSegment& seg);
   void DetectLostRetransmissions(Instant now);
   void ClearRecoveryLogs();
+  int DupThresh() const;
+  void ArmTlp(Instant now);
+  void OnTlpTimeout(Instant now);
   void NoteRetransmission(SeqNum end, Instant now);
   void SendChallengeAck(Instant now);
   void UpdateTsRecent(const TcpSegment& seg);
@@ -357,6 +360,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   Instant delack_deadline_ = Instant::Infinite();
   Instant timewait_deadline_ = Instant::Infinite();  // TIME-WAIT and orphaned FIN-WAIT-2
   Instant cork_deadline_ = Instant::Infinite();
+  // RFC 8985 §7 tail loss probe.
+  Instant tlp_deadline_ = Instant::Infinite();
+  bool tlp_in_flight_ = false;
+  bool tlp_was_rtx_ = false;
+  SeqNum tlp_end_;
+  uint32_t tlp_tsval_ = 0;
   int retransmits_ = 0;    // consecutive RTO expiries
   int persist_backoff_ = 0;
   int keepalive_probes_ = 0;

@@ -92,7 +92,7 @@ void TcpConnection::set_cork(bool on, Instant now) {
 SeqNum TcpConnection::LostPoint() const {
   SeqNum l = lost_until_;
   if (sack_ok_ && !scoreboard_.empty()) {
-    l = SeqMax(l, scoreboard_.LostBoundary(snd_una_, mss_cache(), reordering_));
+    l = SeqMax(l, scoreboard_.LostBoundary(snd_una_, mss_cache(), DupThresh()));
   }
   return SeqMin(SeqMax(l, snd_una_), snd_nxt_);
 }
@@ -222,8 +222,36 @@ void TcpConnection::ArmRetransmitTimer(Instant now, bool restart) {
     return;
   }
   // RFC 6298 §5.1: start the timer if it is not running; §5.3: restart on new ACKs.
-  if (restart || rtx_deadline_.is_infinite()) rtx_deadline_ = now + rtt_.rto();
+  if (restart || rtx_deadline_.is_infinite()) {
+    rtx_deadline_ = now + rtt_.rto();
+    ArmTlp(now);
+  }
   persist_deadline_ = Instant::Infinite();
+}
+
+void TcpConnection::ArmTlp(Instant now) {
+  // RFC 8985 §7.2: a probe timeout of two SRTTs (plus the worst-case delayed ACK when a
+  // single segment is out), only in the Open state, with SACK, one probe in flight.
+  tlp_deadline_ = Instant::Infinite();
+  if (!sack_ok_ || recovery_ != Recovery::kOpen || tlp_in_flight_ || !rtt_.has_sample()) return;
+  if (snd_nxt_ == snd_una_ || !IsSynchronized(state_)) return;
+  Duration pto = rtt_.srtt() * 2;
+  if (static_cast<uint32_t>(snd_nxt_ - snd_una_) <= mss_cache()) pto += std::chrono::milliseconds(200);
+  pto = std::max<Duration>(pto, std::chrono::milliseconds(10));
+  const Instant at = now + pto;
+  if (at < rtx_deadline_) tlp_deadline_ = at;
+}
+
+int TcpConnection::DupThresh() const {
+  int thresh = reordering_;
+  // RFC 5827 (early retransmit): with fewer than four segments outstanding and nothing new
+  // to send, there will never be DupThresh duplicates; one fewer than outstanding suffices.
+  if (unsent() == 0 && !(fin_queued_ && !fin_sent_)) {
+    const uint32_t smss = std::max<uint32_t>(mss_cache(), 1);
+    const uint32_t segs = (static_cast<uint32_t>(snd_nxt_ - snd_una_) + smss - 1) / smss;
+    if (segs < 4) thresh = std::min<int>(thresh, std::max<int>(1, static_cast<int>(segs) - 1));
+  }
+  return thresh;
 }
 
 void TcpConnection::NoteRetransmission(SeqNum end, Instant now) {

@@ -36,6 +36,7 @@ Instant TcpConnection::NextDeadline() const {
   next = EarliestOf(next, delack_deadline_);
   next = EarliestOf(next, timewait_deadline_);
   next = EarliestOf(next, cork_deadline_);
+  next = EarliestOf(next, tlp_deadline_);
   return EarliestOf(next, KeepaliveDeadline());
 }
 
@@ -53,6 +54,7 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
     OnRetransmitTimeout(now);
     if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
   }
+  if (tlp_deadline_ <= now) OnTlpTimeout(now);
   if (persist_deadline_ <= now) OnPersistTimeout(now);
   if (delack_deadline_ <= now) {
     delack_deadline_ = Instant::Infinite();
@@ -104,6 +106,8 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   }
   // RFC 5681 §3.1: ssthresh from the first timeout of a series only (equation 4 "when a
   // segment is retransmitted more than once, ssthresh is held constant").
+  tlp_in_flight_ = false;
+  tlp_deadline_ = Instant::Infinite();
   if (retransmits_ == 1) {
     if (recovery_ == Recovery::kOpen) SaveForUndo();  // RFC 4015 applies to timeouts too
     cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
@@ -127,6 +131,39 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   force_rtx_ = true;
   Output(now);
   ArmRetransmitTimer(now, true);
+}
+
+void TcpConnection::OnTlpTimeout(Instant now) {
+  tlp_deadline_ = Instant::Infinite();
+  if (snd_una_ == snd_nxt_ || recovery_ != Recovery::kOpen || tlp_in_flight_) return;
+  env_->counters().Inc(TcpCounter::kTlpProbes);
+  // RFC 8985 §7.3: new data if the peer's window takes it, else the last segment again.
+  const int32_t wnd_left = (snd_una_ + snd_wnd_) - snd_nxt_;
+  const uint32_t fresh = std::min<uint32_t>(static_cast<uint32_t>(unsent()), MaxPayload());
+  if (fresh > 0 && wnd_left >= static_cast<int32_t>(fresh)) {
+    TransmitNew(fresh, fin_queued_ && !fin_sent_ && snd_nxt_ + fresh == data_end(), now);
+    tlp_was_rtx_ = false;
+  } else {
+    const SeqNum dend = data_end();
+    const SeqNum data_top = SeqMin(dend, snd_nxt_);
+    const uint32_t len = std::min<uint32_t>(static_cast<uint32_t>(data_top - SeqMax(snd_una_, snd_buf_seq_)),
+                                            MaxPayload());
+    const SeqNum start = data_top - len;
+    TcpFlags f;
+    f.ack = true;
+    f.fin = fin_sent_;
+    f.psh = len > 0;
+    SendSegment(start, f, static_cast<size_t>(start - snd_buf_seq_), len, now);
+    env_->counters().Inc(TcpCounter::kTxRetransSegments);
+    ++total_retrans_;
+    NoteRetransmission(snd_nxt_, now);
+    if (rtt_timing_ && start < rtt_seq_) rtt_timing_ = false;  // Karn
+    tlp_was_rtx_ = true;
+  }
+  tlp_in_flight_ = true;
+  tlp_end_ = snd_nxt_;
+  tlp_tsval_ = TsNow(now);
+  ArmRetransmitTimer(now, true);  // §7.3: the RTO is rescheduled after the probe
 }
 
 void TcpConnection::OnPersistTimeout(Instant now) {

@@ -61,6 +61,8 @@ std::string_view CounterName(TcpCounter c) {
     case TcpCounter::kSpuriousRecoveries: return "spurious_recoveries";
     case TcpCounter::kLostRetransmits: return "lost_retransmits";
     case TcpCounter::kTimeouts: return "timeouts";
+    case TcpCounter::kTlpProbes: return "tlp_probes";
+    case TcpCounter::kTlpRecoveries: return "tlp_recoveries";
     case TcpCounter::kPersistProbes: return "persist_probes";
     case TcpCounter::kKeepaliveProbes: return "keepalive_probes";
     case TcpCounter::kDelayedAcks: return "delayed_acks";

@@ -83,6 +83,8 @@ enum class TcpCounter : uint16_t {
   kSpuriousRecoveries,    // RFC 3522: undone when the original turned out to arrive
   kLostRetransmits,       // retransmissions detected lost and sent again
   kTimeouts,              // retransmission timer expiries
+  kTlpProbes,             // RFC 8985 tail loss probes sent
+  kTlpRecoveries,         // probes that repaired a loss (congestion response taken)
   kPersistProbes,
   kKeepaliveProbes,
   kDelayedAcks,

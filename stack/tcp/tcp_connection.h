@@ -365,6 +365,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool tlp_in_flight_ = false;
   bool tlp_was_rtx_ = false;
   SeqNum tlp_end_;
+  SeqNum last_seg_start_;  // where the last new-data segment began (the TLP repeats it)
   uint32_t tlp_tsval_ = 0;
   int retransmits_ = 0;    // consecutive RTO expiries
   int persist_backoff_ = 0;

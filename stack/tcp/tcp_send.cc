@@ -346,6 +346,7 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
   // Linux sets PSH on the segment that empties the queue.
   f.psh = len > 0 && snd_nxt_ + len == data_end();
   SendSegment(snd_nxt_, f, static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len, now);
+  last_seg_start_ = snd_nxt_;
   if (!rtt_timing_) {
     rtt_timing_ = true;
     rtt_seq_ = snd_nxt_ + len + (with_fin ? 1 : 0);
@@ -360,6 +361,7 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
   if (len > 0) last_data_sent_ = now;
   cork_deadline_ = Instant::Infinite();
   ArmRetransmitTimer(now, false);
+  ArmTlp(now);  // Linux's tcp_schedule_loss_probe after every transmission of new data
 }
 
 bool TcpConnection::SendOne(Instant now, bool* window_blocked) {

@@ -146,8 +146,8 @@ void TcpConnection::OnTlpTimeout(Instant now) {
   } else {
     const SeqNum dend = data_end();
     const SeqNum data_top = SeqMin(dend, snd_nxt_);
-    const uint32_t len = std::min<uint32_t>(static_cast<uint32_t>(data_top - SeqMax(snd_una_, snd_buf_seq_)),
-                                            MaxPayload());
+    const SeqNum first = SeqMax(SeqMax(snd_una_, snd_buf_seq_), SeqMin(last_seg_start_, data_top));
+    const uint32_t len = std::min<uint32_t>(static_cast<uint32_t>(data_top - first), MaxPayload());
     const SeqNum start = data_top - len;
     TcpFlags f;
     f.ack = true;

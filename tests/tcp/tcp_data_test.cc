@@ -386,5 +386,33 @@ TEST_F(TcpDataTest, BlindDataWithAnOldAckIsChallenged) {
   EXPECT_EQ(c->ReadableBytes(), 0u);
 }
 
+TEST_F(TcpDataTest, TailLossIsProbedBeforeTheRto) {
+  uint32_t iss = 0;
+  TcpOptions o;
+  o.mss = 1460;
+  o.sack_permitted = true;
+  o.timestamps = TcpTimestamps{100, 0};
+  auto c = EstablishPassive(o, &iss);
+  const Instant t0 = clock_.Now();
+  ASSERT_TRUE(c->Send(AsBytes(Bytes(2000)), 0).ok());
+  auto s = Take();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].payload.size(), 1448u);  // the MSS less the timestamp option
+  // RFC 8985 §7: no ACK within the probe timeout (two SRTTs, at least 10 ms here): the
+  // last segment goes again, long before the 200 ms RTO.
+  Advance(std::chrono::milliseconds(50));
+  Sent p = TakeOne();
+  EXPECT_EQ(p.at - t0, std::chrono::milliseconds(10));
+  EXPECT_EQ(p.seq(), iss + 1 + 1448);
+  EXPECT_EQ(p.payload.size(), 552u);
+  EXPECT_EQ(Moved("tcp.tlp_probes"), 1);
+  // The probe repaired the loss of the first segment's companion: its timestamp comes back.
+  TcpHeader ack = Peer(".", kPeerIsn + 1, iss + 2001);
+  ack.options.timestamps = TcpTimestamps{200, p.h.options.timestamps->value};
+  Inject(ack);
+  EXPECT_EQ(Moved("tcp.tlp_recoveries"), 1);
+  EXPECT_EQ(Moved("tcp.timeouts"), 0);
+}
+
 }  // namespace
 }  // namespace pytcp::testing

@@ -50,6 +50,7 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   ip4_ = std::make_unique<Ip4Engine>(iface_.get(), arp_.get(), &ip4_addresses_, &ip4_routes_,
                                      &random_, ip4_config);
   icmp4_ = std::make_unique<Icmp4Engine>(ip4_.get());
+  icmp4_sockets_ = std::make_unique<Icmp4Sockets>(icmp4_.get(), ip4_.get(), &random_);
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
   tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
   iface_->RegisterHandler(EtherType::kArp, arp_.get());
@@ -153,6 +154,12 @@ std::shared_ptr<UdpSocket> Stack::CreateUdpSocket() {
 
 std::shared_ptr<TcpSocket> Stack::CreateTcpSocket() {
   auto socket = std::make_shared<TcpSocket>(MakeSocketContext(), tcp_.get());
+  TrackSocket(socket);
+  return socket;
+}
+
+std::shared_ptr<IcmpSocket> Stack::CreateIcmpSocket(int type) {
+  auto socket = std::make_shared<IcmpSocket>(MakeSocketContext(), icmp4_sockets_.get(), type);
   TrackSocket(socket);
   return socket;
 }

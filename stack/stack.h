@@ -25,12 +25,14 @@
 #include "stack/base/clock.h"
 #include "stack/base/random.h"
 #include "stack/icmp4/icmp4_engine.h"
+#include "stack/icmp4/icmp4_sockets.h"
 #include "stack/iface/interface.h"
 #include "stack/ip4/ip4_address_table.h"
 #include "stack/ip4/ip4_engine.h"
 #include "stack/ip4/ip4_routing_table.h"
 #include "stack/link/link.h"
 #include "stack/link/pcap_writer.h"
+#include "stack/socket/icmp_socket.h"
 #include "stack/socket/tcp_socket.h"
 #include "stack/socket/udp_socket.h"
 #include "stack/stack_config.h"
@@ -61,6 +63,8 @@ class Stack {
   // Sockets (the C++ socket API that the shim calls).
   std::shared_ptr<UdpSocket> CreateUdpSocket();
   std::shared_ptr<TcpSocket> CreateTcpSocket();
+  // ICMPv4: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp_socket.h).
+  std::shared_ptr<IcmpSocket> CreateIcmpSocket(int type);
 
   // Run-time configuration.
   void AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source = Ip4AddressSource::kStatic);
@@ -83,6 +87,7 @@ class Stack {
   ArpEngine& arp() { return *arp_; }
   Ip4Engine& ip4() { return *ip4_; }
   Icmp4Engine& icmp4() { return *icmp4_; }
+  Icmp4Sockets& icmp4_sockets() { return *icmp4_sockets_; }
   UdpEngine& udp() { return *udp_; }
   TcpEngine& tcp() { return *tcp_; }
   // The DHCPv4 service when PYTCP_IP4=dhcp, else nullptr.
@@ -121,6 +126,7 @@ class Stack {
   std::unique_ptr<ArpEngine> arp_;
   std::unique_ptr<Ip4Engine> ip4_;
   std::unique_ptr<Icmp4Engine> icmp4_;
+  std::unique_ptr<Icmp4Sockets> icmp4_sockets_;
   std::unique_ptr<UdpEngine> udp_;
   std::unique_ptr<TcpEngine> tcp_;
   std::unique_ptr<Dhcp4Service> dhcp4_;

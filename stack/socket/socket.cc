@@ -4,6 +4,7 @@
 #include <netinet/ip.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,6 +120,54 @@ int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<b
   return 0;
 }
 
+void Socket::QueueErrorLocked(SocketError e) {
+  // Linux charges queued errors against the receive buffer (sock_queue_err_skb).
+  const size_t charge = e.payload.size() + 256;
+  if (error_queue_bytes_ + charge > static_cast<size_t>(rcvbuf_)) return;
+  error_queue_bytes_ += charge;
+  error_queue_.push_back(std::move(e));
+}
+
+void Socket::FillAncillaryLocked(uint8_t ttl, RecvAncillary* anc) const {
+  if (anc == nullptr) return;
+  if (timestamp_) {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    anc->has_timestamp = true;
+    anc->timestamp_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  }
+  if (recvttl_) {
+    anc->has_ttl = true;
+    anc->ttl = ttl;
+  }
+}
+
+SysResult<size_t> Socket::RecvErrorQueue(MutableByteSpan buf, SocketAddress* from,
+                                         RecvAncillary* anc, int* out_flags) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (out_flags != nullptr) *out_flags = 0;
+  if (error_queue_.empty()) return Err{EAGAIN};
+  SocketError e = std::move(error_queue_.front());
+  error_queue_.pop_front();
+  error_queue_bytes_ -= e.payload.size() + 256;
+  const size_t n = std::min(buf.size(), e.payload.size());
+  if (n > 0) std::memcpy(buf.data(), e.payload.data(), n);
+  if (out_flags != nullptr) {
+    *out_flags |= MSG_ERRQUEUE;
+    if (n < e.payload.size()) *out_flags |= MSG_TRUNC;
+  }
+  if (from != nullptr) *from = e.dst;
+  // sock_dequeue_err_skb: the next queued error becomes the pending one (or none).
+  pending_error_ = error_queue_.empty() ? 0 : error_queue_.front().error;
+  if (anc != nullptr) {
+    anc->has_error = true;
+    anc->error = std::move(e);
+  }
+  NotifyLocked();
+  return n;
+}
+
 SysResult<bool> Socket::SetOption(int level, int name, const void* value, socklen_t len) {
   int v = 0;
   if (level == SOL_SOCKET) {
@@ -141,11 +190,11 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
       case SO_SNDBUF: sndbuf_ = std::max(2 * std::max(v, 0), 4608); return true;
       case SO_RCVBUFFORCE: rcvbuf_ = std::max(2 * std::max(v, 0), 2304); return true;
       case SO_SNDBUFFORCE: sndbuf_ = std::max(2 * std::max(v, 0), 4608); return true;
+      case SO_TIMESTAMP: timestamp_ = v != 0; return true;
       case SO_OOBINLINE:
       case SO_DONTROUTE:
       case SO_PRIORITY:
       case SO_RCVLOWAT:
-      case SO_TIMESTAMP:
       case SO_ZEROCOPY:
       case SO_NO_CHECK:
         return true;  // accepted; no effect on this stack
@@ -180,9 +229,16 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         mtu_discover_ = v;
         return true;
       case IP_RECVERR:
+        // ip(7): turning it off purges the queue.
+        recverr_ = v != 0;
+        if (!recverr_) {
+          error_queue_.clear();
+          error_queue_bytes_ = 0;
+        }
+        return true;
+      case IP_RECVTTL: recvttl_ = v != 0; return true;
       case IP_PKTINFO:
       case IP_RECVTOS:
-      case IP_RECVTTL:
       case IP_FREEBIND:
       case IP_BIND_ADDRESS_NO_PORT:
         return true;  // accepted
@@ -213,6 +269,7 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case SO_RCVTIMEO: return WriteOpt(value, len, ToTimeval(rcv_timeout_));
       case SO_SNDTIMEO: return WriteOpt(value, len, ToTimeval(snd_timeout_));
       case SO_ACCEPTCONN: return WriteOpt(value, len, 0);
+      case SO_TIMESTAMP: return WriteOpt(value, len, int{timestamp_});
       default: return Err{ENOPROTOOPT};
     }
   }
@@ -221,6 +278,8 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case IP_TTL: return WriteOpt(value, len, int{ttl_});
       case IP_TOS: return WriteOpt(value, len, int{tos_});
       case IP_MTU_DISCOVER: return WriteOpt(value, len, mtu_discover_);
+      case IP_RECVERR: return WriteOpt(value, len, int{recverr_});
+      case IP_RECVTTL: return WriteOpt(value, len, int{recvttl_});
       default: return Err{ENOPROTOOPT};
     }
   }

@@ -14,11 +14,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "stack/base/bytes.h"
 #include "stack/base/clock.h"
 #include "stack/base/result.h"
 #include "stack/net/ip_address.h"
@@ -45,6 +47,31 @@ class ReadinessListener {
  public:
   virtual ~ReadinessListener() = default;
   virtual void OnReadinessChange(ReadinessMask mask) = 0;
+};
+
+// One entry of a socket's error queue (ip(7) IP_RECVERR): what recvmsg(MSG_ERRQUEUE)
+// returns as a sock_extended_err control message, the offender's address and, as data,
+// the payload of the datagram that caused the error.
+struct SocketError {
+  int error = 0;           // ee_errno
+  uint8_t origin = 2;      // ee_origin: SO_EE_ORIGIN_ICMP (2) or SO_EE_ORIGIN_LOCAL (1)
+  uint8_t type = 0;        // ee_type, ee_code: the ICMP type and code
+  uint8_t code = 0;
+  uint32_t info = 0;       // ee_info: the next-hop MTU of "fragmentation needed"
+  Ip4Address offender;     // who reported it (SO_EE_OFFENDER)
+  SocketAddress dst;       // the original destination (msg_name)
+  std::vector<uint8_t> payload;
+};
+
+// The ancillary data of one received message (recvmsg's control messages), filled when
+// the matching option is on: SO_TIMESTAMP, IP_RECVTTL, and IP_RECVERR for MSG_ERRQUEUE.
+struct RecvAncillary {
+  bool has_timestamp = false;
+  int64_t timestamp_ns = 0;  // CLOCK_REALTIME at arrival
+  bool has_ttl = false;
+  uint8_t ttl = 0;
+  bool has_error = false;
+  SocketError error;
 };
 
 class Socket {
@@ -78,6 +105,13 @@ class Socket {
   // Closes the socket: wakes every waiter (they return EBADF) and releases its resources.
   virtual void Close() = 0;
 
+  // recvmsg(MSG_ERRQUEUE): the oldest queued error (never blocks; EAGAIN when none). The
+  // payload goes to `buf` (MSG_TRUNC in *out_flags when cut), the sock_extended_err to
+  // `anc`, the original destination to `from`.
+  SysResult<size_t> RecvErrorQueue(MutableByteSpan buf, SocketAddress* from, RecvAncillary* anc,
+                                   int* out_flags);
+  size_t error_queue_size() const { return error_queue_.size(); }
+
  protected:
   // Waits (the lock released) until `ready()` holds. Returns 0, or EAGAIN (non-blocking
   // or the timeout expired), EINTR (a signal), EBADF (closed meanwhile).
@@ -85,6 +119,10 @@ class Socket {
                  std::optional<Duration> timeout, bool nonblocking);
   // Wakes blocked callers and tells listeners; call under the lock after a state change.
   void NotifyLocked();
+  // Queues an error for MSG_ERRQUEUE (IP_RECVERR on); bounded by SO_RCVBUF as in Linux.
+  void QueueErrorLocked(SocketError e);
+  // What the options ask to report with a message received now (timestamp, TTL).
+  void FillAncillaryLocked(uint8_t ttl, RecvAncillary* anc) const;
 
   SocketContext ctx_;
   int type_;
@@ -103,6 +141,11 @@ class Socket {
   uint8_t ttl_ = 64;
   uint8_t tos_ = 0;
   int mtu_discover_ = 1;  // IP_PMTUDISC_WANT (Linux default for UDP)
+  bool recverr_ = false;    // IP_RECVERR
+  bool recvttl_ = false;    // IP_RECVTTL
+  bool timestamp_ = false;  // SO_TIMESTAMP
+  std::deque<SocketError> error_queue_;
+  size_t error_queue_bytes_ = 0;
 
  private:
   std::vector<int> waiter_fds_;

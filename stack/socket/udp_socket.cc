@@ -105,11 +105,11 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
 }
 
 SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
-                                      int* out_flags) {
+                                      int* out_flags, RecvAncillary* anc) {
+  if ((flags & MSG_ERRQUEUE) != 0) return RecvErrorQueue(buf, from, anc, out_flags);
   std::unique_lock lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (out_flags != nullptr) *out_flags = 0;
-  if ((flags & MSG_ERRQUEUE) != 0) return Err{EAGAIN};  // no error queue (yet)
   if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
   const int err = WaitLocked(
       lock, [&] { return !queue_.empty() || pending_error_ != 0 || shut_rd_ || closed_; },
@@ -128,6 +128,8 @@ SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, 
   const size_t full = d.data.size();
   if (from != nullptr) *from = d.from;
   if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
+  FillAncillaryLocked(0, anc);
+  if (anc != nullptr) anc->has_ttl = false;  // the TTL of UDP datagrams is not kept
   if ((flags & MSG_PEEK) == 0) {
     queued_bytes_ -= full + kDatagramOverhead;
     queue_.pop_front();
@@ -168,7 +170,7 @@ ReadinessMask UdpSocket::PollLocked() const {
   ReadinessMask m = 0;
   if (!queue_.empty() || shut_rd_) m |= POLLIN | POLLRDNORM;
   if (!shut_wr_) m |= POLLOUT | POLLWRNORM;
-  if (pending_error_ != 0) m |= POLLERR;
+  if (pending_error_ != 0 || !error_queue_.empty()) m |= POLLERR;
   if (shut_rd_ && shut_wr_) m |= POLLHUP;
   if (shut_rd_) m |= POLLRDHUP;
   return m;
@@ -189,7 +191,30 @@ void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteS
 }
 
 void UdpSocket::OnIcmpError(const Ip4ErrorInfo& error, Instant) {
-  // udp(7): errors are only reported to connected sockets (without IP_RECVERR).
+  if (recverr_) {
+    // ip(7) IP_RECVERR (Linux udp_err/ip_icmp_error): queue the error with the offending
+    // datagram's payload and destination, and report it once through the next call too,
+    // connected or not (traceroute relies on this).
+    SocketError e;
+    e.error = error.error;
+    e.origin = 2;  // SO_EE_ORIGIN_ICMP (a locally detected ARP failure also arrives so)
+    e.type = error.icmp_type;
+    e.code = error.icmp_code;
+    e.info = error.mtu;
+    e.offender = error.reporter;
+    const uint16_t dst_port =
+        error.orig_l4.size() >= 4 ? LoadBe16(error.orig_l4.data() + 2) : uint16_t{0};
+    e.dst = SocketAddress{IpAddress(error.orig_dst), dst_port, 0};
+    if (error.orig_l4.size() > kUdpHeaderSize) {
+      const ByteSpan payload = error.orig_l4.subspan(kUdpHeaderSize);
+      e.payload.assign(payload.begin(), payload.end());
+    }
+    QueueErrorLocked(std::move(e));
+    pending_error_ = error.error;
+    NotifyLocked();
+    return;
+  }
+  // udp(7): without IP_RECVERR, errors are only reported to connected sockets.
   if (!remote) return;
   pending_error_ = error.error;
   NotifyLocked();

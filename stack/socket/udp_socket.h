@@ -25,8 +25,10 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   SysResult<size_t> SendTo(ByteSpan data, const SocketAddress* to, int flags);
   // Copies one datagram into `buf`. Returns the bytes copied, or the full datagram size
   // with MSG_TRUNC in flags. *out_flags gets MSG_TRUNC when the datagram was cut.
+  // MSG_ERRQUEUE takes the oldest queued ICMP error instead (IP_RECVERR, ip(7)); `anc`
+  // (optional) gets the control messages the options ask for.
   SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
-                             int* out_flags = nullptr);
+                             int* out_flags = nullptr, RecvAncillary* anc = nullptr);
   SysResult<bool> Shutdown(int how);
   SysResult<SocketAddress> LocalAddress() const;
   SysResult<SocketAddress> PeerAddress() const;

@@ -1,0 +1,201 @@
+#include "stack/icmp4/icmp4_sockets.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "stack/wire/checksum.h"
+
+namespace pytcp {
+namespace {
+// Linux's ping sockets take identifiers from the same range as ports (ping_get_port).
+constexpr uint16_t kIdentFirst = 32768;
+constexpr uint16_t kIdentLast = 60999;
+}  // namespace
+
+Icmp4Sockets::Icmp4Sockets(Icmp4Engine* engine, Ip4Engine* ip4, Random* random)
+    : icmp_(engine), ip4_(ip4), random_(random) {
+  icmp_->set_listener([this](const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
+    return OnMessage(info, icmp, now);
+  });
+}
+
+Icmp4Sockets::~Icmp4Sockets() { icmp_->set_listener(nullptr); }
+
+Result<uint16_t, int> Icmp4Sockets::PickIdentifier(const Icmp4Endpoint* ep) {
+  // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
+  constexpr uint32_t kRange = kIdentLast - kIdentFirst + 1;
+  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
+  for (uint32_t i = 0; i < kRange; ++i) {
+    const auto id = static_cast<uint16_t>(kIdentFirst + (start + i) % kRange);
+    auto it = ping_.find(id);
+    if (it == ping_.end() || it->second.empty()) return id;
+    (void)ep;
+  }
+  return Err{EAGAIN};
+}
+
+Result<bool, int> Icmp4Sockets::BindPing(Icmp4Endpoint* ep, SocketAddress local) {
+  if (ep->bound) return Err{EINVAL};
+  if (!local.ip.is_unspecified()) {
+    if (!local.ip.is_v4()) return Err{EADDRNOTAVAIL};
+    const Ip4Address a = local.ip.v4();
+    if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
+  }
+  if (local.port == 0) {
+    auto id = PickIdentifier(ep);
+    if (!id.ok()) return Err{id.error()};
+    local.port = *id;
+  } else {
+    // ping_get_port: an identifier is shared only with SO_REUSEADDR on both; not kept
+    // here, so a used identifier with an overlapping address is refused.
+    auto it = ping_.find(local.port);
+    if (it != ping_.end()) {
+      for (const Icmp4Endpoint* other : it->second) {
+        if (other->local.ip.is_unspecified() || local.ip.is_unspecified() ||
+            other->local.ip == local.ip) {
+          return Err{EADDRINUSE};
+        }
+      }
+    }
+  }
+  ep->local = local;
+  ep->bound = true;
+  ping_[local.port].push_back(ep);
+  return true;
+}
+
+void Icmp4Sockets::AddRaw(Icmp4Endpoint* ep) {
+  if (std::find(raw_.begin(), raw_.end(), ep) == raw_.end()) raw_.push_back(ep);
+}
+
+void Icmp4Sockets::Remove(Icmp4Endpoint* ep) {
+  std::erase(raw_, ep);
+  if (!ep->bound) return;
+  auto it = ping_.find(ep->local.port);
+  if (it != ping_.end()) {
+    std::erase(it->second, ep);
+    if (it->second.empty()) ping_.erase(it);
+  }
+  ep->bound = false;
+}
+
+Result<Ip4Address, int> Icmp4Sockets::SourceFor(Ip4Address dst, Ip4Address hint) const {
+  auto route = ip4_->Route(dst, hint);
+  if (!route.ok()) return Err{ToErrno(route.error())};
+  return route->src;
+}
+
+Result<bool, int> Icmp4Sockets::SendPing(Icmp4Endpoint* ep, Ip4Address dst, ByteSpan message,
+                                         const Icmp4SendOptions& options, Instant now) {
+  // ping_common_sendmsg: only echo requests, code 0, at least a header.
+  if (message.size() > 0xffff) return Err{EMSGSIZE};
+  if (message.size() < kIcmp4HeaderSize) return Err{EINVAL};
+  if (message[0] != static_cast<uint8_t>(Icmp4Type::kEchoRequest) || message[1] != 0) {
+    return Err{EINVAL};
+  }
+  if (message.size() + kIp4MinHeaderSize > kIp4MaxDatagramSize) return Err{EMSGSIZE};
+  if (!ep->bound) {
+    auto r = BindPing(ep, SocketAddress{ep->local.ip, 0, 0});
+    if (!r.ok()) return r;
+  }
+  tx_.Reset();
+  tx_.Append(message);
+  auto bytes = tx_.data();
+  // RFC 792: the identifier is the socket's; the checksum covers the whole message.
+  StoreBe16(bytes.data() + 4, ep->local.port);
+  StoreBe16(bytes.data() + 2, 0);
+  StoreBe16(bytes.data() + 2, InternetChecksum(bytes));
+  return Transmit(ep, dst, options, now);
+}
+
+Result<bool, int> Icmp4Sockets::SendRaw(Icmp4Endpoint* ep, Ip4Address dst, ByteSpan message,
+                                        const Icmp4SendOptions& options, Instant now) {
+  if (message.size() + kIp4MinHeaderSize > kIp4MaxDatagramSize) return Err{EMSGSIZE};
+  tx_.Reset();
+  tx_.Append(message);
+  return Transmit(ep, dst, options, now);
+}
+
+Result<bool, int> Icmp4Sockets::Transmit(Icmp4Endpoint* ep, Ip4Address dst,
+                                         const Icmp4SendOptions& options, Instant now) {
+  Ip4SendParams params;
+  params.src = ep->local.ip.is_unspecified() || !ep->local.ip.is_v4() ? Ip4Address()
+                                                                       : ep->local.ip.v4();
+  params.dst = dst;
+  params.protocol = IpProto::kIcmp4;
+  params.ttl = options.ttl;
+  params.tos = options.tos;
+  params.allow_broadcast = options.allow_broadcast;
+  params.dont_fragment = options.dont_fragment;
+  auto sent = ip4_->Send(params, tx_, now);
+  if (!sent.ok()) return Err{ToErrno(sent.error())};
+  return true;
+}
+
+bool Icmp4Sockets::OnMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
+  // raw(7): every raw ICMP socket gets a copy of every message (it filters for itself).
+  // Copy the list: a socket may close itself from its callback.
+  if (!raw_.empty()) {
+    const std::vector<Icmp4Endpoint*> raw = raw_;
+    for (Icmp4Endpoint* ep : raw) {
+      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
+      ep->OnIcmpMessage(info, icmp, now);
+    }
+  }
+  if (icmp.is_error()) {
+    OnError(info, icmp, now);
+    return false;
+  }
+  if (icmp.type() != Icmp4Type::kEchoReply) return false;
+  // RFC 792: the reply carries the request's identifier, which names the ping socket.
+  auto it = ping_.find(icmp.echo_id());
+  if (it == ping_.end()) return false;
+  for (Icmp4Endpoint* ep : it->second) {
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
+    ep->OnIcmpMessage(info, icmp, now);
+    return true;
+  }
+  return false;
+}
+
+void Icmp4Sockets::OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
+  // RFC 1122 §3.2.2: the quoted header names the sender. It may be truncated (RFC 792
+  // quotes the header and 64 bits), so it is read with explicit bounds.
+  ByteSpan orig = icmp.original_datagram();
+  if (orig.size() < kIp4MinHeaderSize || (orig[0] >> 4) != 4) return;
+  const size_t ihl = static_cast<size_t>(orig[0] & 0x0f) * 4;
+  if (ihl < kIp4MinHeaderSize || orig.size() < ihl + kIcmp4HeaderSize) return;
+  if (orig[9] != static_cast<uint8_t>(IpProto::kIcmp4)) return;
+  const ByteSpan l4 = orig.subspan(ihl);
+  const int err = Icmp4ErrorToErrno(static_cast<uint8_t>(icmp.type()), icmp.code());
+  if (err == 0) return;  // source quench and friends (RFC 6633)
+  const Ip4ErrorInfo e{static_cast<uint8_t>(icmp.type()),
+                       icmp.code(),
+                       info.src,
+                       Ip4Address::FromBytes(orig.data() + 12),
+                       Ip4Address::FromBytes(orig.data() + 16),
+                       IpProto::kIcmp4,
+                       l4,
+                       icmp.type() == Icmp4Type::kDestinationUnreachable ? icmp.next_hop_mtu()
+                                                                          : 0u,
+                       err,
+                       false};
+  // raw_err: raw sockets hear about errors on any ICMP message they may have sent.
+  if (!raw_.empty()) {
+    const std::vector<Icmp4Endpoint*> raw = raw_;
+    for (Icmp4Endpoint* ep : raw) {
+      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
+      ep->OnIcmpError(e, now);
+    }
+  }
+  if (l4[0] != static_cast<uint8_t>(Icmp4Type::kEchoRequest)) return;
+  auto it = ping_.find(LoadBe16(l4.data() + 4));
+  if (it == ping_.end()) return;
+  for (Icmp4Endpoint* ep : it->second) {
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
+    ep->OnIcmpError(e, now);
+    return;
+  }
+}
+
+}  // namespace pytcp

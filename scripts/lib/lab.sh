@@ -111,10 +111,33 @@ lab_exec() {
     host) ns=$LAB_HOST_NS ;;
     peer) ns=$LAB_PEER_NS ;;
     far) ns=$LAB_FAR_NS ;;
+    kern) ns=${LAB_KERN_NS:?lab_exec kern: call lab_add_kernel_ns first} ;;
     *)
-      echo "lab_exec: host, peer or far, not '$role'" >&2
+      echo "lab_exec: host, peer, far or kern, not '$role'" >&2
       return 2
       ;;
   esac
   ip netns exec "$ns" "$@"
+}
+
+# lab_add_kernel_ns [ADDR]: adds a namespace LAB_NAME-kern whose kernel owns ADDR/24
+# (default 10.77.0.3, outside the DHCP range) on a veth attached to the lab's bridge beside
+# the TAP, with the peer as default gateway: the kernel's own TCP/IP on the same bridge path
+# that PyTCP uses (scripts/bench compares the two). Sets LAB_KERN_NS and LAB_KERN_IP4;
+# `lab_exec kern CMD` runs there. Removed at cleanup (before the lab goes down).
+lab_add_kernel_ns() {
+  local addr=${1:-10.77.0.3} ns=${LAB_NAME:?lab_add_kernel_ns needs a lab (lab_up)}-kern
+  ip netns add "$ns" || return 1
+  lab_defer ip netns del "$ns"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n "$LAB_HOST_NS" link add veth-k type veth peer name veth-kk netns "$ns" || return 1
+  ip -n "$LAB_HOST_NS" link set veth-k master "$LAB_BRIDGE" up
+  ip -n "$ns" -batch - <<EOF || return 1
+link set lo up
+addr add $addr/24 dev veth-kk
+link set veth-kk up
+route add default via $LAB_GW4
+EOF
+  LAB_KERN_NS=$ns
+  LAB_KERN_IP4=$addr
 }

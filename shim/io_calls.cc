@@ -4,13 +4,17 @@
 //
 // All of them become StackSocket::Send/Recv over a list of spans (the iovecs). SIGPIPE on
 // a stream's EPIPE is the socket layer's (as tcp_sendmsg's is the kernel's). Ancillary
-// data (msg_control) is not produced (msg_controllen 0).
+// data on receive: SO_TIMESTAMP, IP_TTL (IP_RECVTTL) and IP_RECVERR (the sock_extended_err
+// of MSG_ERRQUEUE) when the socket's options ask for them; none on send.
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <vector>
 
 #include "shim/interpose.h"
@@ -79,12 +83,12 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
 // Receives into `parts`; writes the sender into (addr, addrlen) when given (a stream
 // socket reports no address: *addrlen = 0, as tcp_recvmsg leaves msg_namelen).
 ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags, sockaddr* addr,
-               socklen_t* addrlen, int* out_flags) {
+               socklen_t* addrlen, int* out_flags, RecvAncillary* anc = nullptr) {
   SocketAddress from;
   const bool want_from = addr != nullptr && addrlen != nullptr;
-  auto r = s.impl().Recv(parts, want_from ? &from : nullptr, flags, out_flags);
+  auto r = s.impl().RecvMsg(parts, want_from ? &from : nullptr, flags, out_flags, anc);
   while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/true)) {
-    r = s.impl().Recv(parts, want_from ? &from : nullptr, flags, out_flags);
+    r = s.impl().RecvMsg(parts, want_from ? &from : nullptr, flags, out_flags, anc);
   }
   if (!r.ok()) return FailWith<ssize_t>(r);
   if (want_from) {
@@ -105,17 +109,66 @@ ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
                 msg->msg_namelen, flags, msg);
 }
 
+// Writes the control messages of `anc` into msg_control as the kernel lays them out (put_cmsg):
+// MSG_CTRUNC when they do not fit.
+void WriteControl(const RecvAncillary& anc, msghdr* msg, int* out_flags) {
+  const size_t cap = msg->msg_control != nullptr ? msg->msg_controllen : 0;
+  auto* base = static_cast<uint8_t*>(msg->msg_control);
+  size_t used = 0;
+  auto put = [&](int level, int type, const void* data, size_t len) {
+    const size_t space = CMSG_SPACE(len);
+    if (used + CMSG_LEN(len) > cap) {
+      *out_flags |= MSG_CTRUNC;
+      return;
+    }
+    cmsghdr h{};
+    h.cmsg_len = CMSG_LEN(len);
+    h.cmsg_level = level;
+    h.cmsg_type = type;
+    std::memcpy(base + used, &h, sizeof(h));
+    std::memcpy(base + used + (CMSG_LEN(0)), data, len);
+    used += std::min(space, cap - used);
+  };
+  if (anc.has_timestamp) {
+    const timeval tv{static_cast<time_t>(anc.timestamp_ns / 1000000000),
+                     static_cast<suseconds_t>((anc.timestamp_ns % 1000000000) / 1000)};
+    put(SOL_SOCKET, SO_TIMESTAMP, &tv, sizeof(tv));
+  }
+  if (anc.has_ttl) {
+    const int ttl = anc.ttl;
+    put(SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+  }
+  if (anc.has_error) {
+    // ip(7): a sock_extended_err followed by the offender's address (SO_EE_OFFENDER).
+    struct {
+      sock_extended_err ee;
+      sockaddr_in offender;
+    } e{};
+    e.ee.ee_errno = static_cast<uint32_t>(anc.error.error);
+    e.ee.ee_origin = anc.error.origin;
+    e.ee.ee_type = anc.error.type;
+    e.ee.ee_code = anc.error.code;
+    e.ee.ee_info = anc.error.info;
+    e.offender.sin_family = AF_INET;
+    const uint32_t a = anc.error.offender.value();
+    e.offender.sin_addr.s_addr = htonl(a);
+    put(SOL_IP, IP_RECVERR, &e, sizeof(e));
+  }
+  msg->msg_controllen = used;
+}
+
 ssize_t RecvMsg(ShimSocket& s, msghdr* msg, int flags) {
   if (msg == nullptr) return Fail<ssize_t>(EFAULT);
   RecvParts parts(msg->msg_iov, msg->msg_iovlen);
   if (!parts.ok()) return Fail<ssize_t>(EMSGSIZE);
   int out_flags = 0;
   socklen_t namelen = msg->msg_namelen;
+  RecvAncillary anc;
   const ssize_t n = DoRecv(s, parts.get(), flags, static_cast<sockaddr*>(msg->msg_name),
-                           msg->msg_name != nullptr ? &namelen : nullptr, &out_flags);
+                           msg->msg_name != nullptr ? &namelen : nullptr, &out_flags, &anc);
   if (n < 0) return n;
   if (msg->msg_name != nullptr) msg->msg_namelen = namelen;
-  msg->msg_controllen = 0;
+  WriteControl(anc, msg, &out_flags);
   msg->msg_flags = out_flags;
   return n;
 }

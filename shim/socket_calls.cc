@@ -2,8 +2,11 @@
 // getpeername, getsockopt, setsockopt, shutdown.
 //
 // socket() decides what goes to the stack: AF_INET datagram (UDP) and stream (TCP)
-// sockets; everything else (AF_UNIX, AF_NETLINK, raw, other
-// protocols) goes to libc after one comparison. A stack socket's fd number is an eventfd
+// sockets, and ICMP ping (SOCK_DGRAM) and raw (SOCK_RAW) sockets with IPPROTO_ICMP;
+// everything else (AF_UNIX, AF_NETLINK, other raw protocols) goes to libc after one
+// comparison. Unlike the kernel, ping sockets are open to every user
+// (net.ipv4.ping_group_range is not consulted): the stack is the process's own.
+// A stack socket's fd number is an eventfd
 // of its own (fd_table.h).
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,6 +31,9 @@ std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int type, int protoco
   if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
     return MakeTcpStackSocket(stack);
   }
+  if ((type == SOCK_DGRAM || type == SOCK_RAW) && protocol == IPPROTO_ICMP) {
+    return MakeIcmpStackSocket(stack, type);
+  }
   return nullptr;
 }
 
@@ -35,7 +41,8 @@ bool StackHandles(int domain, int type, int protocol) {
   if (domain != AF_INET) return false;
   const int base = type & ~kTypeFlags;
   return (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) ||
-         (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP));
+         (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
+         ((base == SOCK_DGRAM || base == SOCK_RAW) && protocol == IPPROTO_ICMP);
 }
 
 // A new fd for `impl`: an eventfd placeholder, installed in the table.

@@ -45,6 +45,12 @@ class StackSocket {
   // and the like. Returns the bytes received (or the datagram size with MSG_TRUNC in flags).
   virtual SysResult<size_t> Recv(std::span<const MutableByteSpan> parts, SocketAddress* from,
                                  int flags, int* out_flags) = 0;
+  // recvmsg() with control messages: as Recv, and `anc` gets what the socket's options ask
+  // for (SO_TIMESTAMP, IP_RECVTTL, the sock_extended_err of MSG_ERRQUEUE). Default: none.
+  virtual SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                                    int flags, int* out_flags, RecvAncillary* /*anc*/) {
+    return Recv(parts, from, flags, out_flags);
+  }
   virtual SysResult<bool> Shutdown(int how) = 0;
   virtual SysResult<SocketAddress> LocalAddress() = 0;
   virtual SysResult<SocketAddress> PeerAddress() = 0;
@@ -59,5 +65,7 @@ class StackSocket {
 // The adapters, one per protocol.
 std::unique_ptr<StackSocket> MakeUdpStackSocket(Stack& stack);
 std::unique_ptr<StackSocket> MakeTcpStackSocket(Stack& stack);
+// ICMPv4: type SOCK_DGRAM (ping socket) or SOCK_RAW.
+std::unique_ptr<StackSocket> MakeIcmpStackSocket(Stack& stack, int type);
 
 }  // namespace pytcp::shim

@@ -45,11 +45,16 @@ class UdpStackSocket final : public StackSocket {
 
   SysResult<size_t> Recv(std::span<const MutableByteSpan> parts, SocketAddress* from, int flags,
                          int* out_flags) override {
-    if (parts.size() == 1) return s_->RecvFrom(parts[0], from, flags, out_flags);
+    return RecvMsg(parts, from, flags, out_flags, nullptr);
+  }
+
+  SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                            int flags, int* out_flags, RecvAncillary* anc) override {
+    if (parts.size() == 1) return s_->RecvFrom(parts[0], from, flags, out_flags, anc);
     const size_t room = std::min(TotalSize(parts), kMaxDatagram);
     std::vector<uint8_t>& buf = ThreadBuffer();
     buf.resize(room);
-    auto r = s_->RecvFrom(MutableByteSpan(buf.data(), room), from, flags, out_flags);
+    auto r = s_->RecvFrom(MutableByteSpan(buf.data(), room), from, flags, out_flags, anc);
     if (!r.ok()) return r;
     size_t left = std::min(*r, room);
     const uint8_t* src = buf.data();

@@ -53,6 +53,19 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   icmp4_sockets_ = std::make_unique<Icmp4Sockets>(icmp4_.get(), ip4_.get(), &random_);
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
   tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
+  ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_);
+  NdConfig nd_config;
+  nd_config.slaac = config_.ip6_mode == Ip6Mode::kAuto;
+  nd_config.stable_secret = config_.ip6_stable_secret;
+  nd_ = std::make_unique<NdEngine>(ip6_.get(), &random_, nd_config);
+  mld_ = std::make_unique<MldEngine>(ip6_.get(), &random_);
+  icmp6_ = std::make_unique<Icmp6Engine>(ip6_.get(), nd_.get(), mld_.get());
+  udp_->set_ip6(ip6_.get());
+  tcp_->set_ip6(ip6_.get());
+  ip6_->set_group_listener([this](const Ip6Address& group, bool joined, Instant now) {
+    mld_->OnGroupChange(group, joined, now);
+  });
+  if (config_.ip6_mode != Ip6Mode::kNone) iface_->RegisterHandler(EtherType::kIp6, ip6_.get());
   iface_->RegisterHandler(EtherType::kArp, arp_.get());
   iface_->RegisterHandler(EtherType::kIp4, ip4_.get());
   arp_->set_conflict_handler([this](Ip4Address address, MacAddress) {
@@ -85,6 +98,22 @@ absl::Status Stack::Configure() {
                             &ip4_addresses_, &ip4_routes_, &random_, link_->mtu()};
     dhcp4_ = std::make_unique<Dhcp4Service>(deps, config_.dhcp4_cache);
     dhcp4_->Start(clock_->Now());
+  }
+  if (config_.ip6_mode != Ip6Mode::kNone) {
+    const Instant now = clock_->Now();
+    ip6_->set_now(now);
+    // RFC 4291 §2.8: every node listens to all-nodes (never reported, RFC 3810 §6).
+    ip6_->JoinGroup(Ip6Address::AllNodesMulticast(), now);
+    nd_->Start(now);  // link-local address, DAD, router solicitation
+    if (config_.ip6_mode == Ip6Mode::kStatic) {
+      for (const auto& ifaddr : config_.ip6_addresses) {
+        nd_->AddAddress(ifaddr, Ip6AddressSource::kStatic, now);
+      }
+    }
+    if (config_.ip6_gateway) {
+      ip6_routes_.AddRouter(Ip6DefaultRouter{*config_.ip6_gateway, Instant::Infinite(), 0,
+                                             Ip6RouteOrigin::kStatic});
+    }
   }
   PYTCP_LOG(log_stack, kInfo, "stack on {} with MAC {}", config_.interface, iface_->mac());
   return absl::OkStatus();
@@ -146,14 +175,16 @@ void Stack::TrackSocket(const std::shared_ptr<Socket>& socket) {
   sockets_.push_back(socket);
 }
 
-std::shared_ptr<UdpSocket> Stack::CreateUdpSocket() {
+std::shared_ptr<UdpSocket> Stack::CreateUdpSocket(int family) {
   auto socket = std::make_shared<UdpSocket>(MakeSocketContext(), udp_.get());
+  socket->set_family(family);
   TrackSocket(socket);
   return socket;
 }
 
-std::shared_ptr<TcpSocket> Stack::CreateTcpSocket() {
+std::shared_ptr<TcpSocket> Stack::CreateTcpSocket(int family) {
   auto socket = std::make_shared<TcpSocket>(MakeSocketContext(), tcp_.get());
+  socket->set_family(family);
   TrackSocket(socket);
   return socket;
 }
@@ -188,12 +219,25 @@ void Stack::AddIp4Route(const Ip4Route& route) {
   ip4_routes_.Add(route);
 }
 
+void Stack::AddIp6Address(const Ip6Interface& ifaddr) {
+  std::lock_guard lock(mu_);
+  nd_->AddAddress(ifaddr, Ip6AddressSource::kStatic, clock_->Now());
+  Kick();
+}
+
+void Stack::SetIp6DefaultRouter(const Ip6Address& router) {
+  std::lock_guard lock(mu_);
+  ip6_routes_.AddRouter(
+      Ip6DefaultRouter{router, Instant::Infinite(), 0, Ip6RouteOrigin::kStatic});
+}
+
 void Stack::ProcessLinkLocked(Instant now) {
   // Read in batches until the link is empty (DESIGN.md "Runtime model").
   while (true) {
     const ReceiveResult r =
         link_->Receive([&](ByteSpan frame) { iface_->Receive(frame, now); }, 64);
     if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
+    if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
     if (r.frames < 64) break;
   }
 }
@@ -203,7 +247,13 @@ void Stack::RunTimersLocked(Instant now) {
   ip4_->Poll(now);
   if (dhcp4_) dhcp4_->Poll(now);
   tcp_->Poll(now);
+  if (ip6_enabled()) {
+    ip6_->Poll(now);
+    nd_->Poll(now);
+    mld_->Poll(now);
+  }
   if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
+  if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
 }
 
 Instant Stack::NextDeadlineLocked() const {
@@ -211,7 +261,12 @@ Instant Stack::NextDeadlineLocked() const {
   if (dhcp4_) next = EarliestOf(next, dhcp4_->NextDeadline());
   next = EarliestOf(next, tcp_->NextDeadline());
   next = EarliestOf(next, link_->next_delivery_time());
-  if (ip4_->HasLoopbackPending()) next = clock_->Now();
+  if (ip6_enabled()) {
+    next = EarliestOf(next, ip6_->NextDeadline());
+    next = EarliestOf(next, nd_->NextDeadline());
+    next = EarliestOf(next, mld_->NextDeadline());
+  }
+  if (ip4_->HasLoopbackPending() || ip6_->HasLoopbackPending()) next = clock_->Now();
   return next;
 }
 
@@ -269,6 +324,10 @@ std::map<std::string, uint64_t> Stack::CounterSnapshot() {
   udp_->counters().AppendTo(&out, "udp.");
   tcp_->counters().AppendTo(&out, "tcp.");
   if (dhcp4_) dhcp4_->client().counters().AppendTo(&out, "dhcp4.");
+  ip6_->counters().AppendTo(&out, "ip6.");
+  icmp6_->counters().AppendTo(&out, "icmp6.");
+  nd_->counters().AppendTo(&out, "nd.");
+  mld_->counters().AppendTo(&out, "mld.");
   return out;
 }
 
@@ -277,6 +336,13 @@ std::vector<Ip4Address> Stack::Dns4Servers() {
   if (!config_.dns4.empty()) return config_.dns4;
   if (dhcp4_) return dhcp4_->dns_servers();
   return {};
+}
+
+std::vector<Ip6Address> Stack::Dns6Servers() {
+  std::lock_guard lock(mu_);
+  if (!config_.dns6.empty()) return config_.dns6;
+  if (!config_.dns4.empty()) return {};  // PYTCP_DNS set: only what it lists
+  return nd_->dns_servers();
 }
 
 absl::Status Stack::StartCapture(const std::string& path) {

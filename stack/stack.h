@@ -26,12 +26,18 @@
 #include "stack/base/random.h"
 #include "stack/icmp4/icmp4_engine.h"
 #include "stack/icmp4/icmp4_sockets.h"
+#include "stack/icmp6/icmp6_engine.h"
 #include "stack/iface/interface.h"
 #include "stack/ip4/ip4_address_table.h"
 #include "stack/ip4/ip4_engine.h"
 #include "stack/ip4/ip4_routing_table.h"
+#include "stack/ip6/ip6_address_table.h"
+#include "stack/ip6/ip6_engine.h"
+#include "stack/ip6/ip6_routing_table.h"
 #include "stack/link/link.h"
 #include "stack/link/pcap_writer.h"
+#include "stack/mld/mld_engine.h"
+#include "stack/nd/nd_engine.h"
 #include "stack/socket/icmp_socket.h"
 #include "stack/socket/tcp_socket.h"
 #include "stack/socket/udp_socket.h"
@@ -61,8 +67,9 @@ class Stack {
   void Stop();
 
   // Sockets (the C++ socket API that the shim calls).
-  std::shared_ptr<UdpSocket> CreateUdpSocket();
-  std::shared_ptr<TcpSocket> CreateTcpSocket();
+  // `family` AF_INET6 makes a dual-stack socket (IPV6_V6ONLY off, as Linux's default).
+  std::shared_ptr<UdpSocket> CreateUdpSocket(int family = AF_INET);
+  std::shared_ptr<TcpSocket> CreateTcpSocket(int family = AF_INET);
   // ICMPv4: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp_socket.h).
   std::shared_ptr<IcmpSocket> CreateIcmpSocket(int type);
 
@@ -71,6 +78,9 @@ class Stack {
   void RemoveIp4Address(Ip4Address address);
   void SetIp4DefaultGateway(Ip4Address gateway, RouteOrigin origin = RouteOrigin::kStatic);
   void AddIp4Route(const Ip4Route& route);
+  // IPv6: a static address (DAD runs first), and a default router.
+  void AddIp6Address(const Ip6Interface& ifaddr);
+  void SetIp6DefaultRouter(const Ip6Address& router);
 
   // Manual driving (no thread): process every deliverable frame, then expired timers.
   void ProcessLink();
@@ -94,6 +104,16 @@ class Stack {
   Dhcp4Service* dhcp4() { return dhcp4_.get(); }
   // DNS servers: configured (PYTCP_DNS), else learned from DHCP.
   std::vector<Ip4Address> Dns4Servers();
+  // IPv6 DNS servers: configured (PYTCP_DNS), else learned from RDNSS (RFC 8106).
+  std::vector<Ip6Address> Dns6Servers();
+  // IPv6 engines (present always; idle when PYTCP_IP6=none).
+  bool ip6_enabled() const { return config_.ip6_mode != Ip6Mode::kNone; }
+  Ip6Engine& ip6() { return *ip6_; }
+  NdEngine& nd() { return *nd_; }
+  MldEngine& mld() { return *mld_; }
+  Icmp6Engine& icmp6() { return *icmp6_; }
+  Ip6AddressTable& ip6_addresses() { return ip6_addresses_; }
+  Ip6RoutingTable& ip6_routes() { return ip6_routes_; }
   Ip4AddressTable& ip4_addresses() { return ip4_addresses_; }
   Ip4RoutingTable& ip4_routes() { return ip4_routes_; }
   Link& link() { return *link_; }
@@ -130,6 +150,12 @@ class Stack {
   std::unique_ptr<UdpEngine> udp_;
   std::unique_ptr<TcpEngine> tcp_;
   std::unique_ptr<Dhcp4Service> dhcp4_;
+  Ip6AddressTable ip6_addresses_;
+  Ip6RoutingTable ip6_routes_;
+  std::unique_ptr<Ip6Engine> ip6_;
+  std::unique_ptr<NdEngine> nd_;
+  std::unique_ptr<MldEngine> mld_;
+  std::unique_ptr<Icmp6Engine> icmp6_;
   // Every socket handed out, so that Stop() can close those still open.
   std::mutex sockets_mu_;
   std::vector<std::weak_ptr<Socket>> sockets_;

@@ -3,6 +3,7 @@
 // A bad value fails fast with a message that names the variable and what is accepted.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -33,6 +34,8 @@ struct StackConfig {
   Ip6Mode ip6_mode = Ip6Mode::kAuto;                     // PYTCP_IP6
   std::vector<Ip6Interface> ip6_addresses;
   std::optional<Ip6Address> ip6_gateway;                 // PYTCP_GW6
+  // RFC 7217 stable-privacy interface ids under this secret instead of EUI-64 (C++ API).
+  std::optional<std::array<uint8_t, 16>> ip6_stable_secret;
   std::vector<Ip4Address> dns4;                          // PYTCP_DNS (IPv4 servers)
   std::vector<Ip6Address> dns6;                          // PYTCP_DNS (IPv6 servers)
   uint32_t mtu = 1500;                                   // PYTCP_MTU

@@ -12,8 +12,9 @@ namespace {
 using namespace pytcp;
 
 void Serve(Stack* stack, uint16_t port, int kind) {
-  auto sock = stack->CreateUdpSocket();
-  if (auto r = sock->Bind(SocketAddress{IpAddress(Ip4Address()), port}); !r.ok()) {
+  // Dual-stack (AF_INET6, IPV6_V6ONLY off): IPv4 and IPv6 clients alike.
+  auto sock = stack->CreateUdpSocket(AF_INET6);
+  if (auto r = sock->Bind(SocketAddress{IpAddress(), port}); !r.ok()) {
     fmt::print(stderr, "udp-services: bind {} failed: errno {}\n", port, r.error());
     return;
   }

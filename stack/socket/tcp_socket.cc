@@ -130,6 +130,8 @@ SysResult<bool> TcpSocket::Bind(const SocketAddress& addr) {
   if (port_.registered || conn_ || listener_) return Err{EINVAL};
   port_.reuse_addr = reuse_addr_;
   port_.reuse_port = reuse_port_;
+  port_.ipv6 = family_ == AF_INET6;
+  port_.v6only = v6only_;
   return tcp_->Bind(&port_, addr);
 }
 
@@ -144,6 +146,8 @@ SysResult<bool> TcpSocket::Listen(int backlog) {
   if (conn_ && conn_->state() != TcpState::kClosed) return Err{EINVAL};
   port_.reuse_addr = reuse_addr_;
   port_.reuse_port = reuse_port_;
+  port_.ipv6 = family_ == AF_INET6;
+  port_.v6only = v6only_;
   opts_.keepalive = keepalive_;
   opts_.ttl = ttl_;
   opts_.tos = tos_;
@@ -171,6 +175,7 @@ SysResult<std::shared_ptr<TcpSocket>> TcpSocket::Accept(SocketAddress* peer, int
   if (!listener_) return Err{EINVAL};
   auto conn = listener_->Accept();
   auto sock = std::make_shared<TcpSocket>(ctx_, tcp_, conn);
+  sock->set_family(family_);  // accept(2): the listener's family
   if ((flags & SOCK_NONBLOCK) != 0) sock->set_nonblocking(true);
   if (peer != nullptr) *peer = conn->tuple().remote();
   NotifyLocked();
@@ -193,8 +198,11 @@ SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
       if (conn_ && conn_->state() != TcpState::kClosed) return Err{EISCONN};
       port_.reuse_addr = reuse_addr_;
       port_.reuse_port = reuse_port_;
+      port_.ipv6 = family_ == AF_INET6;
+      port_.v6only = v6only_;
       opts_.keepalive = keepalive_;
       opts_.ttl = ttl_;
+      if (family_ == AF_INET6 && unicast_hops_ >= 0) opts_.ttl = static_cast<uint8_t>(unicast_hops_);
       opts_.tos = tos_;
       opts_.user_mss = user_mss_;
       auto c = tcp_->Connect(&port_, to, opts_, Now());

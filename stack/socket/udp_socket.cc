@@ -35,6 +35,7 @@ SysResult<bool> UdpSocket::Bind(const SocketAddress& addr) {
   if (UdpEndpoint::bound) return Err{EINVAL};
   UdpEndpoint::reuse_addr = reuse_addr_;
   UdpEndpoint::reuse_port = reuse_port_;
+  SyncFamily();
   return udp_->Bind(this, addr);
 }
 
@@ -51,6 +52,8 @@ SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
   if (dst.is_unspecified()) dst = IpAddress(Ip4Address(127, 0, 0, 1));  // as Linux does
   // Linux refuses connect() to a broadcast address without SO_BROADCAST.
   if (dst.is_v4() && dst.v4().is_limited_broadcast() && !broadcast_) return Err{EACCES};
+  SyncFamily();
+  if (family_ == AF_INET6 && dst.is_v4() && v6only_) return Err{ENETUNREACH};
   auto src = udp_->SourceFor(dst, local.ip);
   if (!src.ok()) return Err{src.error()};
   if (!UdpEndpoint::bound) {
@@ -99,9 +102,16 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
     UdpEndpoint::reuse_addr = reuse_addr_;
     UdpEndpoint::reuse_port = reuse_port_;
   }
+  SyncFamily();
   auto r = udp_->Send(this, dst, data, opts, ctx_.clock->Now());
   if (!r.ok()) return Err{r.error()};
   return data.size();
+}
+
+void UdpSocket::SyncFamily() {
+  UdpEndpoint::ipv6 = family_ == AF_INET6;
+  UdpEndpoint::v6only = v6only_;
+  UdpEndpoint::hop_limit = static_cast<uint8_t>(unicast_hops_ < 0 ? 0 : unicast_hops_);
 }
 
 SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,

@@ -43,6 +43,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   size_t queued_datagrams() const { return queue_.size(); }
 
  private:
+  // Copies the socket's family, IPV6_V6ONLY and IPV6_UNICAST_HOPS to the endpoint.
+  void SyncFamily();
   struct Datagram {
     SocketAddress from;
     IpAddress to;

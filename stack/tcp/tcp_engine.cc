@@ -106,9 +106,16 @@ Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
 Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
   if (user->registered) return Err{EINVAL};
   if (!local.ip.is_unspecified()) {
-    if (!local.ip.is_v4()) return Err{EADDRNOTAVAIL};  // IPv6 arrives with its engine
-    const Ip4Address a = local.ip.v4();
-    if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
+    if (!local.ip.is_v4()) {
+      if (ip6_ == nullptr || !user->ipv6 ||
+          (!ip6_->addresses().IsOurs(local.ip.v6()) && !local.ip.v6().is_loopback())) {
+        return Err{EADDRNOTAVAIL};
+      }
+    } else {
+      if (user->ipv6 && user->v6only) return Err{EADDRNOTAVAIL};
+      const Ip4Address a = local.ip.v4();
+      if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
+    }
   }
   user->local.ip = local.ip;
   if (local.port == 0) {
@@ -171,11 +178,13 @@ Result<std::shared_ptr<TcpListener>, int> TcpEngine::Listen(TcpPortUser* user, i
   auto listener = std::make_shared<TcpListener>(user->local, backlog, options);
   listener->reuse_addr = user->reuse_addr;
   listeners_[user->local.port].push_back(listener);
+  listener_family_[listener.get()] = {user->ipv6, user->v6only};
   return listener;
 }
 
 void TcpEngine::CloseListener(const std::shared_ptr<TcpListener>& listener, TcpPortUser* user,
                               Instant now) {
+  listener_family_.erase(listener.get());
   auto it = listeners_.find(listener->local().port);
   if (it != listeners_.end()) {
     std::erase(it->second, listener);
@@ -207,14 +216,32 @@ Result<std::shared_ptr<TcpConnection>, int> TcpEngine::Connect(TcpPortUser* user
                                                                Instant now) {
   if (remote.port == 0) return Err{ECONNREFUSED};
   IpAddress dst = remote.ip;
-  if (dst.is_unspecified()) dst = IpAddress(Ip4Address(127, 0, 0, 1));  // as Linux does
-  if (!dst.is_v4()) return Err{ENETUNREACH};
-  if (dst.is_multicast() || dst.v4().is_limited_broadcast()) return Err{ENETUNREACH};
-  const Ip4Address hint = user->local.ip.is_unspecified() ? Ip4Address() : user->local.ip.v4();
-  auto route = ip4_->Route(dst.v4(), hint);
-  if (!route.ok()) return Err{ToErrno(route.error())};
-  if (route->broadcast || route->multicast) return Err{ENETUNREACH};
-  const IpAddress local_ip = user->local.ip.is_unspecified() ? IpAddress(route->src) : user->local.ip;
+  if (dst.is_unspecified()) {
+    dst = user->ipv6 && user->v6only ? IpAddress(Ip6Address::Loopback())
+                                     : IpAddress(Ip4Address(127, 0, 0, 1));  // as Linux does
+  }
+  IpAddress route_src;
+  if (!dst.is_v4()) {
+    // IPv6 (RFC 8200): only from an AF_INET6 socket.
+    if (ip6_ == nullptr || !user->ipv6) return Err{ENETUNREACH};
+    if (dst.is_multicast()) return Err{ENETUNREACH};
+    const Ip6Address hint = user->local.ip.is_unspecified() || user->local.ip.is_v4()
+                                ? Ip6Address()
+                                : user->local.ip.v6();
+    auto route = ip6_->Route(dst.v6(), hint);
+    if (!route.ok()) return Err{ToErrno(route.error())};
+    if (route->src.is_unspecified()) return Err{EADDRNOTAVAIL};
+    route_src = IpAddress(route->src);
+  } else {
+    if (user->ipv6 && user->v6only) return Err{ENETUNREACH};
+    if (dst.is_multicast() || dst.v4().is_limited_broadcast()) return Err{ENETUNREACH};
+    const Ip4Address hint = user->local.ip.is_unspecified() ? Ip4Address() : user->local.ip.v4();
+    auto route = ip4_->Route(dst.v4(), hint);
+    if (!route.ok()) return Err{ToErrno(route.error())};
+    if (route->broadcast || route->multicast) return Err{ENETUNREACH};
+    route_src = IpAddress(route->src);
+  }
+  const IpAddress local_ip = user->local.ip.is_unspecified() ? route_src : user->local.ip;
   const SocketAddress to{dst, remote.port, 0};
   TcpFourTuple tuple{local_ip, dst, 0, remote.port};
   if (user->registered) {
@@ -287,6 +314,12 @@ TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port) const {
   if (it == listeners_.end()) return nullptr;
   TcpListener* wildcard = nullptr;
   for (const auto& l : it->second) {
+    // An AF_INET listener takes only IPv4; an AF_INET6 one IPv6, and IPv4 unless
+    // IPV6_V6ONLY (ipv6(7)).
+    if (auto f = listener_family_.find(l.get()); f != listener_family_.end()) {
+      const auto [ipv6, v6only] = f->second;
+      if (ip.is_v4() ? (ipv6 && v6only) : !ipv6) continue;
+    }
     if (l->local().ip == ip) return l.get();
     if (l->local().ip.is_unspecified()) wildcard = l.get();
   }
@@ -353,7 +386,8 @@ void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Insta
 void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
                                  const TcpFourTuple& t, Instant now) {
   const uint32_t mtu = PathMtu(t.remote_ip);
-  uint16_t our_mss = static_cast<uint16_t>(mtu > 40 ? mtu - 40 : 536);
+  const uint32_t overhead = t.remote_ip.is_v4() ? 40 : 60;  // IP + TCP headers
+  uint16_t our_mss = static_cast<uint16_t>(mtu > overhead ? mtu - overhead : 536);
   if (listener->options().user_mss != 0) our_mss = std::min(our_mss, listener->options().user_mss);
   const uint16_t peer_mss = syn.options.mss.value_or(config_.default_mss);
   const SeqNum cookie = cookies_.Make(t, syn.seq(), std::min(peer_mss, our_mss), now);
@@ -463,13 +497,15 @@ bool TcpEngine::AllowChallengeAck(Instant now) {
 }
 
 uint32_t TcpEngine::PathMtu(const IpAddress& remote) const {
-  (void)remote;
+  if (!remote.is_v4() && ip6_ != nullptr) return ip6_->PathMtu(remote.v6());
   return ip4_->mtu();
 }
 
 bool TcpEngine::Transmit(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
                          ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) {
-  if (!tuple.remote_ip.is_v4() || !tuple.local_ip.is_v4()) return false;
+  if (!tuple.remote_ip.is_v4() || !tuple.local_ip.is_v4()) {
+    return Transmit6(tuple, header, a, b, ttl, tos, now);
+  }
   tx_.Reset();
   if (!a.empty()) tx_.Append(a);
   if (!b.empty()) tx_.Append(b);
@@ -487,6 +523,79 @@ bool TcpEngine::Transmit(const TcpFourTuple& tuple, const TcpHeader& header, Byt
   params.tos = tos;
   params.dont_fragment = true;  // RFC 1191: TCP does path MTU discovery
   auto r = ip4_->Send(params, tx_, now);
+  if (!r.ok()) {
+    counters_.Inc(TcpCounter::kTxDropError);
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------
+// IPv6.
+
+void TcpEngine::set_ip6(Ip6Engine* ip6) {
+  ip6_ = ip6;
+  ip6_->RegisterTransport(static_cast<uint8_t>(IpProto::kTcp), this);
+}
+
+void TcpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
+  counters_.Inc(TcpCounter::kRxSegments);
+  // RFC 9293 §3.9.1 (as RFC 1122 §4.2.3.10): never to a multicast address.
+  if (info.to_multicast) {
+    counters_.Inc(TcpCounter::kRxDropNotUnicast);
+    return;
+  }
+  const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
+                                           static_cast<uint32_t>(payload.size()));
+  auto parsed = TcpView::Parse(payload, pseudo);
+  if (!parsed.ok()) {
+    counters_.Inc(IsIntegrityError(parsed.error()) ? TcpCounter::kRxDropMalformed
+                                                   : TcpCounter::kRxDropInvalid);
+    return;
+  }
+  const TcpSegment seg{*parsed, parsed->options().Decode(), IpAddress(info.src),
+                       IpAddress(info.dst)};
+  Demux(seg, now);
+}
+
+void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
+  if (error.orig_l4.size() < 8) return;
+  const TcpFourTuple key{IpAddress(error.orig_src), IpAddress(error.orig_dst),
+                         LoadBe16(error.orig_l4, 0), LoadBe16(error.orig_l4, 2)};
+  auto it = connections_.find(key);
+  if (it == connections_.end()) return;
+  std::shared_ptr<TcpConnection> conn = it->second->conn;
+  // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed.
+  const SeqNum seq(LoadBe32(error.orig_l4, 4));
+  if (seq < conn->snd_una() || seq > conn->snd_nxt()) return;
+  if (error.icmp_type == static_cast<uint8_t>(Icmp6Type::kPacketTooBig)) {
+    conn->OnPathMtu(error.mtu, now);  // RFC 8201 §4 (the IPv6 engine has the new PMTU)
+  } else {
+    conn->OnIcmpError(error.error, /*hard=*/true, now);  // as for IPv4
+  }
+  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+}
+
+bool TcpEngine::Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
+                          ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) {
+  if (ip6_ == nullptr || tuple.remote_ip.is_v4() || tuple.local_ip.is_v4()) return false;
+  tx_.Reset();
+  if (!a.empty()) tx_.Append(a);
+  if (!b.empty()) tx_.Append(b);
+  const ByteSpan payload = tx_.data();
+  const size_t hs = header.header_size();
+  const uint32_t pseudo =
+      PseudoHeaderSum6(tuple.local_ip.v6(), tuple.remote_ip.v6(), static_cast<uint8_t>(IpProto::kTcp),
+                       static_cast<uint32_t>(hs + payload.size()));
+  header.Emit(tx_.Prepend(hs), payload, pseudo);
+  Ip6SendParams params;
+  params.src = tuple.local_ip.v6();
+  params.dst = tuple.remote_ip.v6();
+  params.next_header = static_cast<uint8_t>(IpProto::kTcp);
+  params.hop_limit = ttl;
+  params.traffic_class = tos;
+  params.dont_fragment = true;  // RFC 8201: TCP does path MTU discovery
+  auto r = ip6_->Send(params, tx_, now);
   if (!r.ok()) {
     counters_.Inc(TcpCounter::kTxDropError);
     return false;

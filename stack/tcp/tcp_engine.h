@@ -24,6 +24,7 @@
 #include "stack/base/result.h"
 #include "stack/base/token_bucket.h"
 #include "stack/ip4/ip4_engine.h"
+#include "stack/ip6/ip6_engine.h"
 #include "stack/net/ip_address.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_connection.h"
@@ -42,9 +43,11 @@ struct TcpPortUser {
   bool listening = false;
   bool is_connection = false;  // a connection (connect() or accept()), not bind()
   bool registered = false;
+  bool ipv6 = false;    // an AF_INET6 socket: IPv6, and IPv4 as v4-mapped unless v6only
+  bool v6only = false;  // IPV6_V6ONLY
 };
 
-class TcpEngine final : public Ip4Transport, public TcpConnectionEnv {
+class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConnectionEnv {
  public:
   TcpEngine(Ip4Engine* ip4, Random* random, TcpConfig config = {});
   ~TcpEngine() override;
@@ -78,6 +81,10 @@ class TcpEngine final : public Ip4Transport, public TcpConnectionEnv {
 
   void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
   void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override;
+  // IPv6 (RFC 8200 §8.1 pseudo-header; RFC 8201 Packet Too Big lowers the MSS).
+  void set_ip6(Ip6Engine* ip6);
+  void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override;
 
   // Runs the timers that are due; the earliest deadline of all connections.
   void Poll(Instant now);
@@ -119,8 +126,13 @@ class TcpEngine final : public Ip4Transport, public TcpConnectionEnv {
   void SendCookieSynAck(TcpListener* listener, const TcpSegment& syn, const TcpFourTuple& t,
                         Instant now);
   void SendResetFor(const TcpSegment& seg, Instant now);
+  bool Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a, ByteSpan b,
+                 uint8_t ttl, uint8_t tos, Instant now);
 
   Ip4Engine* ip4_;
+  Ip6Engine* ip6_ = nullptr;
+  // The family of each listener's socket (AF_INET6 / IPV6_V6ONLY), for FindListener.
+  absl::flat_hash_map<const TcpListener*, std::pair<bool, bool>> listener_family_;
   Random* random_;
   TcpConfig config_;
   TcpSecrets secrets_;

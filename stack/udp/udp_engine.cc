@@ -31,6 +31,11 @@ UdpEngine::UdpEngine(Ip4Engine* ip4, Random* random) : ip4_(ip4), random_(random
   ip4_->RegisterTransport(IpProto::kUdp, this);
 }
 
+void UdpEngine::set_ip6(Ip6Engine* ip6) {
+  ip6_ = ip6;
+  ip6_->RegisterTransport(static_cast<uint8_t>(IpProto::kUdp), this);
+}
+
 bool UdpEngine::Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const {
   // Linux (inet_csk_bind_conflict for UDP): overlapping addresses on one port conflict
   // unless both sockets set SO_REUSEADDR or both set SO_REUSEPORT.
@@ -64,7 +69,15 @@ Result<uint16_t, int> UdpEngine::PickEphemeral(UdpEndpoint* ep) {
 Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
   if (ep->bound) return Err{EINVAL};
   if (!local.ip.is_unspecified() && !local.ip.is_multicast()) {
-    if (!local.ip.is_v4()) return Err{EADDRNOTAVAIL};  // IPv6 arrives with the IPv6 engine
+    if (!local.ip.is_v4()) {
+      if (ip6_ == nullptr || !ep->ipv6 || !ip6_->addresses().IsOurs(local.ip.v6())) {
+        return Err{EADDRNOTAVAIL};
+      }
+    } else if (ep->ipv6 && ep->v6only) {
+      return Err{EADDRNOTAVAIL};
+    }
+  }
+  if (!local.ip.is_unspecified() && !local.ip.is_multicast() && local.ip.is_v4()) {
     const Ip4Address a = local.ip.v4();
     if (!ip4_->addresses().IsOurs(a) && !a.is_limited_broadcast() && !a.is_loopback() &&
         !ip4_->addresses().IsDirectedBroadcast(a)) {
@@ -105,7 +118,13 @@ void UdpEngine::Unbind(UdpEndpoint* ep) {
 }
 
 Result<IpAddress, int> UdpEngine::SourceFor(const IpAddress& dst, const IpAddress& hint) const {
-  if (!dst.is_v4()) return Err{ENETUNREACH};
+  if (!dst.is_v4()) {
+    if (ip6_ == nullptr) return Err{ENETUNREACH};
+    auto route = ip6_->Route(dst.v6(), hint.is_unspecified() || hint.is_v4() ? Ip6Address() : hint.v6());
+    if (!route.ok()) return Err{ToErrno(route.error())};
+    if (route->src.is_unspecified()) return Err{EADDRNOTAVAIL};
+    return IpAddress(route->src);
+  }
   auto route = ip4_->Route(dst.v4(), hint.is_unspecified() || hint.is_multicast()
                                          ? Ip4Address()
                                          : hint.v4());
@@ -115,7 +134,8 @@ Result<IpAddress, int> UdpEngine::SourceFor(const IpAddress& dst, const IpAddres
 
 Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                                   const UdpSendOptions& options, Instant now) {
-  if (!dst.ip.is_v4()) return Err{ENETUNREACH};
+  if (!dst.ip.is_v4()) return Send6(ep, dst, payload, options, now);
+  if (ep->ipv6 && ep->v6only) return Err{ENETUNREACH};
   if (dst.port == 0) return Err{EINVAL};
   if (payload.size() > 65535 - kUdpHeaderSize - kIp4MinHeaderSize) return Err{EMSGSIZE};
   if (!ep->bound) {
@@ -171,6 +191,7 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   const IpAddress to(info.dst);
   auto it = ports_.find(udp.dst_port());
   auto matches = [&](const UdpEndpoint* ep) {
+    if (ep->ipv6 && ep->v6only) return false;  // IPV6_V6ONLY: no IPv4
     if (!ep->local.ip.is_unspecified() && ep->local.ip != to) return false;
     if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) return false;
     return true;
@@ -229,6 +250,115 @@ void UdpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
       continue;
     }
     ep->OnIcmpError(error, now);
+  }
+}
+
+Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+                                   const UdpSendOptions& options, Instant now) {
+  if (ip6_ == nullptr || !ep->ipv6) return Err{ENETUNREACH};
+  if (dst.port == 0) return Err{EINVAL};
+  if (payload.size() > 65535 - kUdpHeaderSize) return Err{EMSGSIZE};
+  if (!ep->bound) {
+    auto r = Bind(ep, SocketAddress{ep->local.ip, 0, 0});
+    if (!r.ok()) return r;
+  }
+  const Ip6Address hint = (ep->local.ip.is_unspecified() || ep->local.ip.is_v4() ||
+                           ep->local.ip.is_multicast())
+                              ? Ip6Address()
+                              : ep->local.ip.v6();
+  auto route = ip6_->Route(dst.ip.v6(), hint);
+  if (!route.ok() || route->src.is_unspecified()) {
+    counters_.Inc(UdpCounter::kTxDropError);
+    return Err{route.ok() ? EADDRNOTAVAIL : ToErrno(route.error())};
+  }
+  const Ip6Address src = route->src;
+  tx_.Reset();
+  tx_.Append(payload);
+  UdpHeader header{ep->local.port, dst.port};
+  // RFC 8200 §8.1: the checksum is mandatory and covers the IPv6 pseudo-header.
+  const uint32_t pseudo = PseudoHeaderSum6(src, dst.ip.v6(), static_cast<uint8_t>(IpProto::kUdp),
+                                           static_cast<uint32_t>(kUdpHeaderSize + payload.size()));
+  header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
+  Ip6SendParams params;
+  params.src = src;
+  params.dst = dst.ip.v6();
+  params.next_header = static_cast<uint8_t>(IpProto::kUdp);
+  params.hop_limit = ep->hop_limit;
+  params.traffic_class = options.tos;
+  params.dont_fragment = options.dont_fragment;
+  auto sent = ip6_->Send(params, tx_, now);
+  if (!sent.ok()) {
+    counters_.Inc(UdpCounter::kTxDropError);
+    return Err{ToErrno(sent.error())};
+  }
+  counters_.Inc(UdpCounter::kTxDatagrams);
+  return true;
+}
+
+void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
+  counters_.Inc(UdpCounter::kRxDatagrams);
+  const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kUdp),
+                                           static_cast<uint32_t>(payload.size()));
+  auto parsed = UdpView::Parse(payload, pseudo);
+  // RFC 8200 §8.1: a zero checksum is invalid over IPv6.
+  if (!parsed.ok() || LoadBe16(payload.data() + 6) == 0) {
+    counters_.Inc(UdpCounter::kRxDropInvalid);
+    return;
+  }
+  const UdpView& udp = *parsed;
+  const SocketAddress from{IpAddress(info.src), udp.src_port(), 0};
+  const IpAddress to(info.dst);
+  auto it = ports_.find(udp.dst_port());
+  if (it != ports_.end()) {
+    auto matches = [&](const UdpEndpoint* ep) {
+      if (!ep->ipv6) return false;
+      if (!ep->local.ip.is_unspecified() && ep->local.ip != to && !info.to_multicast) return false;
+      if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) return false;
+      return true;
+    };
+    UdpEndpoint* best = nullptr;
+    int best_score = -1;
+    for (UdpEndpoint* ep : it->second) {
+      if (!matches(ep)) continue;
+      if (info.to_multicast) {
+        ep->OnDatagram(from, to, udp.payload(), now);
+        best = ep;
+        continue;
+      }
+      const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2);
+      if (score >= best_score) {
+        best = ep;
+        best_score = score;
+      }
+    }
+    if (best != nullptr) {
+      counters_.Inc(UdpCounter::kRxDelivered);
+      if (!info.to_multicast) best->OnDatagram(from, to, udp.payload(), now);
+      return;
+    }
+  }
+  counters_.Inc(UdpCounter::kRxDropNoPort);
+  // RFC 4443 §3.1: port unreachable (never about multicast, §2.4 e.3).
+  if (Ip6ErrorSender* errors = ip6_->error_sender()) {
+    errors->SendError(Icmp6Header::DestinationUnreachable(Icmp6UnreachableCode::kPort), info.packet,
+                      info.to_multicast, false, now);
+  }
+}
+
+void UdpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
+  if (error.orig_l4.size() < kUdpHeaderSize) return;
+  const uint16_t src_port = LoadBe16(error.orig_l4.data());
+  const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
+  auto it = ports_.find(src_port);
+  if (it == ports_.end()) return;
+  counters_.Inc(UdpCounter::kRxErrors);
+  for (UdpEndpoint* ep : it->second) {
+    if (!ep->ipv6) continue;
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(error.orig_src)) continue;
+    if (ep->remote && (ep->remote->ip != IpAddress(error.orig_dst) || ep->remote->port != dst_port)) {
+      continue;
+    }
+    ep->OnIcmp6Error(error, now);
   }
 }
 

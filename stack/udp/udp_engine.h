@@ -18,6 +18,7 @@
 #include "stack/base/random.h"
 #include "stack/base/result.h"
 #include "stack/ip4/ip4_engine.h"
+#include "stack/ip6/ip6_engine.h"
 #include "stack/net/ip_address.h"
 #include "stack/wire/udp.h"
 
@@ -48,6 +49,12 @@ class UdpEndpoint {
                           Instant now) = 0;
   // An ICMP error about a datagram this endpoint sent (RFC 1122 §4.1.3.3).
   virtual void OnIcmpError(const Ip4ErrorInfo& error, Instant now) = 0;
+  // An ICMPv6 error; by default reported like an ICMPv4 one carrying the same errno.
+  virtual void OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) {
+    Ip4ErrorInfo e{error.icmp_type, error.icmp_code, Ip4Address(), Ip4Address(), Ip4Address(),
+                   IpProto::kUdp, error.orig_l4, error.mtu, error.error, error.local};
+    OnIcmpError(e, now);
+  }
 
   // Binding state, owned by the UdpEngine.
   SocketAddress local;                  // ip unspecified: wildcard; port 0: unbound
@@ -55,6 +62,10 @@ class UdpEndpoint {
   bool reuse_addr = false;
   bool reuse_port = false;
   bool bound = false;
+  // An AF_INET6 socket (receives IPv6, and IPv4 as v4-mapped unless v6only: IPV6_V6ONLY).
+  bool ipv6 = false;
+  bool v6only = false;
+  uint8_t hop_limit = 0;  // IPV6_UNICAST_HOPS (0: the route's default)
 };
 
 struct UdpSendOptions {
@@ -64,9 +75,11 @@ struct UdpSendOptions {
   bool dont_fragment = false;
 };
 
-class UdpEngine final : public Ip4Transport {
+class UdpEngine final : public Ip4Transport, public Ip6Transport {
  public:
   UdpEngine(Ip4Engine* ip4, Random* random);
+  // IPv6 (RFC 8200 §8.1 pseudo-header checksums, mandatory for UDP over IPv6).
+  void set_ip6(Ip6Engine* ip6);
 
   // Binds `ep` to `local` (port 0: an ephemeral port). Errors as errno: EADDRINUSE,
   // EADDRNOTAVAIL (an address that is not ours), EINVAL (already bound).
@@ -83,6 +96,8 @@ class UdpEngine final : public Ip4Transport {
 
   void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
   void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override;
+  void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override;
 
   const Counters<UdpCounter>& counters() const { return counters_; }
   template <typename Fn>  // fn(const UdpEndpoint&)
@@ -95,8 +110,14 @@ class UdpEngine final : public Ip4Transport {
  private:
   bool Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const;
   Result<uint16_t, int> PickEphemeral(UdpEndpoint* ep);
+  Result<bool, int> Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+                          const UdpSendOptions& options, Instant now);
+  // Delivery shared by both versions; false: no endpoint took it.
+  bool Deliver(const SocketAddress& from, const IpAddress& to, uint16_t dst_port, bool fan_out,
+               ByteSpan payload, Instant now);
 
   Ip4Engine* ip4_;
+  Ip6Engine* ip6_ = nullptr;
   Random* random_;
   absl::flat_hash_map<uint16_t, std::vector<UdpEndpoint*>> ports_;
   PacketBuffer tx_{65536 + 64};

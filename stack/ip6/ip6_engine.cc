@@ -1,0 +1,622 @@
+#include "stack/ip6/ip6_engine.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "stack/base/log.h"
+#include "stack/nd/nd_engine.h"
+
+namespace pytcp {
+namespace {
+LogChannel log_ip6("ip6");
+
+// RFC 6724 §3.1 scope of an address (multicast: its scope field).
+int Scope(const Ip6Address& a) {
+  if (a.is_multicast()) return static_cast<int>(a.multicast_scope());
+  if (a.is_link_local() || a.is_loopback()) return 2;
+  if (a.is_site_local()) return 5;
+  return 14;
+}
+
+int CommonPrefixLength(const Ip6Address& a, const Ip6Address& b) {
+  int n = 0;
+  for (size_t i = 0; i < Ip6Address::kSize; ++i) {
+    const uint8_t x = a.bytes()[i] ^ b.bytes()[i];
+    if (x == 0) {
+      n += 8;
+      continue;
+    }
+    for (int bit = 7; bit >= 0 && (x & (1 << bit)) == 0; --bit) ++n;
+    break;
+  }
+  return n;
+}
+
+// RFC 6724 §2.1 default policy table labels, for rule 6.
+int Label(const Ip6Address& a) {
+  if (a.is_loopback()) return 0;
+  if (a.is_ip4_mapped()) return 4;
+  const auto& b = a.bytes();
+  if (b[0] == 0x20 && b[1] == 0x02) return 2;                           // 2002::/16
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) return 5;  // 2001::/32
+  if (a.is_unique_local()) return 13;
+  if (a.is_site_local()) return 11;
+  return 1;
+}
+}  // namespace
+
+std::string_view CounterName(Ip6Counter c) {
+  switch (c) {
+    case Ip6Counter::kRxPackets: return "rx_packets";
+    case Ip6Counter::kRxDropMalformed: return "rx_drop_malformed";
+    case Ip6Counter::kRxDropInvalid: return "rx_drop_invalid";
+    case Ip6Counter::kRxDropBadSource: return "rx_drop_bad_source";
+    case Ip6Counter::kRxDropNotForUs: return "rx_drop_not_for_us";
+    case Ip6Counter::kRxDropTentative: return "rx_drop_tentative";
+    case Ip6Counter::kRxDropOption: return "rx_drop_option";
+    case Ip6Counter::kRxDropRoutingHeader: return "rx_drop_routing_header";
+    case Ip6Counter::kRxDropUnknownProtocol: return "rx_drop_unknown_protocol";
+    case Ip6Counter::kRxFragments: return "rx_fragments";
+    case Ip6Counter::kRxAtomicFragments: return "rx_atomic_fragments";
+    case Ip6Counter::kRxReassembled: return "rx_reassembled";
+    case Ip6Counter::kRxReassemblyFailed: return "rx_reassembly_failed";
+    case Ip6Counter::kRxReassemblyTimeout: return "rx_reassembly_timeout";
+    case Ip6Counter::kRxDelivered: return "rx_delivered";
+    case Ip6Counter::kTxPackets: return "tx_packets";
+    case Ip6Counter::kTxFragments: return "tx_fragments";
+    case Ip6Counter::kTxDropNoRoute: return "tx_drop_no_route";
+    case Ip6Counter::kTxDropNoSource: return "tx_drop_no_source";
+    case Ip6Counter::kTxDropTooBig: return "tx_drop_too_big";
+    case Ip6Counter::kTxDropLinkError: return "tx_drop_link_error";
+    case Ip6Counter::kTxQueuedForNd: return "tx_queued_for_nd";
+    case Ip6Counter::kTxDropNdQueueFull: return "tx_drop_nd_queue_full";
+    case Ip6Counter::kPmtuUpdates: return "pmtu_updates";
+    case Ip6Counter::kCount: break;
+  }
+  return "?";
+}
+
+int ToErrno(Ip6SendError e) {
+  switch (e) {
+    case Ip6SendError::kNoRoute: return ENETUNREACH;
+    case Ip6SendError::kNoSource: return EADDRNOTAVAIL;
+    case Ip6SendError::kTooBig: return EMSGSIZE;
+    case Ip6SendError::kLinkError: return ENOBUFS;
+    case Ip6SendError::kHostUnreachable: return EHOSTUNREACH;
+  }
+  return EIO;
+}
+
+Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTable* routes,
+                     Random* random, Ip6Config config)
+    : iface_(iface),
+      addresses_(addresses),
+      routes_(routes),
+      random_(random),
+      config_(config),
+      reassembler_(config.reassembly),
+      hop_limit_(config.default_hop_limit) {
+  addresses_->AddListener([this](const Ip6AddressEntry& e) { OnAddressChange(e, last_now_); });
+  // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link.
+  routes_->Add(Ip6Route{*Ip6Network::Parse("fe80::/64"), Ip6Address(), Ip6RouteOrigin::kConnected});
+}
+
+void Ip6Engine::JoinGroup(const Ip6Address& group, Instant now) {
+  for (auto& [g, refs] : groups_) {
+    if (g == group) {
+      ++refs;
+      return;
+    }
+  }
+  groups_.emplace_back(group, 1);
+  iface_->JoinMulticast(MacAddress::FromIp6Multicast(group));
+  if (group_listener_) group_listener_(group, true, now);
+}
+
+void Ip6Engine::LeaveGroup(const Ip6Address& group, Instant now) {
+  for (auto it = groups_.begin(); it != groups_.end(); ++it) {
+    if (it->first != group) continue;
+    if (--it->second == 0) {
+      groups_.erase(it);
+      iface_->LeaveMulticast(MacAddress::FromIp6Multicast(group));
+      if (group_listener_) group_listener_(group, false, now);
+    }
+    return;
+  }
+}
+
+bool Ip6Engine::IsMemberOf(const Ip6Address& group) const {
+  return std::any_of(groups_.begin(), groups_.end(),
+                     [&](const auto& g) { return g.first == group; });
+}
+
+std::vector<Ip6Address> Ip6Engine::groups() const {
+  std::vector<Ip6Address> out;
+  for (const auto& [g, refs] : groups_) out.push_back(g);
+  return out;
+}
+
+void Ip6Engine::OnAddressChange(const Ip6AddressEntry& e, Instant now) {
+  // RFC 4862 §5.4.2: the solicited-node group is joined before DAD's first probe and kept
+  // while the address exists; a duplicated address gives it up.
+  const bool want = !e.removed && e.state != Ip6AddressState::kDuplicated;
+  auto it = std::find(solicited_joined_.begin(), solicited_joined_.end(), e.address());
+  const bool have = it != solicited_joined_.end();
+  if (want && !have) {
+    solicited_joined_.push_back(e.address());
+    JoinGroup(e.address().SolicitedNodeMulticast(), now);
+  } else if (!want && have) {
+    solicited_joined_.erase(it);
+    LeaveGroup(e.address().SolicitedNodeMulticast(), now);
+  }
+  // A statically configured prefix is on-link while its address is usable (RFC 5942 §4:
+  // the configured prefix length is what makes it so). SLAAC prefixes come from the L flag.
+  if (e.source == Ip6AddressSource::kStatic && e.ifaddr.prefix_length() < 128) {
+    const bool on = !e.removed && e.usable();
+    const Ip6Network net = e.ifaddr.network();
+    bool other = false;  // another static address on the same prefix keeps the route
+    for (const auto& o : addresses_->entries()) {
+      other = other || (o.address() != e.address() && o.source == Ip6AddressSource::kStatic &&
+                        o.usable() && o.ifaddr.network() == net);
+    }
+    if (on) {
+      routes_->Add(Ip6Route{net, Ip6Address(), Ip6RouteOrigin::kConnected});
+    } else if (!other && net != *Ip6Network::Parse("fe80::/64")) {
+      routes_->Remove(net, Ip6RouteOrigin::kConnected);
+    }
+  }
+}
+
+std::optional<Ip6Address> Ip6Engine::NextHop(const Ip6Address& dst) const {
+  if (auto it = redirects_.find(dst); it != redirects_.end()) return it->second;
+  if (dst.is_link_local() || dst.is_multicast()) return dst;
+  return routes_->NextHop(dst, [&](const Ip6Address& router) {
+    if (nd_ == nullptr) return true;
+    const auto* n = nd_->cache().Find(router);
+    return n == nullptr || n->state != NeighbourState::kIncomplete;
+  });
+}
+
+Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
+  // RFC 6724 §5: compare candidates pairwise by the rules that matter for a host with one
+  // interface: 1 (same address), 2 (appropriate scope), 3 (avoid deprecated), 3 bis
+  // (RFC 4429 §3.3: an optimistic address only after the preferred ones), 6 (matching
+  // label), 8 (longest matching prefix).
+  const Ip6AddressEntry* best = nullptr;
+  auto better = [&](const Ip6AddressEntry& a, const Ip6AddressEntry& b) {  // a better than b?
+    if (a.address() == dst) return true;  // rule 1
+    if (b.address() == dst) return false;
+    const int sa = Scope(a.address()), sb = Scope(b.address()), sd = Scope(dst);
+    if (sa != sb) return sa < sb ? sa >= sd : sb < sd;  // rule 2
+    const bool da = a.state == Ip6AddressState::kDeprecated;
+    const bool db = b.state == Ip6AddressState::kDeprecated;
+    if (da != db) return db;  // rule 3
+    const bool oa = a.state == Ip6AddressState::kOptimistic;
+    const bool ob = b.state == Ip6AddressState::kOptimistic;
+    if (oa != ob) return ob;
+    const bool la = Label(a.address()) == Label(dst), lb = Label(b.address()) == Label(dst);
+    if (la != lb) return la;  // rule 6
+    return CommonPrefixLength(a.address(), dst) > CommonPrefixLength(b.address(), dst);  // 8
+  };
+  for (const auto& e : addresses_->entries()) {
+    if (!e.usable()) continue;
+    // A link-local destination is only reachable from a link-local source (RFC 4291 §2.5.6).
+    if ((dst.is_link_local() || (dst.is_multicast() && Scope(dst) <= 2)) &&
+        !e.address().is_link_local()) {
+      continue;
+    }
+    if (best == nullptr || better(e, *best)) best = &e;
+  }
+  return best != nullptr ? best->address() : Ip6Address();
+}
+
+Result<Ip6RouteResult, Ip6SendError> Ip6Engine::Route(const Ip6Address& dst,
+                                                      const Ip6Address& src_hint) const {
+  Ip6RouteResult r;
+  if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint)) {
+    return Err{Ip6SendError::kNoSource};
+  }
+  if (addresses_->IsOurs(dst) || dst.is_loopback()) {
+    r.local = true;
+    r.next_hop = dst;
+    r.src = !src_hint.is_unspecified() ? src_hint : dst;
+    return r;
+  }
+  if (dst.is_multicast()) {
+    r.multicast = true;
+    r.next_hop = dst;
+  } else {
+    auto hop = NextHop(dst);
+    if (!hop) return Err{Ip6SendError::kNoRoute};
+    r.next_hop = *hop;
+  }
+  r.src = !src_hint.is_unspecified() ? src_hint : SelectSource(dst);
+  return r;
+}
+
+uint32_t Ip6Engine::PathMtu(const Ip6Address& dst) const {
+  uint32_t mtu = link_mtu();
+  if (auto it = pmtu_.find(dst); it != pmtu_.end()) mtu = std::min(mtu, it->second.mtu);
+  return mtu;
+}
+
+void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) {
+  // RFC 8201 §4: never below the IPv6 minimum link MTU (RFC 8021: no atomic fragments
+  // instead), never raised by a Packet Too Big, aged out after pmtu_timeout.
+  mtu = std::max<uint32_t>(mtu, kIp6MinMtu);
+  if (mtu >= PathMtu(dst)) return;
+  pmtu_[dst] = PmtuEntry{mtu, now + config_.pmtu_timeout};
+  counters_.Inc(Ip6Counter::kPmtuUpdates);
+  PYTCP_LOG(log_ip6, kDebug, "path MTU to {} is now {}", dst, mtu);
+}
+
+Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
+                                           Instant now) {
+  last_now_ = now;
+  auto route = Route(params.dst, params.src);
+  if (!route.ok()) {
+    counters_.Inc(route.error() == Ip6SendError::kNoRoute ? Ip6Counter::kTxDropNoRoute
+                                                          : Ip6Counter::kTxDropNoSource);
+    return Err{route.error()};
+  }
+  if (params.force_unspecified_source) route->src = Ip6Address();
+  if (route->src.is_unspecified() && !params.allow_unspecified_source &&
+      !params.force_unspecified_source) {
+    counters_.Inc(Ip6Counter::kTxDropNoSource);
+    return Err{Ip6SendError::kNoSource};
+  }
+  Ip6Header header;
+  header.src = route->src;
+  header.dst = params.dst;
+  header.next_header = static_cast<Ip6NextHeader>(params.next_header);
+  header.hop_limit = params.hop_limit != 0 ? params.hop_limit : hop_limit_;
+  header.dscp = static_cast<uint8_t>(params.traffic_class >> 2);
+  header.ecn = static_cast<uint8_t>(params.traffic_class & 3);
+  if (params.router_alert) {
+    Ip6RouterAlertHopByHop hbh;
+    hbh.next_header = header.next_header;
+    hbh.Emit(packet.Prepend(hbh.size()));
+    header.next_header = Ip6NextHeader::kHopByHop;
+  }
+  if (packet.size() > kIp6MaxPayloadSize) return Err{Ip6SendError::kTooBig};
+  if (route->local) {
+    std::vector<uint8_t> whole(kIp6HeaderSize + packet.size());
+    header.Emit(whole, packet.size());
+    std::memcpy(whole.data() + kIp6HeaderSize, packet.data().data(), packet.size());
+    loopback_queue_.push_back(std::move(whole));
+    counters_.Inc(Ip6Counter::kTxPackets);
+    return true;
+  }
+  const uint32_t mtu = PathMtu(params.dst);
+  if (kIp6HeaderSize + packet.size() > mtu) {
+    if (params.dont_fragment || params.router_alert) {
+      counters_.Inc(Ip6Counter::kTxDropTooBig);
+      return Err{Ip6SendError::kTooBig};
+    }
+    return Fragment(*route, header, packet.data(), mtu, now);
+  }
+  header.Emit(packet.Prepend(kIp6HeaderSize), packet.size());
+  return Transmit(*route, packet, now);
+}
+
+Result<bool, Ip6SendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
+                                               const Ip6Header& header, ByteSpan payload,
+                                               uint32_t mtu, Instant now) {
+  // RFC 8200 §4.5: the fragmentable part (everything after the fixed header here) is cut
+  // into pieces of a multiple of 8 bytes, each behind a copy of the fixed header and a
+  // Fragment header with one identification (RFC 7739: unpredictable).
+  const size_t per_fragment = ((mtu - kIp6HeaderSize - Ip6FragmentHeader::size()) / 8) * 8;
+  Ip6FragmentHeader frag;
+  frag.next_header = header.next_header;
+  frag.identification = static_cast<uint32_t>(random_->Next());
+  Ip6Header fh = header;
+  fh.next_header = Ip6NextHeader::kFragment;
+  PacketBuffer buf(mtu + 64, 128);
+  for (size_t off = 0; off < payload.size(); off += per_fragment) {
+    const size_t len = std::min(per_fragment, payload.size() - off);
+    frag.fragment_offset = static_cast<uint32_t>(off);
+    frag.more_fragments = off + len < payload.size();
+    buf.Reset(128);
+    buf.Append(payload.subspan(off, len));
+    frag.Emit(buf.Prepend(Ip6FragmentHeader::size()));
+    fh.Emit(buf.Prepend(kIp6HeaderSize), len + Ip6FragmentHeader::size());
+    counters_.Inc(Ip6Counter::kTxFragments);
+    auto r = Transmit(route, buf, now);
+    if (!r.ok()) return r;
+  }
+  return true;
+}
+
+Result<bool, Ip6SendError> Ip6Engine::Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
+                                               Instant now) {
+  MacAddress mac;
+  if (route.multicast) {
+    mac = MacAddress::FromIp6Multicast(route.next_hop);  // RFC 2464 §7
+  } else {
+    if (nd_ == nullptr) return Err{Ip6SendError::kHostUnreachable};
+    switch (nd_->cache().Resolve(route.next_hop, now, &mac, nullptr)) {
+      case NeighbourCache<Ip6Address>::ResolveResult::kResolved:
+        break;
+      case NeighbourCache<Ip6Address>::ResolveResult::kQueued: {
+        // RFC 4861 §7.2.2: the packet waits while the neighbour is resolved.
+        NeighbourCache<Ip6Address>::Packet copy(packet.data().begin(), packet.data().end());
+        if (nd_->cache().Resolve(route.next_hop, now, &mac, &copy) ==
+            NeighbourCache<Ip6Address>::ResolveResult::kDropped) {
+          counters_.Inc(Ip6Counter::kTxDropNdQueueFull);
+          return Err{Ip6SendError::kLinkError};
+        }
+        counters_.Inc(Ip6Counter::kTxQueuedForNd);
+        counters_.Inc(Ip6Counter::kTxPackets);
+        return true;
+      }
+      case NeighbourCache<Ip6Address>::ResolveResult::kDropped:
+        counters_.Inc(Ip6Counter::kTxDropNdQueueFull);
+        return Err{Ip6SendError::kLinkError};
+    }
+  }
+  if (iface_->Send(mac, EtherType::kIp6, packet) != LinkStatus::kOk) {
+    counters_.Inc(Ip6Counter::kTxDropLinkError);
+    return Err{Ip6SendError::kLinkError};
+  }
+  counters_.Inc(Ip6Counter::kTxPackets);
+  return true;
+}
+
+void Ip6Engine::ReceiveFrame(const EthernetView& frame, Instant now) {
+  ReceivePacket(frame.payload(), now, /*from_loopback=*/false);
+}
+
+void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast,
+                          bool allow_multicast, Instant now) {
+  if (errors_ != nullptr) errors_->SendError(h, ip.packet(), to_multicast, allow_multicast, now);
+}
+
+void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback) {
+  last_now_ = now;
+  counters_.Inc(Ip6Counter::kRxPackets);
+  auto parsed = Ip6View::Parse(data);
+  if (!parsed.ok()) {
+    counters_.Inc(IsIntegrityError(parsed.error()) ? Ip6Counter::kRxDropMalformed
+                                                   : Ip6Counter::kRxDropInvalid);
+    PYTCP_LOG(log_ip6, kDebug, "drop packet: {}", ToString(parsed.error()));
+    return;
+  }
+  const Ip6View& ip = *parsed;
+  Ip6PacketInfo info;
+  info.src = ip.src();
+  info.dst = ip.dst();
+  info.hop_limit = ip.hop_limit();
+  info.traffic_class = ip.traffic_class();
+  info.packet = ip.packet();
+  // Our own address as the source arrived only through a loop or a spoofer. (DAD probes
+  // come from ::, RFC 4862 §5.4.2.)
+  if (!from_loopback && addresses_->IsOurs(info.src)) {
+    counters_.Inc(Ip6Counter::kRxDropBadSource);
+    return;
+  }
+  if (info.dst.is_multicast()) {
+    if (!IsMemberOf(info.dst) && info.dst != Ip6Address::AllNodesMulticast()) {
+      counters_.Inc(Ip6Counter::kRxDropNotForUs);
+      return;
+    }
+    info.to_multicast = true;
+  } else if (!from_loopback) {
+    const Ip6AddressEntry* e = addresses_->Find(info.dst);
+    if (e == nullptr || e->state == Ip6AddressState::kDuplicated) {
+      // A host does not forward (RFC 8200 §1, RFC 4294 / RFC 8504).
+      counters_.Inc(Ip6Counter::kRxDropNotForUs);
+      return;
+    }
+    info.dst_tentative = e->state == Ip6AddressState::kTentative;
+  }
+  auto chain = Ip6ExtChain::Parse(ip);
+  if (!chain.ok()) {
+    const Ip6ExtError err = chain.error();
+    counters_.Inc(IsIntegrityError(err.reason) ? Ip6Counter::kRxDropMalformed
+                                               : Ip6Counter::kRxDropInvalid);
+    // RFC 8200 §4 and §4.5: Parameter Problem pointing at the offending field.
+    SendError(Icmp6Header::ParameterProblem(static_cast<Icmp6ParamProblemCode>(err.icmp_code()),
+                                            err.pointer),
+              ip, info.to_multicast, false, now);
+    return;
+  }
+  if (!ProcessChain(*chain, ip, info, now)) return;
+  if (auto frag = chain->fragment()) {
+    if (!frag->is_atomic()) {
+      Reassemble(ip, *chain, from_loopback, now);
+      return;
+    }
+    // RFC 6946 §4: an atomic fragment is processed on its own, outside any reassembly.
+    counters_.Inc(Ip6Counter::kRxAtomicFragments);
+    auto rest = chain->ParseAfterFragment();
+    if (!rest.ok()) {
+      counters_.Inc(Ip6Counter::kRxDropInvalid);
+      SendError(Icmp6Header::ParameterProblem(
+                    static_cast<Icmp6ParamProblemCode>(rest.error().icmp_code()), rest.error().pointer),
+                ip, info.to_multicast, false, now);
+      return;
+    }
+    if (!ProcessChain(*rest, ip, info, now)) return;
+    Deliver(info, *rest, now);
+    return;
+  }
+  Deliver(info, *chain, now);
+}
+
+bool Ip6Engine::ProcessChain(const Ip6ExtChain& chain, const Ip6View& ip, Ip6PacketInfo& info,
+                             Instant now) {
+  for (const Ip6ExtHeader h : chain) {
+    if (h.is_options()) {
+      const bool hbh = h.type() == Ip6NextHeader::kHopByHop;
+      for (const Ip6Option opt : h.as_options().options()) {
+        if (opt.is_padding()) continue;
+        if (hbh && opt.option_type() == Ip6OptionType::kRouterAlert) {
+          info.router_alert = true;
+          continue;
+        }
+        // RFC 8200 §4.2: an unrecognized option is handled by its two high-order bits.
+        switch (opt.action()) {
+          case Ip6OptionAction::kSkip:
+            continue;
+          case Ip6OptionAction::kDiscard:
+            break;
+          case Ip6OptionAction::kDiscardSendIcmp:
+            SendError(Icmp6Header::ParameterProblem(Icmp6ParamProblemCode::kOption, opt.pointer),
+                      ip, info.to_multicast, /*allow_multicast=*/true, now);
+            break;
+          case Ip6OptionAction::kDiscardSendIcmpUnlessMulticast:
+            SendError(Icmp6Header::ParameterProblem(Icmp6ParamProblemCode::kOption, opt.pointer),
+                      ip, info.to_multicast, false, now);
+            break;
+        }
+        counters_.Inc(Ip6Counter::kRxDropOption);
+        return false;
+      }
+    } else if (h.type() == Ip6NextHeader::kRouting) {
+      const Ip6RoutingView rh = h.as_routing();
+      // RFC 8200 §4.4: with no segments left the header is ignored. Otherwise a host is
+      // not a waypoint of any type we know (RFC 5095 §3 forbids processing type 0):
+      // Parameter Problem code 0 at the Routing Type field.
+      if (rh.segments_left() == 0) continue;
+      counters_.Inc(Ip6Counter::kRxDropRoutingHeader);
+      SendError(Icmp6Header::ParameterProblem(Icmp6ParamProblemCode::kHeaderField,
+                                              rh.routing_type_pointer()),
+                ip, info.to_multicast, false, now);
+      return false;
+    }
+  }
+  return true;
+}
+
+void Ip6Engine::Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool from_loopback,
+                           Instant now) {
+  counters_.Inc(Ip6Counter::kRxFragments);
+  const Ip6FragmentView frag = *chain.fragment();
+  // The unfragmentable part (fixed header and the headers before the Fragment header) is
+  // kept from the first fragment with its last Next Header field pointing past the
+  // Fragment header, so that the reassembled packet reads as if never fragmented.
+  const size_t unfrag = frag.pointer();
+  uint32_t nh_field = 6;
+  for (const Ip6ExtHeader h : chain) {
+    if (h.type() == Ip6NextHeader::kFragment) break;
+    nh_field = h.pointer();
+  }
+  std::vector<uint8_t> header(ip.packet().begin(), ip.packet().begin() + static_cast<long>(unfrag));
+  header[nh_field] = static_cast<uint8_t>(frag.next_header());
+  auto result = reassembler_.Add(FragKey{ip.src(), ip.dst(), frag.identification()},
+                                 frag.fragment_offset(), frag.more_fragments(),
+                                 chain.upper_payload(), header, now);
+  switch (result.outcome) {
+    case ReassemblyOutcome::kHeld:
+    case ReassemblyOutcome::kDuplicate:
+      return;
+    case ReassemblyOutcome::kComplete:
+      break;
+    default:
+      // RFC 5722 §4: an overlap discards the whole datagram, silently.
+      counters_.Inc(Ip6Counter::kRxReassemblyFailed);
+      return;
+  }
+  counters_.Inc(Ip6Counter::kRxReassembled);
+  std::vector<uint8_t> whole(result.first_header.size() + result.payload.size());
+  if (whole.size() - kIp6HeaderSize > kIp6MaxPayloadSize || result.first_header.size() < kIp6HeaderSize) {
+    counters_.Inc(Ip6Counter::kRxReassemblyFailed);
+    return;
+  }
+  std::memcpy(whole.data(), result.first_header.data(), result.first_header.size());
+  std::memcpy(whole.data() + result.first_header.size(), result.payload.data(),
+              result.payload.size());
+  StoreBe16(whole.data() + 4, static_cast<uint16_t>(whole.size() - kIp6HeaderSize));
+  ReceivePacket(whole, now, from_loopback);
+}
+
+void Ip6Engine::Deliver(const Ip6PacketInfo& in, const Ip6ExtChain& chain, Instant now) {
+  Ip6PacketInfo info = in;
+  info.next_header = static_cast<uint8_t>(chain.upper_protocol());
+  if (chain.upper_protocol() == Ip6NextHeader::kNoNextHeader) return;  // RFC 8200 §4.7
+  // RFC 4862 §5.4: only Neighbour Discovery may use a tentative address.
+  if (info.dst_tentative && chain.upper_protocol() != Ip6NextHeader::kIcmp6) {
+    counters_.Inc(Ip6Counter::kRxDropTentative);
+    return;
+  }
+  Ip6Transport* t = transports_[info.next_header];
+  if (t == nullptr) {
+    counters_.Inc(Ip6Counter::kRxDropUnknownProtocol);
+    // RFC 8200 §4: an unrecognized Next Header: Parameter Problem code 1 at its field.
+    auto ip = Ip6View::Parse(info.packet);
+    if (ip.ok()) {
+      SendError(Icmp6Header::ParameterProblem(Icmp6ParamProblemCode::kNextHeader,
+                                              chain.upper_next_header_pointer()),
+                *ip, info.to_multicast, false, now);
+    }
+    return;
+  }
+  counters_.Inc(Ip6Counter::kRxDelivered);
+  t->ReceiveIp6(info, chain.upper_payload(), now);
+}
+
+void Ip6Engine::DeliverLoopback(Instant now) {
+  std::vector<std::vector<uint8_t>> queue;
+  queue.swap(loopback_queue_);
+  for (auto& p : queue) ReceivePacket(p, now, /*from_loopback=*/true);
+}
+
+void Ip6Engine::OnResolutionFailed(const Ip6Address& target,
+                                   const std::vector<std::vector<uint8_t>>& dropped) {
+  // As Linux does, each waiting packet is reported to its transport as a local "address
+  // unreachable" (RFC 4861 §7.3.3): sockets see EHOSTUNREACH.
+  for (const auto& packet : dropped) {
+    auto ip = Ip6View::Parse(packet);
+    if (!ip.ok()) continue;
+    auto chain = Ip6ExtChain::Parse(*ip);
+    if (!chain.ok()) continue;
+    Ip6NextHeader proto = chain->upper_protocol();
+    ByteSpan l4 = chain->upper_payload();
+    if (auto f = chain->fragment()) {
+      if (f->fragment_offset() != 0) continue;
+      proto = f->next_header();
+    }
+    Ip6Transport* t = transports_[static_cast<uint8_t>(proto)];
+    if (t == nullptr) continue;
+    Ip6ErrorInfo err;
+    err.icmp_type = static_cast<uint8_t>(Icmp6Type::kDestinationUnreachable);
+    err.icmp_code = static_cast<uint8_t>(Icmp6UnreachableCode::kAddress);
+    err.reporter = target;
+    err.orig_src = ip->src();
+    err.orig_dst = ip->dst();
+    err.protocol = static_cast<uint8_t>(proto);
+    err.orig_l4 = l4;
+    err.error = EHOSTUNREACH;
+    err.local = true;
+    t->ReceiveIp6Error(err, last_now_);
+  }
+}
+
+void Ip6Engine::Poll(Instant now) {
+  last_now_ = now;
+  reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header,
+                             std::span<const uint8_t> first_data) {
+    counters_.Inc(Ip6Counter::kRxReassemblyTimeout);
+    // RFC 8200 §4.5: Time Exceeded code 1 when the first fragment had come.
+    if (errors_ != nullptr && first_header.size() >= kIp6HeaderSize) {
+      std::vector<uint8_t> quote(first_header.begin(), first_header.end());
+      quote.insert(quote.end(), first_data.begin(), first_data.end());
+      const bool mcast = Ip6Address::FromBytes(quote.data() + 24).is_multicast();
+      errors_->SendError(Icmp6Header::TimeExceeded(Icmp6TimeExceededCode::kReassembly), quote,
+                         mcast, false, now);
+    }
+  });
+  absl::erase_if(pmtu_, [&](const auto& kv) { return kv.second.expires <= now; });
+  routes_->Poll(now);
+  addresses_->Poll(now);
+}
+
+Instant Ip6Engine::NextDeadline() const {
+  Instant next = EarliestOf(reassembler_.NextDeadline(), routes_->NextDeadline());
+  next = EarliestOf(next, addresses_->NextDeadline());
+  for (const auto& [dst, e] : pmtu_) next = EarliestOf(next, e.expires);
+  return next;
+}
+
+}  // namespace pytcp

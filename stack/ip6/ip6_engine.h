@@ -1,0 +1,264 @@
+// IPv6 (RFC 8200) for a host: receive checks, the extension header chain, reassembly,
+// source address selection, routing, path MTU, fragmentation, and the send path through
+// Neighbour Discovery.
+//
+// RFCs to read: RFC 8200 (§4 extension headers and their order, §4.2 options and the action
+// bits of unknown ones, §4.4 routing, §4.5 fragmentation, §5 packet size), RFC 5095 (type 0
+// routing headers are not processed), RFC 5722 (overlapping fragments), RFC 6946 (atomic
+// fragments), RFC 8021 (no atomic fragments sent), RFC 7739 (unpredictable fragment ids),
+// RFC 8201 (path MTU discovery), RFC 6724 (source address selection), RFC 4861 §5.2
+// (next-hop determination), RFC 4443 §2.4 (which errors the engine may cause).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "stack/base/address_hash.h"
+#include "stack/base/clock.h"
+#include "stack/base/counters.h"
+#include "stack/base/packet_buffer.h"
+#include "stack/base/random.h"
+#include "stack/base/result.h"
+#include "stack/frag/reassembler.h"
+#include "stack/iface/interface.h"
+#include "stack/ip6/ip6_address_table.h"
+#include "stack/ip6/ip6_routing_table.h"
+#include "stack/wire/icmp6.h"
+#include "stack/wire/ip6.h"
+#include "stack/wire/ip6_ext.h"
+
+namespace pytcp {
+
+class NdEngine;
+
+enum class Ip6Counter : uint16_t {
+  kRxPackets,
+  kRxDropMalformed,       // fixed header or extension chain integrity failures
+  kRxDropInvalid,         // sanity failures (RFC rules)
+  kRxDropBadSource,       // our own address as source from the wire
+  kRxDropNotForUs,
+  kRxDropTentative,       // RFC 4862 §5.4: to a tentative address, not ND
+  kRxDropOption,          // unknown option whose action bits say discard
+  kRxDropRoutingHeader,   // RFC 5095 / RFC 8200 §4.4: a routing header with segments left
+  kRxDropUnknownProtocol,
+  kRxFragments,
+  kRxAtomicFragments,
+  kRxReassembled,
+  kRxReassemblyFailed,    // overlaps (RFC 5722), bad lengths, memory cap
+  kRxReassemblyTimeout,
+  kRxDelivered,
+  kTxPackets,
+  kTxFragments,
+  kTxDropNoRoute,
+  kTxDropNoSource,
+  kTxDropTooBig,
+  kTxDropLinkError,
+  kTxQueuedForNd,
+  kTxDropNdQueueFull,
+  kPmtuUpdates,
+  kCount
+};
+std::string_view CounterName(Ip6Counter c);
+
+// What a transport learns about a received packet.
+struct Ip6PacketInfo {
+  Ip6Address src;
+  Ip6Address dst;
+  uint8_t next_header = 0;  // the upper-layer protocol
+  uint8_t hop_limit = 0;
+  uint8_t traffic_class = 0;
+  bool to_multicast = false;
+  bool dst_tentative = false;  // to one of our tentative addresses (only ND may use it)
+  bool router_alert = false;   // a Hop-by-Hop Router Alert option was present (MLD)
+  ByteSpan packet;             // the whole packet (reassembled), for errors that quote it
+};
+
+// An ICMPv6 error about a packet we sent, as the transports see it.
+struct Ip6ErrorInfo {
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+  Ip6Address reporter;
+  Ip6Address orig_src;
+  Ip6Address orig_dst;
+  uint8_t protocol = 0;
+  ByteSpan orig_l4;   // what was quoted of its transport header (at least 8 bytes)
+  uint32_t mtu = 0;   // Packet Too Big
+  int error = 0;      // the errno a socket reports
+  bool local = false; // generated here (ND failure), not received
+};
+
+class Ip6Transport {
+ public:
+  virtual ~Ip6Transport() = default;
+  virtual void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) = 0;
+  virtual void ReceiveIp6Error(const Ip6ErrorInfo& /*error*/, Instant /*now*/) {}
+};
+
+// The ICMPv6 side the IP layer needs (implemented by Icmp6Engine), which applies the rules
+// of RFC 4443 §2.4 (e) and (f) itself.
+class Ip6ErrorSender {
+ public:
+  virtual ~Ip6ErrorSender() = default;
+  // `packet` is the offending packet from its IPv6 header; `to_multicast` says how it was
+  // addressed; `allow_multicast` marks the exceptions of §2.4 (e.3) (Packet Too Big,
+  // Parameter Problem code 2 for an option whose action bits are 10).
+  virtual void SendError(const Icmp6Header& header, ByteSpan packet, bool to_multicast,
+                         bool allow_multicast, Instant now) = 0;
+};
+
+enum class Ip6SendError : uint8_t {
+  kNoRoute,          // ENETUNREACH
+  kNoSource,         // EADDRNOTAVAIL
+  kTooBig,           // EMSGSIZE
+  kLinkError,        // ENOBUFS
+  kHostUnreachable,  // EHOSTUNREACH
+};
+int ToErrno(Ip6SendError e);
+
+struct Ip6Config {
+  ReassemblyConfig reassembly{60s, 4 * 1024 * 1024, 1024, 65535 - 8};  // RFC 8200 §4.5: 60 s
+  uint8_t default_hop_limit = 64;
+  Duration pmtu_timeout = 600s;  // RFC 8201 §4: at least 5 minutes, 10 recommended
+};
+
+struct Ip6SendParams {
+  Ip6Address src;  // :: chooses by RFC 6724 (or stays :: with allow_unspecified_source)
+  Ip6Address dst;
+  uint8_t next_header = 17;
+  uint8_t hop_limit = 0;  // 0: the default (RA's Cur Hop Limit or 64)
+  uint8_t traffic_class = 0;
+  bool router_alert = false;             // MLD: Hop-by-Hop Router Alert (RFC 3810 §5)
+  bool allow_unspecified_source = false; // RS and MLD before an address exists
+  bool force_unspecified_source = false; // DAD probes (RFC 4862 §5.4.2): always from ::
+  bool dont_fragment = false;            // EMSGSIZE instead of fragmenting
+  uint32_t scope_id = 0;                 // link-local zone (one interface: ignored)
+};
+
+struct Ip6RouteResult {
+  Ip6Address src;
+  Ip6Address next_hop;
+  bool multicast = false;
+  bool local = false;  // to one of our own addresses: delivered through loopback
+};
+
+class Ip6Engine final : public L3Handler {
+ public:
+  using GroupListener = std::function<void(const Ip6Address& group, bool joined, Instant now)>;
+
+  Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTable* routes,
+            Random* random, Ip6Config config = {});
+
+  void set_nd(NdEngine* nd) { nd_ = nd; }
+  void RegisterTransport(uint8_t protocol, Ip6Transport* transport) {
+    transports_[protocol] = transport;
+  }
+  Ip6Transport* transport(uint8_t protocol) const { return transports_[protocol]; }
+  void set_error_sender(Ip6ErrorSender* sender) { errors_ = sender; }
+  Ip6ErrorSender* error_sender() const { return errors_; }
+  void set_group_listener(GroupListener l) { group_listener_ = std::move(l); }
+
+  // RFC 4861 §5.2 and RFC 6724 §5: where a packet to `dst` goes and from which address.
+  Result<Ip6RouteResult, Ip6SendError> Route(const Ip6Address& dst, const Ip6Address& src_hint) const;
+  // RFC 6724 §5 source address selection among our usable addresses (:: if none).
+  Ip6Address SelectSource(const Ip6Address& dst) const;
+
+  // Sends the upper-layer packet in `packet` (checksums done); the IPv6 header (and any
+  // Hop-by-Hop or Fragment header) is prepended in place or fragments are built.
+  Result<bool, Ip6SendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
+
+  void ReceiveFrame(const EthernetView& frame, Instant now) override;
+  void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback);
+
+  bool HasLoopbackPending() const { return !loopback_queue_.empty(); }
+  void DeliverLoopback(Instant now);
+
+  // Multicast membership, reference counted; each first join and last leave is reported to
+  // the group listener (MLD) and changes the interface's MAC filter.
+  void JoinGroup(const Ip6Address& group, Instant now);
+  void LeaveGroup(const Ip6Address& group, Instant now);
+  bool IsMemberOf(const Ip6Address& group) const;
+  std::vector<Ip6Address> groups() const;
+
+  // RFC 8201 §4: a Packet Too Big lowers the path MTU to `dst` (never below 1280).
+  void UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now);
+  uint32_t PathMtu(const Ip6Address& dst) const;
+  // RFC 4861 §8.3: a Redirect sets the next hop for a destination.
+  void SetRedirect(const Ip6Address& dst, const Ip6Address& next_hop) { redirects_[dst] = next_hop; }
+  // The next hop we currently use for `dst` (nullopt: no route).
+  std::optional<Ip6Address> NextHop(const Ip6Address& dst) const;
+
+  // ND gave up on `target`: the packets that waited are reported to their transports.
+  void OnResolutionFailed(const Ip6Address& target, const std::vector<std::vector<uint8_t>>& dropped);
+
+  void Poll(Instant now);
+  Instant NextDeadline() const;
+
+  // The time address-table listeners see: callers that change the table outside Send,
+  // ReceivePacket and Poll set it first.
+  void set_now(Instant now) { last_now_ = now; }
+
+  uint32_t link_mtu() const { return link_mtu_ != 0 ? link_mtu_ : iface_->mtu(); }
+  // RFC 4861 §6.3.4: an RA's MTU option (ignored unless 1280..interface MTU).
+  void set_link_mtu(uint32_t mtu) { link_mtu_ = mtu; }
+  uint8_t default_hop_limit() const { return hop_limit_; }
+  void set_default_hop_limit(uint8_t h) { hop_limit_ = h; }
+  Interface* iface() const { return iface_; }
+  const Counters<Ip6Counter>& counters() const { return counters_; }
+  Ip6AddressTable& addresses() const { return *addresses_; }
+  Ip6RoutingTable& routes() const { return *routes_; }
+
+ private:
+  struct FragKey {
+    Ip6Address src;
+    Ip6Address dst;
+    uint32_t id;
+    bool operator==(const FragKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const FragKey& k) {
+      return H::combine(std::move(h), k.src.bytes(), k.dst.bytes(), k.id);
+    }
+  };
+  struct PmtuEntry {
+    uint32_t mtu;
+    Instant expires;
+  };
+
+  // Walks the headers of `chain`: options by their action bits, routing headers. False:
+  // the packet was dropped (and an error maybe sent).
+  bool ProcessChain(const Ip6ExtChain& chain, const Ip6View& ip, Ip6PacketInfo& info, Instant now);
+  void Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool from_loopback, Instant now);
+  void Deliver(const Ip6PacketInfo& info, const Ip6ExtChain& chain, Instant now);
+  void SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast, bool allow_multicast,
+                 Instant now);
+  Result<bool, Ip6SendError> Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
+                                      Instant now);
+  Result<bool, Ip6SendError> Fragment(const Ip6RouteResult& route, const Ip6Header& header,
+                                      ByteSpan payload, uint32_t mtu, Instant now);
+  void OnAddressChange(const Ip6AddressEntry& e, Instant now);
+
+  Interface* iface_;
+  Ip6AddressTable* addresses_;
+  Ip6RoutingTable* routes_;
+  Random* random_;
+  Ip6Config config_;
+  NdEngine* nd_ = nullptr;
+  Ip6ErrorSender* errors_ = nullptr;
+  GroupListener group_listener_;
+  std::array<Ip6Transport*, 256> transports_{};
+  Reassembler<FragKey> reassembler_;
+  std::vector<std::pair<Ip6Address, int>> groups_;
+  std::vector<Ip6Address> solicited_joined_;  // addresses whose solicited-node group we joined
+  absl::flat_hash_map<Ip6Address, PmtuEntry, AddressHash> pmtu_;
+  absl::flat_hash_map<Ip6Address, Ip6Address, AddressHash> redirects_;
+  std::vector<std::vector<uint8_t>> loopback_queue_;
+  uint32_t link_mtu_ = 0;
+  uint8_t hop_limit_;
+  Instant last_now_;
+  Counters<Ip6Counter> counters_;
+};
+
+}  // namespace pytcp

@@ -1,0 +1,81 @@
+// MLDv2 for a host (RFC 3810): the groups the interface listens to (all in EXCLUDE mode
+// with no sources, which is what joining a group means to a host without source filters),
+// state-change reports on join and leave with their retransmissions, and answers to
+// general, group-specific and group-and-source-specific queries.
+//
+// RFCs to read: RFC 3810 §5 (messages: link-local source, hop limit 1, Router Alert),
+// §6 (the host side: §6.1 state-change reports repeated Robustness Variable times within
+// the Unsolicited Report Interval, §6.2 the query timers, §6.3 what to report),
+// §9 (default timer values), RFC 3810 §6 and RFC 4291 §2.7 (ff02::1 is never reported,
+// nor groups of scope below link-local).
+//
+// Not done: MLDv1 compatibility mode (RFC 3810 §8.2): a host that hears MLDv1 queries
+// keeps answering in MLDv2.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "stack/base/counters.h"
+#include "stack/base/random.h"
+#include "stack/ip6/ip6_engine.h"
+#include "stack/wire/icmp6_mld.h"
+
+namespace pytcp {
+
+enum class MldCounter : uint16_t {
+  kRxQueries,
+  kRxDropInvalid,  // hop limit, source or Router Alert against RFC 3810 §6.2
+  kTxReports,
+  kCount
+};
+std::string_view CounterName(MldCounter c);
+
+struct MldConfig {
+  int robustness = 2;                       // RFC 3810 §9.1
+  Duration unsolicited_report_interval = 1s;  // §9.11
+};
+
+class MldEngine {
+ public:
+  MldEngine(Ip6Engine* ip6, Random* random, MldConfig config = {});
+
+  // From Ip6Engine's group listener: the first join or the last leave of a group.
+  void OnGroupChange(const Ip6Address& group, bool joined, Instant now);
+  // MLD queries (ICMPv6 130), from Icmp6Engine.
+  void Receive(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now);
+
+  void Poll(Instant now);
+  Instant NextDeadline() const;
+  const Counters<MldCounter>& counters() const { return counters_; }
+
+  // RFC 3810 §6: groups that are reported.
+  static bool Reportable(const Ip6Address& group);
+
+ private:
+  struct Change {
+    Ip6Address group;
+    MldRecordType type;
+    int left;  // transmissions still to send
+    Instant next;
+  };
+  struct GroupTimer {
+    Ip6Address group;
+    std::vector<Ip6Address> sources;  // group-and-source-specific queries
+    Instant at;
+  };
+
+  void SendReport(std::span<const MldRecord> records, Instant now);
+  Instant RandomDelay(Instant now, Duration max);
+
+  Ip6Engine* ip6_;
+  Random* random_;
+  MldConfig config_;
+  std::vector<Change> changes_;
+  std::vector<GroupTimer> group_timers_;
+  Instant general_at_ = Instant::Infinite();
+  Counters<MldCounter> counters_;
+};
+
+}  // namespace pytcp

@@ -1,0 +1,130 @@
+// UDP over IPv6 through a UdpSocket: AF_INET6 sockets send and receive with the IPv6
+// pseudo-header checksum, dual-stack sockets see IPv4 peers as v4-mapped addresses,
+// IPV6_V6ONLY keeps IPv4 out, IPV6_UNICAST_HOPS sets the hop limit, and a closed port
+// answers with ICMPv6 port unreachable.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "stack/wire/ip4.h"
+#include "stack/wire/udp.h"
+#include "tests/ip6/ip6_harness.h"
+
+namespace pytcp::testing {
+namespace {
+
+std::vector<uint8_t> Udp6(const Ip6Address& src, const Ip6Address& dst, uint16_t sport,
+                          uint16_t dport, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out(kUdpHeaderSize + data.size());
+  std::copy(data.begin(), data.end(), out.begin() + kUdpHeaderSize);
+  UdpHeader{sport, dport}.Emit(out, ByteSpan(out).subspan(kUdpHeaderSize),
+                               PseudoHeaderSum6(src, dst, 17, static_cast<uint32_t>(out.size())));
+  return out;
+}
+
+class Udp6Test : public Ip6Harness {
+ protected:
+  void SetUp() override {
+    Start([](StackConfig& c) {
+      c.ip4_mode = Ip4Mode::kStatic;
+      c.ip4_addresses = {*Ip4Interface::Parse("10.77.0.2/24")};
+      c.acd = AcdMode::kOff;
+      c.ip6_mode = Ip6Mode::kStatic;
+      c.ip6_addresses = {*Ip6Interface::Parse("fd77::2/64")};
+    });
+    KnowNeighbours();
+    {
+      std::lock_guard lock(stack_->mutex());
+      stack_->arp().cache().AddPermanent(Ip4Address(10, 77, 0, 1), kPeerMac);
+    }
+    Settle();
+    sock_ = stack_->CreateUdpSocket(AF_INET6);
+    sock_->set_nonblocking(true);
+  }
+  std::shared_ptr<UdpSocket> sock_;
+};
+
+TEST_F(Udp6Test, ReceiveAndReplyOverIpv6) {
+  ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(), 7000}).ok());
+  const std::vector<uint8_t> data = {'h', 'i', '6'};
+  Exchange(Frame(kOurMac, Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kUdp), {},
+                 Udp6(kPeerGlobal, kOurGlobal, 5555, 7000, data)));
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  auto n = sock_->RecvFrom(buf, &from, 0, &flags, nullptr);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3u);
+  EXPECT_EQ(from.ip, IpAddress(kPeerGlobal));
+  EXPECT_EQ(from.port, 5555);
+  const int hops = 9;
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)).ok());
+  ASSERT_TRUE(sock_->SendTo(data, &from, 0).ok());
+  std::vector<Sent> sent;
+  for (auto& f : peer_->Drain()) sent.push_back(ParseSent(f));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].src, kOurGlobal);
+  EXPECT_EQ(sent[0].dst, kPeerGlobal);
+  EXPECT_EQ(sent[0].hop_limit, 9);
+  EXPECT_EQ(sent[0].upper_payload, Udp6(kOurGlobal, kPeerGlobal, 7000, 5555, data));
+}
+
+TEST_F(Udp6Test, DualStackSeesIpv4AsMappedUnlessV6Only) {
+  ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(), 7001}).ok());
+  const Ip4Address peer4(10, 77, 0, 1), our4(10, 77, 0, 2);
+  std::vector<uint8_t> udp(kUdpHeaderSize + 2, 'x');
+  UdpHeader{4444, 7001}.Emit(udp, ByteSpan(udp).subspan(kUdpHeaderSize),
+                             PseudoHeaderSum4(peer4, our4, 17, static_cast<uint32_t>(udp.size())));
+  Ip4Header ip;
+  ip.src = peer4;
+  ip.dst = our4;
+  ip.protocol = IpProto::kUdp;
+  std::vector<uint8_t> frame(kEthernetHeaderSize + ip.header_size() + udp.size());
+  EthernetHeader{kOurMac, kPeerMac, EtherType::kIp4}.Emit(frame);
+  ip.Emit(MutableByteSpan(frame).subspan(kEthernetHeaderSize), udp.size());
+  std::copy(udp.begin(), udp.end(), frame.begin() + static_cast<long>(kEthernetHeaderSize + ip.header_size()));
+  frame.resize(std::max<size_t>(frame.size(), 60));
+  peer_->Inject(frame);
+  stack_->ProcessLink();
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  auto n = sock_->RecvFrom(buf, &from, 0, &flags, nullptr);
+  ASSERT_TRUE(n.ok());
+  EXPECT_TRUE(from.ip.is_v4());
+  EXPECT_EQ(from.ip.v6(), Ip6Address::MapIp4(peer4));
+  // IPV6_V6ONLY: a second socket on another port never sees IPv4.
+  auto only6 = stack_->CreateUdpSocket(AF_INET6);
+  only6->set_nonblocking(true);
+  const int one = 1;
+  ASSERT_TRUE(only6->SetOption(IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)).ok());
+  ASSERT_TRUE(only6->Bind(SocketAddress{IpAddress(), 7002}).ok());
+  StoreBe16(frame.data() + kEthernetHeaderSize + ip.header_size() + 2, 7002);
+  StoreBe16(frame.data() + kEthernetHeaderSize + ip.header_size() + 6, 0);  // no checksum (IPv4)
+  peer_->Inject(frame);
+  stack_->ProcessLink();
+  EXPECT_EQ(only6->RecvFrom(buf, &from, 0, &flags, nullptr).error(), EAGAIN);
+  EXPECT_EQ(only6->SendTo(buf, &from, 0).error(), ENETUNREACH);
+}
+
+TEST_F(Udp6Test, ClosedPortAnswersPortUnreachable) {
+  auto sent = Exchange(Frame(kOurMac, Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kUdp), {},
+                             Udp6(kPeerGlobal, kOurGlobal, 5555, 7999, {1, 2})));
+  ASSERT_EQ(sent.size(), 1u);
+  const Icmp6View icmp = sent[0].icmp();
+  EXPECT_EQ(icmp.type(), Icmp6Type::kDestinationUnreachable);
+  EXPECT_EQ(icmp.code(), 4);
+}
+
+TEST_F(Udp6Test, ZeroChecksumRefused) {
+  auto udp = Udp6(kPeerGlobal, kOurGlobal, 5555, 7000, {1, 2});
+  udp[6] = udp[7] = 0;  // RFC 8200 §8.1: not allowed over IPv6
+  ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(), 7000}).ok());
+  Exchange(Frame(kOurMac, Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kUdp), {}, udp));
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  EXPECT_EQ(sock_->RecvFrom(buf, &from, 0, &flags, nullptr).error(), EAGAIN);
+}
+
+}  // namespace
+}  // namespace pytcp::testing

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# IPv6 host against the Linux kernel as a real peer (issue 6).
+# Usage: ip6_lab_test.sh BUILD_DIR
+#   - the stack configures its link-local address (EUI-64) and the peer pings it;
+#   - it solicits the peer's router advertisement (dnsmasq, fd77::/64 with SLAAC + RDNSS),
+#     configures a global address by SLAAC and the peer pings that (also fragmented);
+#   - the far network (fd78::/64) reaches it through the peer as router;
+#   - the peer's neighbour table holds the stack's MAC (NS/NA worked both ways);
+#   - UDP echo over IPv6 answers nc -6 -u, and a closed port gives the peer's socket
+#     ICMPv6 port unreachable;
+#   - a static address the peer already holds fails DAD and stays unused.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
+lab_require_root
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+SERVICES=$BUILD/stack/examples/udp-services
+lab_up "$(lab_unique_name ip6)"
+set -a; lab_load "$LAB_NAME"; set +a
+
+passed=0; failed=0
+check() {  # check NAME CMD...
+  local name=$1; shift
+  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
+}
+wait_for() {  # wait_for FILE PATTERN SECONDS
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+retry() {  # retry TIMES CMD...: until CMD succeeds, half a second apart
+  local n=$1 i; shift
+  for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  return 1
+}
+start_in_host() {  # start_in_host LOG ENV... -- PROGRAM (STARTED: its pid)
+  local log=$1; shift
+  local envs=()
+  while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+  shift
+  ip netns exec "$LAB_HOST_NS" env "${envs[@]}" "$@" >"$log" 2>&1 &
+  STARTED=$!
+  lab_defer kill "$STARTED"
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+TMP=$(mktemp -d)
+lab_defer rm -rf "$TMP"
+
+MAC=02:00:00:77:00:02
+LL=fe80::ff:fe77:2        # RFC 4291 Appendix A from $MAC
+GLOBAL=fd77::ff:fe77:2    # SLAAC: the RA's fd77::/64 and the same interface id
+COMMON=(PYTCP_IFACE="$LAB_TAP" PYTCP_IP4=none PYTCP_MAC="$MAC" PYTCP_LOG=info)
+
+# --- link-local, SLAAC from the peer's RA, routing through the peer ---
+start_in_host "$TMP/stack.log" "${COMMON[@]}" PYTCP_IP6=auto -- "$SERVICES"
+pid=$STARTED
+check "stack starts" wait_for "$TMP/stack.log" "udp-services: echo" 5
+check "peer pings our link-local address" retry 20 lab_exec peer ping -6 -c 1 -W 1 "$LL%$LAB_PEER_IF"
+check "SLAAC: peer pings our global address" retry 40 lab_exec peer ping -6 -c 1 -W 1 "$GLOBAL"
+check "fragmented ping (-s 3000) both ways" lab_exec peer ping -6 -c 2 -i 0.3 -W 2 -s 3000 "$GLOBAL"
+check "far network reaches us through the router" retry 20 lab_exec far ping -6 -c 1 -W 1 "$GLOBAL"
+neigh() { lab_exec peer ip -6 neigh show "$GLOBAL" | grep -qi "$MAC"; }
+check "peer's neighbour cache holds our MAC" neigh
+udp_echo() {  # udp_echo TEXT: the echo service returns TEXT
+  local reply
+  reply=$(printf '%s' "$1" | lab_exec peer timeout 3 nc -6 -u -w 1 "$GLOBAL" 7 || true)
+  test "$reply" = "$1"
+}
+# (udp-services binds its ports once it has given up waiting for an IPv4 address.)
+check "UDP echo over IPv6 answers nc -6 -u" retry 30 udp_echo "hello pytcp6"
+check "UDP echo of a fragmented datagram over IPv6" \
+  udp_echo "$(head -c 3000 /dev/urandom | base64 -w0)"
+refused=$(lab_exec peer python3 - "$GLOBAL" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], 9999))
+s.send(b"anyone?")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+PY
+)
+check "closed port: peer sees ICMPv6 port unreachable" test "$refused" = "refused"
+stop "$pid"
+
+# --- a static address the peer already holds: DAD fails, the address is never used ---
+start_in_host "$TMP/dad.log" "${COMMON[@]}" PYTCP_IP6="$LAB_PEER_IP6/64" -- "$SERVICES"
+pid=$STARTED
+check "DAD detects the peer's address" wait_for "$TMP/dad.log" "duplicate address detected: $LAB_PEER_IP6" 8
+check "the peer's address still answers from the peer alone" \
+  lab_exec peer ping -6 -c 1 -W 1 "$LAB_PEER_IP6"
+stop "$pid"
+
+echo "ip6 lab: $passed passed, $failed failed"
+if ((failed > 0)); then
+  echo "--- stack log"; cat "$TMP/stack.log"
+  exit 1
+fi

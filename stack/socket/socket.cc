@@ -254,6 +254,42 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         return Err{ENOPROTOOPT};
     }
   }
+  if (level == IPPROTO_IPV6) {
+    // ipv6(7); only AF_INET6 sockets have these (Linux: ENOPROTOOPT on AF_INET).
+    if (family_ != AF_INET6) return Err{ENOPROTOOPT};
+    if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
+    switch (name) {
+      case IPV6_V6ONLY: v6only_ = v != 0; return true;
+      case IPV6_UNICAST_HOPS:
+        if (v < -1 || v > 255) return Err{EINVAL};
+        unicast_hops_ = v;
+        return true;
+      case IPV6_TCLASS:
+        if (v < -1 || v > 255) return Err{EINVAL};
+        tos_ = static_cast<uint8_t>(v == -1 ? 0 : v);
+        return true;
+      case IPV6_RECVERR:
+        recverr_ = v != 0;
+        if (!recverr_) {
+          error_queue_.clear();
+          error_queue_bytes_ = 0;
+        }
+        return true;
+      case IPV6_MTU_DISCOVER:
+        if (v < IPV6_PMTUDISC_DONT || v > IPV6_PMTUDISC_OMIT) return Err{EINVAL};
+        mtu_discover_ = v;
+        return true;
+      case IPV6_MULTICAST_HOPS:
+      case IPV6_MULTICAST_LOOP:
+      case IPV6_RECVPKTINFO:
+      case IPV6_RECVHOPLIMIT:
+      case IPV6_RECVTCLASS:
+      case IPV6_ADDR_PREFERENCES:
+        return true;  // accepted
+      default:
+        return Err{ENOPROTOOPT};
+    }
+  }
   return Err{ENOPROTOOPT};
 }
 
@@ -262,7 +298,7 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
     switch (name) {
       case SO_TYPE: return WriteOpt(value, len, type_);
       case SO_PROTOCOL: return WriteOpt(value, len, protocol_);
-      case SO_DOMAIN: return WriteOpt(value, len, AF_INET);
+      case SO_DOMAIN: return WriteOpt(value, len, family_);
       case SO_ERROR: {
         const int e = pending_error_;
         pending_error_ = 0;
@@ -290,6 +326,18 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case IP_RECVTTL: return WriteOpt(value, len, int{recvttl_});
       case IP_MULTICAST_TTL: return WriteOpt(value, len, int{multicast_ttl_});
       case IP_MULTICAST_LOOP: return WriteOpt(value, len, int{multicast_loop_});
+      default: return Err{ENOPROTOOPT};
+    }
+  }
+  if (level == IPPROTO_IPV6 && family_ == AF_INET6) {
+    switch (name) {
+      case IPV6_V6ONLY: return WriteOpt(value, len, int{v6only_});
+      // Linux reports the effective value: 64 when left at the default.
+      case IPV6_UNICAST_HOPS: return WriteOpt(value, len, unicast_hops_ < 0 ? 64 : unicast_hops_);
+      case IPV6_TCLASS: return WriteOpt(value, len, int{tos_});
+      case IPV6_RECVERR: return WriteOpt(value, len, int{recverr_});
+      case IPV6_MTU_DISCOVER: return WriteOpt(value, len, mtu_discover_);
+      case IPV6_MULTICAST_HOPS: return WriteOpt(value, len, 1);
       default: return Err{ENOPROTOOPT};
     }
   }

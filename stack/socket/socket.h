@@ -84,6 +84,11 @@ class Socket {
 
   int type() const { return type_; }
   int protocol() const { return protocol_; }
+  // AF_INET or AF_INET6 (an AF_INET6 socket also carries IPv4 as v4-mapped addresses
+  // unless IPV6_V6ONLY is set). Set once, right after creation.
+  int family() const { return family_; }
+  void set_family(int family) { family_ = family; }
+  bool v6only() const { return v6only_; }
 
   // Current readiness (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP, POLLPRI).
   ReadinessMask Poll() {
@@ -113,6 +118,9 @@ class Socket {
   size_t error_queue_size() const { return error_queue_.size(); }
 
  protected:
+  int family_ = AF_INET;
+  bool v6only_ = false;     // IPV6_V6ONLY
+  int unicast_hops_ = -1;   // IPV6_UNICAST_HOPS (-1: the route's default)
   // Waits (the lock released) until `ready()` holds. Returns 0, or EAGAIN (non-blocking
   // or the timeout expired), EINTR (a signal), EBADF (closed meanwhile).
   int WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& ready,

@@ -60,11 +60,15 @@ check "fragmented ping (-s 3000) both ways" lab_exec peer ping -6 -c 2 -i 0.3 -W
 check "far network reaches us through the router" retry 20 lab_exec far ping -6 -c 1 -W 1 "$GLOBAL"
 neigh() { lab_exec peer ip -6 neigh show "$GLOBAL" | grep -qi "$MAC"; }
 check "peer's neighbour cache holds our MAC" neigh
-echo_reply=$(echo "hello pytcp6" | lab_exec peer timeout 5 nc -6 -u -w 1 "$GLOBAL" 7 || true)
-check "UDP echo over IPv6 answers nc -6 -u" test "$echo_reply" = "hello pytcp6"
-big=$(head -c 3000 /dev/urandom | base64 -w0)
-big_reply=$(printf '%s' "$big" | lab_exec peer timeout 5 nc -6 -u -w 1 "$GLOBAL" 7 || true)
-check "UDP echo of a fragmented datagram over IPv6" test "$big_reply" = "$big"
+udp_echo() {  # udp_echo TEXT: the echo service returns TEXT
+  local reply
+  reply=$(printf '%s' "$1" | lab_exec peer timeout 3 nc -6 -u -w 1 "$GLOBAL" 7 || true)
+  test "$reply" = "$1"
+}
+# (udp-services binds its ports once it has given up waiting for an IPv4 address.)
+check "UDP echo over IPv6 answers nc -6 -u" retry 30 udp_echo "hello pytcp6"
+check "UDP echo of a fragmented datagram over IPv6" \
+  udp_echo "$(head -c 3000 /dev/urandom | base64 -w0)"
 refused=$(lab_exec peer python3 - "$GLOBAL" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)

@@ -95,7 +95,7 @@ ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags,
     if (s.type() == SOCK_STREAM) {
       *addrlen = 0;
     } else {
-      WriteAddress(from, addr, addrlen);
+      WriteAddress(from, addr, addrlen, s.domain());
     }
   }
   return static_cast<ssize_t>(*r);

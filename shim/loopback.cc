@@ -37,7 +37,7 @@ int HandOverToKernel(int fd, ShimSocket& sock) {
     auto local = sock.impl().LocalAddress();
     if (local.ok()) {
       socklen_t len = 0;
-      const sockaddr_storage ss = ToSockaddr(*local, &len);
+      const sockaddr_storage ss = ToSockaddr(*local, &len, sock.domain());
       if (c.bind(k, reinterpret_cast<const sockaddr*>(&ss), len) != 0) return fail(errno);
     }
   }

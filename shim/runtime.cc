@@ -115,14 +115,23 @@ void DrainAndStop(Stack* stack) {
 // ENETUNREACH merely because the stack has just started.
 constexpr auto kAddressWait = std::chrono::seconds(5);
 
+// With IPv4 off, the first usable IPv6 address beyond link-local is waited for instead (a
+// SLAAC address as soon as the first router advertisement came, or a static one after DAD).
 void WaitForAddress(Stack* stack) {
-  if (stack->config().ip4_mode == Ip4Mode::kNone) return;
+  const bool v4 = stack->config().ip4_mode != Ip4Mode::kNone;
+  if (!v4 && stack->config().ip6_mode == Ip6Mode::kNone) return;
   const auto deadline = std::chrono::steady_clock::now() + kAddressWait;
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard lock(stack->mutex());
-      for (const auto& e : stack->ip4_addresses().entries()) {
-        if (e.usable()) return;
+      if (v4) {
+        for (const auto& e : stack->ip4_addresses().entries()) {
+          if (e.usable()) return;
+        }
+      } else {
+        for (const auto& e : stack->ip6_addresses().entries()) {
+          if (e.usable() && !e.address().is_link_local()) return;
+        }
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

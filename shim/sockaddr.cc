@@ -13,6 +13,18 @@ SocketAddress FromIn(const sockaddr_in& in) {
   return SocketAddress{IpAddress(Ip4Address(ntohl(in.sin_addr.s_addr))), ntohs(in.sin_port), 0};
 }
 
+// sockaddr_in6 (RFC 3493 §3.3); `len` was checked by the caller.
+SocketAddress FromIn6(const sockaddr* sa) {
+  sockaddr_in6 in6{};
+  std::memcpy(&in6, sa, sizeof(in6));
+  return SocketAddress{IpAddress(Ip6Address::FromBytes(in6.sin6_addr.s6_addr)), ntohs(in6.sin6_port),
+                       in6.sin6_scope_id};
+}
+sa_family_t FamilyOf(const sockaddr* sa) {
+  sa_family_t family;
+  std::memcpy(&family, sa, sizeof(family));
+  return family;
+}
 sockaddr_in ReadIn(const sockaddr* sa) {
   sockaddr_in in{};
   std::memcpy(&in, sa, sizeof(in));
@@ -23,6 +35,11 @@ sockaddr_in ReadIn(const sockaddr* sa) {
 
 SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len) {
   if (sa == nullptr) return Err{EFAULT};
+  if (len >= static_cast<socklen_t>(sizeof(sa_family_t)) && FamilyOf(sa) == AF_INET6) {
+    // inet6_bind(): SIN6_LEN_RFC2133 (24) is the shortest accepted.
+    if (len < 24) return Err{EINVAL};
+    return FromIn6(sa);
+  }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
   const sockaddr_in in = ReadIn(sa);
   if (in.sin_family != AF_INET) {
@@ -41,12 +58,20 @@ SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len) {
   sa_family_t family;
   std::memcpy(&family, sa, sizeof(family));
   if (family == AF_UNSPEC) return ParsedAddress{true, {}};
+  if (family == AF_INET6) {
+    if (len < 24) return Err{EINVAL};
+    return ParsedAddress{false, FromIn6(sa)};
+  }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
   if (family != AF_INET) return Err{EAFNOSUPPORT};
   return ParsedAddress{false, FromIn(ReadIn(sa))};
 }
 
 SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len) {
+  if (len >= static_cast<socklen_t>(sizeof(sa_family_t)) && FamilyOf(sa) == AF_INET6) {
+    if (len < 24) return Err{EINVAL};
+    return FromIn6(sa);
+  }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
   const sockaddr_in in = ReadIn(sa);
   // udp_sendmsg(): AF_UNSPEC is taken as AF_INET.
@@ -54,8 +79,18 @@ SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len) {
   return FromIn(in);
 }
 
-sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len) {
+sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len, int family) {
   sockaddr_storage ss{};
+  if (family == AF_INET6) {
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(addr.port);
+    std::memcpy(in6.sin6_addr.s6_addr, addr.ip.v6().bytes().data(), 16);
+    in6.sin6_scope_id = addr.ip.v6().is_link_local() ? addr.scope_id : 0;
+    std::memcpy(&ss, &in6, sizeof(in6));
+    *len = sizeof(in6);
+    return ss;
+  }
   sockaddr_in in{};
   in.sin_family = AF_INET;
   in.sin_port = htons(addr.port);
@@ -65,10 +100,10 @@ sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len) {
   return ss;
 }
 
-void WriteAddress(const SocketAddress& addr, sockaddr* out, socklen_t* len) {
+void WriteAddress(const SocketAddress& addr, sockaddr* out, socklen_t* len, int family) {
   if (out == nullptr || len == nullptr) return;
   socklen_t full = 0;
-  const sockaddr_storage ss = ToSockaddr(addr, &full);
+  const sockaddr_storage ss = ToSockaddr(addr, &full, family);
   const socklen_t n = std::min(*len, full);
   if (n > 0) std::memcpy(out, &ss, static_cast<size_t>(n));
   *len = full;

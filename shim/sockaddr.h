@@ -10,6 +10,8 @@
 
 namespace pytcp::shim {
 
+// Each parser also takes a sockaddr_in6 (AF_INET6 sockets: ipv6(7); a v4-mapped address
+// stays an IPv4 address, sin6_scope_id becomes the scope id).
 // bind(): EINVAL when shorter than a sockaddr_in; EAFNOSUPPORT for another family, except
 // AF_UNSPEC with INADDR_ANY, which Linux takes as AF_INET for old programs.
 SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len);
@@ -25,9 +27,10 @@ SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len);
 
 // Writes `addr` as a sockaddr_in: copies at most *len bytes and sets *len to the full size,
 // as getsockname/getpeername/recvfrom do. Nothing happens when `out` or `len` is null.
-void WriteAddress(const SocketAddress& addr, sockaddr* out, socklen_t* len);
+// An AF_INET6 socket (`family`) gets a sockaddr_in6, with IPv4 peers v4-mapped (ipv6(7)).
+void WriteAddress(const SocketAddress& addr, sockaddr* out, socklen_t* len, int family = AF_INET);
 
 // A sockaddr_in for `addr` (for the kernel, in a loopback hand-over).
-sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len);
+sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len, int family = AF_INET);
 
 }  // namespace pytcp::shim

@@ -38,8 +38,13 @@ std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int type, int protoco
 }
 
 bool StackHandles(int domain, int type, int protocol) {
-  if (domain != AF_INET) return false;
+  if (domain != AF_INET && domain != AF_INET6) return false;
   const int base = type & ~kTypeFlags;
+  // AF_INET6: UDP and TCP (ICMPv6 ping sockets are not done).
+  if (domain == AF_INET6) {
+    return (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) ||
+           (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP));
+  }
   return (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) ||
          (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
          ((base == SOCK_DGRAM || base == SOCK_RAW) && protocol == IPPROTO_ICMP);
@@ -70,6 +75,7 @@ int CreateSocket(int domain, int type, int protocol) {
   const int base = type & ~kTypeFlags;
   auto impl = MakeStackSocket(*stack, base, protocol);
   if (impl == nullptr) return Fail(EPROTONOSUPPORT);
+  impl->base().set_family(domain);
   const int proto = protocol != 0 ? protocol : (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
   return InstallSocket(domain, base, proto, std::move(impl), type & kTypeFlags);
 }
@@ -116,7 +122,7 @@ int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   }
   if (!r.ok()) return FailWith(r);
   const int fd = InstallSocket(s.domain(), s.type(), s.protocol(), std::move(*r), flags);
-  if (fd >= 0) WriteAddress(peer, addr, len);
+  if (fd >= 0) WriteAddress(peer, addr, len, s.domain());
   return fd;
 }
 
@@ -125,7 +131,7 @@ int StackGetName(ShimSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
   if (static_cast<int>(*len) < 0) return Fail(EINVAL);
   auto a = peer ? s.impl().PeerAddress() : s.impl().LocalAddress();
   if (!a.ok()) return FailWith(a);
-  WriteAddress(*a, addr, len);
+  WriteAddress(*a, addr, len, s.domain());
   return 0;
 }
 

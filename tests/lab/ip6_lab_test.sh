@@ -8,6 +8,8 @@
 #   - the peer's neighbour table holds the stack's MAC (NS/NA worked both ways);
 #   - UDP echo over IPv6 answers nc -6 -u, and a closed port gives the peer's socket
 #     ICMPv6 port unreachable;
+#   - under LD_PRELOAD (libpytcp.so, IPv4 off): curl -6 fetches 10 MB from [fd77::1] and
+#     1 MB from the far network [fd78::2] with equal hashes;
 #   - a static address the peer already holds fails DAD and stays unused.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
@@ -87,6 +89,18 @@ PY
 check "closed port: peer sees ICMPv6 port unreachable" test "$refused" = "refused"
 stop "$pid"
 
+# --- the shim: unmodified curl over IPv6 (SLAAC, then TCP through the stack) ---
+LIB=$BUILD/shim/libpytcp.so
+SHIM6=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP4=none PYTCP_IP6=auto PYTCP_MAC="$MAC")
+sum=$(lab_exec host "${SHIM6[@]}" timeout 60 curl -6 -sS "http://[$LAB_PEER_IP6]/10M.bin" \
+  2>"$TMP/curl.err" | sha256sum | cut -d' ' -f1)
+check "curl -6 under LD_PRELOAD: 10 MB from [$LAB_PEER_IP6], hash equal" \
+  test "$sum" = "$LAB_HTTP_10M_SHA256"
+sum=$(lab_exec host "${SHIM6[@]}" timeout 30 curl -6 -sS "http://[$LAB_FAR_IP6]/1M.bin" \
+  2>>"$TMP/curl.err" | sha256sum | cut -d' ' -f1)
+check "curl -6 under LD_PRELOAD: the far network through the router" \
+  test "$sum" = "$LAB_HTTP_1M_SHA256"
+
 # --- a static address the peer already holds: DAD fails, the address is never used ---
 start_in_host "$TMP/dad.log" "${COMMON[@]}" PYTCP_IP6="$LAB_PEER_IP6/64" -- "$SERVICES"
 pid=$STARTED
@@ -98,5 +112,6 @@ stop "$pid"
 echo "ip6 lab: $passed passed, $failed failed"
 if ((failed > 0)); then
   echo "--- stack log"; cat "$TMP/stack.log"
+  echo "--- curl"; cat "$TMP/curl.err" 2>/dev/null || true
   exit 1
 fi

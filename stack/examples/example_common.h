@@ -43,16 +43,17 @@ inline std::unique_ptr<Stack> StartStackFromEnvironment(const char* program) {
   return std::move(*stack);
 }
 
-// Waits (up to `limit`) for a usable IPv4 address and prints it; false if none came.
-inline bool ReportAddressWhenReady(Stack* stack, const char* program, Duration limit = 10s) {
+// Waits (up to `limit`) for a usable IPv4 address and prints it to `out`; false if none came.
+inline bool ReportAddressWhenReady(Stack* stack, const char* program, Duration limit = 10s,
+                                   FILE* out = stdout) {
   const Instant until = RealClock::Instance().Now() + limit;
   while (RealClock::Instance().Now() < until && !g_stop) {
     {
       std::lock_guard lock(stack->mutex());
       for (const auto& e : stack->ip4_addresses().entries()) {
         if (e.usable()) {
-          fmt::print("{}: address {} ({})\n", program, e.ifaddr, ToString(e.state));
-          std::fflush(stdout);
+          fmt::print(out, "{}: address {} ({})\n", program, e.ifaddr, ToString(e.state));
+          std::fflush(out);
           return true;
         }
       }

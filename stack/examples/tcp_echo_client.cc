@@ -1,0 +1,75 @@
+// TCP echo client: connects to HOST:PORT through the stack, sends COUNT messages of SIZE
+// bytes one after another and checks that each comes back whole. Usage:
+//   tcp-echo-client HOST [PORT] [COUNT] [SIZE]
+#include <cstdlib>
+#include <vector>
+
+#include "stack/examples/example_common.h"
+
+namespace {
+
+using namespace pytcp;
+
+bool SendAll(TcpSocket& sock, ByteSpan data) {
+  while (!data.empty()) {
+    auto n = sock.Send(data, MSG_NOSIGNAL);
+    if (!n.ok()) {
+      fmt::print(stderr, "tcp-echo-client: send: {}\n", strerror(n.error()));
+      return false;
+    }
+    data = data.subspan(*n);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: {} HOST [PORT] [COUNT] [SIZE]\n", argv[0]);
+    return 2;
+  }
+  auto host = Ip4Address::Parse(argv[1]);
+  if (!host) {
+    fmt::print(stderr, "tcp-echo-client: '{}' is not an IPv4 address\n", argv[1]);
+    return 2;
+  }
+  const auto port = static_cast<uint16_t>(argc > 2 ? std::atoi(argv[2]) : 7);
+  const int count = argc > 3 ? std::atoi(argv[3]) : 3;
+  const size_t size = argc > 4 ? static_cast<size_t>(std::atoi(argv[4])) : 64;
+  examples::InstallStopHandlers();
+  auto stack = examples::StartStackFromEnvironment("tcp-echo-client");
+  if (!stack) return 1;
+  auto sock = stack->CreateTcpSocket();
+  const SocketAddress server{IpAddress(*host), port};
+  if (auto r = sock->Connect(server); !r.ok()) {
+    fmt::print(stderr, "tcp-echo-client: connect to {}: {}\n", server.ToString(),
+               strerror(r.error()));
+    stack->Stop();
+    return 1;
+  }
+  const timeval timeout{5, 0};
+  (void)sock->SetOption(SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  int ok = 0;
+  for (int i = 0; i < count && !examples::g_stop; ++i) {
+    std::vector<uint8_t> out(size), in(size);
+    for (size_t j = 0; j < size; ++j) out[j] = static_cast<uint8_t>('a' + (i + j) % 26);
+    const Instant start = RealClock::Instance().Now();
+    if (!SendAll(*sock, out)) break;
+    auto n = sock->Recv(in, MSG_WAITALL);
+    if (!n.ok() || *n != size) {
+      fmt::print("tcp-echo-client: #{}: {}\n", i,
+                 n.ok() ? fmt::format("{} of {} bytes", *n, size) : strerror(n.error()));
+      break;
+    }
+    const bool same = in == out;
+    const double ms = static_cast<double>((RealClock::Instance().Now() - start).count()) / 1e6;
+    fmt::print("tcp-echo-client: #{} {} bytes from {} in {:.3f} ms{}\n", i, *n,
+               server.ToString(), ms, same ? "" : " (MISMATCH)");
+    ok += same ? 1 : 0;
+  }
+  (void)sock->Shutdown(SHUT_WR);
+  sock->Close();
+  stack->Stop();
+  return ok == count ? 0 : 1;
+}

@@ -34,12 +34,32 @@ uint16_t RandomId() {
   return id;
 }
 
-sockaddr_in ToSockaddr(const DnsServer& s) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(s.port);
-  a.sin_addr.s_addr = htonl(s.ip.value());
-  return a;
+struct ServerSockaddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family = AF_INET;
+  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+ServerSockaddr ToSockaddr(const DnsServer& s) {
+  ServerSockaddr out;
+  if (s.ip.is_v4()) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(s.port);
+    a.sin_addr.s_addr = htonl(s.ip.v4().value());
+    std::memcpy(&out.ss, &a, sizeof(a));
+    out.len = sizeof(a);
+    return out;
+  }
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(s.port);
+  std::memcpy(a.sin6_addr.s6_addr, s.ip.v6().bytes().data(), 16);
+  std::memcpy(&out.ss, &a, sizeof(a));
+  out.len = sizeof(a);
+  out.family = AF_INET6;
+  return out;
 }
 
 // Waits for `events` on fd until `deadline_ms`; false on timeout or error.
@@ -79,12 +99,12 @@ struct Exchange {
 Exchange QueryUdp(const DnsServer& server, ByteSpan query, uint16_t id, std::string_view name,
                   DnsType type, int timeout_ms) {
   Exchange ex;
-  Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  const ServerSockaddr to = ToSockaddr(server);
+  Fd fd(socket(to.family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) return ex;
-  const sockaddr_in to = ToSockaddr(server);
   // Connected: only datagrams from the server's address and port are delivered, and an
   // ICMP port unreachable comes back as ECONNREFUSED.
-  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0 ||
+  if (connect(fd.get(), to.addr(), to.len) != 0 ||
       send(fd.get(), query.data(), query.size(), 0) != static_cast<ssize_t>(query.size())) {
     ex.outcome = Outcome::kRefused;
     return ex;
@@ -143,11 +163,11 @@ bool RecvAll(int fd, uint8_t* p, size_t n, int64_t deadline) {
 Exchange QueryTcp(const DnsServer& server, ByteSpan query, uint16_t id, std::string_view name,
                   DnsType type, int timeout_ms) {
   Exchange ex;
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  const ServerSockaddr to = ToSockaddr(server);
+  Fd fd(socket(to.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) return ex;
   const int64_t deadline = NowMs() + timeout_ms;
-  const sockaddr_in to = ToSockaddr(server);
-  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0) {
+  if (connect(fd.get(), to.addr(), to.len) != 0) {
     if (errno != EINPROGRESS || !WaitFor(fd.get(), POLLOUT, deadline)) return ex;
     int err = 0;
     socklen_t len = sizeof(err);

@@ -26,12 +26,13 @@
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/net/ip6_address.h"
+#include "stack/net/ip_address.h"
 #include "stack/wire/dns.h"
 
 namespace pytcp::shim {
 
 struct DnsServer {
-  Ip4Address ip;
+  IpAddress ip = IpAddress(Ip4Address());  // IPv4 or IPv6 (RDNSS, RFC 8106)
   uint16_t port = kDnsPort;
 };
 

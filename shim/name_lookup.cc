@@ -62,6 +62,8 @@ DnsClientOptions DnsOptions(const ResolvConf& rc) {
   int err = 0;
   if (Stack* stack = AcquireStack(&err)) {
     for (Ip4Address a : stack->Dns4Servers()) o.servers.push_back(DnsServer{a, kDnsPort});
+    // RFC 8106: servers learned from router advertisements, after the IPv4 ones.
+    for (const Ip6Address& a : stack->Dns6Servers()) o.servers.push_back(DnsServer{a, kDnsPort});
   }
   if (o.servers.empty()) {
     for (Ip4Address a : rc.nameservers) o.servers.push_back(DnsServer{a, kDnsPort});
@@ -184,6 +186,17 @@ std::optional<std::string> LookupAddress(bool v6, const Ip4Address& a4, const Ip
   const auto hosts = ReadHosts();
   if (const HostsEntry* e = LookupHostsAddress(hosts, v6, a4, a6)) return e->canonical;
   return std::nullopt;
+}
+
+bool StackHasIp6Address() {
+  int err = 0;
+  Stack* stack = AcquireStack(&err);
+  if (stack == nullptr) return false;
+  std::lock_guard lock(stack->mutex());
+  for (const auto& e : stack->ip6_addresses().entries()) {
+    if (e.usable() && !e.address().is_link_local() && !e.address().is_loopback()) return true;
+  }
+  return false;
 }
 
 }  // namespace pytcp::shim

@@ -45,4 +45,8 @@ NameResult LookupName(const char* name, int family, bool numeric_only);
 // Reverse: the hosts file's name for an address, if any.
 std::optional<std::string> LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6);
 
+// AI_ADDRCONFIG for AF_INET6: the stack has an IPv6 address beyond link-local (SLAAC or
+// static), as glibc's check for a configured global IPv6 address.
+bool StackHasIp6Address();
+
 }  // namespace pytcp::shim

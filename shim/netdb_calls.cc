@@ -116,6 +116,23 @@ int Addresses(const char* node, int family, int flags, std::vector<Address>* out
       *canonical = node;
       return 0;
     }
+    if (!ParseNumeric4(node) && StackHasIp6Address()) {
+      // Both families, in the order of RFC 6724 §6 rule 6 with the default policy table
+      // (glibc's): global IPv6 (precedence 40), then IPv4 (35), then ULA and site-local (3).
+      NameResult r4 = LookupName(node, AF_INET, numeric_only);
+      NameResult r6 = LookupName(node, AF_INET6, numeric_only);
+      auto low = [](const Ip6Address& a) { return a.is_unique_local() || a.is_site_local(); };
+      for (const Ip6Address& a : r6.v6) {
+        if (!low(a)) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
+      }
+      for (Ip4Address a : r4.v4) out->push_back(Address{AF_INET, a, {}});
+      for (const Ip6Address& a : r6.v6) {
+        if (low(a)) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
+      }
+      *canonical = !r4.canonical.empty() ? r4.canonical : r6.canonical;
+      if (out->empty()) return r4.error != 0 ? r4.error : (r6.error != 0 ? r6.error : EAI_NONAME);
+      return 0;
+    }
     family = AF_INET;
   }
   uint32_t scope6 = 0;
@@ -200,9 +217,12 @@ int GetAddrInfo(const char* node, const char* service, const addrinfo* hints, ad
   if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) return EAI_FAMILY;
   std::vector<Target> targets;
   if (const int e = Targets(service, socktype, protocol, flags, &targets); e != 0) return e;
-  // AI_ADDRCONFIG: the stack has IPv4 addresses only (glibc answers EAI_NONAME when the
-  // family asked for is not configured at all).
-  if ((flags & AI_ADDRCONFIG) != 0 && family == AF_INET6 && node != nullptr) return EAI_NONAME;
+  // AI_ADDRCONFIG: glibc answers EAI_NONAME when the family asked for is not configured
+  // at all; for IPv6 that is an address beyond link-local on the stack.
+  if ((flags & AI_ADDRCONFIG) != 0 && family == AF_INET6 && node != nullptr &&
+      !StackHasIp6Address()) {
+    return EAI_NONAME;
+  }
   std::vector<Address> addresses;
   std::string canonical;
   if (const int e = Addresses(node, family, flags, &addresses, &canonical); e != 0) return e;

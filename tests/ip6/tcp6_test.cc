@@ -85,6 +85,72 @@ TEST_F(Tcp6Test, TransferOverIpv6) {
   EXPECT_GE(mss, 1500 - 60 - 40);
 }
 
+TEST_F(Tcp6Test, PacketTooBigLowersMss) {
+  auto listener = b_->CreateTcpSocket(AF_INET6);
+  listener->set_nonblocking(true);
+  ASSERT_TRUE(listener->Bind(SocketAddress{IpAddress(), 80}).ok());
+  ASSERT_TRUE(listener->Listen(8).ok());
+  auto client = a_->CreateTcpSocket(AF_INET6);
+  client->set_nonblocking(true);
+  (void)client->Connect(SocketAddress{IpAddress(kPeerGlobal), 80});
+  std::shared_ptr<TcpSocket> server;
+  ASSERT_TRUE(sim_.RunUntil([&] {
+    if (!server) {
+      auto s = listener->Accept(nullptr, SOCK_NONBLOCK);
+      if (s.ok()) server = *s;
+    }
+    return server != nullptr;
+  }, 5s));
+  std::vector<uint8_t> data(100000, 0x5a);
+  auto first = client->Send(data);
+  ASSERT_TRUE(first.ok());
+  size_t sent = *first;
+  // A router on the path reports a 1280-byte link, quoting our first unacknowledged segment.
+  std::vector<uint8_t> msg;
+  {
+    std::lock_guard lock(a_->mutex());
+    uint32_t una = 0;
+    uint16_t lport = 0;
+    a_->tcp().ForEachConnection([&](const TcpConnection& c) {
+      una = c.snd_una().value();
+      lport = c.tuple().local_port;
+    });
+    std::vector<uint8_t> quoted(kIp6HeaderSize + 20);
+    Hdr(kOurGlobal, kPeerGlobal, Ip6NextHeader::kTcp).Emit(quoted, 1440);
+    StoreBe16(quoted.data() + 40, lport);
+    StoreBe16(quoted.data() + 42, 80);
+    StoreBe32(quoted.data() + 44, una);
+    msg.resize(kIcmp6HeaderSize + quoted.size());
+    std::copy(quoted.begin(), quoted.end(), msg.begin() + kIcmp6HeaderSize);
+    const Ip6Address router = *Ip6Address::Parse("fd77::fe");
+    Icmp6Header::PacketTooBig(1280).Emit(msg, quoted, Icmp6PseudoHeaderSum(router, kOurGlobal, msg.size()));
+    Ip6PacketInfo info;
+    info.src = router;
+    info.dst = kOurGlobal;
+    info.hop_limit = 64;
+    a_->icmp6().ReceiveIp6(info, msg, clock_.Now());
+    EXPECT_EQ(a_->ip6().PathMtu(kPeerGlobal), 1280u);
+  }
+  int mss = 0;
+  socklen_t len = sizeof(mss);
+  ASSERT_TRUE(client->GetOption(IPPROTO_TCP, TCP_MAXSEG, &mss, &len).ok());
+  EXPECT_LE(mss, 1280 - 60);
+  size_t got = 0;
+  std::vector<uint8_t> buf(65536);
+  ASSERT_TRUE(sim_.RunUntil([&] {
+    if (sent < data.size()) {
+      auto n = client->Send(ByteSpan(data).subspan(sent));
+      if (n.ok()) sent += *n;
+    }
+    while (true) {
+      auto n = server->Recv(buf);
+      if (!n.ok() || *n == 0) break;
+      got += *n;
+    }
+    return got == data.size();
+  }, 30s));
+}
+
 TEST_F(Tcp6Test, Ipv4ListenerDoesNotTakeIpv6) {
   auto listener = b_->CreateTcpSocket(AF_INET);
   ASSERT_TRUE(listener->Bind(SocketAddress{IpAddress(Ip4Address()), 81}).ok());

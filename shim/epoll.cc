@@ -64,7 +64,7 @@ EpollSet::~EpollSet() {
 int EpollSet::Activate(int epfd) {
   std::lock_guard lock(mu_);
   if (ready_fd_ >= 0) return 0;
-  const int rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  const int rfd = MoveHigh(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (rfd < 0) return -1;
   epoll_event ev{};
   ev.events = EPOLLIN;

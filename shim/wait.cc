@@ -1,6 +1,8 @@
 #include "shim/wait.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,12 +52,25 @@ int Deadline::RemainingMs() const {
   return static_cast<int>(std::min<int64_t>((left + 999999) / 1000000, INT32_MAX));
 }
 
+int MoveHigh(int fd) {
+  if (fd < 0) return fd;
+  constexpr int kLow = 256;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur <= static_cast<rlim_t>(kLow) * 2) {
+    return fd;
+  }
+  const int high = libc().fcntl(fd, F_DUPFD_CLOEXEC, kLow);
+  if (high < 0) return fd;
+  libc().close(fd);
+  return high;
+}
+
 ThreadWake& ThreadWake::Get() {
   thread_local ThreadWake wake;
   return wake;
 }
 
-ThreadWake::ThreadWake() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+ThreadWake::ThreadWake() : fd_(MoveHigh(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {}
 
 ThreadWake::~ThreadWake() {
   if (fd_ >= 0) libc().close(fd_);

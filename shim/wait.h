@@ -33,6 +33,11 @@ class Deadline {
   int64_t at_ns_ = 0;  // CLOCK_MONOTONIC
 };
 
+// An fd of the shim's own (a wake-up eventfd), moved up to a high number (256 or more,
+// within RLIMIT_NOFILE) so that it does not take the number a program has just closed and
+// still expects to be free (or to be EBADF, for a stale fd in a select set).
+int MoveHigh(int fd);
+
 // The calling thread's wake-up eventfd (created on first use, closed at thread exit).
 class ThreadWake {
  public:

@@ -60,7 +60,7 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
   SocketAddress to;
   const SocketAddress* top = nullptr;
   if (addr != nullptr && s.type() != SOCK_STREAM) {
-    auto a = SendToAddress(addr, addrlen);
+    auto a = SendToAddress(addr, addrlen, s.domain());
     if (!a.ok()) return FailWith<ssize_t>(a);
     to = *a;
     top = &to;

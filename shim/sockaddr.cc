@@ -33,11 +33,12 @@ sockaddr_in ReadIn(const sockaddr* sa) {
 
 }  // namespace
 
-SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len) {
+SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len, int family) {
   if (sa == nullptr) return Err{EFAULT};
-  if (len >= static_cast<socklen_t>(sizeof(sa_family_t)) && FamilyOf(sa) == AF_INET6) {
-    // inet6_bind(): SIN6_LEN_RFC2133 (24) is the shortest accepted.
+  if (family == AF_INET6) {
+    // inet6_bind(): SIN6_LEN_RFC2133 (24) is the shortest accepted, and only AF_INET6.
     if (len < 24) return Err{EINVAL};
+    if (FamilyOf(sa) != AF_INET6) return Err{EAFNOSUPPORT};
     return FromIn6(sa);
   }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
@@ -52,13 +53,17 @@ SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len) {
   return FromIn(in);
 }
 
-SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len) {
+SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len, int socket_family) {
   if (sa == nullptr) return Err{EFAULT};
   if (len < static_cast<socklen_t>(sizeof(sa_family_t))) return Err{EINVAL};
   sa_family_t family;
   std::memcpy(&family, sa, sizeof(family));
   if (family == AF_UNSPEC) return ParsedAddress{true, {}};
-  if (family == AF_INET6) {
+  // An AF_INET6 socket also takes a sockaddr_in (tcp_v6_connect, ip6_datagram_connect);
+  // an AF_INET socket only its own family (tcp_v4_connect: EINVAL if short, then
+  // EAFNOSUPPORT).
+  if (family == AF_INET6 && socket_family == AF_INET6) {
+    if (socket_family != AF_INET6) return Err{EAFNOSUPPORT};
     if (len < 24) return Err{EINVAL};
     return ParsedAddress{false, FromIn6(sa)};
   }
@@ -67,8 +72,9 @@ SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len) {
   return ParsedAddress{false, FromIn(ReadIn(sa))};
 }
 
-SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len) {
-  if (len >= static_cast<socklen_t>(sizeof(sa_family_t)) && FamilyOf(sa) == AF_INET6) {
+SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len, int family) {
+  if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
+      FamilyOf(sa) == AF_INET6) {
     if (len < 24) return Err{EINVAL};
     return FromIn6(sa);
   }

@@ -10,11 +10,12 @@
 
 namespace pytcp::shim {
 
-// Each parser also takes a sockaddr_in6 (AF_INET6 sockets: ipv6(7); a v4-mapped address
-// stays an IPv4 address, sin6_scope_id becomes the scope id).
+// `family` is the socket's. An AF_INET socket refuses a sockaddr_in6 (EAFNOSUPPORT); an
+// AF_INET6 socket binds only a sockaddr_in6 (inet6_bind) and connects or sends to either
+// (a v4-mapped address stays an IPv4 address; sin6_scope_id becomes the scope id).
 // bind(): EINVAL when shorter than a sockaddr_in; EAFNOSUPPORT for another family, except
 // AF_UNSPEC with INADDR_ANY, which Linux takes as AF_INET for old programs.
-SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len);
+SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len, int family = AF_INET);
 
 // connect() and sendto(): AF_UNSPEC is returned as std::nullopt inside the result (connect
 // treats it as "disconnect"; sendto as AF_INET, which the caller decides).
@@ -22,8 +23,8 @@ struct ParsedAddress {
   bool unspec = false;
   SocketAddress addr;
 };
-SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len);
-SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len);
+SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len, int family = AF_INET);
+SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len, int family = AF_INET);
 
 // Writes `addr` as a sockaddr_in: copies at most *len bytes and sets *len to the full size,
 // as getsockname/getpeername/recvfrom do. Nothing happens when `out` or `len` is null.

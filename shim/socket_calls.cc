@@ -81,7 +81,7 @@ int CreateSocket(int domain, int type, int protocol) {
 }
 
 int StackBind(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
-  auto a = BindAddress(addr, len);
+  auto a = BindAddress(addr, len, s.domain());
   if (!a.ok()) return FailWith(a);
   if (ShouldHandOver(s, *a)) {
     if (const int e = HandOverToKernel(fd, s); e != 0) return Fail(e);
@@ -94,7 +94,7 @@ int StackBind(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
 }
 
 int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
-  auto a = ConnectAddress(addr, len);
+  auto a = ConnectAddress(addr, len, s.domain());
   if (!a.ok()) return FailWith(a);
   if (a->unspec) {
     auto r = s.impl().Connect(nullptr);

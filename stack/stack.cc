@@ -7,6 +7,7 @@
 
 #include "stack/base/log.h"
 #include "stack/link/tap_link.h"
+#include "stack/stack_console.h"
 
 namespace pytcp {
 namespace {
@@ -44,6 +45,9 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   iface_->set_mtu(std::min(config_.mtu, link_->mtu()));
   ArpConfig arp_config;
   arp_config.acd_mode = config_.acd;
+  // Linux keeps up to unres_qlen (101) packets per unresolved neighbour: traceroute sends
+  // 16 probes at once before the gateway's address is resolved, and all must go out.
+  arp_config.cache.max_queued_per_entry = 101;
   arp_ = std::make_unique<ArpEngine>(iface_.get(), &ip4_addresses_, &random_, arp_config);
   Ip4Config ip4_config;
   ip4_config.drop_options = config_.ip4_drop_options;
@@ -130,11 +134,21 @@ absl::Status Stack::Start() {
   if (auto s = StartManual(); !s.ok()) return s;
   stop_ = false;
   thread_ = std::thread([this] { Loop(); });
+  // The console (issue 8) serves from its own thread; failing to start it is not fatal.
+  if (const std::string path = ConsolePathFromEnvironment(); !path.empty()) {
+    auto console = StackConsole::Start(this, path);
+    if (console.ok()) {
+      console_ = std::move(*console);
+    } else {
+      PYTCP_LOG(log_stack, kWarn, "no console: {}", std::string(console.status().message()));
+    }
+  }
   return absl::OkStatus();
 }
 
 void Stack::Stop() {
   if (!started_) return;
+  console_.reset();  // its commands use the stack: they end first
   stop_ = true;
   Kick();
   if (thread_.joinable()) thread_.join();
@@ -353,6 +367,8 @@ absl::Status Stack::StartCapture(const std::string& path) {
   iface_->set_capture(capture_.get());
   return absl::OkStatus();
 }
+
+std::string Stack::console_path() const { return console_ ? console_->path() : std::string(); }
 
 void Stack::StopCapture() {
   std::lock_guard lock(mu_);

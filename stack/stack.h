@@ -47,6 +47,8 @@
 
 namespace pytcp {
 
+class StackConsole;
+
 class Stack {
  public:
   // Attaches to the TAP device named in the configuration.
@@ -121,6 +123,9 @@ class Stack {
   // Counters of every protocol as "protocol.counter" -> value (non-zero ones).
   std::map<std::string, uint64_t> CounterSnapshot();
 
+  // The console's socket path ("" when it is off or not started; stack_console.h).
+  std::string console_path() const;
+
   // Live capture of every frame to a pcap file ("" stops it).
   absl::Status StartCapture(const std::string& path);
   void StopCapture();
@@ -161,6 +166,7 @@ class Stack {
   std::vector<std::weak_ptr<Socket>> sockets_;
   void TrackSocket(const std::shared_ptr<Socket>& socket);
   std::unique_ptr<PcapWriter> capture_;
+  std::unique_ptr<StackConsole> console_;  // started by Start(), stopped first by Stop()
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::thread thread_;

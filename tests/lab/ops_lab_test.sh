@@ -4,12 +4,19 @@
 #     ICMP ping socket in the stack; replies from the peer and from the far network, and
 #     "Time to live exceeded" from the peer with -t 1 (IP_TTL, IP_RECVERR, MSG_ERRQUEUE);
 #   - Debian's unmodified traceroute (UDP probes, IP_RECVERR): hop 1 the peer, hop 2 the
-#     far host, as a kernel host would show them.
+#     far host, as a kernel host would show them;
+#   - pytcpctl against a preloaded python3 program that holds a TCP connection to the peer:
+#     it is listed (pid, program, interface, address); the peer is in its neighbour table,
+#     the default route goes via the peer, the connection is ESTABLISHED with a plausible
+#     RTT, counters moved; the console's ping, tcp-echo and udp-echo reach the peer;
+#     capture start/stop writes a pcap that tcpdump reads and that holds the connection;
+#     clear errors for an unknown pid and for a stack that went away.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 LIB=$BUILD/shim/libpytcp.so
+CTL=$BUILD/stack/tools/pytcpctl
 lab_up "$(lab_unique_name ops)"
 set -a; lab_load "$LAB_NAME"; set +a
 TMP=$(mktemp -d)
@@ -43,6 +50,77 @@ cat "$TMP/tr.out"
 check "traceroute: hop 1 is the peer" has "$TMP/tr.out" "^ 1  $LAB_PEER_IP4 "
 check "traceroute: hop 2 is the far host, and the last" has "$TMP/tr.out" "^ 2  $LAB_FAR_IP4 "
 check "traceroute: no hop 3" eval "! grep -q '^ 3 ' $TMP/tr.out"
+
+# --- pytcpctl against a preloaded program holding a TCP connection ---
+# The console lands in $XDG_RUNTIME_DIR/pytcp/<pid>.sock; pytcpctl looks there too.
+RUNDIR=$TMP/run
+mkdir -m 700 "$RUNDIR"
+ip netns exec "$LAB_HOST_NS" "${SHIM[@]}" XDG_RUNTIME_DIR="$RUNDIR" timeout 60 /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 7))
+print("connected", flush=True)
+end = time.time() + 50
+while time.time() < end:
+    s.sendall(b"pytcpctl lab " * 8)
+    got = 0
+    while got < 104:
+        got += len(s.recv(4096))
+    time.sleep(0.1)
+' "$LAB_PEER_IP4" >"$TMP/client.log" 2>&1 &
+CLIENT=$!
+lab_defer sh -c "kill $CLIENT 2>/dev/null; true"
+ctl() { XDG_RUNTIME_DIR="$RUNDIR" "$CTL" "$@"; }
+for ((i = 0; i < 50; i++)); do grep -q connected "$TMP/client.log" && break; sleep 0.1; done
+ctl >"$TMP/list.out" 2>&1 || true
+cat "$TMP/list.out"
+pid=$(awk '$2 == "python3" && $4 == "10.77.0.2/24" {print $1}' "$TMP/list.out" | head -1)
+check "pytcpctl lists the preloaded python3 (pid, program, interface, address)" \
+  test -n "$pid" -a "$(awk -v p="$pid" '$1 == p {print $3}' "$TMP/list.out")" = "$LAB_TAP"
+ctl -p "$pid" show neighbours >"$TMP/neigh.out" 2>&1 || true
+cat "$TMP/neigh.out"
+check "show neighbours: the peer with its MAC" has "$TMP/neigh.out" "^$LAB_PEER_IP4 +$LAB_PEER_MAC +(REACHABLE|STALE|DELAY|PROBE)"
+ctl -p "$pid" show routes >"$TMP/routes.out" 2>&1 || true
+cat "$TMP/routes.out"
+check "show routes: default via the peer" has "$TMP/routes.out" "^default +$LAB_PEER_IP4 "
+ctl -p "$pid" show sockets >"$TMP/sockets.out" 2>&1 || true
+cat "$TMP/sockets.out"
+check "show sockets: the connection is ESTABLISHED" has "$TMP/sockets.out" "^tcp +ESTABLISHED .* $LAB_PEER_IP4:7 "
+ctl -p "$pid" show sockets --json >"$TMP/sockets.json" 2>&1 || true
+rtt_ok=$(python3 -c '
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["proto"] == "tcp" and r["peer"].endswith(":7")]
+print("yes" if rows and 0 < float(rows[0]["rtt_ms"]) < 200 and int(rows[0]["cwnd"]) > 0 else "no")
+' "$TMP/sockets.json" 2>&1 || true)
+check "show sockets --json: a plausible RTT (0-200 ms) and cwnd" test "$rtt_ok" = yes
+c1=$(ctl -p "$pid" show counters --json | python3 -c 'import json,sys; print({r["counter"]: r["value"] for r in json.load(sys.stdin)}.get("tcp.tx_segments", 0))')
+sleep 0.5
+c2=$(ctl -p "$pid" show counters --json | python3 -c 'import json,sys; print({r["counter"]: r["value"] for r in json.load(sys.stdin)}.get("tcp.tx_segments", 0))')
+check "show counters: tcp.tx_segments moved ($c1 -> $c2)" test "$c2" -gt "$c1" -a "$c1" -gt 0
+ctl -p "$pid" show interface >"$TMP/iface.out" 2>&1 || true
+check "show interface: the TAP and its MTU" has "$TMP/iface.out" "^$LAB_TAP +[0-9a-f:]{17} +1500 "
+ctl -p "$pid" ping "$LAB_PEER_IP4" 3 200 >"$TMP/cping.out" 2>&1 || true
+cat "$TMP/cping.out"
+check "console ping reaches the peer with RTT statistics" has "$TMP/cping.out" "3 transmitted, 3 received"
+check "console tcp-echo" eval "ctl -p $pid tcp-echo $LAB_PEER_IP4 | grep -q 'bytes back'"
+check "console udp-echo" eval "ctl -p $pid udp-echo $LAB_PEER_IP4 | grep -q 'bytes back'"
+check "console log level change" eval "ctl -p $pid log warn tcp | grep -q 'log level warn for tcp'"
+ctl -p "$pid" capture start "$TMP/live.pcap" >/dev/null
+sleep 1
+ctl -p "$pid" capture stop >/dev/null
+tcpdump -nr "$TMP/live.pcap" >"$TMP/pcap.txt" 2>&1 || true
+head -3 "$TMP/pcap.txt"
+check "capture: tcpdump reads the pcap and it holds the connection" \
+  has "$TMP/pcap.txt" "10\.77\.0\.2\.[0-9]+ > $LAB_PEER_IP4\.7: Flags"
+ctl -p "$pid" frobnicate >"$TMP/garbage.out" 2>&1 && rc=0 || rc=$?
+check "unknown console command: an error and exit 1" test "$rc" = 1 -a -n "$(grep 'unknown command' "$TMP/garbage.out")"
+ctl -p 1 show routes >"$TMP/nopid.out" 2>&1 && rc=0 || rc=$?
+check "unknown pid: a clear error and exit 2" test "$rc" = 2 -a -n "$(grep 'no PyTCP stack with pid 1' "$TMP/nopid.out")"
+# A stack that went away (killed: its console socket stays behind).
+kill -KILL "$pid" 2>/dev/null || true
+wait "$CLIENT" 2>/dev/null || true
+ctl -p "$pid" show routes >"$TMP/gone.out" 2>&1 && rc=0 || rc=$?
+cat "$TMP/gone.out"
+check "vanished stack: a clear error and exit 2" test "$rc" = 2 -a -n "$(grep 'went away' "$TMP/gone.out")"
 
 echo "ops lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,211 @@
+// The console: commands against a stack driven by a virtual clock (tables, JSON, errors),
+// and the served socket under abuse (many clients at once, a client that never reads, one
+// that never sends its line, garbage) on a stack with its threads over a memory link.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "stack/link/memory_link.h"
+#include "stack/stack.h"
+#include "stack/stack_console.h"
+#include "tests/support/simulator.h"
+
+namespace pytcp {
+namespace {
+
+StackConfig Config(std::string_view mac, std::string_view ifaddr) {
+  StackConfig c;
+  c.interface = "mem0";
+  c.mac = MacAddress::Parse(mac);
+  c.ip4_mode = Ip4Mode::kStatic;
+  c.ip4_addresses = {*Ip4Interface::Parse(ifaddr)};
+  c.ip4_gateway = Ip4Address(10, 77, 0, 1);
+  c.ip6_mode = Ip6Mode::kNone;
+  c.acd = AcdMode::kOff;
+  c.seed = 5;
+  return c;
+}
+
+std::string Console(Stack& s, const std::string& line) {
+  std::string out;
+  RunConsoleCommand(s, line, [&](const std::string& piece) {
+    out += piece;
+    return true;
+  });
+  return out;
+}
+
+class ConsoleCommands : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pair = MemoryLink::CreatePair({}, clock_);
+    a_ = *Stack::CreateWithLink(Config("02:00:00:77:00:02", "10.77.0.2/24"), std::move(pair.a), &clock_);
+    b_ = *Stack::CreateWithLink(Config("02:00:00:77:00:03", "10.77.0.3/24"), std::move(pair.b), &clock_);
+    ASSERT_TRUE(a_->StartManual().ok());
+    ASSERT_TRUE(b_->StartManual().ok());
+    sim_.Add(a_.get());
+    sim_.Add(b_.get());
+    sim_.RunFor(std::chrono::milliseconds(10));
+  }
+  VirtualClock clock_;
+  testing::Simulator sim_{&clock_};
+  std::unique_ptr<Stack> a_, b_;
+};
+
+TEST_F(ConsoleCommands, ShowTablesAreAlignedAndJsonMatches) {
+  // A connection to B makes a neighbour, a socket and counters.
+  auto listener = b_->CreateTcpSocket();
+  ASSERT_TRUE(listener->Bind(SocketAddress{IpAddress(Ip4Address()), 7}).ok());
+  ASSERT_TRUE(listener->Listen(4).ok());
+  auto client = a_->CreateTcpSocket();
+  client->set_nonblocking(true);
+  (void)client->Connect(SocketAddress{IpAddress(Ip4Address(10, 77, 0, 3)), 7});
+  sim_.RunFor(std::chrono::milliseconds(50));
+
+  const std::string routes = Console(*a_, "show routes");
+  EXPECT_NE(routes.find("Destination   Gateway"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("default       10.77.0.1"), std::string::npos) << routes;
+  const std::string neigh = Console(*a_, "show neighbours");
+  EXPECT_NE(neigh.find("10.77.0.3  02:00:00:77:00:03  REACHABLE"), std::string::npos) << neigh;
+  const std::string sockets = Console(*a_, "show sockets");
+  EXPECT_NE(sockets.find("tcp    ESTABLISHED"), std::string::npos) << sockets;
+  EXPECT_NE(sockets.find("10.77.0.3:7"), std::string::npos) << sockets;
+  const std::string json = Console(*a_, "show sockets --json");
+  EXPECT_NE(json.find("\"proto\": \"tcp\", \"state\": \"ESTABLISHED\", \"recv_q\": 0"), std::string::npos)
+      << json;
+  EXPECT_NE(Console(*a_, "show counters tcp.").find("tcp.active_opens"), std::string::npos);
+  EXPECT_EQ(Console(*a_, "show counters tcp.").find("ip4."), std::string::npos);
+  EXPECT_NE(Console(*a_, "show addresses --json").find("\"address\": \"10.77.0.2/24\""), std::string::npos);
+  EXPECT_NE(Console(*a_, "show interface").find("mem0  02:00:00:77:00:02  1500"), std::string::npos);
+  EXPECT_NE(Console(*a_, "show multicast").find("224.0.0.1"), std::string::npos);
+  EXPECT_EQ(Console(*a_, "show dhcp --json"), "[]\n");  // static addresses: no DHCP client
+  const std::string info = Console(*a_, "info");
+  EXPECT_NE(info.find("\"interface\": \"mem0\""), std::string::npos) << info;
+  EXPECT_NE(info.find("\"addresses\": [\"10.77.0.2/24\"]"), std::string::npos) << info;
+}
+
+TEST_F(ConsoleCommands, GarbageGetsAnErrorLine) {
+  EXPECT_EQ(Console(*a_, "").rfind("error:", 0), 0u);
+  EXPECT_EQ(Console(*a_, "frobnicate now").rfind("error: unknown command 'frobnicate'", 0), 0u);
+  EXPECT_EQ(Console(*a_, "show nothing").rfind("error:", 0), 0u);
+  EXPECT_EQ(Console(*a_, "ping not-an-address").rfind("error: usage", 0), 0u);
+  EXPECT_EQ(Console(*a_, "log loud").rfind("error: usage", 0), 0u);
+  EXPECT_EQ(Console(*a_, "capture").rfind("error: usage", 0), 0u);
+  EXPECT_EQ(Console(*a_, std::string(10000, 'x')).rfind("error:", 0), 0u);
+}
+
+// --- the served socket ---
+
+int Connect(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string Ask(const std::string& path, const std::string& line) {
+  const int fd = Connect(path);
+  if (fd < 0) return "connect failed";
+  const std::string l = line + "\n";
+  (void)!write(fd, l.data(), l.size());
+  std::string out;
+  char buf[4096];
+  while (true) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 5000) <= 0) break;
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+class ConsoleServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pytcp-console-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/c.sock";
+    setenv("PYTCP_CONSOLE", path_.c_str(), 1);
+    auto pair = MemoryLink::CreatePair({}, RealClock::Instance());
+    peer_link_ = std::move(pair.b);
+    stack_ = *Stack::CreateWithLink(Config("02:00:00:77:00:02", "10.77.0.2/24"), std::move(pair.a),
+                                    &RealClock::Instance());
+    ASSERT_TRUE(stack_->Start().ok());
+    unsetenv("PYTCP_CONSOLE");
+  }
+  void TearDown() override {
+    stack_->Stop();
+    rmdir(dir_.c_str());
+  }
+  std::string dir_, path_;
+  std::unique_ptr<Link> peer_link_;
+  std::unique_ptr<Stack> stack_;
+};
+
+TEST_F(ConsoleServer, OwnerOnlySocketAtTheConfiguredPath) {
+  EXPECT_EQ(stack_->console_path(), path_);
+  struct stat st{};
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(Ask(path_, "show routes").find("default       10.77.0.1"), std::string::npos);
+  stack_->Stop();
+  EXPECT_NE(stat(path_.c_str(), &st), 0);  // removed when the stack stops
+}
+
+TEST_F(ConsoleServer, SurvivesManyClientsSilentClientsAndNonReaders) {
+  // Clients that connect and never send: they hold a slot for 2 s at most.
+  std::vector<int> silent;
+  for (int i = 0; i < 4; ++i) silent.push_back(Connect(path_));
+  // A client that asks for a lot and never reads.
+  const int hog = Connect(path_);
+  ASSERT_GE(hog, 0);
+  const std::string big = "show counters\n";
+  (void)!write(hog, big.data(), big.size());
+  // Many clients at once: every one gets an answer or a clean "busy".
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0}, busy{0}, other{0};
+  for (int i = 0; i < 32; ++i) {
+    threads.emplace_back([&] {
+      const std::string r = Ask(path_, "show interface");
+      if (r.find("mem0") != std::string::npos) {
+        ++answered;
+      } else if (r.rfind("error: busy", 0) == 0) {
+        ++busy;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(answered.load(), 0);
+  // Garbage, a binary line, an overlong line.
+  EXPECT_EQ(Ask(path_, "\x01\x02\xff garbage").rfind("error:", 0), 0u);
+  EXPECT_EQ(Ask(path_, std::string(8000, 'y')).rfind("error:", 0), 0u);
+  for (int fd : silent) close(fd);
+  close(hog);
+  // The stack itself kept working throughout: a socket call does not wait for the console.
+  auto sock = stack_->CreateUdpSocket();
+  EXPECT_TRUE(sock->Bind(SocketAddress{IpAddress(Ip4Address()), 9999}).ok());
+  EXPECT_NE(Ask(path_, "show sockets").find("*:9999"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pytcp

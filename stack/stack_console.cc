@@ -138,13 +138,27 @@ Table ShowAddresses(Stack& s) {
 }
 
 Table ShowNeighbours(Stack& s) {
+  struct Row {
+    Ip4Address address;
+    MacAddress mac;
+    NeighbourState state;
+    bool router;
+    size_t queued;
+  };
+  std::vector<Row> rows;
+  {
+    std::lock_guard lock(s.mutex());
+    s.arp().cache().ForEach([&](const Ip4Address& a, const auto& e) {
+      rows.push_back(Row{a, e.mac, e.state, e.is_router, e.queue.size()});
+    });
+  }
   Table t{{"Address", "MAC", "State", "Router", "Queued"}, {}};
-  std::lock_guard lock(s.mutex());
-  s.arp().cache().ForEach([&](const Ip4Address& a, const auto& e) {
-    t.rows.push_back({a.ToString(), e.state == NeighbourState::kIncomplete ? "-" : e.mac.ToString(),
-                      std::string(ToString(e.state)), e.is_router ? "yes" : "no",
-                      std::to_string(e.queue.size())});
-  });
+  for (const Row& r : rows) {
+    t.rows.push_back({r.address.ToString(),
+                      r.state == NeighbourState::kIncomplete ? "-" : r.mac.ToString(),
+                      std::string(ToString(r.state)), r.router ? "yes" : "no",
+                      std::to_string(r.queued)});
+  }
   std::sort(t.rows.begin(), t.rows.end());
   return t;
 }
@@ -168,29 +182,58 @@ std::string Endpoint(const IpAddress& ip, uint16_t port) {
 }
 
 Table ShowSockets(Stack& s) {
+  // Snapshot plain values under the lock; format after releasing it (thousands of sockets
+  // must not keep the stack waiting on string formatting).
+  struct Row {
+    const char* proto;
+    std::string_view state;  // static strings (ToString of an enum)
+    int64_t recv_q = -1, send_q = -1;
+    IpAddress local_ip, peer_ip;
+    uint16_t local_port = 0, peer_port = 0;
+    bool has_peer = false, has_port = true;
+    uint32_t rtt_us = 0, cwnd = 0, retrans = 0;
+    bool tcp = false;
+  };
+  std::vector<Row> rows;
+  {
+    std::lock_guard lock(s.mutex());
+    const Instant now = s.clock().Now();
+    s.tcp().ForEachConnection([&](const TcpConnection& c) {
+      tcp_info info{};
+      c.FillInfo(&info, now);
+      const auto& tu = c.tuple();
+      rows.push_back(Row{"tcp", ToString(c.state()), static_cast<int64_t>(c.readable()),
+                         static_cast<int64_t>(c.send_queued()), tu.local_ip, tu.remote_ip,
+                         tu.local_port, tu.remote_port, true, true, info.tcpi_rtt, c.cwnd(),
+                         info.tcpi_total_retrans, true});
+    });
+    s.udp().ForEachEndpoint([&](const UdpEndpoint& e) {
+      rows.push_back(Row{"udp", e.remote ? "ESTABLISHED" : "UNCONN", -1, -1, e.local.ip,
+                         e.remote ? e.remote->ip : IpAddress(), e.local.port,
+                         e.remote ? e.remote->port : uint16_t{0}, e.remote.has_value(), true, 0, 0,
+                         0, false});
+    });
+    s.icmp4_sockets().ForEachEndpoint([&](const Icmp4Endpoint& e, bool raw) {
+      rows.push_back(Row{raw ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN", -1, -1,
+                         e.local.ip, e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
+                         e.remote.has_value(), !raw, 0, 0, 0, false});
+    });
+  }
   Table t{{"Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "RTT-ms", "Cwnd", "Retrans"}, {}};
-  std::lock_guard lock(s.mutex());
-  const Instant now = s.clock().Now();
-  s.tcp().ForEachConnection([&](const TcpConnection& c) {
-    tcp_info info{};
-    c.FillInfo(&info, now);
-    const auto& tu = c.tuple();
-    t.rows.push_back({"tcp", std::string(ToString(c.state())), std::to_string(c.readable()),
-                      std::to_string(c.send_queued()), Endpoint(tu.local_ip, tu.local_port),
-                      Endpoint(tu.remote_ip, tu.remote_port),
-                      fmt::format("{:.3f}", info.tcpi_rtt / 1000.0), std::to_string(c.cwnd()),
-                      std::to_string(info.tcpi_total_retrans)});
-  });
-  s.udp().ForEachEndpoint([&](const UdpEndpoint& e) {
-    t.rows.push_back({"udp", e.remote ? "ESTABLISHED" : "UNCONN", "-", "-",
-                      Endpoint(e.local.ip, e.local.port),
-                      e.remote ? Endpoint(e.remote->ip, e.remote->port) : "*:*", "-", "-", "-"});
-  });
-  s.icmp4_sockets().ForEachEndpoint([&](const Icmp4Endpoint& e, bool raw) {
-    t.rows.push_back({raw ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN", "-", "-",
-                      Endpoint(e.local.ip, e.local.port),
-                      e.remote ? e.remote->ip.ToString() : "*", "-", "-", "-"});
-  });
+  auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  for (const Row& r : rows) {
+    // ICMP sockets have no peer port; a raw one has no local port either.
+    const bool ports = r.tcp || std::string_view(r.proto) == "udp";
+    const std::string peer = !r.has_peer ? (ports ? "*:*" : "*")
+                             : ports     ? Endpoint(r.peer_ip, r.peer_port)
+                                         : r.peer_ip.ToString();
+    const std::string local = r.has_port ? Endpoint(r.local_ip, r.local_port)
+                              : r.local_ip.is_unspecified() ? "*"
+                                                            : r.local_ip.ToString();
+    t.rows.push_back({r.proto, std::string(r.state), num(r.recv_q), num(r.send_q), local, peer,
+                      r.tcp ? fmt::format("{:.3f}", r.rtt_us / 1000.0) : "-",
+                      r.tcp ? std::to_string(r.cwnd) : "-", r.tcp ? std::to_string(r.retrans) : "-"});
+  }
   return t;
 }
 

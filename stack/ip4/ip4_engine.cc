@@ -185,7 +185,9 @@ Result<bool, Ip4SendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBu
     counters_.Inc(Ip4Counter::kTxPackets);
     return true;
   }
-  if (total > iface_->mtu()) {
+  const bool tso = params.protocol == IpProto::kTcp && params.dont_fragment &&
+                   total <= tso_max_size();
+  if (total > iface_->mtu() && !tso) {
     if (params.dont_fragment) {
       counters_.Inc(Ip4Counter::kTxDropTooBig);
       return Err{Ip4SendError::kTooBig};

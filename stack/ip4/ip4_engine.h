@@ -164,6 +164,9 @@ class Ip4Engine final : public L3Handler {
   Instant NextDeadline() const;
 
   uint32_t mtu() const { return iface_->mtu(); }
+  // The largest TCP datagram the link segments itself (TSO/GSO); 0 = none. Send() lets a
+  // TCP datagram with DF set through up to this size (DESIGN.md "Performance").
+  uint32_t tso_max_size() const { return iface_->link()->features().tso_max_size; }
   const Counters<Ip4Counter>& counters() const { return counters_; }
   const Ip4AddressTable& addresses() const { return *addresses_; }
   const Ip4RoutingTable& routes() const { return *routes_; }

@@ -7,7 +7,18 @@
 //   ip tuntap add name tap7 mode tap [user USER]   &&   ip link set tap7 up
 //
 // Reads and writes are one frame per system call on a non-blocking descriptor; Receive()
-// loops until EAGAIN. Offloads (IFF_VNET_HDR, TUNSETOFFLOAD) are not negotiated yet.
+// loops until EAGAIN.
+//
+// Offloads (DESIGN.md "Performance"): the device is opened with IFF_VNET_HDR, so every
+// frame in both directions carries a struct virtio_net_hdr in front, and TUNSETOFFLOAD
+// tells the kernel we accept partially checksummed frames (TUN_F_CSUM) and TCP super-frames
+// (TUN_F_TSO4/6). The kernel then hands us GSO/GRO'd TCP super-frames of up to 64 KB in one
+// read instead of 45 MTU-sized frames: one system call, one pass up the stack, one ACK
+// decision. Frames marked NEEDS_CSUM carry only the pseudo-header sum in their L4 checksum
+// field (the sender was local and its checksum was never computed); Receive() completes
+// that checksum before handing the frame up, so the layers above see an ordinary frame
+// whose checksum verifies. Opt-in for now: PYTCP_TAP_OFFLOAD=1 in the environment (or
+// TapLinkOptions::offloads = true); without it the device is opened as before.
 #pragma once
 
 #include <memory>
@@ -20,6 +31,12 @@
 
 namespace pytcp {
 
+struct TapLinkOptions {
+  // Negotiate IFF_VNET_HDR and TUNSETOFFLOAD (see above). Open(name) takes it from
+  // PYTCP_TAP_OFFLOAD=1.
+  bool offloads = true;
+};
+
 class TapLink final : public Link {
  public:
   // Attaches to the TAP device `name` in the caller's network namespace and brings it up
@@ -27,6 +44,8 @@ class TapLink final : public Link {
   // the problem: NotFound (no such device), PermissionDenied, FailedPrecondition (not a
   // TAP device, or already attached by another process), Unavailable (no /dev/net/tun).
   static absl::StatusOr<std::unique_ptr<TapLink>> Open(std::string_view name);
+  static absl::StatusOr<std::unique_ptr<TapLink>> Open(std::string_view name,
+                                                       const TapLinkOptions& options);
 
   ~TapLink() override;
   TapLink(const TapLink&) = delete;
@@ -36,19 +55,22 @@ class TapLink final : public Link {
   ReceiveResult Receive(FrameSink sink, size_t max_frames) override;
   int wait_fd() const override { return fd_; }
   uint32_t mtu() const override { return mtu_; }
+  LinkFeatures features() const override { return features_; }
 
   const std::string& name() const { return name_; }
   int ifindex() const { return ifindex_; }
 
  private:
-  TapLink(int fd, std::string name, int ifindex, uint32_t mtu);
+  TapLink(int fd, std::string name, int ifindex, uint32_t mtu, LinkFeatures features);
 
   int fd_;
   std::string name_;
   int ifindex_;
   uint32_t mtu_;
-  // One frame; sized for the largest frame the device may hand us (64 KB leaves room for
-  // GRO super-frames once offloads are negotiated). Only the receiving thread uses it.
+  LinkFeatures features_;
+  size_t vnet_size_;  // bytes of virtio_net_hdr in front of every frame (0 without offloads)
+  // One frame (and its virtio_net_hdr); sized for the largest frame the device may hand
+  // us, a 64 KB GRO super-frame. Only the receiving thread uses it.
   std::vector<uint8_t> rx_buffer_;
 };
 

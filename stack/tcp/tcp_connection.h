@@ -52,6 +52,12 @@ class TcpConnectionEnv {
   virtual bool AllowChallengeAck(Instant now) = 0;
   // The MTU toward `remote` (for the MSS we announce and the one we send with).
   virtual uint32_t PathMtu(const IpAddress& remote) const = 0;
+  // TCP segmentation offload toward `remote`: the largest IP datagram the device takes and
+  // cuts into MTU-sized segments (each with the header of the large one); 0 = none.
+  virtual uint32_t TsoMaxSize(const IpAddress& remote) const {
+    (void)remote;
+    return 0;
+  }
 };
 
 // Told (under the stack lock) that readiness may have changed: data or EOF to read, room
@@ -240,6 +246,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   uint32_t Pipe() const;
   SeqNum LostPoint() const;
   uint32_t MaxPayload() const;  // the one segmentation limit (see tcp_send.cc)
+  uint32_t TsoPayload() const;  // MaxPayload() times what the device segments (ditto)
   uint32_t mss_cache() const;   // MSS less the options every segment carries
   SeqNum data_end() const { return snd_buf_seq_ + static_cast<uint32_t>(snd_buf_.size()); }
   uint32_t TsNow(Instant now) const;

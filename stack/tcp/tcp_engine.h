@@ -104,6 +104,7 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
                 uint8_t ttl, uint8_t tos, Instant now) override;
   bool AllowChallengeAck(Instant now) override;
   uint32_t PathMtu(const IpAddress& remote) const override;
+  uint32_t TsoMaxSize(const IpAddress& remote) const override;
 
  private:
   struct Entry {

@@ -7,8 +7,11 @@
 // payload of a segment, not the MSS).
 //
 // Segmentation happens in exactly one place: MaxPayload() is the largest payload a
-// segment may carry, and every data-bearing segment is cut to it. When the link offers
-// TSO/GSO, this is where a segment grows to 64 KB and the device cuts it.
+// segment may carry on the wire, and every data-bearing segment is cut to it. When the
+// link offers TSO/GSO, new data leaves in TsoPayload() pieces (a whole number of
+// MaxPayload() segments, up to 64 KB) that the device cuts into MaxPayload() segments,
+// each with a copy of the header. Everything else (retransmissions, probes, congestion
+// control's SMSS) stays in MaxPayload() units.
 #include <algorithm>
 
 #include "stack/tcp/tcp_connection.h"
@@ -38,6 +41,20 @@ uint32_t TcpConnection::MaxPayload() const {
     limit -= static_cast<uint32_t>(4 + 8 * blocks);
   }
   return std::max<uint32_t>(limit, 8);
+}
+
+uint32_t TcpConnection::TsoPayload() const {
+  const uint32_t wire = MaxPayload();
+  // TSO: the device cuts a large segment at MTU - IP header - TCP header, so it is used
+  // only when that is exactly MaxPayload(): the MSS is the path's own (not a smaller one
+  // announced by the peer or set with TCP_MAXSEG). IPv4 only until the IPv6 path carries
+  // large datagrams.
+  if (!tuple_.remote_ip.is_v4()) return wire;
+  const uint32_t tso = env_->TsoMaxSize(tuple_.remote_ip);
+  if (tso == 0 || uint32_t{mss_} + 40 != env_->PathMtu(tuple_.remote_ip)) return wire;
+  // Room for the largest IPv4 (20) and TCP (60) headers in front of the payload.
+  const uint32_t segments = tso > 80 + wire ? (tso - 80) / wire : 1;
+  return wire * segments;
 }
 
 size_t TcpConnection::send_capacity() const { return snd_capacity_; }
@@ -381,7 +398,7 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
   const uint32_t pipe = Pipe();
   const uint32_t cwnd = cc_->cwnd();
   const uint32_t cwnd_room = cwnd > pipe ? cwnd - pipe : 0;
-  const uint32_t seg_max = MaxPayload();
+  const uint32_t seg_max = TsoPayload();
 
   if (unsent_bytes == 0) {
     // Only the FIN is left. It is sent even into a closed window; the peer ACKs it
@@ -391,6 +408,11 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
     return true;
   }
   uint32_t len = std::min(unsent_bytes, seg_max);
+  // A TSO segment (seg_max above one wire segment) shrinks to the whole wire segments that
+  // the peer's window and the congestion window allow, as Linux's tcp_tso_segs and
+  // tcp_cwnd_test do; below one wire segment the rules for a plain segment apply.
+  const uint32_t wire = MaxPayload();
+  if (seg_max > wire && len > room && room >= wire) len = room / wire * wire;
   if (len > room) {
     // RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment cut short by the window goes
     // only if it is at least half the largest window the peer has offered.
@@ -400,18 +422,26 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
     }
     len = room;
   }
+  if (seg_max > wire && len > cwnd_room && cwnd_room >= wire) len = cwnd_room / wire * wire;
   // RFC 5681 §3.1 / RFC 6675: within the congestion window.
   if (cwnd_room < len) return false;
-  if (len < seg_max && len == unsent_bytes && !fin_pending) {
+  if (len % wire != 0 && len == unsent_bytes && !fin_pending) {
     // The last, partial segment of the queue.
+    bool hold = false;
     if (opts_.cork || more_) {
       // TCP_CORK / MSG_MORE: wait for more data, at most the cork ceiling.
       if (cork_deadline_.is_infinite()) cork_deadline_ = now + kCorkCeiling;
-      if (now < cork_deadline_) return false;
+      hold = now < cork_deadline_;
     } else if (!opts_.nodelay && snd_sml_ > snd_una_) {
       // Nagle (RFC 9293 §3.7.4) in Minshall's form, as Linux: no second small segment
       // while one is unacknowledged.
-      return false;
+      hold = true;
+    }
+    if (hold) {
+      // A TSO segment still carries the whole segments in front of the partial one
+      // (Linux's tcp_mss_split_point).
+      if (len < wire) return false;
+      len -= len % wire;
     }
   }
   const bool with_fin = fin_pending && snd_nxt_ + len == dend;

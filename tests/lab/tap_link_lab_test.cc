@@ -121,7 +121,31 @@ TEST_F(TapLabTest, OpensTheLabTap) {
   EXPECT_EQ(link_->mtu(), 1500u);
   EXPECT_GE(link_->wait_fd(), 0);
   EXPECT_EQ(link_->name(), tap_);
-  EXPECT_FALSE(link_->features().vnet_header);
+  // Offloads are negotiated with PYTCP_TAP_OFFLOAD=1: every frame carries a virtio_net_hdr,
+  // partial checksums and GRO super-frames come in, TSO goes out.
+  if (const char* v = std::getenv("PYTCP_TAP_OFFLOAD"); v != nullptr && std::string(v) == "1") {
+    EXPECT_TRUE(link_->features().vnet_header);
+    EXPECT_TRUE(link_->features().rx_checksum);
+    EXPECT_TRUE(link_->features().rx_gro);
+    EXPECT_EQ(link_->features().tso_max_size, 65535u);
+  }
+}
+
+TEST_F(TapLabTest, OpensWithAndWithoutOffloads) {
+  link_.reset();  // one attachment at a time
+  TapLinkOptions options;
+  options.offloads = false;
+  auto plain = TapLink::Open(tap_, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE((*plain)->features().vnet_header);
+  EXPECT_EQ((*plain)->features().tso_max_size, 0u);
+  plain->reset();
+  options.offloads = true;
+  auto offloaded = TapLink::Open(tap_, options);
+  ASSERT_TRUE(offloaded.ok()) << offloaded.status();
+  EXPECT_TRUE((*offloaded)->features().vnet_header);
+  EXPECT_TRUE((*offloaded)->features().rx_gro);
+  EXPECT_EQ((*offloaded)->features().tso_max_size, 65535u);
 }
 
 TEST_F(TapLabTest, ArpRequestGetsThePeersReply) {

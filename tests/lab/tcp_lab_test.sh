@@ -145,8 +145,12 @@ if lab_exec peer tc qdisc add dev "$LAB_PEER_IF" root netem delay 2ms 1ms loss 2
   how="netem on the peer"
   relay=""
 else
-  # No sch_netem in this kernel: the stack moves to tap8 on its own bridge br1, and the
-  # relay copies frames between br1 (through tap9) and the lab bridge (through tap7).
+  # No sch_netem in this kernel: a fresh lab (its tap7 never carried a stack's offload
+  # settings and its peer has no neighbour entry for us yet), where the stack moves to tap8
+  # on its own bridge br1 and the relay copies frames between br1 (through tap9) and the
+  # lab bridge (through tap7).
+  lab_up "$(lab_unique_name tcpi)"
+  set -a; lab_load "$LAB_NAME"; set +a
   h() { lab_exec host "$@"; }
   h ip tuntap add name tap8 mode tap
   h ip tuntap add name tap9 mode tap

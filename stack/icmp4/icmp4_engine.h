@@ -43,6 +43,10 @@ class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
   Icmp4Engine(Ip4Engine* ip4, double error_rate_per_second = 100, double error_burst = 50);
 
   void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  // Locally detected errors about ICMP messages we sent (an ARP failure): to the listener.
+  void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override {
+    if (local_error_listener_) local_error_listener_(error, now);
+  }
 
   // Ip4ErrorSender
   void SendUnreachable(const Ip4PacketInfo& info, ByteSpan datagram, uint8_t code,
@@ -51,6 +55,8 @@ class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
 
   // Raw/ping sockets register here; a listener returning true has consumed the message.
   void set_listener(MessageListener l) { listener_ = std::move(l); }
+  using LocalErrorListener = std::function<void(const Ip4ErrorInfo&, Instant)>;
+  void set_local_error_listener(LocalErrorListener l) { local_error_listener_ = std::move(l); }
   // Linux default net.ipv4.icmp_echo_ignore_broadcasts=1.
   void set_ignore_broadcast_echo(bool on) { ignore_broadcast_echo_ = on; }
 
@@ -63,6 +69,7 @@ class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
   Ip4Engine* ip4_;
   TokenBucket error_bucket_;
   MessageListener listener_;
+  LocalErrorListener local_error_listener_;
   bool ignore_broadcast_echo_ = true;
   Counters<Icmp4Counter> counters_;
 };

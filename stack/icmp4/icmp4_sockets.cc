@@ -17,9 +17,20 @@ Icmp4Sockets::Icmp4Sockets(Icmp4Engine* engine, Ip4Engine* ip4, Random* random)
   icmp_->set_listener([this](const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
     return OnMessage(info, icmp, now);
   });
+  // An ARP failure about a queued echo request: Linux reports it as a host unreachable
+  // from our own address ("Destination Host Unreachable" in ping).
+  icmp_->set_local_error_listener([this](const Ip4ErrorInfo& e, Instant now) {
+    if (e.orig_l4.size() < kIcmp4HeaderSize) return;
+    Ip4ErrorInfo local = e;
+    local.reporter = e.orig_src;
+    DeliverError(local, now);
+  });
 }
 
-Icmp4Sockets::~Icmp4Sockets() { icmp_->set_listener(nullptr); }
+Icmp4Sockets::~Icmp4Sockets() {
+  icmp_->set_listener(nullptr);
+  icmp_->set_local_error_listener(nullptr);
+}
 
 Result<uint16_t, int> Icmp4Sockets::PickIdentifier(const Icmp4Endpoint* ep) {
   // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
@@ -180,6 +191,11 @@ void Icmp4Sockets::OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Ins
                                                                           : 0u,
                        err,
                        false};
+  DeliverError(e, now);
+}
+
+void Icmp4Sockets::DeliverError(const Ip4ErrorInfo& e, Instant now) {
+  const ByteSpan l4 = e.orig_l4;
   // raw_err: raw sockets hear about errors on any ICMP message they may have sent.
   if (!raw_.empty()) {
     const std::vector<Icmp4Endpoint*> raw = raw_;

@@ -44,6 +44,9 @@ in_host timeout 20 ping -c 2 -i 0.2 -W 2 -t 1 "$LAB_FAR_IP4" >"$TMP/ping-ttl.out
 cat "$TMP/ping-ttl.out"
 check "ping -t 1: Time to live exceeded from the peer" \
   has "$TMP/ping-ttl.out" "From $LAB_PEER_IP4 icmp_seq=2 Time to live exceeded"
+in_host timeout 20 ping -c 1 -W 5 10.77.0.50 >"$TMP/ping-unreach.out" 2>&1 || true
+check "ping a silent on-link address: Destination Host Unreachable from us" \
+  has "$TMP/ping-unreach.out" "From $ME icmp_seq=1 Destination Host Unreachable"
 check "ping: no warnings about unsupported options" eval "! grep -q WARNING $TMP/ping.out"
 in_host timeout 40 traceroute -n -w 2 -q 2 "$LAB_FAR_IP4" >"$TMP/tr.out" 2>&1 || true
 cat "$TMP/tr.out"

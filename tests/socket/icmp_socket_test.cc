@@ -247,6 +247,25 @@ TEST_F(IcmpSocketTest, WithoutRecverrAnUnconnectedPingSocketIgnoresErrors) {
   EXPECT_EQ(ping->error_queue_size(), 0u);
 }
 
+TEST_F(IcmpSocketTest, ArpFailureIsHostUnreachableFromOurOwnAddress) {
+  // Linux: a neighbour that never answers ARP makes ping print "Destination Host
+  // Unreachable" from the local address.
+  auto ping = Open(a_.get(), SOCK_DGRAM);
+  SetInt(*ping, IPPROTO_IP, IP_RECVERR, 1);
+  const SocketAddress to{IpAddress(Ip4Address(10, 77, 0, 50)), 0};
+  ASSERT_TRUE(ping->SendTo(EchoRequest(0, 7, 8), &to, 0).ok());
+  ASSERT_TRUE(sim_.RunUntil([&] { return ping->error_queue_size() > 0; }, std::chrono::seconds(10)));
+  std::vector<uint8_t> buf(100);
+  RecvAncillary anc;
+  int flags = 0;
+  ASSERT_TRUE(ping->RecvFrom(buf, nullptr, MSG_ERRQUEUE, &flags, &anc).ok());
+  EXPECT_EQ(anc.error.type, 3);
+  EXPECT_EQ(anc.error.code, 1);
+  EXPECT_EQ(anc.error.error, EHOSTUNREACH);
+  EXPECT_EQ(anc.error.offender, kIpA);
+  EXPECT_EQ(LoadBe16(buf.data() + 6), 7);
+}
+
 TEST_F(IcmpSocketTest, RecvTtlAndTimestampControlMessages) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   SetInt(*ping, IPPROTO_IP, IP_RECVTTL, 1);

@@ -174,6 +174,11 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       return Bad("PYTCP_LOOPBACK", *v, "'kernel' or 'stack'");
     }
   }
+  // Read by TapLink itself (the link layer sits below the configuration); checked here so
+  // that a typo fails at start-up instead of silently leaving the offloads off.
+  if (auto v = get("PYTCP_TAP_OFFLOAD")) {
+    if (*v != "0" && *v != "1") return Bad("PYTCP_TAP_OFFLOAD", *v, "'0' or '1'");
+  }
   if (auto v = get("PYTCP_ACD")) {
     if (!ParseAcdMode(*v, &c.acd)) {
       return Bad("PYTCP_ACD", *v, "'optimistic', 'strict' or 'off'");

@@ -56,7 +56,9 @@ int AttachTap(const char* name) {
   ifreq ifr{};
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+  // No offloads: the kernel segments and checksums before a frame reaches us, even when a
+  // stack that used this device before had turned them on (the setting outlives it).
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETOFFLOAD, 0) != 0) {
     close(fd);
     return -1;
   }

@@ -70,6 +70,7 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
       {{"PYTCP_MTU", "15000"}},           {{"PYTCP_MTU", "abc"}},
       {{"PYTCP_LOG", "loud"}},            {{"PYTCP_LOOPBACK", "both"}},
       {{"PYTCP_IFACE", ""}},              {{"PYTCP_ACD", "maybe"}},
+      {{"PYTCP_TAP_OFFLOAD", "yes"}},
   };
   for (const auto& env : bad) {
     auto c = FromEnv(env);

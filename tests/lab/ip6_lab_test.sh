@@ -54,6 +54,11 @@ GLOBAL=fd77::ff:fe77:2    # SLAAC: the RA's fd77::/64 and the same interface id
 COMMON=(PYTCP_IFACE="$LAB_TAP" PYTCP_IP4=none PYTCP_MAC="$MAC" PYTCP_LOG=info)
 
 # --- link-local, SLAAC from the peer's RA, routing through the peer ---
+# The peer records the MLDv2 reports the stack sends (to ff02::16, behind a Hop-by-Hop
+# Router Alert), to see which groups it announced.
+lab_exec peer timeout 30 tcpdump -i "$LAB_PEER_IF" -n -U -w "$TMP/mld.pcap" 'ip6 dst host ff02::16' \
+  2>"$TMP/tcpdump.log" &
+wait_for "$TMP/tcpdump.log" "listening on" 5 || true
 start_in_host "$TMP/stack.log" "${COMMON[@]}" PYTCP_IP6=auto -- "$SERVICES"
 pid=$STARTED
 check "stack starts" wait_for "$TMP/stack.log" "udp-services: echo" 5
@@ -63,6 +68,12 @@ check "fragmented ping (-s 3000) both ways" lab_exec peer ping -6 -c 2 -i 0.3 -W
 check "far network reaches us through the router" retry 20 lab_exec far ping -6 -c 1 -W 1 "$GLOBAL"
 neigh() { lab_exec peer ip -6 neigh show "$GLOBAL" | grep -qi "$MAC"; }
 check "peer's neighbour cache holds our MAC" neigh
+# Solicited-node groups of the link-local and SLAAC addresses (the same interface id, so
+# one group, RFC 4291 2.7.1), announced by MLDv2 state-change reports (RFC 3810 6.1).
+mld_announced() {
+  tcpdump -r "$TMP/mld.pcap" -n -v 2>/dev/null | grep -q "gaddr ff02::1:ff77:2 to_ex"
+}
+check "the peer hears MLDv2 reports for our solicited-node group" retry 10 mld_announced
 udp_echo() {  # udp_echo TEXT: the echo service returns TEXT
   local reply
   reply=$(printf '%s' "$1" | lab_exec peer timeout 3 nc -6 -u -w 1 "$GLOBAL" 7 || true)

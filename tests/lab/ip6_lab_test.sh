@@ -117,6 +117,34 @@ sum=$(lab_exec host "${SHIM6[@]}" timeout 30 curl -6 -sS "http://v6only.lab/1M.b
 check "curl -6 under LD_PRELOAD: a name resolved to AAAA through the RDNSS server" \
   test "$sum" = "$LAB_HTTP_1M_SHA256"
 
+# --- the stack as a TCP server over IPv6: python3 under the shim, the kernel peer sends ---
+head -c 20000000 /dev/urandom >"$TMP/up6"
+want=$(sha256sum <"$TMP/up6" | cut -d' ' -f1)
+ip netns exec "$LAB_HOST_NS" "${SHIM6[@]}" timeout 60 python3 - >"$TMP/srv6.log" 2>&1 <<'PY' &
+import hashlib, socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 5006))
+s.listen(1)
+print("ready", flush=True)
+c, peer = s.accept()
+h = hashlib.sha256()
+while True:
+    b = c.recv(262144)
+    if not b:
+        break
+    h.update(b)
+print("from", peer[0], h.hexdigest(), flush=True)
+c.close()
+PY
+srv=$!
+lab_defer kill "$srv"
+wait_for "$TMP/srv6.log" ready 10 || true
+retry 20 lab_exec peer timeout 60 socat -u "OPEN:$TMP/up6" "TCP6:[$GLOBAL]:5006" || true
+wait "$srv" || true
+check "TCP over IPv6, the stack as server: 20 MB from the peer, hash equal" \
+  grep -q "from $LAB_PEER_IP6 $want" "$TMP/srv6.log"
+
 # --- a static address the peer already holds: DAD fails, the address is never used ---
 start_in_host "$TMP/dad.log" "${COMMON[@]}" PYTCP_IP6="$LAB_PEER_IP6/64" -- "$SERVICES"
 pid=$STARTED

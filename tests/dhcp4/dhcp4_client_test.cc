@@ -872,7 +872,8 @@ TEST_F(Dhcp4ClientTest, ConfiguredClientIdIsTypeZero) {
   c.hostname.clear();
   Make(c);
   client_->Start(Now());
-  const Dhcp4View v = TakeOne().view();
+  const auto sent = TakeOne();  // the view reads into it: keep it alive
+  const Dhcp4View v = sent.view();
   EXPECT_EQ(OptionData(v, Code::kClientId),
             (std::vector<uint8_t>{0, 'h', 'o', 's', 't', '-', '7'}));
   EXPECT_FALSE(v.host_name());

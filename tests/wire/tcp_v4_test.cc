@@ -270,7 +270,8 @@ TEST(TcpTest, FourSackBlocksAndRepeatedOptions) {
   const auto d = RawSegment(o);
   auto v = TcpView::Parse(d, Pseudo(d.size()));
   ASSERT_TRUE(v.ok()) << ToString(v.error());
-  const auto sack = v->options().Decode().sack();
+  const auto decoded = v->options().Decode();  // sack() is a view into it
+  const auto sack = decoded.sack();
   ASSERT_EQ(sack.size(), 4u);
   EXPECT_EQ(sack[3], (TcpSackBlock{SeqNum(7000), SeqNum(8000)}));
 

@@ -279,17 +279,20 @@ void TcpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   }
   const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
+  ParseAndDemux(payload, pseudo, IpAddress(info.src), IpAddress(info.dst), now);
+}
+
+void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, const IpAddress& src,
+                              const IpAddress& dst, Instant now) {
   auto parsed = TcpView::Parse(payload, pseudo);
   if (!parsed.ok()) {
     counters_.Inc(IsIntegrityError(parsed.error()) ? TcpCounter::kRxDropMalformed
                                                    : TcpCounter::kRxDropInvalid);
-    PYTCP_LOG(log_tcp_engine, kDebug, "drop segment from {}: {}", info.src,
+    PYTCP_LOG(log_tcp_engine, kDebug, "drop segment from {}: {}", src.ToString(),
               ToString(parsed.error()));
     return;
   }
-  const TcpSegment seg{*parsed, parsed->options().Decode(), IpAddress(info.src),
-                       IpAddress(info.dst)};
-  Demux(seg, now);
+  Demux(TcpSegment{*parsed, parsed->options().Decode(), src, dst}, now);
 }
 
 void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
@@ -559,15 +562,7 @@ void TcpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   }
   const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
-  auto parsed = TcpView::Parse(payload, pseudo);
-  if (!parsed.ok()) {
-    counters_.Inc(IsIntegrityError(parsed.error()) ? TcpCounter::kRxDropMalformed
-                                                   : TcpCounter::kRxDropInvalid);
-    return;
-  }
-  const TcpSegment seg{*parsed, parsed->options().Decode(), IpAddress(info.src),
-                       IpAddress(info.dst)};
-  Demux(seg, now);
+  ParseAndDemux(payload, pseudo, IpAddress(info.src), IpAddress(info.dst), now);
 }
 
 void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {

@@ -64,4 +64,18 @@ inline bool ReportAddressWhenReady(Stack* stack, const char* program, Duration l
   return false;
 }
 
+// Sends all of `data` without SIGPIPE; 0, or the errno that stopped it. A signal
+// interrupts it only when it asked the program to stop.
+inline int SendAll(TcpSocket& sock, ByteSpan data) {
+  while (!data.empty()) {
+    auto n = sock.Send(data, MSG_NOSIGNAL);
+    if (!n.ok()) {
+      if (n.error() == EINTR && !g_stop) continue;
+      return n.error();
+    }
+    data = data.subspan(*n);
+  }
+  return 0;
+}
+
 }  // namespace pytcp::examples

@@ -6,25 +6,8 @@
 
 #include "stack/examples/example_common.h"
 
-namespace {
-
-using namespace pytcp;
-
-bool SendAll(TcpSocket& sock, ByteSpan data) {
-  while (!data.empty()) {
-    auto n = sock.Send(data, MSG_NOSIGNAL);
-    if (!n.ok()) {
-      fmt::print(stderr, "tcp-echo-client: send: {}\n", strerror(n.error()));
-      return false;
-    }
-    data = data.subspan(*n);
-  }
-  return true;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
+  using namespace pytcp;
   if (argc < 2) {
     fmt::print(stderr, "usage: {} HOST [PORT] [COUNT] [SIZE]\n", argv[0]);
     return 2;
@@ -55,7 +38,10 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> out(size), in(size);
     for (size_t j = 0; j < size; ++j) out[j] = static_cast<uint8_t>('a' + (i + j) % 26);
     const Instant start = RealClock::Instance().Now();
-    if (!SendAll(*sock, out)) break;
+    if (const int err = examples::SendAll(*sock, out); err != 0) {
+      fmt::print(stderr, "tcp-echo-client: send: {}\n", strerror(err));
+      break;
+    }
     auto n = sock->Recv(in, MSG_WAITALL);
     if (!n.ok() || *n != size) {
       fmt::print("tcp-echo-client: #{}: {}\n", i,

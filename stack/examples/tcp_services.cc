@@ -16,22 +16,6 @@ void SetTick(TcpSocket& sock) {
   (void)sock.SetOption(SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
 }
 
-// Sends all of `data`; false when the connection failed.
-bool SendAll(TcpSocket& sock, ByteSpan data) {
-  while (!data.empty()) {
-    auto n = sock.Send(data, MSG_NOSIGNAL);
-    if (!n.ok()) {
-      if (n.error() == EINTR || n.error() == EAGAIN) {
-        if (examples::g_stop) return false;
-        continue;
-      }
-      return false;
-    }
-    data = data.subspan(*n);
-  }
-  return true;
-}
-
 void ServeConnection(std::shared_ptr<TcpSocket> conn, int kind) {
   if (kind == 13) {
     char text[64];
@@ -39,7 +23,7 @@ void ServeConnection(std::shared_ptr<TcpSocket> conn, int kind) {
     tm local{};
     localtime_r(&now, &local);
     const size_t len = strftime(text, sizeof(text), "%A, %B %d, %Y %H:%M:%S-%Z\r\n", &local);
-    (void)SendAll(*conn, ByteSpan(reinterpret_cast<const uint8_t*>(text), len));
+    (void)examples::SendAll(*conn, ByteSpan(reinterpret_cast<const uint8_t*>(text), len));
     conn->Close();
     return;
   }
@@ -52,7 +36,7 @@ void ServeConnection(std::shared_ptr<TcpSocket> conn, int kind) {
       break;                                                      // reset, timeout
     }
     if (*n == 0) break;  // the client's FIN
-    if (kind == 7 && !SendAll(*conn, ByteSpan(buf).first(*n))) break;
+    if (kind == 7 && examples::SendAll(*conn, ByteSpan(buf).first(*n)) != 0) break;
   }
   conn->Close();
 }

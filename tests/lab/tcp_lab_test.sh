@@ -90,7 +90,7 @@ check "tcp-echo-client: five echoes from the kernel peer" \
   test "$rc" = 0 -a "$(grep -c 'bytes from' <<<"$out")" = 5
 
 # --- bulk transfers, both directions, the stack as client and as server ---
-# transfer NAME: runs the four combinations and checks the hashes; `$1` is a label.
+# transfer_all LABEL LIMIT: the four combinations, each within LIMIT seconds, hashes checked.
 transfer_all() {
   local label=$1 limit=$2 port=5001 pid got
   # stack client sends

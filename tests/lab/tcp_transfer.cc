@@ -34,12 +34,8 @@ int SendStdinThenDrain(TcpSocket& sock) {
       return Fail("read stdin", errno);
     }
     if (got == 0) break;
-    ByteSpan left(buf.data(), static_cast<size_t>(got));
-    while (!left.empty()) {
-      auto n = sock.Send(left, MSG_NOSIGNAL);
-      if (!n.ok()) return Fail("send", n.error());
-      left = left.subspan(*n);
-    }
+    const int err = examples::SendAll(sock, ByteSpan(buf.data(), static_cast<size_t>(got)));
+    if (err != 0) return Fail("send", err);
     total += static_cast<uint64_t>(got);
   }
   if (auto r = sock.Shutdown(SHUT_WR); !r.ok()) return Fail("shutdown", r.error());

@@ -9,6 +9,8 @@ namespace {
 LogChannel log_mld("mld");
 // RFC 3810 §5.2.14: reports go to all MLDv2-capable routers.
 constexpr Ip6Address kAllMldv2Routers = Ip6Address::FromGroups({0xff02, 0, 0, 0, 0, 0, 0, 0x16});
+// RFC 2710 §3: MLDv1 Done messages go to the link-scope all-routers group.
+constexpr Ip6Address kAllRouters = Ip6Address::FromGroups({0xff02, 0, 0, 0, 0, 0, 0, 0x2});
 }  // namespace
 
 std::string_view CounterName(MldCounter c) {
@@ -16,6 +18,9 @@ std::string_view CounterName(MldCounter c) {
     case MldCounter::kRxQueries: return "rx_queries";
     case MldCounter::kRxDropInvalid: return "rx_drop_invalid";
     case MldCounter::kTxReports: return "tx_reports";
+    case MldCounter::kRxV1Queries: return "rx_v1_queries";
+    case MldCounter::kTxV1Reports: return "tx_v1_reports";
+    case MldCounter::kTxV1Dones: return "tx_v1_dones";
     case MldCounter::kCount: break;
   }
   return "?";
@@ -37,6 +42,18 @@ Instant MldEngine::RandomDelay(Instant now, Duration max) {
 void MldEngine::OnGroupChange(const Ip6Address& group, bool joined, Instant now) {
   if (!Reportable(group)) return;
   PYTCP_LOG(log_mld, kDebug, "{} {}", joined ? "join" : "leave", group);
+  if (v1_mode()) {
+    // RFC 2710 §4: a join is reported at once and repeated; a leave sends one Done, and
+    // only from the host whose report was the last one heard for the group.
+    std::erase_if(changes_, [&](const Change& c) { return c.group == group; });
+    std::erase_if(group_timers_, [&](const GroupTimer& t) { return t.group == group; });
+    if (joined) {
+      changes_.push_back(Change{group, MldRecordType::kChangeToExclude, config_.robustness, now});
+    } else if (IsLastReporter(group)) {
+      changes_.push_back(Change{group, MldRecordType::kChangeToInclude, 1, now});
+    }
+    return;
+  }
   // RFC 3810 §6.1: a state change is reported at once and repeated [Robustness Variable]
   // times in all; a newer change of the same group replaces a pending one.
   std::erase_if(changes_, [&](const Change& c) { return c.group == group; });
@@ -47,7 +64,18 @@ void MldEngine::OnGroupChange(const Ip6Address& group, bool joined, Instant now)
 }
 
 void MldEngine::Receive(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {
-  if (icmp.type() != Icmp6Type::kMldQuery) return;  // reports of other hosts: nothing to do
+  if (icmp.type() == Icmp6Type::kMldV1Report) {
+    // RFC 2710 §4: another listener's report for a group whose report is pending cancels
+    // ours (report suppression), and that listener is now the one to send Done. MLDv2
+    // has no suppression (RFC 3810 §6): other hosts' reports matter only in MLDv1 mode.
+    if (!v1_mode()) return;
+    auto r = MldV1View::From(icmp);
+    if (!r) return;
+    std::erase_if(group_timers_, [&](const GroupTimer& t) { return t.group == r->multicast_address(); });
+    SetLastReporter(r->multicast_address(), false);
+    return;
+  }
+  if (icmp.type() != Icmp6Type::kMldQuery) return;  // MLDv2 reports of others, Done
   auto q = MldQueryView::From(icmp);
   if (!q) return;
   counters_.Inc(MldCounter::kRxQueries);
@@ -55,6 +83,23 @@ void MldEngine::Receive(const Ip6PacketInfo& info, const Icmp6View& icmp, Instan
   // without Router Alert is dropped.
   if (!info.src.is_link_local() || info.hop_limit != 1 || !info.router_alert) {
     counters_.Inc(MldCounter::kRxDropInvalid);
+    return;
+  }
+  if (!q->is_v2()) {
+    // RFC 3810 §8.1: a 24-byte query comes from an MLDv1 querier; §8.2.1: the host
+    // switches to MLDv1 compatibility mode (cancelling what MLDv2 had pending) and
+    // (re)starts the Older Version Querier Present timer.
+    counters_.Inc(MldCounter::kRxV1Queries);
+    if (!v1_mode()) {
+      PYTCP_LOG(log_mld, kInfo, "MLDv1 querier {} heard: MLDv1 compatibility mode", info.src);
+      CancelPending();
+    }
+    v1_until_ = now + config_.OlderVersionQuerierPresentTimeout();
+  }
+  if (v1_mode()) {
+    // §8.2.1: in MLDv1 compatibility mode the host speaks MLDv1 only, so an MLDv2 query is
+    // answered as an MLDv1 host would (its extra fields ignored).
+    ReceiveV1Query(*q, now);
     return;
   }
   const Duration max_delay = std::chrono::milliseconds(q->max_response_delay_ms());
@@ -108,7 +153,101 @@ void MldEngine::SendReport(std::span<const MldRecord> records, Instant now) {
   if (ip6_->Send(p, buf, now).ok()) counters_.Inc(MldCounter::kTxReports);
 }
 
+void MldEngine::CancelPending() {
+  changes_.clear();
+  group_timers_.clear();
+  general_at_ = Instant::Infinite();
+}
+
+bool MldEngine::IsLastReporter(const Ip6Address& group) const {
+  return std::find(last_reporter_.begin(), last_reporter_.end(), group) != last_reporter_.end();
+}
+
+void MldEngine::SetLastReporter(const Ip6Address& group, bool last) {
+  std::erase(last_reporter_, group);
+  if (last) last_reporter_.push_back(group);
+}
+
+void MldEngine::ArmV1Timer(const Ip6Address& group, Duration max_delay, Instant now) {
+  auto it = std::find_if(group_timers_.begin(), group_timers_.end(),
+                         [&](const GroupTimer& t) { return t.group == group; });
+  if (it == group_timers_.end()) {
+    group_timers_.push_back(GroupTimer{group, {}, RandomDelay(now, max_delay)});
+    return;
+  }
+  // RFC 2710 §4: a running timer is reset to a new random value only if the requested
+  // Maximum Response Delay is less than its remaining value.
+  if (now + max_delay < it->at) it->at = RandomDelay(now, max_delay);
+}
+
+void MldEngine::ReceiveV1Query(const MldQueryView& q, Instant now) {
+  const Duration max_delay = std::chrono::milliseconds(q.max_response_delay_ms());
+  if (q.is_general()) {
+    for (const auto& g : ip6_->groups()) {
+      if (Reportable(g)) ArmV1Timer(g, max_delay, now);
+    }
+    return;
+  }
+  const Ip6Address group = q.multicast_address();
+  if (ip6_->IsMemberOf(group) && Reportable(group)) ArmV1Timer(group, max_delay, now);
+}
+
+void MldEngine::SendV1(const Ip6Address& group, bool done, Instant now) {
+  MldV1Message m;
+  m.done = done;
+  m.multicast_address = group;
+  // RFC 2710 §3: a Report goes to the group it reports, Done to all routers; both from a
+  // link-local source (or :: while there is none, RFC 3590 §4), hop limit 1, Router Alert.
+  const Ip6Address src = ip6_->addresses().LinkLocal();
+  const Ip6Address dst = done ? kAllRouters : group;
+  PacketBuffer buf(m.size() + 64, 128);
+  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, dst, m.size()));
+  Ip6SendParams p;
+  p.src = src;
+  p.dst = dst;
+  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
+  p.hop_limit = 1;
+  p.router_alert = true;
+  p.allow_unspecified_source = true;
+  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(done ? MldCounter::kTxV1Dones : MldCounter::kTxV1Reports);
+}
+
+void MldEngine::PollV1(Instant now) {
+  for (auto& c : changes_) {
+    if (c.next > now || c.left <= 0) continue;
+    const bool done = c.type == MldRecordType::kChangeToInclude;
+    SendV1(c.group, done, now);
+    SetLastReporter(c.group, !done);
+    --c.left;
+    c.next = RandomDelay(now, config_.unsolicited_report_interval);
+  }
+  std::erase_if(changes_, [](const Change& c) { return c.left <= 0; });
+  for (size_t i = 0; i < group_timers_.size();) {
+    if (group_timers_[i].at > now) {
+      ++i;
+      continue;
+    }
+    const Ip6Address group = group_timers_[i].group;
+    group_timers_.erase(group_timers_.begin() + static_cast<long>(i));
+    if (!ip6_->IsMemberOf(group)) continue;
+    SendV1(group, false, now);
+    SetLastReporter(group, true);
+  }
+}
+
 void MldEngine::Poll(Instant now) {
+  if (v1_until_ <= now) {
+    // RFC 3810 §8.2.1: no MLDv1 querier heard for the timeout: back to MLDv2, cancelling
+    // MLDv1's pending reports.
+    PYTCP_LOG(log_mld, kInfo, "no MLDv1 querier any more: MLDv2");
+    v1_until_ = Instant::Infinite();
+    CancelPending();
+    last_reporter_.clear();
+  }
+  if (v1_mode()) {
+    PollV1(now);
+    return;
+  }
   // State-change reports due now, in one message.
   std::vector<MldRecord> records;
   for (auto& c : changes_) {
@@ -146,7 +285,7 @@ void MldEngine::Poll(Instant now) {
 }
 
 Instant MldEngine::NextDeadline() const {
-  Instant next = general_at_;
+  Instant next = EarliestOf(general_at_, v1_until_);
   for (const auto& c : changes_) next = EarliestOf(next, c.next);
   for (const auto& t : group_timers_) next = EarliestOf(next, t.at);
   return next;

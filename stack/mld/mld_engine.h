@@ -1,16 +1,16 @@
 // MLDv2 for a host (RFC 3810): the groups the interface listens to (all in EXCLUDE mode
 // with no sources, which is what joining a group means to a host without source filters),
 // state-change reports on join and leave with their retransmissions, and answers to
-// general, group-specific and group-and-source-specific queries.
+// general, group-specific and group-and-source-specific queries; and the MLDv1
+// compatibility mode a host enters when it hears an MLDv1 querier (RFC 3810 §8.2).
 //
 // RFCs to read: RFC 3810 §5 (messages: link-local source, hop limit 1, Router Alert),
 // §6 (the host side: §6.1 state-change reports repeated Robustness Variable times within
 // the Unsolicited Report Interval, §6.2 the query timers, §6.3 what to report),
 // §9 (default timer values), RFC 3810 §6 and RFC 4291 §2.7 (ff02::1 is never reported,
-// nor groups of scope below link-local).
-//
-// Not done: MLDv1 compatibility mode (RFC 3810 §8.2): a host that hears MLDv1 queries
-// keeps answering in MLDv2.
+// nor groups of scope below link-local); RFC 3810 §8.1-§8.2 and RFC 2710 §4 (MLDv1: a
+// report per group to the group itself, report suppression, Done to ff02::2 from the last
+// reporter).
 #pragma once
 
 #include <cstdint>
@@ -28,13 +28,23 @@ enum class MldCounter : uint16_t {
   kRxQueries,
   kRxDropInvalid,  // hop limit, source or Router Alert against RFC 3810 §6.2
   kTxReports,
+  kRxV1Queries,     // RFC 3810 §8.1: a 24-byte query, from an MLDv1 querier
+  kTxV1Reports,
+  kTxV1Dones,
   kCount
 };
 std::string_view CounterName(MldCounter c);
 
 struct MldConfig {
-  int robustness = 2;                       // RFC 3810 §9.1
+  int robustness = 2;                         // RFC 3810 §9.1
   Duration unsolicited_report_interval = 1s;  // §9.11
+  Duration query_interval = 125s;             // §9.2
+  Duration query_response_interval = 10s;     // §9.3
+  // RFC 3810 §9.12: how long the host stays in MLDv1 compatibility mode after the last
+  // MLDv1 query (MLDv1 queries carry neither QRV nor QQIC, so the defaults apply).
+  Duration OlderVersionQuerierPresentTimeout() const {
+    return robustness * query_interval + query_response_interval;
+  }
 };
 
 class MldEngine {
@@ -53,6 +63,10 @@ class MldEngine {
   // RFC 3810 §6: groups that are reported.
   static bool Reportable(const Ip6Address& group);
 
+  // RFC 3810 §8.2.1 Host Compatibility Mode: true while an MLDv1 querier was heard within
+  // the Older Version Querier Present Timeout.
+  bool v1_mode() const { return v1_until_ != Instant::Infinite(); }
+
  private:
   struct Change {
     Ip6Address group;
@@ -67,7 +81,16 @@ class MldEngine {
   };
 
   void SendReport(std::span<const MldRecord> records, Instant now);
+  void SendV1(const Ip6Address& group, bool done, Instant now);
   Instant RandomDelay(Instant now, Duration max);
+  // RFC 3810 §8.2.1: entering or leaving compatibility mode cancels every pending response
+  // and retransmission.
+  void CancelPending();
+  void ReceiveV1Query(const MldQueryView& q, Instant now);
+  void ArmV1Timer(const Ip6Address& group, Duration max_delay, Instant now);
+  void PollV1(Instant now);
+  bool IsLastReporter(const Ip6Address& group) const;
+  void SetLastReporter(const Ip6Address& group, bool last);
 
   Ip6Engine* ip6_;
   Random* random_;
@@ -75,6 +98,10 @@ class MldEngine {
   std::vector<Change> changes_;
   std::vector<GroupTimer> group_timers_;
   Instant general_at_ = Instant::Infinite();
+  Instant v1_until_ = Instant::Infinite();  // end of MLDv1 compatibility mode
+  // MLDv1 mode: pending reports per group (group_timers_ with no sources), and the groups
+  // for which this host sent the latest report (RFC 2710 §4's flag: only they send Done).
+  std::vector<Ip6Address> last_reporter_;
   Counters<MldCounter> counters_;
 };
 

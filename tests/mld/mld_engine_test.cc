@@ -1,6 +1,6 @@
 // MLDv2 on one stack: state-change reports on join and leave (Router Alert, hop limit 1,
 // to ff02::16, repeated), answers to general, group-specific and group-and-source-specific
-// queries, and queries that must be ignored.
+// queries, and queries that must be ignored; MLDv1 compatibility mode (RFC 3810 §8.2).
 #include <gtest/gtest.h>
 
 #include "tests/ip6/ip6_harness.h"
@@ -41,13 +41,38 @@ std::vector<std::vector<Record>> Reports(const std::vector<Sent>& sent) {
   return out;
 }
 
+struct V1Message {
+  Icmp6Type type;
+  Ip6Address dst;
+  Ip6Address group;
+  bool operator==(const V1Message&) const = default;
+};
+
+// Every MLDv1 Report or Done in `sent`, checking how each was sent (RFC 2710 §3).
+std::vector<V1Message> V1Messages(const std::vector<Sent>& sent) {
+  std::vector<V1Message> out;
+  for (const auto& s : sent) {
+    if (!s.is_icmp6()) continue;
+    if (s.icmp_type() != Icmp6Type::kMldV1Report && s.icmp_type() != Icmp6Type::kMldV1Done) continue;
+    EXPECT_EQ(s.hop_limit, 1);
+    EXPECT_TRUE(s.router_alert);
+    EXPECT_TRUE(s.src.is_link_local());
+    auto v = MldV1View::From(s.icmp());
+    EXPECT_TRUE(v.has_value());
+    if (v) out.push_back(V1Message{s.icmp_type(), s.dst, v->multicast_address()});
+  }
+  return out;
+}
+
 class MldTest : public Ip6Harness {
  protected:
   std::vector<uint8_t> Query(const Ip6Address& group, const Ip6Address& dst, bool router_alert = true,
-                             std::span<const Ip6Address> sources = {}, uint8_t hop_limit = 1) {
+                             std::span<const Ip6Address> sources = {}, uint8_t hop_limit = 1,
+                             bool v1 = false, uint16_t max_resp = 1000) {
     MldQueryMessage q;
     q.multicast_address = group;
-    q.max_resp_code = 1000;  // 1 s
+    q.max_resp_code = max_resp;  // ms (below 32768 the MLDv2 code is the delay itself)
+    q.v1 = v1;
     q.sources = sources;
     std::vector<uint8_t> ext;
     Ip6Header h = Hdr(kRouterLinkLocal, dst, Ip6NextHeader::kIcmp6, hop_limit);
@@ -57,6 +82,23 @@ class MldTest : public Ip6Harness {
       h.next_header = Ip6NextHeader::kHopByHop;
     }
     return Frame(MacAddress::FromIp6Multicast(dst), h, ext, Message(q, kRouterLinkLocal, dst), kRouterMac);
+  }
+  std::vector<uint8_t> V1Query(const Ip6Address& group, uint16_t max_resp_ms = 1000) {
+    const Ip6Address dst = group.is_unspecified() ? Ip6Address::AllNodesMulticast() : group;
+    return Query(group, dst, true, {}, 1, true, max_resp_ms);
+  }
+  // Another listener's MLDv1 report for `group`.
+  std::vector<uint8_t> PeerV1Report(const Ip6Address& group) {
+    MldV1Message m;
+    m.multicast_address = group;
+    std::vector<uint8_t> ext(8);
+    Ip6RouterAlertHopByHop{}.Emit(ext);
+    Ip6Header h = Hdr(kPeerLinkLocal, group, Ip6NextHeader::kHopByHop, 1);
+    return Frame(MacAddress::FromIp6Multicast(group), h, ext, Message(m, kPeerLinkLocal, group));
+  }
+  bool V1Mode() {
+    std::lock_guard lock(stack_->mutex());
+    return stack_->mld().v1_mode();
   }
 };
 
@@ -143,6 +185,94 @@ TEST_F(MldTest, SourceSpecificQueryAnsweredWithIncludeOfSources) {
   ASSERT_EQ(reports.size(), 1u);
   // RFC 3810 §6.3: in EXCLUDE({}) mode every queried source is listened to.
   EXPECT_EQ(reports[0], (std::vector<Record>{{MldRecordType::kModeIsInclude, kOurSolicited, sources}}));
+}
+
+TEST_F(MldTest, V1QuerySwitchesToV1AndIsAnsweredWithV1Report) {
+  Start();
+  Settle();
+  EXPECT_FALSE(V1Mode());
+  Exchange(V1Query(Ip6Address()));
+  EXPECT_EQ(MovedBy("mld.rx_v1_queries"), 1);
+  EXPECT_TRUE(V1Mode());
+  auto sent = Run(2s);
+  // RFC 2710 §3: one report per group, sent to the group itself; no MLDv2 report.
+  EXPECT_EQ(V1Messages(sent), (std::vector<V1Message>{{Icmp6Type::kMldV1Report, kOurSolicited, kOurSolicited}}));
+  EXPECT_TRUE(Reports(sent).empty());
+}
+
+TEST_F(MldTest, V1ReportOfAnotherListenerSuppressesOurs) {
+  Start();
+  Settle();
+  Exchange(V1Query(kOurSolicited, 10000));
+  // RFC 2710 §4: the peer answered first, so this host keeps quiet.
+  Exchange(PeerV1Report(kOurSolicited));
+  EXPECT_TRUE(V1Messages(Run(12s)).empty());
+}
+
+TEST_F(MldTest, V2QueryInV1ModeIsAnsweredInV1) {
+  Start();
+  Settle();
+  Exchange(V1Query(Ip6Address()));
+  (void)Run(2s);
+  Exchange(Query(Ip6Address(), Ip6Address::AllNodesMulticast()));
+  auto sent = Run(2s);
+  EXPECT_EQ(V1Messages(sent).size(), 1u);
+  EXPECT_TRUE(Reports(sent).empty());
+}
+
+TEST_F(MldTest, JoinAndLeaveInV1ModeSendReportsAndDone) {
+  Start();
+  Settle();
+  Exchange(V1Query(Ip6Address()));
+  (void)Run(2s);
+  const Ip6Address group = *Ip6Address::Parse("ff05::1234");
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->ip6().JoinGroup(group, clock_.Now());
+  }
+  auto joins = V1Messages(Run(3s));
+  const V1Message report{Icmp6Type::kMldV1Report, group, group};
+  EXPECT_EQ(joins, (std::vector<V1Message>{report, report}));  // Robustness Variable times
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->ip6().LeaveGroup(group, clock_.Now());
+  }
+  // This host sent the last report, so it sends Done to all routers (ff02::2).
+  EXPECT_EQ(V1Messages(Run(3s)),
+            (std::vector<V1Message>{{Icmp6Type::kMldV1Done, *Ip6Address::Parse("ff02::2"), group}}));
+}
+
+TEST_F(MldTest, LeaveAfterAnotherListenerReportedSendsNoDone) {
+  Start();
+  Settle();
+  Exchange(V1Query(Ip6Address()));
+  (void)Run(2s);
+  const Ip6Address group = *Ip6Address::Parse("ff05::1234");
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->ip6().JoinGroup(group, clock_.Now());
+  }
+  (void)Run(3s);
+  Exchange(PeerV1Report(group));
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->ip6().LeaveGroup(group, clock_.Now());
+  }
+  EXPECT_TRUE(V1Messages(Run(3s)).empty());
+}
+
+TEST_F(MldTest, BackToV2AfterOlderVersionQuerierPresentTimeout) {
+  Start();
+  Settle();
+  Exchange(V1Query(Ip6Address()));
+  (void)Run(259s);
+  EXPECT_TRUE(V1Mode());  // RFC 3810 §9.12: 2 × 125 s + 10 s
+  (void)Run(2s);
+  EXPECT_FALSE(V1Mode());
+  Exchange(Query(Ip6Address(), Ip6Address::AllNodesMulticast()));
+  auto sent = Run(2s);
+  EXPECT_TRUE(V1Messages(sent).empty());
+  ASSERT_EQ(Reports(sent).size(), 1u);
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
 
 // Writes the control messages of `anc` into msg_control as the kernel lays them out (put_cmsg):
 // MSG_CTRUNC when they do not fit.
-void WriteControl(const RecvAncillary& anc, msghdr* msg, int* out_flags) {
+void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_flags) {
   const size_t cap = msg->msg_control != nullptr ? msg->msg_controllen : 0;
   auto* base = static_cast<uint8_t*>(msg->msg_control);
   size_t used = 0;
@@ -138,7 +138,29 @@ void WriteControl(const RecvAncillary& anc, msghdr* msg, int* out_flags) {
     const int ttl = anc.ttl;
     put(SOL_IP, IP_TTL, &ttl, sizeof(ttl));
   }
-  if (anc.has_error) {
+  if (anc.has_hoplimit) {
+    const int hops = anc.hoplimit;
+    put(SOL_IPV6, IPV6_HOPLIMIT, &hops, sizeof(hops));
+  }
+  if (anc.has_error && domain == AF_INET6) {
+    // ipv6(7) (ipv6_recv_error): on an AF_INET6 socket the error comes as SOL_IPV6
+    // IPV6_RECVERR with a sockaddr_in6 offender, v4-mapped when an ICMPv4 error reported it.
+    struct {
+      sock_extended_err ee;
+      sockaddr_in6 offender;
+    } e{};
+    e.ee.ee_errno = static_cast<uint32_t>(anc.error.error);
+    e.ee.ee_origin = anc.error.origin;
+    e.ee.ee_type = anc.error.type;
+    e.ee.ee_code = anc.error.code;
+    e.ee.ee_info = anc.error.info;
+    e.offender.sin6_family = AF_INET6;
+    const Ip6Address who = anc.error.origin == SO_EE_ORIGIN_ICMP6
+                               ? anc.error.offender6
+                               : IpAddress(anc.error.offender).v6();
+    std::memcpy(&e.offender.sin6_addr, who.bytes().data(), 16);
+    put(SOL_IPV6, IPV6_RECVERR, &e, sizeof(e));
+  } else if (anc.has_error) {
     // ip(7): a sock_extended_err followed by the offender's address (SO_EE_OFFENDER).
     struct {
       sock_extended_err ee;
@@ -168,7 +190,7 @@ ssize_t RecvMsg(ShimSocket& s, msghdr* msg, int flags) {
                            msg->msg_name != nullptr ? &namelen : nullptr, &out_flags, &anc);
   if (n < 0) return n;
   if (msg->msg_name != nullptr) msg->msg_namelen = namelen;
-  WriteControl(anc, msg, &out_flags);
+  WriteControl(anc, s.domain(), msg, &out_flags);
   msg->msg_flags = out_flags;
   return n;
 }

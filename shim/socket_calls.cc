@@ -2,7 +2,8 @@
 // getpeername, getsockopt, setsockopt, shutdown.
 //
 // socket() decides what goes to the stack: AF_INET datagram (UDP) and stream (TCP)
-// sockets, and ICMP ping (SOCK_DGRAM) and raw (SOCK_RAW) sockets with IPPROTO_ICMP;
+// sockets, and ICMP ping (SOCK_DGRAM) and raw (SOCK_RAW) sockets with IPPROTO_ICMP (and
+// on AF_INET6 with IPPROTO_ICMPV6);
 // everything else (AF_UNIX, AF_NETLINK, other raw protocols) goes to libc after one
 // comparison. Unlike the kernel, ping sockets are open to every user
 // (net.ipv4.ping_group_range is not consulted): the stack is the process's own.
@@ -24,7 +25,11 @@ namespace {
 constexpr int kTypeFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
 
 // The protocol adapter for (type, protocol), or nullptr when the stack does not do it.
-std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int type, int protocol) {
+std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int domain, int type, int protocol) {
+  if (domain == AF_INET6 && (type == SOCK_DGRAM || type == SOCK_RAW) &&
+      protocol == IPPROTO_ICMPV6) {
+    return MakeIcmp6StackSocket(stack, type);
+  }
   if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
     return MakeUdpStackSocket(stack);
   }
@@ -40,10 +45,11 @@ std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int type, int protoco
 bool StackHandles(int domain, int type, int protocol) {
   if (domain != AF_INET && domain != AF_INET6) return false;
   const int base = type & ~kTypeFlags;
-  // AF_INET6: UDP and TCP (ICMPv6 ping sockets are not done).
+  // AF_INET6: UDP, TCP, and ICMPv6 ping and raw sockets.
   if (domain == AF_INET6) {
     return (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) ||
-           (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP));
+           (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
+           ((base == SOCK_DGRAM || base == SOCK_RAW) && protocol == IPPROTO_ICMPV6);
   }
   return (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) ||
          (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
@@ -73,7 +79,7 @@ int CreateSocket(int domain, int type, int protocol) {
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return Fail(err);
   const int base = type & ~kTypeFlags;
-  auto impl = MakeStackSocket(*stack, base, protocol);
+  auto impl = MakeStackSocket(*stack, domain, base, protocol);
   if (impl == nullptr) return Fail(EPROTONOSUPPORT);
   impl->base().set_family(domain);
   const int proto = protocol != 0 ? protocol : (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);

@@ -67,5 +67,7 @@ std::unique_ptr<StackSocket> MakeUdpStackSocket(Stack& stack);
 std::unique_ptr<StackSocket> MakeTcpStackSocket(Stack& stack);
 // ICMPv4: type SOCK_DGRAM (ping socket) or SOCK_RAW.
 std::unique_ptr<StackSocket> MakeIcmpStackSocket(Stack& stack, int type);
+// ICMPv6 (AF_INET6, IPPROTO_ICMPV6): type SOCK_DGRAM (ping socket) or SOCK_RAW.
+std::unique_ptr<StackSocket> MakeIcmp6StackSocket(Stack& stack, int type);
 
 }  // namespace pytcp::shim

@@ -64,6 +64,7 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   nd_ = std::make_unique<NdEngine>(ip6_.get(), &random_, nd_config);
   mld_ = std::make_unique<MldEngine>(ip6_.get(), &random_);
   icmp6_ = std::make_unique<Icmp6Engine>(ip6_.get(), nd_.get(), mld_.get());
+  icmp6_sockets_ = std::make_unique<Icmp6Sockets>(icmp6_.get(), ip6_.get(), &random_);
   udp_->set_ip6(ip6_.get());
   tcp_->set_ip6(ip6_.get());
   ip6_->set_group_listener([this](const Ip6Address& group, bool joined, Instant now) {
@@ -205,6 +206,12 @@ std::shared_ptr<TcpSocket> Stack::CreateTcpSocket(int family) {
 
 std::shared_ptr<IcmpSocket> Stack::CreateIcmpSocket(int type) {
   auto socket = std::make_shared<IcmpSocket>(MakeSocketContext(), icmp4_sockets_.get(), type);
+  TrackSocket(socket);
+  return socket;
+}
+
+std::shared_ptr<Icmp6Socket> Stack::CreateIcmp6Socket(int type) {
+  auto socket = std::make_shared<Icmp6Socket>(MakeSocketContext(), icmp6_sockets_.get(), type);
   TrackSocket(socket);
   return socket;
 }

@@ -27,6 +27,7 @@
 #include "stack/icmp4/icmp4_engine.h"
 #include "stack/icmp4/icmp4_sockets.h"
 #include "stack/icmp6/icmp6_engine.h"
+#include "stack/icmp6/icmp6_sockets.h"
 #include "stack/iface/interface.h"
 #include "stack/ip4/ip4_address_table.h"
 #include "stack/ip4/ip4_engine.h"
@@ -39,6 +40,7 @@
 #include "stack/mld/mld_engine.h"
 #include "stack/nd/nd_engine.h"
 #include "stack/socket/icmp_socket.h"
+#include "stack/socket/icmp6_socket.h"
 #include "stack/socket/tcp_socket.h"
 #include "stack/socket/udp_socket.h"
 #include "stack/stack_config.h"
@@ -74,6 +76,8 @@ class Stack {
   std::shared_ptr<TcpSocket> CreateTcpSocket(int family = AF_INET);
   // ICMPv4: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp_socket.h).
   std::shared_ptr<IcmpSocket> CreateIcmpSocket(int type);
+  // ICMPv6: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp6_socket.h); always AF_INET6.
+  std::shared_ptr<Icmp6Socket> CreateIcmp6Socket(int type);
 
   // Run-time configuration.
   void AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source = Ip4AddressSource::kStatic);
@@ -114,6 +118,7 @@ class Stack {
   NdEngine& nd() { return *nd_; }
   MldEngine& mld() { return *mld_; }
   Icmp6Engine& icmp6() { return *icmp6_; }
+  Icmp6Sockets& icmp6_sockets() { return *icmp6_sockets_; }
   Ip6AddressTable& ip6_addresses() { return ip6_addresses_; }
   Ip6RoutingTable& ip6_routes() { return ip6_routes_; }
   Ip4AddressTable& ip4_addresses() { return ip4_addresses_; }
@@ -161,6 +166,7 @@ class Stack {
   std::unique_ptr<NdEngine> nd_;
   std::unique_ptr<MldEngine> mld_;
   std::unique_ptr<Icmp6Engine> icmp6_;
+  std::unique_ptr<Icmp6Sockets> icmp6_sockets_;
   // Every socket handed out, so that Stop() can close those still open.
   std::mutex sockets_mu_;
   std::vector<std::weak_ptr<Socket>> sockets_;

@@ -73,6 +73,10 @@ void Icmp6Engine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instan
     counters_.Inc(Icmp6Counter::kRxDropTentative);
     return;
   }
+  if (type == Icmp6Type::kEchoReply) counters_.Inc(Icmp6Counter::kRxEchoReplies);
+  // Sockets first (raw sockets see ND and MLD too, as on Linux); only an echo reply that
+  // a ping socket took is consumed.
+  if (listener_ && listener_(info, icmp, now)) return;
   switch (type) {
     case Icmp6Type::kRouterSolicitation:
     case Icmp6Type::kRouterAdvertisement:
@@ -92,12 +96,9 @@ void Icmp6Engine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instan
   }
   if (icmp.is_error()) {
     counters_.Inc(Icmp6Counter::kRxErrors);
-    if (listener_) (void)listener_(info, icmp, now);
     DeliverError(info, icmp, now);
     return;
   }
-  if (type == Icmp6Type::kEchoReply) counters_.Inc(Icmp6Counter::kRxEchoReplies);
-  if (listener_ && listener_(info, icmp, now)) return;
   if (type != Icmp6Type::kEchoRequest) return;  // RFC 4443 §2.4 (b): unknown informational
   counters_.Inc(Icmp6Counter::kRxEchoRequests);
   // RFC 4443 §4.2: the reply's source is the request's destination when that was unicast,
@@ -143,9 +144,11 @@ void Icmp6Engine::DeliverError(const Ip6PacketInfo& info, const Icmp6View& icmp,
   }
   if (off > orig.size()) return;
   Ip6Transport* t = ip6_->transport(nh);
-  if (t == nullptr || t == this) return;
+  if (t == nullptr) return;
   const int err = Icmp6ErrorToErrno(static_cast<uint8_t>(icmp.type()), icmp.code());
   if (err == 0) return;
+  // About an ICMPv6 message of ours (an echo request): to the ping/raw sockets.
+  if (t == this && !error_listener_) return;
   Ip6ErrorInfo e;
   e.icmp_type = static_cast<uint8_t>(icmp.type());
   e.icmp_code = icmp.code();
@@ -156,6 +159,10 @@ void Icmp6Engine::DeliverError(const Ip6PacketInfo& info, const Icmp6View& icmp,
   e.orig_l4 = orig.subspan(off);
   e.mtu = icmp.type() == Icmp6Type::kPacketTooBig ? std::max<uint32_t>(icmp.mtu(), kIp6MinMtu) : 0;
   e.error = err;
+  if (t == this) {
+    error_listener_(e, now);
+    return;
+  }
   t->ReceiveIp6Error(e, now);
 }
 

@@ -43,8 +43,12 @@ int Icmp6ErrorToErrno(uint8_t type, uint8_t code);
 
 class Icmp6Engine final : public Ip6Transport, public Ip6ErrorSender {
  public:
-  // Echo messages for ping sockets; returning true consumes the message.
+  // Every valid message, before the engine acts on it (raw ICMPv6 sockets take a copy of
+  // each, ping sockets their echo replies); returning true consumes the message.
   using MessageListener = std::function<bool(const Ip6PacketInfo&, const Icmp6View&, Instant)>;
+  // An ICMPv6 error about an ICMPv6 message we sent (received, or an ND failure detected
+  // here), for ping and raw sockets (RFC 4443 §2.4 (d): errors go to the sending process).
+  using ErrorListener = std::function<void(const Ip6ErrorInfo&, Instant)>;
 
   Icmp6Engine(Ip6Engine* ip6, NdEngine* nd, MldEngine* mld, double error_rate_per_second = 100,
               double error_burst = 50);
@@ -53,7 +57,13 @@ class Icmp6Engine final : public Ip6Transport, public Ip6ErrorSender {
   void SendError(const Icmp6Header& header, ByteSpan packet, bool to_multicast,
                  bool allow_multicast, Instant now) override;
 
+  // An ND failure about a queued ICMPv6 message (Ip6Engine reports it to the transport).
+  void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override {
+    if (error_listener_) error_listener_(error, now);
+  }
+
   void set_listener(MessageListener l) { listener_ = std::move(l); }
+  void set_error_listener(ErrorListener l) { error_listener_ = std::move(l); }
   const Counters<Icmp6Counter>& counters() const { return counters_; }
 
  private:
@@ -64,6 +74,7 @@ class Icmp6Engine final : public Ip6Transport, public Ip6ErrorSender {
   MldEngine* mld_;
   TokenBucket error_bucket_;
   MessageListener listener_;
+  ErrorListener error_listener_;
   Counters<Icmp6Counter> counters_;
 };
 

@@ -279,10 +279,10 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         if (v < IPV6_PMTUDISC_DONT || v > IPV6_PMTUDISC_OMIT) return Err{EINVAL};
         mtu_discover_ = v;
         return true;
+      case IPV6_RECVHOPLIMIT: recvhoplimit_ = v != 0; return true;
       case IPV6_MULTICAST_HOPS:
       case IPV6_MULTICAST_LOOP:
       case IPV6_RECVPKTINFO:
-      case IPV6_RECVHOPLIMIT:
       case IPV6_RECVTCLASS:
       case IPV6_ADDR_PREFERENCES:
         return true;  // accepted
@@ -337,6 +337,7 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case IPV6_TCLASS: return WriteOpt(value, len, int{tos_});
       case IPV6_RECVERR: return WriteOpt(value, len, int{recverr_});
       case IPV6_MTU_DISCOVER: return WriteOpt(value, len, mtu_discover_);
+      case IPV6_RECVHOPLIMIT: return WriteOpt(value, len, int{recvhoplimit_});
       case IPV6_MULTICAST_HOPS: return WriteOpt(value, len, 1);
       default: return Err{ENOPROTOOPT};
     }

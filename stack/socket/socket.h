@@ -59,6 +59,7 @@ struct SocketError {
   uint8_t code = 0;
   uint32_t info = 0;       // ee_info: the next-hop MTU of "fragmentation needed"
   Ip4Address offender;     // who reported it (SO_EE_OFFENDER)
+  Ip6Address offender6;    // the same for origin SO_EE_ORIGIN_ICMP6 (3): an ICMPv6 error
   SocketAddress dst;       // the original destination (msg_name)
   std::vector<uint8_t> payload;
 };
@@ -72,6 +73,8 @@ struct RecvAncillary {
   uint8_t ttl = 0;
   bool has_error = false;
   SocketError error;
+  bool has_hoplimit = false;  // IPV6_RECVHOPLIMIT: the received packet's hop limit
+  uint8_t hoplimit = 0;
 };
 
 class Socket {
@@ -131,6 +134,13 @@ class Socket {
   void QueueErrorLocked(SocketError e);
   // What the options ask to report with a message received now (timestamp, TTL).
   void FillAncillaryLocked(uint8_t ttl, RecvAncillary* anc) const;
+  // IPV6_RECVHOPLIMIT: the hop limit of a packet received now (for sockets that know it).
+  void FillHopLimitLocked(uint8_t hop_limit, RecvAncillary* anc) const {
+    if (anc != nullptr && recvhoplimit_) {
+      anc->has_hoplimit = true;
+      anc->hoplimit = hop_limit;
+    }
+  }
 
   SocketContext ctx_;
   int type_;
@@ -152,6 +162,7 @@ class Socket {
   bool recverr_ = false;    // IP_RECVERR
   bool recvttl_ = false;    // IP_RECVTTL
   bool timestamp_ = false;  // SO_TIMESTAMP
+  bool recvhoplimit_ = false;  // IPV6_RECVHOPLIMIT
   uint8_t multicast_ttl_ = 1;   // IP_MULTICAST_TTL (stored; ip(7) default 1)
   bool multicast_loop_ = true;  // IP_MULTICAST_LOOP (stored)
   std::deque<SocketError> error_queue_;

@@ -230,4 +230,30 @@ void UdpSocket::OnIcmpError(const Ip4ErrorInfo& error, Instant) {
   NotifyLocked();
 }
 
+void UdpSocket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) {
+  if (!recverr_) {
+    UdpEndpoint::OnIcmp6Error(error, now);
+    return;
+  }
+  // ipv6(7) IPV6_RECVERR (Linux __udp6_lib_err/ipv6_icmp_error): as for IPv4, with the
+  // ICMPv6 type and code and the reporting router's IPv6 address.
+  SocketError e;
+  e.error = error.error;
+  e.origin = 3;  // SO_EE_ORIGIN_ICMP6
+  e.type = error.icmp_type;
+  e.code = error.icmp_code;
+  e.info = error.mtu;
+  e.offender6 = error.local ? error.orig_src : error.reporter;
+  const uint16_t dst_port =
+      error.orig_l4.size() >= 4 ? LoadBe16(error.orig_l4.data() + 2) : uint16_t{0};
+  e.dst = SocketAddress{IpAddress(error.orig_dst), dst_port, 0};
+  if (error.orig_l4.size() > kUdpHeaderSize) {
+    const ByteSpan payload = error.orig_l4.subspan(kUdpHeaderSize);
+    e.payload.assign(payload.begin(), payload.end());
+  }
+  QueueErrorLocked(std::move(e));
+  pending_error_ = error.error;
+  NotifyLocked();
+}
+
 }  // namespace pytcp

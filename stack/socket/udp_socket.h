@@ -54,6 +54,9 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   void OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
                   Instant now) override;
   void OnIcmpError(const Ip4ErrorInfo& error, Instant now) override;
+  // ICMPv6 errors: IPV6_RECVERR queues them with origin SO_EE_ORIGIN_ICMP6 and the IPv6
+  // offender (traceroute -6); otherwise as OnIcmpError.
+  void OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) override;
 
   UdpEngine* udp_;
   std::deque<Datagram> queue_;

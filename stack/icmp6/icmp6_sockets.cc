@@ -1,0 +1,216 @@
+#include "stack/icmp6/icmp6_sockets.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "stack/wire/checksum.h"
+#include "stack/wire/ip6.h"
+
+namespace pytcp {
+namespace {
+// Linux's ping sockets take identifiers from the same range as ports (ping_get_port).
+constexpr uint16_t kIdentFirst = 32768;
+constexpr uint16_t kIdentLast = 60999;
+constexpr size_t kMaxPayload = 65535;  // without a jumbogram (RFC 2675)
+}  // namespace
+
+Icmp6Sockets::Icmp6Sockets(Icmp6Engine* engine, Ip6Engine* ip6, Random* random)
+    : icmp_(engine), ip6_(ip6), random_(random) {
+  icmp_->set_listener([this](const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {
+    return OnMessage(info, icmp, now);
+  });
+  icmp_->set_error_listener([this](const Ip6ErrorInfo& e, Instant now) {
+    if (e.orig_l4.size() < kIcmp6HeaderSize) return;
+    if (!e.local) {
+      OnError(e, now);
+      return;
+    }
+    // An ND failure about a queued echo request: Linux answers it with an "address
+    // unreachable" from our own address (icmpv6_send from ip6_link_failure), which ping
+    // prints as "From <us> ... Destination unreachable: Address unreachable".
+    Ip6ErrorInfo local = e;
+    local.reporter = e.orig_src;
+    OnError(local, now);
+  });
+}
+
+Icmp6Sockets::~Icmp6Sockets() {
+  icmp_->set_listener(nullptr);
+  icmp_->set_error_listener(nullptr);
+}
+
+Result<uint16_t, int> Icmp6Sockets::PickIdentifier() {
+  // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
+  constexpr uint32_t kRange = kIdentLast - kIdentFirst + 1;
+  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
+  for (uint32_t i = 0; i < kRange; ++i) {
+    const auto id = static_cast<uint16_t>(kIdentFirst + (start + i) % kRange);
+    auto it = ping_.find(id);
+    if (it == ping_.end() || it->second.empty()) return id;
+  }
+  return Err{EAGAIN};
+}
+
+bool Icmp6Sockets::IsOurs(const Ip6Address& a) const {
+  return a.is_loopback() || ip6_->addresses().IsOurs(a);
+}
+
+Result<bool, int> Icmp6Sockets::BindPing(Icmp6Endpoint* ep, SocketAddress local) {
+  if (ep->bound) return Err{EINVAL};
+  if (!local.ip.is_unspecified()) {
+    if (local.ip.is_v4() || !IsOurs(local.ip.v6())) return Err{EADDRNOTAVAIL};
+  }
+  if (local.port == 0) {
+    auto id = PickIdentifier();
+    if (!id.ok()) return Err{id.error()};
+    local.port = *id;
+  } else {
+    // ping_get_port: a used identifier with an overlapping address is refused.
+    auto it = ping_.find(local.port);
+    if (it != ping_.end()) {
+      for (const Icmp6Endpoint* other : it->second) {
+        if (other->local.ip.is_unspecified() || local.ip.is_unspecified() ||
+            other->local.ip == local.ip) {
+          return Err{EADDRINUSE};
+        }
+      }
+    }
+  }
+  ep->local = local;
+  ep->bound = true;
+  ping_[local.port].push_back(ep);
+  return true;
+}
+
+void Icmp6Sockets::AddRaw(Icmp6Endpoint* ep) {
+  if (std::find(raw_.begin(), raw_.end(), ep) == raw_.end()) raw_.push_back(ep);
+}
+
+void Icmp6Sockets::Remove(Icmp6Endpoint* ep) {
+  std::erase(raw_, ep);
+  if (!ep->bound) return;
+  auto it = ping_.find(ep->local.port);
+  if (it != ping_.end()) {
+    std::erase(it->second, ep);
+    if (it->second.empty()) ping_.erase(it);
+  }
+  ep->bound = false;
+}
+
+Result<Ip6Address, int> Icmp6Sockets::SourceFor(const Ip6Address& dst,
+                                                const Ip6Address& hint) const {
+  auto route = ip6_->Route(dst, hint);
+  if (!route.ok()) return Err{ToErrno(route.error())};
+  if (route->src.is_unspecified()) return Err{EADDRNOTAVAIL};
+  return route->src;
+}
+
+Result<bool, int> Icmp6Sockets::SendPing(Icmp6Endpoint* ep, const Ip6Address& dst,
+                                         ByteSpan message, const Icmp6SendOptions& options,
+                                         Instant now) {
+  // ping_common_sendmsg: only echo requests, code 0, at least a header.
+  if (message.size() > 0xffff) return Err{EMSGSIZE};
+  if (message.size() < kIcmp6HeaderSize) return Err{EINVAL};
+  if (message[0] != static_cast<uint8_t>(Icmp6Type::kEchoRequest) || message[1] != 0) {
+    return Err{EINVAL};
+  }
+  if (!ep->bound) {
+    auto r = BindPing(ep, SocketAddress{ep->local.ip, 0, 0});
+    if (!r.ok()) return r;
+  }
+  tx_.Reset();
+  tx_.Append(message);
+  // RFC 4443 §4.1: the identifier is the socket's.
+  StoreBe16(tx_.data().data() + 4, ep->local.port);
+  return Transmit(ep, dst, 2, options, now);
+}
+
+Result<bool, int> Icmp6Sockets::SendRaw(Icmp6Endpoint* ep, const Ip6Address& dst,
+                                        ByteSpan message, const Icmp6SendOptions& options,
+                                        Instant now) {
+  if (message.size() > kMaxPayload) return Err{EMSGSIZE};
+  // rawv6_push_pending_frames: the checksum must lie inside the message.
+  if (options.checksum_offset >= 0 &&
+      static_cast<size_t>(options.checksum_offset) + 2 > message.size()) {
+    return Err{EINVAL};
+  }
+  tx_.Reset();
+  tx_.Append(message);
+  return Transmit(ep, dst, options.checksum_offset, options, now);
+}
+
+Result<bool, int> Icmp6Sockets::Transmit(Icmp6Endpoint* ep, const Ip6Address& dst,
+                                         int checksum_offset, const Icmp6SendOptions& options,
+                                         Instant now) {
+  // The checksum covers the pseudo-header (RFC 4443 §2.3), so the source is chosen first.
+  const Ip6Address hint =
+      ep->local.ip.is_unspecified() || ep->local.ip.is_v4() ? Ip6Address() : ep->local.ip.v6();
+  auto route = ip6_->Route(dst, hint);
+  if (!route.ok()) return Err{ToErrno(route.error())};
+  if (route->src.is_unspecified()) return Err{EADDRNOTAVAIL};
+  auto bytes = tx_.data();
+  if (checksum_offset >= 0) {
+    // raw(7)/RFC 3542 §3.1: whatever the sender left in the field is replaced.
+    StoreBe16(bytes.data() + checksum_offset, 0);
+    StoreBe16(bytes.data() + checksum_offset,
+              InternetChecksum(bytes, Icmp6PseudoHeaderSum(route->src, dst, bytes.size())));
+  }
+  Ip6SendParams params;
+  params.src = route->src;
+  params.dst = dst;
+  params.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
+  // ipv6(7): IPV6_MULTICAST_HOPS defaults to 1 for multicast destinations.
+  params.hop_limit = dst.is_multicast() && options.hop_limit == 0 ? 1 : options.hop_limit;
+  params.traffic_class = options.traffic_class;
+  params.dont_fragment = options.dont_fragment;
+  params.scope_id = options.scope_id;
+  auto sent = ip6_->Send(params, tx_, now);
+  if (!sent.ok()) return Err{ToErrno(sent.error())};
+  return true;
+}
+
+bool Icmp6Sockets::OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {
+  // RFC 3542 §3: every raw ICMPv6 socket gets a copy of every message (ICMP6_FILTER is
+  // applied by the socket). Copy the list: a socket may close itself from its callback.
+  if (!raw_.empty()) {
+    const std::vector<Icmp6Endpoint*> raw = raw_;
+    for (Icmp6Endpoint* ep : raw) {
+      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
+      ep->OnIcmp6Message(info, icmp, now);
+    }
+  }
+  if (icmp.type() != Icmp6Type::kEchoReply || icmp.message().size() < kIcmp6HeaderSize) {
+    return false;
+  }
+  // RFC 4443 §4.2: the reply carries the request's identifier, which names the ping socket.
+  auto it = ping_.find(icmp.echo_id());
+  if (it == ping_.end()) return false;
+  for (Icmp6Endpoint* ep : it->second) {
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
+    ep->OnIcmp6Message(info, icmp, now);
+    return true;
+  }
+  return false;
+}
+
+void Icmp6Sockets::OnError(const Ip6ErrorInfo& e, Instant now) {
+  const ByteSpan l4 = e.orig_l4;
+  // rawv6_err: raw sockets hear about errors on any ICMPv6 message they may have sent.
+  if (!raw_.empty()) {
+    const std::vector<Icmp6Endpoint*> raw = raw_;
+    for (Icmp6Endpoint* ep : raw) {
+      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
+      ep->OnIcmp6Error(e, now);
+    }
+  }
+  if (l4[0] != static_cast<uint8_t>(Icmp6Type::kEchoRequest)) return;
+  auto it = ping_.find(LoadBe16(l4.data() + 4));
+  if (it == ping_.end()) return;
+  for (Icmp6Endpoint* ep : it->second) {
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
+    ep->OnIcmp6Error(e, now);
+    return;
+  }
+}
+
+}  // namespace pytcp

@@ -1,0 +1,288 @@
+#include "stack/socket/icmp6_socket.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace pytcp {
+namespace {
+// What one queued message costs against SO_RCVBUF besides its bytes (skb truesize).
+constexpr size_t kMessageOverhead = 256;
+// <linux/in6.h> / <netinet/icmp6.h>: IPV6_CHECKSUM (7) at SOL_RAW (255) or IPPROTO_IPV6,
+// ICMP6_FILTER (1) at IPPROTO_ICMPV6 with struct icmp6_filter { uint32_t data[8]; }.
+constexpr int kSolRaw = 255;
+constexpr int kIpv6Checksum = 7;
+constexpr int kIcmp6Filter = 1;
+constexpr int kOriginIcmp6 = 3;  // SO_EE_ORIGIN_ICMP6
+
+int64_t RealtimeNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// An AF_INET6 ICMPv6 socket talks IPv6 only: a v4-mapped address is refused as the kernel
+// refuses it (ping_v6_sendmsg, rawv6_sendmsg: EINVAL / ENETUNREACH); :: as a target is
+// "this host" (RFC 4291 §2.5.2 says never a destination; Linux sends it to loopback).
+bool IsIcmp6Target(const SocketAddress& a) { return !a.ip.is_v4(); }
+}  // namespace
+
+Icmp6Socket::Icmp6Socket(SocketContext ctx, Icmp6Sockets* table, int type)
+    : Socket(std::move(ctx), type, IPPROTO_ICMPV6), table_(table) {
+  set_family(AF_INET6);
+  // Linux's ping sockets on AF_INET6 are IPv6-only (no v4-mapped peers).
+  v6only_ = true;
+  if (raw()) {
+    std::lock_guard lock(*ctx_.mu);
+    table_->AddRaw(this);
+  }
+}
+
+Icmp6Socket::~Icmp6Socket() { Close(); }
+
+void Icmp6Socket::Close() {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return;
+  closed_ = true;
+  table_->Remove(this);
+  queue_.clear();
+  queued_bytes_ = 0;
+  NotifyLocked();
+}
+
+SysResult<bool> Icmp6Socket::Bind(const SocketAddress& addr) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (addr.ip.is_v4()) return Err{EINVAL};  // rawv6_bind/ping_check_bind_addr: v4-mapped
+  if (raw()) {
+    // raw(7): binding only fixes the local address (there are no ports).
+    if (!addr.ip.is_unspecified() && !table_->IsOurs(addr.ip.v6())) return Err{EADDRNOTAVAIL};
+    local.ip = addr.ip;
+    local.scope_id = addr.scope_id;
+    return true;
+  }
+  if (Icmp6Endpoint::bound) return Err{EINVAL};
+  return table_->BindPing(this, addr);
+}
+
+SysResult<bool> Icmp6Socket::Connect(const SocketAddress* to) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (to == nullptr) {
+    remote.reset();
+    return true;
+  }
+  if (!IsIcmp6Target(*to)) return Err{EAFNOSUPPORT};
+  const Ip6Address hint = local.ip.is_unspecified() ? Ip6Address() : local.ip.v6();
+  auto src = table_->SourceFor(to->ip.v6(), hint);
+  if (!src.ok()) return Err{src.error()};
+  if (!raw() && !Icmp6Endpoint::bound) {
+    auto r = table_->BindPing(this, SocketAddress{IpAddress(Ip6Address()), 0, 0});
+    if (!r.ok()) return r;
+  }
+  if (local.ip.is_unspecified()) local.ip = IpAddress(*src);
+  remote = SocketAddress{to->ip, 0, to->scope_id};
+  pending_error_ = 0;
+  return true;
+}
+
+Icmp6SendOptions Icmp6Socket::SendOptionsLocked(const Ip6Address& dst) const {
+  Icmp6SendOptions opts;
+  opts.hop_limit = unicast_hops_ < 0 || dst.is_multicast() ? 0 : static_cast<uint8_t>(unicast_hops_);
+  opts.traffic_class = tos_;
+  opts.dont_fragment = mtu_discover_ == IPV6_PMTUDISC_DO || mtu_discover_ == IPV6_PMTUDISC_PROBE;
+  opts.checksum_offset = raw() ? checksum_offset_ : 2;
+  return opts;
+}
+
+SysResult<size_t> Icmp6Socket::SendTo(ByteSpan message, const SocketAddress* to, int flags) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
+  SocketAddress dst;
+  if (to != nullptr) {
+    if (!IsIcmp6Target(*to)) return Err{EINVAL};
+    dst = *to;
+  } else if (remote) {
+    dst = *remote;
+  } else {
+    return Err{EDESTADDRREQ};
+  }
+  Icmp6SendOptions opts = SendOptionsLocked(dst.ip.v6());
+  opts.scope_id = dst.scope_id;
+  const Instant now = ctx_.clock->Now();
+  auto r = raw() ? table_->SendRaw(this, dst.ip.v6(), message, opts, now)
+                 : table_->SendPing(this, dst.ip.v6(), message, opts, now);
+  if (!r.ok()) return Err{r.error()};
+  return message.size();
+}
+
+SysResult<size_t> Icmp6Socket::RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
+                                        int* out_flags, RecvAncillary* anc) {
+  if ((flags & MSG_ERRQUEUE) != 0) return RecvErrorQueue(buf, from, anc, out_flags);
+  std::unique_lock lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (out_flags != nullptr) *out_flags = 0;
+  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
+  const int err = WaitLocked(
+      lock, [&] { return !queue_.empty() || pending_error_ != 0 || closed_; }, rcv_timeout_,
+      (flags & MSG_DONTWAIT) != 0);
+  if (err != 0) return Err{err};
+  if (closed_) return Err{EBADF};
+  if (pending_error_ != 0) {
+    // skb_recv_datagram reports a pending error before any queued message.
+    const int e = pending_error_;
+    pending_error_ = 0;
+    return Err{e};
+  }
+  Message& m = queue_.front();
+  const size_t n = std::min(buf.size(), m.data.size());
+  if (n > 0) std::memcpy(buf.data(), m.data.data(), n);
+  const size_t full = m.data.size();
+  if (from != nullptr) *from = SocketAddress{IpAddress(m.from), 0, 0};
+  if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
+  if (anc != nullptr) {
+    FillAncillaryLocked(0, anc);
+    anc->has_ttl = false;  // IP_RECVTTL means nothing on an IPv6 socket
+    FillHopLimitLocked(m.hop_limit, anc);
+    if (anc->has_timestamp) anc->timestamp_ns = m.stamp_ns;
+  }
+  if ((flags & MSG_PEEK) == 0) {
+    queued_bytes_ -= full + kMessageOverhead;
+    queue_.pop_front();
+  }
+  return (flags & MSG_TRUNC) != 0 ? full : n;
+}
+
+SysResult<SocketAddress> Icmp6Socket::LocalAddress() const {
+  std::lock_guard lock(*ctx_.mu);
+  SocketAddress a = local;
+  if (a.ip.is_unspecified()) a.ip = IpAddress(Ip6Address());
+  if (raw()) a.port = 0;
+  return a;
+}
+
+SysResult<SocketAddress> Icmp6Socket::PeerAddress() const {
+  std::lock_guard lock(*ctx_.mu);
+  if (!remote) return Err{ENOTCONN};
+  return *remote;
+}
+
+size_t Icmp6Socket::NextMessageSize() const {
+  std::lock_guard lock(*ctx_.mu);
+  return queue_.empty() ? 0 : queue_.front().data.size();
+}
+
+SysResult<bool> Icmp6Socket::SetOption(int level, int name, const void* value, socklen_t len) {
+  if (level == IPPROTO_ICMPV6) {
+    std::lock_guard lock(*ctx_.mu);
+    // A ping socket has no ICMPv6-level options (ipv6_setsockopt: ENOPROTOOPT).
+    if (!raw() || name != kIcmp6Filter) return Err{ENOPROTOOPT};
+    if (value == nullptr) return Err{EFAULT};
+    if (static_cast<int>(len) < 0) return Err{EINVAL};
+    // rawv6_seticmpfilter: a longer value is cut to the filter's size; a shorter one is
+    // copied as far as it goes.
+    std::memcpy(filter_.data(), value,
+                std::min<size_t>(static_cast<size_t>(len), sizeof(filter_)));
+    return true;
+  }
+  if ((level == kSolRaw || level == IPPROTO_IPV6) && name == kIpv6Checksum) {
+    std::lock_guard lock(*ctx_.mu);
+    if (!raw()) return Err{ENOPROTOOPT};
+    // RFC 3542 §3.1: at IPPROTO_IPV6 the option is not allowed on ICMPv6 sockets; Linux
+    // lets SOL_RAW move it (iputils ping sets offset 2 there).
+    if (level == IPPROTO_IPV6) return Err{EINVAL};
+    int v = 0;
+    if (value == nullptr) return Err{EFAULT};
+    if (len < sizeof(int)) return Err{EINVAL};
+    std::memcpy(&v, value, sizeof(v));
+    if (v > 0 && (v & 1) != 0) return Err{EINVAL};  // an odd offset splits a word
+    checksum_offset_ = v < 0 ? -1 : v;
+    return true;
+  }
+  if (level == kSolRaw) return Err{ENOPROTOOPT};
+  return Socket::SetOption(level, name, value, len);
+}
+
+SysResult<bool> Icmp6Socket::GetOption(int level, int name, void* value, socklen_t* len) {
+  if (level == IPPROTO_ICMPV6) {
+    std::lock_guard lock(*ctx_.mu);
+    if (!raw() || name != kIcmp6Filter) return Err{ENOPROTOOPT};
+    if (value == nullptr || len == nullptr) return Err{EFAULT};
+    if (static_cast<int>(*len) < 0) return Err{EINVAL};
+    const size_t n = std::min<size_t>(*len, sizeof(filter_));
+    std::memcpy(value, filter_.data(), n);
+    *len = static_cast<socklen_t>(n);
+    return true;
+  }
+  if ((level == kSolRaw || level == IPPROTO_IPV6) && name == kIpv6Checksum) {
+    std::lock_guard lock(*ctx_.mu);
+    if (!raw()) return Err{ENOPROTOOPT};
+    if (value == nullptr || len == nullptr) return Err{EFAULT};
+    if (*len < sizeof(int)) return Err{EINVAL};
+    const int v = checksum_offset_;
+    std::memcpy(value, &v, sizeof(v));
+    *len = sizeof(int);
+    return true;
+  }
+  if (level == kSolRaw) return Err{ENOPROTOOPT};
+  return Socket::GetOption(level, name, value, len);
+}
+
+ReadinessMask Icmp6Socket::PollLocked() const {
+  ReadinessMask m = POLLOUT | POLLWRNORM;
+  if (!queue_.empty()) m |= POLLIN | POLLRDNORM;
+  if (pending_error_ != 0 || !error_queue_.empty()) m |= POLLERR;
+  return m;
+}
+
+void Icmp6Socket::OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant) {
+  if (closed_) return;
+  const auto type = static_cast<uint8_t>(icmp.type());
+  // RFC 3542 §3.2 ICMP6_FILTER (ICMP6_FILTER_WILLBLOCK): a set bit blocks the type.
+  if (raw() && (filter_[type >> 5] & (1u << (type & 31))) != 0) return;
+  if (remote && remote->ip != IpAddress(info.src)) return;
+  const ByteSpan bytes = icmp.message();
+  const size_t charge = bytes.size() + kMessageOverhead;
+  if (queued_bytes_ + charge > static_cast<size_t>(rcvbuf_) && !queue_.empty()) {
+    ++drops_;
+    return;
+  }
+  queue_.push_back(Message{info.src, info.hop_limit, RealtimeNanos(),
+                           std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  queued_bytes_ += charge;
+  NotifyLocked();
+}
+
+void Icmp6Socket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant) {
+  if (closed_) return;
+  // pingv6_err / rawv6_err (ipv6_icmp_error): with IPV6_RECVERR the error is queued with
+  // the quoted ICMPv6 message as payload and reported once by the next call. Without it,
+  // only a fatal error on a connected socket is reported (icmpv6_err_convert's "fatal").
+  if (recverr_) {
+    SocketError e;
+    e.error = error.error;
+    e.origin = kOriginIcmp6;
+    e.type = error.icmp_type;
+    e.code = error.icmp_code;
+    e.info = error.mtu;
+    e.offender6 = error.reporter;
+    e.dst = SocketAddress{IpAddress(error.orig_dst), 0, 0};
+    e.payload.assign(error.orig_l4.begin(), error.orig_l4.end());
+    QueueErrorLocked(std::move(e));
+    pending_error_ = error.error;
+    NotifyLocked();
+    return;
+  }
+  const bool fatal = error.icmp_type == static_cast<uint8_t>(Icmp6Type::kDestinationUnreachable) ||
+                     error.icmp_type == static_cast<uint8_t>(Icmp6Type::kParameterProblem);
+  if (!fatal || !remote || raw()) return;
+  pending_error_ = error.error;
+  NotifyLocked();
+}
+
+}  // namespace pytcp

@@ -39,11 +39,10 @@ constexpr uint32_t kTsoMaxSize = 65535;
 constexpr size_t kVnetHeaderSize = sizeof(virtio_net_hdr);  // 10: the legacy header
 constexpr size_t kRxBufferSize = kVnetHeaderSize + 65536 + kMaxLinkHeaderSize;
 
-// Opt-in for now: with offloads on, every lab test passes except lab_tcp's impaired path
-// (a user-space relay that cannot carry 64 KB super-frames), which has not been checked.
+// On unless PYTCP_TAP_OFFLOAD=0 (StackConfig rejects anything but '0' and '1').
 bool OffloadsFromEnvironment() {
   const char* v = std::getenv("PYTCP_TAP_OFFLOAD");
-  return v != nullptr && std::strcmp(v, "1") == 0;
+  return v == nullptr || std::strcmp(v, "0") != 0;
 }
 
 // Fills in an L4 checksum the sender left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field
@@ -225,7 +224,18 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(std::string_view name_vie
   if (sock.Ioctl(SIOCGIFMTU, &q) == 0 && q.ifr_mtu > 0) mtu = static_cast<uint32_t>(q.ifr_mtu);
 
   LinkFeatures features;
-  if (options.offloads) {
+  if (!options.offloads) {
+    // The offloads are a property of the device, not of our descriptor: TUNSETOFFLOAD sets
+    // the tun device's features, and a persistent device keeps them after its owner closes
+    // it. A reader that opens it later without IFF_VNET_HDR would still be handed GSO
+    // super-frames and CHECKSUM_PARTIAL frames (whose TCP/UDP checksum field holds only the
+    // pseudo-header sum) with no header to say so, and would drop them as corrupt. This is
+    // what made lab_tcp's impaired path (tests/lab/impair_relay.cc, which opens plain) fail
+    // after a stack with offloads had used the same TAP. Zero makes the kernel segment and
+    // checksum in software before queueing to us. Old kernels without TUNSETOFFLOAD (EINVAL)
+    // cannot have set them either, so a failure here is not an error.
+    (void)::ioctl(fd, TUNSETOFFLOAD, 0UL);
+  } else {
     // The header size is the legacy 10 bytes (no MRG_RXBUF). Accepting partial checksums
     // and TCP super-frames is what makes the kernel stop segmenting and checksumming
     // GSO/GRO packets on their way to us; if it refuses, frames still carry the header.

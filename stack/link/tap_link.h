@@ -17,8 +17,8 @@
 // decision. Frames marked NEEDS_CSUM carry only the pseudo-header sum in their L4 checksum
 // field (the sender was local and its checksum was never computed); Receive() completes
 // that checksum before handing the frame up, so the layers above see an ordinary frame
-// whose checksum verifies. Opt-in for now: PYTCP_TAP_OFFLOAD=1 in the environment (or
-// TapLinkOptions::offloads = true); without it the device is opened as before.
+// whose checksum verifies. On by default; PYTCP_TAP_OFFLOAD=0 in the environment (or
+// TapLinkOptions::offloads = false) opens the device plain, with its offloads switched off.
 #pragma once
 
 #include <memory>
@@ -33,7 +33,7 @@ namespace pytcp {
 
 struct TapLinkOptions {
   // Negotiate IFF_VNET_HDR and TUNSETOFFLOAD (see above). Open(name) takes it from
-  // PYTCP_TAP_OFFLOAD=1.
+  // PYTCP_TAP_OFFLOAD (on unless '0').
   bool offloads = true;
 };
 

@@ -1,8 +1,13 @@
 // TapLink against the Linux kernel as a real peer, inside the lab's host namespace
 // (tests/lab/run_in_lab.sh brings a lab up, runs this binary there and tears it down).
 // Frames are built and parsed by hand (tests/lab/lab_frames.h).
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -121,9 +126,9 @@ TEST_F(TapLabTest, OpensTheLabTap) {
   EXPECT_EQ(link_->mtu(), 1500u);
   EXPECT_GE(link_->wait_fd(), 0);
   EXPECT_EQ(link_->name(), tap_);
-  // Offloads are negotiated with PYTCP_TAP_OFFLOAD=1: every frame carries a virtio_net_hdr,
-  // partial checksums and GRO super-frames come in, TSO goes out.
-  if (const char* v = std::getenv("PYTCP_TAP_OFFLOAD"); v != nullptr && std::string(v) == "1") {
+  // Offloads are negotiated unless PYTCP_TAP_OFFLOAD=0: every frame carries a
+  // virtio_net_hdr, partial checksums and GRO super-frames come in, TSO goes out.
+  if (const char* v = std::getenv("PYTCP_TAP_OFFLOAD"); v == nullptr || std::string(v) != "0") {
     EXPECT_TRUE(link_->features().vnet_header);
     EXPECT_TRUE(link_->features().rx_checksum);
     EXPECT_TRUE(link_->features().rx_gro);
@@ -146,6 +151,83 @@ TEST_F(TapLabTest, OpensWithAndWithoutOffloads) {
   EXPECT_TRUE((*offloaded)->features().vnet_header);
   EXPECT_TRUE((*offloaded)->features().rx_gro);
   EXPECT_EQ((*offloaded)->features().tso_max_size, 65535u);
+}
+
+// The TCP checksum of the IPv4 frame `f` (14-byte Ethernet header, 20-byte IP header)
+// over its pseudo-header: 0 when a received segment's checksum verifies.
+uint16_t TcpChecksum(std::span<const uint8_t> f, const Ip4& src, const Ip4& dst) {
+  const size_t tcp_length = Get16(f, 16) - 20;
+  std::vector<uint8_t> buf(12 + tcp_length);
+  std::copy(src.begin(), src.end(), buf.begin());
+  std::copy(dst.begin(), dst.end(), buf.begin() + 4);
+  buf[9] = 6;
+  buf[10] = static_cast<uint8_t>(tcp_length >> 8);
+  buf[11] = static_cast<uint8_t>(tcp_length);
+  std::copy_n(f.begin() + 34, tcp_length, buf.begin() + 12);
+  return InternetChecksum(buf);
+}
+
+// The device's offload features as ethtool shows them (the legacy ETHTOOL_G* ioctls).
+uint32_t EthtoolValue(const std::string& dev, uint32_t cmd) {
+  ethtool_value v{};
+  v.cmd = cmd;
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev.c_str());
+  ifr.ifr_data = reinterpret_cast<char*>(&v);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  const int rc = ::ioctl(fd, SIOCETHTOOL, &ifr);
+  ::close(fd);
+  EXPECT_EQ(rc, 0) << "SIOCETHTOOL on " << dev;
+  return v.data;
+}
+
+TEST_F(TapLabTest, PlainOpenSwitchesOffOffloadsAnEarlierOwnerLeft) {
+  // TUNSETOFFLOAD outlives the descriptor on a persistent device: after an owner with
+  // offloads, a plain reader would be handed super-frames and partial checksums.
+  link_.reset();
+  TapLinkOptions options;
+  options.offloads = true;
+  auto offloaded = TapLink::Open(tap_, options);
+  ASSERT_TRUE(offloaded.ok()) << offloaded.status();
+  EXPECT_EQ(EthtoolValue(tap_, ETHTOOL_GTXCSUM), 1u);
+  EXPECT_EQ(EthtoolValue(tap_, ETHTOOL_GTSO), 1u);
+  offloaded->reset();
+  EXPECT_EQ(EthtoolValue(tap_, ETHTOOL_GTSO), 1u) << "the setting is the device's";
+  options.offloads = false;
+  auto plain = TapLink::Open(tap_, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(EthtoolValue(tap_, ETHTOOL_GTXCSUM), 0u);
+  EXPECT_EQ(EthtoolValue(tap_, ETHTOOL_GTSO), 0u);
+  // And what the kernel hands a plain reader is an ordinary frame again: the peer's SYN-ACK
+  // (which its TCP leaves CHECKSUM_PARTIAL for the veth to finish) arrives with a TCP
+  // checksum that verifies, not with only the pseudo-header sum in the field.
+  link_ = std::move(*plain);
+  const Mac peer = ResolvePeer();
+  auto syn = Ip4Frame(peer, kOurMac, kOurIp, kPeerIp, /*TCP*/ 6, 20);
+  constexpr size_t kTcp = 34;
+  Put16(syn, kTcp, 40077);
+  Put16(syn, kTcp + 2, 80);
+  Put16(syn, kTcp + 4, 0x1234);
+  syn[kTcp + 12] = 5 << 4;
+  syn[kTcp + 13] = 0x02;  // SYN
+  Put16(syn, kTcp + 14, 8192);
+  Put16(syn, kTcp + 16, TcpChecksum(syn, kOurIp, kPeerIp));
+  bool verified = false;
+  EXPECT_TRUE(Exchange(syn, [&](ByteSpan f) {
+    if (f.size() < kTcp + 20 || f[23] != 6 || Get16(f, kTcp) != 80 || Get16(f, kTcp + 2) != 40077) {
+      return false;
+    }
+    verified = TcpChecksum(f, kPeerIp, kOurIp) == 0;
+    return true;
+  })) << "no SYN-ACK from the peer's port 80";
+  EXPECT_TRUE(verified) << "the SYN-ACK's TCP checksum does not verify";
+  // Our port was never opened in a kernel: the RST below spares the peer its retries.
+  syn[kTcp + 13] = 0x04;
+  Put16(syn, kTcp + 4, 0);
+  Put16(syn, kTcp + 6, 0x1235);
+  Put16(syn, kTcp + 16, 0);
+  Put16(syn, kTcp + 16, TcpChecksum(syn, kOurIp, kPeerIp));
+  EXPECT_EQ(link_->Send(syn), LinkStatus::kOk);
 }
 
 TEST_F(TapLabTest, ArpRequestGetsThePeersReply) {

@@ -1,5 +1,6 @@
 #include "shim/runtime.h"
 
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "shim/fd_table.h"
 #include "shim/libc.h"
+#include "shim/sockaddr.h"
 #include "stack/tcp/tcp_types.h"
 
 namespace pytcp::shim {
@@ -245,6 +247,7 @@ Stack* AcquireStack(int* err) noexcept {
           code = ErrnoFor(s);
         } else {
           WaitForAddress(stack->get());
+          SetLinkLocalScope(if_nametoindex(config->interface.c_str()));
           st.stack = stack->release();
           st.owner = getpid();
           st.loopback = config->loopback;

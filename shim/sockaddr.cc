@@ -3,11 +3,14 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace pytcp::shim {
 namespace {
+
+std::atomic<uint32_t> g_link_local_scope{0};
 
 SocketAddress FromIn(const sockaddr_in& in) {
   return SocketAddress{IpAddress(Ip4Address(ntohl(in.sin_addr.s_addr))), ntohs(in.sin_port), 0};
@@ -32,6 +35,9 @@ sockaddr_in ReadIn(const sockaddr* sa) {
 }
 
 }  // namespace
+
+void SetLinkLocalScope(uint32_t index) { g_link_local_scope.store(index, std::memory_order_relaxed); }
+uint32_t LinkLocalScope() { return g_link_local_scope.load(std::memory_order_relaxed); }
 
 SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len, int family) {
   if (sa == nullptr) return Err{EFAULT};
@@ -92,7 +98,9 @@ sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len, int famil
     in6.sin6_family = AF_INET6;
     in6.sin6_port = htons(addr.port);
     std::memcpy(in6.sin6_addr.s6_addr, addr.ip.v6().bytes().data(), 16);
-    in6.sin6_scope_id = addr.ip.v6().is_link_local() ? addr.scope_id : 0;
+    if (addr.ip.v6().is_link_local()) {
+      in6.sin6_scope_id = addr.scope_id != 0 ? addr.scope_id : LinkLocalScope();
+    }
     std::memcpy(&ss, &in6, sizeof(in6));
     *len = sizeof(in6);
     return ss;

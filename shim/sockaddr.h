@@ -31,6 +31,13 @@ SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len, int fa
 // An AF_INET6 socket (`family`) gets a sockaddr_in6, with IPv4 peers v4-mapped (ipv6(7)).
 void WriteAddress(const SocketAddress& addr, sockaddr* out, socklen_t* len, int family = AF_INET);
 
+// The zone of link-local IPv6 addresses (RFC 4007 §6): the stack's one interface, by the
+// TAP's index, set when the stack starts. Link-local addresses written back to programs
+// carry it in sin6_scope_id, as Linux reports them, so that a program can answer a
+// link-local peer with the address it got; 0 until set.
+void SetLinkLocalScope(uint32_t index);
+uint32_t LinkLocalScope();
+
 // A sockaddr_in for `addr` (for the kernel, in a loopback hand-over).
 sockaddr_storage ToSockaddr(const SocketAddress& addr, socklen_t* len, int family = AF_INET);
 

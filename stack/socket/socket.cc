@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stack/socket/socket_option.h"
+
 namespace pytcp {
 namespace {
 
@@ -24,22 +26,6 @@ int ThreadWaitFd() {
   };
   thread_local Holder holder;
   return holder.fd;
-}
-
-template <typename T>
-SysResult<bool> ReadOpt(const void* value, socklen_t len, T* out) {
-  if (value == nullptr || len < static_cast<socklen_t>(sizeof(T))) return Err{EINVAL};
-  std::memcpy(out, value, sizeof(T));
-  return true;
-}
-
-template <typename T>
-SysResult<bool> WriteOpt(void* value, socklen_t* len, T v) {
-  if (value == nullptr || len == nullptr) return Err{EFAULT};
-  const socklen_t n = std::min<socklen_t>(*len, sizeof(T));
-  std::memcpy(value, &v, static_cast<size_t>(n));
-  *len = n;
-  return true;
 }
 
 SysResult<bool> ReadTimeout(const void* value, socklen_t len, std::optional<Duration>* out) {

@@ -7,11 +7,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stack/socket/socket_option.h"
+
 namespace pytcp {
 namespace {
 // What one queued datagram costs against SO_RCVBUF besides its payload (Linux charges the
 // skb's truesize, several hundred bytes for a small datagram).
 constexpr size_t kDatagramOverhead = 256;
+// Linux's net.core.optmem_max bounds a socket's memberships; IPv4's IP_MAX_MEMBERSHIPS (20)
+// is the figure programs know.
+constexpr size_t kMaxMemberships6 = 20;
 }  // namespace
 
 UdpSocket::UdpSocket(SocketContext ctx, UdpEngine* udp)
@@ -24,6 +29,8 @@ void UdpSocket::Close() {
   if (closed_) return;
   closed_ = true;
   udp_->Unbind(this);
+  for (const Ip6Address& g : groups6_) udp_->LeaveGroup6(g, ctx_.clock->Now());
+  groups6_.clear();
   queue_.clear();
   queued_bytes_ = 0;
   NotifyLocked();
@@ -106,6 +113,83 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
   auto r = udp_->Send(this, dst, data, opts, ctx_.clock->Now());
   if (!r.ok()) return Err{r.error()};
   return data.size();
+}
+
+SysResult<bool> UdpSocket::ChangeMembership6(const Ip6Address& group, bool join) {
+  // ipv6_sock_mc_join/drop: only multicast groups; joining twice is EADDRINUSE, leaving a
+  // group not joined EADDRNOTAVAIL.
+  if (!group.is_multicast()) return Err{EINVAL};
+  auto it = std::find(groups6_.begin(), groups6_.end(), group);
+  if (join) {
+    if (it != groups6_.end()) return Err{EADDRINUSE};
+    if (groups6_.size() >= kMaxMemberships6) return Err{ENOBUFS};
+    groups6_.push_back(group);
+    udp_->JoinGroup6(group, ctx_.clock->Now());
+    return true;
+  }
+  if (it == groups6_.end()) return Err{EADDRNOTAVAIL};
+  groups6_.erase(it);
+  udp_->LeaveGroup6(group, ctx_.clock->Now());
+  return true;
+}
+
+SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
+  if (level != IPPROTO_IPV6 || family_ != AF_INET6) return Socket::SetOption(level, name, value, len);
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  int v = 0;
+  switch (name) {
+    case IPV6_ADD_MEMBERSHIP:
+    case IPV6_DROP_MEMBERSHIP: {
+      ipv6_mreq mreq{};
+      if (auto r = ReadOpt(value, len, &mreq); !r.ok()) return r;
+      // One interface: its index or 0 ("the routing table's choice") name the same one.
+      return ChangeMembership6(Ip6Address::FromBytes(mreq.ipv6mr_multiaddr.s6_addr),
+                               name == IPV6_ADD_MEMBERSHIP);
+    }
+    case MCAST_JOIN_GROUP:
+    case MCAST_LEAVE_GROUP: {
+      // RFC 3678 §5.1: the protocol-independent form; at this level only AF_INET6 groups.
+      group_req req{};
+      if (auto r = ReadOpt(value, len, &req); !r.ok()) return r;
+      if (req.gr_group.ss_family != AF_INET6) return Err{EINVAL};
+      sockaddr_in6 in6{};
+      std::memcpy(&in6, &req.gr_group, sizeof(in6));
+      return ChangeMembership6(Ip6Address::FromBytes(in6.sin6_addr.s6_addr), name == MCAST_JOIN_GROUP);
+    }
+    case IPV6_MULTICAST_HOPS:
+      if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
+      // ipv6(7): -1 means the default, 1.
+      if (v < -1 || v > 255) return Err{EINVAL};
+      UdpEndpoint::multicast_hops = static_cast<uint8_t>(v == -1 ? 1 : v);
+      return true;
+    case IPV6_MULTICAST_LOOP:
+      if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
+      if (v != 0 && v != 1) return Err{EINVAL};  // do_ipv6_setsockopt: a boolean only
+      UdpEndpoint::multicast_loop = v == 1;
+      return true;
+    case IPV6_MULTICAST_IF:
+      if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
+      if (v < 0) return Err{EINVAL};
+      multicast_if_ = v;
+      return true;
+    default:
+      break;
+  }
+  return Socket::SetOption(level, name, value, len);
+}
+
+SysResult<bool> UdpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
+  if (level == IPPROTO_IPV6 && family_ == AF_INET6) {
+    std::lock_guard lock(*ctx_.mu);
+    switch (name) {
+      case IPV6_MULTICAST_HOPS: return WriteOpt(value, len, int{UdpEndpoint::multicast_hops});
+      case IPV6_MULTICAST_LOOP: return WriteOpt(value, len, int{UdpEndpoint::multicast_loop});
+      case IPV6_MULTICAST_IF: return WriteOpt(value, len, multicast_if_);
+      default: break;
+    }
+  }
+  return Socket::GetOption(level, name, value, len);
 }
 
 void UdpSocket::SyncFamily() {

@@ -1,7 +1,8 @@
 // A UDP socket (SOCK_DGRAM) with Linux semantics: one datagram per receive, MSG_TRUNC,
 // MSG_PEEK, MSG_DONTWAIT, a bounded receive queue (SO_RCVBUF), SO_BROADCAST, connect()
 // filtering and ICMP errors reported on connected sockets (ECONNREFUSED after a port
-// unreachable), as udp(7) describes.
+// unreachable), as udp(7) describes; IPv6 multicast (IPV6_JOIN_GROUP / MCAST_JOIN_GROUP,
+// IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_MULTICAST_IF) as ipv6(7) describes.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,11 @@ class UdpSocket final : public Socket, private UdpEndpoint {
 
   ReadinessMask PollLocked() const override;
   void Close() override;
+  SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
+  SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
+
+  // IPv6 groups this socket joined (`show multicast`).
+  const std::vector<Ip6Address>& groups6() const { return groups6_; }
 
   // Receive queue limits for tests and `show sockets`.
   size_t queued_bytes() const { return queued_bytes_; }
@@ -64,6 +70,10 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   bool shut_rd_ = false;
   bool shut_wr_ = false;
   uint64_t drops_ = 0;
+  // ipv6(7) multicast options.
+  SysResult<bool> ChangeMembership6(const Ip6Address& group, bool join);
+  std::vector<Ip6Address> groups6_;
+  int multicast_if_ = 0;  // IPV6_MULTICAST_IF (stored: one interface)
 };
 
 }  // namespace pytcp

@@ -279,11 +279,19 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   const uint32_t pseudo = PseudoHeaderSum6(src, dst.ip.v6(), static_cast<uint8_t>(IpProto::kUdp),
                                            static_cast<uint32_t>(kUdpHeaderSize + payload.size()));
   header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
+  const bool multicast = dst.ip.v6().is_multicast();
+  if (multicast && ep->multicast_loop && ip6_->IsMemberOf(dst.ip.v6())) {
+    LoopBackMulticast6(src, ep->local.port, dst.ip.v6(), dst.port, payload, now);
+  }
+  if (multicast && ep->multicast_hops == 0) {
+    counters_.Inc(UdpCounter::kTxDatagrams);
+    return true;  // ipv6(7): hop limit 0 does not leave the host
+  }
   Ip6SendParams params;
   params.src = src;
   params.dst = dst.ip.v6();
   params.next_header = static_cast<uint8_t>(IpProto::kUdp);
-  params.hop_limit = ep->hop_limit;
+  params.hop_limit = multicast ? ep->multicast_hops : ep->hop_limit;
   params.traffic_class = options.tos;
   params.dont_fragment = options.dont_fragment;
   auto sent = ip6_->Send(params, tx_, now);
@@ -293,6 +301,31 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   }
   counters_.Inc(UdpCounter::kTxDatagrams);
   return true;
+}
+
+void UdpEngine::JoinGroup6(const Ip6Address& group, Instant now) {
+  if (ip6_ != nullptr) ip6_->JoinGroup(group, now);
+}
+
+void UdpEngine::LeaveGroup6(const Ip6Address& group, Instant now) {
+  if (ip6_ != nullptr) ip6_->LeaveGroup(group, now);
+}
+
+void UdpEngine::LoopBackMulticast6(const Ip6Address& src, uint16_t src_port, const Ip6Address& group,
+                                   uint16_t dst_port, ByteSpan payload, Instant now) {
+  auto it = ports_.find(dst_port);
+  if (it == ports_.end()) return;
+  const SocketAddress from{IpAddress(src), src_port, 0};
+  const IpAddress to(group);
+  // A copy of the payload: the endpoints may queue it while tx_ is reused.
+  const std::vector<uint8_t> copy(payload.begin(), payload.end());
+  for (UdpEndpoint* ep : it->second) {
+    if (!ep->ipv6) continue;
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != to) continue;
+    if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) continue;
+    counters_.Inc(UdpCounter::kRxDelivered);
+    ep->OnDatagram(from, to, copy, now);
+  }
 }
 
 void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
@@ -312,7 +345,10 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   if (it != ports_.end()) {
     auto matches = [&](const UdpEndpoint* ep) {
       if (!ep->ipv6) return false;
-      if (!ep->local.ip.is_unspecified() && ep->local.ip != to && !info.to_multicast) return false;
+      // A socket bound to an address receives only what is sent to it: a unicast-bound
+      // socket gets no multicast (Linux __udp_v6_is_mcast_sock), a group-bound one only
+      // its group.
+      if (!ep->local.ip.is_unspecified() && ep->local.ip != to) return false;
       if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) return false;
       return true;
     };

@@ -66,6 +66,10 @@ class UdpEndpoint {
   bool ipv6 = false;
   bool v6only = false;
   uint8_t hop_limit = 0;  // IPV6_UNICAST_HOPS (0: the route's default)
+  // IPV6_MULTICAST_HOPS and IPV6_MULTICAST_LOOP (ipv6(7): 1 and on by default). Hop limit 0
+  // keeps a datagram on this host (looped back only).
+  uint8_t multicast_hops = 1;
+  bool multicast_loop = true;
 };
 
 struct UdpSendOptions {
@@ -91,6 +95,11 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   Result<bool, int> Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                          const UdpSendOptions& options, Instant now);
 
+  // IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP of a socket: the interface's membership is counted
+  // per socket (Ip6Engine), so MLD reports the first join and the last leave.
+  void JoinGroup6(const Ip6Address& group, Instant now);
+  void LeaveGroup6(const Ip6Address& group, Instant now);
+
   // The local address a datagram to `dst` would leave from (for connect()).
   Result<IpAddress, int> SourceFor(const IpAddress& dst, const IpAddress& hint) const;
 
@@ -112,6 +121,10 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   Result<uint16_t, int> PickEphemeral(UdpEndpoint* ep);
   Result<bool, int> Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                           const UdpSendOptions& options, Instant now);
+  // RFC 3493 §5.2 / ipv6(7) IPV6_MULTICAST_LOOP: a copy of a datagram sent to a group
+  // this host listens to, for the local sockets bound to its port.
+  void LoopBackMulticast6(const Ip6Address& src, uint16_t src_port, const Ip6Address& group,
+                          uint16_t dst_port, ByteSpan payload, Instant now);
   // Delivery shared by both versions; false: no endpoint took it.
   bool Deliver(const SocketAddress& from, const IpAddress& to, uint16_t dst_port, bool fan_out,
                ByteSpan payload, Instant now);

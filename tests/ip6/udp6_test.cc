@@ -1,9 +1,13 @@
 // UDP over IPv6 through a UdpSocket: AF_INET6 sockets send and receive with the IPv6
 // pseudo-header checksum, dual-stack sockets see IPv4 peers as v4-mapped addresses,
 // IPV6_V6ONLY keeps IPv4 out, IPV6_UNICAST_HOPS sets the hop limit, and a closed port
-// answers with ICMPv6 port unreachable.
+// answers with ICMPv6 port unreachable; IPv6 multicast sockets (IPV6_JOIN_GROUP and
+// MCAST_JOIN_GROUP, MLD reports that follow them, IPV6_MULTICAST_HOPS/LOOP, loopback of
+// a datagram sent to a joined group).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+
+#include <cstring>
 
 #include "stack/wire/ip4.h"
 #include "stack/wire/udp.h"
@@ -120,6 +124,136 @@ TEST_F(Udp6Test, ZeroChecksumRefused) {
   udp[6] = udp[7] = 0;  // RFC 8200 §8.1: not allowed over IPv6
   ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(), 7000}).ok());
   Exchange(Frame(kOurMac, Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kUdp), {}, udp));
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  EXPECT_EQ(sock_->RecvFrom(buf, &from, 0, &flags, nullptr).error(), EAGAIN);
+}
+
+const Ip6Address kGroup = *Ip6Address::Parse("ff15::7777");
+
+ipv6_mreq Mreq(const Ip6Address& group) {
+  ipv6_mreq m{};
+  std::memcpy(m.ipv6mr_multiaddr.s6_addr, group.bytes().data(), 16);
+  return m;
+}
+
+bool MldReportMentions(const std::vector<Sent>& sent, const Ip6Address& group, MldRecordType type) {
+  for (const auto& s : sent) {
+    if (!s.is_icmp6() || s.icmp_type() != Icmp6Type::kMldV2Report) continue;
+    auto r = MldV2ReportView::From(s.icmp());
+    if (!r) continue;
+    for (const MldRecordView rec : r->records()) {
+      if (rec.multicast_address() == group && rec.type() == type) return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(Udp6Test, JoinGroupReceivesItsDatagramsAndMldFollows) {
+  ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(), 7010}).ok());
+  const ipv6_mreq m = Mreq(kGroup);
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)).ok());
+  {
+    std::lock_guard lock(stack_->mutex());
+    EXPECT_TRUE(stack_->ip6().IsMemberOf(kGroup));
+    EXPECT_TRUE(stack_->iface().IsMemberOf(MacAddress::FromIp6Multicast(kGroup)));
+  }
+  EXPECT_TRUE(MldReportMentions(Run(1s), kGroup, MldRecordType::kChangeToExclude));
+  const std::vector<uint8_t> data = {'m', 'c'};
+  Exchange(Frame(MacAddress::FromIp6Multicast(kGroup), Hdr(kPeerGlobal, kGroup, Ip6NextHeader::kUdp), {},
+                 Udp6(kPeerGlobal, kGroup, 5555, 7010, data)));
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  auto n = sock_->RecvFrom(buf, &from, 0, &flags, nullptr);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(from.ip, IpAddress(kPeerGlobal));
+  // Leaving (here by closing) ends the membership and is reported.
+  sock_->Close();
+  {
+    std::lock_guard lock(stack_->mutex());
+    EXPECT_FALSE(stack_->ip6().IsMemberOf(kGroup));
+  }
+  EXPECT_TRUE(MldReportMentions(Run(1s), kGroup, MldRecordType::kChangeToInclude));
+}
+
+TEST_F(Udp6Test, MembershipErrorsAsLinux) {
+  const ipv6_mreq unicast = Mreq(kPeerGlobal);
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &unicast, sizeof(unicast)).error(), EINVAL);
+  const ipv6_mreq m = Mreq(kGroup);
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m) - 1).error(), EINVAL);
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, IPV6_LEAVE_GROUP, &m, sizeof(m)).error(), EADDRNOTAVAIL);
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)).ok());
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)).error(), EADDRINUSE);
+  // MCAST_LEAVE_GROUP (RFC 3678) leaves what IPV6_JOIN_GROUP joined.
+  group_req req{};
+  sockaddr_in6 in6{};
+  in6.sin6_family = AF_INET6;
+  std::memcpy(in6.sin6_addr.s6_addr, kGroup.bytes().data(), 16);
+  std::memcpy(&req.gr_group, &in6, sizeof(in6));
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, MCAST_LEAVE_GROUP, &req, sizeof(req)).ok());
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, MCAST_LEAVE_GROUP, &req, sizeof(req)).error(), EADDRNOTAVAIL);
+  const int two = 2, big = 256;
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &two, sizeof(two)).error(), EINVAL);
+  EXPECT_EQ(sock_->SetOption(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &big, sizeof(big)).error(), EINVAL);
+  // An AF_INET socket has no IPv6 options.
+  auto v4 = stack_->CreateUdpSocket(AF_INET);
+  EXPECT_EQ(v4->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)).error(), ENOPROTOOPT);
+}
+
+TEST_F(Udp6Test, SendToGroupUsesMulticastHopsAndLoopsBack) {
+  // A listener on this host, bound to the group's port, joined to the group.
+  auto listener = stack_->CreateUdpSocket(AF_INET6);
+  listener->set_nonblocking(true);
+  ASSERT_TRUE(listener->Bind(SocketAddress{IpAddress(), 7011}).ok());
+  const ipv6_mreq m = Mreq(kGroup);
+  ASSERT_TRUE(listener->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)).ok());
+  (void)Run(2s);
+  const std::vector<uint8_t> data = {1, 2, 3};
+  const SocketAddress group{IpAddress(kGroup), 7011, 0};
+  ASSERT_TRUE(sock_->SendTo(data, &group, 0).ok());
+  std::vector<Sent> sent;
+  for (auto& f : peer_->Drain()) sent.push_back(ParseSent(f));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].eth_dst, MacAddress::FromIp6Multicast(kGroup));
+  EXPECT_EQ(sent[0].hop_limit, 1);  // ipv6(7): IPV6_MULTICAST_HOPS defaults to 1
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  auto looped = listener->RecvFrom(buf, &from, 0, &flags, nullptr);
+  ASSERT_TRUE(looped.ok());
+  EXPECT_EQ(*looped, 3u);
+  EXPECT_EQ(from.ip, IpAddress(kOurGlobal));
+  int v = 0;
+  socklen_t len = sizeof(v);
+  ASSERT_TRUE(sock_->GetOption(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v, &len).ok());
+  EXPECT_EQ(v, 1);
+  const int hops = 7, off = 0;
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)).ok());
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off)).ok());
+  ASSERT_TRUE(sock_->SendTo(data, &group, 0).ok());
+  sent.clear();
+  for (auto& f : peer_->Drain()) sent.push_back(ParseSent(f));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].hop_limit, 7);
+  EXPECT_EQ(listener->RecvFrom(buf, &from, 0, &flags, nullptr).error(), EAGAIN);  // loop off
+  // A unicast datagram still uses the unicast hop limit.
+  const SocketAddress peer{IpAddress(kPeerGlobal), 9, 0};
+  ASSERT_TRUE(sock_->SendTo(data, &peer, 0).ok());
+  sent.clear();
+  for (auto& f : peer_->Drain()) sent.push_back(ParseSent(f));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].hop_limit, 64);
+}
+
+TEST_F(Udp6Test, UnicastBoundSocketGetsNoMulticast) {
+  ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(kOurGlobal), 7012}).ok());
+  const ipv6_mreq m = Mreq(kGroup);
+  ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)).ok());
+  Exchange(Frame(MacAddress::FromIp6Multicast(kGroup), Hdr(kPeerGlobal, kGroup, Ip6NextHeader::kUdp), {},
+                 Udp6(kPeerGlobal, kGroup, 5555, 7012, {9})));
   std::vector<uint8_t> buf(100);
   SocketAddress from;
   int flags = 0;

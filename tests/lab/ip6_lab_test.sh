@@ -11,6 +11,8 @@
 #   - under LD_PRELOAD (libpytcp.so, IPv4 off): curl -6 fetches 10 MB from [fd77::1] and
 #     1 MB from the far network [fd78::2] with equal hashes, and a name from the DNS server
 #     the RA announced (RDNSS) resolves to its AAAA record;
+#   - python3 under the shim: a link-local peer's scope id, IPV6_JOIN_GROUP and a datagram
+#     to the group, the MLDv2 report that announced it, and an MLDv1 query answered in MLDv1;
 #   - a static address the peer already holds fails DAD and stays unused.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
@@ -144,6 +146,77 @@ retry 20 lab_exec peer timeout 60 socat -u "OPEN:$TMP/up6" "TCP6:[$GLOBAL]:5006"
 wait "$srv" || true
 check "TCP over IPv6, the stack as server: 20 MB from the peer, hash equal" \
   grep -q "from $LAB_PEER_IP6 $want" "$TMP/srv6.log"
+
+# --- link-local scope ids, IPv6 multicast sockets and MLDv1: python3 under the shim ---
+# The program joins ff15::7777 (IPV6_JOIN_GROUP), answers a datagram from the peer's
+# link-local address to the address recvfrom gave it (whose scope id must be the TAP's
+# index, as the kernel reports it), and receives a datagram the peer sends to the group.
+# Then the peer sends an MLDv1 query: the stack must answer in MLDv1 (RFC 3810 8.2).
+PEER_LL=$(lab_exec peer ip -6 -o addr show dev "$LAB_PEER_IF" scope link | awk '{print $4}' | cut -d/ -f1)
+lab_exec peer timeout 60 tcpdump -i "$LAB_PEER_IF" -n -U -w "$TMP/mc.pcap" "ip6 and src host $LL" \
+  2>"$TMP/tcpdump-mc.log" &
+lab_defer kill "$!"
+wait_for "$TMP/tcpdump-mc.log" "listening on" 5 || true
+ip netns exec "$LAB_HOST_NS" "${SHIM6[@]}" timeout 60 python3 - "$LAB_TAP" >"$TMP/mc.log" 2>&1 <<'PY' &
+import socket, struct, sys, time
+idx = socket.if_nametoindex(sys.argv[1])
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("::", 5007))
+mreq = socket.inet_pton(socket.AF_INET6, "ff15::7777") + struct.pack("@I", idx)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+print("ready", flush=True)
+s.settimeout(40)
+while True:
+    data, addr = s.recvfrom(100)
+    if data == b"ping":
+        print("unicast from", addr[0], "scope", addr[3], "want", idx, flush=True)
+        s.sendto(b"pong", addr)
+    elif data == b"mc":
+        print("mcast from", addr[0], flush=True)
+        break
+time.sleep(6)  # keeps the group while the peer's MLDv1 query is answered
+PY
+mc=$!
+lab_defer kill "$mc"
+wait_for "$TMP/mc.log" ready 10 || true
+peer_udp() {  # peer_udp DST MESSAGE [EXPECT]: from the peer's side of the lab link
+  lab_exec peer python3 - "$1" "$2" "$LAB_PEER_IF" "${3:-}" <<'PY'
+import socket, sys
+dst, msg, ifname, expect = sys.argv[1:5]
+idx = socket.if_nametoindex(ifname)
+c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+c.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+c.settimeout(1)
+c.sendto(msg.encode(), (dst, 5007, 0, idx))
+if expect:
+    sys.exit(0 if c.recvfrom(100)[0].decode() == expect else 1)
+PY
+}
+check "a reply to the link-local address recvfrom gave reaches the peer" retry 10 peer_udp "$LL" ping pong
+check "recvfrom reports the link-local peer with the TAP's index as scope id" \
+  grep -Eq "unicast from $PEER_LL scope ([0-9]+) want \1\$" "$TMP/mc.log"
+mc_received() { peer_udp ff15::7777 mc && wait_for "$TMP/mc.log" "mcast from" 1; }
+check "IPV6_JOIN_GROUP: a datagram to ff15::7777 from the peer arrives" retry 10 mc_received
+mldv2_join() { tcpdump -r "$TMP/mc.pcap" -n -v 2>/dev/null | grep -q "gaddr ff15::7777 to_ex"; }
+check "the join was announced by an MLDv2 report" retry 10 mldv2_join
+lab_exec peer python3 - "$LAB_PEER_IF" <<'PY'
+# An MLDv1 general query (RFC 2710 3: 24 bytes) with Router Alert and hop limit 1.
+import socket, struct, sys
+idx = socket.if_nametoindex(sys.argv[1])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_HOPOPTS, bytes([0, 0, 5, 2, 0, 0, 1, 0]))
+s.sendto(struct.pack("!BBHHH16s", 130, 0, 0, 1000, 0, bytes(16)), ("ff02::1", 0, 0, idx))
+PY
+mldv1_answer() {
+  # tcpdump prints an MLDv1 report as "multicast listener report(no space)max resp delay: 0 addr: G",
+  # an MLDv2 one as "multicast listener report v2, N group record(s) [...]".
+  tcpdump -r "$TMP/mc.pcap" -n -v 2>/dev/null |
+    grep -Eq "multicast listener report ?max resp delay: [0-9]+ addr: ff15::7777"
+}
+check "an MLDv1 query is answered with an MLDv1 report" retry 10 mldv1_answer
+stop "$mc"
 
 # --- a static address the peer already holds: DAD fails, the address is never used ---
 start_in_host "$TMP/dad.log" "${COMMON[@]}" PYTCP_IP6="$LAB_PEER_IP6/64" -- "$SERVICES"

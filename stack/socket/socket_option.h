@@ -1,0 +1,32 @@
+// setsockopt/getsockopt value helpers with the kernel's conventions: a value shorter than
+// the option's type is EINVAL, a getsockopt buffer shorter than the value gets it cut and
+// *len the bytes written.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "stack/base/result.h"
+
+namespace pytcp {
+
+template <typename T>
+Result<bool, int> ReadOpt(const void* value, socklen_t len, T* out) {
+  if (value == nullptr || len < static_cast<socklen_t>(sizeof(T))) return Err{EINVAL};
+  std::memcpy(out, value, sizeof(T));
+  return true;
+}
+
+template <typename T>
+Result<bool, int> WriteOpt(void* value, socklen_t* len, T v) {
+  if (value == nullptr || len == nullptr) return Err{EFAULT};
+  const socklen_t n = std::min<socklen_t>(*len, sizeof(T));
+  std::memcpy(value, &v, static_cast<size_t>(n));
+  *len = n;
+  return true;
+}
+
+}  // namespace pytcp

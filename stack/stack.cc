@@ -181,6 +181,15 @@ SocketContext Stack::MakeSocketContext() {
   return SocketContext{&mu_, clock_, [this] { Kick(); }};
 }
 
+std::vector<std::shared_ptr<Socket>> Stack::OpenSockets() {
+  std::vector<std::shared_ptr<Socket>> open;
+  std::lock_guard lock(sockets_mu_);
+  for (auto& w : sockets_) {
+    if (auto s = w.lock()) open.push_back(std::move(s));
+  }
+  return open;
+}
+
 void Stack::TrackSocket(const std::shared_ptr<Socket>& socket) {
   std::lock_guard lock(sockets_mu_);
   // Forget sockets that are gone whenever the list has doubled since the last sweep.

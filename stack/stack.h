@@ -125,6 +125,10 @@ class Stack {
   Ip4RoutingTable& ip4_routes() { return ip4_routes_; }
   Link& link() { return *link_; }
 
+  // The sockets handed out that are still open (for the console's `show sockets`; call
+  // without holding mutex()).
+  std::vector<std::shared_ptr<Socket>> OpenSockets();
+
   // Counters of every protocol as "protocol.counter" -> value (non-zero ones).
   std::map<std::string, uint64_t> CounterSnapshot();
 

@@ -1,10 +1,12 @@
 #include "stack/stack_console.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -134,6 +136,10 @@ Table ShowAddresses(Stack& s) {
     t.rows.push_back({"inet", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
                       e.source == Ip4AddressSource::kDhcp ? "dhcp" : "static"});
   }
+  for (const auto& e : s.ip6_addresses().entries()) {
+    t.rows.push_back({"inet6", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
+                      std::string(ToString(e.source))});
+  }
   return t;
 }
 
@@ -183,7 +189,10 @@ std::string Endpoint(const IpAddress& ip, uint16_t port) {
 
 Table ShowSockets(Stack& s) {
   // Snapshot plain values under the lock; format after releasing it (thousands of sockets
-  // must not keep the stack waiting on string formatting).
+  // must not keep the stack waiting on string formatting). As `ss -tuan` shows them: a
+  // listener's Recv-Q is its accept queue and Send-Q its backlog; a datagram socket's
+  // Recv-Q the bytes waiting to be read (charged as SO_RCVBUF counts them), Send-Q 0
+  // (a datagram leaves within the send call).
   struct Row {
     const char* proto;
     std::string_view state;  // static strings (ToString of an enum)
@@ -195,9 +204,17 @@ Table ShowSockets(Stack& s) {
     bool tcp = false;
   };
   std::vector<Row> rows;
+  // The datagram sockets are the stack's tracked sockets (their queues live there); the
+  // list is taken before the stack lock (Stack::OpenSockets' own lock comes first).
+  const std::vector<std::shared_ptr<Socket>> open = s.OpenSockets();
   {
     std::lock_guard lock(s.mutex());
     const Instant now = s.clock().Now();
+    s.tcp().ForEachListener([&](const TcpListener& l) {
+      rows.push_back(Row{"tcp", "LISTEN", static_cast<int64_t>(l.pending()), l.backlog(),
+                         l.local().ip, IpAddress(), l.local().port, 0, false, true, 0, 0, 0,
+                         true});
+    });
     s.tcp().ForEachConnection([&](const TcpConnection& c) {
       tcp_info info{};
       c.FillInfo(&info, now);
@@ -207,32 +224,47 @@ Table ShowSockets(Stack& s) {
                          tu.local_port, tu.remote_port, true, true, info.tcpi_rtt, c.cwnd(),
                          info.tcpi_total_retrans, true});
     });
-    s.udp().ForEachEndpoint([&](const UdpEndpoint& e) {
-      rows.push_back(Row{"udp", e.remote ? "ESTABLISHED" : "UNCONN", -1, -1, e.local.ip,
-                         e.remote ? e.remote->ip : IpAddress(), e.local.port,
-                         e.remote ? e.remote->port : uint16_t{0}, e.remote.has_value(), true, 0, 0,
-                         0, false});
-    });
-    s.icmp4_sockets().ForEachEndpoint([&](const Icmp4Endpoint& e, bool raw) {
-      rows.push_back(Row{raw ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN", -1, -1,
-                         e.local.ip, e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
-                         e.remote.has_value(), !raw, 0, 0, 0, false});
-    });
+    for (const auto& sock : open) {
+      if (const auto* u = dynamic_cast<const UdpSocket*>(sock.get())) {
+        const UdpEndpoint& e = u->endpoint();
+        if (!e.bound) continue;  // not in the port table yet (ss does not show it either)
+        rows.push_back(Row{e.ipv6 ? "udp6" : "udp", e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(u->queued_bytes()), 0, e.local.ip,
+                           e.remote ? e.remote->ip : IpAddress(), e.local.port,
+                           e.remote ? e.remote->port : uint16_t{0}, e.remote.has_value(), true,
+                           0, 0, 0, false});
+      } else if (const auto* i4 = dynamic_cast<const IcmpSocket*>(sock.get())) {
+        const Icmp4Endpoint& e = i4->endpoint();
+        if (!i4->raw() && !e.bound) continue;
+        rows.push_back(Row{i4->raw() ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(i4->queued_bytes()), 0, e.local.ip,
+                           e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
+                           e.remote.has_value(), !i4->raw(), 0, 0, 0, false});
+      } else if (const auto* i6 = dynamic_cast<const Icmp6Socket*>(sock.get())) {
+        const Icmp6Endpoint& e = i6->endpoint();
+        if (!i6->raw() && !e.bound) continue;
+        rows.push_back(Row{i6->raw() ? "raw-icmp6" : "icmp6", e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(i6->queued_bytes()), 0, e.local.ip,
+                           e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
+                           e.remote.has_value(), !i6->raw(), 0, 0, 0, false});
+      }
+    }
   }
   Table t{{"Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "RTT-ms", "Cwnd", "Retrans"}, {}};
   auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
   for (const Row& r : rows) {
     // ICMP sockets have no peer port; a raw one has no local port either.
-    const bool ports = r.tcp || std::string_view(r.proto) == "udp";
+    const bool ports = r.tcp || std::string_view(r.proto).rfind("udp", 0) == 0;
     const std::string peer = !r.has_peer ? (ports ? "*:*" : "*")
                              : ports     ? Endpoint(r.peer_ip, r.peer_port)
                                          : r.peer_ip.ToString();
     const std::string local = r.has_port ? Endpoint(r.local_ip, r.local_port)
                               : r.local_ip.is_unspecified() ? "*"
                                                             : r.local_ip.ToString();
+    const bool conn = r.tcp && r.has_peer;
     t.rows.push_back({r.proto, std::string(r.state), num(r.recv_q), num(r.send_q), local, peer,
-                      r.tcp ? fmt::format("{:.3f}", r.rtt_us / 1000.0) : "-",
-                      r.tcp ? std::to_string(r.cwnd) : "-", r.tcp ? std::to_string(r.retrans) : "-"});
+                      conn ? fmt::format("{:.3f}", r.rtt_us / 1000.0) : "-",
+                      conn ? std::to_string(r.cwnd) : "-", conn ? std::to_string(r.retrans) : "-"});
   }
   return t;
 }
@@ -266,12 +298,32 @@ Table ShowDhcp(Stack& s) {
 }
 
 Table ShowMulticast(Stack& s) {
-  Table t{{"Family", "Group", "MAC"}, {}};
+  Table t{{"Family", "Group", "MAC", "Kind", "Reported"}, {}};
   std::lock_guard lock(s.mutex());
   // RFC 1112 §7.2: every IPv4 host belongs to all-systems; other groups follow sockets.
   const Ip4Address all(224, 0, 0, 1);
   const MacAddress mac = MacAddress::FromIp4Multicast(all);
-  if (s.iface().IsMemberOf(mac)) t.rows.push_back({"inet", all.ToString(), mac.ToString()});
+  if (s.iface().IsMemberOf(mac)) {
+    t.rows.push_back({"inet", all.ToString(), mac.ToString(), "all-systems", "-"});
+  }
+  if (!s.ip6_enabled()) return t;
+  // RFC 4291 §2.7.1: all-nodes is always joined; the rest (solicited-node groups of our
+  // addresses, RFC 4861 §7.2.1, and the groups of sockets) as Ip6Engine holds them. MLD
+  // reports every group but all-nodes and those below link-local scope (RFC 3810 §6), in
+  // version 2 unless an MLDv1 querier put the host in compatibility mode (§8.2.1).
+  std::vector<Ip6Address> groups = s.ip6().groups();
+  const Ip6Address all_nodes = Ip6Address::AllNodesMulticast();
+  if (std::find(groups.begin(), groups.end(), all_nodes) == groups.end()) {
+    groups.insert(groups.begin(), all_nodes);
+  }
+  const char* mode = s.mld().v1_mode() ? "MLDv1" : "MLDv2";
+  for (const Ip6Address& g : groups) {
+    const char* kind = g == all_nodes                 ? "all-nodes"
+                       : g.is_solicited_node_multicast() ? "solicited-node"
+                                                         : "joined";
+    t.rows.push_back({"inet6", g.ToString(), MacAddress::FromIp6Multicast(g).ToString(), kind,
+                      MldEngine::Reportable(g) ? mode : "no"});
+  }
   return t;
 }
 
@@ -313,6 +365,10 @@ std::string Info(Stack& s) {
     for (const auto& e : s.ip4_addresses().entries()) {
       addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
     }
+    for (const auto& e : s.ip6_addresses().entries()) {
+      if (e.address().is_link_local() || !e.usable()) continue;
+      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
+    }
   }
   return fmt::format(
       "{{\"pid\": {}, \"program\": {}, \"interface\": {}, \"mac\": {}, \"addresses\": [{}]}}\n",
@@ -322,9 +378,12 @@ std::string Info(Stack& s) {
 
 // --- actions ---
 
-std::optional<Ip4Address> Host(const std::vector<std::string>& w, size_t i) {
+// A numeric IPv4 or IPv6 address (the console resolves no names).
+std::optional<IpAddress> Host(const std::vector<std::string>& w, size_t i) {
   if (w.size() <= i) return std::nullopt;
-  return Ip4Address::Parse(w[i]);
+  if (auto a4 = Ip4Address::Parse(w[i])) return IpAddress(*a4);
+  if (auto a6 = Ip6Address::Parse(w[i])) return IpAddress(*a6);
+  return std::nullopt;
 }
 
 int IntArg(const std::vector<std::string>& w, size_t i, int def, int lo, int hi) {
@@ -348,10 +407,24 @@ void Ping(Stack& s, const std::vector<std::string>& w, const Out& out) {
   }
   const int count = IntArg(w, 2, 4, 1, 100);
   const int interval_ms = IntArg(w, 3, 1000, 10, 10000);
-  auto sock = s.CreateIcmpSocket(SOCK_DGRAM);
-  SetTimeout(*sock, SO_RCVTIMEO, 100);
-  const SocketAddress to{IpAddress(*dst), 0};
-  if (!out(fmt::format("PING {} through the stack: 56 data bytes\n", *dst))) return;
+  // An ICMPv4 or ICMPv6 ping socket: both take an echo request whose identifier and
+  // checksum the stack fills in, and give back the reply message.
+  const bool v6 = !dst->is_v4();
+  std::shared_ptr<IcmpSocket> sock4;
+  std::shared_ptr<Icmp6Socket> sock6;
+  if (v6) {
+    sock6 = s.CreateIcmp6Socket(SOCK_DGRAM);
+  } else {
+    sock4 = s.CreateIcmpSocket(SOCK_DGRAM);
+  }
+  Socket& base = v6 ? static_cast<Socket&>(*sock6) : static_cast<Socket&>(*sock4);
+  SetTimeout(base, SO_RCVTIMEO, 100);
+  const SocketAddress to{*dst, 0};
+  auto send = [&](ByteSpan m) { return v6 ? sock6->SendTo(m, &to, 0) : sock4->SendTo(m, &to, 0); };
+  auto recv = [&](MutableByteSpan b, SocketAddress* from, RecvAncillary* anc) {
+    return v6 ? sock6->RecvFrom(b, from, 0, nullptr, anc) : sock4->RecvFrom(b, from, 0, nullptr, anc);
+  };
+  if (!out(fmt::format("PING {} through the stack: 56 data bytes\n", dst->ToString()))) return;
   using Clock = std::chrono::steady_clock;
   std::vector<double> rtts;
   int sent = 0;
@@ -361,8 +434,9 @@ void Ping(Stack& s, const std::vector<std::string>& w, const Out& out) {
     for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i);
     Icmp4Header::EchoRequest(0, static_cast<uint16_t>(seq)).Emit(msg, data);
     std::copy(data.begin(), data.end(), msg.begin() + kIcmp4HeaderSize);
+    if (v6) msg[0] = 128;  // RFC 4443 §4.1: the same layout, type 128 (the stack sums it)
     const auto start = Clock::now();
-    auto r = sock->SendTo(msg, &to, 0);
+    auto r = send(msg);
     if (!r.ok()) {
       if (!out(fmt::format("send failed: {}\n", std::strerror(r.error())))) return;
     } else {
@@ -374,7 +448,7 @@ void Ping(Stack& s, const std::vector<std::string>& w, const Out& out) {
       std::vector<uint8_t> buf(2048);
       SocketAddress from;
       RecvAncillary anc;
-      auto n = sock->RecvFrom(buf, &from, 0, nullptr, &anc);
+      auto n = recv(buf, &from, &anc);
       if (!n.ok()) {
         if (!out("")) return;
         continue;
@@ -399,7 +473,7 @@ void Ping(Stack& s, const std::vector<std::string>& w, const Out& out) {
     }
   }
   std::string stats = fmt::format("--- {} ping statistics ---\n{} transmitted, {} received, {:.0f}% loss\n",
-                                  *dst, sent, rtts.size(),
+                                  dst->ToString(), sent, rtts.size(),
                                   sent == 0 ? 100.0 : 100.0 * (sent - static_cast<int>(rtts.size())) / sent);
   if (!rtts.empty()) {
     const double mn = *std::min_element(rtts.begin(), rtts.end());
@@ -409,6 +483,7 @@ void Ping(Stack& s, const std::vector<std::string>& w, const Out& out) {
     stats += fmt::format("rtt min/avg/max = {:.3f}/{:.3f}/{:.3f} ms\n", mn, sum / rtts.size(), mx);
   }
   out(stats);
+  base.Close();
 }
 
 void Echo(Stack& s, const std::vector<std::string>& w, bool tcp, const Out& out) {
@@ -418,14 +493,15 @@ void Echo(Stack& s, const std::vector<std::string>& w, bool tcp, const Out& out)
     return;
   }
   const uint16_t port = static_cast<uint16_t>(IntArg(w, 2, 7, 1, 65535));
-  const SocketAddress to{IpAddress(*dst), port};
+  const SocketAddress to{*dst, port};
+  const int family = dst->is_v4() ? AF_INET : AF_INET6;
   const std::string msg = "pytcp console echo\n";
   const ByteSpan bytes(reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
   const auto start = std::chrono::steady_clock::now();
   std::string got;
   int err = 0;
   if (tcp) {
-    auto sock = s.CreateTcpSocket();
+    auto sock = s.CreateTcpSocket(family);
     SetTimeout(*sock, SO_SNDTIMEO, 3000);
     SetTimeout(*sock, SO_RCVTIMEO, 3000);
     if (auto r = sock->Connect(to); !r.ok()) {
@@ -446,7 +522,7 @@ void Echo(Stack& s, const std::vector<std::string>& w, bool tcp, const Out& out)
     }
     sock->Close();
   } else {
-    auto sock = s.CreateUdpSocket();
+    auto sock = s.CreateUdpSocket(family);
     SetTimeout(*sock, SO_RCVTIMEO, 3000);
     if (auto n = sock->SendTo(bytes, &to, 0); !n.ok()) {
       err = n.error();
@@ -518,6 +594,46 @@ bool WriteAll(int fd, std::string_view data, std::chrono::steady_clock::time_poi
   return true;
 }
 
+// A console socket nobody serves: connect() is refused (or the file is not a socket).
+bool Unserved(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  const int e = errno;
+  ::close(fd);
+  return r != 0 && (e == ECONNREFUSED || e == ENOTSOCK);
+}
+
+// A process killed by a signal leaves its <pid>.sock behind (nothing runs to remove it).
+// When a stack starts with a console in such a directory, it removes the files of pids
+// that no longer exist and that nobody serves; a live process's file is never touched.
+void RemoveStaleConsoles(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return;
+  const std::string dir = path.substr(0, slash);
+  if (path.substr(slash + 1) != fmt::format("{}.sock", getpid())) return;  // not the default layout
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() < 6 || name.substr(name.size() - 5) != ".sock") continue;
+    const std::string pid = name.substr(0, name.size() - 5);
+    if (!IsNumber(pid) || pid.size() > 9) continue;
+    const pid_t p = static_cast<pid_t>(std::stol(pid));
+    if (p == getpid() || ::kill(p, 0) == 0 || errno != ESRCH) continue;
+    const std::string file = dir + "/" + name;
+    if (Unserved(file)) {
+      ::unlink(file.c_str());
+      PYTCP_LOG(log_console, kInfo, "removed the stale console {} (pid {} is gone)", file, p);
+    }
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 std::string ConsolePathFromEnvironment() {
@@ -567,7 +683,8 @@ absl::StatusOr<std::unique_ptr<StackConsole>> StackConsole::Start(Stack* stack,
   if (fd < 0) return absl::InternalError(fmt::format("console socket: {}", std::strerror(errno)));
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());  // a stale socket of a process that died
+  ::unlink(path.c_str());  // a stale socket of a process that died (with our pid)
+  RemoveStaleConsoles(path);
   // Owner only: the umask covers the window between bind and chmod.
   const mode_t old = ::umask(0177);
   const int b = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));

@@ -5,13 +5,20 @@
 // Endpoint: an AF_UNIX stream socket (a kernel socket: under the shim its calls pass
 // straight to libc), mode 0600, at $PYTCP_CONSOLE, else $XDG_RUNTIME_DIR/pytcp/<pid>.sock,
 // else /run/pytcp/<pid>.sock (the directory is made 0700). PYTCP_CONSOLE=off disables it.
+// A process killed by a signal cannot remove its socket: a stack that starts in the same
+// directory removes every <pid>.sock whose pid is gone and that nobody serves.
 //
 // Protocol: one command line per connection; the answer follows and the server closes.
 // Commands (each `show` also takes --json):
 //   info                              pid, program, interface, MAC, addresses (JSON)
 //   show interface|addresses|neighbours|routes|sockets|counters|dhcp|multicast
-//   ping HOST [COUNT [INTERVAL_MS]]   echo requests through the stack, RTT statistics
+//   ping HOST [COUNT [INTERVAL_MS]]   echo requests through the stack (ICMPv4 or ICMPv6
+//                                     by HOST's family), RTT statistics
 //   tcp-echo HOST [PORT] / udp-echo HOST [PORT]   echo clients (port 7 by default)
+// `show sockets` lists TCP listeners (Recv-Q: accept queue, Send-Q: backlog) and
+// connections, and bound UDP, ICMP and ICMPv6 sockets with their receive queues, as ss -tuan;
+// `show multicast` every group joined (IPv4 all-systems, IPv6 all-nodes, solicited-node
+// and socket groups) with its MAC and how MLD reports it.
 //   log LEVEL [SUBSYSTEM]             change the log level (all subsystems or one)
 //   capture start FILE / capture stop live pcap of every frame (Stack::StartCapture)
 //

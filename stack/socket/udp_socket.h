@@ -47,6 +47,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   // Receive queue limits for tests and `show sockets`.
   size_t queued_bytes() const { return queued_bytes_; }
   size_t queued_datagrams() const { return queue_.size(); }
+  // The binding, for `show sockets` (take the stack lock).
+  const UdpEndpoint& endpoint() const { return *this; }
 
  private:
   // Copies the socket's family, IPV6_V6ONLY and IPV6_UNICAST_HOPS to the endpoint.

@@ -96,6 +96,12 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   void ForEachConnection(Fn&& fn) const {
     for (const auto& [key, entry] : connections_) fn(*entry->conn);
   }
+  template <typename Fn>  // fn(const TcpListener&)
+  void ForEachListener(Fn&& fn) const {
+    for (const auto& [port, list] : listeners_) {
+      for (const auto& l : list) fn(*l);
+    }
+  }
   const TcpSecrets& secrets() const { return secrets_; }
 
   // TcpConnectionEnv

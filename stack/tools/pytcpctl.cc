@@ -1,17 +1,22 @@
 // pytcpctl: the command-line client of the stack console (stack/stack_console.h).
 //
 //   pytcpctl                         list the running stacks (pid, program, interface, addresses)
+//   pytcpctl clean                   remove the console sockets of processes that are gone
 //   pytcpctl [-p PID | -s SOCKET] COMMAND...
 //                                    run a console command against one stack: show interface,
 //                                    show sockets --json, ping 10.77.0.1, capture start x.pcap ...
 //
 // Without -p/-s the only running stack is used (an error names the choice when there are
 // several). Stacks are found by their console sockets in $PYTCP_CONSOLE's directory,
-// $XDG_RUNTIME_DIR/pytcp and /run/pytcp. Colour (headers, errors) only on a terminal and
+// $XDG_RUNTIME_DIR/pytcp and /run/pytcp. A process killed by a signal leaves its socket
+// behind: such a "stale" console (its pid is gone and nobody answers on it) is named by the
+// list and removed by `clean` (a starting stack also removes the stale ones next to its
+// own). Colour (headers, errors) only on a terminal and
 // without NO_COLOR. Exit status: 0 done, 1 the command failed, 2 no such stack / usage.
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -125,7 +130,16 @@ struct Found {
   std::string path;
   std::string pid;
   std::string info;  // JSON, "" when the stack did not answer
+  bool stale = false;  // no answer, and its process is gone
 };
+
+// The process named by a console file's pid no longer exists (ESRCH; EPERM means it does).
+bool ProcessGone(const std::string& pid) {
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  return kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH;
+}
 
 std::vector<Found> Discover() {
   std::vector<Found> found;
@@ -146,6 +160,8 @@ std::vector<Found> Discover() {
       if (Exchange(path, "info", &answer, false, 2000) && answer.rfind('{', 0) == 0) {
         f.info = answer;
         f.pid = JsonField(answer, "pid");
+      } else {
+        f.stale = ProcessGone(f.pid);
       }
       found.push_back(f);
     }
@@ -173,22 +189,51 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 
 int List() {
   std::vector<std::vector<std::string>> rows = {{"PID", "PROGRAM", "INTERFACE", "ADDRESSES", "CONSOLE"}};
+  std::vector<Found> stale, silent;
   for (const auto& f : Discover()) {
-    if (f.info.empty()) continue;  // a stale socket of a process that is gone
+    if (f.info.empty()) {
+      (f.stale ? stale : silent).push_back(f);
+      continue;
+    }
     rows.push_back({f.pid, JsonField(f.info, "program"), JsonField(f.info, "interface"),
                     JsonField(f.info, "addresses"), f.path});
+  }
+  if (rows.size() > 1) PrintTable(rows);
+  for (const auto& f : silent) {
+    std::fprintf(stderr, "pytcpctl: pid %s is running but its console %s does not answer\n",
+                 f.pid.c_str(), f.path.c_str());
+  }
+  for (const auto& f : stale) {
+    std::fprintf(stderr, "pytcpctl: stale console %s: pid %s is gone ('pytcpctl clean' removes it)\n",
+                 f.path.c_str(), f.pid.c_str());
   }
   if (rows.size() == 1) {
     std::fprintf(stderr, "pytcpctl: no running PyTCP stack found\n");
     return 2;
   }
-  PrintTable(rows);
+  return 0;
+}
+
+// Removes the stale consoles (process gone, nobody answering); a live one is never touched.
+int Clean() {
+  int removed = 0;
+  for (const auto& f : Discover()) {
+    if (!f.stale) continue;
+    if (unlink(f.path.c_str()) == 0) {
+      std::printf("removed %s (pid %s is gone)\n", f.path.c_str(), f.pid.c_str());
+      ++removed;
+    } else {
+      std::fprintf(stderr, "pytcpctl: cannot remove %s: %s\n", f.path.c_str(), std::strerror(errno));
+    }
+  }
+  if (removed == 0) std::printf("no stale console sockets\n");
   return 0;
 }
 
 int Usage() {
   std::fprintf(stderr,
                "usage: pytcpctl                      list the running stacks\n"
+               "       pytcpctl clean                remove console sockets of processes that are gone\n"
                "       pytcpctl [-p PID | -s SOCKET] COMMAND...\n"
                "commands: show interface|addresses|neighbours|routes|sockets|counters|dhcp|multicast [--json]\n"
                "          ping ADDRESS [COUNT [INTERVAL_MS]]   tcp-echo|udp-echo ADDRESS [PORT]\n"
@@ -220,13 +265,24 @@ int main(int argc, char** argv) {
     if (!pid.empty() || !path.empty()) return Usage();
     return List();
   }
+  if (command == "clean") {
+    if (!pid.empty() || !path.empty()) return Usage();
+    return Clean();
+  }
   if (path.empty()) {
     std::vector<Found> live;
     for (const auto& f : Discover()) {
       if (!pid.empty() && f.pid == pid) {
         if (f.info.empty()) {
-          std::fprintf(stderr, "pytcpctl: the stack of pid %s went away (stale console %s)\n",
-                       pid.c_str(), f.path.c_str());
+          if (f.stale) {
+            std::fprintf(stderr,
+                         "pytcpctl: the stack of pid %s went away (stale console %s; "
+                         "'pytcpctl clean' removes it)\n",
+                         pid.c_str(), f.path.c_str());
+          } else {
+            std::fprintf(stderr, "pytcpctl: pid %s does not answer on %s (busy or stopped?)\n",
+                         pid.c_str(), f.path.c_str());
+          }
           return 2;
         }
         path = f.path;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,6 +45,15 @@ std::string Console(Stack& s, const std::string& line) {
   return out;
 }
 
+// The table with each run of spaces made one (column widths follow the contents).
+std::string Squeeze(const std::string& t) {
+  std::string out;
+  for (char c : t) {
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  }
+  return out;
+}
+
 class ConsoleCommands : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,7 +89,7 @@ TEST_F(ConsoleCommands, ShowTablesAreAlignedAndJsonMatches) {
   auto ping = a_->CreateIcmpSocket(SOCK_DGRAM);
   ASSERT_TRUE(ping->Bind(SocketAddress{IpAddress(Ip4Address()), 4242}).ok());
   const std::string sockets = Console(*a_, "show sockets");
-  EXPECT_NE(sockets.find("icmp   UNCONN       -       -       *:4242"), std::string::npos) << sockets;
+  EXPECT_NE(sockets.find("icmp   UNCONN       0       0       *:4242"), std::string::npos) << sockets;
   EXPECT_NE(sockets.find("tcp    ESTABLISHED"), std::string::npos) << sockets;
   EXPECT_NE(sockets.find("10.77.0.3:7"), std::string::npos) << sockets;
   const std::string json = Console(*a_, "show sockets --json");
@@ -94,6 +104,74 @@ TEST_F(ConsoleCommands, ShowTablesAreAlignedAndJsonMatches) {
   const std::string info = Console(*a_, "info");
   EXPECT_NE(info.find("\"interface\": \"mem0\""), std::string::npos) << info;
   EXPECT_NE(info.find("\"addresses\": [\"10.77.0.2/24\"]"), std::string::npos) << info;
+}
+
+TEST_F(ConsoleCommands, ShowSocketsListsListenersAndDatagramQueues) {
+  // As ss -tuan: a listener with its accept queue and backlog, a UDP socket with the bytes
+  // waiting in its receive queue (each datagram charged its size plus 256, as SO_RCVBUF
+  // counts it), an unbound UDP socket not at all.
+  auto listener = b_->CreateTcpSocket();
+  ASSERT_TRUE(listener->Bind(SocketAddress{IpAddress(Ip4Address()), 7}).ok());
+  ASSERT_TRUE(listener->Listen(4).ok());
+  auto client = a_->CreateTcpSocket();
+  client->set_nonblocking(true);
+  (void)client->Connect(SocketAddress{IpAddress(Ip4Address(10, 77, 0, 3)), 7});
+  auto udp = b_->CreateUdpSocket();
+  ASSERT_TRUE(udp->Bind(SocketAddress{IpAddress(Ip4Address()), 5353}).ok());
+  auto unbound = b_->CreateUdpSocket();
+  auto sender = a_->CreateUdpSocket();
+  const std::vector<uint8_t> data(100, 'u');
+  const SocketAddress to{IpAddress(Ip4Address(10, 77, 0, 3)), 5353};
+  ASSERT_TRUE(sender->SendTo(data, &to, 0).ok());
+  ASSERT_TRUE(sender->SendTo(data, &to, 0).ok());
+  sim_.RunFor(std::chrono::milliseconds(50));
+  const std::string sockets = Squeeze(Console(*b_, "show sockets"));
+  EXPECT_NE(sockets.find("tcp LISTEN 1 4 *:7 *:* - - -"), std::string::npos) << sockets;
+  EXPECT_NE(sockets.find("udp UNCONN 712 0 *:5353 *:* - - -"), std::string::npos) << sockets;
+  EXPECT_EQ(sockets.find("*:0 "), std::string::npos) << sockets;
+  const std::string a_sockets = Squeeze(Console(*a_, "show sockets"));
+  EXPECT_NE(a_sockets.find("udp UNCONN 0 0 *:"), std::string::npos) << a_sockets;
+  std::vector<uint8_t> buf(200);
+  ASSERT_TRUE(udp->RecvFrom(buf, nullptr, 0).ok());
+  EXPECT_NE(Console(*b_, "show sockets --json")
+                .find("\"proto\": \"udp\", \"state\": \"UNCONN\", \"recv_q\": 356, \"send_q\": 0"),
+            std::string::npos);
+  ASSERT_TRUE(listener->Accept().ok());
+  const std::string after = Squeeze(Console(*b_, "show sockets"));
+  EXPECT_NE(after.find("tcp LISTEN 0 4 *:7"), std::string::npos) << after;
+}
+
+TEST(ConsoleIp6, MulticastAddressesAndIcmp6Sockets) {
+  VirtualClock clock;
+  StackConfig c = Config("02:00:00:77:00:02", "10.77.0.2/24");
+  c.ip6_mode = Ip6Mode::kStatic;
+  c.ip6_addresses = {*Ip6Interface::Parse("fd77::2/64")};
+  auto pair = MemoryLink::CreatePair({}, clock);
+  auto s = *Stack::CreateWithLink(c, std::move(pair.a), &clock);
+  ASSERT_TRUE(s->StartManual().ok());
+  for (int i = 0; i < 500; ++i) {  // past DAD (RFC 4862 §5.4: about a second)
+    clock.Advance(std::chrono::milliseconds(10));
+    s->ProcessLink();
+    s->RunTimers();
+  }
+  // All-nodes, and the solicited-node groups of fd77::2 and of the EUI-64 link-local
+  // address fe80::ff:fe77:2 (RFC 4291 §2.7.1), with their MACs and MLD state.
+  const std::string mc = Squeeze(Console(*s, "show multicast"));
+  EXPECT_NE(mc.find("inet6 ff02::1 33:33:00:00:00:01 all-nodes no"), std::string::npos) << mc;
+  EXPECT_NE(mc.find("inet6 ff02::1:ff00:2 33:33:ff:00:00:02 solicited-node MLDv2"),
+            std::string::npos) << mc;
+  EXPECT_NE(mc.find("ff02::1:ff77:2"), std::string::npos) << mc;
+  EXPECT_NE(mc.find("224.0.0.1"), std::string::npos) << mc;
+  const std::string addrs = Squeeze(Console(*s, "show addresses"));
+  EXPECT_NE(addrs.find("inet6 fd77::2/64 preferred static"), std::string::npos) << addrs;
+  EXPECT_NE(Console(*s, "info").find("\"fd77::2/64\""), std::string::npos);
+  auto ping6 = s->CreateIcmp6Socket(SOCK_DGRAM);
+  ASSERT_TRUE(ping6->Bind(SocketAddress{IpAddress(Ip6Address()), 4343, 0}).ok());
+  auto raw6 = s->CreateIcmp6Socket(SOCK_RAW);
+  const std::string sockets = Squeeze(Console(*s, "show sockets"));
+  EXPECT_NE(sockets.find("icmp6 UNCONN 0 0 *:4343 * - - -"), std::string::npos) << sockets;
+  EXPECT_NE(sockets.find("raw-icmp6 UNCONN 0 0 * * - - -"), std::string::npos) << sockets;
+  s->Stop();
 }
 
 TEST_F(ConsoleCommands, GarbageGetsAnErrorLine) {
@@ -209,6 +287,48 @@ TEST_F(ConsoleServer, SurvivesManyClientsSilentClientsAndNonReaders) {
   auto sock = stack_->CreateUdpSocket();
   EXPECT_TRUE(sock->Bind(SocketAddress{IpAddress(Ip4Address()), 9999}).ok());
   EXPECT_NE(Ask(path_, "show sockets").find("*:9999"), std::string::npos);
+}
+
+// A process killed by a signal leaves <pid>.sock behind: a stack starting in the same
+// directory removes the files of pids that are gone and that nobody serves, and keeps a
+// live process's file.
+TEST(ConsoleStale, StartingStackRemovesConsolesOfDeadProcesses) {
+  char tmpl[] = "/tmp/pytcp-console-stale-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  auto leave_socket = [](const std::string& path) {  // bound, then closed: connect is refused
+    const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    close(fd);
+  };
+  const std::string stale = dir + "/" + std::to_string(dead) + ".sock";
+  const std::string live = dir + "/" + std::to_string(getppid()) + ".sock";
+  const std::string other = dir + "/notes.sock";
+  leave_socket(stale);
+  leave_socket(live);
+  leave_socket(other);
+  const std::string mine = dir + "/" + std::to_string(getpid()) + ".sock";
+  setenv("PYTCP_CONSOLE", mine.c_str(), 1);
+  auto pair = MemoryLink::CreatePair({}, RealClock::Instance());
+  auto s = *Stack::CreateWithLink(Config("02:00:00:77:00:02", "10.77.0.2/24"), std::move(pair.a),
+                                  &RealClock::Instance());
+  ASSERT_TRUE(s->Start().ok());
+  unsetenv("PYTCP_CONSOLE");
+  struct stat st{};
+  EXPECT_NE(stat(stale.c_str(), &st), 0);  // removed
+  EXPECT_EQ(stat(live.c_str(), &st), 0);   // its process lives
+  EXPECT_EQ(stat(other.c_str(), &st), 0);  // not a <pid>.sock
+  EXPECT_EQ(stat(mine.c_str(), &st), 0);
+  s->Stop();
+  unlink(live.c_str());
+  unlink(other.c_str());
+  rmdir(dir.c_str());
 }
 
 }  // namespace

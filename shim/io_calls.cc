@@ -159,6 +159,7 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
                                ? anc.error.offender6
                                : IpAddress(anc.error.offender).v6();
     std::memcpy(&e.offender.sin6_addr, who.bytes().data(), 16);
+    if (who.is_link_local()) e.offender.sin6_scope_id = LinkLocalScope();
     put(SOL_IPV6, IPV6_RECVERR, &e, sizeof(e));
   } else if (anc.has_error) {
     // ip(7): a sock_extended_err followed by the offender's address (SO_EE_OFFENDER).

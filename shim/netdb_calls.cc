@@ -14,6 +14,7 @@
 // and ai_canonname a separate one, exactly as glibc lays them out, so either library's
 // freeaddrinfo can free either's results.
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
@@ -297,7 +298,16 @@ int GetNameInfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostl
       if (v6) {
         inet_ntop(AF_INET6, a6.bytes().data(), text, sizeof(text));
         std::string s(text);
-        if (scope != 0) s += "%" + std::to_string(scope);
+        // glibc: a link-local scope is shown as the interface's name when it has one
+        // (ping prints fe80::1%tap7, as over the kernel).
+        char ifname[IF_NAMESIZE];
+        if (scope != 0 &&
+            (a6.is_link_local() || (a6.is_multicast() && (a6.bytes()[1] & 0x0f) == 2)) &&
+            if_indextoname(scope, ifname) != nullptr) {
+          s += "%" + std::string(ifname);
+        } else if (scope != 0) {
+          s += "%" + std::to_string(scope);
+        }
         name = s;
       } else {
         const uint32_t be = htonl(a4.value());

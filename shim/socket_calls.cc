@@ -13,11 +13,14 @@
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 
+#include <string>
+
 #include "shim/interpose.h"
 #include "shim/libc.h"
 #include "shim/loopback.h"
 #include "shim/sockaddr.h"
 #include "shim/stack_socket.h"
+#include "stack/stack.h"
 
 namespace pytcp::shim {
 namespace {
@@ -132,6 +135,19 @@ int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   return fd;
 }
 
+// SO_BINDTODEVICE (socket(7)): the stack has one interface, the TAP, seen under its name;
+// binding to it (ping -I tap7) or to "" (unbind) is accepted, any other name is ENODEV.
+int BindToDevice(const void* value, socklen_t len) {
+  if (len > 0 && value == nullptr) return Fail(EFAULT);
+  std::string want(static_cast<const char*>(value), len > 0 ? static_cast<size_t>(len) : 0);
+  want = want.substr(0, want.find('\0'));
+  if (want.empty()) return 0;
+  int err = 0;
+  Stack* stack = AcquireStack(&err);
+  if (stack == nullptr) return Fail(err);
+  return want == stack->config().interface ? 0 : Fail(ENODEV);
+}
+
 int StackGetName(ShimSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
   if (addr == nullptr || len == nullptr) return Fail(EFAULT);
   if (static_cast<int>(*len) < 0) return Fail(EINVAL);
@@ -214,6 +230,7 @@ PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
   return OnSocket<int>(
       fd, [&] { return libc().setsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
+        if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return BindToDevice(value, len);
         auto r = s.impl().base().SetOption(level, name, value, len);
         if (!r.ok()) return FailWith(r);
         s.RecordOption(level, name, value, len);

@@ -243,6 +243,16 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
   if (level == IPPROTO_IPV6) {
     // ipv6(7); only AF_INET6 sockets have these (Linux: ENOPROTOOPT on AF_INET).
     if (family_ != AF_INET6) return Err{ENOPROTOOPT};
+    if (name == IPV6_PKTINFO) {
+      // RFC 3542 §6.1 sticky IPV6_PKTINFO: the stack has one interface, so an index says
+      // nothing more; a source address is not taken from it (EINVAL rather than ignored).
+      if (len == 0) return true;
+      in6_pktinfo pi{};
+      if (value == nullptr || len < sizeof(pi)) return Err{EINVAL};
+      std::memcpy(&pi, value, sizeof(pi));
+      if (!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr)) return Err{EINVAL};
+      return true;
+    }
     if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
     switch (name) {
       case IPV6_V6ONLY: v6only_ = v != 0; return true;

@@ -377,7 +377,7 @@ SysResult<bool> TcpSocket::Shutdown(int how) {
 SysResult<SocketAddress> TcpSocket::LocalAddress() const {
   std::lock_guard lock(*ctx_.mu);
   SocketAddress a = conn_ ? conn_->tuple().local() : port_.local;
-  if (a.ip.is_unspecified()) a.ip = IpAddress(Ip4Address());
+  if (a.ip.is_unspecified()) a.ip = family_ == AF_INET6 ? IpAddress() : IpAddress(Ip4Address());
   return a;
 }
 

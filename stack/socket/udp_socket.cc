@@ -245,7 +245,8 @@ SysResult<bool> UdpSocket::Shutdown(int how) {
 SysResult<SocketAddress> UdpSocket::LocalAddress() const {
   std::lock_guard lock(*ctx_.mu);
   SocketAddress a = local;
-  if (a.ip.is_unspecified()) a.ip = IpAddress(Ip4Address());
+  // Unbound: 0.0.0.0 on AF_INET, :: on AF_INET6 (inet6_getname), not ::ffff:0.0.0.0.
+  if (a.ip.is_unspecified()) a.ip = family_ == AF_INET6 ? IpAddress() : IpAddress(Ip4Address());
   return a;
 }
 

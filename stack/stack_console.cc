@@ -145,7 +145,7 @@ Table ShowAddresses(Stack& s) {
 
 Table ShowNeighbours(Stack& s) {
   struct Row {
-    Ip4Address address;
+    IpAddress address;
     MacAddress mac;
     NeighbourState state;
     bool router;
@@ -155,7 +155,11 @@ Table ShowNeighbours(Stack& s) {
   {
     std::lock_guard lock(s.mutex());
     s.arp().cache().ForEach([&](const Ip4Address& a, const auto& e) {
-      rows.push_back(Row{a, e.mac, e.state, e.is_router, e.queue.size()});
+      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size()});
+    });
+    // RFC 4861 §5.1: the IPv6 Neighbor Cache (ND) is the same structure.
+    s.nd().cache().ForEach([&](const Ip6Address& a, const auto& e) {
+      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size()});
     });
   }
   Table t{{"Address", "MAC", "State", "Router", "Queued"}, {}};
@@ -177,6 +181,21 @@ Table ShowRoutes(Stack& s) {
                       r.on_link() ? "on-link" : r.gateway.ToString(),
                       r.preferred_source.is_unspecified() ? "-" : r.preferred_source.ToString(),
                       std::to_string(r.metric), std::string(ToString(r.origin))});
+  }
+  // IPv6: prefixes and routes, then the Default Router List (RFC 4861 §6.3.4, with the
+  // RFC 4191 preference as the metric's sign).
+  auto origin6 = [](Ip6RouteOrigin o) {
+    return o == Ip6RouteOrigin::kConnected ? "connected"
+           : o == Ip6RouteOrigin::kStatic  ? "static"
+                                           : "ra";
+  };
+  for (const auto& r : s.ip6_routes().routes()) {
+    t.rows.push_back({r.network.ToString(), r.on_link() ? "on-link" : r.gateway.ToString(),
+                      "-", "0", origin6(r.origin)});
+  }
+  for (const auto& r : s.ip6_routes().routers()) {
+    t.rows.push_back({"default", r.address.ToString(), "-", std::to_string(-r.preference),
+                      origin6(r.origin)});
   }
   return t;
 }

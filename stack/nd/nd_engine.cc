@@ -258,9 +258,19 @@ void NdEngine::ReceiveNs(const Ip6PacketInfo& info, const NdNeighborSolicitView&
                                   [&](const Dad& d) { return d.address == ns.target(); });
   if (in_dad) {
     // RFC 4862 §5.4.3: another node's probe for our tentative address means it is
-    // duplicate; any other NS for it is ignored (RFC 4429 §3.3: an optimistic address
-    // answers, without the override flag, only when the source is known — we stay quiet).
-    if (from_dad) DadFailed(ns.target(), now);
+    // duplicate; any other NS for a tentative address is ignored.
+    if (from_dad) {
+      DadFailed(ns.target(), now);
+      return;
+    }
+    if (e->state != Ip6AddressState::kOptimistic) return;
+    // RFC 4429 §2.2/§3.3 (and Linux's ndisc_recv_ns): an optimistic address is answered,
+    // with the Override flag clear, so that it never replaces the entry of a node that
+    // owns the address if DAD then fails. Staying quiet would leave the address
+    // unreachable for the whole of DAD (a router's ICMP errors to a just-started host
+    // arrive a second late: traceroute -6 shows its first hops as '*').
+    if (slla) cache_.OnSolicitationFrom(info.src, *slla, now);
+    SendNa(info.src, ns.target(), /*solicited=*/true, /*override=*/false, now);
     return;
   }
   if (from_dad) {

@@ -144,6 +144,34 @@ TEST_F(NdTest, SolicitationAnsweredWithExactAdvertisement) {
   EXPECT_EQ(n->state, NeighbourState::kDelay);
 }
 
+TEST_F(NdTest, SolicitationForOptimisticAddressAnsweredWithoutOverride) {
+  Start();  // the link-local address is optimistic while DAD runs (RFC 4429)
+  ASSERT_EQ(Address(kOurLinkLocal)->state, Ip6AddressState::kOptimistic);
+  NdNeighborSolicitMessage ns{kOurLinkLocal, kPeerMac};
+  const Ip6Address sn = kOurLinkLocal.SolicitedNodeMulticast();
+  auto na = OfType(Exchange(NdFrame(kPeerLinkLocal, sn, Message(ns, kPeerLinkLocal, sn))),
+                   Icmp6Type::kNeighborAdvertisement);
+  ASSERT_EQ(na.size(), 1u);
+  EXPECT_EQ(na[0].dst, kPeerLinkLocal);
+  // RFC 4429 §3.3: solicited, Override clear.
+  NdNeighborAdvertMessage expect{kOurLinkLocal, false, true, false, kOurMac};
+  EXPECT_EQ(na[0].upper_payload, Message(expect, kOurLinkLocal, kPeerLinkLocal));
+  EXPECT_EQ(Address(kOurLinkLocal)->state, Ip6AddressState::kOptimistic);
+}
+
+TEST_F(NdTest, SolicitationForTentativeAddressIgnored) {
+  Start([](StackConfig& c) {
+    c.ip6_mode = Ip6Mode::kStatic;
+    c.ip6_addresses = {*Ip6Interface::Parse("fd77::2/64")};
+  });
+  ASSERT_EQ(Address(kOurGlobal)->state, Ip6AddressState::kTentative);
+  NdNeighborSolicitMessage ns{kOurGlobal, kPeerMac};
+  const Ip6Address sn = kOurGlobal.SolicitedNodeMulticast();
+  EXPECT_TRUE(OfType(Exchange(NdFrame(kPeerLinkLocal, sn, Message(ns, kPeerLinkLocal, sn))),
+                     Icmp6Type::kNeighborAdvertisement)
+                  .empty());
+}
+
 TEST_F(NdTest, HopLimitBelow255Ignored) {
   Start();
   Settle();

@@ -165,6 +165,8 @@ TEST(ConsoleIp6, MulticastAddressesAndIcmp6Sockets) {
   const std::string addrs = Squeeze(Console(*s, "show addresses"));
   EXPECT_NE(addrs.find("inet6 fd77::2/64 preferred static"), std::string::npos) << addrs;
   EXPECT_NE(Console(*s, "info").find("\"fd77::2/64\""), std::string::npos);
+  const std::string routes = Squeeze(Console(*s, "show routes"));
+  EXPECT_NE(routes.find("fd77::/64 on-link - 0"), std::string::npos) << routes;
   auto ping6 = s->CreateIcmp6Socket(SOCK_DGRAM);
   ASSERT_TRUE(ping6->Bind(SocketAddress{IpAddress(Ip6Address()), 4343, 0}).ok());
   auto raw6 = s->CreateIcmp6Socket(SOCK_RAW);

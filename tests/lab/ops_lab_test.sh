@@ -108,6 +108,25 @@ in_host6 timeout 20 ping -6 -c 2 -i 0.2 -W 2 -I "$LAB_TAP" "$PEER_LL" >"$TMP/pin
 check "ping -6 -I $LAB_TAP a link-local address (SO_BINDTODEVICE, IPV6_PKTINFO)" \
   has "$TMP/ping6-dev.out" "2 packets transmitted, 2 received"
 
+# A raw ICMPv6 socket (RFC 3542) from python3: ICMP6_FILTER passes echo replies only, the
+# echo request leaves with a zero checksum field that the stack fills in (the kernel peer
+# answers only a correct one), the reply is read without the IPv6 header.
+in_host6 timeout 20 /usr/bin/python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+block = [0xffffffff] * 8
+block[129 >> 5] &= ~(1 << (129 & 31))
+s.setsockopt(socket.IPPROTO_ICMPV6, 1, struct.pack("8I", *block))
+s.settimeout(3)
+s.sendto(struct.pack("!BBHHH", 128, 0, 0, 0x4242, 7) + b"raw6", (sys.argv[1], 0))
+data, frm = s.recvfrom(1500)
+t, c, _, ident, seq = struct.unpack("!BBHHH", data[:8])
+print("raw6 reply type=%d id=%x seq=%d from=%s data=%s" % (t, ident, seq, frm[0], data[8:]))
+' "$LAB_PEER_IP6" >"$TMP/raw6.out" 2>&1 || true
+cat "$TMP/raw6.out"
+check "raw ICMPv6 socket: checksum by the stack, ICMP6_FILTER, the peer's echo reply" \
+  has "$TMP/raw6.out" "^raw6 reply type=129 id=4242 seq=7 from=$LAB_PEER_IP6 data=b'raw6'"
+
 # --- pytcpctl against a preloaded program holding a TCP connection ---
 # The console lands in $XDG_RUNTIME_DIR/pytcp/<pid>.sock; pytcpctl looks there too.
 RUNDIR=$TMP/run

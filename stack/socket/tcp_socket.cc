@@ -68,7 +68,11 @@ TcpSocket::TcpSocket(SocketContext ctx, TcpEngine* tcp, std::shared_ptr<TcpConne
 TcpSocket::~TcpSocket() { Close(); }
 
 void TcpSocket::KickIf(Instant before) {
-  if (conn_ != nullptr && conn_->NextDeadline() < before && ctx_.kick) ctx_.kick();
+  if (conn_ == nullptr) return;
+  // Every call into the connection ends here: the engine re-files its deadline, and the
+  // event loop, asleep until the old earliest deadline, is woken when it moved earlier.
+  tcp_->UpdateTimer(conn_.get());
+  if (conn_->NextDeadline() < before && ctx_.kick) ctx_.kick();
 }
 
 TcpState TcpSocket::state() const {

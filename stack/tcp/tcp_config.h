@@ -63,6 +63,11 @@ struct TcpConfig {
   int max_backlog = 4096;
   // The link's default MSS toward peers that do not send one (RFC 9293 §3.7.1).
   uint16_t default_mss = 536;
+  // Tests: TcpEngine::NextDeadline() also scans every connection and aborts when one is
+  // due earlier than the deadline heap says (a call into a connection that moved a timer
+  // earlier without TcpEngine::UpdateTimer). Off outside tests: the scan is what the heap
+  // replaced.
+  bool verify_timers = false;
 };
 
 }  // namespace pytcp

@@ -25,6 +25,7 @@
 
 #include "stack/base/clock.h"
 #include "stack/base/counters.h"
+#include "stack/base/deadline_heap.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_congestion.h"
 #include "stack/tcp/tcp_reassembly.h"
@@ -195,6 +196,13 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void SetRecvBuffer(size_t bytes, Instant now);
   void SetSendBuffer(size_t bytes);
 
+  // --- The owning engine's bookkeeping (tcp_engine.cc; nothing else touches it) ---
+  // Its place in the engine's deadline heap (NextDeadline() as the engine last saw it), and
+  // whether the engine's tables hold it (a socket may keep a connection the engine dropped).
+  DeadlineSlot& deadline_slot() { return deadline_slot_; }
+  bool in_engine() const { return in_engine_; }
+  void set_in_engine(bool on) { in_engine_ = on; }
+
  private:
   enum class Recovery : uint8_t { kOpen, kFast, kLoss };
 
@@ -263,6 +271,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   Duration KeepIntvl() const;
   int KeepCnt() const;
 
+  DeadlineSlot deadline_slot_;
+  bool in_engine_ = false;
   TcpConnectionEnv* env_;
   const TcpConfig& config_;
   TcpFourTuple tuple_;

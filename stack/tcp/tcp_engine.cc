@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 #include "stack/base/log.h"
 #include "stack/wire/checksum.h"
@@ -145,6 +146,7 @@ TcpConnection* TcpEngine::Insert(std::shared_ptr<TcpConnection> conn, bool reuse
   entry->user.reuse_addr = reuse_addr;
   entry->user.is_connection = true;
   TcpConnection* raw = entry->conn.get();
+  raw->set_in_engine(true);
   Register(&entry->user);
   connections_[raw->tuple()] = std::move(entry);
   return raw;
@@ -153,6 +155,8 @@ TcpConnection* TcpEngine::Insert(std::shared_ptr<TcpConnection> conn, bool reuse
 void TcpEngine::Remove(TcpConnection* conn) {
   auto it = connections_.find(conn->tuple());
   if (it == connections_.end() || it->second->conn.get() != conn) return;
+  timers_.Cancel(conn);
+  conn->set_in_engine(false);
   Deregister(&it->second->user);
   connections_.erase(it);
 }
@@ -257,14 +261,22 @@ Result<std::shared_ptr<TcpConnection>, int> TcpEngine::Connect(TcpPortUser* user
   auto conn = std::make_shared<TcpConnection>(this, tuple, options, secrets_.TsOffset(tuple));
   Insert(conn, user->reuse_addr);
   conn->Open(secrets_.Isn(tuple, now), now);
-  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+  if (conn->state() == TcpState::kClosed) {
+    Remove(conn.get());
+  } else {
+    UpdateTimer(conn.get());
+  }
   return conn;
 }
 
 void TcpEngine::CloseConnection(const std::shared_ptr<TcpConnection>& conn, bool abort,
                                 Instant now) {
   conn->Close(abort, now);
-  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+  if (conn->state() == TcpState::kClosed) {
+    Remove(conn.get());
+  } else {
+    UpdateTimer(conn.get());
+  }
 }
 
 // ---------------------------------------------------------------------------------
@@ -300,7 +312,10 @@ void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
   if (auto it = connections_.find(key); it != connections_.end()) {
     std::shared_ptr<TcpConnection> conn = it->second->conn;  // kept alive through Input
     const TcpInputResult r = conn->Input(seg, now);
-    if (r == TcpInputResult::kOk && conn->state() != TcpState::kClosed) return;
+    if (r == TcpInputResult::kOk && conn->state() != TcpState::kClosed) {
+      UpdateTimer(conn.get());
+      return;
+    }
     Remove(conn.get());
     if (r != TcpInputResult::kReopen) return;
   }
@@ -383,7 +398,11 @@ void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Insta
   Insert(conn, listener->reuse_addr);
   listener->AddEmbryonic();
   conn->AcceptSyn(seg, secrets_.Isn(t, now), listener, now);
-  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+  if (conn->state() == TcpState::kClosed) {
+    Remove(conn.get());
+  } else {
+    UpdateTimer(conn.get());
+  }
 }
 
 void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
@@ -446,7 +465,11 @@ bool TcpEngine::TryCookie(TcpListener* listener, const TcpSegment& seg, Instant 
   listener->AddEmbryonic();
   conn->AcceptCookie(seg, seg.ack() - 1, decoded->mss, o.wscale, o.sack, listener, now);
   const TcpInputResult r = conn->Input(seg, now);
-  if (r != TcpInputResult::kOk || conn->state() == TcpState::kClosed) Remove(conn.get());
+  if (r != TcpInputResult::kOk || conn->state() == TcpState::kClosed) {
+    Remove(conn.get());
+  } else {
+    UpdateTimer(conn.get());
+  }
   return true;
 }
 
@@ -465,29 +488,52 @@ void TcpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
   } else {
     conn->OnIcmpError(error.error, /*hard=*/true, now);
   }
-  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+  if (conn->state() == TcpState::kClosed) {
+    Remove(conn.get());
+  } else {
+    UpdateTimer(conn.get());
+  }
 }
 
 // ---------------------------------------------------------------------------------
 // Timers and output.
 
+void TcpEngine::UpdateTimer(TcpConnection* conn) {
+  if (conn->in_engine()) timers_.Schedule(conn, conn->NextDeadline());
+}
+
 void TcpEngine::Poll(Instant now) {
-  std::vector<std::shared_ptr<TcpConnection>> closed;
-  for (auto& [key, entry] : connections_) {
-    TcpConnection& c = *entry->conn;
-    if (c.NextDeadline() > now) continue;
-    if (c.OnTimer(now) == TcpInputResult::kClosed || c.state() == TcpState::kClosed) {
-      closed.push_back(entry->conn);
+  // Take every connection that is due first, then run them: each runs at most once per
+  // Poll (as the scan did) even if its timer re-arms at `now`, and a connection's timer
+  // cannot disturb the heap while it is being walked.
+  due_.clear();
+  while (TcpConnection* c = timers_.PopDue(now)) due_.push_back(c->shared_from_this());
+  for (auto& c : due_) {
+    if (!c->in_engine()) continue;
+    // The heap may have been early (a deadline moved later without UpdateTimer): OnTimer
+    // runs only the timers that are due, so an early call changes nothing.
+    if (c->OnTimer(now) == TcpInputResult::kClosed || c->state() == TcpState::kClosed) {
+      Remove(c.get());
+    } else {
+      UpdateTimer(c.get());
     }
   }
-  for (auto& c : closed) Remove(c.get());
+  due_.clear();
 }
 
 Instant TcpEngine::NextDeadline() const {
-  // A scan of every connection: fine for the connection counts of the tests and tools;
-  // a timer wheel replaces it when connection rates demand.
-  Instant next = Instant::Infinite();
-  for (const auto& [key, entry] : connections_) next = EarliestOf(next, entry->conn->NextDeadline());
+  const Instant next = timers_.NextDeadline();
+  if (config_.verify_timers) {
+    for (const auto& [key, entry] : connections_) {
+      const Instant d = entry->conn->NextDeadline();
+      if (d < next) {
+        PYTCP_LOG(log_tcp_engine, kError,
+                  "timer heap out of date: a connection is due {} ns before the heap's {}",
+                  (next - d).count(), next.nanos());
+        std::abort();
+      }
+    }
+  }
   return next;
 }
 
@@ -580,7 +626,11 @@ void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
   } else {
     conn->OnIcmpError(error.error, /*hard=*/true, now);  // as for IPv4
   }
-  if (conn->state() == TcpState::kClosed) Remove(conn.get());
+  if (conn->state() == TcpState::kClosed) {
+    Remove(conn.get());
+  } else {
+    UpdateTimer(conn.get());
+  }
 }
 
 bool TcpEngine::Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,

@@ -86,9 +86,17 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
   void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override;
 
-  // Runs the timers that are due; the earliest deadline of all connections.
+  // Runs the timers that are due; the earliest deadline of all connections (O(1): a
+  // deadline heap, stack/base/deadline_heap.h, instead of a scan of every connection).
   void Poll(Instant now);
   Instant NextDeadline() const;
+  // Re-files `conn`'s deadline after a call into it from outside the engine (the socket's
+  // send/recv/close/shutdown/setsockopt) that may have moved a timer. Every path that
+  // calls into a connection ends with this; the engine does it for its own calls. A
+  // deadline that moved later without it only costs an early, empty wake-up; one that
+  // moved earlier would fire late (TcpConfig::verify_timers checks this in tests).
+  void UpdateTimer(TcpConnection* conn);
+  size_t timer_count() const { return timers_.size(); }
 
   const Counters<TcpCounter>& counters() const { return counters_; }
   size_t connection_count() const { return connections_.size(); }
@@ -150,6 +158,9 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   TokenBucket challenge_;
   double challenge_rate_;
   absl::flat_hash_map<TcpFourTuple, std::unique_ptr<Entry>> connections_;
+  // Every connection in connections_ with a finite NextDeadline(), earliest first.
+  DeadlineHeap<TcpConnection> timers_;
+  std::vector<std::shared_ptr<TcpConnection>> due_;  // Poll's scratch (no allocation per turn)
   absl::flat_hash_map<uint16_t, std::vector<TcpPortUser*>> ports_;
   absl::flat_hash_map<uint16_t, std::vector<std::shared_ptr<TcpListener>>> listeners_;
   PacketBuffer tx_{65536 + 256};

@@ -14,7 +14,12 @@ namespace pytcp::testing {
 class Simulator {
  public:
   explicit Simulator(VirtualClock* clock) : clock_(clock) {}
-  void Add(Stack* stack) { stacks_.push_back(stack); }
+  // Also turns on TCP's timer check (TcpConfig::verify_timers): every test that runs a
+  // stack here verifies that the deadline heap is never later than a connection's timer.
+  void Add(Stack* stack) {
+    stack->tcp().mutable_config().verify_timers = true;
+    stacks_.push_back(stack);
+  }
   // Extra per-step work (e.g. an application loop or a FramePeer responder).
   void AddHook(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
 

@@ -95,6 +95,7 @@ class TcpHarness : public ::testing::Test {
     ASSERT_TRUE(stack_->StartManual().ok());
     std::lock_guard lock(stack_->mutex());
     stack_->arp().cache().AddPermanent(kPeerIp, kPeerMac);
+    stack_->tcp().mutable_config().verify_timers = true;  // the deadline heap is checked
     Tweak(stack_->tcp().mutable_config());
   }
 

@@ -154,12 +154,15 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
     e.ee.ee_type = anc.error.type;
     e.ee.ee_code = anc.error.code;
     e.ee.ee_info = anc.error.info;
-    e.offender.sin6_family = AF_INET6;
-    const Ip6Address who = anc.error.origin == SO_EE_ORIGIN_ICMP6
-                               ? anc.error.offender6
-                               : IpAddress(anc.error.offender).v6();
-    std::memcpy(&e.offender.sin6_addr, who.bytes().data(), 16);
-    if (who.is_link_local()) e.offender.sin6_scope_id = LinkLocalScope();
+    // A local error (SO_EE_ORIGIN_LOCAL: EMSGSIZE with the MTU) has no offender: zeros.
+    if (anc.error.origin != SO_EE_ORIGIN_LOCAL) {
+      e.offender.sin6_family = AF_INET6;
+      const Ip6Address who = anc.error.origin == SO_EE_ORIGIN_ICMP6
+                                 ? anc.error.offender6
+                                 : IpAddress(anc.error.offender).v6();
+      std::memcpy(&e.offender.sin6_addr, who.bytes().data(), 16);
+      if (who.is_link_local()) e.offender.sin6_scope_id = LinkLocalScope();
+    }
     put(SOL_IPV6, IPV6_RECVERR, &e, sizeof(e));
   } else if (anc.has_error) {
     // ip(7): a sock_extended_err followed by the offender's address (SO_EE_OFFENDER).
@@ -172,9 +175,11 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
     e.ee.ee_type = anc.error.type;
     e.ee.ee_code = anc.error.code;
     e.ee.ee_info = anc.error.info;
-    e.offender.sin_family = AF_INET;
-    const uint32_t a = anc.error.offender.value();
-    e.offender.sin_addr.s_addr = htonl(a);
+    if (anc.error.origin != SO_EE_ORIGIN_LOCAL) {
+      e.offender.sin_family = AF_INET;
+      const uint32_t a = anc.error.offender.value();
+      e.offender.sin_addr.s_addr = htonl(a);
+    }
     put(SOL_IP, IP_RECVERR, &e, sizeof(e));
   }
   msg->msg_controllen = used;

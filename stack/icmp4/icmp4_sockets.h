@@ -72,6 +72,9 @@ class Icmp4Sockets {
   Result<bool, int> SendRaw(Icmp4Endpoint* ep, Ip4Address dst, ByteSpan message,
                             const Icmp4SendOptions& options, Instant now);
 
+  // The MTU a datagram toward a destination meets (the link's: no IPv4 path MTU cache),
+  // for the EMSGSIZE a too-long message with DF gets.
+  uint32_t Mtu() const { return ip4_->mtu(); }
   // The local address a message to `dst` would leave from (for connect()).
   Result<Ip4Address, int> SourceFor(Ip4Address dst, Ip4Address hint) const;
 

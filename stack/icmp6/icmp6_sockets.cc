@@ -155,6 +155,10 @@ Result<bool, int> Icmp6Sockets::Transmit(Icmp6Endpoint* ep, const Ip6Address& ds
     StoreBe16(bytes.data() + checksum_offset,
               InternetChecksum(bytes, Icmp6PseudoHeaderSum(route->src, dst, bytes.size())));
   }
+  if (dst.is_multicast() &&
+      (dst == Ip6Address::AllNodesMulticast() || ip6_->IsMemberOf(dst))) {
+    LoopBackMulticast(route->src, dst, options, now);
+  }
   Ip6SendParams params;
   params.src = route->src;
   params.dst = dst;
@@ -167,6 +171,33 @@ Result<bool, int> Icmp6Sockets::Transmit(Icmp6Endpoint* ep, const Ip6Address& ds
   auto sent = ip6_->Send(params, tx_, now);
   if (!sent.ok()) return Err{ToErrno(sent.error())};
   return true;
+}
+
+void Icmp6Sockets::LoopBackMulticast(const Ip6Address& src, const Ip6Address& group,
+                                     const Icmp6SendOptions& options, Instant now) {
+  // ipv6(7) IPV6_MULTICAST_LOOP (on by default): a message to a group this host is in is
+  // also received here, so a ping to ff02::1 is answered by this host too, as the kernel
+  // answers its own (and raw sockets see it). The copy is taken before tx_ is sent.
+  const ByteSpan message = tx_.data();
+  std::vector<uint8_t> packet(kIp6HeaderSize + message.size());
+  Ip6Header h;
+  h.src = src;
+  h.dst = group;
+  h.next_header = Ip6NextHeader::kIcmp6;
+  h.hop_limit = options.hop_limit == 0 ? 1 : options.hop_limit;
+  h.Emit(packet, message.size());
+  std::copy(message.begin(), message.end(), packet.begin() + kIp6HeaderSize);
+  Ip6PacketInfo info;
+  info.src = src;
+  info.dst = group;
+  info.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
+  info.hop_limit = h.hop_limit;
+  info.to_multicast = true;
+  info.packet = packet;
+  icmp_->ReceiveIp6(info, ByteSpan(packet).subspan(kIp6HeaderSize), now);
+  // Our own answer (to our own address) is delivered at once, before the request leaves,
+  // so it comes first as it does on Linux (the loopback device beats the wire).
+  if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
 }
 
 bool Icmp6Sockets::OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {

@@ -81,6 +81,8 @@ class Icmp6Sockets {
   // The local address a message to `dst` would leave from (for connect()).
   Result<Ip6Address, int> SourceFor(const Ip6Address& dst, const Ip6Address& hint) const;
   bool IsOurs(const Ip6Address& a) const;
+  // The path MTU toward `dst` (RFC 8201), for the EMSGSIZE a too-long message gets.
+  uint32_t PathMtu(const Ip6Address& dst) const { return ip6_->PathMtu(dst); }
 
   template <typename Fn>  // fn(const Icmp6Endpoint&, bool raw)
   void ForEachEndpoint(Fn&& fn) const {
@@ -94,6 +96,8 @@ class Icmp6Sockets {
   bool OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now);
   void OnError(const Ip6ErrorInfo& e, Instant now);
   Result<uint16_t, int> PickIdentifier();
+  void LoopBackMulticast(const Ip6Address& src, const Ip6Address& group,
+                         const Icmp6SendOptions& options, Instant now);
   Result<bool, int> Transmit(Icmp6Endpoint* ep, const Ip6Address& dst, int checksum_offset,
                              const Icmp6SendOptions& options, Instant now);
 

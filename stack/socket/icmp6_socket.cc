@@ -117,7 +117,28 @@ SysResult<size_t> Icmp6Socket::SendTo(ByteSpan message, const SocketAddress* to,
   const Instant now = ctx_.clock->Now();
   auto r = raw() ? table_->SendRaw(this, dst.ip.v6(), message, opts, now)
                  : table_->SendPing(this, dst.ip.v6(), message, opts, now);
-  if (!r.ok()) return Err{r.error()};
+  if (!r.ok()) {
+    if (r.error() == EMSGSIZE && recverr_ && opts.dont_fragment) {
+      // ipv6_local_error: with IPV6_RECVERR a message too long for the path is also
+      // queued as a local error carrying the MTU (ping: "local error: message too long,
+      // mtu: 1500"); its port is the flow's, which for ICMPv6 holds type and code.
+      SocketError e;
+      e.error = EMSGSIZE;
+      e.origin = 1;  // SO_EE_ORIGIN_LOCAL
+      e.info = table_->PathMtu(dst.ip.v6());
+      const uint16_t type_code =
+          message.size() >= 2 ? static_cast<uint16_t>(message[0] << 8 | message[1]) : 0;
+      e.dst = SocketAddress{dst.ip, type_code, 0};
+      QueueErrorLocked(std::move(e));
+      NotifyLocked();
+    }
+    return Err{r.error()};
+  }
+  // A message to ourselves (our address, or a group we are in) waits in the IPv6
+  // loopback queue: the event loop must run it now, not at its next wake-up.
+  if (dst.ip.v6().is_multicast() || table_->IsOurs(dst.ip.v6())) {
+    if (ctx_.kick) ctx_.kick();
+  }
   return message.size();
 }
 

@@ -102,7 +102,20 @@ SysResult<size_t> IcmpSocket::SendTo(ByteSpan message, const SocketAddress* to, 
   const Instant now = ctx_.clock->Now();
   auto r = raw() ? table_->SendRaw(this, dst, message, opts, now)
                  : table_->SendPing(this, dst, message, opts, now);
-  if (!r.ok()) return Err{r.error()};
+  if (!r.ok()) {
+    if (r.error() == EMSGSIZE && recverr_ && opts.dont_fragment) {
+      // ip_local_error: with IP_RECVERR a datagram too long to leave unfragmented is also
+      // queued as a local error carrying the MTU (ping: "local error: message too long").
+      SocketError e;
+      e.error = EMSGSIZE;
+      e.origin = 1;  // SO_EE_ORIGIN_LOCAL
+      e.info = table_->Mtu();
+      e.dst = SocketAddress{IpAddress(dst), 0, 0};
+      QueueErrorLocked(std::move(e));
+      NotifyLocked();
+    }
+    return Err{r.error()};
+  }
   return message.size();
 }
 

@@ -209,6 +209,51 @@ TEST_F(Icmp6SocketTest, NeighbourFailureIsAddressUnreachableFromOurselves) {
   EXPECT_EQ(from.ip, silent.ip);
 }
 
+TEST_F(Icmp6SocketTest, TooLongWithDontFragmentIsALocalErrorWithTheMtu) {
+  auto ping = Open(SOCK_DGRAM);
+  SetInt(*ping, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO);
+  SetInt(*ping, IPPROTO_IPV6, IPV6_RECVERR, 1);
+  EXPECT_EQ(ping->SendTo(Request(0, 1, 1600), &kPeer, 0).error(), EMSGSIZE);
+  EXPECT_TRUE(Drain().empty());
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  RecvAncillary anc;
+  int flags = 0;
+  auto n = ping->RecvFrom(buf, &from, MSG_ERRQUEUE, &flags, &anc);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(anc.error.error, EMSGSIZE);
+  EXPECT_EQ(anc.error.origin, 1);  // SO_EE_ORIGIN_LOCAL
+  EXPECT_EQ(anc.error.info, 1500u);
+  EXPECT_EQ(from.ip, IpAddress(kPeerGlobal));
+  EXPECT_EQ(from.port, 0x8000);  // the flow's ICMPv6 type and code, as Linux reports it
+  // Fragmentation allowed: the same message leaves in two fragments.
+  SetInt(*ping, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT);
+  ASSERT_TRUE(ping->SendTo(Request(0, 2, 1600), &kPeer, 0).ok());
+  EXPECT_EQ(Drain().size(), 2u);
+}
+
+TEST_F(Icmp6SocketTest, PingToAllNodesIsAnsweredByThisHostToo) {
+  auto ping = Open(SOCK_DGRAM);
+  const SocketAddress all{IpAddress(Ip6Address::AllNodesMulticast()), 0, 0};
+  ASSERT_TRUE(ping->SendTo(Request(0, 1, 8), &all, 0).ok());
+  // ipv6(7) IPV6_MULTICAST_LOOP: our own reply is already queued, from our link-local
+  // address (RFC 4443 §4.2: the source of a reply to a multicast request is unicast).
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  int flags = 0;
+  auto n = ping->RecvFrom(buf, &from, 0, &flags, nullptr);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(buf[0], 129);
+  EXPECT_EQ(from.ip, IpAddress(kOurLinkLocal));
+  // The request went out too, with hop limit 1 (IPV6_MULTICAST_HOPS' default).
+  auto sent = Drain();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].dst, Ip6Address::AllNodesMulticast());
+  EXPECT_EQ(sent[0].hop_limit, 1);
+  EXPECT_EQ(sent[0].icmp_type(), Icmp6Type::kEchoRequest);
+}
+
 TEST_F(Icmp6SocketTest, RawSocketComputesTheChecksumAtItsOffset) {
   auto raw = Open(SOCK_RAW);
   auto msg = Request(0x7777, 9, 8);  // checksum field 0xdead, identifier kept

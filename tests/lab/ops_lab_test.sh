@@ -57,6 +57,9 @@ in_host timeout 20 ping -c 1 -W 5 10.77.0.50 >"$TMP/ping-unreach.out" 2>&1 || tr
 check "ping a silent on-link address: Destination Host Unreachable from us" \
   has "$TMP/ping-unreach.out" "From $ME icmp_seq=1 Destination Host Unreachable"
 check "ping: no warnings about unsupported options" eval "! grep -q WARNING $TMP/ping.out"
+in_host timeout 20 ping -c 1 -W 2 -M do -s 1600 "$LAB_PEER_IP4" >"$TMP/ping-big.out" 2>&1 || true
+check "ping -M do -s 1600: a local error with the MTU (IP_RECVERR, SO_EE_ORIGIN_LOCAL)" \
+  has "$TMP/ping-big.out" "^ping: local error: message too long, mtu=1500"
 in_host timeout 40 traceroute -n -w 2 -q 2 "$LAB_FAR_IP4" >"$TMP/tr.out" 2>&1 || true
 cat "$TMP/tr.out"
 check "traceroute: hop 1 is the peer" has "$TMP/tr.out" "^ 1  $LAB_PEER_IP4 "
@@ -99,11 +102,23 @@ in_host6 timeout 20 ping -6 -c 1 -W 5 fd77::50 >"$TMP/ping6-unreach.out" 2>&1 ||
 cat "$TMP/ping6-unreach.out"
 check "ping -6 a silent on-link address: Address unreachable from our own address" \
   has "$TMP/ping6-unreach.out" "From fd77:[0-9a-f:]+ icmp_seq=1 Destination unreachable: Address unreachable"
+in_host6 timeout 20 ping -6 -c 1 -W 2 -M do -s 1600 "$LAB_PEER_IP6" >"$TMP/ping6-big.out" 2>&1 || true
+check "ping -6 -M do -s 1600: a local error with the MTU (IPV6_RECVERR, SO_EE_ORIGIN_LOCAL)" \
+  has "$TMP/ping6-big.out" "^ping: local error: message too long, mtu: 1500"
+in_host6 timeout 20 ping -6 -c 2 -i 0.2 -W 2 -s 2000 "$LAB_FAR_IP6" >"$TMP/ping6-frag.out" 2>&1 || true
+check "ping -6 -s 2000 the far host: fragmented both ways" \
+  has "$TMP/ping6-frag.out" "^2008 bytes from $LAB_FAR_IP6: icmp_seq=2 ttl=63"
 PEER_LL=$(lab_exec peer ip -6 -o addr show dev "$LAB_PEER_IF" scope link | awk '{print $4}' | cut -d/ -f1)
 in_host6 timeout 20 ping -6 -c 2 -i 0.2 -W 2 "$PEER_LL%$LAB_TAP" >"$TMP/ping6-ll.out" 2>&1 || true
 cat "$TMP/ping6-ll.out"
 check "ping -6 the peer's link-local address with a scope (%$LAB_TAP)" \
   has "$TMP/ping6-ll.out" "^64 bytes from $PEER_LL%$LAB_TAP: icmp_seq=2 ttl=64"
+in_host6 timeout 20 ping -6 -c 2 -i 0.3 -W 2 "ff02::1%$LAB_TAP" >"$TMP/ping6-mc.out" 2>&1 || true
+cat "$TMP/ping6-mc.out"
+# As on a kernel host: our own answer first (multicast loop), the peer's as a duplicate.
+check "ping -6 ff02::1: this host answers first, then the peer" \
+  eval "grep -A1 -m1 'icmp_seq=1 ' $TMP/ping6-mc.out | tail -1 | grep -q 'from $PEER_LL%$LAB_TAP: icmp_seq=1 ' &&
+        grep -q '2 packets transmitted, 2 received, +1 duplicates' $TMP/ping6-mc.out"
 in_host6 timeout 20 ping -6 -c 2 -i 0.2 -W 2 -I "$LAB_TAP" "$PEER_LL" >"$TMP/ping6-dev.out" 2>&1 || true
 check "ping -6 -I $LAB_TAP a link-local address (SO_BINDTODEVICE, IPV6_PKTINFO)" \
   has "$TMP/ping6-dev.out" "2 packets transmitted, 2 received"

@@ -364,5 +364,29 @@ TEST_F(IcmpSocketTest, UdpRecverrQueuesTimeExceededAndPortUnreachable) {
   EXPECT_EQ(udp->Poll() & POLLERR, 0u);
 }
 
+TEST_F(IcmpSocketTest, TooLongWithDontFragmentIsALocalErrorWithTheMtu) {
+  auto ping = Open(a_.get(), SOCK_DGRAM);
+  SetInt(*ping, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+  SetInt(*ping, IPPROTO_IP, IP_RECVERR, 1);
+  const SocketAddress to{IpAddress(kIpB), 0};
+  EXPECT_EQ(ping->SendTo(EchoRequest(0, 1, 1600), &to, 0).error(), EMSGSIZE);
+  std::vector<uint8_t> buf(100);
+  SocketAddress from;
+  RecvAncillary anc;
+  int flags = 0;
+  auto n = ping->RecvFrom(buf, &from, MSG_ERRQUEUE, &flags, &anc);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  ASSERT_TRUE(anc.has_error);
+  EXPECT_EQ(anc.error.error, EMSGSIZE);
+  EXPECT_EQ(anc.error.origin, 1);  // SO_EE_ORIGIN_LOCAL (ip_local_error)
+  EXPECT_EQ(anc.error.info, 1500u);
+  EXPECT_EQ(from.ip, IpAddress(kIpB));
+  // Without IP_RECVERR only the send fails.
+  SetInt(*ping, IPPROTO_IP, IP_RECVERR, 0);
+  EXPECT_EQ(ping->SendTo(EchoRequest(0, 2, 1600), &to, 0).error(), EMSGSIZE);
+  EXPECT_EQ(ping->RecvFrom(buf, &from, MSG_ERRQUEUE, &flags, &anc).error(), EAGAIN);
+}
+
 }  // namespace
 }  // namespace pytcp

@@ -264,8 +264,8 @@ void Stack::SetIp6DefaultRouter(const Ip6Address& router) {
 void Stack::ProcessLinkLocked(Instant now) {
   // Read in batches until the link is empty (DESIGN.md "Runtime model").
   while (true) {
-    const ReceiveResult r =
-        link_->Receive([&](ByteSpan frame) { iface_->Receive(frame, now); }, 64);
+    const ReceiveResult r = link_->Receive(
+        [&](ByteSpan frame, const RxFrameInfo& rx) { iface_->Receive(frame, now, rx); }, 64);
     if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
     if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
     if (r.frames < 64) break;

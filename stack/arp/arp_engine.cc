@@ -64,7 +64,7 @@ void ArpEngine::Send(const MacAddress& dst, const ArpPacket& packet) {
   (void)iface_->Send(dst, EtherType::kArp, buf);
 }
 
-void ArpEngine::ReceiveFrame(const EthernetView& frame, Instant now) {
+void ArpEngine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo&) {
   counters_.Inc(ArpCounter::kRxPackets);
   auto parsed = ArpView::Parse(frame.payload());
   if (!parsed.ok()) {

@@ -81,7 +81,7 @@ class ArpEngine final : public L3Handler, private NeighbourCache<Ip4Address>::Ac
 
   ArpEngine(Interface* iface, Ip4AddressTable* addresses, Random* random, ArpConfig config);
 
-  void ReceiveFrame(const EthernetView& frame, Instant now) override;
+  void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
 
   // IPv4 send path: the MAC of `next_hop`, or the packet is queued while it is resolved.
   ResolveResult Resolve(Ip4Address next_hop, Instant now, MacAddress* mac, Packet* packet) {

@@ -33,7 +33,7 @@ void Interface::LeaveMulticast(const MacAddress& group) {
   if (it != multicast_.end() && --it->second <= 0) multicast_.erase(it);
 }
 
-void Interface::Receive(ByteSpan frame, Instant now) {
+void Interface::Receive(ByteSpan frame, Instant now, const RxFrameInfo& rx) {
   counters_.Inc(EthernetCounter::kRxFrames);
   if (capture_ != nullptr) capture_->Write(frame);
   auto view = EthernetView::Parse(frame);
@@ -53,7 +53,7 @@ void Interface::Receive(ByteSpan frame, Instant now) {
     counters_.Inc(EthernetCounter::kRxDropUnknownEtherType);
     return;
   }
-  it->second->ReceiveFrame(*view, now);
+  it->second->ReceiveFrame(*view, now, rx);
 }
 
 LinkStatus Interface::Transmit(ByteSpan frame) {

@@ -43,7 +43,8 @@ std::string_view CounterName(EthernetCounter c);
 class L3Handler {
  public:
   virtual ~L3Handler() = default;
-  virtual void ReceiveFrame(const EthernetView& frame, Instant now) = 0;
+  // `rx` is what the link knows about the frame (a checksum already known valid).
+  virtual void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) = 0;
 };
 
 class Interface {
@@ -65,7 +66,7 @@ class Interface {
   bool IsMemberOf(const MacAddress& group) const { return multicast_.contains(group); }
 
   // Receive path: one frame from the link.
-  void Receive(ByteSpan frame, Instant now);
+  void Receive(ByteSpan frame, Instant now, const RxFrameInfo& rx = {});
 
   // Transmit path: prepends the Ethernet header to `packet` and sends it.
   LinkStatus Send(const MacAddress& dst, EtherType type, PacketBuffer& packet);

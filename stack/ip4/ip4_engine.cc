@@ -253,11 +253,12 @@ Result<bool, Ip4SendError> Ip4Engine::Transmit(const Ip4RouteResult& route, Pack
   return true;
 }
 
-void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now) {
-  ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false);
+void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
+  ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid);
 }
 
-void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback) {
+void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
+                                bool l4_checksum_valid) {
   counters_.Inc(Ip4Counter::kRxPackets);
   auto parsed = Ip4View::Parse(data);
   if (!parsed.ok()) {
@@ -297,6 +298,9 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback) 
     return;
   }
   if (!ip.is_fragment()) {
+    // A fragment's checksum covers the whole datagram (and no device leaves one partial):
+    // only an unfragmented datagram can carry the link's word for it.
+    info.l4_checksum_valid = l4_checksum_valid;
     Deliver(info, ip.datagram(), ip.payload(), now);
     return;
   }

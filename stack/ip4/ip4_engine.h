@@ -61,6 +61,9 @@ struct Ip4PacketInfo {
   bool to_multicast;
   ByteSpan header;    // the IPv4 header (options included)
   ByteSpan datagram;  // header and payload (for ICMP errors that quote it)
+  // The link vouches for the transport checksum (RxFrameInfo::l4_checksum_valid); never
+  // set for a reassembled datagram.
+  bool l4_checksum_valid = false;
 };
 
 // An ICMP error about a datagram we sent, as the transports see it.
@@ -151,9 +154,11 @@ class Ip4Engine final : public L3Handler {
   // header is prepended in place; fragments are built when it exceeds the MTU.
   Result<bool, Ip4SendError> Send(const Ip4SendParams& params, PacketBuffer& packet, Instant now);
 
-  void ReceiveFrame(const EthernetView& frame, Instant now) override;
+  void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
   // Datagram delivery for the loopback path (a datagram to one of our own addresses).
-  void ReceiveDatagram(ByteSpan datagram, Instant now, bool from_loopback);
+  // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
+  void ReceiveDatagram(ByteSpan datagram, Instant now, bool from_loopback,
+                       bool l4_checksum_valid = false);
 
   // Packets to our own addresses wait here until the event loop delivers them, so that a
   // send never re-enters the receive path of the same stack.
@@ -167,6 +172,8 @@ class Ip4Engine final : public L3Handler {
   // The largest TCP datagram the link segments itself (TSO/GSO); 0 = none. Send() lets a
   // TCP datagram with DF set through up to this size (DESIGN.md "Performance").
   uint32_t tso_max_size() const { return iface_->link()->features().tso_max_size; }
+  // The MTU the device itself cuts TSO segments at.
+  uint32_t device_mtu() const { return iface_->link()->mtu(); }
   const Counters<Ip4Counter>& counters() const { return counters_; }
   const Ip4AddressTable& addresses() const { return *addresses_; }
   const Ip4RoutingTable& routes() const { return *routes_; }

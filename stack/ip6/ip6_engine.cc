@@ -289,7 +289,12 @@ Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBu
     return true;
   }
   const uint32_t mtu = PathMtu(params.dst);
-  if (kIp6HeaderSize + packet.size() > mtu) {
+  // TCP segmentation offload (stack/link/virtio_net.h): a TCP segment larger than the path
+  // MTU that the device will cut into path-MTU packets passes whole. TCP makes one only
+  // when its MSS is the path's own (TcpConnection::TsoPayload), so each piece fits.
+  const bool tso = header.next_header == Ip6NextHeader::kTcp && params.dont_fragment &&
+                   packet.size() <= tso_max_size();
+  if (kIp6HeaderSize + packet.size() > mtu && !tso) {
     if (params.dont_fragment || params.router_alert) {
       counters_.Inc(Ip6Counter::kTxDropTooBig);
       return Err{Ip6SendError::kTooBig};
@@ -363,8 +368,8 @@ Result<bool, Ip6SendError> Ip6Engine::Transmit(const Ip6RouteResult& route, Pack
   return true;
 }
 
-void Ip6Engine::ReceiveFrame(const EthernetView& frame, Instant now) {
-  ReceivePacket(frame.payload(), now, /*from_loopback=*/false);
+void Ip6Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
+  ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid);
 }
 
 void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast,
@@ -372,7 +377,8 @@ void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multi
   if (errors_ != nullptr) errors_->SendError(h, ip.packet(), to_multicast, allow_multicast, now);
 }
 
-void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback) {
+void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
+                              bool l4_checksum_valid) {
   last_now_ = now;
   counters_.Inc(Ip6Counter::kRxPackets);
   auto parsed = Ip6View::Parse(data);
@@ -389,6 +395,8 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback) {
   info.hop_limit = ip.hop_limit();
   info.traffic_class = ip.traffic_class();
   info.packet = ip.packet();
+  // Fragments are reassembled into a new buffer and come back through here without it.
+  info.l4_checksum_valid = l4_checksum_valid;
   // Our own address as the source arrived only through a loop or a spoofer. (DAD probes
   // come from ::, RFC 4862 §5.4.2.)
   if (!from_loopback && addresses_->IsOurs(info.src)) {

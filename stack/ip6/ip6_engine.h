@@ -75,6 +75,9 @@ struct Ip6PacketInfo {
   bool dst_tentative = false;  // to one of our tentative addresses (only ND may use it)
   bool router_alert = false;   // a Hop-by-Hop Router Alert option was present (MLD)
   ByteSpan packet;             // the whole packet (reassembled), for errors that quote it
+  // The link vouches for the transport checksum (RxFrameInfo::l4_checksum_valid); never
+  // set for a reassembled packet.
+  bool l4_checksum_valid = false;
 };
 
 // An ICMPv6 error about a packet we sent, as the transports see it.
@@ -170,8 +173,10 @@ class Ip6Engine final : public L3Handler {
   // Hop-by-Hop or Fragment header) is prepended in place or fragments are built.
   Result<bool, Ip6SendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
 
-  void ReceiveFrame(const EthernetView& frame, Instant now) override;
-  void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback);
+  void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
+  // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
+  void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback,
+                     bool l4_checksum_valid = false);
 
   bool HasLoopbackPending() const { return !loopback_queue_.empty(); }
   void DeliverLoopback(Instant now);
@@ -186,6 +191,10 @@ class Ip6Engine final : public L3Handler {
   // RFC 8201 §4: a Packet Too Big lowers the path MTU to `dst` (never below 1280).
   void UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now);
   uint32_t PathMtu(const Ip6Address& dst) const;
+  // The largest TCP segment the link segments itself (TSO); 0 without.
+  uint32_t tso_max_size() const { return iface_->link()->features().tso_max_size; }
+  // The MTU the device itself cuts TSO segments at.
+  uint32_t device_mtu() const { return iface_->link()->mtu(); }
   // RFC 4861 §8.3: a Redirect sets the next hop for a destination.
   void SetRedirect(const Ip6Address& dst, const Ip6Address& next_hop) { redirects_[dst] = next_hop; }
   // The next hop we currently use for `dst` (nullopt: no route).

@@ -5,10 +5,11 @@
 // the manner of smoltcp's phy::PcapWriter). The stack's event loop waits on wait_fd() and
 // on next_delivery_time(), then drains Receive() in batches until it reports no more frames.
 //
-// Offloads come later (DESIGN.md "Performance"): a TAP opened with IFF_VNET_HDR prefixes
-// each frame with a virtio-net header and may carry GSO/GRO super-frames of up to 64 KB.
-// LinkFeatures says which of those a link has negotiated; today every link reports none,
-// so every frame is a plain Ethernet frame of at most mtu() + 18 bytes.
+// Offloads (DESIGN.md "Performance"): a TAP opened with IFF_VNET_HDR prefixes each frame
+// with a virtio-net header and may carry GSO/GRO super-frames of up to 64 KB. LinkFeatures
+// says which of those a link has negotiated (TapLink: all, by default; the memory and pcap
+// links: none of their own); RxFrameInfo carries what the header said about one received
+// frame up to the protocols.
 #pragma once
 
 #include <cstddef>
@@ -37,7 +38,7 @@ enum class LinkStatus : uint8_t {
 };
 std::string_view ToString(LinkStatus s);
 
-// Offloads a link has negotiated. All false/0 until the TAP's IFF_VNET_HDR support lands.
+// Offloads a link has negotiated.
 struct LinkFeatures {
   // Every frame, in both directions, starts with a struct virtio_net_hdr.
   bool vnet_header = false;
@@ -51,10 +52,22 @@ struct LinkFeatures {
   bool rx_gro = false;
 };
 
+// What the link knows about one received frame beyond its bytes.
+struct RxFrameInfo {
+  // The frame's TCP or UDP checksum need not be verified: the device has verified it
+  // (virtio DATA_VALID), or the frame comes from a sender in this host that left the
+  // checksum partial (NEEDS_CSUM: the field then holds only the pseudo-header sum; see
+  // stack/link/virtio_net.cc for why skipping is sound). Applies to the transport header
+  // of an unfragmented IPv4/IPv6 packet only; the IP header checksum is always verified.
+  bool l4_checksum_valid = false;
+};
+
 // Called once per received frame. The bytes are valid only during the call (they live in
 // the link's receive buffer); copy what must outlive it. The sink may call Send() on the
 // same link (no lock is held while it runs).
-using FrameSink = absl::FunctionRef<void(ByteSpan frame)>;
+using FrameSink = absl::FunctionRef<void(ByteSpan frame, const RxFrameInfo& info)>;
+// For callers that need only the bytes (tests, tools).
+using PlainFrameSink = absl::FunctionRef<void(ByteSpan frame)>;
 
 struct ReceiveResult {
   size_t frames = 0;                   // frames handed to the sink
@@ -76,6 +89,10 @@ class Link {
   // Non-blocking: hands up to max_frames waiting frames to `sink`, stopping early when no
   // more are waiting. frames == max_frames means more may be waiting.
   virtual ReceiveResult Receive(FrameSink sink, size_t max_frames) = 0;
+  // The same, dropping the RxFrameInfo. (Implementations say `using Link::Receive;`.)
+  ReceiveResult Receive(PlainFrameSink sink, size_t max_frames) {
+    return Receive(FrameSink([&](ByteSpan frame, const RxFrameInfo&) { sink(frame); }), max_frames);
+  }
 
   // Becomes readable when Receive() has frames to return. The link owns it.
   virtual int wait_fd() const = 0;

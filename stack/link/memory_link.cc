@@ -162,7 +162,7 @@ ReceiveResult MemoryLink::Receive(FrameSink sink, size_t max_frames) {
     }
     // No lock held: the sink may send on this link (an ARP reply, a TCP ACK).
     ++result.frames;
-    sink(ByteSpan(frame.data(), frame.size()));
+    sink(ByteSpan(frame.data(), frame.size()), RxFrameInfo{});
   }
   return result;
 }

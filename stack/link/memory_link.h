@@ -92,6 +92,7 @@ class MemoryLink final : public Link {
   // A frame lost to an impairment or a full queue still returns kOk, as on a real wire.
   [[nodiscard]] LinkStatus Send(ByteSpan frame) override;
   ReceiveResult Receive(FrameSink sink, size_t max_frames) override;
+  using Link::Receive;
   int wait_fd() const override { return event_fd_; }
   // Delivery time of the earliest frame travelling toward this end; Infinite if none.
   Instant next_delivery_time() const override;

@@ -20,10 +20,10 @@ LinkStatus PcapLink::Send(ByteSpan frame) {
 
 ReceiveResult PcapLink::Receive(FrameSink sink, size_t max_frames) {
   return inner_->Receive(
-      [&](ByteSpan frame) {
+      FrameSink([&](ByteSpan frame, const RxFrameInfo& info) {
         Record(frame);
-        sink(frame);
-      },
+        sink(frame, info);
+      }),
       max_frames);
 }
 

@@ -21,6 +21,7 @@ class PcapLink final : public Link {
 
   [[nodiscard]] LinkStatus Send(ByteSpan frame) override;
   ReceiveResult Receive(FrameSink sink, size_t max_frames) override;
+  using Link::Receive;
   int wait_fd() const override { return inner_->wait_fd(); }
   Instant next_delivery_time() const override { return inner_->next_delivery_time(); }
   uint32_t mtu() const override { return inner_->mtu(); }

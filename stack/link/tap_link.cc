@@ -15,48 +15,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "stack/wire/checksum.h"
+#include "stack/link/virtio_net.h"
 
 namespace pytcp {
 namespace {
 
-// struct virtio_net_hdr of <linux/virtio_net.h> (virtio 1.1 §5.1.6), which cannot be
-// included from C++ (a member is named `class`). Fields are little-endian on x86, where the
-// legacy header's native order and virtio 1.0's agree.
-struct virtio_net_hdr {
-  uint8_t flags;
-  uint8_t gso_type;
-  uint16_t hdr_len;      // Ethernet + IP + TCP headers of a GSO frame
-  uint16_t gso_size;     // payload bytes per segment
-  uint16_t csum_start;   // where the L4 checksum's coverage starts
-  uint16_t csum_offset;  // the checksum field, from csum_start
-};
-static_assert(sizeof(virtio_net_hdr) == 10);
-constexpr uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-constexpr uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
-// The largest IPv4 datagram: what a TSO super-frame may carry.
-constexpr uint32_t kTsoMaxSize = 65535;
-constexpr size_t kVnetHeaderSize = sizeof(virtio_net_hdr);  // 10: the legacy header
-constexpr size_t kRxBufferSize = kVnetHeaderSize + 65536 + kMaxLinkHeaderSize;
+constexpr size_t kRxBufferSize = kVirtioNetHeaderSize + 65536 + kMaxLinkHeaderSize;
 
 // On unless PYTCP_TAP_OFFLOAD=0 (StackConfig rejects anything but '0' and '1').
 bool OffloadsFromEnvironment() {
   const char* v = std::getenv("PYTCP_TAP_OFFLOAD");
   return v == nullptr || std::strcmp(v, "0") != 0;
-}
-
-// Fills in an L4 checksum the sender left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field
-// at csum_start + csum_offset holds the pseudo-header sum, so the one's-complement sum of
-// everything from csum_start, field included, is the checksum (what the kernel's
-// skb_checksum_help does). False if the offsets do not fit the frame.
-bool CompleteChecksum(uint8_t* frame, size_t size, const virtio_net_hdr& h) {
-  const size_t start = h.csum_start;
-  const size_t field = start + h.csum_offset;
-  if (field + 2 > size) return false;
-  const uint16_t sum = InternetChecksum(std::span<const uint8_t>(frame + start, size - start));
-  frame[field] = static_cast<uint8_t>(sum >> 8);
-  frame[field + 1] = static_cast<uint8_t>(sum);
-  return true;
 }
 
 std::string CreateHint(const std::string& name) {
@@ -94,39 +63,6 @@ ifreq MakeIfreq(const std::string& name) {
   std::memset(&ifr, 0, sizeof(ifr));
   std::memcpy(ifr.ifr_name, name.data(), name.size());  // size checked < IFNAMSIZ
   return ifr;
-}
-
-// Describes an IPv4/TCP super-frame (larger than the MTU) to the device: segment it into
-// payloads of MTU - IP header - TCP header, each with a copy of the headers (IP ID
-// incremented, lengths and checksums per segment). The L4 checksum becomes "partial"
-// (NEEDS_CSUM): the kernel's GSO expects the pseudo-header sum of the whole datagram in the
-// checksum field, which goes into `header_copy` (the frame itself is const) along with the
-// Ethernet, IP and TCP headers. Returns the header length, or 0 if the frame is not TCP
-// over IPv4 (nothing else is ever larger than the MTU).
-size_t DescribeTso(ByteSpan frame, uint32_t mtu, virtio_net_hdr* vnet, uint8_t* header_copy) {
-  constexpr size_t kEth = 14;
-  if (frame.size() < kEth + 20 + 20 || LoadBe16(frame, 12) != 0x0800) return 0;
-  const size_t ihl = static_cast<size_t>(frame[kEth] & 0x0f) * 4;
-  if ((frame[kEth] >> 4) != 4 || ihl < 20 || frame[kEth + 9] != 6) return 0;
-  if (frame.size() < kEth + ihl + 20) return 0;
-  const size_t thl = static_cast<size_t>(frame[kEth + ihl + 12] >> 4) * 4;
-  const size_t hdr_len = kEth + ihl + thl;
-  if (thl < 20 || frame.size() <= hdr_len || mtu <= ihl + thl) return 0;
-  std::memcpy(header_copy, frame.data(), hdr_len);
-  const Ip4Address src = Ip4Address::FromBytes(frame.data() + kEth + 12);
-  const Ip4Address dst = Ip4Address::FromBytes(frame.data() + kEth + 16);
-  const uint32_t tcp_length = static_cast<uint32_t>(LoadBe16(frame, kEth + 2) - ihl);
-  // Folded, not complemented: the device adds the data and complements.
-  const uint16_t partial = static_cast<uint16_t>(~ChecksumFold(PseudoHeaderSum4(src, dst, 6, tcp_length)));
-  header_copy[kEth + ihl + 16] = static_cast<uint8_t>(partial >> 8);
-  header_copy[kEth + ihl + 17] = static_cast<uint8_t>(partial);
-  vnet->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  vnet->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-  vnet->hdr_len = static_cast<uint16_t>(hdr_len);
-  vnet->gso_size = static_cast<uint16_t>(mtu - ihl - thl);
-  vnet->csum_start = static_cast<uint16_t>(kEth + ihl);
-  vnet->csum_offset = 16;
-  return hdr_len;
 }
 
 }  // namespace
@@ -239,7 +175,7 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(std::string_view name_vie
     // The header size is the legacy 10 bytes (no MRG_RXBUF). Accepting partial checksums
     // and TCP super-frames is what makes the kernel stop segmenting and checksumming
     // GSO/GRO packets on their way to us; if it refuses, frames still carry the header.
-    int hdr_size = static_cast<int>(kVnetHeaderSize);
+    int hdr_size = static_cast<int>(kVirtioNetHeaderSize);
     features.vnet_header = ::ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) == 0;
     if (features.vnet_header &&
         ::ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) == 0) {
@@ -266,7 +202,7 @@ TapLink::TapLink(int fd, std::string name, int ifindex, uint32_t mtu, LinkFeatur
       ifindex_(ifindex),
       mtu_(mtu),
       features_(features),
-      vnet_size_(features.vnet_header ? kVnetHeaderSize : 0),
+      vnet_size_(features.vnet_header ? kVirtioNetHeaderSize : 0),
       rx_buffer_(kRxBufferSize) {}
 
 TapLink::~TapLink() { ::close(fd_); }
@@ -275,14 +211,17 @@ LinkStatus TapLink::Send(ByteSpan frame) {
   if (frame.size() < kMinFrameSize) return LinkStatus::kTooBig;
   // With IFF_VNET_HDR every write starts with a header; an all-zero one says "a plain,
   // fully checksummed frame" (VIRTIO_NET_HDR_GSO_NONE, no flags).
-  virtio_net_hdr vnet{};
-  uint8_t header_copy[kMaxLinkHeaderSize + 60 + 60];
+  VirtioNetHeader vnet;
+  uint8_t header_copy[kMaxTsoHeaderSize];
   iovec iov[3] = {{&vnet, vnet_size_},
                   {const_cast<uint8_t*>(frame.data()), frame.size()},
                   {nullptr, 0}};
   int iov_count = 2;
   if (frame.size() > mtu_ + kMaxLinkHeaderSize) {
-    if (features_.tso_max_size == 0 || frame.size() > features_.tso_max_size + kMaxLinkHeaderSize) {
+    // tso_max_size bounds the IP datagram (IPv4) or its payload (IPv6, whose 40-byte
+    // header is not counted in its length field).
+    if (features_.tso_max_size == 0 ||
+        frame.size() > features_.tso_max_size + 40 + kMaxLinkHeaderSize) {
       return LinkStatus::kTooBig;
     }
     const size_t hdr_len = DescribeTso(frame, mtu_, &vnet, header_copy);
@@ -325,20 +264,15 @@ ReceiveResult TapLink::Receive(FrameSink sink, size_t max_frames) {
       break;
     }
     if (static_cast<size_t>(n) < vnet_size_ + kMinFrameSize) continue;  // not an Ethernet frame
-    uint8_t* frame = rx_buffer_.data() + vnet_size_;
-    const size_t size = static_cast<size_t>(n) - vnet_size_;
+    const MutableByteSpan frame(rx_buffer_.data() + vnet_size_, static_cast<size_t>(n) - vnet_size_);
+    RxFrameInfo info;
     if (vnet_size_ != 0) {
-      virtio_net_hdr vnet;
+      VirtioNetHeader vnet;
       std::memcpy(&vnet, rx_buffer_.data(), sizeof(vnet));
-      // A GSO super-frame (gso_type != NONE) needs nothing else from us: its headers
-      // describe the whole payload (IPv4 total length, IPv6 payload length) and the layers
-      // above take a 64 KB TCP segment like any other.
-      if ((vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0 && !CompleteChecksum(frame, size, vnet)) {
-        continue;  // offsets outside the frame: malformed
-      }
+      if (!ReadRxVirtioNetHeader(vnet, frame, &info)) continue;  // malformed header
     }
     ++result.frames;
-    sink(ByteSpan(frame, size));
+    sink(frame, info);
   }
   return result;
 }

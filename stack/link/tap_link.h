@@ -15,9 +15,12 @@
 // (TUN_F_TSO4/6). The kernel then hands us GSO/GRO'd TCP super-frames of up to 64 KB in one
 // read instead of 45 MTU-sized frames: one system call, one pass up the stack, one ACK
 // decision. Frames marked NEEDS_CSUM carry only the pseudo-header sum in their L4 checksum
-// field (the sender was local and its checksum was never computed); Receive() completes
-// that checksum before handing the frame up, so the layers above see an ordinary frame
-// whose checksum verifies. On by default; PYTCP_TAP_OFFLOAD=0 in the environment (or
+// field (the sender was local and its checksum was never computed); frames marked
+// DATA_VALID were verified by the kernel. Either way Receive() tells the layers above, in
+// RxFrameInfo::l4_checksum_valid, that TCP/UDP need not sum the bytes (stack/link/
+// virtio_net.{h,cc}), so a received byte is summed at most once on its way up. Super-frames
+// leave as one writev (vnet header, a copy of the headers with the partial checksum, the
+// payload in place), described for GSO over IPv4 or IPv6. On by default; PYTCP_TAP_OFFLOAD=0 in the environment (or
 // TapLinkOptions::offloads = false) opens the device plain, with its offloads switched off.
 #pragma once
 
@@ -53,6 +56,7 @@ class TapLink final : public Link {
 
   [[nodiscard]] LinkStatus Send(ByteSpan frame) override;
   ReceiveResult Receive(FrameSink sink, size_t max_frames) override;
+  using Link::Receive;
   int wait_fd() const override { return fd_; }
   uint32_t mtu() const override { return mtu_; }
   LinkFeatures features() const override { return features_; }

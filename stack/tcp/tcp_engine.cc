@@ -291,12 +291,16 @@ void TcpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   }
   const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
-  ParseAndDemux(payload, pseudo, IpAddress(info.src), IpAddress(info.dst), now);
+  ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src),
+                IpAddress(info.dst), now);
 }
 
-void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, const IpAddress& src,
-                              const IpAddress& dst, Instant now) {
-  auto parsed = TcpView::Parse(payload, pseudo);
+void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
+                              const IpAddress& src, const IpAddress& dst, Instant now) {
+  // The link may vouch for the checksum (a frame the local kernel left partial, or one it
+  // verified; stack/link/virtio_net.cc): then the bytes are not summed a second time.
+  auto parsed = TcpView::Parse(payload, pseudo,
+                               checksum_valid ? ChecksumPolicy::kSkip : ChecksumPolicy::kVerify);
   if (!parsed.ok()) {
     counters_.Inc(IsIntegrityError(parsed.error()) ? TcpCounter::kRxDropMalformed
                                                    : TcpCounter::kRxDropInvalid);
@@ -552,7 +556,20 @@ uint32_t TcpEngine::PathMtu(const IpAddress& remote) const {
 
 uint32_t TcpEngine::TsoMaxSize(const IpAddress& remote) const {
   // Segments to our own addresses take the loopback queue, not the device: no TSO there.
-  if (!remote.is_v4() || remote.v4().is_loopback() || ip4_->addresses().IsOurs(remote.v4())) return 0;
+  // And the device cuts at its own MTU (TapLink: gso_size = MTU - IP - TCP header), so TSO
+  // is used only where that is the path MTU (not below a Packet Too Big, an RA's MTU
+  // option or a PYTCP_MTU smaller than the device's).
+  if (!remote.is_v4()) {
+    if (ip6_ == nullptr || remote.v6().is_loopback() || ip6_->addresses().IsOurs(remote.v6()) ||
+        ip6_->PathMtu(remote.v6()) != ip6_->device_mtu()) {
+      return 0;
+    }
+    return ip6_->tso_max_size();
+  }
+  if (remote.v4().is_loopback() || ip4_->addresses().IsOurs(remote.v4()) ||
+      ip4_->mtu() != ip4_->device_mtu()) {
+    return 0;
+  }
   return ip4_->tso_max_size();
 }
 
@@ -608,7 +625,8 @@ void TcpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   }
   const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
-  ParseAndDemux(payload, pseudo, IpAddress(info.src), IpAddress(info.dst), now);
+  ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src),
+                IpAddress(info.dst), now);
 }
 
 void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
@@ -644,7 +662,12 @@ bool TcpEngine::Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, By
   const uint32_t pseudo =
       PseudoHeaderSum6(tuple.local_ip.v6(), tuple.remote_ip.v6(), static_cast<uint8_t>(IpProto::kTcp),
                        static_cast<uint32_t>(hs + payload.size()));
-  header.Emit(tx_.Prepend(hs), payload, pseudo);
+  if (hs + payload.size() + kIp6HeaderSize > ip6_->PathMtu(tuple.remote_ip.v6()) &&
+      TsoMaxSize(tuple.remote_ip) > 0) {
+    header.EmitForOffload(tx_.Prepend(hs), pseudo);  // a TSO super-frame, as over IPv4
+  } else {
+    header.Emit(tx_.Prepend(hs), payload, pseudo);
+  }
   Ip6SendParams params;
   params.src = tuple.local_ip.v6();
   params.dst = tuple.remote_ip.v6();

@@ -134,9 +134,10 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   TcpConnection* Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr);
   void Remove(TcpConnection* conn);
 
-  // Both IP versions after their own checks: parse (checksum over `pseudo`), count, demux.
-  void ParseAndDemux(ByteSpan payload, uint32_t pseudo, const IpAddress& src,
-                     const IpAddress& dst, Instant now);
+  // Both IP versions after their own checks: parse (checksum over `pseudo`, unless the
+  // link vouched for it), count, demux.
+  void ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
+                     const IpAddress& src, const IpAddress& dst, Instant now);
   void Demux(const TcpSegment& seg, Instant now);
   TcpListener* FindListener(const IpAddress& ip, uint16_t port) const;
   void HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now);

@@ -47,13 +47,14 @@ uint32_t TcpConnection::TsoPayload() const {
   const uint32_t wire = MaxPayload();
   // TSO: the device cuts a large segment at MTU - IP header - TCP header, so it is used
   // only when that is exactly MaxPayload(): the MSS is the path's own (not a smaller one
-  // announced by the peer or set with TCP_MAXSEG). IPv4 only until the IPv6 path carries
-  // large datagrams.
-  if (!tuple_.remote_ip.is_v4()) return wire;
+  // announced by the peer or set with TCP_MAXSEG). Over IPv6 the device's cut is the same
+  // (VIRTIO_NET_HDR_GSO_TCPV6, gso_size = MTU - 40 - TCP header).
   const uint32_t tso = env_->TsoMaxSize(tuple_.remote_ip);
-  if (tso == 0 || uint32_t{mss_} + 40 != env_->PathMtu(tuple_.remote_ip)) return wire;
-  // Room for the largest IPv4 (20) and TCP (60) headers in front of the payload.
-  const uint32_t segments = tso > 80 + wire ? (tso - 80) / wire : 1;
+  const uint32_t ip_header = tuple_.remote_ip.is_v4() ? 20 : 40;
+  if (tso == 0 || uint32_t{mss_} + ip_header + 20 != env_->PathMtu(tuple_.remote_ip)) return wire;
+  // Room for the largest IP (IPv4 60 counts in its total length; IPv6's 40 does not, but
+  // the frame must fit the device's limit too) and TCP (60) headers around the payload.
+  const uint32_t segments = tso > 120 + wire ? (tso - 120) / wire : 1;
   return wire * segments;
 }
 

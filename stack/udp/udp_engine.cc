@@ -179,7 +179,10 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   counters_.Inc(UdpCounter::kRxDatagrams);
   const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kUdp),
                                            static_cast<uint32_t>(payload.size()));
-  auto parsed = UdpView::Parse(payload, pseudo);
+  // The link may vouch for the checksum (stack/link/virtio_net.cc): not summed again.
+  UdpParseOptions options;
+  if (info.l4_checksum_valid) options.checksum = ChecksumPolicy::kSkip;
+  auto parsed = UdpView::Parse(payload, pseudo, options);
   if (!parsed.ok()) {
     counters_.Inc(IsIntegrityError(parsed.error()) ? UdpCounter::kRxDropMalformed
                                                    : UdpCounter::kRxDropInvalid);
@@ -332,7 +335,9 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   counters_.Inc(UdpCounter::kRxDatagrams);
   const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kUdp),
                                            static_cast<uint32_t>(payload.size()));
-  auto parsed = UdpView::Parse(payload, pseudo);
+  UdpParseOptions options;
+  if (info.l4_checksum_valid) options.checksum = ChecksumPolicy::kSkip;
+  auto parsed = UdpView::Parse(payload, pseudo, options);
   // RFC 8200 §8.1: a zero checksum is invalid over IPv6.
   if (!parsed.ok() || LoadBe16(payload.data() + 6) == 0) {
     counters_.Inc(UdpCounter::kRxDropInvalid);

@@ -213,6 +213,40 @@ TEST_F(Ip4EngineTest, BroadcastEchoAndBroadcastToClosedPortStayQuiet) {
   EXPECT_EQ(Moved()["udp.rx_drop_no_port"], 1);
 }
 
+TEST_F(Ip4EngineTest, LinkVouchedChecksumSkipsUdpVerificationOfWholeDatagramsOnly) {
+  // The UDP checksum field as NEEDS_CSUM leaves it: not the checksum of these bytes.
+  std::vector<uint8_t> udp(8 + 16, 0x5a);
+  UdpHeader{1000, 2000}.Emit(udp, ByteSpan(udp).subspan(8), PseudoHeaderSum4(kPeerIp, kOurIp, 17, 24));
+  udp[6] ^= 0xff;
+  auto deliver = [&](const std::vector<uint8_t>& frame, bool valid) {
+    before_ = stack_->CounterSnapshot();
+    {
+      std::lock_guard lock(stack_->mutex());
+      stack_->iface().Receive(frame, clock_.Now(), RxFrameInfo{.l4_checksum_valid = valid});
+    }
+    stack_->ProcessLink();
+    stack_->RunTimers();
+    return peer_->Drain();
+  };
+  const auto whole = Build({kOurMac, Header(kPeerIp, kOurIp, IpProto::kUdp), udp});
+  EXPECT_TRUE(deliver(whole, false).empty());
+  EXPECT_EQ(Moved()["udp.rx_drop_malformed"], 1);
+  // Vouched for: taken as intact, so the closed port answers with port unreachable.
+  EXPECT_EQ(deliver(whole, true).size(), 1u);
+  EXPECT_EQ(Moved()["udp.rx_drop_no_port"], 1);
+  // Fragments: the reassembled datagram is verified whatever the frames said.
+  Ip4Header first = Header(kPeerIp, kOurIp, IpProto::kUdp);
+  first.id = 0x7777;
+  first.more_fragments = true;
+  Ip4Header second = first;
+  second.more_fragments = false;
+  second.fragment_offset = 16;
+  EXPECT_TRUE(deliver(Build({kOurMac, first, {udp.begin(), udp.begin() + 16}}), true).empty());
+  EXPECT_TRUE(deliver(Build({kOurMac, second, {udp.begin() + 16, udp.end()}}), true).empty());
+  EXPECT_EQ(Moved()["ip4.rx_reassembled"], 1);
+  EXPECT_EQ(Moved()["udp.rx_drop_malformed"], 1);
+}
+
 TEST_F(Ip4EngineTest, IcmpErrorsAreRateLimited) {
   std::vector<uint8_t> udp(8 + 4, 0);
   UdpHeader{1000, 2000}.Emit(udp, ByteSpan(udp).subspan(8), PseudoHeaderSum4(kPeerIp, kOurIp, 17, 12));

@@ -62,6 +62,36 @@ TEST_F(TcpHandshakeTest, ListenSynGetsSynAckWithLinuxOptions) {
   EXPECT_EQ(Moved("tcp.passive_opens"), 1);
 }
 
+TEST_F(TcpHandshakeTest, ChecksumTheLinkVouchesForIsNotVerifiedAgain) {
+  // A SYN as the local kernel hands it to a TAP with NEEDS_CSUM: the checksum field holds
+  // only the folded pseudo-header sum (stack/link/virtio_net.cc).
+  auto l = NewSocket();
+  ASSERT_TRUE(l->Bind(SocketAddress{IpAddress(kOurIp), kOurPort, 0}).ok());
+  ASSERT_TRUE(l->Listen(8).ok());
+  TcpHeader syn = Peer("S", kPeerIsn, 0, 64240);
+  syn.options = LinuxSynOptions();
+  auto frame = Frame(syn, {});
+  const size_t tcp = kEthernetHeaderSize + 20;
+  const uint32_t pseudo = PseudoHeaderSum4(kPeerIp, kOurIp, static_cast<uint8_t>(IpProto::kTcp),
+                                           static_cast<uint32_t>(syn.header_size()));
+  StoreBe16(frame.data() + tcp + 16, static_cast<uint16_t>(~ChecksumFold(pseudo)));
+  auto deliver = [&](RxFrameInfo rx) {
+    {
+      std::lock_guard lock(stack_->mutex());
+      stack_->iface().Receive(frame, clock_.Now(), rx);
+    }
+    Run();
+  };
+  auto before = stack_->CounterSnapshot();
+  deliver(RxFrameInfo{});  // an ordinary frame: verified, and this one does not verify
+  EXPECT_TRUE(log_.empty());
+  EXPECT_EQ(CounterDelta(before, stack_->CounterSnapshot())["tcp.rx_drop_malformed"], 1);
+  deliver(RxFrameInfo{.l4_checksum_valid = true});
+  Sent s = TakeOne();
+  EXPECT_EQ(s.flags(), "S.");
+  EXPECT_EQ(s.ack(), kPeerIsn + 1);
+}
+
 TEST_F(TcpHandshakeTest, SynWithoutOptionsGetsOnlyMssAnd536IsAssumed) {
   auto l = NewSocket();
   ASSERT_TRUE(l->Bind(SocketAddress{IpAddress(), kOurPort, 0}).ok());

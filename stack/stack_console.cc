@@ -401,7 +401,11 @@ std::string Info(Stack& s) {
 std::optional<IpAddress> Host(const std::vector<std::string>& w, size_t i) {
   if (w.size() <= i) return std::nullopt;
   if (auto a4 = Ip4Address::Parse(w[i])) return IpAddress(*a4);
-  if (auto a6 = Ip6Address::Parse(w[i])) return IpAddress(*a6);
+  // A link-local address may carry its zone (fe80::1%tap7): the stack has one interface.
+  const std::string text = w[i].substr(0, w[i].find('%'));
+  if (auto a6 = Ip6Address::Parse(text)) {
+    if (text.size() == w[i].size() || a6->is_link_local()) return IpAddress(*a6);
+  }
   return std::nullopt;
 }
 

@@ -257,6 +257,9 @@ check "show multicast: all-nodes" has "$TMP/mcast6.out" "^inet6 +ff02::1 +33:33:
 ctl -p "$pid6" ping "$LAB_PEER_IP6" 3 200 >"$TMP/cping6.out" 2>&1 || true
 cat "$TMP/cping6.out"
 check "console ping -6 reaches the peer" has "$TMP/cping6.out" "3 transmitted, 3 received"
+ctl -p "$pid6" ping "$PEER_LL%$LAB_TAP" 2 200 >"$TMP/cping6ll.out" 2>&1 || true
+check "console ping -6 to the peer's link-local address with its zone" \
+  has "$TMP/cping6ll.out" "2 transmitted, 2 received"
 kill -KILL "$pid6" 2>/dev/null || true
 wait "$SERVER6" 2>/dev/null || true
 ctl clean >"$TMP/clean.out" 2>&1 || true

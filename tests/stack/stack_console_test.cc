@@ -181,6 +181,7 @@ TEST_F(ConsoleCommands, GarbageGetsAnErrorLine) {
   EXPECT_EQ(Console(*a_, "frobnicate now").rfind("error: unknown command 'frobnicate'", 0), 0u);
   EXPECT_EQ(Console(*a_, "show nothing").rfind("error:", 0), 0u);
   EXPECT_EQ(Console(*a_, "ping not-an-address").rfind("error: usage", 0), 0u);
+  EXPECT_EQ(Console(*a_, "ping fd77::1%tap7").rfind("error: usage", 0), 0u);  // zone: link-local only
   EXPECT_EQ(Console(*a_, "log loud").rfind("error: usage", 0), 0u);
   EXPECT_EQ(Console(*a_, "capture").rfind("error: usage", 0), 0u);
   EXPECT_EQ(Console(*a_, std::string(10000, 'x')).rfind("error:", 0), 0u);

@@ -12,6 +12,8 @@
 #include "shim/hosts_file.h"
 #include "shim/libc.h"
 #include "shim/runtime.h"
+#include "stack/ip6/ip6_address_policy.h"
+#include "stack/stack.h"
 
 namespace pytcp::shim {
 namespace {
@@ -197,6 +199,48 @@ bool StackHasIp6Address() {
     if (e.usable() && !e.address().is_link_local() && !e.address().is_loopback()) return true;
   }
   return false;
+}
+
+std::vector<size_t> DestinationOrder(const std::vector<IpAddress>& destinations) {
+  std::vector<size_t> order(destinations.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (destinations.size() < 2) return order;
+  int err = 0;
+  Stack* stack = AcquireStack(&err);
+  if (stack == nullptr) return order;
+  std::vector<DestinationCandidate> candidates;
+  {
+    std::lock_guard lock(stack->mutex());
+    for (const IpAddress& d : destinations) {
+      DestinationCandidate c;
+      c.destination = d;
+      auto src = stack->udp().SourceFor(d, IpAddress());
+      if (src.ok() && !src->is_unspecified()) {
+        c.source = *src;
+        if (!src->is_v4()) {
+          if (const Ip6AddressEntry* e = stack->ip6_addresses().Find(src->v6())) {
+            c.source_deprecated = e->state == Ip6AddressState::kDeprecated;
+            c.source_prefix_length = e->ifaddr.prefix_length();
+          }
+        }
+      }
+      candidates.push_back(c);
+    }
+  }
+  // Sort (candidate, index) pairs: the candidates' order is the answer's.
+  std::vector<DestinationCandidate> sorted = candidates;
+  SortDestinations(sorted);
+  std::vector<bool> taken(destinations.size(), false);
+  for (size_t k = 0; k < sorted.size(); ++k) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (!taken[i] && candidates[i].destination == sorted[k].destination) {
+        order[k] = i;
+        taken[i] = true;
+        break;
+      }
+    }
+  }
+  return order;
 }
 
 }  // namespace pytcp::shim

@@ -21,6 +21,7 @@
 
 #include "stack/net/ip4_address.h"
 #include "stack/net/ip6_address.h"
+#include "stack/net/ip_address.h"
 
 namespace pytcp::shim {
 
@@ -48,5 +49,10 @@ std::optional<std::string> LookupAddress(bool v6, const Ip4Address& a4, const Ip
 // AI_ADDRCONFIG for AF_INET6: the stack has an IPv6 address beyond link-local (SLAAC or
 // static), as glibc's check for a configured global IPv6 address.
 bool StackHasIp6Address();
+
+// RFC 6724 §6: the order in which getaddrinfo() returns `destinations` (indices into it),
+// from the source address the stack would use for each (glibc sorts the same way with the
+// kernel's choice of source).
+std::vector<size_t> DestinationOrder(const std::vector<IpAddress>& destinations);
 
 }  // namespace pytcp::shim

@@ -96,6 +96,16 @@ int Targets(const char* service, int socktype, int protocol, int flags, std::vec
   return 0;
 }
 
+// RFC 6724 §6 destination ordering of a name's answers (name_lookup.h).
+void SortAddresses(std::vector<Address>* addrs) {
+  std::vector<IpAddress> dsts;
+  for (const Address& a : *addrs) dsts.push_back(a.family == AF_INET ? IpAddress(a.a4) : IpAddress(a.a6));
+  const std::vector<size_t> order = DestinationOrder(dsts);
+  std::vector<Address> sorted;
+  for (size_t i : order) sorted.push_back((*addrs)[i]);
+  *addrs = std::move(sorted);
+}
+
 // The addresses for `node` (NULL: wildcard or loopback); 0 or an EAI_ error.
 int Addresses(const char* node, int family, int flags, std::vector<Address>* out,
               std::string* canonical) {
@@ -118,18 +128,12 @@ int Addresses(const char* node, int family, int flags, std::vector<Address>* out
       return 0;
     }
     if (!ParseNumeric4(node) && StackHasIp6Address()) {
-      // Both families, in the order of RFC 6724 §6 rule 6 with the default policy table
-      // (glibc's): global IPv6 (precedence 40), then IPv4 (35), then ULA and site-local (3).
+      // Both families, IPv6 answers then IPv4 ones, sorted by RFC 6724 §6 as glibc does.
       NameResult r4 = LookupName(node, AF_INET, numeric_only);
       NameResult r6 = LookupName(node, AF_INET6, numeric_only);
-      auto low = [](const Ip6Address& a) { return a.is_unique_local() || a.is_site_local(); };
-      for (const Ip6Address& a : r6.v6) {
-        if (!low(a)) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
-      }
+      for (const Ip6Address& a : r6.v6) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
       for (Ip4Address a : r4.v4) out->push_back(Address{AF_INET, a, {}});
-      for (const Ip6Address& a : r6.v6) {
-        if (low(a)) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
-      }
+      SortAddresses(out);
       *canonical = !r4.canonical.empty() ? r4.canonical : r6.canonical;
       if (out->empty()) return r4.error != 0 ? r4.error : (r6.error != 0 ? r6.error : EAI_NONAME);
       return 0;
@@ -156,6 +160,7 @@ int Addresses(const char* node, int family, int flags, std::vector<Address>* out
   // AF_INET6, with IPv4-mapped answers under AI_V4MAPPED (all of them with AI_ALL).
   NameResult r6 = LookupName(node, AF_INET6, numeric_only);
   for (const Ip6Address& a : r6.v6) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
+  SortAddresses(out);
   *canonical = r6.canonical;
   const bool mapped = (flags & AI_V4MAPPED) != 0;
   if (mapped && (out->empty() || (flags & AI_ALL) != 0)) {

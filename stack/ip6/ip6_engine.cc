@@ -5,45 +5,12 @@
 #include <cstring>
 
 #include "stack/base/log.h"
+#include "stack/ip6/ip6_address_policy.h"
 #include "stack/nd/nd_engine.h"
 
 namespace pytcp {
 namespace {
 LogChannel log_ip6("ip6");
-
-// RFC 6724 §3.1 scope of an address (multicast: its scope field).
-int Scope(const Ip6Address& a) {
-  if (a.is_multicast()) return static_cast<int>(a.multicast_scope());
-  if (a.is_link_local() || a.is_loopback()) return 2;
-  if (a.is_site_local()) return 5;
-  return 14;
-}
-
-int CommonPrefixLength(const Ip6Address& a, const Ip6Address& b) {
-  int n = 0;
-  for (size_t i = 0; i < Ip6Address::kSize; ++i) {
-    const uint8_t x = a.bytes()[i] ^ b.bytes()[i];
-    if (x == 0) {
-      n += 8;
-      continue;
-    }
-    for (int bit = 7; bit >= 0 && (x & (1 << bit)) == 0; --bit) ++n;
-    break;
-  }
-  return n;
-}
-
-// RFC 6724 §2.1 default policy table labels, for rule 6.
-int Label(const Ip6Address& a) {
-  if (a.is_loopback()) return 0;
-  if (a.is_ip4_mapped()) return 4;
-  const auto& b = a.bytes();
-  if (b[0] == 0x20 && b[1] == 0x02) return 2;                           // 2002::/16
-  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) return 5;  // 2001::/32
-  if (a.is_unique_local()) return 13;
-  if (a.is_site_local()) return 11;
-  return 1;
-}
 }  // namespace
 
 std::string_view CounterName(Ip6Counter c) {
@@ -54,6 +21,7 @@ std::string_view CounterName(Ip6Counter c) {
     case Ip6Counter::kRxDropBadSource: return "rx_drop_bad_source";
     case Ip6Counter::kRxDropNotForUs: return "rx_drop_not_for_us";
     case Ip6Counter::kRxDropTentative: return "rx_drop_tentative";
+    case Ip6Counter::kRxDropDisabled: return "rx_drop_disabled";
     case Ip6Counter::kRxDropOption: return "rx_drop_option";
     case Ip6Counter::kRxDropRoutingHeader: return "rx_drop_routing_header";
     case Ip6Counter::kRxDropUnknownProtocol: return "rx_drop_unknown_protocol";
@@ -84,6 +52,7 @@ int ToErrno(Ip6SendError e) {
     case Ip6SendError::kTooBig: return EMSGSIZE;
     case Ip6SendError::kLinkError: return ENOBUFS;
     case Ip6SendError::kHostUnreachable: return EHOSTUNREACH;
+    case Ip6SendError::kDisabled: return ENETDOWN;
   }
   return EIO;
 }
@@ -187,7 +156,8 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
   auto better = [&](const Ip6AddressEntry& a, const Ip6AddressEntry& b) {  // a better than b?
     if (a.address() == dst) return true;  // rule 1
     if (b.address() == dst) return false;
-    const int sa = Scope(a.address()), sb = Scope(b.address()), sd = Scope(dst);
+    const int sa = AddressScope(a.address()), sb = AddressScope(b.address());
+    const int sd = AddressScope(dst);
     if (sa != sb) return sa < sb ? sa >= sd : sb < sd;  // rule 2
     const bool da = a.state == Ip6AddressState::kDeprecated;
     const bool db = b.state == Ip6AddressState::kDeprecated;
@@ -195,14 +165,15 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
     const bool oa = a.state == Ip6AddressState::kOptimistic;
     const bool ob = b.state == Ip6AddressState::kOptimistic;
     if (oa != ob) return ob;
-    const bool la = Label(a.address()) == Label(dst), lb = Label(b.address()) == Label(dst);
+    const bool la = PolicyLabel(a.address()) == PolicyLabel(dst);
+    const bool lb = PolicyLabel(b.address()) == PolicyLabel(dst);
     if (la != lb) return la;  // rule 6
     return CommonPrefixLength(a.address(), dst) > CommonPrefixLength(b.address(), dst);  // 8
   };
   for (const auto& e : addresses_->entries()) {
     if (!e.usable()) continue;
     // A link-local destination is only reachable from a link-local source (RFC 4291 §2.5.6).
-    if ((dst.is_link_local() || (dst.is_multicast() && Scope(dst) <= 2)) &&
+    if ((dst.is_link_local() || (dst.is_multicast() && AddressScope(dst) <= 2)) &&
         !e.address().is_link_local()) {
       continue;
     }
@@ -213,6 +184,7 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
 
 Result<Ip6RouteResult, Ip6SendError> Ip6Engine::Route(const Ip6Address& dst,
                                                       const Ip6Address& src_hint) const {
+  if (disabled_) return Err{Ip6SendError::kDisabled};
   Ip6RouteResult r;
   if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint)) {
     return Err{Ip6SendError::kNoSource};
@@ -254,6 +226,7 @@ void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) 
 Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
                                            Instant now) {
   last_now_ = now;
+  if (disabled_) return Err{Ip6SendError::kDisabled};
   auto route = Route(params.dst, params.src);
   if (!route.ok()) {
     counters_.Inc(route.error() == Ip6SendError::kNoRoute ? Ip6Counter::kTxDropNoRoute
@@ -381,6 +354,10 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
                               bool l4_checksum_valid) {
   last_now_ = now;
   counters_.Inc(Ip6Counter::kRxPackets);
+  if (disabled_) {
+    counters_.Inc(Ip6Counter::kRxDropDisabled);
+    return;
+  }
   auto parsed = Ip6View::Parse(data);
   if (!parsed.ok()) {
     counters_.Inc(IsIntegrityError(parsed.error()) ? Ip6Counter::kRxDropMalformed

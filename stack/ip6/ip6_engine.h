@@ -42,6 +42,7 @@ enum class Ip6Counter : uint16_t {
   kRxDropBadSource,       // our own address as source from the wire
   kRxDropNotForUs,
   kRxDropTentative,       // RFC 4862 §5.4: to a tentative address, not ND
+  kRxDropDisabled,        // RFC 4862 §5.4.5: IPv6 disabled on the interface
   kRxDropOption,          // unknown option whose action bits say discard
   kRxDropRoutingHeader,   // RFC 5095 / RFC 8200 §4.4: a routing header with segments left
   kRxDropUnknownProtocol,
@@ -119,6 +120,7 @@ enum class Ip6SendError : uint8_t {
   kTooBig,           // EMSGSIZE
   kLinkError,        // ENOBUFS
   kHostUnreachable,  // EHOSTUNREACH
+  kDisabled,         // ENETDOWN: IPv6 disabled on the interface (RFC 4862 §5.4.5)
 };
 int ToErrno(Ip6SendError e);
 
@@ -209,6 +211,10 @@ class Ip6Engine final : public L3Handler {
   // The time address-table listeners see: callers that change the table outside Send,
   // ReceivePacket and Poll set it first.
   void set_now(Instant now) { last_now_ = now; }
+  // RFC 4862 §5.4.5: a duplicated hardware-derived link-local address makes the interface
+  // stop IPv6 altogether (nothing sent, nothing received) until the stack restarts.
+  void Disable() { disabled_ = true; }
+  bool disabled() const { return disabled_; }
 
   uint32_t link_mtu() const { return link_mtu_ != 0 ? link_mtu_ : iface_->mtu(); }
   // RFC 4861 §6.3.4: an RA's MTU option (ignored unless 1280..interface MTU).
@@ -267,6 +273,7 @@ class Ip6Engine final : public L3Handler {
   uint32_t link_mtu_ = 0;
   uint8_t hop_limit_;
   Instant last_now_;
+  bool disabled_ = false;
   Counters<Ip6Counter> counters_;
 };
 

@@ -32,6 +32,7 @@ std::string_view CounterName(NdCounter c) {
     case NdCounter::kDadProbes: return "dad_probes";
     case NdCounter::kDadSucceeded: return "dad_succeeded";
     case NdCounter::kDadFailed: return "dad_failed";
+    case NdCounter::kIp6Disabled: return "ip6_disabled";
     case NdCounter::kSlaacAddresses: return "slaac_addresses";
     case NdCounter::kCount: break;
   }
@@ -63,8 +64,18 @@ Ip6Address::InterfaceId NdEngine::InterfaceIdFor(const Ip6Address& prefix, int d
   return iid;
 }
 
+void NdEngine::RandomizeReachableTime(Instant now) {
+  // RFC 4861 §6.3.2: ReachableTime is BaseReachableTime times a random factor between
+  // MIN_RANDOM_FACTOR (0.5) and MAX_RANDOM_FACTOR (1.5), so that neighbours' probes do not
+  // synchronise; §6.3.4: drawn again at least every few hours.
+  const double factor = 0.5 + static_cast<double>(random_->Below(1001)) / 1000.0;
+  cache_.set_reachable_time(std::chrono::duration_cast<Duration>(base_reachable_time_ * factor));
+  reachable_redraw_at_ = now + kReachableTimeRedrawInterval;
+}
+
 void NdEngine::Start(Instant now) {
   now_ = now;
+  RandomizeReachableTime(now);
   // RFC 4862 §5.3: the link-local address, fe80::/64 and the interface id.
   const Ip6Address ll_prefix = *Ip6Address::Parse("fe80::");
   const Ip6Address ll = Ip6Address::FromPrefixAndInterfaceId(ll_prefix, InterfaceIdFor(ll_prefix, 0));
@@ -124,6 +135,18 @@ void NdEngine::DadFailed(const Ip6Address& address, Instant now) {
   // RFC 4862 §5.4.5: the address is not used.
   ip6_->addresses().SetState(address, Ip6AddressState::kDuplicated);
   if (on_conflict_) on_conflict_(address);
+  if (entry.source == Ip6AddressSource::kLinkLocal && !config_.stable_secret) {
+    // §5.4.5: a duplicated link-local address made from the hardware address (EUI-64)
+    // means another node has our MAC: IPv6 on the interface SHOULD be disabled.
+    counters_.Inc(NdCounter::kIp6Disabled);
+    PYTCP_LOG(log_nd, kError, "link-local address {} from our MAC is duplicated: IPv6 disabled on the "
+              "interface (RFC 4862 5.4.5); another node has MAC {}?", address, ip6_->iface()->mac());
+    ip6_->Disable();
+    dad_.clear();
+    rs_next_ = Instant::Infinite();
+    rs_done_ = true;
+    return;
+  }
   // RFC 7217 §6: a stable-privacy address is regenerated with the next DAD counter, up to
   // IDGEN_RETRIES (3) times.
   if (config_.stable_secret && entry.source == Ip6AddressSource::kSlaac && dad.dad_counter < 3) {
@@ -332,10 +355,10 @@ void NdEngine::ReceiveRa(const Ip6PacketInfo& info, const NdRouterAdvertView& ra
         Ip6DefaultRouter{info.src, now + std::chrono::seconds(ra.router_lifetime()), pref});
   }
   if (ra.reachable_time() != 0) {
-    // RFC 4861 §6.3.2: ReachableTime is BaseReachableTime times a random 0.5..1.5.
-    const auto base = std::chrono::milliseconds(ra.reachable_time());
-    const double factor = 0.5 + static_cast<double>(random_->Below(1001)) / 1000.0;
-    cache_.set_reachable_time(std::chrono::duration_cast<Duration>(base * factor));
+    // RFC 4861 §6.3.4: a new BaseReachableTime gives a new random ReachableTime (the same
+    // one again need not, but re-drawing is harmless).
+    base_reachable_time_ = std::chrono::milliseconds(ra.reachable_time());
+    RandomizeReachableTime(now);
   }
   if (ra.retrans_timer() != 0) cache_.set_retrans_timer(std::chrono::milliseconds(ra.retrans_timer()));
   if (auto slla = ra.source_link_layer_address()) cache_.OnSolicitationFrom(info.src, *slla, now);
@@ -442,6 +465,7 @@ std::vector<Ip6Address> NdEngine::dns_servers() const {
 void NdEngine::Poll(Instant now) {
   now_ = now;
   ip6_->set_now(now);
+  if (reachable_redraw_at_ <= now) RandomizeReachableTime(now);
   cache_.Poll(now);
   // DAD probes and their completion (RFC 4862 §5.4.2, §5.4.3).
   for (size_t i = 0; i < dad_.size();) {
@@ -486,7 +510,7 @@ Instant NdEngine::NextDeadline() const {
   Instant next = EarliestOf(cache_.NextDeadline(), rs_done_ ? Instant::Infinite() : rs_next_);
   for (const auto& d : dad_) next = EarliestOf(next, d.next);
   for (const auto& r : rdnss_) next = EarliestOf(next, r.expires);
-  return next;
+  return EarliestOf(next, reachable_redraw_at_);
 }
 
 }  // namespace pytcp

@@ -40,6 +40,7 @@ enum class NdCounter : uint16_t {
   kDadProbes,
   kDadSucceeded,
   kDadFailed,
+  kIp6Disabled,  // RFC 4862 §5.4.5: our hardware-derived link-local address is duplicated
   kSlaacAddresses,
   kCount
 };
@@ -136,6 +137,12 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   int rs_sent_ = 0;
   Duration rs_interval_{};
   Instant rs_next_ = Instant::Infinite();
+  // RFC 4861 §6.3.2 BaseReachableTime (REACHABLE_TIME until an RA gives one) and when the
+  // random ReachableTime drawn from it is drawn again (§6.3.4: "at least every few hours").
+  static constexpr Duration kReachableTimeRedrawInterval = std::chrono::hours(2);
+  void RandomizeReachableTime(Instant now);
+  Duration base_reachable_time_ = std::chrono::seconds(30);
+  Instant reachable_redraw_at_ = Instant::Infinite();
   bool rs_done_ = false;
   Instant now_;
   Counters<NdCounter> counters_;

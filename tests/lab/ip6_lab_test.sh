@@ -119,6 +119,20 @@ sum=$(lab_exec host "${SHIM6[@]}" timeout 30 curl -6 -sS "http://v6only.lab/1M.b
 check "curl -6 under LD_PRELOAD: a name resolved to AAAA through the RDNSS server" \
   test "$sum" = "$LAB_HTTP_1M_SHA256"
 
+# getaddrinfo(AF_UNSPEC) with IPv4 (DHCP) and a ULA (SLAAC): RFC 6724 puts IPv4
+# (precedence 35) before ULA (3), as glibc does on a kernel host with the same addresses.
+order=$(lab_exec host env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP6=auto PYTCP_MAC="$MAC" \
+  timeout 20 python3 -c '
+import socket, time
+for _ in range(50):  # the SLAAC address may come a moment after the DHCP lease
+    answers = [a[4][0] for a in socket.getaddrinfo("far.lab", 80, type=socket.SOCK_STREAM)]
+    if len(answers) == 2:
+        break
+    time.sleep(0.1)
+print(" ".join(answers))' 2>>"$TMP/curl.err" || true)
+check "getaddrinfo orders a name's A and AAAA answers by RFC 6724 (IPv4, then ULA)" \
+  test "$order" = "$LAB_FAR_IP4 $LAB_FAR_IP6"
+
 # --- the stack as a TCP server over IPv6: python3 under the shim, the kernel peer sends ---
 head -c 20000000 /dev/urandom >"$TMP/up6"
 want=$(sha256sum <"$TMP/up6" | cut -d' ' -f1)

@@ -4,6 +4,8 @@
 // (SLAAC, on-link prefixes, lifetimes, router lifetime, MTU, RDNSS), Redirect, RFC 7217.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/ip6/ip6_harness.h"
 
 namespace pytcp::testing {
@@ -94,6 +96,49 @@ TEST_F(NdTest, DadConflictByAdvertisement) {
   EXPECT_EQ(Address(kOurGlobal)->state, Ip6AddressState::kDuplicated);  // stays unused
   std::lock_guard lock(stack_->mutex());
   EXPECT_NE(stack_->ip6().SelectSource(kFar), kOurGlobal);
+  EXPECT_FALSE(stack_->ip6().disabled());  // only a hardware-derived link-local does that
+}
+
+TEST_F(NdTest, ReachableTimeRandomisedAndRedrawnEveryTwoHours) {
+  Start();
+  auto reachable = [&] {
+    std::lock_guard lock(stack_->mutex());
+    return stack_->nd().cache().config().reachable_time;
+  };
+  // RFC 4861 §6.3.2: BaseReachableTime 30 s times a random factor in [0.5, 1.5].
+  std::vector<Duration> drawn = {reachable()};
+  for (int i = 0; i < 4; ++i) {
+    (void)Run(std::chrono::hours(2) + 1s);  // §6.3.4: drawn again at least every few hours
+    drawn.push_back(reachable());
+  }
+  for (Duration d : drawn) {
+    EXPECT_GE(d, 15s);
+    EXPECT_LE(d, 45s);
+  }
+  std::sort(drawn.begin(), drawn.end());
+  EXPECT_NE(drawn.front(), drawn.back());
+}
+
+TEST_F(NdTest, DuplicatedEui64LinkLocalDisablesIpv6) {
+  Start();
+  NdNeighborAdvertMessage na{kOurLinkLocal, false, false, true, kPeerMac};
+  Exchange(NdFrame(kPeerLinkLocal, Ip6Address::AllNodesMulticast(),
+                   Message(na, kPeerLinkLocal, Ip6Address::AllNodesMulticast())));
+  EXPECT_EQ(MovedBy("nd.ip6_disabled"), 1);
+  {
+    std::lock_guard lock(stack_->mutex());
+    EXPECT_TRUE(stack_->ip6().disabled());
+  }
+  // RFC 4862 §5.4.5: no more IPv6 from this interface: no RS, no MLD, no answers.
+  EXPECT_TRUE(Run(10s).empty());
+  // (A unicast NS: the solicited-node group went with the duplicated address.)
+  NdNeighborSolicitMessage ns{kOurLinkLocal, kPeerMac};
+  EXPECT_TRUE(Exchange(NdFrame(kPeerLinkLocal, kOurLinkLocal, Message(ns, kPeerLinkLocal, kOurLinkLocal))).empty());
+  EXPECT_EQ(MovedBy("ip6.rx_drop_disabled"), 1);
+  auto sock = stack_->CreateUdpSocket(AF_INET6);
+  const std::vector<uint8_t> data = {1};
+  const SocketAddress to{IpAddress(kPeerLinkLocal), 9, 0};
+  EXPECT_EQ(sock->SendTo(data, &to, 0).error(), ENETDOWN);
 }
 
 TEST_F(NdTest, DadConflictByCompetingProbe) {

@@ -132,7 +132,11 @@ absl::Status Stack::StartManual() {
 }
 
 absl::Status Stack::Start() {
-  if (auto s = StartManual(); !s.ok()) return s;
+  threaded_ = true;  // before any socket is made: they get the link driver
+  if (auto s = StartManual(); !s.ok()) {
+    threaded_ = false;
+    return s;
+  }
   stop_ = false;
   thread_ = std::thread([this] { Loop(); });
   // The console (issue 8) serves from its own thread; failing to start it is not fatal.
@@ -178,7 +182,86 @@ void Stack::Kick() {
 }
 
 SocketContext Stack::MakeSocketContext() {
-  return SocketContext{&mu_, clock_, [this] { Kick(); }};
+  LinkDriver* driver = threaded_ && link_->wait_fd() >= 0 ? this : nullptr;
+  return SocketContext{&mu_, clock_, [this] { KickLoopIfNeededLocked(); }, driver};
+}
+
+void Stack::KickLoopIfNeededLocked() {
+  bool needed = loop_without_link_ && !driving_;
+  if (!needed) needed = NextDeadlineLocked() < loop_sleep_until_;
+  if (!needed) return;
+  // One kick until the loop has slept again: it recomputes both when it wakes.
+  loop_without_link_ = false;
+  loop_sleep_until_ = Instant();
+  Kick();
+}
+
+namespace {
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+void DrainEventFd(int fd) {
+  uint64_t v;
+  [[maybe_unused]] ssize_t n = read(fd, &v, sizeof(v));
+}
+}  // namespace
+
+int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int timeout_ms,
+                       const std::function<bool()>& ready) {
+  if (driving_) {
+    // Another thread is reading the link: wait to be told, as without run-to-completion.
+    lock.unlock();
+    pollfd p{wake_fd, POLLIN, 0};
+    const int r = poll(&p, 1, timeout_ms);
+    const int e = errno;
+    if (r > 0) DrainEventFd(wake_fd);
+    lock.lock();
+    errno = e;
+    return r;
+  }
+  driving_ = true;
+  int r = 1;
+  int e = 0;
+  bool done = false;
+  if (config_.busy_poll.count() > 0 && timeout_ms != 0) {
+    // PYTCP_BUSY_POLL (as Linux's SO_BUSY_POLL): keep reading the link for up to that long
+    // before sleeping, so a reply that comes within it costs no wake-up at all. The lock is
+    // let go between reads so the other threads and the loop's timers still get it.
+    Instant until = clock_->Now() + config_.busy_poll;
+    if (timeout_ms > 0) until = EarliestOf(until, clock_->Now() + std::chrono::milliseconds(timeout_ms));
+    while (true) {
+      ProcessLinkLocked(clock_->Now());
+      if (ready() || clock_->Now() >= until) {
+        done = ready();
+        break;
+      }
+      lock.unlock();
+      CpuRelax();
+      lock.lock();
+      if (ready()) {
+        done = true;
+        break;
+      }
+    }
+  }
+  if (!done) {
+    lock.unlock();
+    pollfd fds[2] = {{wake_fd, POLLIN, 0}, {link_->wait_fd(), POLLIN, 0}};
+    r = poll(fds, 2, timeout_ms);
+    e = errno;
+    if (r > 0 && (fds[0].revents & POLLIN) != 0) DrainEventFd(wake_fd);
+    lock.lock();
+    if (r > 0 && (fds[1].revents & POLLIN) != 0) ProcessLinkLocked(clock_->Now());
+  }
+  driving_ = false;
+  // The loop slept without the link while this thread had it, and frames processed here
+  // may have armed timers (a delayed ACK) before the loop's deadline.
+  KickLoopIfNeededLocked();
+  errno = e;
+  return r;
 }
 
 std::vector<std::shared_ptr<Socket>> Stack::OpenSockets() {
@@ -261,15 +344,18 @@ void Stack::SetIp6DefaultRouter(const Ip6Address& router) {
       Ip6DefaultRouter{router, Instant::Infinite(), 0, Ip6RouteOrigin::kStatic});
 }
 
-void Stack::ProcessLinkLocked(Instant now) {
+size_t Stack::ProcessLinkLocked(Instant now) {
   // Read in batches until the link is empty (DESIGN.md "Runtime model").
+  size_t frames = 0;
   while (true) {
     const ReceiveResult r = link_->Receive(
         [&](ByteSpan frame, const RxFrameInfo& rx) { iface_->Receive(frame, now, rx); }, 64);
+    frames += r.frames;
     if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
     if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
     if (r.frames < 64) break;
   }
+  return frames;
 }
 
 void Stack::RunTimersLocked(Instant now) {
@@ -316,28 +402,34 @@ Instant Stack::NextDeadline() {
 }
 
 void Stack::Loop() {
-  pollfd fds[2] = {{link_->wait_fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  const int link_fd = link_->wait_fd();
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {link_fd, POLLIN, 0}};
   while (!stop_) {
     Instant deadline;
+    bool with_link = link_fd >= 0;
     {
       std::lock_guard lock(mu_);
       deadline = NextDeadlineLocked();
+      // While an application thread waits on the link (run-to-completion) the loop leaves
+      // the link to it: both waking for every frame would make them fight for the lock.
+      if (driving_) with_link = false;
+      loop_without_link_ = !with_link;
+      loop_sleep_until_ = deadline;
     }
     int timeout_ms = -1;
     if (!deadline.is_infinite()) {
       const Duration left = deadline - clock_->Now();
       timeout_ms = left.count() <= 0 ? 0 : static_cast<int>((left.count() + 999999) / 1000000);
     }
-    const int r = poll(fds, 2, timeout_ms);
+    fds[0].revents = fds[1].revents = 0;
+    const int r = poll(fds, with_link ? 2 : 1, timeout_ms);
     if (r < 0 && errno != EINTR) {
       PYTCP_LOG(log_stack, kError, "poll failed: {}", errno);
       break;
     }
-    if (fds[1].revents & POLLIN) {
-      uint64_t v;
-      [[maybe_unused]] ssize_t n = read(wake_fd_, &v, sizeof(v));
-    }
+    if (fds[0].revents & POLLIN) DrainEventFd(wake_fd_);
     std::lock_guard lock(mu_);
+    loop_without_link_ = false;
     const Instant now = clock_->Now();
     ProcessLinkLocked(now);
     RunTimersLocked(now);

@@ -51,7 +51,7 @@ namespace pytcp {
 
 class StackConsole;
 
-class Stack {
+class Stack final : private LinkDriver {
  public:
   // Attaches to the TAP device named in the configuration.
   static absl::StatusOr<std::unique_ptr<Stack>> Create(const StackConfig& config);
@@ -59,7 +59,7 @@ class Stack {
   static absl::StatusOr<std::unique_ptr<Stack>> CreateWithLink(const StackConfig& config,
                                                                std::unique_ptr<Link> link,
                                                                const Clock* clock);
-  ~Stack();
+  ~Stack() override;
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
@@ -143,10 +143,17 @@ class Stack {
   Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock);
   absl::Status Configure();
   void Loop();
-  void ProcessLinkLocked(Instant now);
+  // Returns the number of frames read.
+  size_t ProcessLinkLocked(Instant now);
   void RunTimersLocked(Instant now);
   Instant NextDeadlineLocked() const;
   void Kick();
+  // Wakes the loop when it must act before it would wake by itself: it sleeps without the
+  // link while a thread drives it, or a deadline moved before the one it sleeps until.
+  void KickLoopIfNeededLocked();
+  // LinkDriver: a blocked socket call reads the link itself (run-to-completion).
+  int WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int timeout_ms,
+                  const std::function<bool()>& ready) override;
   SocketContext MakeSocketContext();
 
   StackConfig config_;
@@ -178,6 +185,13 @@ class Stack {
   std::unique_ptr<PcapWriter> capture_;
   std::unique_ptr<StackConsole> console_;  // started by Start(), stopped first by Stop()
   int wake_fd_ = -1;
+  // Run-to-completion state (guarded by mu_): an application thread is waiting on the link
+  // (at most one: the others wait to be told, as the kernel wakes one reader per frame);
+  // the loop sleeps without the link's fd, and until when.
+  bool driving_ = false;
+  bool loop_without_link_ = false;
+  Instant loop_sleep_until_;
+  bool threaded_ = false;  // Start() runs the loop thread (sockets then get the driver)
   std::atomic<bool> stop_{false};
   std::thread thread_;
   bool started_ = false;

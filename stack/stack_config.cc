@@ -203,6 +203,19 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     if (!digits) return Bad("PYTCP_SEED", *v, "a decimal integer");
     c.seed = seed;
   }
+  if (auto v = get("PYTCP_BUSY_POLL")) {
+    // Bounded so that a typo cannot pin a CPU for seconds per call.
+    uint64_t us = 0;
+    bool digits = !v->empty() && v->size() <= 7;
+    for (char ch : *v) {
+      digits = digits && ch >= '0' && ch <= '9';
+      us = us * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (!digits || us > 100000) {
+      return Bad("PYTCP_BUSY_POLL", *v, "microseconds from 0 (off) to 100000");
+    }
+    c.busy_poll = std::chrono::microseconds(us);
+  }
   c.dhcp4_cache = DefaultDhcp4Cache(c.interface);
   if (auto v = get("PYTCP_DHCP_CACHE")) {
     c.dhcp4_cache = *v == "none" ? std::string() : std::string(*v);

@@ -45,6 +45,9 @@ struct StackConfig {
   AcdMode acd = AcdMode::kOptimistic;                    // PYTCP_ACD
   bool ip4_drop_options = false;                         // PYTCP_IP4_OPTIONS=drop
   uint64_t seed = 0;                                     // PYTCP_SEED (0 = random)
+  // PYTCP_BUSY_POLL (microseconds): a blocked socket call keeps reading the link for up to
+  // this long before it sleeps (0 = never; Linux's SO_BUSY_POLL / net.core.busy_read).
+  Duration busy_poll{0};
   // PYTCP_DHCP_CACHE: where the DHCPv4 lease is kept for a quick restart ("" = nowhere).
   std::string dhcp4_cache;
 

@@ -17,16 +17,20 @@ namespace pytcp {
 namespace {
 
 // One eventfd per thread, created on first use, for blocking waits.
+thread_local int t_wait_fd = -1;  // the fd below once created (no construction on lookup)
 int ThreadWaitFd() {
   struct Holder {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     ~Holder() {
+      t_wait_fd = -1;
       if (fd >= 0) close(fd);
     }
   };
   thread_local Holder holder;
+  t_wait_fd = holder.fd;
   return holder.fd;
 }
+int ThreadWaitFdIfAny() { return t_wait_fd; }
 
 SysResult<bool> ReadTimeout(const void* value, socklen_t len, std::optional<Duration>* out) {
   timeval tv{};
@@ -64,7 +68,13 @@ void Socket::RemoveListener(ReadinessListener* l) {
 }
 
 void Socket::NotifyLocked() {
+  // The calling thread's own fd is skipped: it can only be registered here while this
+  // thread drives the link from inside WaitLocked, which re-checks readiness anyway (and
+  // the write, the poll it would wake and the read that drains it are three system calls
+  // on the request/response path).
+  const int self = ThreadWaitFdIfAny();
   for (int fd : waiter_fds_) {
+    if (fd == self) continue;
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = write(fd, &one, sizeof(one));
   }
@@ -85,7 +95,6 @@ int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<b
   while (!ready()) {
     if (closed_) return EBADF;
     waiter_fds_.push_back(fd);
-    lock.unlock();
     int wait_ms = -1;
     if (!deadline.is_infinite()) {
       const Duration left = deadline - RealClock::Instance().Now();
@@ -93,12 +102,25 @@ int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<b
                     ? 0
                     : static_cast<int>((left.count() + 999999) / 1000000);  // round up
     }
-    pollfd p{fd, POLLIN, 0};
-    const int r = poll(&p, 1, wait_ms);
-    const int saved_errno = errno;
-    uint64_t count;
-    [[maybe_unused]] ssize_t n = read(fd, &count, sizeof(count));
-    lock.lock();
+    int r = 0;
+    int saved_errno = 0;
+    if (ctx_.driver != nullptr) {
+      // Run-to-completion: this thread reads the link itself while it waits, so a reply
+      // wakes it straight from the kernel instead of through the stack thread (a hand-off
+      // that costs about as much as the kernel's whole round trip, DESIGN.md).
+      r = ctx_.driver->WaitDriving(lock, fd, wait_ms, ready);
+      saved_errno = errno;
+    } else {
+      lock.unlock();
+      pollfd p{fd, POLLIN, 0};
+      r = poll(&p, 1, wait_ms);
+      saved_errno = errno;
+      if (r > 0) {
+        uint64_t count;
+        [[maybe_unused]] ssize_t n = read(fd, &count, sizeof(count));
+      }
+      lock.lock();
+    }
     std::erase(waiter_fds_, fd);
     if (r < 0 && saved_errno == EINTR) return EINTR;
     if (r == 0 && !ready()) return EAGAIN;  // SO_RCVTIMEO/SO_SNDTIMEO expired

@@ -30,12 +30,32 @@ namespace pytcp {
 template <typename T>
 using SysResult = Result<T, int>;
 
+// Lets a thread that is about to block run the stack's link itself while it waits
+// (DESIGN.md "Runtime model": run-to-completion). Implemented by the Stack.
+class LinkDriver {
+ public:
+  virtual ~LinkDriver() = default;
+  // Called under the stack lock by a caller whose `ready()` does not hold, with `wake_fd`
+  // (the caller's own eventfd) registered as the socket's waiter. Waits, the lock released,
+  // until `wake_fd` is signalled, the link has frames (which it processes under the lock,
+  // possibly making `ready()` true), or `timeout_ms` (-1: none) passes. Returns with the
+  // lock held and poll(2)'s result: > 0 something happened, 0 timed out, -1 with errno
+  // (EINTR). Spurious returns are allowed: the caller re-checks `ready()`.
+  virtual int WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int timeout_ms,
+                          const std::function<bool()>& ready) = 0;
+};
+
 // What a socket needs from the stack that owns it.
 struct SocketContext {
   std::mutex* mu = nullptr;
   const Clock* clock = nullptr;
-  // Wakes the stack's event loop (a timer of this socket changed).
+  // Wakes the stack's event loop (a timer of this socket changed). Called under the lock;
+  // the stack wakes its loop only when the earliest deadline moved before the one it sleeps
+  // until.
   std::function<void()> kick;
+  // Set when the stack runs its own event loop thread on a link with a file descriptor:
+  // blocked callers then drive the link while they wait (nullptr: they only sleep).
+  LinkDriver* driver = nullptr;
 };
 
 // poll(2) bits, as the kernel reports them for sockets.

@@ -70,7 +70,9 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
       {{"PYTCP_MTU", "15000"}},           {{"PYTCP_MTU", "abc"}},
       {{"PYTCP_LOG", "loud"}},            {{"PYTCP_LOOPBACK", "both"}},
       {{"PYTCP_IFACE", ""}},              {{"PYTCP_ACD", "maybe"}},
-      {{"PYTCP_TAP_OFFLOAD", "yes"}},
+      {{"PYTCP_TAP_OFFLOAD", "yes"}},     {{"PYTCP_BUSY_POLL", "50us"}},
+      {{"PYTCP_BUSY_POLL", "100001"}},    {{"PYTCP_BUSY_POLL", "-1"}},
+      {{"PYTCP_BUSY_POLL", ""}},
   };
   for (const auto& env : bad) {
     auto c = FromEnv(env);
@@ -78,6 +80,13 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
     EXPECT_NE(c.status().message().find(env.begin()->first), std::string_view::npos)
         << c.status().message();
   }
+}
+
+TEST(StackConfigTest, BusyPollIsMicrosecondsAndOffByDefault) {
+  EXPECT_EQ(FromEnv({})->busy_poll, Duration(0));
+  EXPECT_EQ(FromEnv({{"PYTCP_BUSY_POLL", "50"}})->busy_poll, std::chrono::microseconds(50));
+  EXPECT_EQ(FromEnv({{"PYTCP_BUSY_POLL", "0"}})->busy_poll, Duration(0));
+  EXPECT_EQ(FromEnv({{"PYTCP_BUSY_POLL", "100000"}})->busy_poll, std::chrono::milliseconds(100));
 }
 
 TEST(StackConfigTest, SmallMtuNeedsIpv6Off) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,63 @@ TEST_F(TcpSocketTest, BlockingConnectAcceptAndEcho) {
   EXPECT_EQ(*eof, 0u);
   s->Close();
   l->Close();
+}
+
+// PYTCP_BUSY_POLL: blocked calls read the link in a loop before sleeping; data, timeouts
+// and the peer's FIN still arrive as without it.
+TEST(TcpSocketBusyPollTest, EchoTimeoutAndEof) {
+  auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, RealClock::Instance());
+  StackConfig ca = Config("02:00:00:77:00:02", "10.77.0.2/24");
+  ca.busy_poll = std::chrono::microseconds(200);
+  auto a = *Stack::CreateWithLink(ca, std::move(pair.a), &RealClock::Instance());
+  auto b = *Stack::CreateWithLink(Config("02:00:00:77:00:03", "10.77.0.3/24"), std::move(pair.b),
+                                  &RealClock::Instance());
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(b->Start().ok());
+  auto l = b->CreateTcpSocket();
+  ASSERT_TRUE(l->Bind(SocketAddress{IpAddress(), 7, 0}).ok());
+  ASSERT_TRUE(l->Listen(8).ok());
+  std::promise<void> timed_out;
+  std::thread server([&] {
+    auto c = l->Accept();
+    ASSERT_TRUE(c.ok());
+    std::vector<uint8_t> buf(100);
+    for (int i = 0; i < 100; ++i) {
+      auto n = (*c)->Recv(buf, 0);
+      ASSERT_TRUE(n.ok());
+      ASSERT_GT(*n, 0u);
+      ASSERT_TRUE((*c)->Send(ByteSpan(buf.data(), *n), 0).ok());
+    }
+    timed_out.get_future().wait();  // the client's SO_RCVTIMEO ran out first
+    (*c)->Close();
+  });
+  auto s = a->CreateTcpSocket();
+  ASSERT_TRUE(s->Connect(SocketAddress{IpAddress(kIpB), 7, 0}).ok());
+  std::vector<uint8_t> buf(1);
+  for (int i = 0; i < 100; ++i) {
+    const uint8_t byte = static_cast<uint8_t>(i);
+    ASSERT_TRUE(s->Send(ByteSpan(&byte, 1), 0).ok());
+    auto n = s->Recv(buf, 0);
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(*n, 1u);
+    EXPECT_EQ(buf[0], byte);
+  }
+  timeval tv{0, 20000};
+  ASSERT_TRUE(s->SetOption(SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)).ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(s->Recv(buf, 0).error(), EAGAIN);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(20));
+  timed_out.set_value();
+  timeval none{0, 0};
+  ASSERT_TRUE(s->SetOption(SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none)).ok());
+  auto eof = s->Recv(buf, 0);  // blocks (busy, then asleep on the link) until the FIN
+  ASSERT_TRUE(eof.ok());
+  EXPECT_EQ(*eof, 0u);
+  server.join();
+  s->Close();
+  l->Close();
+  a->Stop();
+  b->Stop();
 }
 
 TEST_F(TcpSocketTest, ConnectToAClosedPortIsRefused) {

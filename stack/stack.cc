@@ -67,6 +67,8 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   icmp6_sockets_ = std::make_unique<Icmp6Sockets>(icmp6_.get(), ip6_.get(), &random_);
   udp_->set_ip6(ip6_.get());
   tcp_->set_ip6(ip6_.get());
+  ip4_->set_loopback_listener([this] { Kick(); });
+  ip6_->set_loopback_listener([this] { Kick(); });
   ip6_->set_group_listener([this](const Ip6Address& group, bool joined, Instant now) {
     mld_->OnGroupChange(group, joined, now);
   });

@@ -182,6 +182,7 @@ Result<bool, Ip4SendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBu
     header.Emit(datagram, packet.size());
     std::memcpy(datagram.data() + header.header_size(), packet.data().data(), packet.size());
     loopback_queue_.push_back(std::move(datagram));
+    if (loopback_listener_) loopback_listener_();
     counters_.Inc(Ip4Counter::kTxPackets);
     return true;
   }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -163,6 +164,9 @@ class Ip4Engine final : public L3Handler {
   // Packets to our own addresses wait here until the event loop delivers them, so that a
   // send never re-enters the receive path of the same stack.
   bool HasLoopbackPending() const { return !loopback_queue_.empty(); }
+  // Called when a packet to one of our own addresses is queued: a packet sent from an
+  // application thread must wake the event loop that delivers the loopback queue.
+  void set_loopback_listener(std::function<void()> l) { loopback_listener_ = std::move(l); }
   void DeliverLoopback(Instant now);
 
   void Poll(Instant now);
@@ -218,6 +222,7 @@ class Ip4Engine final : public L3Handler {
   Reassembler<FragKey> reassembler_;
   std::vector<std::pair<Ip4Address, int>> groups_;
   std::vector<std::vector<uint8_t>> loopback_queue_;
+  std::function<void()> loopback_listener_;
   bool accept_any_unicast_ = false;
   uint16_t id_counter_;
   Counters<Ip4Counter> counters_;

@@ -258,6 +258,7 @@ Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBu
     header.Emit(whole, packet.size());
     std::memcpy(whole.data() + kIp6HeaderSize, packet.data().data(), packet.size());
     loopback_queue_.push_back(std::move(whole));
+    if (loopback_listener_) loopback_listener_();
     counters_.Inc(Ip6Counter::kTxPackets);
     return true;
   }

@@ -181,6 +181,9 @@ class Ip6Engine final : public L3Handler {
                      bool l4_checksum_valid = false);
 
   bool HasLoopbackPending() const { return !loopback_queue_.empty(); }
+  // Called when a packet to one of our own addresses is queued: a packet sent from an
+  // application thread must wake the event loop that delivers the loopback queue.
+  void set_loopback_listener(std::function<void()> l) { loopback_listener_ = std::move(l); }
   void DeliverLoopback(Instant now);
 
   // Multicast membership, reference counted; each first join and last leave is reported to
@@ -270,6 +273,7 @@ class Ip6Engine final : public L3Handler {
   absl::flat_hash_map<Ip6Address, PmtuEntry, AddressHash> pmtu_;
   absl::flat_hash_map<Ip6Address, Ip6Address, AddressHash> redirects_;
   std::vector<std::vector<uint8_t>> loopback_queue_;
+  std::function<void()> loopback_listener_;
   uint32_t link_mtu_ = 0;
   uint8_t hop_limit_;
   Instant last_now_;

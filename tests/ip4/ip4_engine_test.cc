@@ -307,4 +307,31 @@ TEST_F(Ip4EngineTest, DontFragmentTooBigIsEmsgsize) {
 }
 
 }  // namespace
+// A datagram to one of our own addresses goes through the loopback queue, which the event
+// loop delivers: queuing it must wake the loop (the Stack's listener kicks its eventfd),
+// or a sender on an application thread would wait for the loop's next timer.
+TEST_F(Ip4EngineTest, LoopbackQueueWakesTheEventLoop) {
+  int wakeups = 0;
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->ip4().set_loopback_listener([&] { ++wakeups; });
+  }
+  auto rx = stack_->CreateUdpSocket();
+  rx->set_nonblocking(true);
+  ASSERT_TRUE(rx->Bind(SocketAddress{IpAddress(kOurIp), 7100, 0}).ok());
+  auto tx = stack_->CreateUdpSocket();
+  const std::vector<uint8_t> data = {'l', 'o'};
+  const SocketAddress to{IpAddress(kOurIp), 7100, 0};
+  ASSERT_TRUE(tx->SendTo(data, &to, 0).ok());
+  EXPECT_EQ(wakeups, 1);
+  EXPECT_TRUE(peer_->Drain().empty());  // nothing on the wire
+  stack_->ProcessLink();
+  std::vector<uint8_t> buf(16);
+  SocketAddress from;
+  int flags = 0;
+  auto n = rx->RecvFrom(buf, &from, 0, &flags, nullptr);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+}
+
 }  // namespace pytcp

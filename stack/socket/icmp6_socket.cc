@@ -10,8 +10,6 @@
 
 namespace pytcp {
 namespace {
-// What one queued message costs against SO_RCVBUF besides its bytes (skb truesize).
-constexpr size_t kMessageOverhead = 256;
 // <linux/in6.h> / <netinet/icmp6.h>: IPV6_CHECKSUM (7) at SOL_RAW (255) or IPPROTO_IPV6,
 // ICMP6_FILTER (1) at IPPROTO_ICMPV6 with struct icmp6_filter { uint32_t data[8]; }.
 constexpr int kSolRaw = 255;
@@ -49,8 +47,7 @@ void Icmp6Socket::Close() {
   if (closed_) return;
   closed_ = true;
   table_->Remove(this);
-  queue_.clear();
-  queued_bytes_ = 0;
+  queue_.Clear();
   NotifyLocked();
 }
 
@@ -160,21 +157,20 @@ SysResult<size_t> Icmp6Socket::RecvFrom(MutableByteSpan buf, SocketAddress* from
     pending_error_ = 0;
     return Err{e};
   }
-  Message& m = queue_.front();
+  const ReceivedMessage& m = queue_.front();
   const size_t n = std::min(buf.size(), m.data.size());
   if (n > 0) std::memcpy(buf.data(), m.data.data(), n);
   const size_t full = m.data.size();
-  if (from != nullptr) *from = SocketAddress{IpAddress(m.from), 0, 0};
+  if (from != nullptr) *from = SocketAddress{m.from, 0, 0};
   if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
   if (anc != nullptr) {
     FillAncillaryLocked(0, anc);
     anc->has_ttl = false;  // IP_RECVTTL means nothing on an IPv6 socket
-    FillHopLimitLocked(m.hop_limit, anc);
+    FillHopLimitLocked(m.hops, anc);
     if (anc->has_timestamp) anc->timestamp_ns = m.stamp_ns;
   }
   if ((flags & MSG_PEEK) == 0) {
-    queued_bytes_ -= full + kMessageOverhead;
-    queue_.pop_front();
+    queue_.Pop();
   }
   return (flags & MSG_TRUNC) != 0 ? full : n;
 }
@@ -195,7 +191,7 @@ SysResult<SocketAddress> Icmp6Socket::PeerAddress() const {
 
 size_t Icmp6Socket::NextMessageSize() const {
   std::lock_guard lock(*ctx_.mu);
-  return queue_.empty() ? 0 : queue_.front().data.size();
+  return queue_.next_size();
 }
 
 SysResult<bool> Icmp6Socket::SetOption(int level, int name, const void* value, socklen_t len) {
@@ -268,14 +264,10 @@ void Icmp6Socket::OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icm
   if (raw() && (filter_[type >> 5] & (1u << (type & 31))) != 0) return;
   if (remote && remote->ip != IpAddress(info.src)) return;
   const ByteSpan bytes = icmp.message();
-  const size_t charge = bytes.size() + kMessageOverhead;
-  if (queued_bytes_ + charge > static_cast<size_t>(rcvbuf_) && !queue_.empty()) {
+  if (!queue_.Push(IpAddress(info.src), info.hop_limit, RealtimeNanos(), bytes, static_cast<size_t>(rcvbuf_))) {
     ++drops_;
     return;
   }
-  queue_.push_back(Message{info.src, info.hop_limit, RealtimeNanos(),
-                           std::vector<uint8_t>(bytes.begin(), bytes.end())});
-  queued_bytes_ += charge;
   NotifyLocked();
 }
 

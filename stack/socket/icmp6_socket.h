@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "stack/icmp6/icmp6_sockets.h"
+#include "stack/socket/message_queue.h"
 #include "stack/socket/socket.h"
 
 namespace pytcp {
@@ -48,25 +49,18 @@ class Icmp6Socket final : public Socket, private Icmp6Endpoint {
   ReadinessMask PollLocked() const override;
   void Close() override;
 
-  size_t queued_bytes() const { return queued_bytes_; }
+  size_t queued_bytes() const { return queue_.bytes(); }
   size_t queued_messages() const { return queue_.size(); }
   // The binding, for `show sockets` (take the stack lock).
   const Icmp6Endpoint& endpoint() const { return *this; }
 
  private:
-  struct Message {
-    Ip6Address from;
-    uint8_t hop_limit;
-    int64_t stamp_ns;
-    std::vector<uint8_t> data;
-  };
   void OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) override;
   void OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) override;
   Icmp6SendOptions SendOptionsLocked(const Ip6Address& dst) const;
 
   Icmp6Sockets* table_;
-  std::deque<Message> queue_;
-  size_t queued_bytes_ = 0;
+  ReceivedMessageQueue queue_;
   // RFC 3542 §3.2 ICMP6_FILTER: bit (type & 31) of word (type >> 5) set blocks the type.
   std::array<uint32_t, 8> filter_{};
   int checksum_offset_ = 2;  // raw: IPV6_CHECKSUM (SOL_RAW); -1 none

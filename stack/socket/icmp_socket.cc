@@ -10,8 +10,6 @@
 
 namespace pytcp {
 namespace {
-// What one queued message costs against SO_RCVBUF besides its bytes (skb truesize).
-constexpr size_t kMessageOverhead = 256;
 // <linux/icmp.h>: setsockopt(SOL_RAW, ICMP_FILTER, struct icmp_filter{uint32 data}).
 constexpr int kSolRaw = 255;
 constexpr int kIcmpFilter = 1;
@@ -38,8 +36,7 @@ void IcmpSocket::Close() {
   if (closed_) return;
   closed_ = true;
   table_->Remove(this);
-  queue_.clear();
-  queued_bytes_ = 0;
+  queue_.Clear();
   NotifyLocked();
 }
 
@@ -137,19 +134,18 @@ SysResult<size_t> IcmpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from,
     pending_error_ = 0;
     return Err{e};
   }
-  Message& m = queue_.front();
+  const ReceivedMessage& m = queue_.front();
   const size_t n = std::min(buf.size(), m.data.size());
   if (n > 0) std::memcpy(buf.data(), m.data.data(), n);
   const size_t full = m.data.size();
-  if (from != nullptr) *from = SocketAddress{IpAddress(m.from), 0, 0};
+  if (from != nullptr) *from = SocketAddress{m.from, 0, 0};
   if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
   if (anc != nullptr) {
-    FillAncillaryLocked(m.ttl, anc);
+    FillAncillaryLocked(m.hops, anc);
     if (anc->has_timestamp) anc->timestamp_ns = m.stamp_ns;
   }
   if ((flags & MSG_PEEK) == 0) {
-    queued_bytes_ -= full + kMessageOverhead;
-    queue_.pop_front();
+    queue_.Pop();
   }
   return (flags & MSG_TRUNC) != 0 ? full : n;
 }
@@ -170,7 +166,7 @@ SysResult<SocketAddress> IcmpSocket::PeerAddress() const {
 
 size_t IcmpSocket::NextMessageSize() const {
   std::lock_guard lock(*ctx_.mu);
-  return queue_.empty() ? 0 : queue_.front().data.size();
+  return queue_.next_size();
 }
 
 SysResult<bool> IcmpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
@@ -216,14 +212,10 @@ void IcmpSocket::OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp,
   if (remote && remote->ip != IpAddress(info.src)) return;
   // A raw socket reads the IPv4 header too; a ping socket the ICMP message only.
   const ByteSpan bytes = raw() ? info.datagram : icmp.message();
-  const size_t charge = bytes.size() + kMessageOverhead;
-  if (queued_bytes_ + charge > static_cast<size_t>(rcvbuf_) && !queue_.empty()) {
+  if (!queue_.Push(IpAddress(info.src), info.ttl, RealtimeNanos(), bytes, static_cast<size_t>(rcvbuf_))) {
     ++drops_;
     return;
   }
-  queue_.push_back(
-      Message{info.src, info.ttl, RealtimeNanos(), std::vector<uint8_t>(bytes.begin(), bytes.end())});
-  queued_bytes_ += charge;
   NotifyLocked();
 }
 

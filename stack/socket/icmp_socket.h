@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "stack/icmp4/icmp4_sockets.h"
+#include "stack/socket/message_queue.h"
 #include "stack/socket/socket.h"
 
 namespace pytcp {
@@ -45,24 +46,17 @@ class IcmpSocket final : public Socket, private Icmp4Endpoint {
   ReadinessMask PollLocked() const override;
   void Close() override;
 
-  size_t queued_bytes() const { return queued_bytes_; }
+  size_t queued_bytes() const { return queue_.bytes(); }
   size_t queued_messages() const { return queue_.size(); }
   // The binding, for `show sockets` (take the stack lock).
   const Icmp4Endpoint& endpoint() const { return *this; }
 
  private:
-  struct Message {
-    Ip4Address from;
-    uint8_t ttl;
-    int64_t stamp_ns;
-    std::vector<uint8_t> data;
-  };
   void OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) override;
   void OnIcmpError(const Ip4ErrorInfo& error, Instant now) override;
 
   Icmp4Sockets* table_;
-  std::deque<Message> queue_;
-  size_t queued_bytes_ = 0;
+  ReceivedMessageQueue queue_;
   uint32_t filter_ = 0;  // ICMP_FILTER: bit n set drops type n (raw sockets)
   uint64_t drops_ = 0;
 };

@@ -10,6 +10,7 @@
 
 #include "shim/interpose.h"
 #include "shim/libc.h"
+#include "shim/wait.h"
 
 namespace pytcp::shim {
 namespace {
@@ -205,6 +206,7 @@ int EpollSet::Wait(int epfd, epoll_event* events, int maxevents, const Deadline&
                    const sigset_t* sigmask) {
   if (maxevents <= 0) return Fail(EINVAL);
   if (events == nullptr) return Fail(EFAULT);
+  bool lend = true;
   while (true) {
     int n = Harvest(events, maxevents);
     if (n > 0) {
@@ -215,7 +217,27 @@ int EpollSet::Wait(int epfd, epoll_event* events, int maxevents, const Deadline&
       }
       return n;
     }
-    const int k = libc().epoll_pwait(epfd, events, maxevents, deadline.RemainingMs(), sigmask);
+    int k = 0;
+    {
+      // Run-to-completion (shim/wait.h LinkLoan): wait on the epoll fd and on the stack's
+      // link; frames are processed here, and what they made ready is harvested above.
+      LinkLoan loan(lend && (deadline.infinite() || deadline.RemainingMs() > 0));
+      if (loan.fd() >= 0) {
+        pollfd p[2] = {{epfd, POLLIN, 0}, {loan.fd(), POLLIN, 0}};
+        timespec left{};
+        if (!deadline.infinite()) left = deadline.Remaining();
+        const int r = libc().ppoll(p, 2, deadline.infinite() ? nullptr : &left, sigmask);
+        if (r < 0) return -1;
+        if (r == 0) return 0;  // the timeout expired
+        // A link that reports an error without frames would wake every wait: leave it
+        // to the stack thread for the rest of this call.
+        if (p[1].revents != 0 && loan.Process() == 0 && (p[1].revents & POLLIN) == 0) lend = false;
+        if (p[0].revents == 0) continue;
+        k = libc().epoll_pwait(epfd, events, maxevents, 0, nullptr);
+      } else {
+        k = libc().epoll_pwait(epfd, events, maxevents, deadline.RemainingMs(), sigmask);
+      }
+    }
     if (k < 0) return -1;
     bool saw = false;
     n = FilterCookie(events, k, &saw);

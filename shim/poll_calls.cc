@@ -9,14 +9,21 @@
 // POLLERR|POLLHUP...). poll always reports POLLERR and POLLHUP; select counts them as the
 // kernel does (readable: POLLIN_SET, writable: POLLOUT_SET, exceptional: POLLPRI), and for
 // select the kernel side is waited on with pselect itself, so its own rules apply there.
+// When a stack socket is ready and the call has no kernel fds, no system call is made.
+//
+// Run-to-completion: a call that blocks also waits on the stack's link when no other thread
+// has it (LinkLoan, shim/wait.h) and processes arriving frames itself, then reads the
+// sockets' readiness again; the stack thread is then not involved at all.
 #include <signal.h>
 #include <sys/select.h>
 
 #include <algorithm>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
+#include "shim/runtime.h"
 #include "shim/wait.h"
 
 namespace pytcp::shim {
@@ -33,10 +40,13 @@ struct StackEntry {
   PollWaiter waiter;
 };
 
+// Inline for the usual handful of sockets: no allocation per call.
+using Entries = absl::InlinedVector<StackEntry, 8>;
+
 // Registers the waiters for the duration of one call.
 class Registration {
  public:
-  explicit Registration(std::vector<StackEntry>& entries) : entries_(entries) {
+  explicit Registration(Entries& entries) : entries_(entries) {
     for (auto& e : entries_) {
       if (e.sock != nullptr) e.sock->AddWaiter(&e.waiter);
     }
@@ -50,7 +60,7 @@ class Registration {
   Registration& operator=(const Registration&) = delete;
 
  private:
-  std::vector<StackEntry>& entries_;
+  Entries& entries_;
 };
 
 bool HasStackSocket(const pollfd* fds, nfds_t nfds) {
@@ -64,19 +74,31 @@ bool HasStackSocket(const pollfd* fds, nfds_t nfds) {
 int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t* sigmask) {
   ThreadWake& wake = ThreadWake::Get();
   if (wake.fd() < 0) return Fail(ENOMEM);
-  std::vector<pollfd> kfds(fds, fds + nfds);
+  // The caller's fds, then this thread's wake-up fd, then the stack's link while lent.
+  absl::InlinedVector<pollfd, 16> kfds(fds, fds + nfds);
   kfds.push_back(pollfd{wake.fd(), POLLIN, 0});
-  std::vector<StackEntry> entries;
+  kfds.push_back(pollfd{-1, POLLIN, 0});
+  const size_t wake_index = nfds;
+  const size_t link_index = nfds + 1;
+  Entries entries;
+  bool kernel_fds = false;
   for (nfds_t i = 0; i < nfds; ++i) {
-    if (FdTable::Get().Kind(fds[i].fd) != FdKind::kSocket) continue;
+    if (FdTable::Get().Kind(fds[i].fd) != FdKind::kSocket) {
+      kernel_fds |= fds[i].fd >= 0;
+      continue;
+    }
     bool inherited = false;
     auto s = SocketFor(fds[i].fd, &inherited);
-    if (s == nullptr && !inherited) continue;  // closed meanwhile: the kernel answers
-    kfds[i].fd = -1;                           // the kernel ignores negative fds
+    if (s == nullptr && !inherited) {  // closed meanwhile: the kernel answers
+      kernel_fds = true;
+      continue;
+    }
+    kfds[i].fd = -1;  // the kernel ignores negative fds
     const uint32_t interest = static_cast<uint16_t>(fds[i].events) | POLLERR | POLLHUP;
     entries.push_back(StackEntry{i, std::move(s), PollWaiter(&wake, interest)});
   }
   Registration reg(entries);
+  bool lend = true;
   while (true) {
     int ready = 0;
     for (const auto& e : entries) {
@@ -87,6 +109,7 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
       fds[e.index].revents = static_cast<short>(rev);
       if (rev != 0) ++ready;
     }
+    if (ready > 0 && !kernel_fds) return ready;  // no kernel fd to ask about
     timespec zero{0, 0};
     timespec left{};
     const timespec* ts = &zero;
@@ -98,13 +121,22 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
         ts = &left;
       }
     }
+    LinkLoan loan(lend && (ts == nullptr || ts->tv_sec != 0 || ts->tv_nsec != 0));
+    kfds[link_index].fd = loan.fd();
+    kfds[link_index].revents = 0;
     const int r = libc().ppoll(kfds.data(), kfds.size(), ts, sigmask);
     if (r < 0) return -1;
     bool woken = false;
-    if (kfds[nfds].revents != 0) {
+    if (kfds[wake_index].revents != 0) {
       woken = true;
-      kfds[nfds].revents = 0;
+      kfds[wake_index].revents = 0;
       wake.Reset();
+    }
+    if (kfds[link_index].revents != 0) {
+      woken = true;
+      // A link that reports an error without frames (the device went away) would wake
+      // every wait at once: leave it to the stack thread for the rest of this call.
+      if (loan.Process() == 0 && (kfds[link_index].revents & POLLIN) == 0) lend = false;
     }
     for (nfds_t i = 0; i < nfds; ++i) {
       if (kfds[i].fd < 0 && fds[i].fd >= 0) continue;  // a stack socket
@@ -113,7 +145,7 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
     }
     if (ready > 0) return ready;
     if (!woken) return 0;  // the timeout expired
-    // Woken by a stack socket: its readiness is read again at the top.
+    // Woken by a stack socket or the link: the readiness is read again at the top.
   }
 }
 
@@ -158,34 +190,42 @@ int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadli
                 const sigset_t* sigmask) {
   ThreadWake& wake = ThreadWake::Get();
   if (wake.fd() < 0) return Fail(ENOMEM);
-  const int knfds = std::max(nfds, wake.fd() + 1);
+  Stack* stack = RunningStack();
+  const int link_fd = stack != nullptr ? stack->link_fd() : -1;
+  const int knfds = std::max({nfds, wake.fd() + 1, link_fd + 1});
   const size_t kwords = Words(knfds);
   // The kernel's part of each set (stack sockets removed, the wake-up fd added to reads).
-  std::vector<unsigned long> kin(kwords, 0), kout(kwords, 0), kex(kwords, 0);
+  using Bitset = absl::InlinedVector<unsigned long, 8>;
+  Bitset kin(kwords, 0), kout(kwords, 0), kex(kwords, 0);
   unsigned long* user[3] = {rset ? Bits(rset) : nullptr, wset ? Bits(wset) : nullptr,
                             eset ? Bits(eset) : nullptr};
-  std::vector<unsigned long>* kernel_sets[3] = {&kin, &kout, &kex};
+  Bitset* kernel_sets[3] = {&kin, &kout, &kex};
   for (int s = 0; s < 3; ++s) {
     if (user[s] != nullptr) std::copy(user[s], user[s] + Words(nfds), kernel_sets[s]->begin());
   }
-  std::vector<StackEntry> entries;
+  Entries entries;
+  int stack_fds = 0;
+  int asked_fds = 0;
   for (int fd = 0; fd < nfds; ++fd) {
     const bool in = TestBit(user[0], fd), out = TestBit(user[1], fd), ex = TestBit(user[2], fd);
-    if (!(in || out || ex) || FdTable::Get().Kind(fd) != FdKind::kSocket) continue;
+    if (!(in || out || ex)) continue;
+    ++asked_fds;
+    if (FdTable::Get().Kind(fd) != FdKind::kSocket) continue;
     bool inherited = false;
     auto s = SocketFor(fd, &inherited);
     if (inherited) return Fail(EBADF);
     if (s == nullptr) continue;
+    ++stack_fds;
     for (auto* k : kernel_sets) ClearBit(k->data(), fd);
     const uint32_t interest = (in ? kPollInSet : 0) | (out ? kPollOutSet : 0) | (ex ? kPollExSet : 0);
     entries.push_back(StackEntry{static_cast<size_t>(fd), std::move(s), PollWaiter(&wake, interest)});
   }
+  const bool kernel_fds = asked_fds > stack_fds;
   SetBit(kin.data(), wake.fd());
   Registration reg(entries);
-  std::vector<unsigned long> win(kwords), wout(kwords), wex(kwords);
-  std::vector<unsigned long> result[3] = {std::vector<unsigned long>(kwords),
-                                          std::vector<unsigned long>(kwords),
-                                          std::vector<unsigned long>(kwords)};
+  Bitset win(kwords), wout(kwords), wex(kwords);
+  Bitset result[3] = {Bitset(kwords), Bitset(kwords), Bitset(kwords)};
+  bool lend = true;
   while (true) {
     for (auto& r : result) std::fill(r.begin(), r.end(), 0UL);
     int ready = 0;
@@ -210,19 +250,32 @@ int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadli
         ts = &left;
       }
     }
-    int r = libc().pselect(knfds, reinterpret_cast<fd_set*>(win.data()),
-                           reinterpret_cast<fd_set*>(wout.data()),
-                           reinterpret_cast<fd_set*>(wex.data()), ts, sigmask);
-    if (r < 0) return -1;
+    int r = 0;
     bool woken = false;
-    if (TestBit(win.data(), wake.fd())) {
-      woken = true;
-      ClearBit(win.data(), wake.fd());
-      --r;
-      wake.Reset();
+    if (ready == 0 || kernel_fds) {
+      // The kernel is asked only when it has fds of the caller's to report on, or when the
+      // call must block (on the wake-up fd, and on the link while it is lent).
+      LinkLoan loan(lend && (ts == nullptr || ts->tv_sec != 0 || ts->tv_nsec != 0));
+      if (loan.fd() >= 0) SetBit(win.data(), loan.fd());
+      r = libc().pselect(knfds, reinterpret_cast<fd_set*>(win.data()),
+                         reinterpret_cast<fd_set*>(wout.data()),
+                         reinterpret_cast<fd_set*>(wex.data()), ts, sigmask);
+      if (r < 0) return -1;
+      if (TestBit(win.data(), wake.fd())) {
+        woken = true;
+        ClearBit(win.data(), wake.fd());
+        --r;
+        wake.Reset();
+      }
+      if (loan.fd() >= 0 && TestBit(win.data(), loan.fd())) {
+        woken = true;
+        ClearBit(win.data(), loan.fd());
+        --r;
+        if (loan.Process() == 0) lend = false;  // see PollMixed
+      }
     }
     if (ready + r > 0) {
-      std::vector<unsigned long>* got[3] = {&win, &wout, &wex};
+      Bitset* got[3] = {&win, &wout, &wex};
       for (int s = 0; s < 3; ++s) {
         if (user[s] == nullptr) continue;
         for (size_t word = 0; word < Words(nfds); ++word) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <string>
@@ -36,6 +37,7 @@ State& state() {
 }
 
 thread_local bool t_starting = false;
+std::atomic<Stack*> g_running{nullptr};  // st.stack, readable without st.mu
 
 int ErrnoFor(const absl::Status& s) {
   switch (s.code()) {
@@ -144,6 +146,7 @@ void WaitForAddress(Stack* stack) {
 // everything constructed earlier.
 void StopAtExit() {
   State& st = state();
+  g_running.store(nullptr, std::memory_order_release);
   Stack* stack = nullptr;
   {
     std::lock_guard lock(st.mu);
@@ -170,6 +173,7 @@ void AtForkChild() {
   FdTable::Get().UnlockAfterFork();
   State& st = state();
   st.stack = nullptr;
+  g_running.store(nullptr, std::memory_order_release);
   st.error = 0;
   st.mu.unlock();
 }
@@ -213,6 +217,8 @@ LoopbackMode LoopbackSetting() noexcept {
   return st.loopback;
 }
 
+Stack* RunningStack() noexcept { return g_running.load(std::memory_order_acquire); }
+
 Stack* AcquireStack(int* err) noexcept {
   State& st = state();
   std::unique_lock lock(st.mu);
@@ -250,6 +256,7 @@ Stack* AcquireStack(int* err) noexcept {
           SetLinkLocalScope(if_nametoindex(config->interface.c_str()));
           st.stack = stack->release();
           st.owner = getpid();
+          g_running.store(st.stack, std::memory_order_release);
           st.loopback = config->loopback;
           st.loopback_read = true;
           std::atexit(&StopAtExit);

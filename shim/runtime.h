@@ -30,6 +30,10 @@ namespace pytcp::shim {
 // socket call should fail with.
 Stack* AcquireStack(int* err) noexcept;
 
+// The stack this process started and still runs, or nullptr; never starts one. For the
+// waits that lend the stack's link to the waiting thread (poll, select, epoll_wait).
+Stack* RunningStack() noexcept;
+
 // True on the thread that is starting the stack: its own socket calls (if any) go to libc.
 bool InStackStartup() noexcept;
 

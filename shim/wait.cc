@@ -9,11 +9,14 @@
 #include <cstdint>
 
 #include "shim/libc.h"
+#include "shim/runtime.h"
 
 namespace pytcp::shim {
 namespace {
 
 constexpr int64_t kNanos = 1000000000;
+
+thread_local ThreadWake* t_own_wake = nullptr;  // the calling thread's ThreadWake, once made
 
 int64_t NowNs() {
   timespec ts{};
@@ -67,6 +70,7 @@ int MoveHigh(int fd) {
 
 ThreadWake& ThreadWake::Get() {
   thread_local ThreadWake wake;
+  t_own_wake = &wake;
   return wake;
 }
 
@@ -77,6 +81,7 @@ ThreadWake::~ThreadWake() {
 }
 
 void ThreadWake::Signal() {
+  if (t_own_wake == this) return;
   if (signaled_.exchange(true, std::memory_order_acq_rel)) return;
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = libc().write(fd_, &one, sizeof(one));
@@ -89,5 +94,17 @@ void ThreadWake::Reset() {
   [[maybe_unused]] ssize_t n = libc().read(fd_, &v, sizeof(v));
   signaled_.store(false, std::memory_order_release);
 }
+
+LinkLoan::LinkLoan(bool want) {
+  if (!want) return;
+  stack_ = RunningStack();
+  if (stack_ != nullptr) fd_ = stack_->BeginLinkWait();
+}
+
+LinkLoan::~LinkLoan() {
+  if (fd_ >= 0) stack_->EndLinkWait();
+}
+
+size_t LinkLoan::Process() { return fd_ >= 0 ? stack_->ProcessLinkForWait() : 0; }
 
 }  // namespace pytcp::shim

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "shim/shim_socket.h"
+#include "stack/stack.h"
 
 namespace pytcp::shim {
 
@@ -43,7 +44,9 @@ class ThreadWake {
  public:
   static ThreadWake& Get();
   int fd() const { return fd_; }
-  // Makes fd() readable (once until Reset).
+  // Makes fd() readable (once until Reset). Does nothing on the thread that owns it: that
+  // thread only signals itself while it processes the link in its own wait (LinkLoan),
+  // after which it reads the sockets' readiness again anyway.
   void Signal();
   // Drains fd() and re-arms Signal(). Call before re-reading the sockets' readiness, so a
   // change after that re-read rings again.
@@ -57,6 +60,29 @@ class ThreadWake {
  private:
   int fd_ = -1;
   std::atomic<bool> signaled_{false};
+};
+
+// Run-to-completion for poll, select and epoll_wait (DESIGN.md "Runtime model"): while
+// the calling thread blocks, it also waits on the stack's link and processes the frames
+// itself, so data for the program wakes the program's thread straight from the kernel
+// instead of through the stack thread (one wake-up and two eventfd calls fewer per event,
+// and no lock handed between two threads). Held only around the blocking call.
+class LinkLoan {
+ public:
+  // Takes the link if `want`, the stack runs, and no other thread has the link.
+  explicit LinkLoan(bool want);
+  ~LinkLoan();
+  LinkLoan(const LinkLoan&) = delete;
+  LinkLoan& operator=(const LinkLoan&) = delete;
+
+  // The link's fd to wait on for POLLIN, or -1 when not lent.
+  int fd() const { return fd_; }
+  // Processes the frames waiting on the link; returns how many.
+  size_t Process();
+
+ private:
+  Stack* stack_ = nullptr;
+  int fd_ = -1;
 };
 
 // Rings a ThreadWake when a socket's readiness intersects `interest`.

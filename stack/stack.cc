@@ -5,6 +5,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "stack/base/log.h"
 #include "stack/link/tap_link.h"
 #include "stack/stack_console.h"
@@ -12,6 +14,16 @@
 namespace pytcp {
 namespace {
 LogChannel log_stack("stack");
+
+// How late the loop may look at the link after an application thread gave it back (see
+// Loop()): the longest a frame waits when it comes while no thread is waiting for one.
+constexpr Duration kLinkGrace = std::chrono::milliseconds(1);
+
+// How many frames an application thread that drives the link processes before it looks at
+// its own socket again: its data is then copied out while still in the cache (a few GRO
+// super-frames, not the megabytes a burst may bring), and the receive ring keeps reusing
+// the same memory. The rest stays readable on the link for the next turn.
+constexpr size_t kDriverBatch = 8;
 
 uint64_t SeedFrom(const StackConfig& config) {
   if (config.seed != 0) return config.seed;
@@ -189,7 +201,9 @@ SocketContext Stack::MakeSocketContext() {
 }
 
 void Stack::KickLoopIfNeededLocked() {
-  bool needed = loop_without_link_ && !driving_;
+  // A loop that sleeps without the link and was not told it will wake within kLinkGrace
+  // must be woken once nobody reads the link.
+  bool needed = loop_without_link_ && !driving_ && !loop_sleep_capped_;
   if (!needed) needed = NextDeadlineLocked() < loop_sleep_until_;
   if (!needed) return;
   // One kick until the loop has slept again: it recomputes both when it wakes.
@@ -213,7 +227,7 @@ void DrainEventFd(int fd) {
 
 int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int timeout_ms,
                        const std::function<bool()>& ready) {
-  if (driving_) {
+  if (!TakeLinkLocked()) {
     // Another thread is reading the link: wait to be told, as without run-to-completion.
     lock.unlock();
     pollfd p{wake_fd, POLLIN, 0};
@@ -224,7 +238,6 @@ int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int time
     errno = e;
     return r;
   }
-  driving_ = true;
   int r = 1;
   int e = 0;
   bool done = false;
@@ -256,14 +269,41 @@ int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int time
     e = errno;
     if (r > 0 && (fds[0].revents & POLLIN) != 0) DrainEventFd(wake_fd);
     lock.lock();
-    if (r > 0 && (fds[1].revents & POLLIN) != 0) ProcessLinkLocked(clock_->Now());
+    if (r > 0 && (fds[1].revents & POLLIN) != 0) ProcessLinkLocked(clock_->Now(), kDriverBatch);
   }
-  driving_ = false;
-  // The loop slept without the link while this thread had it, and frames processed here
-  // may have armed timers (a delayed ACK) before the loop's deadline.
-  KickLoopIfNeededLocked();
+  ReleaseLinkLocked();
   errno = e;
   return r;
+}
+
+bool Stack::TakeLinkLocked() {
+  if (driving_ || !threaded_ || stop_ || link_->wait_fd() < 0) return false;
+  driving_ = true;
+  return true;
+}
+
+void Stack::ReleaseLinkLocked() {
+  driving_ = false;
+  released_since_loop_woke_ = true;
+  // The loop slept without the link while this thread had it (woken only if it will not
+  // wake within kLinkGrace by itself), and frames processed here may have armed timers (a
+  // delayed ACK) before the loop's deadline.
+  KickLoopIfNeededLocked();
+}
+
+int Stack::BeginLinkWait() {
+  std::lock_guard lock(mu_);
+  return TakeLinkLocked() ? link_->wait_fd() : -1;
+}
+
+size_t Stack::ProcessLinkForWait() {
+  std::lock_guard lock(mu_);
+  return ProcessLinkLocked(clock_->Now(), kDriverBatch);
+}
+
+void Stack::EndLinkWait() {
+  std::lock_guard lock(mu_);
+  ReleaseLinkLocked();
 }
 
 std::vector<std::shared_ptr<Socket>> Stack::OpenSockets() {
@@ -346,16 +386,18 @@ void Stack::SetIp6DefaultRouter(const Ip6Address& router) {
       Ip6DefaultRouter{router, Instant::Infinite(), 0, Ip6RouteOrigin::kStatic});
 }
 
-size_t Stack::ProcessLinkLocked(Instant now) {
-  // Read in batches until the link is empty (DESIGN.md "Runtime model").
+size_t Stack::ProcessLinkLocked(Instant now, size_t max_frames) {
+  // Read in batches until the link is empty or max_frames were read (DESIGN.md "Runtime
+  // model").
   size_t frames = 0;
-  while (true) {
+  while (frames < max_frames) {
+    const size_t batch = std::min<size_t>(64, max_frames - frames);
     const ReceiveResult r = link_->Receive(
-        [&](ByteSpan frame, const RxFrameInfo& rx) { iface_->Receive(frame, now, rx); }, 64);
+        [&](ByteSpan frame, const RxFrameInfo& rx) { iface_->Receive(frame, now, rx); }, batch);
     frames += r.frames;
     if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
     if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
-    if (r.frames < 64) break;
+    if (r.frames < batch) break;
   }
   return frames;
 }
@@ -416,6 +458,20 @@ void Stack::Loop() {
       // the link to it: both waking for every frame would make them fight for the lock.
       if (driving_) with_link = false;
       loop_without_link_ = !with_link;
+      // While application threads take the link and give it back at a high rate (a
+      // program in a read/select loop), waking the loop at every give-back would cost a
+      // wake-up per call; instead the loop looks again within kLinkGrace, so a frame that
+      // comes while no thread waits is read at most that late. A thread that has held the
+      // link since the loop last woke (an idle server in accept) wakes it when it lets go.
+      loop_sleep_capped_ = false;
+      if (!with_link && released_since_loop_woke_) {
+        const Instant cap = clock_->Now() + kLinkGrace;
+        if (cap < deadline) {
+          deadline = cap;
+          loop_sleep_capped_ = true;
+        }
+      }
+      released_since_loop_woke_ = false;
       loop_sleep_until_ = deadline;
     }
     int timeout_ms = -1;
@@ -432,6 +488,7 @@ void Stack::Loop() {
     if (fds[0].revents & POLLIN) DrainEventFd(wake_fd_);
     std::lock_guard lock(mu_);
     loop_without_link_ = false;
+    loop_sleep_capped_ = false;
     const Instant now = clock_->Now();
     ProcessLinkLocked(now);
     RunTimersLocked(now);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -139,12 +140,24 @@ class Stack final : private LinkDriver {
   absl::Status StartCapture(const std::string& path);
   void StopCapture();
 
+  // Run-to-completion for calls that wait on several things at once (the shim's poll,
+  // select and epoll_wait; DESIGN.md "Runtime model"), as WaitDriving is for a blocked
+  // socket call. A caller about to block asks for the link with BeginLinkWait(): it gets
+  // the link's fd when no other thread is reading it (and the stack runs its loop thread),
+  // else -1. It adds the fd to what it waits on, calls ProcessLinkForWait() when the fd is
+  // readable, and gives the link back with EndLinkWait(). Meanwhile the loop leaves the
+  // link to it, so a frame wakes the waiting application thread and nothing else.
+  int BeginLinkWait();
+  int link_fd() const { return link_->wait_fd(); }  // what BeginLinkWait() returns when it lends
+  size_t ProcessLinkForWait();  // returns the frames processed
+  void EndLinkWait();
+
  private:
   Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock);
   absl::Status Configure();
   void Loop();
   // Returns the number of frames read.
-  size_t ProcessLinkLocked(Instant now);
+  size_t ProcessLinkLocked(Instant now, size_t max_frames = SIZE_MAX);
   void RunTimersLocked(Instant now);
   Instant NextDeadlineLocked() const;
   void Kick();
@@ -154,6 +167,9 @@ class Stack final : private LinkDriver {
   // LinkDriver: a blocked socket call reads the link itself (run-to-completion).
   int WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int timeout_ms,
                   const std::function<bool()>& ready) override;
+  // Gives the link to the calling thread (false: another thread has it, or no loop thread).
+  bool TakeLinkLocked();
+  void ReleaseLinkLocked();
   SocketContext MakeSocketContext();
 
   StackConfig config_;
@@ -191,6 +207,10 @@ class Stack final : private LinkDriver {
   bool driving_ = false;
   bool loop_without_link_ = false;
   Instant loop_sleep_until_;
+  // A thread gave the link back since the loop last woke; the loop then sleeps at most
+  // kLinkGrace without the link (loop_sleep_capped_), so a give-back need not wake it.
+  bool released_since_loop_woke_ = false;
+  bool loop_sleep_capped_ = false;
   bool threaded_ = false;  // Start() runs the loop thread (sockets then get the driver)
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -223,6 +223,7 @@ size_t TcpConnection::Recv(MutableByteSpan out, bool peek, Instant now) {
   const size_t n = rcv_buf_.Peek(0, out);
   if (!peek && n > 0) {
     rcv_buf_.Consume(n);
+    if (rcv_buf_.empty() && ooo_.empty()) rcv_buf_.Rewind();
     AfterAppRead(n, now);
   }
   return n;
@@ -639,6 +640,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (ack > snd_buf_seq_) {
       const size_t data = std::min<size_t>(static_cast<uint32_t>(ack - snd_buf_seq_), snd_buf_.size());
       snd_buf_.Consume(data);
+      if (snd_buf_.empty()) snd_buf_.Rewind();  // nothing is written past size() here
       snd_buf_seq_ += static_cast<uint32_t>(data);
     }
     snd_una_ = ack;

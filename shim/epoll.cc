@@ -222,6 +222,9 @@ int EpollSet::Wait(int epfd, epoll_event* events, int maxevents, const Deadline&
       // Run-to-completion (shim/wait.h LinkLoan): wait on the epoll fd and on the stack's
       // link; frames are processed here, and what they made ready is harvested above.
       LinkLoan loan(lend && (deadline.infinite() || deadline.RemainingMs() > 0));
+      // Busy polling (PYTCP_BUSY_POLL) reads only the link, so kernel fds in the set wait
+      // up to that long; what it processed is harvested at the top.
+      if (loan.BusyPoll() > 0) continue;
       if (loan.fd() >= 0) {
         pollfd p[2] = {{epfd, POLLIN, 0}, {loan.fd(), POLLIN, 0}};
         timespec left{};

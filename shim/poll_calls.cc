@@ -122,6 +122,8 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
       }
     }
     LinkLoan loan(lend && (ts == nullptr || ts->tv_sec != 0 || ts->tv_nsec != 0));
+    // Busy polling reads only the link: with kernel fds in the set it would delay them.
+    if (!kernel_fds && loan.BusyPoll() > 0) continue;
     kfds[link_index].fd = loan.fd();
     kfds[link_index].revents = 0;
     const int r = libc().ppoll(kfds.data(), kfds.size(), ts, sigmask);
@@ -256,6 +258,7 @@ int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadli
       // The kernel is asked only when it has fds of the caller's to report on, or when the
       // call must block (on the wake-up fd, and on the link while it is lent).
       LinkLoan loan(lend && (ts == nullptr || ts->tv_sec != 0 || ts->tv_nsec != 0));
+      if (!kernel_fds && loan.BusyPoll() > 0) continue;  // see PollMixed
       if (loan.fd() >= 0) SetBit(win.data(), loan.fd());
       r = libc().pselect(knfds, reinterpret_cast<fd_set*>(win.data()),
                          reinterpret_cast<fd_set*>(wout.data()),

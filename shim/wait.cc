@@ -105,6 +105,8 @@ LinkLoan::~LinkLoan() {
   if (fd_ >= 0) stack_->EndLinkWait();
 }
 
+size_t LinkLoan::BusyPoll() { return fd_ >= 0 ? stack_->BusyPollForWait() : 0; }
+
 size_t LinkLoan::Process() { return fd_ >= 0 ? stack_->ProcessLinkForWait() : 0; }
 
 }  // namespace pytcp::shim

@@ -79,6 +79,9 @@ class LinkLoan {
   int fd() const { return fd_; }
   // Processes the frames waiting on the link; returns how many.
   size_t Process();
+  // PYTCP_BUSY_POLL: keeps reading the link for up to that long before the caller sleeps;
+  // returns the frames processed (0: nothing came, or busy polling is off).
+  size_t BusyPoll();
 
  private:
   Stack* stack_ = nullptr;

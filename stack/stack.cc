@@ -301,6 +301,19 @@ size_t Stack::ProcessLinkForWait() {
   return ProcessLinkLocked(clock_->Now(), kDriverBatch);
 }
 
+size_t Stack::BusyPollForWait() {
+  if (config_.busy_poll.count() == 0) return 0;
+  const Instant until = clock_->Now() + config_.busy_poll;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (const size_t n = ProcessLinkLocked(clock_->Now(), kDriverBatch); n > 0) return n;
+    }
+    if (clock_->Now() >= until) return 0;
+    CpuRelax();
+  }
+}
+
 void Stack::EndLinkWait() {
   std::lock_guard lock(mu_);
   ReleaseLinkLocked();
@@ -456,14 +469,17 @@ void Stack::Loop() {
       deadline = NextDeadlineLocked();
       // While an application thread waits on the link (run-to-completion) the loop leaves
       // the link to it: both waking for every frame would make them fight for the lock.
-      if (driving_) with_link = false;
-      loop_without_link_ = !with_link;
-      // While application threads take the link and give it back at a high rate (a
-      // program in a read/select loop), waking the loop at every give-back would cost a
-      // wake-up per call; instead the loop looks again within kLinkGrace, so a frame that
-      // comes while no thread waits is read at most that late. A thread that has held the
-      // link since the loop last woke (an idle server in accept) wakes it when it lets go.
+      // So it does while application threads take the link and give it back at a high rate
+      // (a program in a read/select loop, between two waits), and waking the loop at every
+      // give-back would cost a wake-up per call: instead the loop looks again within
+      // kLinkGrace, and takes the link when no thread gave it back in that time, so a frame
+      // that comes while no thread waits is read at most 2 * kLinkGrace late. A thread that
+      // has held the link since the loop last woke (an idle server in accept) wakes it when
+      // it lets go.
       loop_sleep_capped_ = false;
+      const bool app_drives = driving_ || released_since_loop_woke_;
+      if (app_drives) with_link = false;
+      loop_without_link_ = !with_link;
       if (!with_link && released_since_loop_woke_) {
         const Instant cap = clock_->Now() + kLinkGrace;
         if (cap < deadline) {
@@ -490,7 +506,7 @@ void Stack::Loop() {
     loop_without_link_ = false;
     loop_sleep_capped_ = false;
     const Instant now = clock_->Now();
-    ProcessLinkLocked(now);
+    if (!driving_) ProcessLinkLocked(now);
     RunTimersLocked(now);
   }
 }

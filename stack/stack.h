@@ -151,6 +151,9 @@ class Stack final : private LinkDriver {
   int link_fd() const { return link_->wait_fd(); }  // what BeginLinkWait() returns when it lends
   size_t ProcessLinkForWait();  // returns the frames processed
   void EndLinkWait();
+  // PYTCP_BUSY_POLL for those waits: reads the lent link for up to the configured time
+  // before the caller sleeps; returns the frames processed (0 at once when it is off).
+  size_t BusyPollForWait();
 
  private:
   Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock);

@@ -58,7 +58,10 @@ void Interface::Receive(ByteSpan frame, Instant now, const RxFrameInfo& rx) {
 
 LinkStatus Interface::Transmit(ByteSpan frame) {
   if (capture_ != nullptr) capture_->Write(frame);
-  const LinkStatus status = link_->Send(frame);
+  return Counted(link_->Send(frame));
+}
+
+LinkStatus Interface::Counted(LinkStatus status) {
   if (status == LinkStatus::kOk) {
     counters_.Inc(EthernetCounter::kTxFrames);
   } else {
@@ -75,6 +78,10 @@ LinkStatus Interface::Send(const MacAddress& dst, EtherType type, PacketBuffer& 
     // RFC 894: pad to the minimum; receivers use the IP length, not the frame length.
     const size_t pad = kEthernetMinFrameSize - packet.size();
     std::memset(packet.Append(pad).data(), 0, pad);
+  }
+  if (packet.has_tail() && capture_ == nullptr) {
+    // The payload stays where the transport keeps it (PacketBuffer::AttachTail).
+    return Counted(link_->SendGather(packet.head_bytes(), packet.tail_a(), packet.tail_b()));
   }
   return Transmit(packet.data());
 }

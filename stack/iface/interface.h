@@ -80,6 +80,7 @@ class Interface {
 
  private:
   LinkStatus Transmit(ByteSpan frame);
+  LinkStatus Counted(LinkStatus status);  // counts a send's outcome
 
   Link* link_;
   MacAddress mac_;

@@ -1,5 +1,8 @@
 #include "stack/link/link.h"
 
+#include <cstring>
+#include <vector>
+
 namespace pytcp {
 
 std::string_view ToString(LinkStatus s) {
@@ -16,6 +19,19 @@ std::string_view ToString(LinkStatus s) {
       return "io_error";
   }
   return "unknown";
+}
+
+LinkStatus Link::SendGather(ByteSpan head, ByteSpan a, ByteSpan b) {
+  if (a.empty() && b.empty()) return Send(head);
+  thread_local std::vector<uint8_t> joined;  // grows to the largest frame once, then reused
+  joined.resize(head.size() + a.size() + b.size());
+  uint8_t* out = joined.data();
+  for (ByteSpan piece : {head, a, b}) {
+    if (piece.empty()) continue;
+    std::memcpy(out, piece.data(), piece.size());
+    out += piece.size();
+  }
+  return Send(ByteSpan(joined.data(), joined.size()));
 }
 
 size_t Link::SendBatch(std::span<const ByteSpan> frames, LinkStatus* status) {

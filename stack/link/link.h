@@ -81,6 +81,12 @@ class Link {
   // Sends one frame (Ethernet header first). Never blocks.
   [[nodiscard]] virtual LinkStatus Send(ByteSpan frame) = 0;
 
+  // Sends one frame given as `head` followed by `a` and `b` (the frame's bytes in three
+  // pieces: headers in one buffer, a payload that lies elsewhere, in up to two runs), as if
+  // they were one span. Links that can write pieces (TapLink: writev) override it; the
+  // default joins them in a buffer of the calling thread and calls Send().
+  [[nodiscard]] virtual LinkStatus SendGather(ByteSpan head, ByteSpan a, ByteSpan b);
+
   // Sends frames in order until one fails; returns how many were sent and, through
   // *status, why it stopped (kOk when all were sent). Links that can hand a batch to the
   // device in one call override it.

@@ -207,32 +207,35 @@ TapLink::TapLink(int fd, std::string name, int ifindex, uint32_t mtu, LinkFeatur
 
 TapLink::~TapLink() { ::close(fd_); }
 
-LinkStatus TapLink::Send(ByteSpan frame) {
-  if (frame.size() < kMinFrameSize) return LinkStatus::kTooBig;
+LinkStatus TapLink::Send(ByteSpan frame) { return SendGather(frame, {}, {}); }
+
+LinkStatus TapLink::SendGather(ByteSpan head, ByteSpan a, ByteSpan b) {
+  const size_t size = head.size() + a.size() + b.size();
+  if (size < kMinFrameSize || head.size() < kMinFrameSize) return LinkStatus::kTooBig;
   // With IFF_VNET_HDR every write starts with a header; an all-zero one says "a plain,
   // fully checksummed frame" (VIRTIO_NET_HDR_GSO_NONE, no flags).
   VirtioNetHeader vnet;
   uint8_t header_copy[kMaxTsoHeaderSize];
-  iovec iov[3] = {{&vnet, vnet_size_},
-                  {const_cast<uint8_t*>(frame.data()), frame.size()},
-                  {nullptr, 0}};
-  int iov_count = 2;
-  if (frame.size() > mtu_ + kMaxLinkHeaderSize) {
+  iovec iov[5];
+  int n = 0;
+  if (vnet_size_ != 0) iov[n++] = {&vnet, vnet_size_};
+  if (size > mtu_ + kMaxLinkHeaderSize) {
     // tso_max_size bounds the IP datagram (IPv4) or its payload (IPv6, whose 40-byte
     // header is not counted in its length field).
-    if (features_.tso_max_size == 0 ||
-        frame.size() > features_.tso_max_size + 40 + kMaxLinkHeaderSize) {
+    if (features_.tso_max_size == 0 || size > features_.tso_max_size + 40 + kMaxLinkHeaderSize) {
       return LinkStatus::kTooBig;
     }
-    const size_t hdr_len = DescribeTso(frame, mtu_, &vnet, header_copy);
+    const size_t hdr_len = DescribeTso(head, size, mtu_, &vnet, header_copy);
     if (hdr_len == 0) return LinkStatus::kTooBig;
-    iov[1] = {header_copy, hdr_len};
-    iov[2] = {const_cast<uint8_t*>(frame.data() + hdr_len), frame.size() - hdr_len};
-    iov_count = 3;
+    iov[n++] = {header_copy, hdr_len};
+    head = head.subspan(hdr_len);
+  }
+  for (ByteSpan piece : {head, a, b}) {
+    if (!piece.empty()) iov[n++] = {const_cast<uint8_t*>(piece.data()), piece.size()};
   }
   for (;;) {
-    const ssize_t n = vnet_size_ != 0 ? ::writev(fd_, iov, iov_count) : ::write(fd_, frame.data(), frame.size());
-    if (n >= 0) return LinkStatus::kOk;  // a TAP write takes the whole frame or fails
+    const ssize_t w = n == 1 ? ::write(fd_, iov[0].iov_base, iov[0].iov_len) : ::writev(fd_, iov, n);
+    if (w >= 0) return LinkStatus::kOk;  // a TAP write takes the whole frame or fails
     switch (errno) {
       case EINTR:
         continue;

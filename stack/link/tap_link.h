@@ -20,7 +20,8 @@
 // RxFrameInfo::l4_checksum_valid, that TCP/UDP need not sum the bytes (stack/link/
 // virtio_net.{h,cc}), so a received byte is summed at most once on its way up. Super-frames
 // leave as one writev (vnet header, a copy of the headers with the partial checksum, the
-// payload in place), described for GSO over IPv4 or IPv6. On by default; PYTCP_TAP_OFFLOAD=0 in the environment (or
+// payload in place: for TCP, in its send ring, see SendGather), described for GSO over IPv4
+// or IPv6. On by default; PYTCP_TAP_OFFLOAD=0 in the environment (or
 // TapLinkOptions::offloads = false) opens the device plain, with its offloads switched off.
 #pragma once
 
@@ -55,6 +56,9 @@ class TapLink final : public Link {
   TapLink& operator=(const TapLink&) = delete;
 
   [[nodiscard]] LinkStatus Send(ByteSpan frame) override;
+  // One writev: the vnet header, the headers (a copy with the partial checksum for a TSO
+  // super-frame) and the payload pieces where they lie.
+  [[nodiscard]] LinkStatus SendGather(ByteSpan head, ByteSpan a, ByteSpan b) override;
   ReceiveResult Receive(FrameSink sink, size_t max_frames) override;
   using Link::Receive;
   int wait_fd() const override { return fd_; }

@@ -52,7 +52,14 @@ bool ReadRxVirtioNetHeader(const VirtioNetHeader& vnet, MutableByteSpan frame, R
 }
 
 size_t DescribeTso(ByteSpan frame, uint32_t mtu, VirtioNetHeader* vnet, uint8_t* header_copy) {
-  if (frame.size() < kEthernetHeader + 40 + 20) return 0;
+  return DescribeTso(frame, frame.size(), mtu, vnet, header_copy);
+}
+
+size_t DescribeTso(ByteSpan frame, size_t frame_size, uint32_t mtu, VirtioNetHeader* vnet,
+                   uint8_t* header_copy) {
+  // `frame` may be only the front of the frame: every read below stays within the headers,
+  // whose presence is checked; frame_size is the whole frame's.
+  if (frame.size() < kEthernetHeader + 20 || frame_size < kEthernetHeader + 40 + 20) return 0;
   const uint16_t ethertype = LoadBe16(frame, 12);
   const uint8_t* ip = frame.data() + kEthernetHeader;
   size_t ip_header = 0;
@@ -61,6 +68,7 @@ size_t DescribeTso(ByteSpan frame, uint32_t mtu, VirtioNetHeader* vnet, uint8_t*
   if (ethertype == 0x0800) {
     ip_header = static_cast<size_t>(ip[0] & 0x0f) * 4;
     if ((ip[0] >> 4) != 4 || ip_header < 20 || ip[9] != kProtoTcp) return 0;
+    if (frame.size() < kEthernetHeader + ip_header) return 0;
     if (LoadBe16(frame, kEthernetHeader + 2) < ip_header) return 0;
     const uint32_t tcp_length = LoadBe16(frame, kEthernetHeader + 2) - static_cast<uint32_t>(ip_header);
     pseudo = PseudoHeaderSum4(Ip4Address::FromBytes(ip + 12), Ip4Address::FromBytes(ip + 16),
@@ -70,7 +78,7 @@ size_t DescribeTso(ByteSpan frame, uint32_t mtu, VirtioNetHeader* vnet, uint8_t*
     // Only TCP directly after the fixed header: the stack emits no extension headers in
     // front of TCP, and GSO over IPv6 needs nothing else (RFC 8200 §3).
     ip_header = 40;
-    if ((ip[0] >> 4) != 6 || ip[6] != kProtoTcp) return 0;
+    if (frame.size() < kEthernetHeader + 40 || (ip[0] >> 4) != 6 || ip[6] != kProtoTcp) return 0;
     const uint32_t tcp_length = LoadBe16(frame, kEthernetHeader + 4);
     pseudo = PseudoHeaderSum6(Ip6Address::FromBytes(ip + 8), Ip6Address::FromBytes(ip + 24),
                               kProtoTcp, tcp_length);
@@ -81,8 +89,8 @@ size_t DescribeTso(ByteSpan frame, uint32_t mtu, VirtioNetHeader* vnet, uint8_t*
   if (frame.size() < kEthernetHeader + ip_header + 20) return 0;
   const size_t tcp_header = static_cast<size_t>(frame[kEthernetHeader + ip_header + 12] >> 4) * 4;
   const size_t hdr_len = kEthernetHeader + ip_header + tcp_header;
-  if (tcp_header < 20 || frame.size() <= hdr_len || mtu <= ip_header + tcp_header ||
-      hdr_len > kMaxTsoHeaderSize) {
+  if (tcp_header < 20 || frame.size() < hdr_len || frame_size <= hdr_len ||
+      mtu <= ip_header + tcp_header || hdr_len > kMaxTsoHeaderSize) {
     return 0;
   }
   std::memcpy(header_copy, frame.data(), hdr_len);

@@ -62,5 +62,9 @@ bool ReadRxVirtioNetHeader(const VirtioNetHeader& vnet, MutableByteSpan frame, R
 // Returns the header length, or 0 if the frame is not such a segment.
 inline constexpr size_t kMaxTsoHeaderSize = kMaxLinkHeaderSize + 60 + 60;
 size_t DescribeTso(ByteSpan frame, uint32_t mtu, VirtioNetHeader* vnet, uint8_t* header_copy);
+// The same for a frame of `frame_size` bytes of which `headers` holds at least the first
+// (Ethernet, IP and TCP headers): for a frame sent in pieces (Link::SendGather).
+size_t DescribeTso(ByteSpan headers, size_t frame_size, uint32_t mtu, VirtioNetHeader* vnet,
+                   uint8_t* header_copy);
 
 }  // namespace pytcp

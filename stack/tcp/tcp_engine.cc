@@ -573,25 +573,37 @@ uint32_t TcpEngine::TsoMaxSize(const IpAddress& remote) const {
   return ip4_->tso_max_size();
 }
 
+void TcpEngine::EmitOffloaded(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo) {
+  tx_.Reset();
+  tx_.AttachTail(a, b);
+  header.EmitForOffload(tx_.Prepend(header.header_size()), pseudo);
+}
+
+void TcpEngine::EmitCopied(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo) {
+  tx_.Reset();
+  if (!a.empty()) tx_.Append(a);
+  if (!b.empty()) tx_.Append(b);
+  const ByteSpan payload = tx_.data();
+  header.Emit(tx_.Prepend(header.header_size()), payload, pseudo);
+}
+
 bool TcpEngine::Transmit(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
                          ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) {
   if (!tuple.remote_ip.is_v4() || !tuple.local_ip.is_v4()) {
     return Transmit6(tuple, header, a, b, ttl, tos, now);
   }
-  tx_.Reset();
-  if (!a.empty()) tx_.Append(a);
-  if (!b.empty()) tx_.Append(b);
-  const ByteSpan payload = tx_.data();
   const size_t hs = header.header_size();
+  const size_t payload_size = a.size() + b.size();
   const uint32_t pseudo =
       PseudoHeaderSum4(tuple.local_ip.v4(), tuple.remote_ip.v4(), static_cast<uint8_t>(IpProto::kTcp),
-                       static_cast<uint32_t>(hs + payload.size()));
-  if (hs + payload.size() + kIp4MinHeaderSize > ip4_->mtu() && TsoMaxSize(tuple.remote_ip) > 0) {
+                       static_cast<uint32_t>(hs + payload_size));
+  if (hs + payload_size + kIp4MinHeaderSize > ip4_->mtu() && TsoMaxSize(tuple.remote_ip) > 0) {
     // A TSO super-frame: the device checksums each segment it cuts (stack/link/tap_link.cc),
-    // so only the pseudo-header part goes in; summing 64 KB here would be wasted.
-    header.EmitForOffload(tx_.Prepend(hs), pseudo);
+    // so only the pseudo-header part goes in; summing 64 KB here would be wasted. The
+    // payload is not copied either: it goes to the device from the send ring.
+    EmitOffloaded(header, a, b, pseudo);
   } else {
-    header.Emit(tx_.Prepend(hs), payload, pseudo);
+    EmitCopied(header, a, b, pseudo);
   }
   Ip4SendParams params;
   params.src = tuple.local_ip.v4();
@@ -654,19 +666,16 @@ void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
 bool TcpEngine::Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
                           ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) {
   if (ip6_ == nullptr || tuple.remote_ip.is_v4() || tuple.local_ip.is_v4()) return false;
-  tx_.Reset();
-  if (!a.empty()) tx_.Append(a);
-  if (!b.empty()) tx_.Append(b);
-  const ByteSpan payload = tx_.data();
   const size_t hs = header.header_size();
+  const size_t payload_size = a.size() + b.size();
   const uint32_t pseudo =
       PseudoHeaderSum6(tuple.local_ip.v6(), tuple.remote_ip.v6(), static_cast<uint8_t>(IpProto::kTcp),
-                       static_cast<uint32_t>(hs + payload.size()));
-  if (hs + payload.size() + kIp6HeaderSize > ip6_->PathMtu(tuple.remote_ip.v6()) &&
+                       static_cast<uint32_t>(hs + payload_size));
+  if (hs + payload_size + kIp6HeaderSize > ip6_->PathMtu(tuple.remote_ip.v6()) &&
       TsoMaxSize(tuple.remote_ip) > 0) {
-    header.EmitForOffload(tx_.Prepend(hs), pseudo);  // a TSO super-frame, as over IPv4
+    EmitOffloaded(header, a, b, pseudo);  // a TSO super-frame, as over IPv4
   } else {
-    header.Emit(tx_.Prepend(hs), payload, pseudo);
+    EmitCopied(header, a, b, pseudo);
   }
   Ip6SendParams params;
   params.src = tuple.local_ip.v6();

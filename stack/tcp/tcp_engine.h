@@ -164,7 +164,12 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   std::vector<std::shared_ptr<TcpConnection>> due_;  // Poll's scratch (no allocation per turn)
   absl::flat_hash_map<uint16_t, std::vector<TcpPortUser*>> ports_;
   absl::flat_hash_map<uint16_t, std::vector<std::shared_ptr<TcpListener>>> listeners_;
+  // The segment being sent: its headers, and its payload either attached from the send ring
+  // (a TSO super-frame, whose checksum the device completes) or copied in (a segment whose
+  // checksum is computed here, which reads the bytes anyway).
   PacketBuffer tx_{65536 + 256};
+  void EmitOffloaded(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo);
+  void EmitCopied(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo);
   Counters<TcpCounter> counters_;
 };
 

@@ -49,5 +49,35 @@ TEST(PacketBufferTest, PrependInFrontOfPayload) {
   EXPECT_EQ(buf.size(), 0u);
 }
 
+TEST(PacketBufferTest, AttachedTailIsSentInPlaceOrCopiedInWhenNeeded) {
+  const std::vector<uint8_t> ring_end{5, 6}, ring_start{7, 8, 9};
+  PacketBuffer buf(100, 16);
+  buf.AttachTail(ring_end, ring_start);
+  buf.Prepend(2)[0] = 3;
+  EXPECT_TRUE(buf.has_tail());
+  EXPECT_EQ(buf.size(), 7u);
+  EXPECT_EQ(buf.head_bytes().size(), 2u);
+  EXPECT_EQ(buf.tail_a().data(), ring_end.data()) << "not copied";
+  EXPECT_EQ(buf.tail_b().data(), ring_start.data());
+  EXPECT_EQ(buf.tailroom(), 100u - 5u);
+  // Reading it as one span copies the tail in, after the headers.
+  buf.Prepend(1)[0] = 1;
+  auto all = buf.data();
+  EXPECT_FALSE(buf.has_tail());
+  EXPECT_EQ(all[2], 0);  // the byte Prepend(2) left unset
+  all[2] = 4;
+  EXPECT_EQ(std::vector<uint8_t>(buf.data().begin(), buf.data().end()),
+            (std::vector<uint8_t>{1, 3, 4, 5, 6, 7, 8, 9}));
+  // Appending after a tail keeps the order.
+  PacketBuffer b2(100, 16);
+  b2.AttachTail(ring_end, {});
+  b2.Append(std::span<const uint8_t>(ring_start));
+  EXPECT_EQ(std::vector<uint8_t>(b2.data().begin(), b2.data().end()),
+            (std::vector<uint8_t>{5, 6, 7, 8, 9}));
+  b2.Reset(16);
+  EXPECT_FALSE(b2.has_tail());
+  EXPECT_EQ(b2.size(), 0u);
+}
+
 }  // namespace
 }  // namespace pytcp

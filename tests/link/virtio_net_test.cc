@@ -164,6 +164,22 @@ TEST(VirtioNetTest, DescribesAnIpv4TsoFrame) {
   EXPECT_EQ(InternetChecksum(seg, pseudo), 0);
 }
 
+TEST(VirtioNetTest, DescribesATsoFrameFromItsHeadersAlone) {
+  // Link::SendGather: the headers in one piece, the payload elsewhere.
+  auto f = Tcp4Frame(20000, 0);
+  VirtioNetHeader whole, part;
+  uint8_t copy_whole[kMaxTsoHeaderSize], copy_part[kMaxTsoHeaderSize];
+  const size_t hdr = kEth + 20 + 32;
+  ASSERT_EQ(DescribeTso(f, 1500, &whole, copy_whole), hdr);
+  ASSERT_EQ(DescribeTso(ByteSpan(f.data(), hdr), f.size(), 1500, &part, copy_part), hdr);
+  EXPECT_EQ(std::memcmp(&whole, &part, sizeof(whole)), 0);
+  EXPECT_EQ(std::memcmp(copy_whole, copy_part, hdr), 0);
+  // Headers cut short, or a "frame" that is nothing but headers, are refused.
+  EXPECT_EQ(DescribeTso(ByteSpan(f.data(), hdr - 1), f.size(), 1500, &part, copy_part), 0u);
+  EXPECT_EQ(DescribeTso(ByteSpan(f.data(), kEth + 10), f.size(), 1500, &part, copy_part), 0u);
+  EXPECT_EQ(DescribeTso(ByteSpan(f.data(), hdr), hdr, 1500, &part, copy_part), 0u);
+}
+
 TEST(VirtioNetTest, DescribesAnIpv6TsoFrame) {
   auto f = Tcp6Frame(30000);
   VirtioNetHeader h;

@@ -399,6 +399,9 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   // First: sequence number acceptability.
   if (!Acceptable(seg)) {
     env_->counters().Inc(TcpCounter::kRxDropUnacceptable);
+    // RFC 2883 §4.1.1: data that lies wholly below RCV.NXT was received before.
+    const SeqNum data_end = seg.seq() + static_cast<uint32_t>(seg.payload().size());
+    if (!f.rst && !seg.payload().empty() && data_end <= rcv_nxt_) NoteDuplicate(seg.seq(), data_end);
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in
     // reply (unless the RST bit is set)."
     if (!f.rst) SendAck(now);

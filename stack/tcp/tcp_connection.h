@@ -344,6 +344,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   TcpRingBuffer rcv_buf_;
   TcpReassembly ooo_;
   std::optional<SeqNum> ooo_fin_;
+  // RFC 2883 D-SACK: data that arrived twice, reported as the first SACK block of the next
+  // ACK (then forgotten), so that the sender can tell a needless retransmission and, as
+  // Linux does, widen its reordering window instead of retransmitting again.
+  std::optional<TcpSackBlock> dsack_;
+  void NoteDuplicate(SeqNum left, SeqNum right);
   bool fin_received_ = false;
   bool shut_rd_ = false;
   size_t rcv_capacity_ = 0;

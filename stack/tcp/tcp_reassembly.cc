@@ -28,6 +28,14 @@ bool TcpReassembly::Add(SeqNum left, SeqNum right) {
   return true;
 }
 
+bool TcpReassembly::Covers(SeqNum left, SeqNum right) const {
+  for (const Range& r : ranges_) {
+    if (r.left <= left && right <= r.right) return true;
+    if (r.left > left) break;
+  }
+  return false;
+}
+
 SeqNum TcpReassembly::Advance(SeqNum rcv_nxt) {
   size_t drop = 0;
   for (const Range& r : ranges_) {

@@ -29,6 +29,8 @@ class TcpReassembly {
   // Records [left, right) as received. False when it would need a new range and the
   // bound is reached (the caller drops the segment; the peer will retransmit it).
   bool Add(SeqNum left, SeqNum right);
+  // True when [left, right) lies entirely inside one held range (a duplicate).
+  bool Covers(SeqNum left, SeqNum right) const;
   // RCV.NXT has advanced to `rcv_nxt`: drops the ranges it covers and returns the new
   // RCV.NXT, extended over any range that now starts at or before it.
   SeqNum Advance(SeqNum rcv_nxt);

@@ -38,6 +38,7 @@ void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
     // §3.10.7.4 eighth step: in TIME-WAIT "restart the 2 MSL time-wait timeout"; in any
     // case the ACK is repeated.
     if (state_ == TcpState::kTimeWait && fin) timewait_deadline_ = now + config_.time_wait;
+    if (!data.empty()) NoteDuplicate(seq, seq + static_cast<uint32_t>(data.size()));
     ack_now_ = true;
     return;
   }
@@ -48,6 +49,10 @@ void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
   // Only the new part of a segment that straddles RCV.NXT is processed.
   if (seq < rcv_nxt_) {
     const uint32_t old = static_cast<uint32_t>(rcv_nxt_ - seq);
+    // RFC 2883 §4.1.2: the part received before is reported.
+    if (!data.empty()) {
+      NoteDuplicate(seq, seq + std::min<uint32_t>(old, static_cast<uint32_t>(data.size())));
+    }
     if (old > data.size()) {
       data = {};
       fin = false;
@@ -105,6 +110,10 @@ void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
   // "segments with higher beginning sequence numbers SHOULD be held").
   env_->counters().Inc(TcpCounter::kRxOutOfOrder);
   if (!data.empty()) {
+    // RFC 2883 §4.1.3: out-of-order data held already.
+    if (ooo_.Covers(seq, seq + static_cast<uint32_t>(data.size()))) {
+      NoteDuplicate(seq, seq + static_cast<uint32_t>(data.size()));
+    }
     if (!ooo_.Add(seq, seq + static_cast<uint32_t>(data.size()))) {
       env_->counters().Inc(TcpCounter::kRxDropOooFull);
       ack_now_ = true;
@@ -116,6 +125,12 @@ void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
   // RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate ACK that
   // carries the SACK blocks).
   ack_now_ = true;
+}
+
+void TcpConnection::NoteDuplicate(SeqNum left, SeqNum right) {
+  if (!sack_ok_ || !(left < right)) return;
+  dsack_ = TcpSackBlock{left, right};
+  ack_now_ = true;  // RFC 2883 §4: sent at once, like any ACK for out-of-order data
 }
 
 void TcpConnection::ProcessFin(Instant now) {

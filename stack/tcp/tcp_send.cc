@@ -36,8 +36,9 @@ uint32_t TcpConnection::mss_cache() const {
 uint32_t TcpConnection::MaxPayload() const {
   uint32_t limit = mss_cache();
   // SACK blocks (RFC 2018 §3: at most three beside timestamps) take room from the payload.
-  if (sack_ok_ && !ooo_.empty()) {
-    const size_t blocks = std::min<size_t>(ooo_.range_count(), ts_ok_ ? 3 : 4);
+  if (sack_ok_ && (!ooo_.empty() || dsack_)) {
+    const size_t blocks =
+        std::min<size_t>(ooo_.range_count() + (dsack_ ? 1 : 0), ts_ok_ ? 3 : 4);
     limit -= static_cast<uint32_t>(4 + 8 * blocks);
   }
   return std::max<uint32_t>(limit, 8);
@@ -144,8 +145,13 @@ void TcpConnection::FillOptions(TcpOptions* o, bool syn, Instant now) const {
   }
   // RFC 7323 §3.2: TSecr echoes TS.Recent (zero in an initial SYN).
   if (ts_ok_) o->timestamps = TcpTimestamps{TsNow(now), state_ == TcpState::kSynSent ? 0 : ts_recent_};
-  if (!syn && sack_ok_ && !ooo_.empty()) {
-    o->sack_block_count = static_cast<uint8_t>(ooo_.SackBlocks(o->sack_blocks.data(), ts_ok_ ? 3 : 4));
+  if (!syn && sack_ok_ && (!ooo_.empty() || dsack_)) {
+    const size_t max = ts_ok_ ? 3 : 4;
+    size_t n = 0;
+    // RFC 2883 §4: a D-SACK block goes first; the SACK blocks follow as usual.
+    if (dsack_) o->sack_blocks[n++] = *dsack_;
+    n += ooo_.SackBlocks(o->sack_blocks.data() + n, max - n);
+    o->sack_block_count = static_cast<uint8_t>(n);
   }
 }
 
@@ -178,6 +184,7 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
   ++segs_out_;
   if (flags.ack) {
     last_ack_sent_ = rcv_nxt_;
+    dsack_.reset();  // RFC 2883 §4: reported once
     ack_now_ = false;
     delack_deadline_ = Instant::Infinite();
     unacked_bytes_ = 0;

@@ -273,6 +273,58 @@ TEST_F(TcpDataTest, OutOfOrderDataIsSackedAndDeliveredWhenTheHoleFills) {
   EXPECT_EQ(a.ack(), kPeerIsn + 1501);
 }
 
+TEST_F(TcpDataTest, DataReceivedTwiceIsReportedAsADsackBlockOnce) {
+  uint32_t iss = 0;
+  TcpOptions o;
+  o.mss = 1460;
+  o.sack_permitted = true;
+  auto c = EstablishPassive(o, &iss);
+  Inject(Peer(".", kPeerIsn + 1, iss + 1), Bytes(1000, 'a'));
+  (void)Take();
+  // RFC 2883 §4.1.1: wholly old data; the D-SACK block is the duplicate itself.
+  Inject(Peer(".", kPeerIsn + 1, iss + 1), Bytes(1000, 'a'));
+  Sent a = TakeOne();
+  EXPECT_EQ(a.ack(), kPeerIsn + 1001);
+  ASSERT_EQ(a.h.options.sack_block_count, 1);
+  EXPECT_EQ(a.h.options.sack_blocks[0].left.value(), kPeerIsn + 1);
+  EXPECT_EQ(a.h.options.sack_blocks[0].right.value(), kPeerIsn + 1001);
+  // §4.1.2: partly old; only the old part is reported, the new part is taken.
+  Inject(Peer(".", kPeerIsn + 501, iss + 1), Bytes(1000, 'b'));
+  a = TakeOne();
+  EXPECT_EQ(a.ack(), kPeerIsn + 1501);
+  ASSERT_EQ(a.h.options.sack_block_count, 1);
+  EXPECT_EQ(a.h.options.sack_blocks[0].left.value(), kPeerIsn + 501);
+  EXPECT_EQ(a.h.options.sack_blocks[0].right.value(), kPeerIsn + 1001);
+  // §4.1.3: out-of-order data held already: the D-SACK block, then the SACK block.
+  Inject(Peer(".", kPeerIsn + 3001, iss + 1), Bytes(500, 'd'));
+  a = TakeOne();
+  ASSERT_EQ(a.h.options.sack_block_count, 1);
+  Inject(Peer(".", kPeerIsn + 3001, iss + 1), Bytes(500, 'd'));
+  a = TakeOne();
+  ASSERT_EQ(a.h.options.sack_block_count, 2);
+  EXPECT_EQ(a.h.options.sack_blocks[0].left.value(), kPeerIsn + 3001);
+  EXPECT_EQ(a.h.options.sack_blocks[0].right.value(), kPeerIsn + 3501);
+  EXPECT_EQ(a.h.options.sack_blocks[1].left.value(), kPeerIsn + 3001);
+  // Reported once: the next ACK carries only the SACK block.
+  Inject(Peer(".", kPeerIsn + 4001, iss + 1), Bytes(10, 'e'));
+  a = TakeOne();
+  ASSERT_EQ(a.h.options.sack_block_count, 2);
+  EXPECT_EQ(a.h.options.sack_blocks[0].left.value(), kPeerIsn + 4001);
+  EXPECT_EQ(a.h.options.sack_blocks[1].left.value(), kPeerIsn + 3001);
+  EXPECT_EQ(RecvAll(*c), Bytes(1000, 'a') + Bytes(500, 'b'));
+}
+
+TEST_F(TcpDataTest, NoDsackWithoutSackPermitted) {
+  uint32_t iss = 0;
+  auto c = EstablishPlain(&iss);
+  Inject(Peer(".", kPeerIsn + 1, iss + 1), Bytes(100, 'a'));
+  (void)Take();
+  Inject(Peer(".", kPeerIsn + 1, iss + 1), Bytes(100, 'a'));
+  Sent a = TakeOne();
+  EXPECT_EQ(a.ack(), kPeerIsn + 101);
+  EXPECT_EQ(a.h.options.sack_block_count, 0);
+}
+
 TEST_F(TcpDataTest, SackedSegmentsTriggerFastRetransmitOfTheHole) {
   uint32_t iss = 0;
   TcpOptions o;

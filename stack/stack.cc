@@ -429,11 +429,11 @@ void Stack::RunTimersLocked(Instant now) {
   if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
 }
 
-Instant Stack::NextDeadlineLocked() const {
+Instant Stack::NextDeadlineLocked(bool with_link) const {
   Instant next = EarliestOf(arp_->NextDeadline(), ip4_->NextDeadline());
   if (dhcp4_) next = EarliestOf(next, dhcp4_->NextDeadline());
   next = EarliestOf(next, tcp_->NextDeadline());
-  next = EarliestOf(next, link_->next_delivery_time());
+  if (with_link) next = EarliestOf(next, link_->next_delivery_time());
   if (ip6_enabled()) {
     next = EarliestOf(next, ip6_->NextDeadline());
     next = EarliestOf(next, nd_->NextDeadline());
@@ -480,6 +480,7 @@ void Stack::Loop() {
       const bool app_drives = driving_ || released_since_loop_woke_;
       if (app_drives) with_link = false;
       loop_without_link_ = !with_link;
+      if (!with_link) deadline = NextDeadlineLocked(/*with_link=*/false);
       if (!with_link && released_since_loop_woke_) {
         const Instant cap = clock_->Now() + kLinkGrace;
         if (cap < deadline) {

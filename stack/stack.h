@@ -162,7 +162,9 @@ class Stack final : private LinkDriver {
   // Returns the number of frames read.
   size_t ProcessLinkLocked(Instant now, size_t max_frames = SIZE_MAX);
   void RunTimersLocked(Instant now);
-  Instant NextDeadlineLocked() const;
+  // With with_link false, leaves out the link's next delivery time (the loop sleeps
+  // without the link while a thread has it: that thread reads what the link delivers).
+  Instant NextDeadlineLocked(bool with_link = true) const;
   void Kick();
   // Wakes the loop when it must act before it would wake by itself: it sleeps without the
   // link while a thread drives it, or a deadline moved before the one it sleeps until.

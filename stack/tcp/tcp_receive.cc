@@ -197,7 +197,15 @@ uint32_t TcpConnection::WindowToAdvertise() const {
   // shrink the window (Linux's tcp_select_window does the same).
   const uint64_t unit = uint64_t{1} << rcv_wscale_;
   uint64_t rounded = wnd & ~(unit - 1);
-  if (rounded < cur) rounded = (wnd + unit - 1) & ~(unit - 1);
+  if (rounded < cur) {
+    rounded = (wnd + unit - 1) & ~(unit - 1);
+    // ... but not past the room in the buffer: each such rounding would move the right
+    // edge up to a unit further, ACK after ACK while the application does not read, and
+    // the peer's data out there would have to be dropped. Then the edge moves back by
+    // less than one unit instead, the granularity the scaled field has anyway (RFC 7323
+    // §2.3) and which a sender must tolerate (§2.4).
+    if (rounded > free) rounded = wnd & ~(unit - 1);
+  }
   return static_cast<uint32_t>(std::min(rounded, field_max));
 }
 

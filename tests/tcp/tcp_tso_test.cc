@@ -156,10 +156,9 @@ class TcpTsoTest : public ::testing::TestWithParam<TsoCase> {
     auto listener = b_->CreateTcpSocket(family);
     listener->set_nonblocking(true);
     EXPECT_TRUE(listener->Bind(SocketAddress{server_ip, kPort, 0}).ok());
-    // A receive buffer far larger than the transfer: the window never reaches its end, so
-    // no segment is trimmed there and resent in pieces (which would break the bursts up).
-    const int rcvbuf = 8 << 20;
-    EXPECT_TRUE(listener->SetOption(SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)).ok());
+    // The default receive buffer: the window reaches its end, and a window advertised past
+    // the buffer's room (rounded up to the scale unit) would have segments trimmed there and
+    // resent in pieces, breaking the bursts up (tcp_receive.cc WindowToAdvertise).
     EXPECT_TRUE(listener->Listen(4).ok());
     auto client = a_->CreateTcpSocket(family);
     client->set_nonblocking(true);

@@ -25,6 +25,7 @@
 #include "stack/link/memory_link.h"
 #include "stack/stack.h"
 #include "tests/support/simulator.h"
+#include "tests/support/memory_stack.h"
 
 // Every heap allocation in this process is counted, so the benchmarks can report
 // allocations per segment on the data path (the target is zero).
@@ -51,14 +52,7 @@ constexpr Ip4Address kIpB(10, 78, 0, 2);
 constexpr uint16_t kPort = 5001;
 
 StackConfig Config(const MacAddress& mac, const char* ifaddr, uint64_t seed) {
-  StackConfig c;
-  c.interface = "mem0";
-  c.mac = mac;
-  c.ip4_mode = Ip4Mode::kStatic;
-  c.ip4_addresses = {*Ip4Interface::Parse(ifaddr)};
-  c.ip6_mode = Ip6Mode::kNone;
-  c.acd = AcdMode::kOff;
-  c.seed = seed;
+  StackConfig c = testing::MemoryStackConfig(mac, ifaddr, seed);
   c.log = "error";
   return c;
 }

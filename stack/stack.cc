@@ -466,7 +466,6 @@ void Stack::Loop() {
     bool with_link = link_fd >= 0;
     {
       std::lock_guard lock(mu_);
-      deadline = NextDeadlineLocked();
       // While an application thread waits on the link (run-to-completion) the loop leaves
       // the link to it: both waking for every frame would make them fight for the lock.
       // So it does while application threads take the link and give it back at a high rate
@@ -480,7 +479,7 @@ void Stack::Loop() {
       const bool app_drives = driving_ || released_since_loop_woke_;
       if (app_drives) with_link = false;
       loop_without_link_ = !with_link;
-      if (!with_link) deadline = NextDeadlineLocked(/*with_link=*/false);
+      deadline = NextDeadlineLocked(with_link);
       if (!with_link && released_since_loop_woke_) {
         const Instant cap = clock_->Now() + kLinkGrace;
         if (cap < deadline) {

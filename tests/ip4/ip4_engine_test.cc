@@ -12,6 +12,7 @@
 #include "stack/wire/udp.h"
 #include "tests/support/frame_peer.h"
 #include "tests/support/simulator.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp {
 namespace {
@@ -62,16 +63,9 @@ class Ip4EngineTest : public ::testing::Test {
   void SetUp() override { Start(false); }
 
   void Start(bool drop_options) {
-    StackConfig c;
-    c.interface = "mem0";
-    c.mac = kOurMac;
-    c.ip4_mode = Ip4Mode::kStatic;
-    c.ip4_addresses = {*Ip4Interface::Parse("10.77.0.2/24")};
+    StackConfig c = testing::MemoryStackConfig(kOurMac, "10.77.0.2/24", 3);
     c.ip4_gateway = kGwIp;
-    c.ip6_mode = Ip6Mode::kNone;
-    c.acd = AcdMode::kOff;
     c.ip4_drop_options = drop_options;
-    c.seed = 3;
     auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, clock_);
     peer_link_ = std::move(pair.b);
     peer_ = std::make_unique<testing::FramePeer>(peer_link_.get());

@@ -15,6 +15,7 @@
 #include "stack/wire/ip4.h"
 #include "stack/wire/udp.h"
 #include "tests/support/simulator.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp {
 namespace {
@@ -25,15 +26,7 @@ constexpr int kSolRaw = 255;
 constexpr int kIcmpFilter = 1;
 
 StackConfig Config(std::string_view mac, std::string_view ifaddr) {
-  StackConfig c;
-  c.interface = "mem0";
-  c.mac = MacAddress::Parse(mac);
-  c.ip4_mode = Ip4Mode::kStatic;
-  c.ip4_addresses = {*Ip4Interface::Parse(ifaddr)};
-  c.ip6_mode = Ip6Mode::kNone;
-  c.acd = AcdMode::kOff;
-  c.seed = 11;
-  return c;
+  return testing::MemoryStackConfig(MacAddress::Parse(mac), ifaddr, 11);
 }
 
 // An echo request (id and checksum as given: a ping socket rewrites both).

@@ -19,20 +19,14 @@
 #include "stack/stack.h"
 #include "stack/stack_console.h"
 #include "tests/support/simulator.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp {
 namespace {
 
 StackConfig Config(std::string_view mac, std::string_view ifaddr) {
-  StackConfig c;
-  c.interface = "mem0";
-  c.mac = MacAddress::Parse(mac);
-  c.ip4_mode = Ip4Mode::kStatic;
-  c.ip4_addresses = {*Ip4Interface::Parse(ifaddr)};
+  StackConfig c = testing::MemoryStackConfig(MacAddress::Parse(mac), ifaddr, 5);
   c.ip4_gateway = Ip4Address(10, 77, 0, 1);
-  c.ip6_mode = Ip6Mode::kNone;
-  c.acd = AcdMode::kOff;
-  c.seed = 5;
   return c;
 }
 

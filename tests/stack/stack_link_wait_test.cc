@@ -22,6 +22,7 @@
 #include "stack/wire/ethernet.h"
 #include "stack/wire/ip4.h"
 #include "stack/wire/udp.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp {
 namespace {
@@ -34,14 +35,7 @@ constexpr uint16_t kPort = 4321;
 constexpr int kGenerousMs = 2000;
 
 StackConfig Config(Duration busy_poll = Duration(0)) {
-  StackConfig c;
-  c.interface = "mem0";
-  c.mac = kStackMac;
-  c.ip4_mode = Ip4Mode::kStatic;
-  c.ip4_addresses = {*Ip4Interface::Parse("10.122.0.2/24")};
-  c.ip6_mode = Ip6Mode::kNone;
-  c.acd = AcdMode::kOff;
-  c.seed = 7;
+  StackConfig c = testing::MemoryStackConfig(kStackMac, "10.122.0.2/24", 7);
   c.busy_poll = busy_poll;
   return c;
 }

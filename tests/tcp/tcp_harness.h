@@ -18,6 +18,7 @@
 #include "stack/wire/ip4.h"
 #include "stack/wire/tcp.h"
 #include "tests/support/frame_peer.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp::testing {
 
@@ -80,14 +81,7 @@ class TcpHarness : public ::testing::Test {
   virtual void Tweak(TcpConfig& /*config*/) {}
 
   void Start() {
-    StackConfig c;
-    c.interface = "mem0";
-    c.mac = kOurMac;
-    c.ip4_mode = Ip4Mode::kStatic;
-    c.ip4_addresses = {*Ip4Interface::Parse("10.77.0.2/24")};
-    c.ip6_mode = Ip6Mode::kNone;
-    c.acd = AcdMode::kOff;
-    c.seed = 7;
+    const StackConfig c = MemoryStackConfig(kOurMac, "10.77.0.2/24", 7);
     auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, clock_);
     peer_link_ = std::move(pair.b);
     peer_ = std::make_unique<FramePeer>(peer_link_.get());

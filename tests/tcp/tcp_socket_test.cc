@@ -17,19 +17,13 @@
 
 #include "stack/link/memory_link.h"
 #include "stack/stack.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp {
 namespace {
 
 StackConfig Config(std::string_view mac, std::string_view ifaddr) {
-  StackConfig c;
-  c.interface = "mem0";
-  c.mac = MacAddress::Parse(mac);
-  c.ip4_mode = Ip4Mode::kStatic;
-  c.ip4_addresses = {*Ip4Interface::Parse(ifaddr)};
-  c.ip6_mode = Ip6Mode::kNone;
-  c.acd = AcdMode::kOff;
-  return c;
+  return testing::MemoryStackConfig(MacAddress::Parse(mac), ifaddr, 0);
 }
 
 constexpr Ip4Address kIpA(10, 77, 0, 2);

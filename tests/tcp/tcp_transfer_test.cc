@@ -19,6 +19,7 @@
 #include "stack/link/memory_link.h"
 #include "stack/stack.h"
 #include "tests/support/simulator.h"
+#include "tests/support/memory_stack.h"
 
 namespace pytcp {
 namespace {
@@ -30,15 +31,7 @@ constexpr Ip4Address kIpB(10, 78, 0, 2);
 constexpr uint16_t kPort = 5001;
 
 StackConfig Config(const MacAddress& mac, const char* ifaddr, uint64_t seed) {
-  StackConfig c;
-  c.interface = "mem0";
-  c.mac = mac;
-  c.ip4_mode = Ip4Mode::kStatic;
-  c.ip4_addresses = {*Ip4Interface::Parse(ifaddr)};
-  c.ip6_mode = Ip6Mode::kNone;
-  c.acd = AcdMode::kOff;
-  c.seed = seed;
-  return c;
+  return testing::MemoryStackConfig(mac, ifaddr, seed);
 }
 
 // The byte stream: a 64 KB random block, varied per block, so that a misplaced segment

@@ -58,9 +58,9 @@ int CloseOurs(int fd) {
 int SocketFcntl(int fd, ShimSocket& s, int cmd, unsigned long arg) {
   switch (cmd) {
     case F_GETFL:
-      return O_RDWR | (s.impl().base().nonblocking() ? O_NONBLOCK : 0);
+      return O_RDWR | (s.impl().nonblocking() ? O_NONBLOCK : 0);
     case F_SETFL:
-      s.impl().base().set_nonblocking((arg & O_NONBLOCK) != 0);
+      s.impl().set_nonblocking((arg & O_NONBLOCK) != 0);
       return 0;
     case F_GETFD:
       return FdTable::Get().cloexec(fd) ? FD_CLOEXEC : 0;
@@ -109,7 +109,7 @@ int SocketIoctl(int fd, ShimSocket& s, unsigned long request, void* arg) {
       if (arg == nullptr) return Fail(EFAULT);
       int on = 0;
       std::memcpy(&on, arg, sizeof(on));
-      s.impl().base().set_nonblocking(on != 0);
+      s.impl().set_nonblocking(on != 0);
       return 0;
     }
     case FIONREAD:  // == SIOCINQ

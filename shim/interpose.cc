@@ -23,7 +23,7 @@ std::shared_ptr<ShimSocket> SocketFor(int fd, bool* inherited) {
 bool ShouldRestart(ShimSocket& s, bool receive_side) {
   timeval tv{};
   socklen_t len = sizeof(tv);
-  auto r = s.impl().base().GetOption(SOL_SOCKET, receive_side ? SO_RCVTIMEO : SO_SNDTIMEO, &tv,
+  auto r = s.impl().GetOption(SOL_SOCKET, receive_side ? SO_RCVTIMEO : SO_SNDTIMEO, &tv,
                                      &len);
   if (r.ok() && (tv.tv_sec != 0 || tv.tv_usec != 0)) return false;
   bool any_handler = false;

@@ -2,7 +2,7 @@
 // recvfrom, recvmsg, recvmmsg, sendfile/sendfile64 (a file to a stack socket), and the
 // fortified entry points Debian's binaries call (__read_chk, __recv_chk, __recvfrom_chk).
 //
-// All of them become StackSocket::Send/Recv over a list of spans (the iovecs). SIGPIPE on
+// All of them become Socket::SendMsg/RecvMsg over a list of spans (the iovecs). SIGPIPE on
 // a stream's EPIPE is the socket layer's (as tcp_sendmsg's is the kernel's). Ancillary
 // data on receive: SO_TIMESTAMP, IP_TTL (IP_RECVTTL) and IP_RECVERR (the sock_extended_err
 // of MSG_ERRQUEUE) when the socket's options ask for them; none on send.
@@ -72,9 +72,9 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
     }
   }
   s.set_committed();
-  auto r = s.impl().Send(parts, top, flags);
+  auto r = s.impl().SendMsg(parts, top, flags);
   while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/false)) {
-    r = s.impl().Send(parts, top, flags);
+    r = s.impl().SendMsg(parts, top, flags);
   }
   if (!r.ok()) return FailWith<ssize_t>(r);  // (a stream's EPIPE raised SIGPIPE already)
   return static_cast<ssize_t>(*r);

@@ -30,7 +30,7 @@ int HandOverToKernel(int fd, ShimSocket& sock) {
     (void)c.setsockopt(k, o.level, o.name, o.value.empty() ? nullptr : o.value.data(),
                        static_cast<socklen_t>(o.value.size()));
   }
-  if (sock.impl().base().nonblocking() && c.fcntl(k, F_SETFL, O_NONBLOCK) != 0) {
+  if (sock.impl().nonblocking() && c.fcntl(k, F_SETFL, O_NONBLOCK) != 0) {
     return fail(errno);
   }
   if (sock.explicitly_bound()) {

@@ -4,24 +4,24 @@
 
 namespace pytcp::shim {
 
-ShimSocket::ShimSocket(int domain, int type, int protocol, std::unique_ptr<StackSocket> impl)
+ShimSocket::ShimSocket(int domain, int type, int protocol, std::shared_ptr<Socket> impl)
     : FdObject(FdKind::kSocket),
       domain_(domain),
       type_(type),
       protocol_(protocol),
       impl_(std::move(impl)) {
-  impl_->base().AddListener(this);
+  impl_->AddListener(this);
 }
 
 ShimSocket::~ShimSocket() {
   if (inherited()) {
     // The parent's stack: its lock may have been held at fork(), and closing would send
-    // on the parent's behalf. Leak the adapter instead of destroying it.
-    (void)impl_.release();
+    // on the parent's behalf. Leak a reference instead of releasing the socket.
+    new std::shared_ptr<Socket>(std::move(impl_));
     return;
   }
   if (!closed_) {
-    impl_->base().RemoveListener(this);
+    impl_->RemoveListener(this);
     impl_->Close();
   }
 }
@@ -79,7 +79,7 @@ void ShimSocket::OnLastFdClosed() {
   for (const auto& w : epoll_waiters) w->OnSocketClosed();
   // Wakes blocked callers (EBADF) and poll waiters; then no more notifications.
   impl_->Close();
-  impl_->base().RemoveListener(this);
+  impl_->RemoveListener(this);
   closed_ = true;
 }
 

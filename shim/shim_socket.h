@@ -1,7 +1,7 @@
 // A stack socket as the shim sees it: the fd object that the fd table maps the socket's
-// numbers to. It owns the protocol adapter (stack_socket.h) and fans the socket's
-// readiness changes out to whoever waits in poll/select/epoll (readiness waiters), and it
-// keeps what a hand-over to the kernel needs (loopback, see loopback.h): the options set
+// numbers to. It holds the stack's socket (its protocol-independent API, stack/socket/
+// socket.h), fans the socket's readiness changes out to whoever waits in poll/select/epoll
+// (readiness waiters), and keeps what a hand-over to the kernel needs (loopback, see loopback.h): the options set
 // so far and whether the stack has committed to it (bound, connected, sent).
 //
 // Readiness: the stack calls OnReadinessChange (ReadinessListener) under its lock on every
@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "shim/fd_table.h"
-#include "shim/stack_socket.h"
 #include "stack/socket/socket.h"
 
 namespace pytcp::shim {
@@ -42,16 +41,16 @@ struct RecordedOption {
 
 class ShimSocket final : public FdObject, private ReadinessListener {
  public:
-  ShimSocket(int domain, int type, int protocol, std::unique_ptr<StackSocket> impl);
+  ShimSocket(int domain, int type, int protocol, std::shared_ptr<Socket> impl);
   ~ShimSocket() override;
 
-  StackSocket& impl() { return *impl_; }
+  Socket& impl() { return *impl_; }
   int domain() const { return domain_; }
   int type() const { return type_; }
   int protocol() const { return protocol_; }
 
   // The socket's poll(2) mask as the kernel would report it.
-  ReadinessMask Poll() { return impl_->base().Poll(); }
+  ReadinessMask Poll() { return impl_->Poll(); }
 
   // Poll/select waiters: registered for the duration of one call.
   void AddWaiter(ReadinessWaiter* w);
@@ -78,7 +77,7 @@ class ShimSocket final : public FdObject, private ReadinessListener {
   const int domain_;
   const int type_;
   const int protocol_;
-  std::unique_ptr<StackSocket> impl_;
+  std::shared_ptr<Socket> impl_;
   std::mutex waiters_mu_;
   std::vector<ReadinessWaiter*> waiters_;
   std::vector<std::shared_ptr<ReadinessWaiter>> epoll_waiters_;

@@ -19,31 +19,12 @@
 #include "shim/libc.h"
 #include "shim/loopback.h"
 #include "shim/sockaddr.h"
-#include "shim/stack_socket.h"
 #include "stack/stack.h"
 
 namespace pytcp::shim {
 namespace {
 
 constexpr int kTypeFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
-
-// The protocol adapter for (type, protocol), or nullptr when the stack does not do it.
-std::unique_ptr<StackSocket> MakeStackSocket(Stack& stack, int domain, int type, int protocol) {
-  if (domain == AF_INET6 && (type == SOCK_DGRAM || type == SOCK_RAW) &&
-      protocol == IPPROTO_ICMPV6) {
-    return MakeIcmp6StackSocket(stack, type);
-  }
-  if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
-    return MakeUdpStackSocket(stack);
-  }
-  if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
-    return MakeTcpStackSocket(stack);
-  }
-  if ((type == SOCK_DGRAM || type == SOCK_RAW) && protocol == IPPROTO_ICMP) {
-    return MakeIcmpStackSocket(stack, type);
-  }
-  return nullptr;
-}
 
 bool StackHandles(int domain, int type, int protocol) {
   if (domain != AF_INET && domain != AF_INET6) return false;
@@ -60,7 +41,7 @@ bool StackHandles(int domain, int type, int protocol) {
 }
 
 // A new fd for `impl`: an eventfd placeholder, installed in the table.
-int InstallSocket(int domain, int type, int protocol, std::unique_ptr<StackSocket> impl,
+int InstallSocket(int domain, int type, int protocol, std::shared_ptr<Socket> impl,
                   int flags) {
   const int fd = eventfd(0, EFD_CLOEXEC);
   if (fd < 0) return -1;
@@ -68,7 +49,7 @@ int InstallSocket(int domain, int type, int protocol, std::unique_ptr<StackSocke
     libc().close(fd);
     return Fail(EMFILE);
   }
-  if ((flags & SOCK_NONBLOCK) != 0) impl->base().set_nonblocking(true);
+  if ((flags & SOCK_NONBLOCK) != 0) impl->set_nonblocking(true);
   auto sock = std::make_shared<ShimSocket>(domain, type, protocol, std::move(impl));
   if (!FdTable::Get().Install(fd, std::move(sock), (flags & SOCK_CLOEXEC) != 0)) {
     libc().close(fd);
@@ -82,11 +63,10 @@ int CreateSocket(int domain, int type, int protocol) {
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return Fail(err);
   const int base = type & ~kTypeFlags;
-  auto impl = MakeStackSocket(*stack, domain, base, protocol);
-  if (impl == nullptr) return Fail(EPROTONOSUPPORT);
-  impl->base().set_family(domain);
+  auto impl = stack->CreateSocket(domain, base, protocol);
+  if (!impl.ok()) return FailWith(impl);
   const int proto = protocol != 0 ? protocol : (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
-  return InstallSocket(domain, base, proto, std::move(impl), type & kTypeFlags);
+  return InstallSocket(domain, base, proto, std::move(*impl), type & kTypeFlags);
 }
 
 int StackBind(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
@@ -125,9 +105,9 @@ int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
 int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
   SocketAddress peer;
-  auto r = s.impl().Accept(&peer);
+  auto r = s.impl().AcceptSocket(&peer);
   while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/true)) {
-    r = s.impl().Accept(&peer);
+    r = s.impl().AcceptSocket(&peer);
   }
   if (!r.ok()) return FailWith(r);
   const int fd = InstallSocket(s.domain(), s.type(), s.protocol(), std::move(*r), flags);
@@ -220,7 +200,7 @@ PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t*
   return OnSocket<int>(
       fd, [&] { return libc().getsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
-        auto r = s.impl().base().GetOption(level, name, value, len);
+        auto r = s.impl().GetOption(level, name, value, len);
         return r.ok() ? 0 : FailWith(r);
       });
 }
@@ -231,7 +211,7 @@ PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
       fd, [&] { return libc().setsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
         if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return BindToDevice(value, len);
-        auto r = s.impl().base().SetOption(level, name, value, len);
+        auto r = s.impl().SetOption(level, name, value, len);
         if (!r.ok()) return FailWith(r);
         s.RecordOption(level, name, value, len);
         return 0;

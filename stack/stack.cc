@@ -1,5 +1,6 @@
 #include "stack/stack.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -360,6 +361,26 @@ std::shared_ptr<IcmpSocket> Stack::CreateIcmpSocket(int type) {
 std::shared_ptr<Icmp6Socket> Stack::CreateIcmp6Socket(int type) {
   auto socket = std::make_shared<Icmp6Socket>(MakeSocketContext(), icmp6_sockets_.get(), type);
   TrackSocket(socket);
+  return socket;
+}
+
+SysResult<std::shared_ptr<Socket>> Stack::CreateSocket(int domain, int type, int protocol) {
+  if (domain != AF_INET && domain != AF_INET6) return Err{EAFNOSUPPORT};
+  const int icmp = domain == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+  std::shared_ptr<Socket> socket;
+  if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
+    socket = CreateTcpSocket(domain);
+  } else if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
+    socket = CreateUdpSocket(domain);
+  } else if ((type == SOCK_DGRAM || type == SOCK_RAW) && protocol == icmp) {
+    socket = domain == AF_INET ? std::shared_ptr<Socket>(CreateIcmpSocket(type))
+                               : std::shared_ptr<Socket>(CreateIcmp6Socket(type));
+    socket->set_family(domain);
+  } else if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_RAW) {
+    return Err{ESOCKTNOSUPPORT};
+  } else {
+    return Err{EPROTONOSUPPORT};
+  }
   return socket;
 }
 

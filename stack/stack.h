@@ -79,6 +79,11 @@ class Stack final : private LinkDriver {
   std::shared_ptr<IcmpSocket> CreateIcmpSocket(int type);
   // ICMPv6: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp6_socket.h); always AF_INET6.
   std::shared_ptr<Icmp6Socket> CreateIcmp6Socket(int type);
+  // socket(2): the socket for (domain, type, protocol) behind the protocol-independent API
+  // (socket.h): AF_INET/AF_INET6 SOCK_STREAM (TCP), SOCK_DGRAM (UDP), SOCK_DGRAM/SOCK_RAW
+  // with IPPROTO_ICMP (AF_INET) or IPPROTO_ICMPV6 (AF_INET6). `type` without flags.
+  // EAFNOSUPPORT, EPROTONOSUPPORT or ESOCKTNOSUPPORT for anything else, as Linux.
+  SysResult<std::shared_ptr<Socket>> CreateSocket(int domain, int type, int protocol);
 
   // Run-time configuration.
   void AddIp4Address(const Ip4Interface& ifaddr, Ip4AddressSource source = Ip4AddressSource::kStatic);

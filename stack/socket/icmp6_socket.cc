@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stack/socket/message_parts.h"
+
 namespace pytcp {
 namespace {
 // <linux/in6.h> / <netinet/icmp6.h>: IPV6_CHECKSUM (7) at SOL_RAW (255) or IPPROTO_IPV6,
@@ -296,6 +298,27 @@ void Icmp6Socket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant) {
   if (!fatal || !remote || raw()) return;
   pending_error_ = error.error;
   NotifyLocked();
+}
+
+// ---------------------------------------------------------------------------------
+// The protocol-independent API (socket.h).
+
+size_t Icmp6Socket::QueueLength() const {
+  std::lock_guard lock(*ctx_.mu);
+  return queue_.size();
+}
+
+SysResult<size_t> Icmp6Socket::SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                     int flags) {
+  return SendTo(Gather(parts), to, flags);
+}
+
+SysResult<size_t> Icmp6Socket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                                     int flags, int* out_flags, RecvAncillary* anc) {
+  // The largest IPv6 payload without a jumbogram: nothing longer can arrive.
+  return RecvScattered(parts, 65535, [&](MutableByteSpan buf) {
+    return RecvFrom(buf, from, flags, out_flags, anc);
+  });
 }
 
 }  // namespace pytcp

@@ -33,15 +33,23 @@ class Icmp6Socket final : public Socket, private Icmp6Endpoint {
 
   bool raw() const { return type_ == SOCK_RAW; }
 
-  SysResult<bool> Bind(const SocketAddress& addr);
-  SysResult<bool> Connect(const SocketAddress* to);  // nullptr: AF_UNSPEC
+  SysResult<bool> Bind(const SocketAddress& addr) override;
+  SysResult<bool> Connect(const SocketAddress* to) override;  // nullptr: AF_UNSPEC
   SysResult<size_t> SendTo(ByteSpan message, const SocketAddress* to, int flags);
   // One message per call (MSG_TRUNC, MSG_PEEK, MSG_DONTWAIT, MSG_ERRQUEUE as for UDP).
   SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
                              int* out_flags = nullptr, RecvAncillary* anc = nullptr);
-  SysResult<SocketAddress> LocalAddress() const;
-  SysResult<SocketAddress> PeerAddress() const;
+  SysResult<SocketAddress> LocalAddress() const override;
+  SysResult<SocketAddress> PeerAddress() const override;
   size_t NextMessageSize() const;
+
+  // The protocol-independent API (socket.h): a message is one send and one receive.
+  size_t ReadableBytes() const override { return NextMessageSize(); }
+  size_t QueueLength() const override;
+  SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                            int flags) override;
+  SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                            int flags, int* out_flags, RecvAncillary* anc) override;
 
   SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
   SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stack/socket/message_parts.h"
+
 namespace pytcp {
 namespace {
 // <linux/icmp.h>: setsockopt(SOL_RAW, ICMP_FILTER, struct icmp_filter{uint32 data}).
@@ -245,6 +247,27 @@ void IcmpSocket::OnIcmpError(const Ip4ErrorInfo& error, Instant) {
   if (!hard || !remote || raw()) return;
   pending_error_ = error.error;
   NotifyLocked();
+}
+
+// ---------------------------------------------------------------------------------
+// The protocol-independent API (socket.h).
+
+size_t IcmpSocket::QueueLength() const {
+  std::lock_guard lock(*ctx_.mu);
+  return queue_.size();
+}
+
+SysResult<size_t> IcmpSocket::SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                     int flags) {
+  return SendTo(Gather(parts), to, flags);
+}
+
+SysResult<size_t> IcmpSocket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                                     int flags, int* out_flags, RecvAncillary* anc) {
+  // The largest IPv4 datagram: nothing longer can arrive (a raw socket reads the header too).
+  return RecvScattered(parts, 65535, [&](MutableByteSpan buf) {
+    return RecvFrom(buf, from, flags, out_flags, anc);
+  });
 }
 
 }  // namespace pytcp

@@ -13,11 +13,14 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "stack/base/bytes.h"
@@ -132,6 +135,41 @@ class Socket {
 
   // Closes the socket: wakes every waiter (they return EBADF) and releases its resources.
   virtual void Close() = 0;
+
+  // The socket API every protocol offers, one shape for all of them (as gVisor's
+  // tcpip.Endpoint), so that callers (the shim, a daemon serving sockets) never look at
+  // the protocol. Errors are the errno values Linux gives. Data moves through lists of
+  // spans (the iovecs of readv/sendmsg): a stream gathers them without copying large
+  // parts, a message socket sends them as one message and scatters one received message
+  // over them (udp(7), icmp(7)).
+  virtual SysResult<bool> Bind(const SocketAddress& addr) = 0;
+  // nullptr: AF_UNSPEC (dissolve the association).
+  virtual SysResult<bool> Connect(const SocketAddress* to) = 0;
+  virtual SysResult<bool> Listen(int /*backlog*/) { return Err{EOPNOTSUPP}; }
+  // accept(): a connection from the queue as a socket of its own; `peer` gets its address.
+  virtual SysResult<std::shared_ptr<Socket>> AcceptSocket(SocketAddress* /*peer*/) {
+    return Err{EOPNOTSUPP};
+  }
+  // sendmsg(): `to` nullptr sends to the connected peer. Returns the bytes taken.
+  virtual SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                    int flags) = 0;
+  // recvmsg(): fills `parts` in order; `from` (optional) gets the sender, *out_flags
+  // MSG_TRUNC and the like, `anc` (optional) the control messages the options ask for.
+  // Returns the bytes received (the whole message's size with MSG_TRUNC in flags).
+  virtual SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                                    int flags, int* out_flags, RecvAncillary* anc) = 0;
+  // A message socket that is not connected has nothing to shut down (inet_shutdown).
+  virtual SysResult<bool> Shutdown(int /*how*/) { return Err{ENOTCONN}; }
+  virtual SysResult<SocketAddress> LocalAddress() const = 0;
+  virtual SysResult<SocketAddress> PeerAddress() const = 0;
+  // FIONREAD / SIOCINQ: what the next read returns at most (a message socket: the size of
+  // the next message).
+  virtual size_t ReadableBytes() const = 0;
+  // TIOCOUTQ / SIOCOUTQ: bytes not yet sent (TCP: not yet acknowledged).
+  virtual size_t UnsentBytes() const { return 0; }
+  // What waits to be taken one at a time: connections in a listener's accept queue,
+  // messages in a message socket's receive queue (0 for a connected stream).
+  virtual size_t QueueLength() const { return 0; }
 
   // recvmsg(MSG_ERRQUEUE): the oldest queued error (never blocks; EAGAIN when none). The
   // payload goes to `buf` (MSG_TRUNC in *out_flags when cut), the sock_extended_err to

@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "stack/socket/message_parts.h"
+
 namespace pytcp {
 namespace {
 
@@ -399,6 +401,11 @@ size_t TcpSocket::ReadableBytes() const {
   return conn_ ? conn_->readable() : 0;
 }
 
+size_t TcpSocket::QueueLength() const {
+  std::lock_guard lock(*ctx_.mu);
+  return listener_ ? listener_->pending() : 0;
+}
+
 size_t TcpSocket::UnsentBytes() const {
   std::lock_guard lock(*ctx_.mu);
   return conn_ ? conn_->send_queued() : 0;
@@ -628,6 +635,52 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
     default:
       return Err{ENOPROTOOPT};
   }
+}
+
+// ---------------------------------------------------------------------------------
+// The protocol-independent API (socket.h).
+
+SysResult<bool> TcpSocket::Connect(const SocketAddress* to) {
+  if (to != nullptr) return Connect(*to);
+  // connect(AF_UNSPEC): Linux disconnects (tcp_disconnect). Nothing to dissolve on a
+  // socket that has no peer; dissolving a live connection is not supported (yet).
+  if (!PeerAddress().ok()) return true;
+  return Err{EOPNOTSUPP};
+}
+
+SysResult<std::shared_ptr<Socket>> TcpSocket::AcceptSocket(SocketAddress* peer) {
+  auto r = Accept(peer, 0);
+  if (!r.ok()) return Err{r.error()};
+  return std::shared_ptr<Socket>(std::move(*r));
+}
+
+// A byte stream need not keep iovecs together; but handing several small parts over one
+// by one would put them in separate segments (TCP_NODELAY) where the kernel would have
+// copied them all before pushing. So up to this many bytes in several parts are copied
+// into one send, and larger ones go one by one with MSG_MORE on all but the last.
+constexpr size_t kGatherLimit = 64 * 1024;
+
+SysResult<size_t> TcpSocket::SendMsg(std::span<const ByteSpan> parts, const SocketAddress*,
+                                     int flags) {
+  if (parts.size() == 1 || TotalSize(parts) <= kGatherLimit) return Send(Gather(parts), flags);
+  size_t sent = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    const int f = i + 1 < parts.size() ? flags | MSG_MORE : flags;
+    auto r = Send(parts[i], f);
+    if (!r.ok()) return sent > 0 ? SysResult<size_t>(sent) : r;
+    sent += *r;
+    if (*r < parts[i].size()) break;  // non-blocking, or interrupted: partial write
+  }
+  return sent;
+}
+
+// Several parts are received through one buffer, so that MSG_PEEK and MSG_WAITALL mean
+// what they mean for the whole request.
+SysResult<size_t> TcpSocket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress*,
+                                     int flags, int* out_flags, RecvAncillary*) {
+  if (out_flags != nullptr) *out_flags = 0;
+  return RecvScattered(parts, SIZE_MAX, [&](MutableByteSpan buf) { return Recv(buf, flags); });
 }
 
 }  // namespace pytcp

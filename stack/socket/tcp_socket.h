@@ -26,8 +26,8 @@ class TcpSocket final : public Socket, private TcpObserver {
   TcpSocket(SocketContext ctx, TcpEngine* tcp, std::shared_ptr<TcpConnection> conn);
   ~TcpSocket() override;
 
-  SysResult<bool> Bind(const SocketAddress& addr);
-  SysResult<bool> Listen(int backlog);
+  SysResult<bool> Bind(const SocketAddress& addr) override;
+  SysResult<bool> Listen(int backlog) override;
   // accept4(): `flags` may hold SOCK_NONBLOCK. `peer` (optional) receives the address.
   SysResult<std::shared_ptr<TcpSocket>> Accept(SocketAddress* peer = nullptr, int flags = 0);
   SysResult<bool> Connect(const SocketAddress& to);
@@ -35,12 +35,22 @@ class TcpSocket final : public Socket, private TcpObserver {
   SysResult<size_t> Send(ByteSpan data, int flags = 0);
   // Returns the bytes copied; 0 at end of stream.
   SysResult<size_t> Recv(MutableByteSpan buf, int flags = 0);
-  SysResult<bool> Shutdown(int how);
-  SysResult<SocketAddress> LocalAddress() const;
-  SysResult<SocketAddress> PeerAddress() const;
+  SysResult<bool> Shutdown(int how) override;
+  SysResult<SocketAddress> LocalAddress() const override;
+  SysResult<SocketAddress> PeerAddress() const override;
   // FIONREAD/SIOCINQ and SIOCOUTQ.
-  size_t ReadableBytes() const;
-  size_t UnsentBytes() const;
+  size_t ReadableBytes() const override;
+  size_t UnsentBytes() const override;
+  // A listener: connections in its accept queue.
+  size_t QueueLength() const override;
+
+  // The protocol-independent API (socket.h).
+  SysResult<bool> Connect(const SocketAddress* to) override;
+  SysResult<std::shared_ptr<Socket>> AcceptSocket(SocketAddress* peer) override;
+  SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                            int flags) override;
+  SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                            int flags, int* out_flags, RecvAncillary* anc) override;
 
   SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
   SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;

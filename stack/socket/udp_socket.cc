@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stack/socket/message_parts.h"
 #include "stack/socket/socket_option.h"
 
 namespace pytcp {
@@ -339,6 +340,27 @@ void UdpSocket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) {
   QueueErrorLocked(std::move(e));
   pending_error_ = error.error;
   NotifyLocked();
+}
+
+// ---------------------------------------------------------------------------------
+// The protocol-independent API (socket.h).
+
+size_t UdpSocket::QueueLength() const {
+  std::lock_guard lock(*ctx_.mu);
+  return queue_.size();
+}
+
+SysResult<size_t> UdpSocket::SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                     int flags) {
+  return SendTo(Gather(parts), to, flags);
+}
+
+SysResult<size_t> UdpSocket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                                     int flags, int* out_flags, RecvAncillary* anc) {
+  // The largest UDP payload over IPv4 (65535 - 20 - 8): nothing longer can arrive.
+  return RecvScattered(parts, 65507, [&](MutableByteSpan buf) {
+    return RecvFrom(buf, from, flags, out_flags, anc);
+  });
 }
 
 }  // namespace pytcp

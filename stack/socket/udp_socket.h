@@ -19,9 +19,9 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   UdpSocket(SocketContext ctx, UdpEngine* udp);
   ~UdpSocket() override;
 
-  SysResult<bool> Bind(const SocketAddress& addr);
+  SysResult<bool> Bind(const SocketAddress& addr) override;
   // AF_UNSPEC (disconnect) is `to == nullptr`.
-  SysResult<bool> Connect(const SocketAddress* to);
+  SysResult<bool> Connect(const SocketAddress* to) override;
   // `to` nullptr: the connected peer. Returns the bytes sent (the whole datagram).
   SysResult<size_t> SendTo(ByteSpan data, const SocketAddress* to, int flags);
   // Copies one datagram into `buf`. Returns the bytes copied, or the full datagram size
@@ -30,11 +30,19 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   // (optional) gets the control messages the options ask for.
   SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
                              int* out_flags = nullptr, RecvAncillary* anc = nullptr);
-  SysResult<bool> Shutdown(int how);
-  SysResult<SocketAddress> LocalAddress() const;
-  SysResult<SocketAddress> PeerAddress() const;
+  SysResult<bool> Shutdown(int how) override;
+  SysResult<SocketAddress> LocalAddress() const override;
+  SysResult<SocketAddress> PeerAddress() const override;
   // Bytes of the next datagram (FIONREAD), 0 when none.
   size_t NextDatagramSize() const;
+
+  // The protocol-independent API (socket.h): a message is one send and one receive.
+  size_t ReadableBytes() const override { return NextDatagramSize(); }
+  size_t QueueLength() const override;
+  SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
+                            int flags) override;
+  SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
+                            int flags, int* out_flags, RecvAncillary* anc) override;
 
   ReadinessMask PollLocked() const override;
   void Close() override;

@@ -81,6 +81,17 @@ int FcntlImpl(int (*real)(int, int, ...), int fd, int cmd, unsigned long arg) {
   const FdKind kind = FdTable::Get().Kind(fd);
   if (kind == FdKind::kNone) return real(fd, cmd, arg);
   return Guarded(-1, [&] {
+    if (kind == FdKind::kRemote) {
+      // The pair is the socket's file: its flags are the kernel's (O_NONBLOCK shared by
+      // dups and across fork, as for any socket); the table follows dups and FD_CLOEXEC.
+      if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        if (static_cast<long>(arg) < 0) return Fail(EINVAL);
+        return DupObject(fd, static_cast<int>(arg), cmd == F_DUPFD_CLOEXEC);
+      }
+      const int r = real(fd, cmd, arg);
+      if (r == 0 && cmd == F_SETFD) FdTable::Get().set_cloexec(fd, (arg & FD_CLOEXEC) != 0);
+      return r;
+    }
     if (kind == FdKind::kEpoll) {
       if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
         if (static_cast<long>(arg) < 0) return Fail(EINVAL);
@@ -136,18 +147,20 @@ using namespace pytcp;        // NOLINT: the interposed functions are C symbols
 using namespace pytcp::shim;  // NOLINT
 
 PYTCP_EXPORT int close(int fd) {
-  if (FdTable::Get().Kind(fd) == FdKind::kNone) return libc().close(fd);
+  if (FdTable::Get().Kind(fd) == FdKind::kNone || IsVforkChild()) return libc().close(fd);
   return Guarded(-1, [&] { return CloseOurs(fd); });
 }
 
 PYTCP_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noexcept {
-  if (first <= last && first <= static_cast<unsigned>(INT32_MAX)) {
+  // A vfork child (CPython's subprocess closes fds there) shares the parent's memory:
+  // it closes its own copies of the fds and nothing else.
+  if (first <= last && first <= static_cast<unsigned>(INT32_MAX) && !IsVforkChild()) {
     Guarded(0, [&] {
       FdTable& table = FdTable::Get();
       const int hi = static_cast<int>(std::min<unsigned>(last, INT32_MAX));
       for (int fd : table.FdsInRange(static_cast<int>(first), hi)) {
         if ((flags & CLOSE_RANGE_CLOEXEC) != 0) {
-          if (table.Kind(fd) == FdKind::kSocket) table.set_cloexec(fd, true);
+          if (table.Kind(fd) != FdKind::kEpoll) table.set_cloexec(fd, true);
         } else {
           table.Remove(fd);
         }
@@ -159,6 +172,7 @@ PYTCP_EXPORT int close_range(unsigned int first, unsigned int last, int flags) n
 }
 
 PYTCP_EXPORT void closefrom(int lowfd) noexcept {
+  if (IsVforkChild()) return libc().closefrom(lowfd);
   Guarded(0, [&] {
     FdTable& table = FdTable::Get();
     for (int fd : table.FdsInRange(std::max(lowfd, 0), FdTable::kMaxFd - 1)) table.Remove(fd);
@@ -168,13 +182,14 @@ PYTCP_EXPORT void closefrom(int lowfd) noexcept {
 }
 
 PYTCP_EXPORT int dup(int fd) noexcept {
-  if (FdTable::Get().Kind(fd) == FdKind::kNone) return libc().dup(fd);
+  if (FdTable::Get().Kind(fd) == FdKind::kNone || IsVforkChild()) return libc().dup(fd);
   return Guarded(-1, [&] { return DupObject(fd, 0, false); });
 }
 
 PYTCP_EXPORT int dup2(int oldfd, int newfd) noexcept {
   FdTable& table = FdTable::Get();
-  if (table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) {
+  if ((table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) ||
+      IsVforkChild()) {
     return libc().dup2(oldfd, newfd);
   }
   if (oldfd == newfd) return libc().dup2(oldfd, newfd);  // only checks oldfd
@@ -184,7 +199,7 @@ PYTCP_EXPORT int dup2(int oldfd, int newfd) noexcept {
 PYTCP_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
   FdTable& table = FdTable::Get();
   if ((table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) ||
-      oldfd == newfd || (flags & ~O_CLOEXEC) != 0) {
+      oldfd == newfd || (flags & ~O_CLOEXEC) != 0 || IsVforkChild()) {
     return libc().dup3(oldfd, newfd, flags);  // incl. its EINVAL cases
   }
   return Guarded(-1, [&] { return DupOnto(oldfd, newfd, flags); });
@@ -214,5 +229,6 @@ PYTCP_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
   va_end(ap);
   return OnSocket<int>(
       fd, [&] { return libc().ioctl(fd, request, arg); },
-      [&](ShimSocket& s) { return SocketIoctl(fd, s, request, arg); });
+      [&](ShimSocket& s) { return SocketIoctl(fd, s, request, arg); },
+      [&](RemoteSocket& s) { return RemoteIoctl(fd, s, request, arg); });
 }

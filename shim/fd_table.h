@@ -20,7 +20,9 @@
 
 namespace pytcp::shim {
 
-enum class FdKind : uint8_t { kNone = 0, kSocket = 1, kEpoll = 2 };
+// kSocket: a socket of the in-process stack (ShimSocket); kRemote: a socket of the shared
+// stack, the fd being the program's end of its pair (RemoteSocket); kEpoll: an epoll set.
+enum class FdKind : uint8_t { kNone = 0, kSocket = 1, kEpoll = 2, kRemote = 3 };
 
 // Incremented in the child of every fork(): objects created before it belong to the
 // parent's stack, which the child must never touch (see runtime.h).

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "shim/daemon_channel.h"
 #include "shim/libc.h"
 #include "shim/runtime.h"
 
@@ -139,6 +140,21 @@ int IfConf(const StackInterface& si, ifconf* ifc) {
 }  // namespace
 
 std::optional<StackInterface> GetStackInterface() {
+  if (SharedStack()) {
+    pytcpd::HostInfo info;
+    if (!DaemonHostInfo(&info)) return std::nullopt;
+    StackInterface si;
+    si.name = std::string(info.iface, strnlen(info.iface, sizeof(info.iface)));
+    si.index = if_nametoindex(si.name.c_str());
+    si.mac = MacAddress::FromBytes(info.mac);
+    si.mtu = info.mtu;
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.ip4_count, 8); ++i) {
+      if (auto a = Ip4Interface::Create(Ip4Address(info.ip4[i]), info.ip4_prefix[i])) {
+        si.addresses.push_back(*a);
+      }
+    }
+    return si;
+  }
   int err = 0;
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return std::nullopt;

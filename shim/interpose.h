@@ -10,6 +10,7 @@
 #include <new>
 
 #include "shim/fd_table.h"
+#include "shim/remote_socket.h"
 #include "shim/runtime.h"
 #include "shim/shim_socket.h"
 
@@ -53,6 +54,18 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack) noexcept {
     if (s == nullptr) return inherited ? Fail<R>(EBADF) : kernel();  // closed meanwhile
     return stack(*s);
   });
+}
+
+// The same with the shared stack's sockets (remote_socket.h) handled by `remote`.
+template <typename R, typename Kernel, typename Stack, typename Remote>
+R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) noexcept {
+  if (FdTable::Get().Kind(fd) == FdKind::kRemote) {
+    return Guarded<R>(static_cast<R>(-1), [&]() -> R {
+      auto s = FdTable::Get().LookupAs<RemoteSocket>(fd, FdKind::kRemote);
+      return s == nullptr ? kernel() : remote(*s);
+    });
+  }
+  return OnSocket<R>(fd, kernel, stack);
 }
 
 // After a blocking call on `s` failed with EINTR: whether Linux would have restarted it

@@ -230,6 +230,29 @@ ssize_t SendFile(int out_fd, ShimSocket& s, int in_fd, off64_t* offset, size_t c
   return static_cast<ssize_t>(total);
 }
 
+// The shared stack's sockets (remote_socket.h) through one msghdr.
+ssize_t RemoteRecvInto(int fd, RemoteSocket& s, const iovec* iov, size_t iovcnt, int flags,
+                       sockaddr* addr, socklen_t* addrlen) {
+  msghdr m{};
+  m.msg_name = addr;
+  m.msg_namelen = addr != nullptr && addrlen != nullptr ? *addrlen : 0;
+  m.msg_iov = const_cast<iovec*>(iov);
+  m.msg_iovlen = iovcnt;
+  const ssize_t r = RemoteRecv(fd, s, &m, flags);
+  if (r >= 0 && addrlen != nullptr) *addrlen = m.msg_namelen;
+  return r;
+}
+
+ssize_t RemoteSendFrom(int fd, RemoteSocket& s, const iovec* iov, size_t iovcnt, int flags,
+                       const sockaddr* addr, socklen_t addrlen) {
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr*>(addr);
+  m.msg_namelen = addr != nullptr ? addrlen : 0;
+  m.msg_iov = const_cast<iovec*>(iov);
+  m.msg_iovlen = iovcnt;
+  return RemoteSend(fd, s, &m, flags);
+}
+
 }  // namespace
 }  // namespace pytcp::shim
 
@@ -242,6 +265,10 @@ PYTCP_EXPORT ssize_t read(int fd, void* buf, size_t n) {
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
         return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
+      },
+      [&](RemoteSocket& s) {
+        const iovec iov{buf, n};
+        return RemoteRecvInto(fd, s, &iov, 1, 0, nullptr, nullptr);
       });
 }
 
@@ -256,6 +283,11 @@ PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
+      },
+      [&](RemoteSocket& s) {
+        if (s.stream()) return libc().write(fd, buf, n);
+        const iovec iov{const_cast<void*>(buf), n};
+        return RemoteSendFrom(fd, s, &iov, 1, 0, nullptr, 0);
       });
 }
 
@@ -267,6 +299,10 @@ PYTCP_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
         RecvParts parts(iov, static_cast<size_t>(iovcnt));
         if (!parts.ok()) return Fail<ssize_t>(EINVAL);
         return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
+      },
+      [&](RemoteSocket& s) -> ssize_t {
+        if (iovcnt < 0 || iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
+        return RemoteRecvInto(fd, s, iov, static_cast<size_t>(iovcnt), 0, nullptr, nullptr);
       });
 }
 
@@ -278,6 +314,11 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
         SendParts parts(iov, static_cast<size_t>(iovcnt));
         if (!parts.ok()) return Fail<ssize_t>(EINVAL);
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
+      },
+      [&](RemoteSocket& s) -> ssize_t {
+        if (s.stream()) return libc().writev(fd, iov, iovcnt);
+        if (iovcnt < 0 || iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
+        return RemoteSendFrom(fd, s, iov, static_cast<size_t>(iovcnt), 0, nullptr, 0);
       });
 }
 
@@ -287,6 +328,11 @@ PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
         return DoSend(fd, s, parts.get(), nullptr, 0, flags, nullptr);
+      },
+      [&](RemoteSocket& s) {
+        if (s.stream()) return libc().send(fd, buf, n, flags);
+        const iovec iov{const_cast<void*>(buf), n};
+        return RemoteSendFrom(fd, s, &iov, 1, flags, nullptr, 0);
       });
 }
 
@@ -297,13 +343,19 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
         return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
+      },
+      [&](RemoteSocket& s) {
+        if (s.stream()) return libc().send(fd, buf, n, flags);
+        const iovec iov{const_cast<void*>(buf), n};
+        return RemoteSendFrom(fd, s, &iov, 1, flags, addr, addrlen);
       });
 }
 
 PYTCP_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   return OnSocket<ssize_t>(
       fd, [&] { return libc().sendmsg(fd, msg, flags); },
-      [&](ShimSocket& s) { return SendMsg(fd, s, msg, flags); });
+      [&](ShimSocket& s) { return SendMsg(fd, s, msg, flags); },
+      [&](RemoteSocket& s) { return RemoteSend(fd, s, msg, flags); });
 }
 
 PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
@@ -319,6 +371,17 @@ PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
           vec[i].msg_len = static_cast<unsigned int>(n);
         }
         return static_cast<int>(i);
+      },
+      [&](RemoteSocket& s) -> int {
+        if (vec == nullptr) return Fail(EFAULT);
+        vlen = std::min(vlen, 1024u);
+        unsigned int i = 0;
+        for (; i < vlen; ++i) {
+          const ssize_t n = RemoteSend(fd, s, &vec[i].msg_hdr, flags);
+          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
+          vec[i].msg_len = static_cast<unsigned int>(n);
+        }
+        return static_cast<int>(i);
       });
 }
 
@@ -328,6 +391,10 @@ PYTCP_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
         return DoRecv(s, parts.get(), flags, nullptr, nullptr, nullptr);
+      },
+      [&](RemoteSocket& s) {
+        const iovec iov{buf, n};
+        return RemoteRecvInto(fd, s, &iov, 1, flags, nullptr, nullptr);
       });
 }
 
@@ -343,6 +410,10 @@ PYTCP_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* 
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
         return DoRecv(s, parts.get(), flags, addr, addrlen, nullptr);
+      },
+      [&](RemoteSocket& s) {
+        const iovec iov{buf, n};
+        return RemoteRecvInto(fd, s, &iov, 1, flags, addr, addrlen);
       });
 }
 
@@ -355,7 +426,8 @@ PYTCP_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, 
 PYTCP_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   return OnSocket<ssize_t>(
       fd, [&] { return libc().recvmsg(fd, msg, flags); },
-      [&](ShimSocket& s) { return RecvMsg(s, msg, flags); });
+      [&](ShimSocket& s) { return RecvMsg(s, msg, flags); },
+      [&](RemoteSocket& s) { return RemoteRecv(fd, s, msg, flags); });
 }
 
 PYTCP_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
@@ -371,6 +443,20 @@ PYTCP_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, ti
           const int f = (i > 0 && (flags & MSG_WAITFORONE) != 0) ? base_flags | MSG_DONTWAIT
                                                                  : base_flags;
           const ssize_t n = RecvMsg(s, &vec[i].msg_hdr, f);
+          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
+          vec[i].msg_len = static_cast<unsigned int>(n);
+        }
+        return static_cast<int>(i);
+      },
+      [&](RemoteSocket& s) -> int {
+        if (vec == nullptr) return Fail(EFAULT);
+        vlen = std::min(vlen, 1024u);
+        const int base_flags = flags & ~MSG_WAITFORONE;
+        unsigned int i = 0;
+        for (; i < vlen; ++i) {
+          const int f = (i > 0 && (flags & MSG_WAITFORONE) != 0) ? base_flags | MSG_DONTWAIT
+                                                                 : base_flags;
+          const ssize_t n = RemoteRecv(fd, s, &vec[i].msg_hdr, f);
           if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
           vec[i].msg_len = static_cast<unsigned int>(n);
         }

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 #include "shim/dns_client.h"
+#include "shim/daemon_channel.h"
 #include "shim/hosts_file.h"
 #include "shim/libc.h"
 #include "shim/runtime.h"
@@ -62,7 +64,15 @@ ResolvConf ReadResolvConf() {
 DnsClientOptions DnsOptions(const ResolvConf& rc) {
   DnsClientOptions o;
   int err = 0;
-  if (Stack* stack = AcquireStack(&err)) {
+  pytcpd::HostInfo info;
+  if (SharedStack() && DaemonHostInfo(&info)) {
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.dns4_count, 4); ++i) {
+      o.servers.push_back(DnsServer{Ip4Address(info.dns4[i]), kDnsPort});
+    }
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.dns6_count, 4); ++i) {
+      o.servers.push_back(DnsServer{Ip6Address::FromBytes(info.dns6[i]), kDnsPort});
+    }
+  } else if (Stack* stack = AcquireStack(&err)) {
     for (Ip4Address a : stack->Dns4Servers()) o.servers.push_back(DnsServer{a, kDnsPort});
     // RFC 8106: servers learned from router advertisements, after the IPv4 ones.
     for (const Ip6Address& a : stack->Dns6Servers()) o.servers.push_back(DnsServer{a, kDnsPort});

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "shim/daemon_channel.h"
 #include "shim/fd_table.h"
 #include "shim/libc.h"
 #include "shim/sockaddr.h"
@@ -37,6 +38,7 @@ State& state() {
 }
 
 thread_local bool t_starting = false;
+std::atomic<pid_t> g_pid{0};  // this process, as of the last fork that ran our handlers
 std::atomic<Stack*> g_running{nullptr};  // st.stack, readable without st.mu
 
 int ErrnoFor(const absl::Status& s) {
@@ -169,6 +171,7 @@ void AtForkParent() {
   state().mu.unlock();
 }
 void AtForkChild() {
+  g_pid.store(getpid(), std::memory_order_relaxed);
   AdvanceForkGeneration();
   FdTable::Get().UnlockAfterFork();
   State& st = state();
@@ -179,12 +182,15 @@ void AtForkChild() {
 }
 
 [[gnu::constructor]] void InstallForkHandlers() {
+  g_pid.store(getpid(), std::memory_order_relaxed);
   pthread_atfork(&AtForkPrepare, &AtForkParent, &AtForkChild);
 }
 
 }  // namespace
 
 bool InStackStartup() noexcept { return t_starting; }
+
+bool IsVforkChild() noexcept { return getpid() != g_pid.load(std::memory_order_relaxed); }
 
 void ShutdownForExit() noexcept {
   try {
@@ -220,6 +226,10 @@ LoopbackMode LoopbackSetting() noexcept {
 Stack* RunningStack() noexcept { return g_running.load(std::memory_order_acquire); }
 
 Stack* AcquireStack(int* err) noexcept {
+  if (SharedStack()) {  // the stack is the daemon's (daemon_channel.h)
+    *err = ENETDOWN;
+    return nullptr;
+  }
   State& st = state();
   std::unique_lock lock(st.mu);
   if (st.stack != nullptr) return st.stack;

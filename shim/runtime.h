@@ -37,6 +37,12 @@ Stack* RunningStack() noexcept;
 // True on the thread that is starting the stack: its own socket calls (if any) go to libc.
 bool InStackStartup() noexcept;
 
+// True in the child of vfork() (or posix_spawn, clone(CLONE_VM)) before it execs: it
+// shares the parent's memory, so nothing may change the fd table or a socket there (its
+// close/close_range/dup2 only close its own copies of the fds). Known by the process id,
+// which pthread_atfork's child handler updates after a real fork and nothing else does.
+bool IsVforkChild() noexcept;
+
 // Exit: closes the stack sockets still open, gives their connections up to
 // PYTCP_EXIT_TIMEOUT seconds (default 5) to deliver what was written and have the FIN
 // acknowledged, then stops the stack. Runs from atexit() and from the interposed _exit();

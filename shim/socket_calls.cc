@@ -17,6 +17,7 @@
 
 #include "shim/interpose.h"
 #include "shim/libc.h"
+#include "shim/daemon_channel.h"
 #include "shim/loopback.h"
 #include "shim/sockaddr.h"
 #include "stack/stack.h"
@@ -147,19 +148,26 @@ PYTCP_EXPORT int socket(int domain, int type, int protocol) noexcept {
   if (!StackHandles(domain, type, protocol) || InStackStartup()) {
     return libc().socket(domain, type, protocol);
   }
-  return Guarded(-1, [&] { return CreateSocket(domain, type, protocol); });
+  return Guarded(-1, [&] {
+    if (SharedStack()) {
+      return RemoteCreate(domain, type & ~kTypeFlags, protocol, type & kTypeFlags);
+    }
+    return CreateSocket(domain, type, protocol);
+  });
 }
 
 PYTCP_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
   return OnSocket<int>(
       fd, [&] { return libc().bind(fd, addr, len); },
-      [&](ShimSocket& s) { return StackBind(fd, s, addr, len); });
+      [&](ShimSocket& s) { return StackBind(fd, s, addr, len); },
+      [&](RemoteSocket& s) { return RemoteBind(fd, s, addr, len); });
 }
 
 PYTCP_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   return OnSocket<int>(
       fd, [&] { return libc().connect(fd, addr, len); },
-      [&](ShimSocket& s) { return StackConnect(fd, s, addr, len); });
+      [&](ShimSocket& s) { return StackConnect(fd, s, addr, len); },
+      [&](RemoteSocket& s) { return RemoteConnect(fd, s, addr, len); });
 }
 
 PYTCP_EXPORT int listen(int fd, int backlog) noexcept {
@@ -169,31 +177,36 @@ PYTCP_EXPORT int listen(int fd, int backlog) noexcept {
         s.set_committed();
         auto r = s.impl().Listen(backlog);
         return r.ok() ? 0 : FailWith(r);
-      });
+      },
+      [&](RemoteSocket& s) { return RemoteListen(fd, s, backlog); });
 }
 
 PYTCP_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
   return OnSocket<int>(
       fd, [&] { return libc().accept(fd, addr, len); },
-      [&](ShimSocket& s) { return StackAccept(s, addr, len, 0); });
+      [&](ShimSocket& s) { return StackAccept(s, addr, len, 0); },
+      [&](RemoteSocket& s) { return RemoteAccept(fd, s, addr, len, 0); });
 }
 
 PYTCP_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   return OnSocket<int>(
       fd, [&] { return libc().accept4(fd, addr, len, flags); },
-      [&](ShimSocket& s) { return StackAccept(s, addr, len, flags); });
+      [&](ShimSocket& s) { return StackAccept(s, addr, len, flags); },
+      [&](RemoteSocket& s) { return RemoteAccept(fd, s, addr, len, flags); });
 }
 
 PYTCP_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept {
   return OnSocket<int>(
       fd, [&] { return libc().getsockname(fd, addr, len); },
-      [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/false); });
+      [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/false); },
+      [&](RemoteSocket& s) { return RemoteGetName(fd, s, addr, len, /*peer=*/false); });
 }
 
 PYTCP_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept {
   return OnSocket<int>(
       fd, [&] { return libc().getpeername(fd, addr, len); },
-      [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/true); });
+      [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/true); },
+      [&](RemoteSocket& s) { return RemoteGetName(fd, s, addr, len, /*peer=*/true); });
 }
 
 PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept {
@@ -202,7 +215,8 @@ PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t*
       [&](ShimSocket& s) {
         auto r = s.impl().GetOption(level, name, value, len);
         return r.ok() ? 0 : FailWith(r);
-      });
+      },
+      [&](RemoteSocket& s) { return RemoteGetOption(fd, s, level, name, value, len); });
 }
 
 PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
@@ -215,7 +229,8 @@ PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
         if (!r.ok()) return FailWith(r);
         s.RecordOption(level, name, value, len);
         return 0;
-      });
+      },
+      [&](RemoteSocket& s) { return RemoteSetOption(fd, s, level, name, value, len); });
 }
 
 PYTCP_EXPORT int shutdown(int fd, int how) noexcept {
@@ -224,5 +239,6 @@ PYTCP_EXPORT int shutdown(int fd, int how) noexcept {
       [&](ShimSocket& s) {
         auto r = s.impl().Shutdown(how);
         return r.ok() ? 0 : FailWith(r);
-      });
+      },
+      [&](RemoteSocket& s) { return RemoteShutdown(fd, s, how); });
 }

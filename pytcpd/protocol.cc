@@ -1,0 +1,93 @@
+#include "pytcpd/protocol.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace pytcp::pytcpd {
+
+std::string RunDirectory() {
+  const char* dir = std::getenv("PYTCP_RUN_DIR");
+  return dir != nullptr && dir[0] != '\0' ? dir : "/run/pytcp";
+}
+
+std::string ControlSocketPath(const std::string& iface) {
+  return RunDirectory() + "/" + iface + ".sock";
+}
+
+ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, int fd) {
+  iovec iov[4];
+  size_t n = 0;
+  for (const auto& p : parts) {
+    if (n == std::size(iov)) {
+      errno = EINVAL;
+      return -1;
+    }
+    iov[n].iov_base = const_cast<uint8_t*>(p.data());
+    iov[n].iov_len = p.size();
+    ++n;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  ssize_t r;
+  do {
+    r = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd) {
+  *fd = -1;
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t r = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  if (r < 0) return r;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int got;
+      std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (*fd < 0) {
+        *fd = got;
+      } else {
+        ::close(got);  // one fd per message; a second one is never ours to keep
+      }
+    }
+  }
+  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+    errno = EMSGSIZE;
+    return -1;
+  }
+  return r;
+}
+
+uint64_t SocketCookie(int fd) {
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0) return 0;
+  return cookie;
+}
+
+}  // namespace pytcp::pytcpd

@@ -1,0 +1,121 @@
+// What libpytcp.so and pytcpd say to each other (DESIGN.md "One stack for the host").
+//
+// The shape, and why:
+// - Every stack socket of a program is one end of an AF_UNIX SOCK_STREAM socketpair that
+//   the daemon made; the daemon holds the other end. The kernel counts the references to
+//   the program's end across fork, dup, exec and SCM_RIGHTS, so the daemon learns that the
+//   last one is gone (POLLHUP on its end) without being told, also when a process dies.
+// - A TCP connection's data flows through the pair as a plain byte stream: the daemon
+//   writes what TCP received into its end and sends what the program wrote into the
+//   other. So read/write/poll/epoll on a connected socket are the kernel's own calls on
+//   the pair, and they keep working in a program image that has no shim (after exec of a
+//   static binary, or through stdio's internal calls).
+// - A listener or a datagram socket has no byte stream: its pair carries one "token" byte
+//   per queued connection or datagram, so the kernel's poll shows POLLIN exactly while
+//   there may be something to take; the program takes it with a request (ACCEPT, RECV).
+// - Requests go over a control connection of the calling thread (SOCK_SEQPACKET, one
+//   message per request and per reply), never over the pair, which may be shared by
+//   several processes. A request that names a socket carries the program's fd for it
+//   with SCM_RIGHTS: that is the proof that the caller holds the socket, and the daemon
+//   finds the socket by the kernel's SO_COOKIE of the end it receives.
+//
+// Both sides are built from the same tree and run on one machine, so the messages are
+// plain structs in host byte order; the first request of every connection (kHello)
+// checks the protocol version.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#include "stack/net/ip_address.h"
+
+namespace pytcp::pytcpd {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// Where the daemon of an interface listens: $PYTCP_RUN_DIR (default /run/pytcp), then
+// "IFACE.sock".
+std::string ControlSocketPath(const std::string& iface);
+std::string RunDirectory();
+
+enum class Op : uint16_t {
+  kHello = 1,      // arg0: version. Reply: result = daemon pid.
+  kSocket,         // arg0 domain, arg1 type (no flags), arg2 protocol. Reply: fd attached.
+  kBind,           // addr
+  kListen,         // arg0 backlog
+  kConnect,        // addr (unspec: AF_UNSPEC); arg0 1 = do not wait (O_NONBLOCK)
+  kAccept,         // Reply: the new socket's fd attached, addr = peer, arg0 its domain.
+  kShutdown,       // arg0 how (the daemon's part: SHUT_RD, and SHUT_WR for message sockets)
+  kGetName,        // arg0 1 = peer. Reply: addr.
+  kSetOption,      // arg0 level, arg1 name, payload value
+  kGetOption,      // arg0 level, arg1 name, arg2 the caller's length. Reply: payload.
+  kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags
+  kRecv,           // datagram sockets: arg0 flags, arg1 room. Reply: payload, addr,
+                   // arg0 the datagram's full size, arg1 out flags.
+  kWaitConnected,  // until a connecting socket is connected or failed. Reply: its error.
+  kStatus,         // why a stream ended. Reply: result = pending error (0: orderly EOF).
+  kIoctl,          // arg0 request (FIONREAD, SIOCOUTQ). Reply: result.
+  kHostInfo,       // Reply: payload = HostInfo.
+};
+
+// Requests carry no more payload than this (a datagram, an option value).
+inline constexpr size_t kMaxPayload = 65536;
+
+struct Request {
+  uint32_t id = 0;  // echoed in the reply, so a late reply to an abandoned request is known
+  Op op = Op::kHello;
+  uint8_t has_addr = 0;
+  uint8_t pad = 0;
+  int32_t arg[4] = {0, 0, 0, 0};
+  SocketAddress addr;
+  uint32_t payload_len = 0;
+  // payload follows
+};
+
+struct Reply {
+  uint32_t id = 0;
+  int32_t result = 0;  // >= 0, or -1 with `error`
+  int32_t error = 0;
+  int32_t arg[2] = {0, 0};
+  uint8_t has_addr = 0;
+  SocketAddress addr;
+  uint32_t payload_len = 0;
+  // payload follows
+};
+
+static_assert(std::is_trivially_copyable_v<Request>);
+static_assert(std::is_trivially_copyable_v<Reply>);
+
+// kHostInfo's payload: what getifaddrs, SIOCGIF*, SO_BINDTODEVICE and name resolution
+// need from the stack (fixed sizes; unused entries zero).
+struct HostInfo {
+  char iface[16] = {};
+  uint8_t mac[6] = {};
+  uint32_t mtu = 0;
+  uint32_t ifindex = 0;
+  uint32_t ip4_count = 0;
+  uint32_t ip4[8] = {};       // host order
+  uint8_t ip4_prefix[8] = {};
+  uint32_t dns4_count = 0;
+  uint32_t dns4[4] = {};
+  uint32_t dns6_count = 0;
+  uint8_t dns6[4][16] = {};
+};
+static_assert(std::is_trivially_copyable_v<HostInfo>);
+
+// One message with up to one fd attached (SCM_RIGHTS). Returns bytes sent or -1 (errno).
+ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, int fd);
+// Receives one message into `buf`; *fd gets an attached fd (MSG_CMSG_CLOEXEC) or -1.
+// Returns bytes received, 0 at EOF, -1 (errno). A message cut short (MSG_TRUNC) fails with
+// EMSGSIZE, its fd closed.
+ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd);
+
+// The kernel's id of the socket behind `fd` (SO_COOKIE), 0 when it has none.
+uint64_t SocketCookie(int fd);
+
+}  // namespace pytcp::pytcpd

@@ -1,0 +1,758 @@
+#include "pytcpd/server.h"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "stack/base/log.h"
+
+namespace pytcp::pytcpd {
+namespace {
+
+LogChannel log_daemon("pytcpd");
+
+constexpr size_t kChunk = 64 * 1024;  // one read or write between a pair and a socket
+constexpr size_t kMaxMessage = sizeof(Request) + kMaxPayload;
+// getsockopt(SO_ERROR) on a socket that is still connecting waits this long at most for
+// the handshake to end (protocol.h: the pair is writable before the connection is).
+constexpr auto kConnectAnswerWait = std::chrono::seconds(1);
+
+template <typename T>
+std::span<const uint8_t> Bytes(const T& v) {
+  return {reinterpret_cast<const uint8_t*>(&v), sizeof(T)};
+}
+
+}  // namespace
+
+// One stack socket and the daemon's end of its pair.
+struct Server::Served final : ReadinessListener {
+  enum class Mode : uint8_t { kIdle, kStream, kListener, kDatagram, kClosing };
+
+  Server* server = nullptr;
+  uint64_t id = 0;
+  uint64_t cookie = 0;  // SO_COOKIE of the program's end
+  std::shared_ptr<Socket> sock;
+  int domain = AF_INET;
+  int type = SOCK_STREAM;
+  int dfd = -1;
+  Mode mode = Mode::kIdle;
+  bool connect_started = false;
+  // TCP -> pair: what the pair did not take yet; pair -> TCP: what TCP did not take yet.
+  std::vector<uint8_t> to_pair;
+  std::vector<uint8_t> from_pair;
+  bool client_eof = false;   // the program shut its writing side (or is gone)
+  bool sent_eof = false;     // the daemon shut its writing side: the stream ended
+  bool tcp_shut_wr = false;  // FIN queued
+  int stream_error = 0;      // why the stream ended (0: the peer's FIN)
+  uint64_t tokens_written = 0;
+  uint64_t tokens_taken = 0;
+  uint32_t armed = 0;  // the epoll events asked for now
+  std::vector<Waiter> waiters;
+
+  void OnReadinessChange(ReadinessMask) override { server->MarkDirty(id); }
+};
+
+struct Server::Client {
+  uint64_t id = 0;
+  int fd = -1;
+  pid_t pid = 0;
+  uid_t uid = 0;
+};
+
+Server::Server(Stack* stack, ServerOptions options)
+    : stack_(stack), options_(std::move(options)), scratch_(kMaxMessage) {
+  idle_since_ = std::chrono::steady_clock::now();
+}
+
+Server::~Server() {
+  for (auto& [id, s] : served_) {
+    s->sock->RemoveListener(s.get());
+    s->sock->Close();
+    if (s->dfd >= 0) close(s->dfd);
+  }
+  for (auto& [id, c] : clients_) close(c->fd);
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    unlink(options_.control_path.c_str());
+  }
+  for (int fd : {epoll_fd_, wake_fd_, signal_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+absl::Status Server::Listen() {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (options_.control_path.size() >= sizeof(sun.sun_path)) {
+    return absl::InvalidArgumentError("control socket path too long: " + options_.control_path);
+  }
+  std::memcpy(sun.sun_path, options_.control_path.c_str(), options_.control_path.size() + 1);
+  // The directory: created owner-only, as /run/pytcp is for the console.
+  const std::string dir = options_.control_path.substr(0, options_.control_path.rfind('/'));
+  if (!dir.empty()) mkdir(dir.c_str(), 0755);
+  // Someone answering there is a daemon already serving this interface.
+  const int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    const bool live = connect(probe, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0;
+    close(probe);
+    if (live) {
+      return absl::AlreadyExistsError("a daemon already serves " + options_.control_path);
+    }
+  }
+  unlink(options_.control_path.c_str());
+  listen_fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (listen_fd_ < 0) return absl::InternalError(std::string("socket: ") + strerror(errno));
+  const mode_t old = umask(options_.allow_group ? 0117 : 0177);
+  const int b = bind(listen_fd_, reinterpret_cast<sockaddr*>(&sun), sizeof(sun));
+  umask(old);
+  if (b != 0) {
+    return absl::PermissionDeniedError("bind " + options_.control_path + ": " + strerror(errno));
+  }
+  if (options_.allow_group && chown(options_.control_path.c_str(), -1, options_.group) != 0) {
+    return absl::PermissionDeniedError("chown " + options_.control_path + ": " + strerror(errno));
+  }
+  if (listen(listen_fd_, 128) != 0) {
+    return absl::InternalError(std::string("listen: ") + strerror(errno));
+  }
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  signal_fd_ = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || signal_fd_ < 0) {
+    return absl::InternalError(std::string("epoll/eventfd/signalfd: ") + strerror(errno));
+  }
+  for (auto [fd, tag] : {std::pair{listen_fd_, kListenTag}, std::pair{wake_fd_, kWakeTag},
+                         std::pair{signal_fd_, kSignalTag}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = MakeTag(tag, 0);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  return absl::OkStatus();
+}
+
+void Server::Run() {
+  epoll_event events[64];
+  while (!stop_) {
+    const int n = epoll_wait(epoll_fd_, events, 64, NextTimeoutMs());
+    if (n < 0 && errno != EINTR) {
+      PYTCP_LOG(log_daemon, kError, "epoll_wait: {}", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      const uint64_t id = tag & ((uint64_t{1} << 56) - 1);
+      switch (static_cast<Tag>(tag >> 56)) {
+        case kListenTag: AcceptClients(); break;
+        case kWakeTag: {
+          uint64_t v;
+          [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof(v));
+          break;
+        }
+        case kSignalTag: stop_ = true; break;
+        case kClientTag: ServeClient(id); break;
+        case kPairTag: OnPairEvent(id, events[i].events); break;
+      }
+    }
+    RunDirty();
+    for (auto& [id, s] : served_) {
+      if (!s->waiters.empty()) ResolveWaiters(*s, /*expired_only=*/true);
+    }
+    if (options_.idle_exit.count() > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!Idle()) {
+        idle_since_ = now;
+      } else if (now - idle_since_ >= options_.idle_exit) {
+        PYTCP_LOG(log_daemon, kInfo, "idle for {} s: exiting", options_.idle_exit.count());
+        stop_ = true;
+      }
+    }
+  }
+}
+
+bool Server::Idle() const {
+  if (!served_.empty() || !clients_.empty()) return false;
+  bool connections = false;
+  std::lock_guard lock(stack_->mutex());
+  stack_->tcp().ForEachConnection([&](const TcpConnection&) { connections = true; });
+  return !connections;
+}
+
+int Server::NextTimeoutMs() const {
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (const auto& [id, s] : served_) {
+    for (const Waiter& w : s->waiters) next = std::min(next, w.deadline);
+  }
+  int ms = -1;
+  if (next != std::chrono::steady_clock::time_point::max()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        next - std::chrono::steady_clock::now());
+    ms = static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 60000));
+  }
+  if (options_.idle_exit.count() > 0 && (ms < 0 || ms > 1000)) ms = 1000;
+  return ms;
+}
+
+// ---------------------------------------------------------------------------------
+// Control connections.
+
+void Server::AcceptClients() {
+  while (true) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    // The socket file's mode already keeps others out; this also covers a directory
+    // whose permissions someone loosened.
+    const bool allowed = cred.uid == 0 || cred.uid == getuid() ||
+                         (options_.allow_group && cred.gid == options_.group);
+    if (!allowed) {
+      PYTCP_LOG(log_daemon, kWarn, "refused a client with uid {}", cred.uid);
+      close(fd);
+      continue;
+    }
+    auto c = std::make_unique<Client>();
+    c->id = next_id_++;
+    c->fd = fd;
+    c->pid = cred.pid;
+    c->uid = cred.uid;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = MakeTag(kClientTag, c->id);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    clients_[c->id] = std::move(c);
+  }
+}
+
+void Server::DropClient(uint64_t id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd, nullptr);
+  close(it->second->fd);
+  clients_.erase(it);
+  for (auto& [sid, s] : served_) {
+    std::erase_if(s->waiters, [id](const Waiter& w) { return w.client == id; });
+  }
+}
+
+void Server::ServeClient(uint64_t id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  for (int batch = 0; batch < 16; ++batch) {
+    int fd = -1;
+    const ssize_t n = ReceiveMessage(c.fd, scratch_, &fd);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0 || static_cast<size_t>(n) < sizeof(Request)) {
+      if (fd >= 0) close(fd);
+      DropClient(id);  // gone, or not speaking the protocol
+      return;
+    }
+    Request req;
+    std::memcpy(&req, scratch_.data(), sizeof(req));
+    if (req.payload_len > static_cast<size_t>(n) - sizeof(Request)) {
+      if (fd >= 0) close(fd);
+      DropClient(id);
+      return;
+    }
+    // The payload is copied: handling may reuse scratch_.
+    std::vector<uint8_t> payload(scratch_.begin() + sizeof(Request),
+                                 scratch_.begin() + sizeof(Request) + req.payload_len);
+    Handle(c, req, payload, fd);
+    if (fd >= 0) close(fd);
+    if (!clients_.contains(id)) return;
+  }
+}
+
+void Server::SendReply(Client& c, const Reply& rep, std::span<const uint8_t> payload, int fd) {
+  const std::span<const uint8_t> parts[] = {Bytes(rep), payload};
+  if (SendMessage(c.fd, parts, fd) < 0) {
+    // A client that does not read its replies is dropped rather than waited for.
+    PYTCP_LOG(log_daemon, kWarn, "client {} does not take its reply: {}", c.pid, strerror(errno));
+    DropClient(c.id);
+  }
+}
+
+void Server::ReplyError(Client& c, uint32_t id, int error) {
+  Reply rep;
+  rep.id = id;
+  rep.result = -1;
+  rep.error = error;
+  SendReply(c, rep);
+}
+
+// ---------------------------------------------------------------------------------
+// Requests.
+
+Server::Served* Server::Find(int fd) {
+  if (fd < 0) return nullptr;
+  const uint64_t cookie = SocketCookie(fd);
+  auto it = by_cookie_.find(cookie);
+  if (it == by_cookie_.end()) return nullptr;
+  auto s = served_.find(it->second);
+  return s == served_.end() ? nullptr : s->second.get();
+}
+
+Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type,
+                              int* client_end) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+  fcntl(sv[0], F_SETFL, O_NONBLOCK);
+  auto s = std::make_unique<Served>();
+  s->server = this;
+  s->id = next_id_++;
+  s->cookie = SocketCookie(sv[1]);
+  s->sock = std::move(sock);
+  s->domain = domain;
+  s->type = type;
+  s->dfd = sv[0];
+  s->mode = type == SOCK_STREAM ? Served::Mode::kIdle : Served::Mode::kDatagram;
+  // The daemon never blocks in a socket call: a program's blocking is its own wait.
+  s->sock->set_nonblocking(true);
+  s->sock->AddListener(s.get());
+  epoll_event ev{};
+  ev.events = EPOLLRDHUP;
+  ev.data.u64 = MakeTag(kPairTag, s->id);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s->dfd, &ev);
+  *client_end = sv[1];
+  Served* raw = s.get();
+  by_cookie_[s->cookie] = s->id;
+  served_[s->id] = std::move(s);
+  MarkDirty(raw->id);
+  return raw;
+}
+
+void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payload, int fd) {
+  Reply rep;
+  rep.id = req.id;
+  auto fail = [&](int e) { ReplyError(c, req.id, e); };
+  if (req.op == Op::kHello) {
+    if (req.arg[0] != static_cast<int32_t>(kProtocolVersion)) return fail(EPROTO);
+    rep.result = getpid();
+    return SendReply(c, rep);
+  }
+  if (req.op == Op::kHostInfo) {
+    HostInfo info;
+    {
+      std::lock_guard lock(stack_->mutex());
+      const std::string name(stack_->iface().name());
+      std::memcpy(info.iface, name.data(), std::min(name.size(), sizeof(info.iface) - 1));
+      std::memcpy(info.mac, stack_->mac().bytes().data(), 6);
+      info.mtu = static_cast<uint32_t>(stack_->iface().mtu());
+      for (const auto& e : stack_->ip4_addresses().entries()) {
+        if (info.ip4_count == std::size(info.ip4) || !e.usable()) continue;
+        info.ip4[info.ip4_count] = e.ifaddr.address().value();
+        info.ip4_prefix[info.ip4_count] = static_cast<uint8_t>(e.ifaddr.prefix_length());
+        ++info.ip4_count;
+      }
+    }
+    for (Ip4Address a : stack_->Dns4Servers()) {
+      if (info.dns4_count < std::size(info.dns4)) info.dns4[info.dns4_count++] = a.value();
+    }
+    for (const Ip6Address& a : stack_->Dns6Servers()) {
+      if (info.dns6_count < std::size(info.dns6)) {
+        std::memcpy(info.dns6[info.dns6_count++], a.bytes().data(), 16);
+      }
+    }
+    return SendReply(c, rep, Bytes(info));
+  }
+  if (req.op == Op::kSocket) {
+    auto sock = stack_->CreateSocket(req.arg[0], req.arg[1], req.arg[2]);
+    if (!sock.ok()) return fail(sock.error());
+    int client_end = -1;
+    if (Adopt(std::move(*sock), req.arg[0], req.arg[1], &client_end) == nullptr) {
+      return fail(EMFILE);
+    }
+    SendReply(c, rep, {}, client_end);
+    close(client_end);
+    return;
+  }
+
+  // Everything else names a socket by the fd the program holds.
+  Served* sp = Find(fd);
+  if (sp == nullptr) return fail(EBADF);
+  Served& s = *sp;
+  Socket& sock = *s.sock;
+  switch (req.op) {
+    case Op::kBind: {
+      // Linux: ports below 1024 need CAP_NET_BIND_SERVICE (root here).
+      if (req.addr.port != 0 && req.addr.port < 1024 && c.uid != 0) return fail(EACCES);
+      auto r = sock.Bind(req.addr);
+      return r.ok() ? SendReply(c, rep) : fail(r.error());
+    }
+    case Op::kListen: {
+      auto r = sock.Listen(req.arg[0]);
+      if (!r.ok()) return fail(r.error());
+      s.mode = Served::Mode::kListener;
+      MarkDirty(s.id);
+      return SendReply(c, rep);
+    }
+    case Op::kConnect: {
+      auto r = sock.Connect(req.has_addr != 0 ? &req.addr : nullptr);
+      if (s.type != SOCK_STREAM) return r.ok() ? SendReply(c, rep) : fail(r.error());
+      if (r.ok()) {
+        s.connect_started = true;
+        CheckConnect(s);
+        return SendReply(c, rep);
+      }
+      if (r.error() != EINPROGRESS) return fail(r.error());
+      s.connect_started = true;
+      if (req.arg[0] != 0) return fail(EINPROGRESS);  // the program's O_NONBLOCK
+      s.waiters.push_back(Waiter{c.id, req.id, std::chrono::steady_clock::time_point::max(),
+                                 /*connect_reply=*/true});
+      return;
+    }
+    case Op::kWaitConnected: {
+      if (s.mode != Served::Mode::kIdle || !s.connect_started) return SendReply(c, rep);
+      s.waiters.push_back(
+          Waiter{c.id, req.id, std::chrono::steady_clock::now() + kConnectAnswerWait, false});
+      return;
+    }
+    case Op::kAccept: {
+      ++s.tokens_taken;  // the program took one token before asking
+      SocketAddress peer;
+      auto r = sock.AcceptSocket(&peer);
+      MarkDirty(s.id);
+      if (!r.ok()) return fail(r.error());
+      int client_end = -1;
+      Served* ns = Adopt(std::move(*r), s.domain, SOCK_STREAM, &client_end);
+      if (ns == nullptr) return fail(EMFILE);
+      ns->mode = Served::Mode::kStream;
+      rep.has_addr = 1;
+      rep.addr = peer;
+      SendReply(c, rep, {}, client_end);
+      close(client_end);
+      return;
+    }
+    case Op::kShutdown: {
+      const int how = req.arg[0];
+      if (s.type == SOCK_STREAM && s.mode == Served::Mode::kStream) {
+        // The writing side ends through the pair (the program shut its end), after the
+        // data it wrote before; only reading stops here.
+        if (how == SHUT_RD || how == SHUT_RDWR) {
+          auto r = sock.Shutdown(SHUT_RD);
+          if (!r.ok()) return fail(r.error());
+        }
+        return SendReply(c, rep);
+      }
+      auto r = sock.Shutdown(how);
+      return r.ok() ? SendReply(c, rep) : fail(r.error());
+    }
+    case Op::kGetName: {
+      auto r = req.arg[0] != 0 ? sock.PeerAddress() : sock.LocalAddress();
+      if (!r.ok()) return fail(r.error());
+      rep.has_addr = 1;
+      rep.addr = *r;
+      return SendReply(c, rep);
+    }
+    case Op::kSetOption: {
+      auto r = sock.SetOption(req.arg[0], req.arg[1], payload.empty() ? nullptr : payload.data(),
+                              static_cast<socklen_t>(payload.size()));
+      return r.ok() ? SendReply(c, rep) : fail(r.error());
+    }
+    case Op::kGetOption: {
+      uint8_t value[512] = {};
+      socklen_t len = static_cast<socklen_t>(std::clamp(req.arg[2], 0, 512));
+      auto r = sock.GetOption(req.arg[0], req.arg[1], value, &len);
+      if (!r.ok()) return fail(r.error());
+      rep.result = static_cast<int32_t>(len);
+      return SendReply(c, rep, std::span<const uint8_t>(value, std::min<size_t>(len, 512)));
+    }
+    case Op::kSend: {
+      const ByteSpan parts[] = {payload};
+      auto r = sock.SendMsg(parts, req.has_addr != 0 ? &req.addr : nullptr,
+                            req.arg[0] | MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (!r.ok()) return fail(r.error());
+      rep.result = static_cast<int32_t>(*r);
+      return SendReply(c, rep);
+    }
+    case Op::kRecv: {
+      const int flags = req.arg[0];
+      if ((flags & (MSG_PEEK | MSG_ERRQUEUE)) == 0) ++s.tokens_taken;
+      std::vector<uint8_t> buf(static_cast<size_t>(std::clamp(req.arg[1], 0, 65536)));
+      const MutableByteSpan parts[] = {MutableByteSpan(buf.data(), buf.size())};
+      SocketAddress from;
+      int out_flags = 0;
+      auto r = sock.RecvMsg(parts, &from, flags | MSG_DONTWAIT, &out_flags, nullptr);
+      MarkDirty(s.id);
+      if (!r.ok()) return fail(r.error());
+      rep.result = static_cast<int32_t>(std::min(*r, buf.size()));
+      rep.arg[0] = static_cast<int32_t>(*r);
+      rep.arg[1] = out_flags;
+      rep.has_addr = 1;
+      rep.addr = from;
+      return SendReply(c, rep, std::span<const uint8_t>(buf.data(), static_cast<size_t>(rep.result)));
+    }
+    case Op::kStatus:
+      rep.result = s.stream_error;
+      return SendReply(c, rep);
+    case Op::kIoctl:
+      if (req.arg[0] == SIOCOUTQ) {
+        rep.result = static_cast<int32_t>(sock.UnsentBytes() + s.from_pair.size());
+      } else {
+        rep.result = static_cast<int32_t>(sock.ReadableBytes());
+      }
+      return SendReply(c, rep);
+    default:
+      return fail(EOPNOTSUPP);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Moving data and readiness.
+
+void Server::MarkDirty(uint64_t id) {
+  std::lock_guard lock(dirty_mu_);
+  dirty_.insert(id);
+  if (!wake_pending_) {
+    wake_pending_ = true;
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void Server::RunDirty() {
+  for (int round = 0; round < 8; ++round) {
+    std::unordered_set<uint64_t> ids;
+    {
+      std::lock_guard lock(dirty_mu_);
+      ids.swap(dirty_);
+      wake_pending_ = false;
+    }
+    if (ids.empty()) return;
+    for (uint64_t id : ids) {
+      auto it = served_.find(id);
+      if (it != served_.end()) Pump(*it->second);
+    }
+  }
+}
+
+void Server::Pump(Served& s) {
+  switch (s.mode) {
+    case Served::Mode::kIdle: CheckConnect(s); break;
+    case Served::Mode::kStream:
+    case Served::Mode::kClosing: PumpStream(s); break;
+    case Served::Mode::kListener:
+    case Served::Mode::kDatagram: PumpTokens(s); break;
+  }
+  if (served_.contains(s.id)) Arm(s);
+}
+
+void Server::CheckConnect(Served& s) {
+  if (!s.connect_started) return;
+  // tcp_poll: a connecting socket is neither readable nor writable; then POLLOUT once
+  // established, POLLERR/POLLHUP when it failed.
+  const ReadinessMask m = s.sock->Poll();
+  if ((m & (POLLOUT | POLLERR | POLLHUP | POLLIN)) == 0) return;
+  if ((m & (POLLERR | POLLHUP)) == 0) s.mode = Served::Mode::kStream;
+  ResolveWaiters(s, /*expired_only=*/false);
+  if (s.mode == Served::Mode::kStream) PumpStream(s);
+}
+
+void Server::ResolveWaiters(Served& s, bool expired_only) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Waiter> due;
+  std::erase_if(s.waiters, [&](const Waiter& w) {
+    if (expired_only && w.deadline > now) return false;
+    due.push_back(w);
+    return true;
+  });
+  for (const Waiter& w : due) {
+    auto c = clients_.find(w.client);
+    if (c == clients_.end()) continue;
+    Reply rep;
+    rep.id = w.request;
+    if (w.connect_reply) {
+      // A blocking connect() returns the handshake's outcome and consumes it (SO_ERROR).
+      int err = 0;
+      socklen_t len = sizeof(err);
+      (void)s.sock->GetOption(SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        rep.result = -1;
+        rep.error = err;
+      }
+    }
+    SendReply(*c->second, rep);
+  }
+}
+
+void Server::PumpStream(Served& s) {
+  Socket& sock = *s.sock;
+  // The peer's data into the pair.
+  while (s.mode == Served::Mode::kStream && !s.sent_eof) {
+    if (!s.to_pair.empty()) {
+      const ssize_t n = send(s.dfd, s.to_pair.data(), s.to_pair.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN) break;
+        s.to_pair.clear();  // the program's end is gone: POLLHUP follows
+        break;
+      }
+      s.to_pair.erase(s.to_pair.begin(), s.to_pair.begin() + n);
+      if (!s.to_pair.empty()) break;
+      continue;
+    }
+    const MutableByteSpan parts[] = {MutableByteSpan(scratch_.data(), kChunk)};
+    int out_flags = 0;
+    auto r = sock.RecvMsg(parts, nullptr, MSG_DONTWAIT, &out_flags, nullptr);
+    if (!r.ok() && r.error() == EAGAIN) break;
+    if (!r.ok() || *r == 0) {
+      // The stream ended: the peer's FIN (0), or a reset or timeout. The program reads
+      // the end of the stream and asks (kStatus) which it was.
+      s.stream_error = r.ok() ? 0 : r.error();
+      shutdown(s.dfd, SHUT_WR);
+      s.sent_eof = true;
+      break;
+    }
+    const ssize_t n = send(s.dfd, scratch_.data(), *r, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const size_t taken = n < 0 ? 0 : static_cast<size_t>(n);
+    if (n < 0 && errno != EAGAIN) break;
+    if (taken < *r) {
+      s.to_pair.assign(scratch_.begin() + static_cast<ptrdiff_t>(taken),
+                       scratch_.begin() + static_cast<ptrdiff_t>(*r));
+      break;
+    }
+  }
+  // The program's data into TCP.
+  while (true) {
+    if (!s.from_pair.empty()) {
+      const ByteSpan parts[] = {s.from_pair};
+      auto r = sock.SendMsg(parts, nullptr, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (!r.ok() && r.error() == EAGAIN) break;
+      if (!r.ok()) {
+        s.from_pair.clear();  // the connection is gone; what the program wrote is lost
+      } else {
+        s.from_pair.erase(s.from_pair.begin(), s.from_pair.begin() + static_cast<ptrdiff_t>(*r));
+        if (!s.from_pair.empty()) break;
+      }
+      continue;
+    }
+    if (s.client_eof) {
+      if (s.mode == Served::Mode::kClosing) {
+        Orphan(s);
+        return;
+      }
+      if (!s.tcp_shut_wr) {
+        s.tcp_shut_wr = true;
+        (void)sock.Shutdown(SHUT_WR);
+      }
+      break;
+    }
+    const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      s.client_eof = true;
+      continue;
+    }
+    const ByteSpan parts[] = {ByteSpan(scratch_.data(), static_cast<size_t>(n))};
+    auto r = sock.SendMsg(parts, nullptr, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const size_t taken = r.ok() ? *r : 0;
+    if (!r.ok() && r.error() != EAGAIN) continue;  // gone: discard, as the kernel would
+    if (taken < static_cast<size_t>(n)) {
+      s.from_pair.assign(scratch_.begin() + static_cast<ptrdiff_t>(taken), scratch_.begin() + n);
+      break;
+    }
+  }
+}
+
+void Server::PumpTokens(Served& s) {
+  // One token byte in the pair per connection or message waiting to be taken, so that
+  // the program's own poll/epoll on its end sees POLLIN exactly then.
+  const uint64_t queued = s.sock->QueueLength();
+  const uint64_t outstanding = s.tokens_written - std::min(s.tokens_taken, s.tokens_written);
+  if (queued <= outstanding) return;
+  const size_t want = std::min<uint64_t>(queued - outstanding, kChunk);
+  std::memset(scratch_.data(), 0, want);
+  const ssize_t n = send(s.dfd, scratch_.data(), want, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n > 0) s.tokens_written += static_cast<uint64_t>(n);
+}
+
+void Server::Arm(Served& s) {
+  if (s.dfd < 0) return;
+  uint32_t want = EPOLLRDHUP;
+  if (s.mode == Served::Mode::kStream) {
+    if (!s.to_pair.empty()) want |= EPOLLOUT;
+    if (s.from_pair.empty() && !s.client_eof) want |= EPOLLIN;
+  }
+  if (want == s.armed) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.u64 = MakeTag(kPairTag, s.id);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, s.dfd, &ev);
+  s.armed = want;
+}
+
+void Server::OnPairEvent(uint64_t id, uint32_t events) {
+  auto it = served_.find(id);
+  if (it == served_.end()) return;
+  Served& s = *it->second;
+  if ((events & EPOLLHUP) == 0) {
+    Pump(s);
+    return;
+  }
+  // The last fd of the program's end is closed (or both directions were shut): take what
+  // is still in the pair, then close the socket as the kernel closes an orphan.
+  while (s.mode == Served::Mode::kStream) {
+    const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
+    if (n <= 0) break;
+    s.from_pair.insert(s.from_pair.end(), scratch_.begin(), scratch_.begin() + n);
+  }
+  int so_error = 0;
+  socklen_t len = sizeof(so_error);
+  getsockopt(s.dfd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
+  close(s.dfd);
+  s.dfd = -1;
+  s.client_eof = true;
+  // Data the program never read: the kernel resets (tcp_close). The pair says so with
+  // ECONNRESET when the program's end went away with bytes unread in it.
+  const bool unread = so_error == ECONNRESET || !s.to_pair.empty() ||
+                      (s.type == SOCK_STREAM && s.sock->ReadableBytes() > 0);
+  if (s.mode == Served::Mode::kStream && !unread && !s.from_pair.empty()) {
+    s.mode = Served::Mode::kClosing;  // hand TCP the rest first (PumpStream ends in Orphan)
+    PumpStream(s);
+    return;
+  }
+  if (unread && s.type == SOCK_STREAM) {
+    const linger abort{1, 0};
+    (void)s.sock->SetOption(SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+  }
+  Orphan(s);
+}
+
+void Server::Orphan(Served& s) {
+  s.sock->RemoveListener(&s);
+  s.sock->Close();  // FIN after the queued data (or RST with SO_LINGER 0), as tcp_close
+  Forget(s.id);
+}
+
+void Server::Forget(uint64_t id) {
+  auto it = served_.find(id);
+  if (it == served_.end()) return;
+  Served& s = *it->second;
+  if (s.dfd >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
+    close(s.dfd);
+  }
+  by_cookie_.erase(s.cookie);
+  served_.erase(it);
+}
+
+}  // namespace pytcp::pytcpd

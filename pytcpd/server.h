@@ -1,0 +1,119 @@
+// pytcpd's server: serves the sockets of one running Stack to every preloaded process
+// of the host over the control socket (protocol.h says what travels and why).
+//
+// One thread runs the server's loop (epoll over the control socket, the clients'
+// control connections, the daemon's end of every socket's pair, a wake-up eventfd and a
+// signalfd); the Stack runs its own event loop thread as it does in a program. The stack
+// tells the server about a socket's readiness through the socket's ReadinessListener
+// (under the stack lock, from whichever thread moved it): the server only marks the
+// socket and wakes its loop, which then moves data between the socket and its pair.
+//
+// A socket lives as long as some process holds an fd of its pair: when the last one is
+// closed anywhere (or its process dies), the daemon's end reports POLLHUP and the socket
+// is closed as Linux closes an orphan: FIN after the data already written (the daemon
+// first hands TCP whatever is still in the pair), RST when data the program never read
+// was left (the kernel marks the daemon's end ECONNRESET then), SO_LINGER as set.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "pytcpd/protocol.h"
+#include "stack/stack.h"
+
+namespace pytcp::pytcpd {
+
+struct ServerOptions {
+  std::string control_path;
+  // Exit after this long with no client, no socket and no connection left (0: never).
+  std::chrono::seconds idle_exit{0};
+  // Also accept clients of this group (0: the daemon's own uid only, and root).
+  gid_t group = 0;
+  bool allow_group = false;
+};
+
+class Server {
+ public:
+  Server(Stack* stack, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on the control socket (mode 0600, or 0660 with a group): fails when
+  // another daemon answers there. A stale socket file of a dead daemon is replaced.
+  absl::Status Listen();
+  // Serves until SIGTERM/SIGINT (which must be blocked in every thread) or the idle exit.
+  void Run();
+
+  // For tests and the console: sockets served, control connections open.
+  size_t socket_count() const { return served_.size(); }
+  size_t client_count() const { return clients_.size(); }
+
+ private:
+  struct Served;
+  struct Client;
+  struct Waiter {
+    uint64_t client = 0;
+    uint32_t request = 0;
+    std::chrono::steady_clock::time_point deadline;
+    bool connect_reply = false;  // a blocking kConnect (reply with the error) or kWaitConnected
+  };
+
+  // epoll tags: the kind in the top byte, an id below.
+  enum Tag : uint64_t { kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kClientTag = 4, kPairTag = 5 };
+  static uint64_t MakeTag(Tag t, uint64_t id) { return (uint64_t{t} << 56) | id; }
+
+  void AcceptClients();
+  void ServeClient(uint64_t id);
+  void DropClient(uint64_t id);
+  void Handle(Client& c, const Request& req, std::span<const uint8_t> payload, int fd);
+  void SendReply(Client& c, const Reply& rep, std::span<const uint8_t> payload = {}, int fd = -1);
+  void ReplyError(Client& c, uint32_t id, int error);
+
+  // New sockets.
+  Served* Adopt(std::shared_ptr<Socket> sock, int domain, int type, int* client_end);
+  Served* Find(int fd);
+
+  void MarkDirty(uint64_t id);
+  void RunDirty();
+  void Pump(Served& s);
+  void PumpStream(Served& s);
+  void PumpTokens(Served& s);
+  void CheckConnect(Served& s);
+  void OnPairEvent(uint64_t id, uint32_t events);
+  void Arm(Served& s);
+  void Orphan(Served& s);
+  void Forget(uint64_t id);
+  void ResolveWaiters(Served& s, bool expired_only);
+  int NextTimeoutMs() const;
+  bool Idle() const;
+
+  Stack* stack_;
+  ServerOptions options_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int signal_fd_ = -1;
+  bool stop_ = false;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Served>> served_;
+  std::unordered_map<uint64_t, uint64_t> by_cookie_;
+  std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
+  std::vector<uint8_t> scratch_;
+  std::chrono::steady_clock::time_point idle_since_;
+
+  std::mutex dirty_mu_;
+  std::unordered_set<uint64_t> dirty_;
+  bool wake_pending_ = false;
+};
+
+}  // namespace pytcp::pytcpd

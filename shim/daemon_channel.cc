@@ -1,0 +1,267 @@
+#include "shim/daemon_channel.h"
+
+#include <dlfcn.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "shim/libc.h"
+#include "shim/runtime.h"
+#include "shim/wait.h"
+
+extern char** environ;
+
+namespace pytcp::shim {
+namespace {
+
+using pytcpd::Reply;
+using pytcpd::Request;
+
+std::atomic<pid_t> g_daemon_pid{0};
+
+std::string Interface() {
+  const char* v = std::getenv("PYTCP_IFACE");
+  std::string iface = v != nullptr && v[0] != '\0' ? v : "tap7";
+  return iface.substr(0, iface.find(','));
+}
+
+// The daemon's program: PYTCP_DAEMON, else beside this library in the build tree
+// (build/shim/libpytcp.so, build/pytcpd/pytcpd) or an installed tree (lib/ and sbin/),
+// else pytcpd on the PATH.
+std::string DaemonProgram() {
+  if (const char* v = std::getenv("PYTCP_DAEMON"); v != nullptr && v[0] != '\0') return v;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&DaemonProgram), &info) != 0 && info.dli_fname != nullptr) {
+    std::string dir = info.dli_fname;
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    for (const char* rel : {"../pytcpd/pytcpd", "pytcpd", "../sbin/pytcpd", "../../sbin/pytcpd"}) {
+      const std::string p = dir + rel;
+      if (access(p.c_str(), X_OK) == 0) return p;
+    }
+  }
+  return "pytcpd";
+}
+
+// PYTCP_IDLE_EXIT: how long a daemon started on demand stays with nothing to serve.
+std::string IdleExit() {
+  const char* v = std::getenv("PYTCP_IDLE_EXIT");
+  if (v == nullptr) return "30";
+  char* end = nullptr;
+  const long s = std::strtol(v, &end, 10);
+  if (end == v || *end != '\0' || s < 0 || s > 86400) {
+    ReportOnce("idle-exit", std::string("PYTCP_IDLE_EXIT='") + v +
+                                "' is not valid: expected seconds from 0 to 86400; using 30");
+    return "30";
+  }
+  return v;
+}
+
+// Starts `pytcpd --detach` (which returns once it serves) without the preload in its
+// environment. True when it serves now (or another one won the race to start).
+bool StartDaemon() {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  const std::string program = DaemonProgram();
+  const std::string idle = IdleExit();
+  std::vector<char*> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0) env.push_back(*e);
+  }
+  env.push_back(nullptr);
+  char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>("--detach"),
+                  const_cast<char*>("--idle-exit"), const_cast<char*>(idle.c_str()), nullptr};
+  pid_t pid = 0;
+  const int e = posix_spawnp(&pid, program.c_str(), nullptr, nullptr, argv, env.data());
+  if (e != 0) {
+    ReportOnce("daemon-spawn", "cannot start " + program + ": " + strerror(e) +
+                                   " (set PYTCP_DAEMON to pytcpd's path)");
+    return false;
+  }
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  // SIGCHLD ignored: the child was reaped for us (ECHILD); the connect attempts tell.
+  if (r == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3) {
+    ReportOnce("daemon-start", program + " could not start (exit status " +
+                                   std::to_string(WEXITSTATUS(status)) + "; run it by hand to see why)");
+    return false;
+  }
+  return true;
+}
+
+int ConnectOnce(const std::string& path) {
+  const int fd = libc().socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::strncpy(sun.sun_path, path.c_str(), sizeof(sun.sun_path) - 1);
+  if (libc().connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
+    const int e = errno;
+    libc().close(fd);
+    errno = e;
+    return -1;
+  }
+  return MoveHigh(fd);
+}
+
+int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach, DaemonReply* out,
+             int timeout_ms);
+
+// A new connection to the daemon, starting one if none serves. -1 with errno.
+int OpenChannel() {
+  const std::string path = pytcpd::ControlSocketPath(Interface());
+  int fd = ConnectOnce(path);
+  if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
+    if (!StartDaemon()) {
+      errno = ENETDOWN;
+      return -1;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((fd = ConnectOnce(path)) < 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  if (fd < 0) {
+    ReportOnce("daemon-connect", "cannot reach pytcpd at " + path + ": " + strerror(errno));
+    errno = ENETDOWN;
+    return -1;
+  }
+  Request hello;
+  hello.op = pytcpd::Op::kHello;
+  hello.arg[0] = static_cast<int32_t>(pytcpd::kProtocolVersion);
+  DaemonReply rep;
+  if (Exchange(fd, hello, {}, -1, &rep, 5000) != 0 || rep.rep.result <= 0) {
+    ReportOnce("daemon-hello", "pytcpd at " + path + " does not speak this library's protocol");
+    libc().close(fd);
+    errno = ENETDOWN;
+    return -1;
+  }
+  g_daemon_pid.store(rep.rep.result, std::memory_order_relaxed);
+  return fd;
+}
+
+struct Channel {
+  int fd = -1;
+  pid_t pid = 0;
+  uint32_t next_id = 1;
+  ~Channel() {
+    if (fd >= 0 && pid == getpid()) libc().close(fd);
+  }
+};
+
+thread_local Channel t_channel;
+
+int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach, DaemonReply* out,
+             int timeout_ms) {
+  req.payload_len = static_cast<uint32_t>(payload.size());
+  const std::span<const uint8_t> parts[] = {
+      {reinterpret_cast<const uint8_t*>(&req), sizeof(req)}, payload};
+  if (pytcpd::SendMessage(fd, parts, attach) < 0) return ENETDOWN;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<uint8_t> buf(sizeof(Reply) + pytcpd::kMaxPayload);
+  while (true) {
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait = static_cast<int>(std::max<int64_t>(left.count(), 0));
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int r = libc().poll(&p, 1, wait);
+    if (r < 0) return errno == EINTR ? EINTR : ENETDOWN;
+    if (r == 0) return ETIMEDOUT;
+    int got_fd = -1;
+    const ssize_t n = pytcpd::ReceiveMessage(fd, buf, &got_fd);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < static_cast<ssize_t>(sizeof(Reply))) {
+      if (got_fd >= 0) libc().close(got_fd);
+      return ENETDOWN;  // the daemon went away
+    }
+    Reply rep;
+    std::memcpy(&rep, buf.data(), sizeof(rep));
+    if (rep.id != req.id) {  // the answer to a call given up earlier (EINTR, timeout)
+      if (got_fd >= 0) libc().close(got_fd);
+      continue;
+    }
+    out->rep = rep;
+    const size_t len = std::min<size_t>(rep.payload_len, static_cast<size_t>(n) - sizeof(Reply));
+    out->payload.assign(buf.begin() + sizeof(Reply), buf.begin() + sizeof(Reply) + len);
+    out->fd = got_fd;
+    return 0;
+  }
+}
+
+}  // namespace
+
+bool SharedStack() noexcept {
+  static const bool shared = [] {
+    const char* v = std::getenv("PYTCP_STACK");
+    if (v == nullptr || v[0] == '\0' || std::strcmp(v, "process") == 0) return false;
+    if (std::strcmp(v, "shared") == 0) return true;
+    ReportOnce("stack-mode", std::string("PYTCP_STACK='") + v +
+                                 "' is not valid: expected 'shared' or 'process'; using process");
+    return false;
+  }();
+  return shared;
+}
+
+pid_t DaemonPid() noexcept { return g_daemon_pid.load(std::memory_order_relaxed); }
+
+int CallDaemon(Request& req, std::span<const uint8_t> payload, int fd, DaemonReply* out,
+               int timeout_ms) {
+  if (IsVforkChild()) {
+    // The parent's memory: leave its connection alone and use one for this call only.
+    const int own = OpenChannel();
+    if (own < 0) return ENETDOWN;
+    req.id = 1;
+    const int r = Exchange(own, req, payload, fd, out, timeout_ms);
+    libc().close(own);
+    return r;
+  }
+  Channel& ch = t_channel;
+  const pid_t self = getpid();
+  if (ch.fd >= 0 && ch.pid != self) {
+    libc().close(ch.fd);  // our copy of the parent's connection (inherited across fork)
+    ch.fd = -1;
+  }
+  if (ch.fd < 0) {
+    ch.fd = OpenChannel();
+    if (ch.fd < 0) return ENETDOWN;
+    ch.pid = self;
+  }
+  req.id = ch.next_id++;
+  const int r = Exchange(ch.fd, req, payload, fd, out, timeout_ms);
+  if (r == ENETDOWN) {
+    libc().close(ch.fd);  // the next call connects again (a new daemon may serve)
+    ch.fd = -1;
+  }
+  return r;
+}
+
+bool DaemonHostInfo(pytcpd::HostInfo* info) {
+  Request req;
+  req.op = pytcpd::Op::kHostInfo;
+  DaemonReply rep;
+  if (CallDaemon(req, {}, -1, &rep) != 0 || rep.rep.result < 0 ||
+      rep.payload.size() != sizeof(*info)) {
+    return false;
+  }
+  std::memcpy(info, rep.payload.data(), sizeof(*info));
+  return true;
+}
+
+}  // namespace pytcp::shim

@@ -1,0 +1,366 @@
+#include "shim/remote_socket.h"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "shim/daemon_channel.h"
+#include "shim/interpose.h"
+#include "shim/libc.h"
+#include "shim/runtime.h"
+#include "shim/sockaddr.h"
+
+namespace pytcp::shim {
+namespace {
+
+using pytcpd::Op;
+using pytcpd::Request;
+
+constexpr int kTypeFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+
+// One request about `fd`'s socket; -1 with errno on failure, else the reply's result.
+int Call(int fd, Request& req, DaemonReply* rep, std::span<const uint8_t> payload = {},
+         int timeout_ms = -1) {
+  if (const int e = CallDaemon(req, payload, fd, rep, timeout_ms); e != 0) return Fail(e);
+  if (rep->rep.result < 0) return Fail(rep->rep.error);
+  return rep->rep.result;
+}
+
+bool NonBlocking(int fd) { return (libc().fcntl(fd, F_GETFL) & O_NONBLOCK) != 0; }
+
+// Installs a socket fd the daemon sent (close-on-exec as received) with the program's
+// flags; returns the fd or -1.
+int Install(int got, int domain, int type, int protocol, int flags) {
+  if ((flags & SOCK_CLOEXEC) == 0 && libc().fcntl(got, F_SETFD, 0) != 0) {
+    libc().close(got);
+    return -1;
+  }
+  if ((flags & SOCK_NONBLOCK) != 0 && libc().fcntl(got, F_SETFL, O_NONBLOCK) != 0) {
+    libc().close(got);
+    return -1;
+  }
+  if (got >= FdTable::kMaxFd) {
+    libc().close(got);
+    return Fail(EMFILE);
+  }
+  auto obj = std::make_shared<RemoteSocket>(domain, type, protocol);
+  if (!FdTable::Get().Install(got, std::move(obj), (flags & SOCK_CLOEXEC) != 0)) {
+    libc().close(got);
+    return Fail(ENOMEM);
+  }
+  return got;
+}
+
+// Loopback (loopback.h): before the daemon has done anything for the socket, a bind or
+// connect to 127.0.0.0/8 or ::1 turns it into a kernel socket on the same fd.
+bool ShouldHandOver(const SocketAddress& addr) {
+  return addr.ip.is_loopback() && LoopbackSetting() == LoopbackMode::kKernel;
+}
+
+int HandOver(int fd, RemoteSocket& s) {
+  const Libc& c = libc();
+  const int k = c.socket(s.domain(), s.type() | SOCK_CLOEXEC, s.protocol());
+  if (k < 0) return errno;
+  for (const RecordedOption& o : s.recorded_options()) {
+    (void)c.setsockopt(k, o.level, o.name, o.value.empty() ? nullptr : o.value.data(),
+                       static_cast<socklen_t>(o.value.size()));
+  }
+  if (NonBlocking(fd)) c.fcntl(k, F_SETFL, O_NONBLOCK);
+  FdTable& table = FdTable::Get();
+  if (c.dup3(k, fd, table.cloexec(fd) ? O_CLOEXEC : 0) < 0) {
+    const int e = errno;
+    c.close(k);
+    return e;
+  }
+  c.close(k);
+  table.Remove(fd);  // the daemon's socket closes with our last reference to the pair
+  return 0;
+}
+
+}  // namespace
+
+void RemoteSocket::RecordOption(int level, int name, const void* value, socklen_t len) {
+  std::vector<uint8_t> bytes;
+  if (value != nullptr && len > 0) {
+    const auto* p = static_cast<const uint8_t*>(value);
+    bytes.assign(p, p + len);
+  }
+  std::erase_if(options_, [&](const RecordedOption& o) { return o.level == level && o.name == name; });
+  options_.push_back(RecordedOption{level, name, std::move(bytes)});
+}
+
+int RemoteCreate(int domain, int type, int protocol, int flags) {
+  Request req;
+  req.op = Op::kSocket;
+  req.arg[0] = domain;
+  req.arg[1] = type;
+  req.arg[2] = protocol;
+  DaemonReply rep;
+  if (Call(-1, req, &rep) < 0) return -1;
+  if (rep.fd < 0) return Fail(EMFILE);
+  const int proto = protocol != 0 ? protocol : (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+  return Install(rep.fd, domain, type, proto, flags);
+}
+
+int RemoteBind(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
+  auto a = BindAddress(addr, len, s.domain());
+  if (!a.ok()) return FailWith(a);
+  if (ShouldHandOver(*a)) {
+    if (const int e = HandOver(fd, s); e != 0) return Fail(e);
+    return libc().bind(fd, addr, len);
+  }
+  Request req;
+  req.op = Op::kBind;
+  req.addr = *a;
+  req.has_addr = 1;
+  DaemonReply rep;
+  return Call(fd, req, &rep) < 0 ? -1 : 0;
+}
+
+int RemoteListen(int fd, RemoteSocket&, int backlog) {
+  Request req;
+  req.op = Op::kListen;
+  req.arg[0] = backlog;
+  DaemonReply rep;
+  return Call(fd, req, &rep) < 0 ? -1 : 0;
+}
+
+int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
+  auto a = ConnectAddress(addr, len, s.domain());
+  if (!a.ok()) return FailWith(a);
+  Request req;
+  req.op = Op::kConnect;
+  if (!a->unspec) {
+    if (ShouldHandOver(a->addr)) {
+      if (const int e = HandOver(fd, s); e != 0) return Fail(e);
+      return libc().connect(fd, addr, len);
+    }
+    req.addr = a->addr;
+    req.has_addr = 1;
+  }
+  req.arg[0] = NonBlocking(fd) ? 1 : 0;
+  DaemonReply rep;
+  // A blocking connect waits in the daemon for the handshake; a signal interrupts the
+  // wait (EINTR) while the handshake goes on, as in the kernel.
+  if (Call(fd, req, &rep) < 0) {
+    if (errno == EINPROGRESS) s.connecting.store(true);
+    return -1;
+  }
+  return 0;
+}
+
+int RemoteAccept(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, int flags) {
+  if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
+  while (true) {
+    // A token in the pair per connection waiting: the kernel's own blocking recv is the
+    // wait (SO_RCVTIMEO, O_NONBLOCK, signals and cancellation behave as for a socket).
+    uint8_t token;
+    const ssize_t n = libc().recv(fd, &token, 1, 0);
+    if (n < 0) return -1;
+    if (n == 0) return Fail(ENETDOWN);  // the daemon went away
+    Request req;
+    req.op = Op::kAccept;
+    DaemonReply rep;
+    if (Call(fd, req, &rep) < 0) {
+      if (errno == EAGAIN && !NonBlocking(fd)) continue;  // it went before it was taken
+      return -1;
+    }
+    if (rep.fd < 0) return Fail(EMFILE);
+    const int nfd = Install(rep.fd, s.domain(), SOCK_STREAM, IPPROTO_TCP, flags);
+    if (nfd >= 0 && rep.rep.has_addr != 0) WriteAddress(rep.rep.addr, addr, len, s.domain());
+    return nfd;
+  }
+}
+
+int RemoteGetName(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
+  if (addr == nullptr || len == nullptr) return Fail(EFAULT);
+  if (static_cast<int>(*len) < 0) return Fail(EINVAL);
+  Request req;
+  req.op = Op::kGetName;
+  req.arg[0] = peer ? 1 : 0;
+  DaemonReply rep;
+  if (Call(fd, req, &rep) < 0) return -1;
+  WriteAddress(rep.rep.addr, addr, len, s.domain());
+  return 0;
+}
+
+int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, socklen_t* len) {
+  if (value == nullptr || len == nullptr) return Fail(EFAULT);
+  if (level == SOL_SOCKET && name == SO_ERROR && s.connecting.load()) {
+    // The pair said "writable" before the handshake ended: let it end first (at most a
+    // second), so that the answer is the connection's.
+    Request wait;
+    wait.op = Op::kWaitConnected;
+    DaemonReply rep;
+    if (Call(fd, wait, &rep) < 0) return -1;
+    s.connecting.store(false);
+  }
+  Request req;
+  req.op = Op::kGetOption;
+  req.arg[0] = level;
+  req.arg[1] = name;
+  req.arg[2] = static_cast<int32_t>(*len);
+  DaemonReply rep;
+  if (Call(fd, req, &rep) < 0) return -1;
+  const size_t n = std::min<size_t>(rep.payload.size(), *len);
+  std::memcpy(value, rep.payload.data(), n);
+  *len = static_cast<socklen_t>(std::min<int32_t>(rep.rep.result, static_cast<int32_t>(*len)));
+  return 0;
+}
+
+int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* value,
+                    socklen_t len) {
+  if (len > 0 && value == nullptr) return Fail(EFAULT);
+  if (static_cast<size_t>(len) > 4096) return Fail(EINVAL);
+  if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
+    // The stack's one interface, by name (or "" to unbind), as in the in-process mode.
+    std::string want(static_cast<const char*>(value), len > 0 ? static_cast<size_t>(len) : 0);
+    want = want.substr(0, want.find('\0'));
+    pytcpd::HostInfo info;
+    if (want.empty()) return 0;
+    if (!DaemonHostInfo(&info)) return Fail(ENETDOWN);
+    return want == info.iface ? 0 : Fail(ENODEV);
+  }
+  Request req;
+  req.op = Op::kSetOption;
+  req.arg[0] = level;
+  req.arg[1] = name;
+  DaemonReply rep;
+  if (Call(fd, req, &rep,
+           std::span<const uint8_t>(static_cast<const uint8_t*>(value), static_cast<size_t>(len))) < 0) {
+    return -1;
+  }
+  // Timeouts also bind the kernel's waits on the pair (a blocking read, the accept wait).
+  if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+    (void)libc().setsockopt(fd, level, name, value, len);
+  }
+  s.RecordOption(level, name, value, len);
+  return 0;
+}
+
+int RemoteShutdown(int fd, RemoteSocket& s, int how) {
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Fail(EINVAL);
+  Request req;
+  req.op = Op::kShutdown;
+  req.arg[0] = how;
+  DaemonReply rep;
+  if (Call(fd, req, &rep) < 0) return -1;
+  // A stream's writing side ends through the pair, after what was written before it.
+  if (s.stream() && how != SHUT_RD) (void)libc().shutdown(fd, SHUT_WR);
+  return 0;
+}
+
+int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
+  if ((request == FIONREAD && !s.stream()) || request == SIOCOUTQ) {
+    if (arg == nullptr) return Fail(EFAULT);
+    Request req;
+    req.op = Op::kIoctl;
+    req.arg[0] = static_cast<int32_t>(request);
+    DaemonReply rep;
+    const int n = Call(fd, req, &rep);
+    if (n < 0) return -1;
+    std::memcpy(arg, &n, sizeof(n));
+    return 0;
+  }
+  if (request == FIOCLEX || request == FIONCLEX) {
+    FdTable::Get().set_cloexec(fd, request == FIOCLEX);
+  }
+  return libc().ioctl(fd, request, arg);
+}
+
+ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
+  if (s.stream()) {
+    // A connected stream ignores a destination, as tcp_sendmsg does.
+    msghdr m = *msg;
+    m.msg_name = nullptr;
+    m.msg_namelen = 0;
+    return libc().sendmsg(fd, &m, flags);
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
+  if (total > pytcpd::kMaxPayload) return Fail<ssize_t>(EMSGSIZE);
+  std::vector<uint8_t> data;
+  data.reserve(total);
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) {
+    const auto* p = static_cast<const uint8_t*>(msg->msg_iov[i].iov_base);
+    data.insert(data.end(), p, p + msg->msg_iov[i].iov_len);
+  }
+  Request req;
+  req.op = Op::kSend;
+  req.arg[0] = flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (msg->msg_name != nullptr) {
+    auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen,
+                           s.domain());
+    if (!a.ok()) return FailWith<ssize_t>(a);
+    req.addr = *a;
+    req.has_addr = 1;
+  }
+  DaemonReply rep;
+  return Call(fd, req, &rep, data);
+}
+
+ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
+  if (s.stream()) {
+    size_t want = 0;
+    for (size_t i = 0; i < msg->msg_iovlen; ++i) want += msg->msg_iov[i].iov_len;
+    msghdr m = *msg;
+    m.msg_name = nullptr;
+    m.msg_namelen = 0;
+    m.msg_control = nullptr;
+    m.msg_controllen = 0;
+    const ssize_t n = libc().recvmsg(fd, &m, flags);
+    msg->msg_namelen = 0;
+    msg->msg_controllen = 0;
+    msg->msg_flags = m.msg_flags;
+    if (n != 0 || want == 0) return n;
+    // The end of the stream: the peer's FIN, or an error the daemon kept for us.
+    Request req;
+    req.op = Op::kStatus;
+    DaemonReply rep;
+    if (Call(fd, req, &rep) < 0) return 0;
+    return rep.rep.result != 0 ? Fail<ssize_t>(rep.rep.result) : 0;
+  }
+  const bool peek = (flags & MSG_PEEK) != 0;
+  const bool dontwait = (flags & MSG_DONTWAIT) != 0;
+  size_t room = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) room += msg->msg_iov[i].iov_len;
+  while (true) {
+    // The token of the message to take (or, peeking, proof that one waits).
+    uint8_t token;
+    const ssize_t t = libc().recv(fd, &token, 1, (peek ? MSG_PEEK : 0) | (dontwait ? MSG_DONTWAIT : 0));
+    if (t < 0) return -1;
+    if (t == 0) return Fail<ssize_t>(ENETDOWN);
+    Request req;
+    req.op = Op::kRecv;
+    req.arg[0] = flags & ~MSG_DONTWAIT;
+    req.arg[1] = static_cast<int32_t>(std::min<size_t>(room, pytcpd::kMaxPayload));
+    DaemonReply rep;
+    if (Call(fd, req, &rep) < 0) {
+      if (errno == EAGAIN && !dontwait && !NonBlocking(fd) && !peek) continue;
+      return -1;
+    }
+    size_t left = rep.payload.size();
+    const uint8_t* src = rep.payload.data();
+    for (size_t i = 0; i < msg->msg_iovlen && left > 0; ++i) {
+      const size_t k = std::min(left, msg->msg_iov[i].iov_len);
+      std::memcpy(msg->msg_iov[i].iov_base, src, k);
+      src += k;
+      left -= k;
+    }
+    if (msg->msg_name != nullptr) {
+      WriteAddress(rep.rep.addr, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen,
+                   s.domain());
+    }
+    msg->msg_controllen = 0;
+    msg->msg_flags = rep.rep.arg[1];
+    return (flags & MSG_TRUNC) != 0 ? rep.rep.arg[0] : static_cast<ssize_t>(rep.payload.size());
+  }
+}
+
+}  // namespace pytcp::shim

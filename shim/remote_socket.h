@@ -1,0 +1,83 @@
+// A socket of the shared stack (PYTCP_STACK=shared) as a program holds it: its fd is the
+// program's end of the socket's pair, and the daemon serves everything else
+// (pytcpd/protocol.h says why it is shaped so).
+//
+// What runs where:
+// - the kernel, on the pair itself, with no shim code: a connected TCP socket's read,
+//   write, send, recv, readv, writev, sendfile, poll, select, epoll (level, edge, one-shot),
+//   O_NONBLOCK, FIONREAD, close, dup, fork, exec, SCM_RIGHTS;
+// - a request to the daemon: socket, bind, listen, connect, accept, shutdown, names,
+//   options, and the messages of a datagram socket (a token byte in the pair marks each
+//   one waiting, so the kernel's poll on the pair is right for them too);
+// - the end of a stream: a read that returns 0 asks the daemon whether the stream ended
+//   with the peer's FIN or with an error (ECONNRESET, ETIMEDOUT).
+//
+// Known differences from Linux in this first step: a socket that is still connecting is
+// already writable in poll (the pair is); getsockopt(SO_ERROR) on it waits up to a second
+// for the handshake's outcome, so that poll-then-SO_ERROR programs see a refused
+// connection as refused. Data written before the connection is established waits in the
+// pair. After exec, a program image finds its inherited sockets working for data, but
+// does not yet recognise them for the socket calls (getsockname and the like reach the
+// kernel's AF_UNIX socket).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "shim/fd_table.h"
+#include "shim/shim_socket.h"
+
+namespace pytcp::shim {
+
+class RemoteSocket final : public FdObject {
+ public:
+  RemoteSocket(int domain, int type, int protocol)
+      : FdObject(FdKind::kRemote), domain_(domain), type_(type), protocol_(protocol) {}
+
+  int domain() const { return domain_; }
+  int type() const { return type_; }
+  int protocol() const { return protocol_; }
+  bool stream() const { return type_ == SOCK_STREAM; }
+
+  // connect() returned EINPROGRESS and nobody has seen the outcome yet.
+  std::atomic<bool> connecting{false};
+
+  // For a hand-over to the kernel (loopback.h): the options set so far.
+  void RecordOption(int level, int name, const void* value, socklen_t len);
+  const std::vector<RecordedOption>& recorded_options() const { return options_; }
+
+  // The kernel counts the pair's references: nothing to do when the last fd of this
+  // process goes.
+  void OnLastFdClosed() override {}
+
+ private:
+  const int domain_;
+  const int type_;
+  const int protocol_;
+  std::vector<RecordedOption> options_;
+};
+
+// socket() in shared mode: a new socket of the daemon's, installed on a new fd.
+int RemoteCreate(int domain, int type, int protocol, int flags);
+
+// The socket calls on a RemoteSocket; each returns what the interposed call returns.
+int RemoteBind(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len);
+int RemoteListen(int fd, RemoteSocket& s, int backlog);
+int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len);
+int RemoteAccept(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, int flags);
+int RemoteGetName(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, bool peer);
+int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, socklen_t* len);
+int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* value,
+                    socklen_t len);
+int RemoteShutdown(int fd, RemoteSocket& s, int how);
+int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg);
+
+// The data calls. A stream goes to the kernel's pair (a 0 from a receive of more than
+// nothing is looked at: an error ended the stream?); a datagram socket asks the daemon.
+ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags);
+ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags);
+
+}  // namespace pytcp::shim

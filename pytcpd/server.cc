@@ -282,7 +282,9 @@ void Server::ServeClient(uint64_t id) {
   }
 }
 
-void Server::SendReply(Client& c, const Reply& rep, std::span<const uint8_t> payload, int fd) {
+void Server::SendReply(Client& c, const Reply& reply, std::span<const uint8_t> payload, int fd) {
+  Reply rep = reply;
+  rep.payload_len = static_cast<uint32_t>(payload.size());
   const std::span<const uint8_t> parts[] = {Bytes(rep), payload};
   if (SendMessage(c.fd, parts, fd) < 0) {
     // A client that does not read its replies is dropped rather than waited for.

@@ -21,6 +21,10 @@ std::string_view CounterName(Icmp4Counter c) {
     case Icmp4Counter::kTxUnreachable: return "tx_unreachable";
     case Icmp4Counter::kTxTimeExceeded: return "tx_time_exceeded";
     case Icmp4Counter::kTxRateLimited: return "tx_rate_limited";
+    case Icmp4Counter::kNoReplySourceThisNetwork: return "no_reply_src_this_network";
+    case Icmp4Counter::kNoReplySourceBroadcast: return "no_reply_src_broadcast";
+    case Icmp4Counter::kNoReplySourceMulticast: return "no_reply_src_multicast";
+    case Icmp4Counter::kNoReplySourceReserved: return "no_reply_src_reserved";
     case Icmp4Counter::kCount: break;
   }
   return "?";
@@ -71,6 +75,7 @@ void Icmp4Engine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instan
     counters_.Inc(Icmp4Counter::kRxDropBroadcastEcho);
     return;
   }
+  if (!MayAnswer(info.src)) return;
   // RFC 792 "Echo": reverse the addresses, change the type, keep id, sequence and data.
   // RFC 1122 §3.2.2.6: the reply's source is the request's specific destination.
   PacketBuffer buf(icmp.message().size() + 64, 128);
@@ -111,13 +116,33 @@ void Icmp4Engine::DeliverError(const Ip4PacketInfo& info, const Icmp4View& icmp,
   t->ReceiveIp4Error(e, now);
 }
 
+bool Icmp4Engine::MayAnswer(Ip4Address src) {
+  // RFC 1122 §3.2.1.3: {0, 0} and {0, host} are only sources while a host learns its
+  // address (a) (b); broadcast (c) (d), class D and E (RFC 5771, RFC 1112 §4) addresses
+  // never name one host. §3.2.2.6: an echo reply goes to the request's source, so none
+  // is sent to such a source; §3.2.2: nor is an error.
+  Icmp4Counter reason;
+  if (src.is_this_network()) {
+    reason = Icmp4Counter::kNoReplySourceThisNetwork;
+  } else if (src.is_limited_broadcast() || ip4_->addresses().IsDirectedBroadcast(src)) {
+    reason = Icmp4Counter::kNoReplySourceBroadcast;
+  } else if (src.is_multicast()) {
+    reason = Icmp4Counter::kNoReplySourceMulticast;
+  } else if (src.is_reserved()) {
+    reason = Icmp4Counter::kNoReplySourceReserved;
+  } else {
+    return true;
+  }
+  counters_.Inc(reason);
+  PYTCP_LOG(log_icmp4, kDebug, "no reply to invalid source {}", src);
+  return false;
+}
+
 void Icmp4Engine::SendUnreachable(const Ip4PacketInfo& info, ByteSpan datagram, uint8_t code,
                                   Instant now) {
   // RFC 1122 §3.2.2: never about a broadcast/multicast datagram or from such a source.
-  if (info.to_broadcast || info.to_multicast || info.src.is_unspecified() ||
-      info.src.is_multicast() || info.src.is_limited_broadcast()) {
-    return;
-  }
+  if (info.to_broadcast || info.to_multicast) return;
+  if (!MayAnswer(info.src)) return;
   counters_.Inc(Icmp4Counter::kTxUnreachable);
   SendError(info.src, Icmp4Header::DestinationUnreachable(static_cast<Icmp4UnreachableCode>(code)),
             datagram, now);
@@ -126,7 +151,7 @@ void Icmp4Engine::SendUnreachable(const Ip4PacketInfo& info, ByteSpan datagram, 
 void Icmp4Engine::SendTimeExceeded(ByteSpan datagram, uint8_t code, Instant now) {
   if (datagram.size() < kIp4MinHeaderSize) return;
   const Ip4Address src = Ip4Address::FromBytes(datagram.data() + 12);
-  if (src.is_unspecified() || src.is_multicast() || src.is_limited_broadcast()) return;
+  if (!MayAnswer(src)) return;
   counters_.Inc(Icmp4Counter::kTxTimeExceeded);
   SendError(src, Icmp4Header::TimeExceeded(static_cast<Icmp4TimeExceededCode>(code)), datagram,
             now);

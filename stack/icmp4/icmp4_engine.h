@@ -28,6 +28,12 @@ enum class Icmp4Counter : uint16_t {
   kTxUnreachable,
   kTxTimeExceeded,
   kTxRateLimited,
+  // RFC 1122 §3.2.1.3, §3.2.2: an echo reply or an error not sent because the source it
+  // would go to is invalid, one counter per reason.
+  kNoReplySourceThisNetwork,  // 0.0.0.0/8
+  kNoReplySourceBroadcast,    // 255.255.255.255 or one of our directed broadcasts
+  kNoReplySourceMulticast,    // 224.0.0.0/4
+  kNoReplySourceReserved,     // 240.0.0.0/4
   kCount
 };
 std::string_view CounterName(Icmp4Counter c);
@@ -65,6 +71,10 @@ class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
  private:
   void SendError(Ip4Address dst, const Icmp4Header& header, ByteSpan datagram, Instant now);
   void DeliverError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
+  // False (and the reason counted) when `src`, the source of a datagram we would answer,
+  // may not receive a reply or an error (RFC 1122 §3.2.1.3, §3.2.2). Our own addresses
+  // from outside never get here: the IPv4 engine drops them (rx_drop_bad_source).
+  bool MayAnswer(Ip4Address src);
 
   Ip4Engine* ip4_;
   TokenBucket error_bucket_;

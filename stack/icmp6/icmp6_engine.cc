@@ -13,6 +13,15 @@ LogChannel log_icmp6("icmp6");
 bool IsExtensionHeader(uint8_t nh) {
   return nh == 0 || nh == 43 || nh == 60 || nh == 44;
 }
+
+// RFC 4443 §2.4 (e.6): a source that does not uniquely identify a node gets no answer:
+// the unspecified address (RFC 4291 §2.5.2, DAD's source) and, should one pass the IPv6
+// parser, a multicast address (§2.7). kCount: a valid destination.
+Icmp6Counter InvalidSourceReason(const Ip6Address& src) {
+  if (src.is_unspecified()) return Icmp6Counter::kNoReplySourceUnspecified;
+  if (src.is_multicast()) return Icmp6Counter::kNoReplySourceMulticast;
+  return Icmp6Counter::kCount;
+}
 }  // namespace
 
 std::string_view CounterName(Icmp6Counter c) {
@@ -28,6 +37,8 @@ std::string_view CounterName(Icmp6Counter c) {
     case Icmp6Counter::kTxErrors: return "tx_errors";
     case Icmp6Counter::kTxRateLimited: return "tx_rate_limited";
     case Icmp6Counter::kTxSuppressed: return "tx_suppressed";
+    case Icmp6Counter::kNoReplySourceUnspecified: return "no_reply_src_unspecified";
+    case Icmp6Counter::kNoReplySourceMulticast: return "no_reply_src_multicast";
     case Icmp6Counter::kCount: break;
   }
   return "?";
@@ -101,6 +112,10 @@ void Icmp6Engine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instan
   }
   if (type != Icmp6Type::kEchoRequest) return;  // RFC 4443 §2.4 (b): unknown informational
   counters_.Inc(Icmp6Counter::kRxEchoRequests);
+  if (const Icmp6Counter bad = InvalidSourceReason(info.src); bad != Icmp6Counter::kCount) {
+    counters_.Inc(bad);
+    return;
+  }
   // RFC 4443 §4.2: the reply's source is the request's destination when that was unicast,
   // else one of our unicast addresses; identifier, sequence and data come back unchanged.
   const Ip6Address src = info.to_multicast ? ip6_->SelectSource(info.src) : info.dst;
@@ -174,7 +189,11 @@ void Icmp6Engine::SendError(const Icmp6Header& header, ByteSpan packet, bool to_
   // RFC 4443 §2.4 (e.3): not about a packet to a multicast address, except Packet Too Big
   // and Parameter Problem code 2 for an option with action bits 10.
   // (e.6): not to a source that does not identify one node.
-  bool suppress = (to_multicast && !allow_multicast) || src.is_unspecified() || src.is_multicast();
+  bool suppress = to_multicast && !allow_multicast;
+  if (const Icmp6Counter bad = InvalidSourceReason(src); !suppress && bad != Icmp6Counter::kCount) {
+    counters_.Inc(bad);
+    suppress = true;
+  }
   // (e.1), (e.2): not about an ICMPv6 error or a Redirect. The walk stops at anything that
   // is not a plain extension header.
   uint8_t nh = packet[6];

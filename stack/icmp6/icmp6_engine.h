@@ -34,6 +34,11 @@ enum class Icmp6Counter : uint16_t {
   kTxErrors,
   kTxRateLimited,
   kTxSuppressed,  // RFC 4443 §2.4 (e): an error we must not send
+  // An echo reply or an error not sent because the source it would go to does not
+  // identify one node (RFC 4443 §2.4 (e.6), RFC 4291 §2.5.2, §2.7), one counter per
+  // reason (an error counted here is also counted in tx_suppressed).
+  kNoReplySourceUnspecified,
+  kNoReplySourceMulticast,
   kCount
 };
 std::string_view CounterName(Icmp6Counter c);

@@ -347,7 +347,10 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       default: return Err{ENOPROTOOPT};
     }
   }
-  if (level == IPPROTO_IPV6 && family_ == AF_INET6) {
+  if (level == IPPROTO_IPV6) {
+    // An AF_INET socket: do_ip_getsockopt answers any level but SOL_IP with EOPNOTSUPP
+    // (setsockopt's is ENOPROTOOPT).
+    if (family_ != AF_INET6) return Err{EOPNOTSUPP};
     switch (name) {
       case IPV6_V6ONLY: return WriteOpt(value, len, int{v6only_});
       // Linux reports the effective value: 64 when left at the default.

@@ -138,7 +138,15 @@ SysResult<bool> TcpSocket::Bind(const SocketAddress& addr) {
   port_.reuse_port = reuse_port_;
   port_.ipv6 = family_ == AF_INET6;
   port_.v6only = v6only_;
-  return tcp_->Bind(&port_, addr);
+  auto r = tcp_->Bind(&port_, addr);
+  // __inet6_bind: a specific IPv6 address makes the socket IPV6_V6ONLY.
+  if (r.ok()) v6only_ = port_.v6only;
+  return r;
+}
+
+bool TcpSocket::HasPortLocked() const {
+  return port_.registered || listener_ != nullptr ||
+         (conn_ != nullptr && conn_->state() != TcpState::kClosed);
 }
 
 SysResult<bool> TcpSocket::Listen(int backlog) {
@@ -486,6 +494,25 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
     }
     return true;
   }
+  if (level == IPPROTO_IPV6) {
+    // ipv6(7): AF_INET6 only; an AF_INET socket's ip_setsockopt knows no such level.
+    if (family_ != AF_INET6) return Err{ENOPROTOOPT};
+    // do_ipv6_setsockopt: IPV6_V6ONLY is EINVAL once the socket has a port (inet_num):
+    // bound, listening or connected.
+    if (name == IPV6_V6ONLY && HasPortLocked()) return Err{EINVAL};
+    auto r = Socket::SetOption(level, name, value, len);
+    if (!r.ok()) return r;
+    // IPV6_TCLASS and IPV6_UNICAST_HOPS: as IP_TOS and IP_TTL, for what is sent from now.
+    opts_.tos = tos_;
+    if (listener_) listener_->options().tos = tos_;
+    if (conn_) {
+      conn_->options().tos = tos_;
+      if (!conn_->tuple().local().ip.is_v4()) {
+        conn_->options().ttl = unicast_hops_ >= 0 ? static_cast<uint8_t>(unicast_hops_) : ttl_;
+      }
+    }
+    return true;
+  }
   if (level != IPPROTO_TCP) return Err{ENOPROTOOPT};
   if (name == TCP_CONGESTION) {
     if (value == nullptr || len <= 0) return Err{EINVAL};
@@ -581,7 +608,7 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
         return Socket::GetOption(level, name, value, len);
     }
   }
-  if (level == IPPROTO_IP) return Socket::GetOption(level, name, value, len);
+  if (level == IPPROTO_IP || level == IPPROTO_IPV6) return Socket::GetOption(level, name, value, len);
   if (level != IPPROTO_TCP) return Err{ENOPROTOOPT};
   const TcpConnectionOptions& o = conn_ ? conn_->options() : opts_;
   const auto seconds = [](Duration d) {

@@ -65,6 +65,8 @@ class TcpSocket final : public Socket, private TcpObserver {
   enum class Phase : uint8_t { kUnconnected, kConnecting, kConnected };
 
   void OnTcpEvent() override { NotifyLocked(); }
+  // Linux's inet_num != 0: the socket holds a local port (bound, listening, connected).
+  bool HasPortLocked() const;
   Instant Now() const { return ctx_.clock->Now(); }
   // Wakes the event loop when an operation moved a connection deadline earlier.
   void KickIf(Instant before);

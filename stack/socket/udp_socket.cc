@@ -44,7 +44,10 @@ SysResult<bool> UdpSocket::Bind(const SocketAddress& addr) {
   UdpEndpoint::reuse_addr = reuse_addr_;
   UdpEndpoint::reuse_port = reuse_port_;
   SyncFamily();
-  return udp_->Bind(this, addr);
+  auto r = udp_->Bind(this, addr);
+  // __inet6_bind: a specific IPv6 address makes the socket IPV6_V6ONLY.
+  if (r.ok()) v6only_ = UdpEndpoint::v6only;
+  return r;
 }
 
 SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
@@ -67,7 +70,9 @@ SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
   if (!UdpEndpoint::bound) {
     UdpEndpoint::reuse_addr = reuse_addr_;
     UdpEndpoint::reuse_port = reuse_port_;
-    auto r = udp_->Bind(this, SocketAddress{IpAddress(Ip4Address()), 0, 0});
+    // Autobind: the wildcard of the socket's family (`::` keeps an IPV6_V6ONLY socket
+    // clear of the v4-mapped addresses it may not bind).
+    auto r = udp_->Bind(this, SocketAddress{family_ == AF_INET6 ? IpAddress() : IpAddress(Ip4Address()), 0, 0});
     if (!r.ok()) return r;
   }
   // Linux fixes the source address of a connected socket when it was bound to the wildcard.
@@ -140,6 +145,11 @@ SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, soc
   if (closed_) return Err{EBADF};
   int v = 0;
   switch (name) {
+    case IPV6_V6ONLY:
+      // do_ipv6_setsockopt: EINVAL once the socket has a port (inet_num), by bind() or
+      // by the autobind of connect() or sendto().
+      if (UdpEndpoint::bound) return Err{EINVAL};
+      break;
     case IPV6_ADD_MEMBERSHIP:
     case IPV6_DROP_MEMBERSHIP: {
       ipv6_mreq mreq{};

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "stack/base/log.h"
+#include "stack/net/bind_overlap.h"
 #include "stack/wire/checksum.h"
 
 namespace pytcp {
@@ -14,8 +15,11 @@ LogChannel log_tcp_engine("tcp");
 constexpr uint16_t kEphemeralFirst = 32768;  // Linux's net.ipv4.ip_local_port_range
 constexpr uint16_t kEphemeralLast = 60999;
 
-bool Overlap(const IpAddress& a, const IpAddress& b) {
-  return a.is_unspecified() || b.is_unspecified() || a == b;
+BindKey KeyOf(const TcpPortUser& u) { return BindKey{u.local.ip, u.ipv6, u.v6only}; }
+
+// inet_rcv_saddr_equal(new, existing, match_wildcard=true): stack/net/bind_overlap.h.
+bool Overlap(const TcpPortUser& user, const TcpPortUser& other) {
+  return BindAddressesOverlap(KeyOf(user), KeyOf(other));
 }
 }  // namespace
 
@@ -42,7 +46,7 @@ bool TcpEngine::Conflicts(const TcpPortUser& a, const TcpPortUser& b) const {
   // their addresses overlap, unless both set SO_REUSEPORT, or both set SO_REUSEADDR and
   // `b` is not listening (this is what lets a restarted server listen again while its
   // old connections sit in TIME-WAIT, and what stops two listeners on one port).
-  if (!Overlap(a.local.ip, b.local.ip)) return false;
+  if (!Overlap(a, b)) return false;
   if (a.reuse_port && b.reuse_port) return false;
   if (a.reuse_addr && b.reuse_addr && !b.listening) return false;
   return true;
@@ -73,7 +77,7 @@ Result<uint16_t, int> TcpEngine::PickBindPort(TcpPortUser* user) {
     if (it == ports_.end() || it->second.empty()) return port;
     bool busy = false;
     for (const TcpPortUser* other : it->second) {
-      busy = busy || Overlap(other->local.ip, user->local.ip);
+      busy = busy || Overlap(*user, *other);
     }
     if (!busy) return port;
   }
@@ -106,6 +110,8 @@ Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
 
 Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
   if (user->registered) return Err{EINVAL};
+  // __inet6_bind: "Binding to v4-mapped address on a v6-only socket makes no sense".
+  if (user->ipv6 && user->v6only && local.ip.is_v4()) return Err{EINVAL};
   if (!local.ip.is_unspecified()) {
     if (!local.ip.is_v4()) {
       if (ip6_ == nullptr || !user->ipv6 ||
@@ -113,20 +119,29 @@ Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
         return Err{EADDRNOTAVAIL};
       }
     } else {
-      if (user->ipv6 && user->v6only) return Err{EADDRNOTAVAIL};
       const Ip4Address a = local.ip.v4();
       if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
     }
   }
   user->local.ip = local.ip;
+  // __inet6_bind makes a socket bound to a specific IPv6 address IPV6_V6ONLY before it
+  // checks the port, and restores the old value when the port is taken.
+  const bool saved_v6only = user->v6only;
+  user->v6only = EffectiveV6only(KeyOf(*user));
   if (local.port == 0) {
     auto port = PickBindPort(user);
-    if (!port.ok()) return Err{port.error()};
+    if (!port.ok()) {
+      user->v6only = saved_v6only;
+      return Err{port.error()};
+    }
     local.port = *port;
   } else if (auto it = ports_.find(local.port); it != ports_.end()) {
     user->local.port = local.port;
     for (const TcpPortUser* other : it->second) {
-      if (Conflicts(*user, *other)) return Err{EADDRINUSE};
+      if (Conflicts(*user, *other)) {
+        user->v6only = saved_v6only;
+        return Err{EADDRINUSE};
+      }
     }
   }
   user->local = local;
@@ -139,17 +154,30 @@ void TcpEngine::Unbind(TcpPortUser* user) { Deregister(user); }
 // ---------------------------------------------------------------------------------
 // Connections and listeners.
 
-TcpConnection* TcpEngine::Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr) {
+TcpConnection* TcpEngine::Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr,
+                                  bool ipv6, bool v6only) {
   auto entry = std::make_unique<Entry>();
   entry->conn = std::move(conn);
   entry->user.local = entry->conn->tuple().local();
   entry->user.reuse_addr = reuse_addr;
+  // The socket's family: an IPv6 connection from an AF_INET6 socket carries
+  // LOOPBACK4_IPV6 in bind comparisons (tcp_v6_connect, tcp_v6_syn_recv_sock).
+  entry->user.ipv6 = ipv6 || !entry->user.local.ip.is_v4();
+  entry->user.v6only = v6only;
   entry->user.is_connection = true;
   TcpConnection* raw = entry->conn.get();
   raw->set_in_engine(true);
   Register(&entry->user);
   connections_[raw->tuple()] = std::move(entry);
   return raw;
+}
+
+TcpConnection* TcpEngine::InsertAccepted(const TcpListener* listener,
+                                          std::shared_ptr<TcpConnection> conn) {
+  // A child socket has its listener's family and IPV6_V6ONLY (sk_clone_lock copies them).
+  const auto f = listener_family_.find(listener);
+  const auto [ipv6, v6only] = f != listener_family_.end() ? f->second : std::pair{false, false};
+  return Insert(std::move(conn), listener->reuse_addr, ipv6, v6only);
 }
 
 void TcpEngine::Remove(TcpConnection* conn) {
@@ -259,7 +287,7 @@ Result<std::shared_ptr<TcpConnection>, int> TcpEngine::Connect(TcpPortUser* user
   Deregister(user);
   user->local = tuple.local();
   auto conn = std::make_shared<TcpConnection>(this, tuple, options, secrets_.TsOffset(tuple));
-  Insert(conn, user->reuse_addr);
+  Insert(conn, user->reuse_addr, user->ipv6, user->v6only);
   conn->Open(secrets_.Isn(tuple, now), now);
   if (conn->state() == TcpState::kClosed) {
     Remove(conn.get());
@@ -335,15 +363,27 @@ TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port) const {
   auto it = listeners_.find(port);
   if (it == listeners_.end()) return nullptr;
   TcpListener* wildcard = nullptr;
+  bool wildcard_v4 = false;
   for (const auto& l : it->second) {
     // An AF_INET listener takes only IPv4; an AF_INET6 one IPv6, and IPv4 unless
     // IPV6_V6ONLY (ipv6(7)).
+    bool ipv6 = false;
     if (auto f = listener_family_.find(l.get()); f != listener_family_.end()) {
-      const auto [ipv6, v6only] = f->second;
+      const bool v6only = f->second.second;
+      ipv6 = f->second.first;
       if (ip.is_v4() ? (ipv6 && v6only) : !ipv6) continue;
     }
-    if (l->local().ip == ip) return l.get();
-    if (l->local().ip.is_unspecified()) wildcard = l.get();
+    const IpAddress& bound = l->local().ip;
+    if (bound == ip) return l.get();
+    // `::` takes both versions, ::ffff:0.0.0.0 (a v4-mapped wildcard) IPv4 only.
+    if (!bound.is_unspecified() || (!ip.is_v4() && bound.is_v4())) continue;
+    // Linux's compute_score (inet_hashtables.c) ranks an AF_INET socket above an
+    // AF_INET6 one for IPv4 (both can listen with SO_REUSEPORT).
+    const bool v4 = ip.is_v4() && !ipv6;
+    if (wildcard == nullptr || v4 || !wildcard_v4) {  // the last of the best rank, as before
+      wildcard = l.get();
+      wildcard_v4 = v4;
+    }
   }
   return wildcard;
 }
@@ -399,7 +439,7 @@ void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Insta
     return;
   }
   auto conn = std::make_shared<TcpConnection>(this, t, listener->options(), secrets_.TsOffset(t));
-  Insert(conn, listener->reuse_addr);
+  InsertAccepted(listener, conn);
   listener->AddEmbryonic();
   conn->AcceptSyn(seg, secrets_.Isn(t, now), listener, now);
   if (conn->state() == TcpState::kClosed) {
@@ -465,7 +505,7 @@ bool TcpEngine::TryCookie(TcpListener* listener, const TcpSegment& seg, Instant 
     o = TcpSynCookies::DecodeTs(seg.options.timestamps->echo_reply);
   }
   auto conn = std::make_shared<TcpConnection>(this, t, listener->options(), secrets_.TsOffset(t));
-  Insert(conn, listener->reuse_addr);
+  InsertAccepted(listener, conn);
   listener->AddEmbryonic();
   conn->AcceptCookie(seg, seg.ack() - 1, decoded->mss, o.wscale, o.sack, listener, now);
   const TcpInputResult r = conn->Input(seg, now);

@@ -131,7 +131,11 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   bool Conflicts(const TcpPortUser& a, const TcpPortUser& b) const;
   Result<uint16_t, int> PickBindPort(TcpPortUser* user);
   Result<uint16_t, int> PickConnectPort(const IpAddress& local, const SocketAddress& remote);
-  TcpConnection* Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr);
+  // A connection joins the port table as a user of its local port, with its socket's
+  // family (accepted ones: the listener's, see listener_family_).
+  TcpConnection* Insert(std::shared_ptr<TcpConnection> conn, bool reuse_addr, bool ipv6,
+                        bool v6only);
+  TcpConnection* InsertAccepted(const TcpListener* listener, std::shared_ptr<TcpConnection> conn);
   void Remove(TcpConnection* conn);
 
   // Both IP versions after their own checks: parse (checksum over `pseudo`, unless the

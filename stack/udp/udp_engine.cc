@@ -4,12 +4,19 @@
 #include <cerrno>
 
 #include "stack/base/log.h"
+#include "stack/net/bind_overlap.h"
 #include "stack/wire/checksum.h"
 #include "stack/wire/icmp4.h"
 
 namespace pytcp {
 namespace {
 LogChannel log_udp("udp");
+
+// inet_rcv_saddr_equal(new, existing, match_wildcard=true): stack/net/bind_overlap.h.
+bool Overlap(const UdpEndpoint& ep, const UdpEndpoint& other) {
+  return BindAddressesOverlap(BindKey{ep.local.ip, ep.ipv6, ep.v6only},
+                              BindKey{other.local.ip, other.ipv6, other.v6only});
+}
 }  // namespace
 
 std::string_view CounterName(UdpCounter c) {
@@ -39,9 +46,7 @@ void UdpEngine::set_ip6(Ip6Engine* ip6) {
 bool UdpEngine::Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const {
   // Linux (inet_csk_bind_conflict for UDP): overlapping addresses on one port conflict
   // unless both sockets set SO_REUSEADDR or both set SO_REUSEPORT.
-  const bool overlap = a.local.ip.is_unspecified() || b.local.ip.is_unspecified() ||
-                       a.local.ip == b.local.ip;
-  if (!overlap) return false;
+  if (!Overlap(a, b)) return false;
   if (a.reuse_addr && b.reuse_addr) return false;
   if (a.reuse_port && b.reuse_port) return false;
   return true;
@@ -58,8 +63,7 @@ Result<uint16_t, int> UdpEngine::PickEphemeral(UdpEndpoint* ep) {
     bool conflict = false;
     for (const UdpEndpoint* other : it->second) {
       // An ephemeral port is never shared, whatever the reuse options.
-      conflict = conflict || other->local.ip.is_unspecified() || ep->local.ip.is_unspecified() ||
-                 other->local.ip == ep->local.ip;
+      conflict = conflict || Overlap(*ep, *other);
     }
     if (!conflict) return port;
   }
@@ -68,12 +72,10 @@ Result<uint16_t, int> UdpEngine::PickEphemeral(UdpEndpoint* ep) {
 
 Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
   if (ep->bound) return Err{EINVAL};
-  if (!local.ip.is_unspecified() && !local.ip.is_multicast()) {
-    if (!local.ip.is_v4()) {
-      if (ip6_ == nullptr || !ep->ipv6 || !ip6_->addresses().IsOurs(local.ip.v6())) {
-        return Err{EADDRNOTAVAIL};
-      }
-    } else if (ep->ipv6 && ep->v6only) {
+  // __inet6_bind: "Binding to v4-mapped address on a v6-only socket makes no sense".
+  if (ep->ipv6 && ep->v6only && local.ip.is_v4()) return Err{EINVAL};
+  if (!local.ip.is_unspecified() && !local.ip.is_multicast() && !local.ip.is_v4()) {
+    if (ip6_ == nullptr || !ep->ipv6 || !ip6_->addresses().IsOurs(local.ip.v6())) {
       return Err{EADDRNOTAVAIL};
     }
   }
@@ -85,9 +87,16 @@ Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
     }
   }
   ep->local.ip = local.ip;
+  // __inet6_bind makes a socket bound to a specific IPv6 address IPV6_V6ONLY before it
+  // checks the port, and restores the old value when the port is taken.
+  const bool saved_v6only = ep->v6only;
+  ep->v6only = EffectiveV6only(BindKey{local.ip, ep->ipv6, ep->v6only});
   if (local.port == 0) {
     auto port = PickEphemeral(ep);
-    if (!port.ok()) return Err{port.error()};
+    if (!port.ok()) {
+      ep->v6only = saved_v6only;
+      return Err{port.error()};
+    }
     local.port = *port;
   } else {
     auto it = ports_.find(local.port);
@@ -96,6 +105,7 @@ Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
       for (const UdpEndpoint* other : it->second) {
         if (Conflicts(*ep, *other)) {
           ep->local = SocketAddress{};
+          ep->v6only = saved_v6only;
           return Err{EADDRINUSE};
         }
       }
@@ -350,6 +360,8 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   if (it != ports_.end()) {
     auto matches = [&](const UdpEndpoint* ep) {
       if (!ep->ipv6) return false;
+      // A v4-mapped bind (also ::ffff:0.0.0.0) takes IPv4 only.
+      if (ep->local.ip.is_v4()) return false;
       // A socket bound to an address receives only what is sent to it: a unicast-bound
       // socket gets no multicast (Linux __udp_v6_is_mcast_sock), a group-bound one only
       // its group.

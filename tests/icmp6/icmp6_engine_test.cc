@@ -50,6 +50,36 @@ TEST_F(Icmp6Test, ErrorsAreRateLimited) {
 TEST_F(Icmp6Test, NoErrorToUnspecifiedSource) {
   EXPECT_TRUE(Exchange(Unknown(Ip6Address())).empty());
   EXPECT_EQ(MovedBy("icmp6.tx_suppressed"), 1);
+  EXPECT_EQ(MovedBy("icmp6.no_reply_src_unspecified"), 1);
+}
+
+// RFC 4443 §2.4 (e.6): an echo request from the unspecified address is not answered.
+TEST_F(Icmp6Test, EchoFromUnspecifiedSourceIsNotAnswered) {
+  auto msg = Echo(Ip6Address(), kOurGlobal, true, 4, 4, EchoData(8));
+  EXPECT_TRUE(Exchange(Frame(kOurMac, Hdr(Ip6Address(), kOurGlobal, Ip6NextHeader::kIcmp6), {}, msg))
+                  .empty());
+  EXPECT_EQ(MovedBy("icmp6.rx_echo_requests"), 1);
+  EXPECT_EQ(MovedBy("icmp6.no_reply_src_unspecified"), 1);
+  EXPECT_EQ(MovedBy("icmp6.tx_echo_replies"), 0);
+}
+
+// A multicast source never passes the IPv6 parser; handed to the engine directly it gets
+// no reply either.
+TEST_F(Icmp6Test, EchoFromMulticastSourceIsNotAnswered) {
+  const Ip6Address group = Ip6Address::AllNodesMulticast();
+  auto msg = Echo(group, kOurGlobal, true, 4, 4, EchoData(8));
+  EXPECT_TRUE(Exchange(Frame(kOurMac, Hdr(group, kOurGlobal, Ip6NextHeader::kIcmp6), {}, msg)).empty());
+  EXPECT_EQ(MovedBy("icmp6.rx_messages"), 0);
+  Ip6PacketInfo info;
+  info.src = group;
+  info.dst = kOurGlobal;
+  info.hop_limit = 64;
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->icmp6().ReceiveIp6(info, msg, clock_.Now());
+  }
+  EXPECT_TRUE(peer_->Drain().empty());
+  EXPECT_EQ(MovedBy("icmp6.no_reply_src_multicast"), 1);  // since the Exchange above
 }
 
 TEST_F(Icmp6Test, NoErrorAboutAnError) {

@@ -207,6 +207,82 @@ TEST_F(Ip4EngineTest, BroadcastEchoAndBroadcastToClosedPortStayQuiet) {
   EXPECT_EQ(Moved()["udp.rx_drop_no_port"], 1);
 }
 
+// RFC 1122 §3.2.1.3, §3.2.2.6: an echo request from a source that names no single host
+// is not answered, and each reason has its counter.
+TEST_F(Ip4EngineTest, EchoFromInvalidSourceIsNotAnswered) {
+  const struct {
+    Ip4Address src;
+    const char* counter;
+  } kCases[] = {
+      {Ip4Address(0, 0, 0, 0), "icmp4.no_reply_src_this_network"},
+      {Ip4Address(0, 1, 2, 3), "icmp4.no_reply_src_this_network"},
+      {Ip4Address(10, 77, 0, 255), "icmp4.no_reply_src_broadcast"},  // our directed broadcast
+      {Ip4Address(240, 0, 0, 1), "icmp4.no_reply_src_reserved"},
+      {Ip4Address(254, 255, 255, 255), "icmp4.no_reply_src_reserved"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.src.ToString());
+    EXPECT_TRUE(Exchange(Build({kOurMac, Header(c.src, kOurIp, IpProto::kIcmp4),
+                                Echo(Icmp4Type::kEchoRequest, 0x4242, 7, 56)}))
+                    .empty());
+    EXPECT_EQ(Moved(), (std::map<std::string, int64_t>{{"ether.rx_frames", 1},
+                                                       {c.counter, 1},
+                                                       {"icmp4.rx_echo_requests", 1},
+                                                       {"icmp4.rx_messages", 1},
+                                                       {"ip4.rx_delivered", 1},
+                                                       {"ip4.rx_packets", 1}}));
+  }
+  // Multicast and limited broadcast sources never pass the IPv4 parser.
+  for (const Ip4Address src : {Ip4Address(224, 0, 0, 1), Ip4Address(255, 255, 255, 255)}) {
+    SCOPED_TRACE(src.ToString());
+    EXPECT_TRUE(Exchange(Build({kOurMac, Header(src, kOurIp, IpProto::kIcmp4),
+                                Echo(Icmp4Type::kEchoRequest, 1, 1, 8)}))
+                    .empty());
+    EXPECT_EQ(Moved()["ip4.rx_drop_invalid"], 1);
+  }
+  // A valid source still gets its reply.
+  EXPECT_EQ(Exchange(Build({kOurMac, Header(kPeerIp, kOurIp, IpProto::kIcmp4),
+                            Echo(Icmp4Type::kEchoRequest, 1, 1, 8)}))
+                .size(),
+            1u);
+}
+
+// The engine's own check, for a multicast source handed to it directly (a path that
+// bypassed the parser would still not answer).
+TEST_F(Ip4EngineTest, IcmpEngineRefusesMulticastSourceItself) {
+  const auto msg = Echo(Icmp4Type::kEchoRequest, 1, 1, 8);
+  Ip4PacketInfo info{Ip4Address(239, 1, 2, 3), kOurIp, IpProto::kIcmp4, 64, 0, false, false, {}, {}};
+  before_ = stack_->CounterSnapshot();
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->icmp4().ReceiveIp4(info, msg, clock_.Now());
+  }
+  stack_->RunTimers();
+  EXPECT_TRUE(peer_->Drain().empty());
+  EXPECT_EQ(Moved()["icmp4.no_reply_src_multicast"], 1);
+}
+
+// RFC 1122 §3.2.2: no error goes to an invalid source either.
+TEST_F(Ip4EngineTest, NoUnreachableToInvalidSource) {
+  for (const Ip4Address src : {Ip4Address(0, 0, 0, 0), Ip4Address(240, 0, 0, 9),
+                               Ip4Address(10, 77, 0, 255)}) {
+    SCOPED_TRACE(src.ToString());
+    std::vector<uint8_t> udp(8 + 4, 0);
+    UdpHeader{1000, 2000}.Emit(udp, ByteSpan(udp).subspan(8), PseudoHeaderSum4(src, kOurIp, 17, 12));
+    EXPECT_TRUE(Exchange(Build({kOurMac, Header(src, kOurIp, IpProto::kUdp), udp})).empty());
+    auto moved = Moved();
+    EXPECT_EQ(moved["udp.rx_drop_no_port"], 1);
+    EXPECT_EQ(moved["icmp4.tx_unreachable"], 0);
+    EXPECT_EQ(moved["icmp4.no_reply_src_this_network"] + moved["icmp4.no_reply_src_reserved"] +
+                  moved["icmp4.no_reply_src_broadcast"],
+              1);
+  }
+  Frame f{kOurMac, Header(Ip4Address(240, 0, 0, 9), kOurIp, static_cast<IpProto>(253)),
+          std::vector<uint8_t>(30, 7)};
+  EXPECT_TRUE(Exchange(Build(f)).empty());
+  EXPECT_EQ(Moved()["icmp4.no_reply_src_reserved"], 1);
+}
+
 TEST_F(Ip4EngineTest, LinkVouchedChecksumSkipsUdpVerificationOfWholeDatagramsOnly) {
   // The UDP checksum field as NEEDS_CSUM leaves it: not the checksum of these bytes.
   std::vector<uint8_t> udp(8 + 16, 0x5a);

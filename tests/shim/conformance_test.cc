@@ -1149,6 +1149,132 @@ TEST(TcpBind, PortInUse) {
   EXPECT_EQ(errno, EADDRINUSE);
 }
 
+// ---- dual stack: an AF_INET and an AF_INET6 wildcard on one port (issue 19) ----
+// nginx's default site listens on `80` and `[::]:80` with IPV6_V6ONLY on the second.
+
+sockaddr_in6 Any6(uint16_t port_be) {
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = port_be;
+  a.sin6_addr = in6addr_any;
+  return a;
+}
+
+int SetV6only(int fd, int v) { return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)); }
+
+int GetV6only(int fd) {
+  int v = -1;
+  socklen_t len = sizeof(v);
+  if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) != 0) return -1;
+  return v;
+}
+
+// Binds an AF_INET socket of `type` to 0.0.0.0 on an ephemeral port; *port_be gets it.
+int BindAny4(int type, uint16_t* port_be) {
+  const int fd = socket(AF_INET, type, 0);
+  sockaddr_in a = Addr("0.0.0.0", 0);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return -1;
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port_be = a.sin_port;
+  return fd;
+}
+
+TEST(DualStack, TcpWildcardsShareAPortWithV6only) {
+  uint16_t port = 0;
+  Fd l4(BindAny4(SOCK_STREAM, &port));
+  ASSERT_GE(l4.get(), 0);
+  ASSERT_EQ(listen(l4.get(), 8), 0);
+  Fd l6(socket(AF_INET6, SOCK_STREAM, 0));
+  ASSERT_GE(l6.get(), 0);
+  EXPECT_EQ(GetV6only(l6.get()), 0);  // net.ipv6.bindv6only = 0
+  ASSERT_EQ(SetV6only(l6.get(), 1), 0);
+  EXPECT_EQ(GetV6only(l6.get()), 1);
+  sockaddr_in6 any6 = Any6(port);
+  ASSERT_EQ(bind(l6.get(), reinterpret_cast<sockaddr*>(&any6), sizeof(any6)), 0) << strerror(errno);
+  ASSERT_EQ(listen(l6.get(), 8), 0);
+  // do_ipv6_setsockopt: fixed once the socket has a port.
+  EXPECT_EQ(SetV6only(l6.get(), 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(GetV6only(l6.get()), 1);
+  // An IPv4 client reaches the AF_INET listener, not the IPv6-only one.
+  sockaddr_in to = Addr(LocalIp(), 0);
+  to.sin_port = port;
+  Fd c(ConnectTo(to));
+  ASSERT_GE(c.get(), 0) << strerror(errno);
+  EXPECT_EQ(PollOnce(l4.get(), POLLIN, 3000), POLLIN);
+  Fd a(accept(l4.get(), nullptr, nullptr));
+  EXPECT_GE(a.get(), 0);
+  EXPECT_EQ(PollOnce(l6.get(), POLLIN, 0), 0);
+}
+
+TEST(DualStack, TcpWithoutV6onlySecondBindIsEADDRINUSE) {
+  uint16_t port = 0;
+  Fd l4(BindAny4(SOCK_STREAM, &port));
+  ASSERT_GE(l4.get(), 0);
+  ASSERT_EQ(listen(l4.get(), 8), 0);
+  Fd s6(socket(AF_INET6, SOCK_STREAM, 0));
+  sockaddr_in6 any6 = Any6(port);
+  EXPECT_EQ(bind(s6.get(), reinterpret_cast<sockaddr*>(&any6), sizeof(any6)), -1);
+  EXPECT_EQ(errno, EADDRINUSE);
+}
+
+TEST(DualStack, UdpWildcardsShareAPortWithV6only) {
+  uint16_t port = 0;
+  Fd u4(BindAny4(SOCK_DGRAM, &port));
+  ASSERT_GE(u4.get(), 0);
+  Fd u6(socket(AF_INET6, SOCK_DGRAM, 0));
+  sockaddr_in6 any6 = Any6(port);
+  EXPECT_EQ(bind(u6.get(), reinterpret_cast<sockaddr*>(&any6), sizeof(any6)), -1);
+  EXPECT_EQ(errno, EADDRINUSE);
+  EXPECT_EQ(GetV6only(u6.get()), 0);
+  ASSERT_EQ(SetV6only(u6.get(), 1), 0);
+  ASSERT_EQ(bind(u6.get(), reinterpret_cast<sockaddr*>(&any6), sizeof(any6)), 0) << strerror(errno);
+  EXPECT_EQ(SetV6only(u6.get(), 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  // An IPv4 datagram goes to the AF_INET socket.
+  Fd c(Udp());
+  sockaddr_in to = Addr(LocalIp(), 0);
+  to.sin_port = port;
+  ASSERT_EQ(sendto(c.get(), "v4", 2, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 2);
+  EXPECT_EQ(PollOnce(u4.get(), POLLIN, 3000), POLLIN);
+  EXPECT_EQ(PollOnce(u6.get(), POLLIN, 0), 0);
+}
+
+TEST(DualStack, V6onlyOptionErrors) {
+  // AF_INET sockets: setsockopt ENOPROTOOPT, getsockopt EOPNOTSUPP (ip_getsockopt).
+  Fd t4(Tcp());
+  EXPECT_EQ(SetV6only(t4.get(), 1), -1);
+  EXPECT_EQ(errno, ENOPROTOOPT);
+  int v = 0;
+  socklen_t len = sizeof(v);
+  EXPECT_EQ(getsockopt(t4.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v, &len), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  // A short value is EINVAL.
+  Fd t6(socket(AF_INET6, SOCK_STREAM, 0));
+  const short one_short = 1;
+  EXPECT_EQ(setsockopt(t6.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one_short, sizeof(one_short)), -1);
+  EXPECT_EQ(errno, EINVAL);
+  // __inet6_bind: a v4-mapped address on an IPV6_V6ONLY socket is EINVAL.
+  ASSERT_EQ(SetV6only(t6.get(), 1), 0);
+  sockaddr_in6 mapped = Any6(0);
+  const sockaddr_in local = Addr(LocalIp(), 0);
+  mapped.sin6_addr.s6_addr[10] = 0xff;
+  mapped.sin6_addr.s6_addr[11] = 0xff;
+  std::memcpy(&mapped.sin6_addr.s6_addr[12], &local.sin_addr, 4);
+  EXPECT_EQ(bind(t6.get(), reinterpret_cast<sockaddr*>(&mapped), sizeof(mapped)), -1);
+  EXPECT_EQ(errno, EINVAL);
+  // IPV6_TCLASS and IPV6_UNICAST_HOPS on a TCP socket.
+  const int tclass = 0x28;
+  ASSERT_EQ(setsockopt(t6.get(), IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass)), 0);
+  len = sizeof(v);
+  ASSERT_EQ(getsockopt(t6.get(), IPPROTO_IPV6, IPV6_TCLASS, &v, &len), 0);
+  EXPECT_EQ(v, 0x28);
+  len = sizeof(v);
+  ASSERT_EQ(getsockopt(t6.get(), IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &len), 0);
+  EXPECT_EQ(v, 64);
+}
+
 TEST(TcpAccept, ListenerReadinessAcceptAndNames) {
   sockaddr_in at{};
   Fd l(Listener(&at));

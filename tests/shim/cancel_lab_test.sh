@@ -14,7 +14,8 @@ PROG=$BUILD/tests/shim/shim_cancel
 lab_up "$(lab_unique_name cancel)"
 set -a; lab_load "$LAB_NAME"; set +a
 TMP=$(mktemp -d)
-lab_defer rm -rf "$TMP"
+[[ -z ${KEEP_TMP:-} ]] && lab_defer rm -rf "$TMP"
+[[ -n ${KEEP_TMP:-} ]] && echo "logs in $TMP"
 ME=10.77.0.2
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4"
       PYTCP_IP6=none)

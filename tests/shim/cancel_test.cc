@@ -10,6 +10,7 @@
 // Environment: CANCEL_PEER  the lab peer (echo :7 and discard :9 over TCP), 10.77.0.1.
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -195,12 +196,15 @@ class CancelTest : public ::testing::Test {
   void ExpectUsable(Block how) {
     switch (how) {
       case Block::kAccept: {
-        // Not readable, accept says EAGAIN without blocking, and it closes cleanly; the
-        // port is then free for a new listener.
+        // Not readable, and a non-blocking accept says EAGAIN (it closes cleanly, and
+        // the port is free again, at the end of the test).
         pollfd pf{listener_, POLLIN, 0};
         EXPECT_EQ(poll(&pf, 1, 0), 0);
-        EXPECT_EQ(accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK), -1);
+        const int flags = fcntl(listener_, F_GETFL);
+        fcntl(listener_, F_SETFL, flags | O_NONBLOCK);
+        EXPECT_EQ(accept(listener_, nullptr, nullptr), -1);
         EXPECT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK) << strerror(errno);
+        fcntl(listener_, F_SETFL, flags);
         break;
       }
       case Block::kPipeRead: {

@@ -71,6 +71,10 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
   if (FdTable::Get().Kind(fd) != FdKind::kSocket) return kernel();
   if constexpr (kIsCancelPoint) pthread_testcancel();
   return Guarded<R>(static_cast<R>(-1), [&]() -> R {
+    // A call glibc declares __THROW (noexcept here: sendfile, shutdown...) must not be
+    // cancelled even where it blocks.
+    CancelGuard windows(kIsCancelPoint ? CancelGuard::kWindowsFollowCaller
+                                       : CancelGuard::kNoWindows);
     bool inherited = false;
     std::shared_ptr<ShimSocket> s = SocketFor(fd, &inherited);
     if (s == nullptr) {
@@ -82,16 +86,26 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
   });
 }
 
-// The same with the shared stack's sockets (remote_socket.h) handled by `remote`.
-template <typename R, typename Kernel, typename Stack, typename Remote>
-R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) noexcept {
+// The same with the shared stack's sockets (remote_socket.h) handled by `remote`; its
+// blocking calls are the kernel's own on the socketpair, each in a CancelWindow (a wait
+// for the daemon's answer, as connect's handshake, is not a cancellation point).
+template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack,
+          typename Remote>
+R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) {
   if (FdTable::Get().Kind(fd) == FdKind::kRemote) {
+    if constexpr (kIsCancelPoint) pthread_testcancel();
     return Guarded<R>(static_cast<R>(-1), [&]() -> R {
+      CancelGuard windows(kIsCancelPoint ? CancelGuard::kWindowsFollowCaller
+                                         : CancelGuard::kNoWindows);  // see above
       auto s = FdTable::Get().LookupAs<RemoteSocket>(fd, FdKind::kRemote);
-      return s == nullptr ? kernel() : remote(*s);
+      if (s == nullptr) {
+        CancelWindow cancellable;  // closed meanwhile: libc's own call
+        return kernel();
+      }
+      return remote(*s);
     });
   }
-  return OnSocket<R>(fd, kernel, stack);
+  return OnSocket<R, kIsCancelPoint>(fd, kernel, stack);
 }
 
 // After a blocking call on `s` failed with EINTR: whether Linux would have restarted it

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -306,24 +305,9 @@ int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int time
   return r;
 }
 
-namespace {
-// The calling thread's id, cached (gettid is a system call).
-pid_t ThisThreadId() {
-  thread_local const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
-  return tid;
-}
-}  // namespace
-
 bool Stack::TakeLinkLocked() {
-  if (!threaded_ || stop_ || link_->wait_fd() < 0) return false;
-  // A mark of this very thread's is stale: a thread waits in one place at a time, so a
-  // siglongjmp out of a signal handler skipped the wait's ~LinkHold (no destructor runs on
-  // a longjmp). Taken over here, at the thread's next wait (shim/README.md, "Signals and
-  // cancellation"). A handler that blocks on a stack socket while its thread waits takes
-  // the link over the same way, which is harmless: the suspended wait is not reading it.
-  if (driving_ && driver_tid_ != ThisThreadId()) return false;
+  if (driving_ || !threaded_ || stop_ || link_->wait_fd() < 0) return false;
   driving_ = true;
-  driver_tid_ = ThisThreadId();
   return true;
 }
 

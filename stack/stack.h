@@ -14,8 +14,6 @@
 // and NextDeadline() under a VirtualClock.
 #pragma once
 
-#include <sys/types.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -217,7 +215,6 @@ class Stack final : private LinkDriver {
   // (at most one: the others wait to be told, as the kernel wakes one reader per frame);
   // the loop sleeps without the link's fd, and until when.
   bool driving_ = false;
-  pid_t driver_tid_ = 0;  // the thread that has the link while driving_
   bool loop_without_link_ = false;
   Instant loop_sleep_until_;
   // A thread gave the link back since the loop last woke; the loop then sleeps at most

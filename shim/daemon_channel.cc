@@ -181,6 +181,8 @@ int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach,
       wait = static_cast<int>(std::max<int64_t>(left.count(), 0));
     }
     pollfd p{fd, POLLIN, 0};
+    // Not a cancellation point (Guarded defers cancellation; no CancelWindow): socket(),
+    // bind() and the others glibc declares __THROW wait here too.
     const int r = libc().poll(&p, 1, wait);
     if (r < 0) return errno == EINTR ? EINTR : ENETDOWN;
     if (r == 0) return ETIMEDOUT;

@@ -229,7 +229,13 @@ int EpollSet::Wait(int epfd, epoll_event* events, int maxevents, const Deadline&
         pollfd p[2] = {{epfd, POLLIN, 0}, {loan.fd(), POLLIN, 0}};
         timespec left{};
         if (!deadline.infinite()) left = deadline.Remaining();
-        const int r = libc().ppoll(p, 2, deadline.infinite() ? nullptr : &left, sigmask);
+        int r = 0;
+        {
+          // Where epoll_wait sleeps, and so where pthread_cancel may end it (Guarded defers
+          // it elsewhere): the link loan is RAII.
+          CancelWindow cancellable;
+          r = libc().ppoll(p, 2, deadline.infinite() ? nullptr : &left, sigmask);
+        }
         if (r < 0) return -1;
         if (r == 0) return 0;  // the timeout expired
         // A link that reports an error without frames would wake every wait: leave it
@@ -238,6 +244,7 @@ int EpollSet::Wait(int epfd, epoll_event* events, int maxevents, const Deadline&
         if (p[0].revents == 0) continue;
         k = libc().epoll_pwait(epfd, events, maxevents, 0, nullptr);
       } else {
+        CancelWindow cancellable;  // see above
         k = libc().epoll_pwait(epfd, events, maxevents, deadline.RemainingMs(), sigmask);
       }
     }
@@ -286,6 +293,7 @@ int WaitOn(int epfd, epoll_event* events, int maxevents, const Deadline& deadlin
            const sigset_t* sigmask, bool* handled) {
   *handled = false;
   if (FdTable::Get().Kind(epfd) != FdKind::kEpoll) return 0;
+  pthread_testcancel();  // a cancellation point (pthreads(7)), as glibc's epoll_wait
   return Guarded(-1, [&] {
     auto set = FdTable::Get().LookupAs<EpollSet>(epfd, FdKind::kEpoll);
     if (set == nullptr || !set->active()) return 0;

@@ -1,8 +1,17 @@
 // What every interposed function shares: how it is exported, how it reports an error, and
 // the guarantee that no C++ exception ever leaves it (the caller is C; an exception would
-// terminate the program). Each interposed function first asks the fd table whether the fd
+// terminate the program) -- except glibc's forced unwind (abi::__forced_unwind), which is
+// how pthread_cancel and pthread_exit end a thread at a cancellation point and which must
+// pass through. So the interposed functions that glibc declares as cancellation points
+// (without __THROW) are not noexcept, nor are Guarded and OnSocket; those glibc declares
+// __THROW stay noexcept, and never reach a cancellation point with cancellation enabled
+// (Guarded disables it). Each interposed function first asks the fd table whether the fd
 // is ours and, if not, calls libc at once (libc.h).
 #pragma once
+
+#include <pthread.h>
+
+#include <cxxabi.h>
 
 #include <cerrno>
 #include <exception>
@@ -13,17 +22,25 @@
 #include "shim/remote_socket.h"
 #include "shim/runtime.h"
 #include "shim/shim_socket.h"
+#include "stack/base/cancel.h"
 
 #define PYTCP_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace pytcp::shim {
 
-// Runs `body`; an exception that escapes it becomes errno (ENOMEM for bad_alloc, EIO
-// otherwise) and the return value `failed`.
+// Runs `body`, the part of a call that works on the stack; an exception that escapes it
+// becomes errno (ENOMEM for bad_alloc, EIO otherwise) and the return value `failed`.
+// Cancellation is deferred to the waits inside (stack/base/cancel.h: a blocking call is
+// cancelled only while it sleeps, as a system call is), and the forced unwind of a
+// cancellation is rethrown: glibc aborts the process ("FATAL: exception not rethrown")
+// when a catch swallows it.
 template <typename R, typename F>
-R Guarded(R failed, F&& body) noexcept {
+R Guarded(R failed, F&& body) {
+  CancelGuard no_cancel;
   try {
     return body();
+  } catch (abi::__forced_unwind&) {
+    throw;
   } catch (const std::bad_alloc&) {
     errno = ENOMEM;
   } catch (...) {
@@ -43,29 +60,52 @@ R Fail(int e) {
 // reported (once) and returned as nullptr with *inherited set: the caller fails with EBADF.
 std::shared_ptr<ShimSocket> SocketFor(int fd, bool* inherited);
 
+// For OnSocket: the call is a cancellation point (pthreads(7)): a pending cancellation
+// request is acted on when it starts, as glibc's wrapper does, even when it need not block.
+inline constexpr bool kCancelPoint = true;
+
 // The common shape of a call on one fd: `kernel()` when the fd is not a stack socket (the
 // fast path: two atomic loads), else `stack(ShimSocket&)`, exceptions contained.
-template <typename R, typename Kernel, typename Stack>
-R OnSocket(int fd, Kernel&& kernel, Stack&& stack) noexcept {
+template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack>
+R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
   if (FdTable::Get().Kind(fd) != FdKind::kSocket) return kernel();
+  if constexpr (kIsCancelPoint) pthread_testcancel();
   return Guarded<R>(static_cast<R>(-1), [&]() -> R {
+    // A call glibc declares __THROW (noexcept here: sendfile, shutdown...) must not be
+    // cancelled even where it blocks.
+    CancelGuard windows(kIsCancelPoint ? CancelGuard::kWindowsFollowCaller
+                                       : CancelGuard::kNoWindows);
     bool inherited = false;
     std::shared_ptr<ShimSocket> s = SocketFor(fd, &inherited);
-    if (s == nullptr) return inherited ? Fail<R>(EBADF) : kernel();  // closed meanwhile
+    if (s == nullptr) {
+      if (inherited) return Fail<R>(EBADF);
+      CancelWindow cancellable;  // closed meanwhile: libc's own call, cancellable as ever
+      return kernel();
+    }
     return stack(*s);
   });
 }
 
-// The same with the shared stack's sockets (remote_socket.h) handled by `remote`.
-template <typename R, typename Kernel, typename Stack, typename Remote>
-R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) noexcept {
+// The same with the shared stack's sockets (remote_socket.h) handled by `remote`; its
+// blocking calls are the kernel's own on the socketpair, each in a CancelWindow (a wait
+// for the daemon's answer, as connect's handshake, is not a cancellation point).
+template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack,
+          typename Remote>
+R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) {
   if (FdTable::Get().Kind(fd) == FdKind::kRemote) {
+    if constexpr (kIsCancelPoint) pthread_testcancel();
     return Guarded<R>(static_cast<R>(-1), [&]() -> R {
+      CancelGuard windows(kIsCancelPoint ? CancelGuard::kWindowsFollowCaller
+                                         : CancelGuard::kNoWindows);  // see above
       auto s = FdTable::Get().LookupAs<RemoteSocket>(fd, FdKind::kRemote);
-      return s == nullptr ? kernel() : remote(*s);
+      if (s == nullptr) {
+        CancelWindow cancellable;  // closed meanwhile: libc's own call
+        return kernel();
+      }
+      return remote(*s);
     });
   }
-  return OnSocket<R>(fd, kernel, stack);
+  return OnSocket<R, kIsCancelPoint>(fd, kernel, stack);
 }
 
 // After a blocking call on `s` failed with EINTR: whether Linux would have restarted it

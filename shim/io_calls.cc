@@ -260,7 +260,7 @@ using namespace pytcp;        // NOLINT: the interposed functions are C symbols
 using namespace pytcp::shim;  // NOLINT
 
 PYTCP_EXPORT ssize_t read(int fd, void* buf, size_t n) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().read(fd, buf, n); },
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
@@ -278,7 +278,7 @@ PYTCP_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 }
 
 PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().write(fd, buf, n); },
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
@@ -292,7 +292,7 @@ PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
 }
 
 PYTCP_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().readv(fd, iov, iovcnt); },
       [&](ShimSocket& s) -> ssize_t {
         if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
@@ -307,7 +307,7 @@ PYTCP_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
 }
 
 PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().writev(fd, iov, iovcnt); },
       [&](ShimSocket& s) -> ssize_t {
         if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
@@ -323,7 +323,7 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
 }
 
 PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().send(fd, buf, n, flags); },
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
@@ -338,7 +338,7 @@ PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
 
 PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
                             socklen_t addrlen) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().sendto(fd, buf, n, flags, addr, addrlen); },
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
@@ -352,14 +352,14 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
 }
 
 PYTCP_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().sendmsg(fd, msg, flags); },
       [&](ShimSocket& s) { return SendMsg(fd, s, msg, flags); },
       [&](RemoteSocket& s) { return RemoteSend(fd, s, msg, flags); });
 }
 
 PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
-  return OnSocket<int>(
+  return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().sendmmsg(fd, vec, vlen, flags); },
       [&](ShimSocket& s) -> int {
         if (vec == nullptr) return Fail(EFAULT);
@@ -386,7 +386,7 @@ PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
 }
 
 PYTCP_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().recv(fd, buf, n, flags); },
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
@@ -405,7 +405,7 @@ PYTCP_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int 
 
 PYTCP_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr,
                               socklen_t* addrlen) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().recvfrom(fd, buf, n, flags, addr, addrlen); },
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
@@ -424,14 +424,14 @@ PYTCP_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, 
 }
 
 PYTCP_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  return OnSocket<ssize_t>(
+  return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().recvmsg(fd, msg, flags); },
       [&](ShimSocket& s) { return RecvMsg(s, msg, flags); },
       [&](RemoteSocket& s) { return RemoteRecv(fd, s, msg, flags); });
 }
 
 PYTCP_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
-  return OnSocket<int>(
+  return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().recvmmsg(fd, vec, vlen, flags, timeout); },
       [&](ShimSocket& s) -> int {
         if (vec == nullptr) return Fail(EFAULT);

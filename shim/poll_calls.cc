@@ -126,7 +126,13 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
     if (!kernel_fds && loan.BusyPoll() > 0) continue;
     kfds[link_index].fd = loan.fd();
     kfds[link_index].revents = 0;
-    const int r = libc().ppoll(kfds.data(), kfds.size(), ts, sigmask);
+    int r = 0;
+    {
+      // The one place where this call sleeps, and so where pthread_cancel may end it
+      // (Guarded defers it elsewhere): the registrations and the link loan are RAII.
+      CancelWindow cancellable;
+      r = libc().ppoll(kfds.data(), kfds.size(), ts, sigmask);
+    }
     if (r < 0) return -1;
     bool woken = false;
     if (kfds[wake_index].revents != 0) {
@@ -152,6 +158,7 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
 }
 
 int PollImpl(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t* sigmask) {
+  pthread_testcancel();  // a cancellation point (pthreads(7)), as glibc's poll at its start
   return Guarded(-1, [&] { return PollMixed(fds, nfds, deadline, sigmask); });
 }
 
@@ -260,9 +267,12 @@ int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadli
       LinkLoan loan(lend && (ts == nullptr || ts->tv_sec != 0 || ts->tv_nsec != 0));
       if (!kernel_fds && loan.BusyPoll() > 0) continue;  // see PollMixed
       if (loan.fd() >= 0) SetBit(win.data(), loan.fd());
-      r = libc().pselect(knfds, reinterpret_cast<fd_set*>(win.data()),
-                         reinterpret_cast<fd_set*>(wout.data()),
-                         reinterpret_cast<fd_set*>(wex.data()), ts, sigmask);
+      {
+        CancelWindow cancellable;  // see PollMixed
+        r = libc().pselect(knfds, reinterpret_cast<fd_set*>(win.data()),
+                           reinterpret_cast<fd_set*>(wout.data()),
+                           reinterpret_cast<fd_set*>(wex.data()), ts, sigmask);
+      }
       if (r < 0) return -1;
       if (TestBit(win.data(), wake.fd())) {
         woken = true;
@@ -299,6 +309,7 @@ int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadli
 int SelectImpl(int nfds, fd_set* r, fd_set* w, fd_set* e, const Deadline& deadline,
                const sigset_t* sigmask) {
   if (nfds < 0) return Fail(EINVAL);
+  pthread_testcancel();  // see PollImpl
   return Guarded(-1, [&] { return SelectMixed(nfds, r, w, e, deadline, sigmask); });
 }
 

@@ -15,6 +15,7 @@
 #include "shim/libc.h"
 #include "shim/runtime.h"
 #include "shim/sockaddr.h"
+#include "stack/base/cancel.h"
 
 namespace pytcp::shim {
 namespace {
@@ -161,7 +162,11 @@ int RemoteAccept(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, int fl
     // A token in the pair per connection waiting: the kernel's own blocking recv is the
     // wait (SO_RCVTIMEO, O_NONBLOCK, signals and cancellation behave as for a socket).
     uint8_t token;
-    const ssize_t n = libc().recv(fd, &token, 1, 0);
+    ssize_t n;
+    {
+      CancelWindow cancellable;  // Guarded deferred cancellation to the waits
+      n = libc().recv(fd, &token, 1, 0);
+    }
     if (n < 0) return -1;
     if (n == 0) return Fail(ENETDOWN);  // the daemon went away
     Request req;
@@ -280,6 +285,7 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
     msghdr m = *msg;
     m.msg_name = nullptr;
     m.msg_namelen = 0;
+    CancelWindow cancellable;  // the kernel's wait, cancellable as for a socket
     return libc().sendmsg(fd, &m, flags);
   }
   size_t total = 0;
@@ -314,7 +320,11 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     m.msg_namelen = 0;
     m.msg_control = nullptr;
     m.msg_controllen = 0;
-    const ssize_t n = libc().recvmsg(fd, &m, flags);
+    ssize_t n;
+    {
+      CancelWindow cancellable;  // the kernel's wait, cancellable as for a socket
+      n = libc().recvmsg(fd, &m, flags);
+    }
     msg->msg_namelen = 0;
     msg->msg_controllen = 0;
     msg->msg_flags = m.msg_flags;
@@ -333,7 +343,11 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
   while (true) {
     // The token of the message to take (or, peeking, proof that one waits).
     uint8_t token;
-    const ssize_t t = libc().recv(fd, &token, 1, (peek ? MSG_PEEK : 0) | (dontwait ? MSG_DONTWAIT : 0));
+    ssize_t t;
+    {
+      CancelWindow cancellable;  // see RemoteAccept
+      t = libc().recv(fd, &token, 1, (peek ? MSG_PEEK : 0) | (dontwait ? MSG_DONTWAIT : 0));
+    }
     if (t < 0) return -1;
     if (t == 0) return Fail<ssize_t>(ENETDOWN);
     Request req;

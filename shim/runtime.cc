@@ -17,6 +17,7 @@
 #include "shim/fd_table.h"
 #include "shim/libc.h"
 #include "shim/sockaddr.h"
+#include "stack/base/cancel.h"
 #include "stack/tcp/tcp_types.h"
 
 namespace pytcp::shim {
@@ -192,7 +193,13 @@ bool InStackStartup() noexcept { return t_starting; }
 
 bool IsVforkChild() noexcept { return getpid() != g_pid.load(std::memory_order_relaxed); }
 
+// The catch (...) blocks below are in noexcept functions that a forced unwind
+// (pthread_cancel) must never reach: each disables cancellation first (the start-up's
+// waits, the exit's drain and the write to stderr are cancellation points in glibc, and
+// socket(), _exit() and the calls that report are not).
+
 void ShutdownForExit() noexcept {
+  CancelGuard no_cancel(CancelGuard::kNoWindows);
   try {
     StopAtExit();
   } catch (...) {
@@ -200,6 +207,7 @@ void ShutdownForExit() noexcept {
 }
 
 void ReportOnce(const char* key, const std::string& message) noexcept {
+  CancelGuard no_cancel(CancelGuard::kNoWindows);
   try {
     {
       std::lock_guard lock(state().mu);
@@ -230,6 +238,7 @@ Stack* AcquireStack(int* err) noexcept {
     *err = ENETDOWN;
     return nullptr;
   }
+  CancelGuard no_cancel(CancelGuard::kNoWindows);  // see ShutdownForExit
   State& st = state();
   std::unique_lock lock(st.mu);
   if (st.stack != nullptr) return st.stack;

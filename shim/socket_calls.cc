@@ -164,7 +164,7 @@ PYTCP_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
 }
 
 PYTCP_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-  return OnSocket<int>(
+  return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().connect(fd, addr, len); },
       [&](ShimSocket& s) { return StackConnect(fd, s, addr, len); },
       [&](RemoteSocket& s) { return RemoteConnect(fd, s, addr, len); });
@@ -182,14 +182,14 @@ PYTCP_EXPORT int listen(int fd, int backlog) noexcept {
 }
 
 PYTCP_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
-  return OnSocket<int>(
+  return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().accept(fd, addr, len); },
       [&](ShimSocket& s) { return StackAccept(s, addr, len, 0); },
       [&](RemoteSocket& s) { return RemoteAccept(fd, s, addr, len, 0); });
 }
 
 PYTCP_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  return OnSocket<int>(
+  return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().accept4(fd, addr, len, flags); },
       [&](ShimSocket& s) { return StackAccept(s, addr, len, flags); },
       [&](RemoteSocket& s) { return RemoteAccept(fd, s, addr, len, flags); });

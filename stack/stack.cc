@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "stack/base/cancel.h"
 #include "stack/base/log.h"
 #include "stack/link/tap_link.h"
 #include "stack/stack_console.h"
@@ -228,17 +229,42 @@ void DrainEventFd(int fd) {
 
 int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int timeout_ms,
                        const std::function<bool()>& ready) {
+  // Each poll below is where pthread_cancel may unwind this thread (base/cancel.h): the
+  // lock is then let go, and the link must be given back under it.
+  struct Relock {
+    std::unique_lock<std::mutex>& lock;
+    ~Relock() {
+      if (!lock.owns_lock()) lock.lock();
+    }
+  };
   if (!TakeLinkLocked()) {
     // Another thread is reading the link: wait to be told, as without run-to-completion.
+    Relock relock{lock};
     lock.unlock();
     pollfd p{wake_fd, POLLIN, 0};
-    const int r = poll(&p, 1, timeout_ms);
-    const int e = errno;
+    int r = 0;
+    int e = 0;
+    {
+      CancelWindow cancellable;
+      r = poll(&p, 1, timeout_ms);
+      e = errno;
+    }
     if (r > 0) DrainEventFd(wake_fd);
     lock.lock();
     errno = e;
     return r;
   }
+  struct LinkHold {  // the link given back however the wait ends
+    Stack* stack;
+    std::unique_lock<std::mutex>& lock;
+    ~LinkHold() {
+      const int e = errno;  // ReleaseLinkLocked may write to the loop's eventfd
+      if (!lock.owns_lock()) lock.lock();
+      stack->ReleaseLinkLocked();
+      errno = e;
+    }
+  };
+  LinkHold hold{this, lock};
   int r = 1;
   int e = 0;
   bool done = false;
@@ -266,13 +292,15 @@ int Stack::WaitDriving(std::unique_lock<std::mutex>& lock, int wake_fd, int time
   if (!done) {
     lock.unlock();
     pollfd fds[2] = {{wake_fd, POLLIN, 0}, {link_->wait_fd(), POLLIN, 0}};
-    r = poll(fds, 2, timeout_ms);
-    e = errno;
+    {
+      CancelWindow cancellable;
+      r = poll(fds, 2, timeout_ms);
+      e = errno;
+    }
     if (r > 0 && (fds[0].revents & POLLIN) != 0) DrainEventFd(wake_fd);
     lock.lock();
     if (r > 0 && (fds[1].revents & POLLIN) != 0) ProcessLinkLocked(clock_->Now(), kDriverBatch);
   }
-  ReleaseLinkLocked();
   errno = e;
   return r;
 }

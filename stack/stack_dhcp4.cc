@@ -122,6 +122,12 @@ void Dhcp4Service::OnLeaseLost(const Dhcp4Lease& lease) {
   if (!cache_path_.empty() && !releasing_) unlink(cache_path_.c_str());
 }
 
+void Dhcp4Service::OnCachedLeaseStale() {
+  // A lease from another network: the next program must not spend its start-up on it
+  // again (issue 19). The lease acquired next is written in its place.
+  if (!cache_path_.empty()) unlink(cache_path_.c_str());
+}
+
 void Dhcp4Service::SaveLease(const Dhcp4Lease& lease) {
   if (cache_path_.empty()) return;
   const int64_t expires =

@@ -56,6 +56,7 @@ class Dhcp4Service final : private UdpEndpoint, private Dhcp4Client::Actions {
   void OnLeaseAcquired(const Dhcp4Lease& lease) override;
   void OnLeaseRenewed(const Dhcp4Lease& lease) override;
   void OnLeaseLost(const Dhcp4Lease& lease) override;
+  void OnCachedLeaseStale() override;
 
   void SaveLease(const Dhcp4Lease& lease);
   std::optional<Dhcp4Lease> LoadLease() const;

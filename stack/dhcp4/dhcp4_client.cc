@@ -17,6 +17,15 @@ constexpr Duration kMaxNakDelay = 60s;
 
 int64_t Seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
 
+// The default gateway a reply names, as LeaseFromAck picks it: the first usable router.
+std::optional<Ip4Address> FirstRouter(const Dhcp4View& v) {
+  const Dhcp4AddressList routers = v.routers();
+  for (size_t i = 0; i < routers.size(); ++i) {
+    if (IsUsableUnicast(routers[i])) return routers[i];
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view ToString(Dhcp4State s) {
@@ -117,6 +126,9 @@ Dhcp4Client::Dhcp4Client(MacAddress mac, Random* random, Actions* actions, Confi
     client_id_.insert(client_id_.end(), config_.client_id.begin(), config_.client_id.begin() + n);
   }
   if (config_.initial_timeout <= Duration::zero()) config_.initial_timeout = 1s;
+  if (config_.reboot_initial_timeout <= Duration::zero()) {
+    config_.reboot_initial_timeout = config_.initial_timeout;
+  }
   if (config_.max_timeout < config_.initial_timeout) config_.max_timeout = config_.initial_timeout;
   config_.request_attempts = std::max(config_.request_attempts, 1);
   config_.reboot_attempts = std::max(config_.reboot_attempts, 1);
@@ -133,7 +145,8 @@ uint16_t Dhcp4Client::Secs(Instant now) const {
 }
 
 Duration Dhcp4Client::Backoff(int sent) {
-  Duration base = config_.initial_timeout;
+  Duration base = state_ == Dhcp4State::kRebooting ? config_.reboot_initial_timeout
+                                                   : config_.initial_timeout;
   for (int i = 1; i < sent && base < config_.max_timeout; ++i) base *= 2;
   base = std::min(base, config_.max_timeout);
   if (!config_.randomize) return base;
@@ -203,6 +216,26 @@ void Dhcp4Client::LoseLease(std::string_view why) {
   actions_->OnLeaseLost(lost);
 }
 
+void Dhcp4Client::ForgetCached(std::string_view why) {
+  if (!cached_) return;
+  PYTCP_LOG(log_dhcp4, kInfo, "cached lease of {} from {} is stale: {}", cached_->address,
+            cached_->server_id, why);
+  if (preferred_ == cached_->address.address()) preferred_.reset();
+  cached_.reset();
+  actions_->OnCachedLeaseStale();
+}
+
+bool Dhcp4Client::OtherNetworkThanCached(const Ip4Interface& offered, Ip4Address server,
+                                         std::optional<Ip4Address> router) const {
+  // Another server alone is not another network: two servers may share one (split
+  // scopes), and then the cached address is still worth Config::offer_wait. Another
+  // server outside the cached subnet is (on this link, the cached server would be there).
+  if (!cached_) return false;
+  if (offered.network() != cached_->address.network()) return true;
+  if (server != cached_->server_id && !cached_->address.Contains(server)) return true;
+  return router && cached_->router && *router != *cached_->router;
+}
+
 // --- Transitions ---
 
 void Dhcp4Client::Start(Instant now, std::optional<Dhcp4Lease> cached) {
@@ -210,7 +243,9 @@ void Dhcp4Client::Start(Instant now, std::optional<Dhcp4Lease> cached) {
   naks_ = 0;
   held_offer_.reset();
   offer_deadline_ = Instant::Infinite();
+  cached_.reset();
   if (cached && IsUsableUnicast(cached->address.address())) {
+    cached_ = cached;
     // RFC 2131 §3.2 step 1: INIT-REBOOT broadcasts a DHCPREQUEST for the remembered address
     // and moves to REBOOTING.
     state_ = Dhcp4State::kInitReboot;
@@ -393,6 +428,9 @@ void Dhcp4Client::HandleOffer(const Dhcp4View& v, Instant now) {
   if (!server.ok()) return DropLeaseError(server.error());
   counters_.Inc(Dhcp4Counter::kRxOffers);
   const Offer offer{iface->address(), *server};
+  if (OtherNetworkThanCached(*iface, *server, FirstRouter(v))) {
+    ForgetCached("an OFFER from another network");  // no reason left to wait for it
+  }
   // RFC 2131 §4.4.1: the client "may choose to collect several DHCPOFFER messages and
   // select the 'best'". The first one wins, except that an OFFER of the address we asked
   // for (option 50) is worth a short wait.
@@ -460,6 +498,8 @@ void Dhcp4Client::HandleNak(const Dhcp4View& v, Instant now) {
     for (int i = 2; i < naks_ && delay < kMaxNakDelay; ++i) delay *= 2;
     delay = std::min(delay, kMaxNakDelay);
   }
+  // §3.2 step 3: a NAK to INIT-REBOOT says the remembered address is wrong here.
+  if (state_ == Dhcp4State::kRebooting) ForgetCached("NAK");
   preferred_.reset();
   LoseLease("NAK");
   EnterInit(now, delay);

@@ -30,7 +30,20 @@
 //    then restart from INIT. After INIT-REBOOT times out the remembered address is not used
 //    (§3.2 makes that a MAY): it may belong to another network now. DISCOVER then asks for it
 //    (option 50), and an OFFER of it is preferred for Config::offer_wait over a first other
-//    OFFER.
+//    OFFER -- unless that OFFER shows another network than the remembered lease's (another
+//    subnet or router, or a server outside the remembered subnet): then the remembered
+//    lease is forgotten (its cache too, Actions::OnCachedLeaseStale) and the OFFER taken at
+//    once.
+//  - INIT-REBOOT is short: 2 REQUESTs, Config::reboot_initial_timeout (300 ms) apart and
+//    doubling (±25%), so DISCOVER follows after 0.9 s (at most 1.125 s). On another network
+//    than the remembered one the servers stay silent (§4.3.2: a server with no record of
+//    the client "MUST remain silent"), and §3.2/§4.4.2 let the client then restart in INIT;
+//    an authoritative server on the same network answers a local broadcast within
+//    milliseconds, and §4.1 asks for a delay fitted to "the characteristics of the
+//    internetwork". A preloaded program waits at most 5 s for an address at start-up, so a
+//    stale cache must cost well under that: INIT-REBOOT + DORA + optimistic ACD fit in 2 s.
+//    A NAK to INIT-REBOOT (§3.2 step 3: the address is wrong for this network) forgets the
+//    cache at once; the next lease replaces it.
 //  - Timers run from the first transmission of the REQUEST that got the ACK (§4.4.1 "the
 //    time at which the original request was sent"): never later than the server's own
 //    lease start. See Dhcp4Lease::requested.
@@ -127,7 +140,8 @@ struct Dhcp4ClientConfig {
   Duration max_timeout = 64s;         // RFC 2131 §4.1
   bool randomize = true;              // §4.1 ±1 s; tests turn it off to assert exact timings
   int request_attempts = 4;           // REQUESTING transmissions before INIT (1+2+4+8 = 15 s)
-  int reboot_attempts = 3;            // INIT-REBOOT transmissions before INIT (1+2+4 = 7 s)
+  int reboot_attempts = 2;            // INIT-REBOOT transmissions before INIT (0.3+0.6 s)
+  Duration reboot_initial_timeout = 300ms;  // INIT-REBOOT's first timeout (file comment)
   Duration offer_wait = 500ms;        // how long a non-preferred first OFFER waits (see above)
   Duration decline_wait = 10s;        // RFC 2131 §3.1.5: "wait a minimum of ten seconds"
   Duration renew_min_interval = 60s;  // RFC 2131 §4.4.5: "down to a minimum of 60 seconds"
@@ -147,6 +161,9 @@ class Dhcp4Client {
     virtual void OnLeaseRenewed(const Dhcp4Lease& lease) = 0;
     // Expired, NAK'd, declined or released: the stack removes the address.
     virtual void OnLeaseLost(const Dhcp4Lease& lease) = 0;
+    // The lease given to Start() belongs to another network (a NAK to INIT-REBOOT, or an
+    // OFFER from another subnet, server or router): the stack forgets its cache.
+    virtual void OnCachedLeaseStale() {}
   };
   using Config = Dhcp4ClientConfig;
 
@@ -199,6 +216,11 @@ class Dhcp4Client {
   void DropLeaseError(Dhcp4LeaseError e);
   // Clears the lease and reports it lost.
   void LoseLease(std::string_view why);
+  // The lease given to Start() is from another network: no longer asked for, cache dropped.
+  void ForgetCached(std::string_view why);
+  // Whether an OFFER shows another network than the cached lease (subnet, server, router).
+  bool OtherNetworkThanCached(const Ip4Interface& offered, Ip4Address server,
+                              std::optional<Ip4Address> router) const;
 
   Duration Backoff(int sent);
   Instant RenewRetryAt(Instant now, Instant end) const;
@@ -225,6 +247,7 @@ class Dhcp4Client {
   Ip4Address requested_;                 // REQUESTING/REBOOTING: the address asked for
   Ip4Address server_;                    // REQUESTING: the selected server
   std::optional<Ip4Address> preferred_;  // an address to ask for again
+  std::optional<Dhcp4Lease> cached_;     // the lease given to Start(), until known good or stale
   int naks_ = 0;                         // consecutive NAKs since the last bound lease
   std::optional<Dhcp4Lease> lease_;
   std::array<uint8_t, 1024> tx_{};

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stack/base/cancel.h"
 #include "stack/socket/socket_option.h"
 
 namespace pytcp {
@@ -94,7 +95,9 @@ int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<b
       timeout ? RealClock::Instance().Now() + *timeout : Instant::Infinite();
   while (!ready()) {
     if (closed_) return EBADF;
-    waiter_fds_.push_back(fd);
+    // The registration is RAII: pthread_cancel unwinds from the poll below (a cancellation
+    // point, base/cancel.h) with the lock released, and the mark must still go.
+    WaiterMark mark(this, fd, lock);
     int wait_ms = -1;
     if (!deadline.is_infinite()) {
       const Duration left = deadline - RealClock::Instance().Now();
@@ -111,21 +114,36 @@ int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<b
       r = ctx_.driver->WaitDriving(lock, fd, wait_ms, ready);
       saved_errno = errno;
     } else {
-      lock.unlock();
-      pollfd p{fd, POLLIN, 0};
-      r = poll(&p, 1, wait_ms);
-      saved_errno = errno;
+      lock.unlock();  // re-taken below, or by ~WaiterMark when the poll is cancelled
+      {
+        CancelWindow cancellable;
+        pollfd p{fd, POLLIN, 0};
+        r = poll(&p, 1, wait_ms);
+        saved_errno = errno;
+      }
       if (r > 0) {
         uint64_t count;
         [[maybe_unused]] ssize_t n = read(fd, &count, sizeof(count));
       }
       lock.lock();
     }
-    std::erase(waiter_fds_, fd);
     if (r < 0 && saved_errno == EINTR) return EINTR;
     if (r == 0 && !ready()) return EAGAIN;  // SO_RCVTIMEO/SO_SNDTIMEO expired
   }
   return 0;
+}
+
+Socket::WaiterMark::WaiterMark(Socket* s, int fd, std::unique_lock<std::mutex>& lock)
+    : socket_(s), fd_(fd), lock_(lock) {
+  // A mark of this thread's that is still there was left by a siglongjmp out of a signal
+  // handler that interrupted an earlier wait (no destructor ran): drop it, not add twice.
+  std::erase(socket_->waiter_fds_, fd_);
+  socket_->waiter_fds_.push_back(fd_);
+}
+
+Socket::WaiterMark::~WaiterMark() {
+  if (!lock_.owns_lock()) lock_.lock();  // unwinding from the wait: the lock was let go
+  std::erase(socket_->waiter_fds_, fd_);
 }
 
 void Socket::QueueErrorLocked(SocketError e) {

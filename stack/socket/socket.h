@@ -227,6 +227,21 @@ class Socket {
   size_t error_queue_bytes_ = 0;
 
  private:
+  // This thread's eventfd in waiter_fds_ for one wait; removed (the lock re-taken if the
+  // wait let it go) however the wait ends, also by pthread_cancel's unwinding.
+  class WaiterMark {
+   public:
+    WaiterMark(Socket* s, int fd, std::unique_lock<std::mutex>& lock);
+    ~WaiterMark();
+    WaiterMark(const WaiterMark&) = delete;
+    WaiterMark& operator=(const WaiterMark&) = delete;
+
+   private:
+    Socket* socket_;
+    int fd_;
+    std::unique_lock<std::mutex>& lock_;
+  };
+
   std::vector<int> waiter_fds_;
   std::vector<ReadinessListener*> listeners_;
 };

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "stack/base/cancel.h"
 #include "stack/socket/message_parts.h"
 
 namespace pytcp {
@@ -112,7 +113,10 @@ void TcpSocket::Close() {
     KickIf(before);
     if (linger_on_ && linger_seconds_ > 0 && !nonblocking_) {
       // SO_LINGER: close() waits until the data and the FIN are acknowledged (or the
-      // connection ends), at most the linger time.
+      // connection ends), at most the linger time. Not a place to be cancelled: the
+      // socket must end up closed, and close_range/dup2 reach here too (not cancellation
+      // points, noexcept in glibc).
+      CancelGuard no_cancel(CancelGuard::kNoWindows);
       (void)WaitLocked(
           lock,
           [&] {

@@ -48,9 +48,11 @@ class Recorder : public Dhcp4Client::Actions {
   void OnLeaseAcquired(const Dhcp4Lease& lease) override { acquired.push_back(lease); }
   void OnLeaseRenewed(const Dhcp4Lease& lease) override { renewed.push_back(lease); }
   void OnLeaseLost(const Dhcp4Lease& lease) override { lost.push_back(lease); }
+  void OnCachedLeaseStale() override { ++stale; }
 
   std::vector<Sent> sent;
   std::vector<Dhcp4Lease> acquired, renewed, lost;
+  int stale = 0;  // OnCachedLeaseStale calls
 
  private:
   const Clock* clock_;

@@ -27,6 +27,8 @@ LogChannel log_daemon("pytcpd");
 
 constexpr size_t kChunk = 64 * 1024;  // one read or write between a pair and a socket
 constexpr size_t kMaxMessage = sizeof(Request) + kMaxPayload;
+// How many ended streams' errors are remembered for kStatus after their socket is gone.
+constexpr size_t kEndedKept = 4096;
 // getsockopt(SO_ERROR) on a socket that is still connecting waits this long at most for
 // the handshake to end (protocol.h: the pair is writable before the connection is).
 constexpr auto kConnectAnswerWait = std::chrono::seconds(1);
@@ -51,6 +53,8 @@ struct Server::Served final : ReadinessListener {
   int dfd = -1;
   Mode mode = Mode::kIdle;
   bool connect_started = false;
+  bool connect_resolved = false;  // the handshake ended (either way) since the last connect
+  SocketAddress connect_to;
   // TCP -> pair: what the pair did not take yet; pair -> TCP: what TCP did not take yet.
   std::vector<uint8_t> to_pair;
   std::vector<uint8_t> from_pair;
@@ -342,7 +346,7 @@ Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type
   return raw;
 }
 
-void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payload, int fd) {
+void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payload, int& fd) {
   Reply rep;
   rep.id = req.id;
   auto fail = [&](int e) { ReplyError(c, req.id, e); };
@@ -388,8 +392,23 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     return;
   }
 
-  // Everything else names a socket by the fd the program holds.
+  if (req.op == Op::kStatus && fd >= 0) {
+    // A stream that ended with an error may be gone from the table already (its pair was
+    // shut both ways): its error is kept a while for this question.
+    auto e = ended_.find(SocketCookie(fd));
+    if (e != ended_.end()) {
+      rep.result = e->second;
+      return SendReply(c, rep);
+    }
+  }
+  // Everything else names a socket by the fd the program holds. Our copy of it goes
+  // before the reply does: a program that closes its fd right after must find the socket's
+  // file gone with it (epoll drops it then; the daemon sees the last reference go).
   Served* sp = Find(fd);
+  if (fd >= 0) {
+    close(fd);
+    fd = -1;
+  }
   if (sp == nullptr) return fail(EBADF);
   Served& s = *sp;
   Socket& sock = *s.sock;
@@ -409,6 +428,8 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     }
     case Op::kConnect: {
       auto r = sock.Connect(req.has_addr != 0 ? &req.addr : nullptr);
+      if (req.has_addr != 0) s.connect_to = req.addr;
+      s.connect_resolved = false;
       if (s.type != SOCK_STREAM) return r.ok() ? SendReply(c, rep) : fail(r.error());
       if (r.ok()) {
         s.connect_started = true;
@@ -423,7 +444,9 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return;
     }
     case Op::kWaitConnected: {
-      if (s.mode != Served::Mode::kIdle || !s.connect_started) return SendReply(c, rep);
+      if (s.mode != Served::Mode::kIdle || !s.connect_started || s.connect_resolved) {
+        return SendReply(c, rep);
+      }
       s.waiters.push_back(
           Waiter{c.id, req.id, std::chrono::steady_clock::now() + kConnectAnswerWait, false});
       return;
@@ -456,7 +479,14 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
         return SendReply(c, rep);
       }
       auto r = sock.Shutdown(how);
-      return r.ok() ? SendReply(c, rep) : fail(r.error());
+      if (!r.ok()) return fail(r.error());
+      if ((how == SHUT_RD || how == SHUT_RDWR) && s.mode != Served::Mode::kIdle) {
+        // A message socket or listener that stops receiving: its pair ends, so a program
+        // blocked waiting for a token wakes and learns the outcome (0, EINVAL) by asking.
+        shutdown(s.dfd, SHUT_WR);
+        s.sent_eof = true;
+      }
+      return SendReply(c, rep);
     }
     case Op::kGetName: {
       auto r = req.arg[0] != 0 ? sock.PeerAddress() : sock.LocalAddress();
@@ -565,6 +595,7 @@ void Server::CheckConnect(Served& s) {
   const ReadinessMask m = s.sock->Poll();
   if ((m & (POLLOUT | POLLERR | POLLHUP | POLLIN)) == 0) return;
   if ((m & (POLLERR | POLLHUP)) == 0) s.mode = Served::Mode::kStream;
+  s.connect_resolved = true;
   ResolveWaiters(s, /*expired_only=*/false);
   if (s.mode == Served::Mode::kStream) PumpStream(s);
 }
@@ -583,13 +614,12 @@ void Server::ResolveWaiters(Served& s, bool expired_only) {
     Reply rep;
     rep.id = w.request;
     if (w.connect_reply) {
-      // A blocking connect() returns the handshake's outcome and consumes it (SO_ERROR).
-      int err = 0;
-      socklen_t len = sizeof(err);
-      (void)s.sock->GetOption(SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
+      // A blocking connect() ends as __inet_stream_connect does once the handshake is
+      // over: connected (the socket's state moves on), or the error, consumed.
+      auto r = s.sock->Connect(&s.connect_to);
+      if (!r.ok() && r.error() != EISCONN) {
         rep.result = -1;
-        rep.error = err;
+        rep.error = r.error();
       }
     }
     SendReply(*c->second, rep);
@@ -619,7 +649,9 @@ void Server::PumpStream(Served& s) {
       // The stream ended: the peer's FIN (0), or a reset or timeout. The program reads
       // the end of the stream and asks (kStatus) which it was.
       s.stream_error = r.ok() ? 0 : r.error();
-      shutdown(s.dfd, SHUT_WR);
+      // After a reset the program's writes fail with EPIPE, as on the dead connection
+      // (shutting our reading side does that); after the peer's FIN it may still write.
+      shutdown(s.dfd, s.stream_error != 0 ? SHUT_RDWR : SHUT_WR);
       s.sent_eof = true;
       break;
     }
@@ -677,7 +709,10 @@ void Server::PumpStream(Served& s) {
 void Server::PumpTokens(Served& s) {
   // One token byte in the pair per connection or message waiting to be taken, so that
   // the program's own poll/epoll on its end sees POLLIN exactly then.
-  const uint64_t queued = s.sock->QueueLength();
+  if (s.sent_eof) return;
+  // A pending error (an ICMP port unreachable on a connected UDP socket) is taken like a
+  // message: the receive that takes the token gets the error.
+  const uint64_t queued = s.sock->QueueLength() + ((s.sock->Poll() & POLLERR) != 0 ? 1 : 0);
   const uint64_t outstanding = s.tokens_written - std::min(s.tokens_taken, s.tokens_written);
   if (queued <= outstanding) return;
   const size_t want = std::min<uint64_t>(queued - outstanding, kChunk);
@@ -754,6 +789,14 @@ void Server::Forget(uint64_t id) {
     close(s.dfd);
   }
   by_cookie_.erase(s.cookie);
+  if (s.stream_error != 0) {
+    ended_[s.cookie] = s.stream_error;
+    ended_order_.push_back(s.cookie);
+    while (ended_order_.size() > kEndedKept) {
+      ended_.erase(ended_order_.front());
+      ended_order_.pop_front();
+    }
+  }
   served_.erase(it);
 }
 

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -75,7 +76,8 @@ class Server {
   void AcceptClients();
   void ServeClient(uint64_t id);
   void DropClient(uint64_t id);
-  void Handle(Client& c, const Request& req, std::span<const uint8_t> payload, int fd);
+  // Closes `fd` (and sets it to -1) as soon as it has named the socket.
+  void Handle(Client& c, const Request& req, std::span<const uint8_t> payload, int& fd);
   void SendReply(Client& c, const Reply& rep, std::span<const uint8_t> payload = {}, int fd = -1);
   void ReplyError(Client& c, uint32_t id, int error);
 
@@ -107,6 +109,9 @@ class Server {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Served>> served_;
   std::unordered_map<uint64_t, uint64_t> by_cookie_;
+  // Streams that ended with an error and are gone: cookie -> errno, oldest first.
+  std::unordered_map<uint64_t, int> ended_;
+  std::deque<uint64_t> ended_order_;
   std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
   std::vector<uint8_t> scratch_;
   std::chrono::steady_clock::time_point idle_since_;

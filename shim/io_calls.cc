@@ -285,7 +285,10 @@ PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
       },
       [&](RemoteSocket& s) {
-        if (s.stream()) return libc().write(fd, buf, n);
+        if (s.stream()) {
+          if (const int e = RemoteStreamCheck(fd, s, true, 0); e != 0) return Fail<ssize_t>(e);
+          return libc().write(fd, buf, n);
+        }
         const iovec iov{const_cast<void*>(buf), n};
         return RemoteSendFrom(fd, s, &iov, 1, 0, nullptr, 0);
       });
@@ -316,7 +319,10 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
       },
       [&](RemoteSocket& s) -> ssize_t {
-        if (s.stream()) return libc().writev(fd, iov, iovcnt);
+        if (s.stream()) {
+          if (const int e = RemoteStreamCheck(fd, s, true, 0); e != 0) return Fail<ssize_t>(e);
+          return libc().writev(fd, iov, iovcnt);
+        }
         if (iovcnt < 0 || iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
         return RemoteSendFrom(fd, s, iov, static_cast<size_t>(iovcnt), 0, nullptr, 0);
       });
@@ -330,7 +336,10 @@ PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
         return DoSend(fd, s, parts.get(), nullptr, 0, flags, nullptr);
       },
       [&](RemoteSocket& s) {
-        if (s.stream()) return libc().send(fd, buf, n, flags);
+        if (s.stream()) {
+          if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
+          return libc().send(fd, buf, n, flags);
+        }
         const iovec iov{const_cast<void*>(buf), n};
         return RemoteSendFrom(fd, s, &iov, 1, flags, nullptr, 0);
       });
@@ -345,7 +354,10 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
         return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
       },
       [&](RemoteSocket& s) {
-        if (s.stream()) return libc().send(fd, buf, n, flags);
+        if (s.stream()) {
+          if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
+          return libc().send(fd, buf, n, flags);
+        }
         const iovec iov{const_cast<void*>(buf), n};
         return RemoteSendFrom(fd, s, &iov, 1, flags, addr, addrlen);
       });

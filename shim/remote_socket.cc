@@ -1,6 +1,7 @@
 #include "shim/remote_socket.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -112,7 +113,7 @@ int RemoteCreate(int domain, int type, int protocol, int flags) {
 int RemoteBind(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
   auto a = BindAddress(addr, len, s.domain());
   if (!a.ok()) return FailWith(a);
-  if (ShouldHandOver(*a)) {
+  if (ShouldHandOver(*a) && !s.committed.load()) {
     if (const int e = HandOver(fd, s); e != 0) return Fail(e);
     return libc().bind(fd, addr, len);
   }
@@ -121,15 +122,19 @@ int RemoteBind(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
   req.addr = *a;
   req.has_addr = 1;
   DaemonReply rep;
-  return Call(fd, req, &rep) < 0 ? -1 : 0;
+  if (Call(fd, req, &rep) < 0) return -1;
+  s.committed.store(true);
+  return 0;
 }
 
-int RemoteListen(int fd, RemoteSocket&, int backlog) {
+int RemoteListen(int fd, RemoteSocket& s, int backlog) {
   Request req;
   req.op = Op::kListen;
   req.arg[0] = backlog;
   DaemonReply rep;
-  return Call(fd, req, &rep) < 0 ? -1 : 0;
+  if (Call(fd, req, &rep) < 0) return -1;
+  s.listening.store(true);
+  return 0;
 }
 
 int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
@@ -138,7 +143,7 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
   Request req;
   req.op = Op::kConnect;
   if (!a->unspec) {
-    if (ShouldHandOver(a->addr)) {
+    if (ShouldHandOver(a->addr) && !s.committed.load()) {
       if (const int e = HandOver(fd, s); e != 0) return Fail(e);
       return libc().connect(fd, addr, len);
     }
@@ -146,6 +151,7 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
     req.has_addr = 1;
   }
   req.arg[0] = NonBlocking(fd) ? 1 : 0;
+  s.committed.store(true);
   DaemonReply rep;
   // A blocking connect waits in the daemon for the handshake; a signal interrupts the
   // wait (EINTR) while the handshake goes on, as in the kernel.
@@ -153,11 +159,38 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
     if (errno == EINPROGRESS) s.connecting.store(true);
     return -1;
   }
+  if (s.stream() && !a->unspec) s.connected.store(true);
   return 0;
+}
+
+int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags) {
+  if (s.connected.load() || s.connecting.load()) return 0;
+  Request req;
+  req.op = Op::kGetName;
+  req.arg[0] = 1;  // the peer: a socket that has one is (or was) connected
+  DaemonReply rep;
+  if (const int e = CallDaemon(req, {}, fd, &rep); e != 0) return e;
+  if (rep.rep.result >= 0) {
+    s.connected.store(true);
+    return 0;
+  }
+  if (!sending) return ENOTCONN;
+  if ((flags & MSG_NOSIGNAL) == 0) raise(SIGPIPE);  // tcp_sendmsg's sk_stream_error
+  return EPIPE;
 }
 
 int RemoteAccept(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
+  if (!s.stream()) return Fail(EOPNOTSUPP);
+  if (!s.listening.load()) {
+    // Only a listener's pair carries tokens: anything else would wait for ever. Linux:
+    // EINVAL for a stream socket that is not listening.
+    int on = 0;
+    socklen_t olen = sizeof(on);
+    if (RemoteGetOption(fd, s, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) < 0) return -1;
+    if (on == 0) return Fail(EINVAL);
+    s.listening.store(true);
+  }
   while (true) {
     // A token in the pair per connection waiting: the kernel's own blocking recv is the
     // wait (SO_RCVTIMEO, O_NONBLOCK, signals and cancellation behave as for a socket).
@@ -168,16 +201,21 @@ int RemoteAccept(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, int fl
       n = libc().recv(fd, &token, 1, 0);
     }
     if (n < 0) return -1;
-    if (n == 0) return Fail(ENETDOWN);  // the daemon went away
+    // n == 0: the pair ended (the listener was shut down, or the daemon went away): the
+    // request says which.
     Request req;
     req.op = Op::kAccept;
     DaemonReply rep;
     if (Call(fd, req, &rep) < 0) {
-      if (errno == EAGAIN && !NonBlocking(fd)) continue;  // it went before it was taken
+      if (errno == EAGAIN && n > 0 && !NonBlocking(fd)) continue;  // gone before taken
       return -1;
     }
     if (rep.fd < 0) return Fail(EMFILE);
     const int nfd = Install(rep.fd, s.domain(), SOCK_STREAM, IPPROTO_TCP, flags);
+    if (nfd >= 0) {
+      auto accepted = FdTable::Get().LookupAs<RemoteSocket>(nfd, FdKind::kRemote);
+      if (accepted != nullptr) accepted->connected.store(true);
+    }
     if (nfd >= 0 && rep.rep.has_addr != 0) WriteAddress(rep.rep.addr, addr, len, s.domain());
     return nfd;
   }
@@ -281,6 +319,9 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
 
 ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   if (s.stream()) {
+    if (const int e = RemoteStreamCheck(fd, s, /*sending=*/true, flags); e != 0) {
+      return Fail<ssize_t>(e);
+    }
     // A connected stream ignores a destination, as tcp_sendmsg does.
     msghdr m = *msg;
     m.msg_name = nullptr;
@@ -304,15 +345,23 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
     auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen,
                            s.domain());
     if (!a.ok()) return FailWith<ssize_t>(a);
+    if (ShouldHandOver(*a) && !s.committed.load()) {
+      if (const int e = HandOver(fd, s); e != 0) return Fail<ssize_t>(e);
+      return libc().sendmsg(fd, msg, flags);
+    }
     req.addr = *a;
     req.has_addr = 1;
   }
+  s.committed.store(true);
   DaemonReply rep;
   return Call(fd, req, &rep, data);
 }
 
 ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
   if (s.stream()) {
+    if (const int e = RemoteStreamCheck(fd, s, /*sending=*/false, flags); e != 0) {
+      return Fail<ssize_t>(e);
+    }
     size_t want = 0;
     for (size_t i = 0; i < msg->msg_iovlen; ++i) want += msg->msg_iov[i].iov_len;
     msghdr m = *msg;
@@ -349,13 +398,15 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
       t = libc().recv(fd, &token, 1, (peek ? MSG_PEEK : 0) | (dontwait ? MSG_DONTWAIT : 0));
     }
     if (t < 0) return -1;
-    if (t == 0) return Fail<ssize_t>(ENETDOWN);
+    // t == 0: the pair ended (shutdown(SHUT_RD), or the daemon went away): the request says
+    // which (0 at the end of a shut-down socket's messages, ENETDOWN without a daemon).
     Request req;
     req.op = Op::kRecv;
     req.arg[0] = flags & ~MSG_DONTWAIT;
     req.arg[1] = static_cast<int32_t>(std::min<size_t>(room, pytcpd::kMaxPayload));
     DaemonReply rep;
     if (Call(fd, req, &rep) < 0) {
+      if (errno == EAGAIN && t == 0) return 0;  // shut down for reading: the end
       if (errno == EAGAIN && !dontwait && !NonBlocking(fd) && !peek) continue;
       return -1;
     }

@@ -44,6 +44,13 @@ class RemoteSocket final : public FdObject {
 
   // connect() returned EINPROGRESS and nobody has seen the outcome yet.
   std::atomic<bool> connecting{false};
+  // listen() succeeded (known here, or learned from the daemon for an inherited socket).
+  std::atomic<bool> listening{false};
+  // Something went through the daemon (a datagram sent): no loopback hand-over any more.
+  std::atomic<bool> committed{false};
+  // A stream known to have a peer (connected or accepted): its data calls go straight to
+  // the pair. Until then the daemon is asked once (a fork's copy of the table may be behind).
+  std::atomic<bool> connected{false};
 
   // For a hand-over to the kernel (loopback.h): the options set so far.
   void RecordOption(int level, int name, const void* value, socklen_t len);
@@ -74,6 +81,10 @@ int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* va
                     socklen_t len);
 int RemoteShutdown(int fd, RemoteSocket& s, int how);
 int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg);
+
+// A stream's data call may go to the pair: 0, or the errno Linux gives on a socket that was
+// never connected (EPIPE sending, with SIGPIPE unless MSG_NOSIGNAL; ENOTCONN receiving).
+int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags);
 
 // The data calls. A stream goes to the kernel's pair (a 0 from a receive of more than
 // nothing is looked at: an error ended the stream?); a datagram socket asks the daemon.

@@ -7,9 +7,9 @@
 // preloaded program with PYTCP_STACK=shared on $PYTCP_RUN_DIR/IFACE.sock (default
 // /run/pytcp), owner-only unless --group names a group whose members may use it too.
 // In the foreground by default; --detach returns once the daemon serves (the shim starts
-// it that way). SIGTERM or SIGINT stop it: sockets are closed as at a program's exit and
-// the DHCP lease is released. Exit status: 0 stopped, 1 could not start, 3 another daemon
-// serves the interface already.
+// it that way); its pid is in $PYTCP_RUN_DIR/IFACE.pid while it serves. SIGTERM or SIGINT
+// stop it: sockets are closed as at a program's exit and the DHCP lease is released.
+// Exit status: 0 stopped, 1 could not start, 3 another daemon serves the interface already.
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -162,6 +162,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   WaitForAddress(**stack);
+  // Beside the control socket, for tools and tests that stop the daemon by its pid.
+  const std::string pid_path = options.control_path.substr(0, options.control_path.size() - 5) + ".pid";
+  if (FILE* f = std::fopen(pid_path.c_str(), "w")) {
+    std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+    std::fclose(f);
+  }
   report(0);
   if (detach) {
     // Nothing of the caller's terminal stays open.
@@ -173,6 +179,7 @@ int main(int argc, char** argv) {
     }
   }
   server.Run();
+  unlink(pid_path.c_str());
   (*stack)->Stop();
   return 0;
 }

@@ -121,10 +121,14 @@ int ConnectOnce(const std::string& path) {
 int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach, DaemonReply* out,
              int timeout_ms);
 
-// A new connection to the daemon, starting one if none serves. -1 with errno.
-int OpenChannel() {
+// A new connection to the daemon, starting one if none serves and `start`. -1 with errno.
+int OpenChannel(bool start) {
   const std::string path = pytcpd::ControlSocketPath(Interface());
   int fd = ConnectOnce(path);
+  if (fd < 0 && !start) {
+    errno = ENETDOWN;
+    return -1;
+  }
   if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
     if (!StartDaemon()) {
       errno = ENETDOWN;
@@ -225,9 +229,10 @@ pid_t DaemonPid() noexcept { return g_daemon_pid.load(std::memory_order_relaxed)
 
 int CallDaemon(Request& req, std::span<const uint8_t> payload, int fd, DaemonReply* out,
                int timeout_ms) {
+  const bool start = req.op == pytcpd::Op::kSocket || req.op == pytcpd::Op::kHostInfo;
   if (IsVforkChild()) {
     // The parent's memory: leave its connection alone and use one for this call only.
-    const int own = OpenChannel();
+    const int own = OpenChannel(start);
     if (own < 0) return ENETDOWN;
     req.id = 1;
     const int r = Exchange(own, req, payload, fd, out, timeout_ms);
@@ -241,7 +246,7 @@ int CallDaemon(Request& req, std::span<const uint8_t> payload, int fd, DaemonRep
     ch.fd = -1;
   }
   if (ch.fd < 0) {
-    ch.fd = OpenChannel();
+    ch.fd = OpenChannel(start);
     if (ch.fd < 0) return ENETDOWN;
     ch.pid = self;
   }

@@ -36,6 +36,8 @@ bool SharedStack() noexcept;
 // the reply. Returns 0, or the errno the socket call should fail with: ENETDOWN when no
 // daemon can be reached or started (one line on stderr says why), EINTR when a signal
 // interrupted the wait (the late reply is recognised and dropped), ETIMEDOUT.
+// Only a request for a new socket (kSocket) or for the host's addresses (kHostInfo) starts
+// a daemon when none serves: the sockets of a daemon that died died with it (ENETDOWN).
 int CallDaemon(pytcpd::Request& req, std::span<const uint8_t> payload, int fd, DaemonReply* out,
                int timeout_ms = -1);
 

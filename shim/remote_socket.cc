@@ -382,7 +382,8 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     Request req;
     req.op = Op::kStatus;
     DaemonReply rep;
-    if (Call(fd, req, &rep) < 0) return 0;
+    // No daemon any more: the connection went with it.
+    if (Call(fd, req, &rep) < 0) return errno == EBADF ? 0 : -1;
     return rep.rep.result != 0 ? Fail<ssize_t>(rep.rep.result) : 0;
   }
   const bool peek = (flags & MSG_PEEK) != 0;

@@ -1,0 +1,167 @@
+"""Small socket programs for shared_lab_test.sh, each run under the shim (PYTCP_STACK=shared)
+and against the Linux kernel, with the same expected output.
+
+  fork-echo PORT               socketserver.ForkingTCPServer echo on 0.0.0.0:PORT
+  echo-check HOST PORT N SIZE  N concurrent connections each echo SIZE random bytes; prints
+                               "echo ok N" when every hash matches
+  subprocess HOST PORT URL     holds a connection to an echo service, runs curl URL in a
+                               subprocess (CPython vforks and closes fds in the child), then
+                               uses the connection: "subprocess ok 200"
+  scm-rights HOST PORT         connects, passes the socket to a forked child over an AF_UNIX
+                               socketpair (SCM_RIGHTS), closes its own; the child echoes
+                               through it: "scm-rights ok"
+  hold-and-stream PORT PIDFILE listens, writes its pid, accepts one connection, sends 1 MB,
+                               then sleeps (to be killed)
+  peer-kill HOST PORT PIDFILE  reads 1 MB from hold-and-stream, SIGKILLs it (by pid), then
+                               reports how the connection ended and what a new SYN gets
+"""
+import hashlib
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+
+
+def fork_echo(port):
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            while True:
+                data = self.request.recv(65536)
+                if not data:
+                    return
+                self.request.sendall(data)
+
+    class Server(socketserver.ForkingTCPServer):
+        allow_reuse_address = True
+
+    with Server(("0.0.0.0", port), Handler) as server:
+        server.serve_forever()
+
+
+def echo_once(host, port, size):
+    data = os.urandom(size)
+    s = socket.create_connection((host, port), timeout=20)
+    got = bytearray()
+
+    def reader():
+        while len(got) < size:
+            chunk = s.recv(65536)
+            if not chunk:
+                return
+            got.extend(chunk)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    s.sendall(data)
+    t.join()
+    s.close()
+    return hashlib.sha256(data).digest() == hashlib.sha256(got).digest()
+
+
+def echo_check(host, port, n, size):
+    results = [False] * n
+
+    def one(i):
+        try:
+            results[i] = echo_once(host, port, size)
+        except OSError as e:
+            print("connection", i, "failed:", e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("echo ok", n if all(results) else "FAILED", flush=True)
+
+
+def subprocess_check(host, port, url):
+    s = socket.create_connection((host, port), timeout=10)
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
+                       capture_output=True, text=True, timeout=20)
+    s.sendall(b"still here\n")
+    answer = s.recv(100)
+    ok = answer == b"still here\n"
+    print("subprocess", "ok" if ok else "FAILED(%r)" % answer, r.stdout, flush=True)
+
+
+def scm_rights(host, port):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        a.close()
+        _, fds, _, _ = socket.recv_fds(b, 16, 1)
+        os.set_blocking(fds[0], True)  # the sender's timeout made it non-blocking
+        os.write(fds[0], b"passed\n")
+        reply = os.read(fds[0], 100)
+        os._exit(0 if reply == b"passed\n" else 1)
+    b.close()
+    s = socket.create_connection((host, port), timeout=10)
+    socket.send_fds(a, [b"x"], [s.fileno()])
+    s.close()  # the child's copy keeps the connection
+    _, status = os.waitpid(pid, 0)
+    print("scm-rights", "ok" if os.WEXITSTATUS(status) == 0 else "FAILED", flush=True)
+
+
+def hold_and_stream(port, pidfile):
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", port))
+    listener.listen()
+    with open(pidfile, "w") as f:
+        f.write(str(os.getpid()))
+    conn, _ = listener.accept()
+    conn.sendall(b"x" * 1000000)
+    time.sleep(60)
+
+
+def peer_kill(host, port, pidfile):
+    s = socket.create_connection((host, port), timeout=10)
+    got = 0
+    while got < 1000000:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += len(chunk)
+    os.kill(int(open(pidfile).read()), signal.SIGKILL)
+    s.settimeout(5)
+    try:
+        end = "fin" if s.recv(10) == b"" else "data"
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "nothing"
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        syn = "accepted"
+    except ConnectionRefusedError:
+        syn = "refused"
+    except OSError as e:
+        syn = "error %s" % e
+    print("killed: got", got, "end", end, "new-syn", syn, flush=True)
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "fork-echo":
+        fork_echo(int(args[0]))
+    elif cmd == "echo-check":
+        echo_check(args[0], int(args[1]), int(args[2]), int(args[3]))
+    elif cmd == "subprocess":
+        subprocess_check(args[0], int(args[1]), args[2])
+    elif cmd == "scm-rights":
+        scm_rights(args[0], int(args[1]))
+    elif cmd == "hold-and-stream":
+        hold_and_stream(int(args[0]), args[1])
+    elif cmd == "peer-kill":
+        peer_kill(args[0], int(args[1]), args[2])
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,8 +10,13 @@
 namespace pytcp::pytcpd {
 
 std::string RunDirectory() {
-  const char* dir = std::getenv("PYTCP_RUN_DIR");
-  return dir != nullptr && dir[0] != '\0' ? dir : "/run/pytcp";
+  // Read once: a server that forks its workers may clear their environment (nginx keeps
+  // only TZ), and they must still find the daemon their master found.
+  static const std::string dir = [] {
+    const char* v = std::getenv("PYTCP_RUN_DIR");
+    return std::string(v != nullptr && v[0] != '\0' ? v : "/run/pytcp");
+  }();
+  return dir;
 }
 
 std::string ControlSocketPath(const std::string& iface) {

@@ -31,19 +31,23 @@ using pytcpd::Request;
 
 std::atomic<pid_t> g_daemon_pid{0};
 
+// The settings are read once per program (and inherited by its forks), as RunDirectory().
 std::string Interface() {
-  const char* v = std::getenv("PYTCP_IFACE");
-  std::string iface = v != nullptr && v[0] != '\0' ? v : "tap7";
-  return iface.substr(0, iface.find(','));
+  static const std::string iface = [] {
+    const char* v = std::getenv("PYTCP_IFACE");
+    std::string i = v != nullptr && v[0] != '\0' ? v : "tap7";
+    return i.substr(0, i.find(','));
+  }();
+  return iface;
 }
 
 // The daemon's program: PYTCP_DAEMON, else beside this library in the build tree
 // (build/shim/libpytcp.so, build/pytcpd/pytcpd) or an installed tree (lib/ and sbin/),
 // else pytcpd on the PATH.
-std::string DaemonProgram() {
+std::string FindDaemonProgram() {
   if (const char* v = std::getenv("PYTCP_DAEMON"); v != nullptr && v[0] != '\0') return v;
   Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&DaemonProgram), &info) != 0 && info.dli_fname != nullptr) {
+  if (dladdr(reinterpret_cast<void*>(&FindDaemonProgram), &info) != 0 && info.dli_fname != nullptr) {
     std::string dir = info.dli_fname;
     dir = dir.substr(0, dir.rfind('/') + 1);
     for (const char* rel : {"../pytcpd/pytcpd", "pytcpd", "../sbin/pytcpd", "../../sbin/pytcpd"}) {
@@ -54,8 +58,13 @@ std::string DaemonProgram() {
   return "pytcpd";
 }
 
+std::string DaemonProgram() {
+  static const std::string program = FindDaemonProgram();
+  return program;
+}
+
 // PYTCP_IDLE_EXIT: how long a daemon started on demand stays with nothing to serve.
-std::string IdleExit() {
+std::string ReadIdleExit() {
   const char* v = std::getenv("PYTCP_IDLE_EXIT");
   if (v == nullptr) return "30";
   char* end = nullptr;
@@ -66,6 +75,11 @@ std::string IdleExit() {
     return "30";
   }
   return v;
+}
+
+std::string IdleExit() {
+  static const std::string idle = ReadIdleExit();
+  return idle;
 }
 
 // Starts `pytcpd --detach` (which returns once it serves) without the preload in its

@@ -191,6 +191,12 @@ void Server::Run() {
   }
 }
 
+void Server::Stop() {
+  stop_ = true;
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
+}
+
 bool Server::Idle() const {
   if (!served_.empty() || !clients_.empty()) return false;
   bool connections = false;
@@ -342,6 +348,7 @@ Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type
   Served* raw = s.get();
   by_cookie_[s->cookie] = s->id;
   served_[s->id] = std::move(s);
+  served_count_ = served_.size();
   MarkDirty(raw->id);
   return raw;
 }
@@ -745,15 +752,17 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
     return;
   }
   // The last fd of the program's end is closed (or both directions were shut): take what
-  // is still in the pair, then close the socket as the kernel closes an orphan.
+  // is still in the pair, then close the socket as the kernel closes an orphan. The
+  // kernel marked our end ECONNRESET if the program's end went with bytes unread in it
+  // (unix_release_sock); it is read first, as the next recv would consume it.
+  int so_error = 0;
+  socklen_t len = sizeof(so_error);
+  getsockopt(s.dfd, SOL_SOCKET, SO_ERROR, &so_error, &len);
   while (s.mode == Served::Mode::kStream) {
     const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
     if (n <= 0) break;
     s.from_pair.insert(s.from_pair.end(), scratch_.begin(), scratch_.begin() + n);
   }
-  int so_error = 0;
-  socklen_t len = sizeof(so_error);
-  getsockopt(s.dfd, SOL_SOCKET, SO_ERROR, &so_error, &len);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
   close(s.dfd);
   s.dfd = -1;
@@ -798,6 +807,7 @@ void Server::Forget(uint64_t id) {
     }
   }
   served_.erase(it);
+  served_count_ = served_.size();
 }
 
 }  // namespace pytcp::pytcpd

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <cstdint>
@@ -52,12 +53,14 @@ class Server {
   // Binds and listens on the control socket (mode 0600, or 0660 with a group): fails when
   // another daemon answers there. A stale socket file of a dead daemon is replaced.
   absl::Status Listen();
-  // Serves until SIGTERM/SIGINT (which must be blocked in every thread) or the idle exit.
+  // Serves until SIGTERM/SIGINT (which must be blocked in every thread), the idle exit,
+  // or Stop().
   void Run();
+  // From any thread: Run() returns soon.
+  void Stop();
 
-  // For tests and the console: sockets served, control connections open.
-  size_t socket_count() const { return served_.size(); }
-  size_t client_count() const { return clients_.size(); }
+  // For tests: sockets served now (readable from any thread).
+  size_t socket_count() const { return served_count_.load(); }
 
  private:
   struct Served;
@@ -105,9 +108,10 @@ class Server {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int signal_fd_ = -1;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Served>> served_;
+  std::atomic<size_t> served_count_{0};
   std::unordered_map<uint64_t, uint64_t> by_cookie_;
   // Streams that ended with an error and are gone: cookie -> errno, oldest first.
   std::unordered_map<uint64_t, int> ended_;

@@ -13,7 +13,11 @@
 //
 // Exit (exit(), return from main, _exit()): see ShutdownForExit.
 //
-// fork(): the child gets a copy of the parent's memory but not its stack thread, and the
+// With PYTCP_STACK=shared none of this applies: the stack is pytcpd's (daemon_channel.h,
+// remote_socket.h), sockets are socketpair ends the kernel shares across fork and exec,
+// and AcquireStack() starts nothing (it fails with ENETDOWN).
+//
+// fork() (in-process): the child gets a copy of the parent's memory but not its stack thread, and the
 // parent's stack may have been in the middle of anything. So in the child every stack
 // socket inherited from the parent is dead: calls on it fail with EBADF (one line on
 // stderr says why), closing it only closes the fd, and nothing is ever sent on the

@@ -61,6 +61,9 @@ enum class Op : uint16_t {
   kStatus,         // why a stream ended. Reply: result = pending error (0: orderly EOF).
   kIoctl,          // arg0 request (FIONREAD, SIOCOUTQ). Reply: result.
   kHostInfo,       // Reply: payload = HostInfo.
+  kIdentify,       // an fd the program did not know (inherited across exec, received by
+                   // SCM_RIGHTS). Reply: arg0 domain, arg1 type; result protocol;
+                   // has_addr 1 when connected (addr = peer), and 2 when listening.
 };
 
 // Requests carry no more payload than this (a datagram, an option value).

@@ -59,6 +59,7 @@ struct Server::Served final : ReadinessListener {
   std::vector<uint8_t> to_pair;
   std::vector<uint8_t> from_pair;
   bool client_eof = false;   // the program shut its writing side (or is gone)
+  bool pair_reset = false;   // the program's end went with data unread in it
   bool sent_eof = false;     // the daemon shut its writing side: the stream ended
   bool tcp_shut_wr = false;  // FIN queued
   int stream_error = 0;      // why the stream ended (0: the peer's FIN)
@@ -176,8 +177,10 @@ void Server::Run() {
       }
     }
     RunDirty();
-    for (auto& [id, s] : served_) {
-      if (!s->waiters.empty()) ResolveWaiters(*s, /*expired_only=*/true);
+    // Only the sockets with a waiting connect (a handful) are looked at, not all of them.
+    for (uint64_t id : std::vector<uint64_t>(waiting_.begin(), waiting_.end())) {
+      auto it = served_.find(id);
+      if (it != served_.end()) ResolveWaiters(*it->second, /*expired_only=*/true);
     }
     if (options_.idle_exit.count() > 0) {
       const auto now = std::chrono::steady_clock::now();
@@ -207,8 +210,10 @@ bool Server::Idle() const {
 
 int Server::NextTimeoutMs() const {
   auto next = std::chrono::steady_clock::time_point::max();
-  for (const auto& [id, s] : served_) {
-    for (const Waiter& w : s->waiters) next = std::min(next, w.deadline);
+  for (uint64_t id : waiting_) {
+    auto it = served_.find(id);
+    if (it == served_.end()) continue;
+    for (const Waiter& w : it->second->waiters) next = std::min(next, w.deadline);
   }
   int ms = -1;
   if (next != std::chrono::steady_clock::time_point::max()) {
@@ -258,8 +263,11 @@ void Server::DropClient(uint64_t id) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd, nullptr);
   close(it->second->fd);
   clients_.erase(it);
-  for (auto& [sid, s] : served_) {
-    std::erase_if(s->waiters, [id](const Waiter& w) { return w.client == id; });
+  for (uint64_t sid : std::vector<uint64_t>(waiting_.begin(), waiting_.end())) {
+    auto s = served_.find(sid);
+    if (s == served_.end()) continue;
+    std::erase_if(s->second->waiters, [id](const Waiter& w) { return w.client == id; });
+    if (s->second->waiters.empty()) waiting_.erase(sid);
   }
 }
 
@@ -448,6 +456,7 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       if (req.arg[0] != 0) return fail(EINPROGRESS);  // the program's O_NONBLOCK
       s.waiters.push_back(Waiter{c.id, req.id, std::chrono::steady_clock::time_point::max(),
                                  /*connect_reply=*/true});
+      waiting_.insert(s.id);
       return;
     }
     case Op::kWaitConnected: {
@@ -456,6 +465,7 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       }
       s.waiters.push_back(
           Waiter{c.id, req.id, std::chrono::steady_clock::now() + kConnectAnswerWait, false});
+      waiting_.insert(s.id);
       return;
     }
     case Op::kAccept: {
@@ -540,6 +550,18 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       rep.addr = from;
       return SendReply(c, rep, std::span<const uint8_t>(buf.data(), static_cast<size_t>(rep.result)));
     }
+    case Op::kIdentify: {
+      rep.result = sock.protocol();
+      rep.arg[0] = s.domain;
+      rep.arg[1] = s.type;
+      if (s.mode == Served::Mode::kListener) {
+        rep.has_addr = 2;
+      } else if (auto peer = sock.PeerAddress(); peer.ok()) {
+        rep.has_addr = 1;
+        rep.addr = *peer;
+      }
+      return SendReply(c, rep);
+    }
     case Op::kStatus:
       rep.result = s.stream_error;
       return SendReply(c, rep);
@@ -615,6 +637,7 @@ void Server::ResolveWaiters(Served& s, bool expired_only) {
     due.push_back(w);
     return true;
   });
+  if (s.waiters.empty()) waiting_.erase(s.id);
   for (const Waiter& w : due) {
     auto c = clients_.find(w.client);
     if (c == clients_.end()) continue;
@@ -699,6 +722,14 @@ void Server::PumpStream(Served& s) {
     const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) {
+      // ECONNRESET: the program's end went away with data unread in it (read here before
+      // the POLLHUP is handled, which then finds the error consumed).
+      if (n < 0 && errno == ECONNRESET) s.pair_reset = true;
+      // The end of the program's writing: shutdown(SHUT_WR), which becomes our FIN; or its
+      // last close, which the POLLHUP path handles as a whole (a close over unread data is
+      // a RST alone, as tcp_close sends it, not a FIN then a RST).
+      pollfd p{s.dfd, 0, 0};
+      if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0) break;
       s.client_eof = true;
       continue;
     }
@@ -769,7 +800,7 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
   s.client_eof = true;
   // Data the program never read: the kernel resets (tcp_close). The pair says so with
   // ECONNRESET when the program's end went away with bytes unread in it.
-  const bool unread = so_error == ECONNRESET || !s.to_pair.empty() ||
+  const bool unread = so_error == ECONNRESET || s.pair_reset || !s.to_pair.empty() ||
                       (s.type == SOCK_STREAM && s.sock->ReadableBytes() > 0);
   if (s.mode == Served::Mode::kStream && !unread && !s.from_pair.empty()) {
     s.mode = Served::Mode::kClosing;  // hand TCP the rest first (PumpStream ends in Orphan)
@@ -798,6 +829,7 @@ void Server::Forget(uint64_t id) {
     close(s.dfd);
   }
   by_cookie_.erase(s.cookie);
+  waiting_.erase(id);
   if (s.stream_error != 0) {
     ended_[s.cookie] = s.stream_error;
     ended_order_.push_back(s.cookie);

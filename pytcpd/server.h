@@ -112,6 +112,7 @@ class Server {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Served>> served_;
   std::atomic<size_t> served_count_{0};
+  std::unordered_set<uint64_t> waiting_;  // sockets with a waiter (a connect's answer)
   std::unordered_map<uint64_t, uint64_t> by_cookie_;
   // Streams that ended with an error and are gone: cookie -> errno, oldest first.
   std::unordered_map<uint64_t, int> ended_;

@@ -147,7 +147,10 @@ using namespace pytcp;        // NOLINT: the interposed functions are C symbols
 using namespace pytcp::shim;  // NOLINT
 
 PYTCP_EXPORT int close(int fd) {
-  if (FdTable::Get().Kind(fd) == FdKind::kNone || IsVforkChild()) return libc().close(fd);
+  if (FdTable::Get().Kind(fd) == FdKind::kNone || IsVforkChild()) {
+    ForgetProbe(fd);
+    return libc().close(fd);
+  }
   return Guarded(-1, [&] { return CloseOurs(fd); });
 }
 
@@ -190,6 +193,7 @@ PYTCP_EXPORT int dup2(int oldfd, int newfd) noexcept {
   FdTable& table = FdTable::Get();
   if ((table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) ||
       IsVforkChild()) {
+    ForgetProbe(newfd);
     return libc().dup2(oldfd, newfd);
   }
   if (oldfd == newfd) return libc().dup2(oldfd, newfd);  // only checks oldfd
@@ -200,6 +204,7 @@ PYTCP_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
   FdTable& table = FdTable::Get();
   if ((table.Kind(oldfd) == FdKind::kNone && table.Kind(newfd) == FdKind::kNone) ||
       oldfd == newfd || (flags & ~O_CLOEXEC) != 0 || IsVforkChild()) {
+    ForgetProbe(newfd);
     return libc().dup3(oldfd, newfd, flags);  // incl. its EINVAL cases
   }
   return Guarded(-1, [&] { return DupOnto(oldfd, newfd, flags); });

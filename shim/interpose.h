@@ -18,6 +18,7 @@
 #include <memory>
 #include <new>
 
+#include "shim/daemon_channel.h"
 #include "shim/fd_table.h"
 #include "shim/remote_socket.h"
 #include "shim/runtime.h"
@@ -106,6 +107,21 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) {
     });
   }
   return OnSocket<R, kIsCancelPoint>(fd, kernel, stack);
+}
+
+// The same for the socket calls (bind, connect, listen, accept, names, options,
+// shutdown): with the shared stack, an fd this program image does not know yet may be an
+// inherited socket of the daemon's (ProbeRemote).
+template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack,
+          typename Remote>
+R OnSocketCall(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) {
+  if (FdTable::Get().Kind(fd) == FdKind::kNone && SharedStack()) {
+    Guarded(0, [&] {
+      (void)ProbeRemote(fd);  // installs it in the table when it is the daemon's
+      return 0;
+    });
+  }
+  return OnSocket<R, kIsCancelPoint>(fd, kernel, stack, remote);
 }
 
 // After a blocking call on `s` failed with EINTR: whether Linux would have restarted it

@@ -5,10 +5,12 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "shim/daemon_channel.h"
@@ -95,6 +97,75 @@ void RemoteSocket::RecordOption(int level, int name, const void* value, socklen_
   }
   std::erase_if(options_, [&](const RecordedOption& o) { return o.level == level && o.name == name; });
   options_.push_back(RecordedOption{level, name, std::move(bytes)});
+}
+
+namespace {
+
+// What probing learned: 1 = not a socket of the daemon (until the number is closed).
+constexpr int kProbeCache = 1 << 16;
+std::atomic<uint8_t> g_not_ours[kProbeCache];
+
+pid_t DaemonPidFromFile() {
+  char name[16] = {};
+  const char* v = std::getenv("PYTCP_IFACE");
+  std::string iface = v != nullptr && v[0] != '\0' ? v : "tap7";
+  iface = iface.substr(0, iface.find(','));
+  const std::string path = pytcpd::RunDirectory() + "/" + iface + ".pid";
+  const int f = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f < 0) return 0;
+  const ssize_t n = libc().read(f, name, sizeof(name) - 1);
+  libc().close(f);
+  return n > 0 ? static_cast<pid_t>(std::atoi(name)) : 0;
+}
+
+bool LooksLikeOurPair(int fd) {
+  int domain = 0, type = 0;
+  socklen_t len = sizeof(int);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) {
+    return false;
+  }
+  len = sizeof(int);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+    return false;
+  }
+  // A socketpair reports its creator (unix_socketpair's init_peercred): the daemon.
+  ucred cred{};
+  len = sizeof(cred);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  const pid_t daemon = DaemonPidFromFile();
+  return daemon > 0 && cred.pid == daemon;
+}
+
+}  // namespace
+
+void ForgetProbe(int fd) noexcept {
+  if (fd >= 0 && fd < kProbeCache) g_not_ours[fd].store(0, std::memory_order_relaxed);
+}
+
+std::shared_ptr<RemoteSocket> ProbeRemote(int fd) {
+  if (fd < 0 || fd >= kProbeCache || IsVforkChild()) return nullptr;
+  if (g_not_ours[fd].load(std::memory_order_relaxed) != 0) return nullptr;
+  if (!LooksLikeOurPair(fd)) {
+    g_not_ours[fd].store(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  Request req;
+  req.op = Op::kIdentify;
+  DaemonReply rep;
+  if (CallDaemon(req, {}, fd, &rep) != 0 || rep.rep.result < 0) {
+    g_not_ours[fd].store(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  const int type = rep.rep.arg[1];
+  const int proto = rep.rep.result != 0 ? rep.rep.result
+                                        : (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+  auto s = std::make_shared<RemoteSocket>(rep.rep.arg[0], type, proto);
+  s->committed.store(true);
+  s->connected.store(rep.rep.has_addr == 1);
+  s->listening.store(rep.rep.has_addr == 2);
+  const int fdflags = libc().fcntl(fd, F_GETFD);
+  if (!FdTable::Get().Install(fd, s, fdflags >= 0 && (fdflags & FD_CLOEXEC) != 0)) return nullptr;
+  return s;
 }
 
 int RemoteCreate(int domain, int type, int protocol, int flags) {

@@ -12,13 +12,14 @@
 // - the end of a stream: a read that returns 0 asks the daemon whether the stream ended
 //   with the peer's FIN or with an error (ECONNRESET, ETIMEDOUT).
 //
+// After exec (or SCM_RIGHTS) the socket calls recognise an inherited socket by asking the
+// kernel who made the pair (SO_PEERCRED is the daemon) and the daemon which socket it is.
+//
 // Known differences from Linux in this first step: a socket that is still connecting is
 // already writable in poll (the pair is); getsockopt(SO_ERROR) on it waits up to a second
 // for the handshake's outcome, so that poll-then-SO_ERROR programs see a refused
 // connection as refused. Data written before the connection is established waits in the
-// pair. After exec, a program image finds its inherited sockets working for data, but
-// does not yet recognise them for the socket calls (getsockname and the like reach the
-// kernel's AF_UNIX socket).
+// pair.
 #pragma once
 
 #include <sys/socket.h>
@@ -66,6 +67,15 @@ class RemoteSocket final : public FdObject {
   const int protocol_;
   std::vector<RecordedOption> options_;
 };
+
+// An fd this program image does not know (inherited across exec, received with
+// SCM_RIGHTS) that is a pair end of the daemon's: installed and returned, else nullptr.
+// Asked by the socket calls only (not by read/write, which work on the pair as it is).
+// Cheap for other fds: an AF_UNIX stream socket whose peer is not the daemon's pid (from
+// its pid file) is remembered as not ours until the number is closed.
+std::shared_ptr<RemoteSocket> ProbeRemote(int fd);
+// `fd` was closed (or replaced): forget what probing learned about it.
+void ForgetProbe(int fd) noexcept;
 
 // socket() in shared mode: a new socket of the daemon's, installed on a new fd.
 int RemoteCreate(int domain, int type, int protocol, int flags);

@@ -157,21 +157,21 @@ PYTCP_EXPORT int socket(int domain, int type, int protocol) noexcept {
 }
 
 PYTCP_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().bind(fd, addr, len); },
       [&](ShimSocket& s) { return StackBind(fd, s, addr, len); },
       [&](RemoteSocket& s) { return RemoteBind(fd, s, addr, len); });
 }
 
 PYTCP_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-  return OnSocket<int, kCancelPoint>(
+  return OnSocketCall<int, kCancelPoint>(
       fd, [&] { return libc().connect(fd, addr, len); },
       [&](ShimSocket& s) { return StackConnect(fd, s, addr, len); },
       [&](RemoteSocket& s) { return RemoteConnect(fd, s, addr, len); });
 }
 
 PYTCP_EXPORT int listen(int fd, int backlog) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().listen(fd, backlog); },
       [&](ShimSocket& s) {
         s.set_committed();
@@ -182,35 +182,35 @@ PYTCP_EXPORT int listen(int fd, int backlog) noexcept {
 }
 
 PYTCP_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
-  return OnSocket<int, kCancelPoint>(
+  return OnSocketCall<int, kCancelPoint>(
       fd, [&] { return libc().accept(fd, addr, len); },
       [&](ShimSocket& s) { return StackAccept(s, addr, len, 0); },
       [&](RemoteSocket& s) { return RemoteAccept(fd, s, addr, len, 0); });
 }
 
 PYTCP_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  return OnSocket<int, kCancelPoint>(
+  return OnSocketCall<int, kCancelPoint>(
       fd, [&] { return libc().accept4(fd, addr, len, flags); },
       [&](ShimSocket& s) { return StackAccept(s, addr, len, flags); },
       [&](RemoteSocket& s) { return RemoteAccept(fd, s, addr, len, flags); });
 }
 
 PYTCP_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().getsockname(fd, addr, len); },
       [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/false); },
       [&](RemoteSocket& s) { return RemoteGetName(fd, s, addr, len, /*peer=*/false); });
 }
 
 PYTCP_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().getpeername(fd, addr, len); },
       [&](ShimSocket& s) { return StackGetName(s, addr, len, /*peer=*/true); },
       [&](RemoteSocket& s) { return RemoteGetName(fd, s, addr, len, /*peer=*/true); });
 }
 
 PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().getsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
         auto r = s.impl().GetOption(level, name, value, len);
@@ -221,7 +221,7 @@ PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t*
 
 PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
                             socklen_t len) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().setsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
         if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return BindToDevice(value, len);
@@ -234,7 +234,7 @@ PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
 }
 
 PYTCP_EXPORT int shutdown(int fd, int how) noexcept {
-  return OnSocket<int>(
+  return OnSocketCall<int>(
       fd, [&] { return libc().shutdown(fd, how); },
       [&](ShimSocket& s) {
         auto r = s.impl().Shutdown(how);

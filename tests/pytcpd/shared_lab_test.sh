@@ -11,7 +11,8 @@
 #   - ForkingTCPServer: three concurrent 1 MB echoes from the peer;
 #   - socat TCP-LISTEN:…,fork EXEC:cat (fork, then exec of a program that reads and writes
 #     the socket as its stdin/stdout);
-#   - a socket kept across exec (bash's /dev/tcp, then exec python3 on fd 3);
+#   - a socket kept across exec (bash's /dev/tcp, then exec python3 on fd 3), its data and
+#     the socket calls (family, type, peer) in the new image;
 #   - subprocess.run(curl) while holding a connection that is used afterwards;
 #   - a socket passed with SCM_RIGHTS to another process, which uses it;
 #   - SIGKILL of a program mid-connection: the peer sees the FIN Linux would send and a
@@ -115,11 +116,15 @@ check "socat TCP-LISTEN,fork EXEC:cat: two 300 kB echoes through forked, exec'ed
   has "$TMP/socat.out" "^echo ok 2$"
 
 # --- exec keeps the socket ---
-EXEC_PROG='import os; os.write(3, b"across exec\n"); print(os.read(3, 100).decode().strip())'
+EXEC_PROG='import os, socket; os.write(3, b"across exec\n"); print(os.read(3, 100).decode().strip()); s = socket.socket(fileno=3); print(s.family.name, s.type.name, s.getpeername()[1])'
 lab_exec far bash -c "exec 3<>/dev/tcp/$LAB_PEER_FAR_IP4/7; exec $PY -c '$EXEC_PROG'" >"$TMP/exec-k.out" 2>&1 || true
 in_host bash -c "exec 3<>/dev/tcp/$LAB_PEER_IP4/7; exec $PY -c '$EXEC_PROG'" >"$TMP/exec.out" 2>&1 || true
 check "a socket kept across exec, kernel" has "$TMP/exec-k.out" "^across exec$"
 check "a socket kept across exec under the shim" has "$TMP/exec.out" "^across exec$"
+check "after exec the socket calls know it, kernel (family, type, peer port)" \
+  has "$TMP/exec-k.out" "^AF_INET SOCK_STREAM 7$"
+check "after exec the socket calls know it under the shim (SO_PEERCRED, then the daemon)" \
+  has "$TMP/exec.out" "^AF_INET SOCK_STREAM 7$"
 
 # --- subprocess while holding a connection ---
 lab_exec far timeout 60 "$PY" "$PROGS" subprocess "$LAB_PEER_FAR_IP4" 7 "http://$LAB_PEER_FAR_IP4/1M.bin" \

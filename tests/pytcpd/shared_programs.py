@@ -127,7 +127,8 @@ def peer_kill(host, port, pidfile):
         if not chunk:
             break
         got += len(chunk)
-    os.kill(int(open(pidfile).read()), signal.SIGKILL)
+    victim = int(open(pidfile).read())
+    os.kill(victim, signal.SIGKILL)
     s.settimeout(5)
     try:
         end = "fin" if s.recv(10) == b"" else "data"
@@ -135,6 +136,13 @@ def peer_kill(host, port, pidfile):
         end = "reset"
     except socket.timeout:
         end = "nothing"
+    # The new SYN only once the process is gone (a kill takes a moment to complete).
+    for _ in range(200):
+        try:
+            os.kill(victim, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
     try:
         socket.create_connection((host, port), timeout=3).close()
         syn = "accepted"

@@ -230,6 +230,25 @@ ssize_t SendFile(int out_fd, ShimSocket& s, int in_fd, off64_t* offset, size_t c
   return static_cast<ssize_t>(total);
 }
 
+// sendmmsg/recvmmsg: `one(msghdr*, flags)` per message, at most UIO_MAXIOV (as the kernel
+// clamps); the count done, or -1 when the first fails. MSG_WAITFORONE (receiving): only
+// the first message may block.
+template <typename One>
+int EachMessage(mmsghdr* vec, unsigned int vlen, int flags, One&& one) {
+  if (vec == nullptr) return Fail(EFAULT);
+  vlen = std::min(vlen, 1024u);
+  const int base_flags = flags & ~MSG_WAITFORONE;
+  unsigned int i = 0;
+  for (; i < vlen; ++i) {
+    const int f = (i > 0 && (flags & MSG_WAITFORONE) != 0) ? base_flags | MSG_DONTWAIT
+                                                           : base_flags;
+    const ssize_t n = one(&vec[i].msg_hdr, f);
+    if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
+    vec[i].msg_len = static_cast<unsigned int>(n);
+  }
+  return static_cast<int>(i);
+}
+
 // The shared stack's sockets (remote_socket.h) through one msghdr.
 ssize_t RemoteRecvInto(int fd, RemoteSocket& s, const iovec* iov, size_t iovcnt, int flags,
                        sockaddr* addr, socklen_t* addrlen) {
@@ -373,27 +392,13 @@ PYTCP_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
 PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
   return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().sendmmsg(fd, vec, vlen, flags); },
-      [&](ShimSocket& s) -> int {
-        if (vec == nullptr) return Fail(EFAULT);
-        vlen = std::min(vlen, 1024u);  // UIO_MAXIOV, as the kernel clamps
-        unsigned int i = 0;
-        for (; i < vlen; ++i) {
-          const ssize_t n = SendMsg(fd, s, &vec[i].msg_hdr, flags);
-          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
-          vec[i].msg_len = static_cast<unsigned int>(n);
-        }
-        return static_cast<int>(i);
+      [&](ShimSocket& s) {
+        return EachMessage(vec, vlen, flags,
+                           [&](msghdr* m, int f) { return SendMsg(fd, s, m, f); });
       },
-      [&](RemoteSocket& s) -> int {
-        if (vec == nullptr) return Fail(EFAULT);
-        vlen = std::min(vlen, 1024u);
-        unsigned int i = 0;
-        for (; i < vlen; ++i) {
-          const ssize_t n = RemoteSend(fd, s, &vec[i].msg_hdr, flags);
-          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
-          vec[i].msg_len = static_cast<unsigned int>(n);
-        }
-        return static_cast<int>(i);
+      [&](RemoteSocket& s) {
+        return EachMessage(vec, vlen, flags,
+                           [&](msghdr* m, int f) { return RemoteSend(fd, s, m, f); });
       });
 }
 
@@ -445,34 +450,12 @@ PYTCP_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 PYTCP_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeout) {
   return OnSocket<int, kCancelPoint>(
       fd, [&] { return libc().recvmmsg(fd, vec, vlen, flags, timeout); },
-      [&](ShimSocket& s) -> int {
-        if (vec == nullptr) return Fail(EFAULT);
-        vlen = std::min(vlen, 1024u);
-        const int base_flags = flags & ~MSG_WAITFORONE;
-        unsigned int i = 0;
-        for (; i < vlen; ++i) {
-          // MSG_WAITFORONE: only the first message may block.
-          const int f = (i > 0 && (flags & MSG_WAITFORONE) != 0) ? base_flags | MSG_DONTWAIT
-                                                                 : base_flags;
-          const ssize_t n = RecvMsg(s, &vec[i].msg_hdr, f);
-          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
-          vec[i].msg_len = static_cast<unsigned int>(n);
-        }
-        return static_cast<int>(i);
+      [&](ShimSocket& s) {
+        return EachMessage(vec, vlen, flags, [&](msghdr* m, int f) { return RecvMsg(s, m, f); });
       },
-      [&](RemoteSocket& s) -> int {
-        if (vec == nullptr) return Fail(EFAULT);
-        vlen = std::min(vlen, 1024u);
-        const int base_flags = flags & ~MSG_WAITFORONE;
-        unsigned int i = 0;
-        for (; i < vlen; ++i) {
-          const int f = (i > 0 && (flags & MSG_WAITFORONE) != 0) ? base_flags | MSG_DONTWAIT
-                                                                 : base_flags;
-          const ssize_t n = RemoteRecv(fd, s, &vec[i].msg_hdr, f);
-          if (n < 0) return i > 0 ? static_cast<int>(i) : -1;
-          vec[i].msg_len = static_cast<unsigned int>(n);
-        }
-        return static_cast<int>(i);
+      [&](RemoteSocket& s) {
+        return EachMessage(vec, vlen, flags,
+                           [&](msghdr* m, int f) { return RemoteRecv(fd, s, m, f); });
       });
 }
 

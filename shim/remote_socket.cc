@@ -90,13 +90,7 @@ int HandOver(int fd, RemoteSocket& s) {
 }  // namespace
 
 void RemoteSocket::RecordOption(int level, int name, const void* value, socklen_t len) {
-  std::vector<uint8_t> bytes;
-  if (value != nullptr && len > 0) {
-    const auto* p = static_cast<const uint8_t*>(value);
-    bytes.assign(p, p + len);
-  }
-  std::erase_if(options_, [&](const RecordedOption& o) { return o.level == level && o.name == name; });
-  options_.push_back(RecordedOption{level, name, std::move(bytes)});
+  RecordOptionIn(options_, level, name, value, len);
 }
 
 namespace {

@@ -51,16 +51,20 @@ std::vector<std::shared_ptr<ReadinessWaiter>> ShimSocket::TakeEpollWaiters() {
   return std::move(epoll_waiters_);
 }
 
-void ShimSocket::RecordOption(int level, int name, const void* value, socklen_t len) {
-  if (committed_) return;
+void RecordOptionIn(std::vector<RecordedOption>& options, int level, int name, const void* value,
+                    socklen_t len) {
   std::vector<uint8_t> bytes;
   if (value != nullptr && len > 0) {
     const auto* p = static_cast<const uint8_t*>(value);
     bytes.assign(p, p + len);
   }
-  // The last value set wins, as it would have on the kernel socket.
-  std::erase_if(options_, [&](const RecordedOption& o) { return o.level == level && o.name == name; });
-  options_.push_back(RecordedOption{level, name, std::move(bytes)});
+  std::erase_if(options, [&](const RecordedOption& o) { return o.level == level && o.name == name; });
+  options.push_back(RecordedOption{level, name, std::move(bytes)});
+}
+
+void ShimSocket::RecordOption(int level, int name, const void* value, socklen_t len) {
+  if (committed_) return;
+  RecordOptionIn(options_, level, name, value, len);
 }
 
 void ShimSocket::OnReadinessChange(ReadinessMask mask) {

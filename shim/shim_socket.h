@@ -39,6 +39,11 @@ struct RecordedOption {
   std::vector<uint8_t> value;
 };
 
+// Adds an option set on a socket to `options`, the last value set winning, as it would
+// on the kernel socket the socket may be handed over to (loopback.h).
+void RecordOptionIn(std::vector<RecordedOption>& options, int level, int name, const void* value,
+                    socklen_t len);
+
 class ShimSocket final : public FdObject, private ReadinessListener {
  public:
   ShimSocket(int domain, int type, int protocol, std::shared_ptr<Socket> impl);

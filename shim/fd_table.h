@@ -83,9 +83,10 @@ class FdTable {
   // closes the kernel fd afterwards. Returns false when `fd` was not ours.
   bool Remove(int fd);
 
-  // FD_CLOEXEC as the program set it (the kernel fds themselves are always close-on-exec:
-  // a stack socket cannot survive exec, and a clean EBADF in the new image beats an eventfd
-  // posing as a socket).
+  // FD_CLOEXEC as the program set it. An in-process stack socket's kernel fd is always
+  // close-on-exec (it cannot survive exec, and a clean EBADF in the new image beats an
+  // eventfd posing as a socket); a shared-stack socket's pair end carries the program's
+  // FD_CLOEXEC in the kernel too, since it does survive exec.
   bool cloexec(int fd) const;
   void set_cloexec(int fd, bool on);
 

@@ -16,7 +16,8 @@ template <typename R, typename... A>
 struct EnosysStub<R (*)(A...)> {
   static R Call(A...) {
     errno = ENOSYS;
-    if constexpr (!std::is_void_v<R>) return static_cast<R>(-1);
+    if constexpr (std::is_pointer_v<R>) return nullptr;
+    if constexpr (!std::is_void_v<R> && !std::is_pointer_v<R>) return static_cast<R>(-1);
   }
 };
 template <typename R, typename... A>

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <ifaddrs.h>
+#include <stdio.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -38,6 +39,7 @@ namespace pytcp::shim {
 // X(name, pointer type)
 #define PYTCP_SHIM_LIBC_FUNCTIONS(X)                                                         \
   X(_exit, void (*)(int))                                                                  \
+  X(fdopen, FILE* (*)(int, const char*))                                                    \
   X(getifaddrs, int (*)(ifaddrs**))                                                        \
   X(socket, int (*)(int, int, int))                                                        \
   X(bind, int (*)(int, const sockaddr*, socklen_t))                                         \

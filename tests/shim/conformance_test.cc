@@ -22,6 +22,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -1480,6 +1481,27 @@ TEST(TcpClose, ResetIsPollerrPollhupAndEconnreset) {
   EXPECT_EQ(errno, ECONNRESET);
   EXPECT_EQ(send(p.server.get(), "x", 1, MSG_NOSIGNAL), -1);
   EXPECT_EQ(errno, EPIPE);
+}
+
+// stdio on a socket (issue 19 item 4): glibc's streams read and write with internal
+// calls, so the stream must still reach the socket.
+TEST(TcpStdio, FdopenFprintfFgetsFclose) {
+  const int fd = ConnectTo(Peer(kEcho));
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(fdopen(fd, "q"), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  FILE* f = fdopen(fd, "r+");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(fileno(f), fd);
+  ASSERT_GT(fprintf(f, "line %d through stdio\n", 1), 0);
+  ASSERT_EQ(fflush(f), 0);
+  char line[64] = {};
+  ASSERT_NE(fgets(line, sizeof(line), f), nullptr);
+  EXPECT_STREQ(line, "line 1 through stdio\n");
+  EXPECT_EQ(fclose(f), 0);
+  // fclose closed the socket's fd.
+  EXPECT_EQ(fcntl(fd, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
 }
 
 TEST(TcpClose, SigpipeUnlessNosignal) {

@@ -21,7 +21,6 @@
 
 #include "pytcpd/protocol.h"
 #include "pytcpd/server.h"
-#include "stack/link/memory_link.h"
 #include "stack/stack.h"
 #include "tests/support/memory_stack.h"
 
@@ -34,21 +33,15 @@ constexpr Ip4Address kIpB(10, 77, 0, 3);
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, RealClock::Instance());
-    a_ = *Stack::CreateWithLink(
-        testing::MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:02"), "10.77.0.2/24", 0),
-        std::move(pair.a), &RealClock::Instance());
-    b_ = *Stack::CreateWithLink(
-        testing::MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:03"), "10.77.0.3/24", 0),
-        std::move(pair.b), &RealClock::Instance());
-    ASSERT_TRUE(a_->Start().ok());
-    ASSERT_TRUE(b_->Start().ok());
+    stacks_.Start();
+    a_ = stacks_.a.get();
+    b_ = stacks_.b.get();
     char dir[] = "/tmp/pytcpd-test-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
     ServerOptions o;
     o.control_path = dir_ + "/tap7.sock";
-    server_ = std::make_unique<Server>(a_.get(), o);
+    server_ = std::make_unique<Server>(a_, o);
     ASSERT_TRUE(server_->Listen().ok());
     loop_ = std::thread([this] { server_->Run(); });
     ctl_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -66,8 +59,7 @@ class ServerTest : public ::testing::Test {
     server_->Stop();
     loop_.join();
     server_.reset();
-    a_->Stop();
-    b_->Stop();
+    stacks_.Stop();
     unlink((dir_ + "/tap7.sock").c_str());
     rmdir(dir_.c_str());
   }
@@ -116,7 +108,9 @@ class ServerTest : public ::testing::Test {
     return poll(&p, 1, ms) == 1;
   }
 
-  std::unique_ptr<Stack> a_, b_;
+  pytcp::testing::RunningStackPair stacks_;
+  Stack* a_ = nullptr;
+  Stack* b_ = nullptr;
   std::unique_ptr<Server> server_;
   std::thread loop_;
   std::string dir_;

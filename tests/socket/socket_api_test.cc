@@ -11,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "stack/link/memory_link.h"
 #include "stack/stack.h"
 #include "tests/support/memory_stack.h"
 
@@ -23,20 +22,11 @@ constexpr Ip4Address kIpB(10, 77, 0, 3);
 class SocketApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, RealClock::Instance());
-    a_ = *Stack::CreateWithLink(
-        testing::MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:02"), "10.77.0.2/24", 0),
-        std::move(pair.a), &RealClock::Instance());
-    b_ = *Stack::CreateWithLink(
-        testing::MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:03"), "10.77.0.3/24", 0),
-        std::move(pair.b), &RealClock::Instance());
-    ASSERT_TRUE(a_->Start().ok());
-    ASSERT_TRUE(b_->Start().ok());
+    stacks_.Start();
+    a_ = stacks_.a.get();
+    b_ = stacks_.b.get();
   }
-  void TearDown() override {
-    a_->Stop();
-    b_->Stop();
-  }
+  void TearDown() override { stacks_.Stop(); }
 
   std::shared_ptr<Socket> Make(Stack& s, int type) {
     auto r = s.CreateSocket(AF_INET, type, 0);
@@ -44,7 +34,9 @@ class SocketApiTest : public ::testing::Test {
     return r.ok() ? *r : nullptr;
   }
 
-  std::unique_ptr<Stack> a_, b_;
+  testing::RunningStackPair stacks_;
+  Stack* a_ = nullptr;
+  Stack* b_ = nullptr;
 };
 
 TEST_F(SocketApiTest, CreateSocketRefusesWhatTheStackDoesNotDo) {

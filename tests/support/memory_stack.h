@@ -5,9 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
+#include "stack/link/memory_link.h"
 #include "stack/net/mac_address.h"
+#include "stack/stack.h"
 #include "stack/stack_config.h"
 
 namespace pytcp::testing {
@@ -24,5 +27,27 @@ inline StackConfig MemoryStackConfig(std::optional<MacAddress> mac, std::string_
   c.seed = seed;
   return c;
 }
+
+// Two stacks joined by a memory link, each with its own event loop thread on real time:
+// `a` on 10.77.0.2, `b` on 10.77.0.3 (for socket-level tests that block like programs).
+struct RunningStackPair {
+  std::unique_ptr<Stack> a, b;
+
+  void Start() {
+    auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, RealClock::Instance());
+    a = *Stack::CreateWithLink(MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:02"),
+                                                 "10.77.0.2/24", 0),
+                               std::move(pair.a), &RealClock::Instance());
+    b = *Stack::CreateWithLink(MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:03"),
+                                                 "10.77.0.3/24", 0),
+                               std::move(pair.b), &RealClock::Instance());
+    (void)a->Start();
+    (void)b->Start();
+  }
+  void Stop() {
+    if (a) a->Stop();
+    if (b) b->Stop();
+  }
+};
 
 }  // namespace pytcp::testing

@@ -23,6 +23,20 @@ std::string ControlSocketPath(const std::string& iface) {
   return RunDirectory() + "/" + iface + ".sock";
 }
 
+std::string ProgramSettings() {
+  // The rest (PYTCP_STACK, PYTCP_IDLE_EXIT, PYTCP_LOG...) concern only the program or
+  // the daemon's start.
+  static constexpr const char* kShared[] = {
+      "PYTCP_IFACE", "PYTCP_MAC", "PYTCP_IP4",      "PYTCP_GW4", "PYTCP_IP6",        "PYTCP_GW6",
+      "PYTCP_DNS",   "PYTCP_MTU", "PYTCP_LOOPBACK", "PYTCP_ACD", "PYTCP_TAP_OFFLOAD"};
+  std::string out;
+  for (const char* name : kShared) {
+    const char* v = std::getenv(name);
+    out += std::string(name) + "=" + (v != nullptr ? v : "") + "\n";
+  }
+  return out;
+}
+
 ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, int fd) {
   iovec iov[4];
   size_t n = 0;

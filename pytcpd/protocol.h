@@ -44,7 +44,9 @@ std::string ControlSocketPath(const std::string& iface);
 std::string RunDirectory();
 
 enum class Op : uint16_t {
-  kHello = 1,      // arg0: version. Reply: result = daemon pid.
+  kHello = 1,      // arg0: version; payload: the program's settings (ProgramSettings()).
+                   // Reply: result = daemon pid; payload: the daemon's settings that
+                   // differ, "NAME=value ..." (empty when they agree).
   kSocket,         // arg0 domain, arg1 type (no flags), arg2 protocol. Reply: fd attached.
   kBind,           // addr
   kListen,         // arg0 backlog
@@ -117,6 +119,10 @@ ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, i
 // Returns bytes received, 0 at EOF, -1 (errno). A message cut short (MSG_TRUNC) fails with
 // EMSGSIZE, its fd closed.
 ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd);
+
+// The PYTCP_* settings a daemon and its programs should agree on, "NAME=value\n" each, as
+// this process's environment has them.
+std::string ProgramSettings();
 
 // The kernel's id of the socket behind `fd` (SO_COOKIE), 0 when it has none.
 uint64_t SocketCookie(int fd);

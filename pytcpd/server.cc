@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 
@@ -36,6 +38,24 @@ constexpr auto kConnectAnswerWait = std::chrono::seconds(1);
 template <typename T>
 std::span<const uint8_t> Bytes(const T& v) {
   return {reinterpret_cast<const uint8_t*>(&v), sizeof(T)};
+}
+
+// Whether the process behind a control connection has CAP_NET_BIND_SERVICE (uid 0 without
+// it, as in a container that dropped it, is refused like the kernel refuses it).
+bool HasBindCapability(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (f == nullptr) return false;
+  char line[256];
+  uint64_t eff = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, "CapEff:", 7) == 0) {
+      eff = std::strtoull(line + 7, nullptr, 16);
+      break;
+    }
+  }
+  std::fclose(f);
+  constexpr int kCapNetBindService = 10;  // linux/capability.h
+  return (eff >> kCapNetBindService) & 1;
 }
 
 }  // namespace
@@ -322,6 +342,10 @@ void Server::ReplyError(Client& c, uint32_t id, int error) {
 // ---------------------------------------------------------------------------------
 // Requests.
 
+bool Server::MayBindPrivileged(const Client& c) const {
+  return HasBindCapability(c.pid);
+}
+
 Server::Served* Server::Find(int fd) {
   if (fd < 0) return nullptr;
   const uint64_t cookie = SocketCookie(fd);
@@ -368,7 +392,23 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
   if (req.op == Op::kHello) {
     if (req.arg[0] != static_cast<int32_t>(kProtocolVersion)) return fail(EPROTO);
     rep.result = getpid();
-    return SendReply(c, rep);
+    // The program's settings (payload) against ours: the names that differ, with our
+    // values, for the one line the program writes (the daemon's configuration stands).
+    static const std::string ours = ProgramSettings();
+    const std::string theirs(payload.begin(), payload.end());
+    std::string differ;
+    size_t a = 0, b = 0;
+    while (a < ours.size() && b < theirs.size()) {
+      const size_t ae = ours.find('\n', a), be = theirs.find('\n', b);
+      if (ae == std::string::npos || be == std::string::npos) break;
+      if (ours.compare(a, ae - a, theirs, b, be - b) != 0) {
+        differ += (differ.empty() ? "" : " ") + ours.substr(a, ae - a);
+      }
+      a = ae + 1;
+      b = be + 1;
+    }
+    return SendReply(c, rep, std::span<const uint8_t>(
+                                 reinterpret_cast<const uint8_t*>(differ.data()), differ.size()));
   }
   if (req.op == Op::kHostInfo) {
     HostInfo info;
@@ -429,8 +469,10 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
   Socket& sock = *s.sock;
   switch (req.op) {
     case Op::kBind: {
-      // Linux: ports below 1024 need CAP_NET_BIND_SERVICE (root here).
-      if (req.addr.port != 0 && req.addr.port < 1024 && c.uid != 0) return fail(EACCES);
+      // Linux (inet_bind): ports below 1024 need CAP_NET_BIND_SERVICE.
+      if (req.addr.port != 0 && req.addr.port < 1024 && !MayBindPrivileged(c)) {
+        return fail(EACCES);
+      }
       auto r = sock.Bind(req.addr);
       return r.ok() ? SendReply(c, rep) : fail(r.error());
     }

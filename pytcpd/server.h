@@ -87,6 +87,7 @@ class Server {
   // New sockets.
   Served* Adopt(std::shared_ptr<Socket> sock, int domain, int type, int* client_end);
   Served* Find(int fd);
+  bool MayBindPrivileged(const Client& c) const;
 
   void MarkDirty(uint64_t id);
   void RunDirty();

@@ -161,14 +161,26 @@ int OpenChannel(bool start) {
   Request hello;
   hello.op = pytcpd::Op::kHello;
   hello.arg[0] = static_cast<int32_t>(pytcpd::kProtocolVersion);
+  // Read once, like the other settings (a forked worker's environment may be gone).
+  static const std::string settings = pytcpd::ProgramSettings();
   DaemonReply rep;
-  if (Exchange(fd, hello, {}, -1, &rep, 5000) != 0 || rep.rep.result <= 0) {
+  if (Exchange(fd, hello,
+               std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(settings.data()),
+                                        settings.size()),
+               -1, &rep, 5000) != 0 ||
+      rep.rep.result <= 0) {
     ReportOnce("daemon-hello", "pytcpd at " + path + " does not speak this library's protocol");
     libc().close(fd);
     errno = ENETDOWN;
     return -1;
   }
   g_daemon_pid.store(rep.rep.result, std::memory_order_relaxed);
+  if (!rep.payload.empty()) {
+    ReportOnce("daemon-settings",
+               "pytcpd (pid " + std::to_string(rep.rep.result) + ") already serves " + Interface() +
+                   " with " + std::string(rep.payload.begin(), rep.payload.end()) +
+                   ", unlike this program's environment; the daemon's settings stand");
+  }
   return fd;
 }
 

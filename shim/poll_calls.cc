@@ -64,6 +64,8 @@ class Registration {
 };
 
 bool HasStackSocket(const pollfd* fds, nfds_t nfds) {
+  // A null array is the kernel's to refuse (EFAULT), not ours to read.
+  if (fds == nullptr) return false;
   const FdTable& table = FdTable::Get();
   for (nfds_t i = 0; i < nfds; ++i) {
     if (table.Kind(fds[i].fd) == FdKind::kSocket) return true;

@@ -17,6 +17,8 @@
 #   - a socket passed with SCM_RIGHTS to another process, which uses it;
 #   - SIGKILL of a program mid-connection: the peer sees the FIN Linux would send and a
 #     new SYN to the dead program's port is refused;
+#   - port 80 needs CAP_NET_BIND_SERVICE (EACCES without it, as the kernel); a program
+#     whose PYTCP_* settings differ from the daemon's is told so in one line;
 #   - the conformance suite in shared mode: all but the known readiness gaps (listed);
 #   - the daemon killed: a blocked client returns (no hang) and a new daemon serves;
 #   - afterwards the daemon holds no socket and as few fds as when it started.
@@ -152,6 +154,26 @@ check "SIGKILL, kernel: the peer sees the connection end and a new SYN refused" 
   has "$TMP/kill-k.out" "got 1000000 end fin new-syn refused"
 check "SIGKILL under the shim: the same as the kernel" \
   has "$TMP/kill.out" "got 1000000 end fin new-syn refused"
+
+# --- privileged ports (CAP_NET_BIND_SERVICE), and a program whose settings differ ---
+BIND80='import socket
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", 80)); print("bound 80")
+except OSError as e:
+    print("bind 80:", e.errno)'
+NOCAP=(setpriv --bounding-set=-net_bind_service --inh-caps=-net_bind_service)
+lab_exec far "${NOCAP[@]}" "$PY" -c "$BIND80" >"$TMP/bind-k.out" 2>&1 || true
+in_host "${NOCAP[@]}" "$PY" -c "$BIND80" >"$TMP/bind.out" 2>&1 || true
+in_host "$PY" -c "$BIND80" >"$TMP/bind-root.out" 2>&1 || true
+check "bind port 80 without CAP_NET_BIND_SERVICE, kernel: EACCES" has "$TMP/bind-k.out" "^bind 80: 13$"
+check "bind port 80 without CAP_NET_BIND_SERVICE under the shim: EACCES" has "$TMP/bind.out" "^bind 80: 13$"
+check "bind port 80 with it under the shim" has "$TMP/bind-root.out" "^bound 80$"
+lab_exec host "${SHIM[@]}" PYTCP_IP4=10.77.0.9/24 "$PY" -c \
+  'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)' >"$TMP/differ.out" 2>&1 || true
+cat "$TMP/differ.out"
+check "a program with other settings is told once which of the daemon's stand" \
+  eval "[ \$(grep -c 'already serves' $TMP/differ.out) = 1 ] && grep -q 'PYTCP_IP4=$ME/24' $TMP/differ.out"
 
 # --- the conformance suite in shared mode ---
 KNOWN='TcpAccept.ListenerReadinessAcceptAndNames

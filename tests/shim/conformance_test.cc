@@ -710,6 +710,12 @@ TEST(UdpPoll, MixedWithAPipe) {
   EXPECT_EQ(p[2].revents, POLLIN);
 }
 
+TEST(UdpPoll, NullArrayIsEFAULT) {
+  pollfd* volatile none = nullptr;  // hidden from the compiler's null check
+  EXPECT_EQ(poll(none, 1, 0), -1);
+  EXPECT_EQ(errno, EFAULT);
+}
+
 TEST(UdpPoll, PpollTimesOut) {
   Fd s(ConnectedEcho());
   pollfd p{s.get(), POLLIN, 0};

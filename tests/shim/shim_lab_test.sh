@@ -41,6 +41,7 @@ check() {  # check NAME CMD...
   local name=$1; shift
   if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
 }
+has_line() { grep -qE "$2" "$1"; }  # has_line FILE REGEX
 wait_for() {  # wait_for FILE PATTERN SECONDS
   local i
   for ((i = 0; i < $3 * 10; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -373,6 +374,13 @@ check "fork: the child gets EBADF, the parent's connection carries on, fork+exec
 [[ $out == "$(printf 'child errno 9\nparent\nexec ok')" ]] || echo "$out" | sed 's/^/    /'
 check "fork: one line on stderr explains" \
   test "$(grep -c 'cannot be used in a forked child' "$TMP/fork.err")" = 1
+# CPython's subprocess vforks and closes fds (close_range) in the child, which shares our
+# memory: the parent's socket must come through (the child's curl cannot start a stack of
+# its own while we hold the TAP, and says so with its status).
+in_host timeout 30 "$PY" "$(dirname "${BASH_SOURCE[0]}")/../pytcpd/shared_programs.py" subprocess \
+  "$LAB_PEER_IP4" 7 "http://$LAB_PEER_IP4/index.html" >"$TMP/vfork.out" 2>&1 || true
+check "subprocess (vfork + close_range) leaves the parent's connection working" \
+  has_line "$TMP/vfork.out" "^subprocess ok "
 
 cat >"$TMP/idle.py" <<'PY'
 import resource, select, socket, sys, time

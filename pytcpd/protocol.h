@@ -50,7 +50,9 @@ enum class Op : uint16_t {
   kSocket,         // arg0 domain, arg1 type (no flags), arg2 protocol. Reply: fd attached.
   kBind,           // addr
   kListen,         // arg0 backlog
-  kConnect,        // addr (unspec: AF_UNSPEC); arg0 1 = do not wait (O_NONBLOCK)
+  kConnect,        // addr (unspec: AF_UNSPEC); arg0 1 = do not wait (O_NONBLOCK); arg1 the
+                   // filler bytes the program wrote into the pair (to be not writable while
+                   // connecting), which the daemon drains once the handshake is over
   kAccept,         // Reply: the new socket's fd attached, addr = peer, arg0 its domain.
   kShutdown,       // arg0 how (the daemon's part: SHUT_RD, and SHUT_WR for message sockets)
   kGetName,        // arg0 1 = peer. Reply: addr.

@@ -74,6 +74,7 @@ struct Server::Served final : ReadinessListener {
   Mode mode = Mode::kIdle;
   bool connect_started = false;
   bool connect_resolved = false;  // the handshake ended (either way) since the last connect
+  size_t filler = 0;  // bytes the program wrote into the pair while connecting (not data)
   SocketAddress connect_to;
   // TCP -> pair: what the pair did not take yet; pair -> TCP: what TCP did not take yet.
   std::vector<uint8_t> to_pair;
@@ -484,6 +485,7 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return SendReply(c, rep);
     }
     case Op::kConnect: {
+      if (req.arg[1] > 0) s.filler += static_cast<size_t>(req.arg[1]);
       auto r = sock.Connect(req.has_addr != 0 ? &req.addr : nullptr);
       if (req.has_addr != 0) s.connect_to = req.addr;
       s.connect_resolved = false;
@@ -667,6 +669,7 @@ void Server::CheckConnect(Served& s) {
   if ((m & (POLLOUT | POLLERR | POLLHUP | POLLIN)) == 0) return;
   if ((m & (POLLERR | POLLHUP)) == 0) s.mode = Served::Mode::kStream;
   s.connect_resolved = true;
+  DrainFiller(s);  // the program's end becomes writable now, as tcp_poll's POLLOUT
   ResolveWaiters(s, /*expired_only=*/false);
   if (s.mode == Served::Mode::kStream) PumpStream(s);
 }
@@ -737,6 +740,7 @@ void Server::PumpStream(Served& s) {
     }
   }
   // The program's data into TCP.
+  DrainFiller(s);
   while (true) {
     if (!s.from_pair.empty()) {
       const ByteSpan parts[] = {s.from_pair};
@@ -786,6 +790,15 @@ void Server::PumpStream(Served& s) {
   }
 }
 
+void Server::DrainFiller(Served& s) {
+  while (s.filler > 0 && s.dfd >= 0) {
+    const ssize_t n = recv(s.dfd, scratch_.data(), std::min(s.filler, kChunk), MSG_DONTWAIT);
+    if (n < 0 && errno == ECONNRESET) s.pair_reset = true;  // see PumpStream
+    if (n <= 0) return;  // it was all written before the request, so this is the end
+    s.filler -= static_cast<size_t>(n);
+  }
+}
+
 void Server::PumpTokens(Served& s) {
   // One token byte in the pair per connection or message waiting to be taken, so that
   // the program's own poll/epoll on its end sees POLLIN exactly then.
@@ -831,6 +844,7 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
   int so_error = 0;
   socklen_t len = sizeof(so_error);
   getsockopt(s.dfd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+  DrainFiller(s);
   while (s.mode == Served::Mode::kStream) {
     const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
     if (n <= 0) break;

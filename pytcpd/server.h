@@ -95,6 +95,7 @@ class Server {
   void PumpStream(Served& s);
   void PumpTokens(Served& s);
   void CheckConnect(Served& s);
+  void DrainFiller(Served& s);
   void OnPairEvent(uint64_t id, uint32_t events);
   void Arm(Served& s);
   void Orphan(Served& s);

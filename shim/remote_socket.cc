@@ -192,13 +192,27 @@ int RemoteBind(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
+// Fills the program's writing direction of the pair until the kernel says it is full, so
+// that poll shows the socket not writable: a listener never is (the daemon never reads
+// its pair), a connecting socket is not until the daemon, once the handshake is over,
+// takes exactly these bytes out again. Returns the bytes written.
+size_t FillPair(int fd) {
+  static const char zeros[65536] = {};
+  size_t total = 0;
+  while (true) {
+    const ssize_t n = libc().send(fd, zeros, sizeof(zeros), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) return total;
+    total += static_cast<size_t>(n);
+  }
+}
+
 int RemoteListen(int fd, RemoteSocket& s, int backlog) {
   Request req;
   req.op = Op::kListen;
   req.arg[0] = backlog;
   DaemonReply rep;
   if (Call(fd, req, &rep) < 0) return -1;
-  s.listening.store(true);
+  if (!s.listening.exchange(true)) FillPair(fd);
   return 0;
 }
 
@@ -216,6 +230,11 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
     req.has_addr = 1;
   }
   req.arg[0] = NonBlocking(fd) ? 1 : 0;
+  if (req.arg[0] != 0 && s.stream() && !a->unspec && !s.connecting.load() && !s.connected.load()) {
+    // Not writable while the handshake runs (tcp_poll): the daemon drains this much once
+    // it is over (arg1), and the program's POLLOUT comes then.
+    req.arg[1] = static_cast<int32_t>(FillPair(fd));
+  }
   s.committed.store(true);
   DaemonReply rep;
   // A blocking connect waits in the daemon for the handshake; a signal interrupts the

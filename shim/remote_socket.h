@@ -15,11 +15,11 @@
 // After exec (or SCM_RIGHTS) the socket calls recognise an inherited socket by asking the
 // kernel who made the pair (SO_PEERCRED is the daemon) and the daemon which socket it is.
 //
-// Known differences from Linux in this first step: a socket that is still connecting is
-// already writable in poll (the pair is); getsockopt(SO_ERROR) on it waits up to a second
-// for the handshake's outcome, so that poll-then-SO_ERROR programs see a refused
-// connection as refused. Data written before the connection is established waits in the
-// pair.
+// Readiness: a listener and a connecting socket are not writable, as on Linux, because
+// the program fills its direction of the pair (the daemon drains a connecting socket's
+// filler when the handshake is over). Known difference: POLLERR is never shown (a reset
+// is POLLHUP, reads ECONNRESET); getsockopt(SO_ERROR) waits up to a second for a
+// handshake that is not over.
 #pragma once
 
 #include <sys/socket.h>

@@ -651,6 +651,7 @@ void Server::RunDirty() {
 }
 
 void Server::Pump(Served& s) {
+  const uint64_t id = s.id;  // `s` may be gone afterwards (an orphan closed)
   switch (s.mode) {
     case Served::Mode::kIdle: CheckConnect(s); break;
     case Served::Mode::kStream:
@@ -658,7 +659,7 @@ void Server::Pump(Served& s) {
     case Served::Mode::kListener:
     case Served::Mode::kDatagram: PumpTokens(s); break;
   }
-  if (served_.contains(s.id)) Arm(s);
+  if (served_.contains(id)) Arm(s);
 }
 
 void Server::CheckConnect(Served& s) {

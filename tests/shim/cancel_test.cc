@@ -26,6 +26,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/shim/blocked_call.h"
 
 namespace {
 
@@ -86,84 +87,9 @@ int OpenFds() {
   return n - 1;  // the directory's own fd
 }
 
-enum class Block { kRecv, kAccept, kPoll, kSelect, kEpollWait, kPipeRead, kCount };
-
-const char* Name(Block b) {
-  switch (b) {
-    case Block::kRecv: return "recv";
-    case Block::kAccept: return "accept";
-    case Block::kPoll: return "poll";
-    case Block::kSelect: return "select";
-    case Block::kEpollWait: return "epoll_wait";
-    case Block::kPipeRead: return "pipe read";
-    case Block::kCount: break;
-  }
-  return "?";
-}
-
-struct Args {
-  Block how;
-  int fd;
-};
-
-void CloseFd(void* p) { close(*static_cast<int*>(p)); }
-
-void* BlockOn(void* p) {
-  const auto* a = static_cast<Args*>(p);
-  char c;
-  switch (a->how) {
-    case Block::kRecv:
-      (void)recv(a->fd, &c, 1, 0);
-      break;
-    case Block::kAccept: {
-      int s = accept(a->fd, nullptr, nullptr);
-      if (s >= 0) close(s);
-      break;
-    }
-    case Block::kPoll: {
-      pollfd pf{a->fd, POLLIN, 0};
-      (void)poll(&pf, 1, -1);
-      break;
-    }
-    case Block::kSelect: {
-      fd_set r;
-      FD_ZERO(&r);
-      FD_SET(a->fd, &r);
-      (void)select(a->fd + 1, &r, nullptr, nullptr, nullptr);
-      break;
-    }
-    case Block::kEpollWait: {
-      int ep = epoll_create1(EPOLL_CLOEXEC);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      (void)epoll_ctl(ep, EPOLL_CTL_ADD, a->fd, &ev);
-      pthread_cleanup_push(&CloseFd, &ep);
-      (void)epoll_wait(ep, &ev, 1, -1);
-      pthread_cleanup_pop(1);
-      break;
-    }
-    case Block::kPipeRead:
-      (void)read(a->fd, &c, 1);
-      break;
-    case Block::kCount:
-      break;
-  }
-  return nullptr;
-}
-
-// A thread blocked as `how` on `fd`, cancelled after `delay`: what pthread_join says.
-void* CancelBlocked(Block how, int fd, microseconds delay) {
-  Args args{how, fd};
-  pthread_t t;
-  if (pthread_create(&t, nullptr, &BlockOn, &args) != 0) return nullptr;
-  timespec ts{static_cast<time_t>(delay.count() / 1000000),
-              static_cast<long>(delay.count() % 1000000 * 1000)};
-  nanosleep(&ts, nullptr);
-  pthread_cancel(t);
-  void* result = nullptr;
-  pthread_join(t, &result);
-  return result;
-}
+using blocked_call::Block;
+using blocked_call::CancelBlocked;
+using blocked_call::Name;
 
 class CancelTest : public ::testing::Test {
  protected:

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/shim/blocked_call.h"
 
 namespace {
 
@@ -126,80 +127,25 @@ TEST(Passthrough, OtherFamiliesGoToTheKernel) {
   close(nl);
 }
 
+using blocked_call::Block;
+using blocked_call::CancelBlocked;
+
 // pthread_cancel of a thread blocked in a cancellation point on a kernel fd: glibc unwinds
 // the thread (abi::__forced_unwind) through the interposed call, which must let it pass
 // (issue 19: "FATAL: exception not rethrown" before).
-enum class Block { kRead, kRecv, kPoll, kSelect, kEpollWait };
-
-struct BlockArgs {
-  Block how;
-  int fd;
-};
-
-void* BlockOn(void* p) {
-  const auto* a = static_cast<BlockArgs*>(p);
-  char c;
-  switch (a->how) {
-    case Block::kRead:
-      (void)read(a->fd, &c, 1);
-      break;
-    case Block::kRecv:
-      (void)recv(a->fd, &c, 1, 0);
-      break;
-    case Block::kPoll: {
-      pollfd pf{a->fd, POLLIN, 0};
-      (void)poll(&pf, 1, -1);
-      break;
-    }
-    case Block::kSelect: {
-      fd_set r;
-      FD_ZERO(&r);
-      FD_SET(a->fd, &r);
-      (void)select(a->fd + 1, &r, nullptr, nullptr, nullptr);
-      break;
-    }
-    case Block::kEpollWait: {
-      int ep = epoll_create1(EPOLL_CLOEXEC);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      (void)epoll_ctl(ep, EPOLL_CTL_ADD, a->fd, &ev);
-      // The epoll fd would leak on cancellation without this handler.
-      pthread_cleanup_push([](void* e) { close(*static_cast<int*>(e)); }, &ep);
-      (void)epoll_wait(ep, &ev, 1, -1);
-      pthread_cleanup_pop(1);
-      break;
-    }
-  }
-  return nullptr;
-}
-
-// Starts a thread blocked as `how` on `fd`, cancels it after `delay`, and returns what
-// pthread_join reports.
-void* CancelBlocked(Block how, int fd, std::chrono::microseconds delay) {
-  BlockArgs args{how, fd};
-  pthread_t t;
-  if (pthread_create(&t, nullptr, &BlockOn, &args) != 0) return nullptr;
-  timespec ts{0, static_cast<long>(delay.count() * 1000)};
-  nanosleep(&ts, nullptr);
-  pthread_cancel(t);
-  void* result = nullptr;
-  pthread_join(t, &result);
-  return result;
-}
-
 TEST(Passthrough, PthreadCancelPassesThroughKernelCalls) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-  for (Block how : {Block::kRead, Block::kPoll, Block::kSelect, Block::kEpollWait}) {
+  for (Block how : {Block::kPipeRead, Block::kPoll, Block::kSelect, Block::kEpollWait}) {
     EXPECT_EQ(CancelBlocked(how, p[0], std::chrono::milliseconds(20)), PTHREAD_CANCELED)
         << static_cast<int>(how);
   }
   EXPECT_EQ(CancelBlocked(Block::kRecv, sv[0], std::chrono::milliseconds(20)), PTHREAD_CANCELED);
   // Cancelled at once, before or while it blocks: every moment of the call is safe.
   for (int i = 0; i < 200; ++i) {
-    ASSERT_EQ(CancelBlocked(Block::kRead, p[0], std::chrono::microseconds(i % 50)),
+    ASSERT_EQ(CancelBlocked(Block::kPipeRead, p[0], std::chrono::microseconds(i % 50)),
               PTHREAD_CANCELED);
   }
   // The pipe is intact.

@@ -103,6 +103,21 @@ class ServerTest : public ::testing::Test {
     req.addr = SocketAddress{IpAddress(kIpB), port, 0};
     EXPECT_EQ(Call(req, fd).result, 0);
   }
+  // A stream socket of the daemon's connected to a listener of B's on `port`: the program's
+  // fd, and B's accepted socket (nullptr if the accept failed).
+  struct Connected {
+    int fd = -1;
+    std::shared_ptr<TcpSocket> peer;
+  };
+  Connected ConnectedPair(uint16_t port) {
+    auto l = PeerListener(port);
+    Connected c;
+    c.fd = NewSocket(SOCK_STREAM);
+    ConnectTo(c.fd, port);
+    auto accepted = l->Accept();
+    if (accepted.ok()) c.peer = *accepted;
+    return c;
+  }
   static bool Readable(int fd, int ms) {
     pollfd p{fd, POLLIN, 0};
     return poll(&p, 1, ms) == 1;
@@ -138,37 +153,31 @@ TEST_F(ServerTest, ARequestWithoutItsSocketsFdIsEbadf) {
 }
 
 TEST_F(ServerTest, TheStreamFlowsThroughThePairBothWays) {
-  auto l = PeerListener(7);
-  const int s = NewSocket(SOCK_STREAM);
-  ConnectTo(s, 7);
-  auto peer = l->Accept();
-  ASSERT_TRUE(peer.ok());
+  auto [s, peer] = ConnectedPair(7);
+  ASSERT_NE(peer, nullptr);
   ASSERT_EQ(write(s, "to the peer", 11), 11);
   uint8_t buf[64];
-  auto n = (*peer)->Recv(MutableByteSpan(buf, 11), MSG_WAITALL);
+  auto n = peer->Recv(MutableByteSpan(buf, 11), MSG_WAITALL);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), *n), "to the peer");
-  ASSERT_TRUE((*peer)->Send(ByteSpan(reinterpret_cast<const uint8_t*>("back"), 4)).ok());
+  ASSERT_TRUE(peer->Send(ByteSpan(reinterpret_cast<const uint8_t*>("back"), 4)).ok());
   ASSERT_TRUE(Readable(s, 5000));
   EXPECT_EQ(read(s, buf, sizeof(buf)), 4);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), 4), "back");
   // The peer's FIN is the end of the pair's stream; kStatus says it was orderly.
-  ASSERT_TRUE((*peer)->Shutdown(SHUT_WR).ok());
+  ASSERT_TRUE(peer->Shutdown(SHUT_WR).ok());
   ASSERT_TRUE(Readable(s, 5000));
   EXPECT_EQ(read(s, buf, sizeof(buf)), 0);
   Request st;
   st.op = Op::kStatus;
   EXPECT_EQ(Call(st, s).result, 0);
   close(s);
-  (*peer)->Close();
+  peer->Close();
 }
 
 TEST_F(ServerTest, TheLastCloseSendsTheDataThenFin) {
-  auto l = PeerListener(8);
-  const int s = NewSocket(SOCK_STREAM);
-  ConnectTo(s, 8);
-  auto peer = l->Accept();
-  ASSERT_TRUE(peer.ok());
+  auto [s, peer] = ConnectedPair(8);
+  ASSERT_NE(peer, nullptr);
   // A dup (as fork would make) keeps the socket; the last close ends it gracefully, with
   // everything written before it delivered. The peer reads meanwhile (what the pair and
   // the buffers hold is less than the data).
@@ -191,7 +200,7 @@ TEST_F(ServerTest, TheLastCloseSendsTheDataThenFin) {
   std::string got;
   std::vector<uint8_t> buf(65536);
   while (true) {
-    auto n = (*peer)->Recv(MutableByteSpan(buf.data(), buf.size()), 0);
+    auto n = peer->Recv(MutableByteSpan(buf.data(), buf.size()), 0);
     ASSERT_TRUE(n.ok()) << n.error();
     if (*n == 0) break;  // FIN
     got.append(reinterpret_cast<char*>(buf.data()), *n);
@@ -204,23 +213,20 @@ TEST_F(ServerTest, TheLastCloseSendsTheDataThenFin) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(server_->socket_count(), 0u);
-  (*peer)->Close();
+  peer->Close();
 }
 
 TEST_F(ServerTest, ClosingOverUnreadDataResets) {
-  auto l = PeerListener(9);
-  const int s = NewSocket(SOCK_STREAM);
-  ConnectTo(s, 9);
-  auto peer = l->Accept();
-  ASSERT_TRUE(peer.ok());
-  ASSERT_TRUE((*peer)->Send(ByteSpan(reinterpret_cast<const uint8_t*>("unread"), 6)).ok());
+  auto [s, peer] = ConnectedPair(9);
+  ASSERT_NE(peer, nullptr);
+  ASSERT_TRUE(peer->Send(ByteSpan(reinterpret_cast<const uint8_t*>("unread"), 6)).ok());
   ASSERT_TRUE(Readable(s, 5000));  // it reached the pair, and the program never reads it
   close(s);
   uint8_t buf[8];
-  auto n = (*peer)->Recv(MutableByteSpan(buf, sizeof(buf)), 0);
+  auto n = peer->Recv(MutableByteSpan(buf, sizeof(buf)), 0);
   ASSERT_FALSE(n.ok());
   EXPECT_EQ(n.error(), ECONNRESET);  // tcp_close: RST when unread data is discarded
-  (*peer)->Close();
+  peer->Close();
 }
 
 TEST_F(ServerTest, AListenerHasATokenPerWaitingConnection) {

@@ -16,11 +16,7 @@ SERVICES=$BUILD/stack/examples/udp-services
 lab_up "$(lab_unique_name ip4)"
 set -a; lab_load "$LAB_NAME"; set +a
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 wait_for() {  # wait_for FILE PATTERN SECONDS
   local i
   for ((i = 0; i < $3 * 10; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done

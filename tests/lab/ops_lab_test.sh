@@ -34,13 +34,8 @@ ME=10.77.0.2
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4"
       PYTCP_IP6=none)
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 in_host() { lab_exec host "${SHIM[@]}" "$@"; }
-has() { grep -qE "$2" "$1"; }  # has FILE REGEX
 
 # --- ping and traceroute, unmodified, through the stack ---
 in_host timeout 20 ping -c 3 -i 0.2 -W 2 "$LAB_PEER_IP4" >"$TMP/ping.out" 2>&1 || true

@@ -36,12 +36,7 @@ stop_daemon() {
 }
 lab_defer stop_daemon
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
-has() { grep -qE "$2" "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 WANT=$(cut -c1-64 "$LAB_HTTP_ROOT/10M.bin.sha256")
 
 # config NAME MASTER(on|off): Debian's default site (listen 8080; listen [::]:8080;) and a

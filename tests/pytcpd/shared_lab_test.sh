@@ -50,12 +50,7 @@ stop_daemon() {
 }
 lab_defer stop_daemon
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
-has() { grep -qE "$2" "$1"; }  # has FILE REGEX
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 in_host() { lab_exec host "${SHIM[@]}" "$@"; }
 # bg NS LOG CMD...: in the background; BG is its pid (timeout's, which passes a kill on).
 bg() {

@@ -20,11 +20,7 @@ ME=10.77.0.2
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4"
       PYTCP_IP6=none)
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 run() {  # run NS LOG [PREFIX...]: shim_cancel, bounded
   local ns=$1 log=$2; shift 2
   lab_exec "$ns" "$@" env CANCEL_PEER="$LAB_PEER_IP4" CANCEL_LOOP_SECONDS=10 \

@@ -20,11 +20,7 @@ CACHE=$TMP/dhcp4.lease
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP6=none PYTCP_DHCP_CACHE="$CACHE"
       PYTCP_LOG=warn,dhcp4=debug)
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 
 cat >"$CACHE" <<LEASE
 pytcp-dhcp4-lease 1

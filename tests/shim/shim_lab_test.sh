@@ -36,12 +36,7 @@ ME=10.77.0.2
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4"
       PYTCP_IP6=none)
 
-passed=0; failed=0
-check() {  # check NAME CMD...
-  local name=$1; shift
-  if "$@"; then echo "ok   - $name"; passed=$((passed + 1)); else echo "FAIL - $name"; failed=$((failed + 1)); fi
-}
-has_line() { grep -qE "$2" "$1"; }  # has_line FILE REGEX
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 wait_for() {  # wait_for FILE PATTERN SECONDS
   local i
   for ((i = 0; i < $3 * 10; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -380,7 +375,7 @@ check "fork: one line on stderr explains" \
 in_host timeout 30 "$PY" "$(dirname "${BASH_SOURCE[0]}")/../pytcpd/shared_programs.py" subprocess \
   "$LAB_PEER_IP4" 7 "http://$LAB_PEER_IP4/index.html" >"$TMP/vfork.out" 2>&1 || true
 check "subprocess (vfork + close_range) leaves the parent's connection working" \
-  has_line "$TMP/vfork.out" "^subprocess ok "
+  has "$TMP/vfork.out" "^subprocess ok "
 
 cat >"$TMP/idle.py" <<'PY'
 import resource, select, socket, sys, time

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -176,8 +177,24 @@ absl::Status Server::Listen() {
 
 void Server::Run() {
   epoll_event events[64];
+  loop_thread_ = pthread_self();
+  in_loop_ = true;
+  // The link, lent for as long as the loop runs (-1: the stack has no loop thread, as in
+  // tests that drive it, or the link has no fd; the stack's loop then reads it).
+  const int link_fd = stack_->BeginLinkWait();
+  if (link_fd >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = MakeTag(kLinkTag, 0);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, link_fd, &ev);
+  }
   while (!stop_) {
-    const int n = epoll_wait(epoll_fd_, events, 64, NextTimeoutMs());
+    bool dirty_left;  // marked by the loop itself after RunDirty's last round
+    {
+      std::lock_guard lock(dirty_mu_);
+      dirty_left = !dirty_.empty();
+    }
+    const int n = epoll_wait(epoll_fd_, events, 64, dirty_left ? 0 : NextTimeoutMs());
     if (n < 0 && errno != EINTR) {
       PYTCP_LOG(log_daemon, kError, "epoll_wait: {}", strerror(errno));
       break;
@@ -195,9 +212,11 @@ void Server::Run() {
         case kSignalTag: stop_ = true; break;
         case kClientTag: ServeClient(id); break;
         case kPairTag: OnPairEvent(id, events[i].events); break;
+        case kLinkTag: stack_->ProcessLinkForWait(); break;
       }
     }
     RunDirty();
+    TrimWhenIdle();
     // Only the sockets with a waiting connect (a handful) are looked at, not all of them.
     for (uint64_t id : std::vector<uint64_t>(waiting_.begin(), waiting_.end())) {
       auto it = served_.find(id);
@@ -213,12 +232,29 @@ void Server::Run() {
       }
     }
   }
+  in_loop_ = false;
+  if (link_fd >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, link_fd, nullptr);
+    stack_->EndLinkWait();
+  }
 }
 
 void Server::Stop() {
   stop_ = true;
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
+}
+
+void Server::TrimWhenIdle() {
+  // A daemon that served many sockets gives the memory back once it serves none (glibc
+  // keeps freed heap otherwise), at most once a second: the host's kernel frees socket
+  // memory as sockets go, and a long-lived daemon should look idle when it is.
+  if (!trim_due_ || !served_.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_trim_ < std::chrono::seconds(1)) return;
+  malloc_trim(0);
+  trim_due_ = false;
+  last_trim_ = now;
 }
 
 bool Server::Idle() const {
@@ -236,6 +272,7 @@ int Server::NextTimeoutMs() const {
     if (it == served_.end()) continue;
     for (const Waiter& w : it->second->waiters) next = std::min(next, w.deadline);
   }
+  if (trim_due_ && served_.empty()) next = std::min(next, last_trim_ + std::chrono::seconds(1));
   int ms = -1;
   if (next != std::chrono::steady_clock::time_point::max()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -627,6 +664,10 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
 void Server::MarkDirty(uint64_t id) {
   std::lock_guard lock(dirty_mu_);
   dirty_.insert(id);
+  // The loop's own processing (a frame it read, data it sent) is followed by RunDirty.
+  if (in_loop_.load(std::memory_order_relaxed) && pthread_equal(loop_thread_.load(), pthread_self())) {
+    return;
+  }
   if (!wake_pending_) {
     wake_pending_ = true;
     const uint64_t one = 1;
@@ -897,6 +938,7 @@ void Server::Forget(uint64_t id) {
   }
   served_.erase(it);
   served_count_ = served_.size();
+  if (served_.empty()) trim_due_ = true;
 }
 
 }  // namespace pytcp::pytcpd

@@ -3,10 +3,13 @@
 //
 // One thread runs the server's loop (epoll over the control socket, the clients'
 // control connections, the daemon's end of every socket's pair, a wake-up eventfd and a
-// signalfd); the Stack runs its own event loop thread as it does in a program. The stack
-// tells the server about a socket's readiness through the socket's ReadinessListener
-// (under the stack lock, from whichever thread moved it): the server only marks the
-// socket and wakes its loop, which then moves data between the socket and its pair.
+// signalfd) and, while it runs, reads the link too (the Stack's run-to-completion
+// loan, Stack::BeginLinkWait): a frame is processed by the thread that then moves its
+// data into the pair, with no hand-over between threads; the Stack's own loop thread is
+// left the timers. The stack tells the server about a socket's readiness through the
+// socket's ReadinessListener (under the stack lock, from whichever thread moved it): the
+// server only marks the socket (and wakes its loop when another thread moved it), and its
+// loop then moves data between the socket and its pair.
 //
 // A socket lives as long as some process holds an fd of its pair: when the last one is
 // closed anywhere (or its process dies), the daemon's end reports POLLHUP and the socket
@@ -15,6 +18,7 @@
 // was left (the kernel marks the daemon's end ECONNRESET then), SO_LINGER as set.
 #pragma once
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -73,7 +77,9 @@ class Server {
   };
 
   // epoll tags: the kind in the top byte, an id below.
-  enum Tag : uint64_t { kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kClientTag = 4, kPairTag = 5 };
+  enum Tag : uint64_t {
+    kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kClientTag = 4, kPairTag = 5, kLinkTag = 6
+  };
   static uint64_t MakeTag(Tag t, uint64_t id) { return (uint64_t{t} << 56) | id; }
 
   void AcceptClients();
@@ -103,6 +109,7 @@ class Server {
   void ResolveWaiters(Served& s, bool expired_only);
   int NextTimeoutMs() const;
   bool Idle() const;
+  void TrimWhenIdle();
 
   Stack* stack_;
   ServerOptions options_;
@@ -122,10 +129,15 @@ class Server {
   std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
   std::vector<uint8_t> scratch_;
   std::chrono::steady_clock::time_point idle_since_;
+  bool trim_due_ = false;  // the last socket went since the last trim
+  std::chrono::steady_clock::time_point last_trim_;
 
   std::mutex dirty_mu_;
   std::unordered_set<uint64_t> dirty_;
   bool wake_pending_ = false;
+  // The thread in Run(): a readiness change it makes itself needs no wake-up.
+  std::atomic<pthread_t> loop_thread_{};
+  std::atomic<bool> in_loop_{false};
 };
 
 }  // namespace pytcp::pytcpd

@@ -2,7 +2,10 @@
 
 #include <dlfcn.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <spawn.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -117,6 +120,32 @@ bool StartDaemon() {
   return true;
 }
 
+// An exclusive flock(2) on `path` for as long as it lives (none if the file cannot be made:
+// starting then races as before, and the loser's start fails visibly). The file is
+// made owner-only: a program of another user that may use the daemon finds it running.
+class StartLock {
+ public:
+  explicit StartLock(const std::string& path) : fd_(Open(path)) {
+    if (fd_ < 0) return;
+    while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~StartLock() {
+    if (fd_ >= 0) libc().close(fd_);  // closing lets the lock go
+  }
+  StartLock(const StartLock&) = delete;
+  StartLock& operator=(const StartLock&) = delete;
+
+ private:
+  static int Open(const std::string& path) {
+    // The run directory as the daemon makes it, if no daemon made it yet.
+    const std::string dir = path.substr(0, path.rfind('/'));
+    if (!dir.empty()) mkdir(dir.c_str(), 0755);
+    return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  }
+  const int fd_;
+};
+
 int ConnectOnce(const std::string& path) {
   const int fd = libc().socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
@@ -144,12 +173,17 @@ int OpenChannel(bool start) {
     return -1;
   }
   if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
-    if (!StartDaemon()) {
+    // Programs started together (a shell loop, make -j) would each start a daemon, and
+    // all but one would find the TAP taken: one starts it, under a lock on the run
+    // directory's start file, and the others wait for it and then find it serving.
+    const StartLock lock(path + ".start");
+    fd = ConnectOnce(path);
+    if (fd < 0 && !StartDaemon()) {
       errno = ENETDOWN;
       return -1;
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while ((fd = ConnectOnce(path)) < 0 && std::chrono::steady_clock::now() < deadline) {
+    while (fd < 0 && (fd = ConnectOnce(path)) < 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }

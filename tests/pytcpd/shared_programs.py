@@ -14,9 +14,20 @@ and against the Linux kernel, with the same expected output.
                                then sleeps (to be killed)
   peer-kill HOST PORT PIDFILE  reads 1 MB from hold-and-stream, SIGKILLs it (by pid), then
                                reports how the connection ended and what a new SYN gets
+  echo-server PORT             an asyncio echo server on [::]:PORT (dual-stack, backlog 4096)
+                               for many concurrent connections: reads an 8-byte length, echoes
+                               that many bytes, then closes first, so the client (the passive
+                               closer) keeps no TIME-WAIT
+  scale-client HOST PORT N SIZE  N connections at once from one thread (selectors: epoll),
+                               each sends the length and SIZE random bytes and reads the echo
+                               to the server's FIN; prints "flowing" once echoed data comes
+                               back, then "scale ok N" when every hash matches, else what
+                               failed
 """
+import asyncio
 import hashlib
 import os
+import selectors
 import signal
 import socket
 import socketserver
@@ -153,6 +164,84 @@ def peer_kill(host, port, pidfile):
     print("killed: got", got, "end", end, "new-syn", syn, flush=True)
 
 
+def echo_server(port):
+    async def handle(reader, writer):
+        try:
+            left = int.from_bytes(await reader.readexactly(8), "big")
+            while left and (data := await reader.read(min(left, 65536))):
+                left -= len(data)
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        writer.close()
+
+    async def serve():
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", port))
+        server = await asyncio.start_server(handle, sock=sock, backlog=4096)
+        print("listening", flush=True)
+        await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+def scale_client(host, port, n, size):
+    """All n connections in flight at once, driven by one epoll loop: each sends its
+    random bytes while reading the echo, and compares the hashes at the end."""
+    sel = selectors.DefaultSelector()
+    conns = []
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex((host, port))
+        c = {"sock": s, "out": size.to_bytes(8, "big") + os.urandom(size), "sent": 0,
+             "got": bytearray(), "i": i}
+        conns.append(c)
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, c)
+    left = n
+    deadline = time.monotonic() + 60
+    failures = []
+    flowing = False
+    while left and time.monotonic() < deadline:
+        for key, mask in sel.select(timeout=1):
+            c = key.data
+            s = c["sock"]
+            try:
+                if mask & selectors.EVENT_WRITE and c["sent"] < len(c["out"]):
+                    c["sent"] += s.send(memoryview(c["out"])[c["sent"]:c["sent"] + 65536])
+                    if c["sent"] == len(c["out"]):
+                        sel.modify(s, selectors.EVENT_READ, c)
+                if mask & selectors.EVENT_READ:
+                    data = s.recv(65536)
+                    c["got"] += data
+                    if data:
+                        if not flowing:
+                            flowing = True
+                            print("flowing", flush=True)
+                        continue
+                    if len(c["got"]) != size:
+                        failures.append("connection %d: EOF after %d bytes" % (c["i"], len(c["got"])))
+                    sel.unregister(s)
+                    s.close()
+                    left -= 1
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                failures.append("connection %d: %s" % (c["i"], e))
+                sel.unregister(s)
+                s.close()
+                left -= 1
+    ok = sum(1 for c in conns
+             if hashlib.sha256(c["out"][8:]).digest() == hashlib.sha256(c["got"]).digest())
+    if left:
+        failures.append("%d connections unfinished after 60 s" % left)
+    print("scale ok %d" % ok if ok == n else "scale FAILED %d of %d: %s" % (ok, n, failures[:3]),
+          flush=True)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "fork-echo":
@@ -167,6 +256,10 @@ def main():
         hold_and_stream(int(args[0]), args[1])
     elif cmd == "peer-kill":
         peer_kill(args[0], int(args[1]), args[2])
+    elif cmd == "echo-server":
+        echo_server(int(args[0]))
+    elif cmd == "scale-client":
+        scale_client(args[0], int(args[1]), int(args[2]), int(args[3]))
     else:
         sys.exit("unknown command " + cmd)
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -21,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "pytcpd/socket_holders.h"
 #include "stack/base/log.h"
 
 namespace pytcp::pytcpd {
@@ -103,9 +105,11 @@ struct Server::Client {
 Server::Server(Stack* stack, ServerOptions options)
     : stack_(stack), options_(std::move(options)), scratch_(kMaxMessage) {
   idle_since_ = std::chrono::steady_clock::now();
+  stack_->set_socket_owners([this] { return NameOwners(); });
 }
 
 Server::~Server() {
+  stack_->set_socket_owners(nullptr);
   for (auto& [id, s] : served_) {
     s->sock->RemoveListener(s.get());
     s->sock->Close();
@@ -243,6 +247,32 @@ void Server::Stop() {
   stop_ = true;
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
+}
+
+Stack::SocketOwners Server::NameOwners() {
+  // The console's thread: a copy of the list, then the kernel's /proc, then the sockets'
+  // own addresses (each call takes the stack lock by itself).
+  std::vector<Owned> owned;
+  {
+    std::lock_guard lock(owned_mu_);
+    for (const auto& [id, o] : owned_) owned.push_back(o);
+  }
+  std::unordered_set<ino_t> inodes;
+  for (const Owned& o : owned) inodes.insert(o.inode);
+  const auto holders = SocketHolders(inodes);
+  Stack::SocketOwners out;
+  for (const Owned& o : owned) {
+    auto h = holders.find(o.inode);
+    auto sock = o.sock.lock();
+    if (h == holders.end() || sock == nullptr) continue;
+    auto local = sock->LocalAddress();
+    if (!local.ok()) continue;
+    Stack::SocketOwnerKey key{o.tcp, *local, {}};
+    if (auto peer = sock->PeerAddress(); peer.ok()) key.peer = *peer;
+    key.local.scope_id = key.peer.scope_id = 0;
+    out[key] = h->second;
+  }
+  return out;
 }
 
 void Server::TrimWhenIdle() {
@@ -415,6 +445,11 @@ Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type
   ev.data.u64 = MakeTag(kPairTag, s->id);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s->dfd, &ev);
   *client_end = sv[1];
+  struct stat st{};
+  if (fstat(sv[1], &st) == 0) {
+    std::lock_guard lock(owned_mu_);
+    owned_[s->id] = Owned{s->sock, st.st_ino, type == SOCK_STREAM};
+  }
   Served* raw = s.get();
   by_cookie_[s->cookie] = s->id;
   served_[s->id] = std::move(s);
@@ -928,6 +963,10 @@ void Server::Forget(uint64_t id) {
   }
   by_cookie_.erase(s.cookie);
   waiting_.erase(id);
+  {
+    std::lock_guard lock(owned_mu_);
+    owned_.erase(id);
+  }
   if (s.stream_error != 0) {
     ended_[s.cookie] = s.stream_error;
     ended_order_.push_back(s.cookie);

@@ -110,6 +110,8 @@ class Server {
   int NextTimeoutMs() const;
   bool Idle() const;
   void TrimWhenIdle();
+  // For the console's `show sockets` (any thread): the processes holding each socket.
+  Stack::SocketOwners NameOwners();
 
   Stack* stack_;
   ServerOptions options_;
@@ -129,6 +131,14 @@ class Server {
   std::unordered_map<uint64_t, std::unique_ptr<Client>> clients_;
   std::vector<uint8_t> scratch_;
   std::chrono::steady_clock::time_point idle_since_;
+  // What NameOwners needs of each socket, readable from the console's thread.
+  struct Owned {
+    std::weak_ptr<Socket> sock;
+    ino_t inode = 0;  // of the program's end of the pair
+    bool tcp = false;
+  };
+  std::mutex owned_mu_;
+  std::unordered_map<uint64_t, Owned> owned_;
   bool trim_due_ = false;  // the last socket went since the last trim
   std::chrono::steady_clock::time_point last_trim_;
 

@@ -348,6 +348,21 @@ void Stack::EndLinkWait() {
   ReleaseLinkLocked();
 }
 
+void Stack::set_socket_owners(std::function<SocketOwners()> namer) {
+  std::lock_guard lock(owners_mu_);
+  socket_owners_ = std::move(namer);
+}
+
+std::optional<Stack::SocketOwners> Stack::SocketOwnersSnapshot() {
+  std::function<SocketOwners()> namer;
+  {
+    std::lock_guard lock(owners_mu_);
+    namer = socket_owners_;
+  }
+  if (!namer) return std::nullopt;
+  return namer();
+}
+
 std::vector<std::shared_ptr<Socket>> Stack::OpenSockets() {
   std::vector<std::shared_ptr<Socket>> open;
   std::lock_guard lock(sockets_mu_);

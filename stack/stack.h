@@ -15,10 +15,15 @@
 #pragma once
 
 #include <atomic>
+#include <compare>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -135,6 +140,24 @@ class Stack final : private LinkDriver {
   // without holding mutex()).
   std::vector<std::shared_ptr<Socket>> OpenSockets();
 
+  // Who holds the sockets, for the console's `show sockets` (as `ss -p`): a program of the
+  // stack's own names nothing (the console is its own), pytcpd names the processes whose
+  // fds refer to each socket it serves. Called by the console's thread without mutex().
+  struct SocketOwnerKey {
+    bool tcp = false;
+    SocketAddress local;
+    SocketAddress peer;  // unspecified with port 0: none (a listener, an unconnected socket)
+    auto operator<=>(const SocketOwnerKey& o) const {
+      return std::tie(tcp, local.ip, local.port, peer.ip, peer.port) <=>
+             std::tie(o.tcp, o.local.ip, o.local.port, o.peer.ip, o.peer.port);
+    }
+    bool operator==(const SocketOwnerKey& o) const { return (*this <=> o) == 0; }
+  };
+  using SocketOwners = std::map<SocketOwnerKey, std::string>;
+  void set_socket_owners(std::function<SocketOwners()> namer);
+  // Empty when nothing names owners (then the console shows no Process column).
+  std::optional<SocketOwners> SocketOwnersSnapshot();
+
   // Counters of every protocol as "protocol.counter" -> value (non-zero ones).
   std::map<std::string, uint64_t> CounterSnapshot();
 
@@ -210,6 +233,8 @@ class Stack final : private LinkDriver {
   void TrackSocket(const std::shared_ptr<Socket>& socket);
   std::unique_ptr<PcapWriter> capture_;
   std::unique_ptr<StackConsole> console_;  // started by Start(), stopped first by Stop()
+  std::mutex owners_mu_;
+  std::function<SocketOwners()> socket_owners_;
   int wake_fd_ = -1;
   // Run-to-completion state (guarded by mu_): an application thread is waiting on the link
   // (at most one: the others wait to be told, as the kernel wakes one reader per frame);

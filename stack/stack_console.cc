@@ -223,6 +223,8 @@ Table ShowSockets(Stack& s) {
     bool tcp = false;
   };
   std::vector<Row> rows;
+  // pytcpd's processes per socket (as `ss -p`), asked before any lock is taken.
+  const std::optional<Stack::SocketOwners> owners = s.SocketOwnersSnapshot();
   // The datagram sockets are the stack's tracked sockets (their queues live there); the
   // list is taken before the stack lock (Stack::OpenSockets' own lock comes first).
   const std::vector<std::shared_ptr<Socket>> open = s.OpenSockets();
@@ -270,6 +272,7 @@ Table ShowSockets(Stack& s) {
     }
   }
   Table t{{"Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "RTT-ms", "Cwnd", "Retrans"}, {}};
+  if (owners) t.columns.push_back("Process");
   auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
   for (const Row& r : rows) {
     // ICMP sockets have no peer port; a raw one has no local port either.
@@ -284,6 +287,12 @@ Table ShowSockets(Stack& s) {
     t.rows.push_back({r.proto, std::string(r.state), num(r.recv_q), num(r.send_q), local, peer,
                       conn ? fmt::format("{:.3f}", r.rtt_us / 1000.0) : "-",
                       conn ? std::to_string(r.cwnd) : "-", conn ? std::to_string(r.retrans) : "-"});
+    if (owners) {
+      Stack::SocketOwnerKey key{r.tcp, {r.local_ip, r.local_port, 0}, {}};
+      if (r.has_peer) key.peer = {r.peer_ip, r.peer_port, 0};
+      auto it = owners->find(key);
+      t.rows.back().push_back(it == owners->end() ? "-" : it->second);
+    }
   }
   return t;
 }

@@ -8,7 +8,9 @@
 #   - the in-process stack (PYTCP_STACK=process): master_process off (one process owns its
 #     stack);
 #   - each time the peer fetches 10 MB over IPv4 and over IPv6 (hash compared) and ab makes
-#     2000 requests over each with none failed.
+#     2000 requests over each with none failed;
+#   - `pytcpctl show sockets` names the IPv4 listener's holders (master and workers) as the
+#     kernel's `ss -p` does.
 # The same configuration under the kernel's stack (far namespace) is the reference.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
@@ -90,6 +92,12 @@ serve() {
   lab_exec peer timeout 120 ab -q -n 2000 -c 10 "$url4/index.html" >"$d/ab4.out" 2>&1 || true
   lab_exec peer timeout 120 ab -q -n 2000 -c 10 "$url6/index.html" >"$d/ab6.out" 2>&1 || true
   lab_exec peer curl -s -m 5 -o "$d/second.html" "http://$a4:8081/index.html" || true
+  # Who holds the :8080 listener: the kernel's ss -p, and the daemon's console.
+  if [[ $dir == kernel ]]; then
+    ip netns exec "$ns" ss -Hltnp "sport = :8080" >"$d/holders.out" 2>&1 || true
+  elif [[ $dir == shared ]]; then
+    "$BUILD/stack/tools/pytcpctl" -s "$RUN/console.sock" show sockets >"$d/holders.out" 2>&1 || true
+  fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   grep -E "Requests per second|Failed requests" "$d/ab4.out" "$d/ab6.out" || true
@@ -106,7 +114,13 @@ serve() {
 
 MASTER=on serve kernel "kernel" "$LAB_FAR_NS" "$LAB_FAR_IP4" "$LAB_FAR_IP6" env
 MASTER=on serve shared "shared stack, master and two workers" "$LAB_HOST_NS" "$ME" "$ME6" \
-  "${COMMON[@]}" PYTCP_STACK=shared
+  "${COMMON[@]}" PYTCP_STACK=shared PYTCP_CONSOLE="$RUN/console.sock"
+# nginx processes named as holding the IPv4 :8080 listener (master and workers, as ss -p)
+holders() { grep -E "^(tcp +)?LISTEN.*(0\.0\.0\.0|\*):8080 " "$1" | head -1 | grep -o '"nginx",pid=' | wc -l; }
+cat "$TMP/kernel/holders.out" "$TMP/shared/holders.out" 2>/dev/null | grep 8080 || true
+check "show sockets names the listener's processes as ss -p does ($(holders "$TMP/kernel/holders.out") nginx in both)" \
+  test "$(holders "$TMP/shared/holders.out")" -eq "$(holders "$TMP/kernel/holders.out")" -a \
+       "$(holders "$TMP/kernel/holders.out")" -eq 3
 stop_daemon
 MASTER=off serve process "in-process stack, one process" "$LAB_HOST_NS" "$ME" "$ME6" \
   "${COMMON[@]}" PYTCP_STACK=process

@@ -10,10 +10,12 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <sstream>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -21,6 +23,8 @@
 
 #include "pytcpd/protocol.h"
 #include "pytcpd/server.h"
+#include "pytcpd/socket_holders.h"
+#include "stack/stack_console.h"
 #include "stack/stack.h"
 #include "tests/support/memory_stack.h"
 
@@ -299,6 +303,52 @@ TEST_F(ServerTest, DatagramsAreTakenByRequest) {
   EXPECT_EQ(rep.addr.ip, IpAddress(kIpB));
   EXPECT_EQ(rep.addr.port, 5353);
   close(s);
+}
+
+// `show sockets` on the daemon's stack names the process and fd holding each socket (as
+// `ss -p`): here the test process holds the program's end of the pair.
+TEST_F(ServerTest, ShowSocketsNamesTheProcessesHoldingEachSocket) {
+  Connected c = ConnectedPair(8090);
+  ASSERT_NE(c.peer, nullptr);
+  const int dup_fd = dup(c.fd);  // a second fd of the same socket: both are listed
+  std::string text;
+  RunConsoleCommand(*a_, "show sockets", [&](const std::string& s) {
+    text += s;
+    return true;
+  });
+  EXPECT_NE(text.find("Process"), std::string::npos) << text;
+  std::string line;  // the connection's row (its peer is B:8090)
+  std::istringstream rows(text);
+  for (std::string row; std::getline(rows, row);) {
+    if (row.find(":8090") != std::string::npos) line = row;
+  }
+  const std::string me = std::to_string(getpid());
+  EXPECT_NE(line.find("ESTABLISHED"), std::string::npos) << text;
+  EXPECT_NE(line.find("pid=" + me + ",fd=" + std::to_string(c.fd) + ")"), std::string::npos) << text;
+  EXPECT_NE(line.find("pid=" + me + ",fd=" + std::to_string(dup_fd) + ")"), std::string::npos) << text;
+  close(dup_fd);
+  close(c.fd);
+}
+
+// /proc is read as ss reads it: every fd of every process that refers to the inode.
+TEST(SocketHoldersTest, FindsEveryFdOfTheSocketInThisProcess) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  struct stat st{};
+  ASSERT_EQ(fstat(sv[1], &st), 0);
+  const int copy = dup(sv[1]);
+  auto holders = SocketHolders({st.st_ino});
+  ASSERT_EQ(holders.count(st.st_ino), 1u);
+  const std::string& h = holders[st.st_ino];
+  const std::string me = std::to_string(getpid());
+  EXPECT_EQ(h.rfind("users:((\"", 0), 0u) << h;
+  EXPECT_NE(h.find("pid=" + me + ",fd=" + std::to_string(sv[1]) + ")"), std::string::npos) << h;
+  EXPECT_NE(h.find("pid=" + me + ",fd=" + std::to_string(copy) + ")"), std::string::npos) << h;
+  EXPECT_EQ(h.find("fd=" + std::to_string(sv[0]) + ")"), std::string::npos) << h;  // the other end
+  EXPECT_TRUE(SocketHolders({st.st_ino + 1000000000}).empty());
+  close(copy);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 }  // namespace

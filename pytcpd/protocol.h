@@ -62,7 +62,9 @@ enum class Op : uint16_t {
   kRecv,           // datagram sockets: arg0 flags, arg1 room. Reply: payload, addr,
                    // arg0 the datagram's full size, arg1 out flags.
   kWaitConnected,  // until a connecting socket is connected or failed. Reply: its error.
-  kStatus,         // why a stream ended. Reply: result = pending error (0: orderly EOF).
+  kStatus,         // arg0 0: why a stream ended. Reply: result = its error, given once
+                   // (0: orderly EOF, or told already), as a socket's error is read once.
+                   // arg0 1 (a poll's POLLERR): whether an error is pending, not taken.
   kIoctl,          // arg0 request (FIONREAD, SIOCOUTQ). Reply: result.
   kHostInfo,       // Reply: payload = HostInfo.
   kIdentify,       // an fd the program did not know (inherited across exec, received by

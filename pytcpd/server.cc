@@ -526,6 +526,9 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     auto e = ended_.find(SocketCookie(fd));
     if (e != ended_.end()) {
       rep.result = e->second;
+      if (req.arg[0] == 0) e->second = 0;  // read once (sock_error), then an orderly end
+      close(fd);
+      fd = -1;
       return SendReply(c, rep);
     }
   }
@@ -679,7 +682,14 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return SendReply(c, rep);
     }
     case Op::kStatus:
+      if (req.arg[0] == 1) {
+        // POLLERR as tcp_poll/udp_poll show it: an error not taken yet (a refused connect,
+        // an ICMP error on a connected datagram socket, a stream's end by an error).
+        rep.result = s.stream_error != 0 ? s.stream_error : (sock.Poll() & POLLERR) != 0 ? 1 : 0;
+        return SendReply(c, rep);
+      }
       rep.result = s.stream_error;
+      s.stream_error = 0;  // read once, as sock_error takes sk_err
       return SendReply(c, rep);
     case Op::kIoctl:
       if (req.arg[0] == SIOCOUTQ) {

@@ -21,8 +21,10 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "shim/daemon_channel.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
+#include "shim/remote_socket.h"
 #include "shim/runtime.h"
 #include "shim/wait.h"
 
@@ -326,7 +328,18 @@ using namespace pytcp::shim;  // NOLINT
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 PYTCP_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
-  if (!HasStackSocket(fds, nfds)) return libc().poll(fds, nfds, timeout);
+  if (!HasStackSocket(fds, nfds)) {
+    const int r = libc().poll(fds, nfds, timeout);
+    if (r > 0 && SharedStack()) {
+      const int saved = errno;  // poll succeeded, whatever the questions met
+      Guarded(0, [&] {
+        RemoteAddPollErrors(fds, nfds);
+        return 0;
+      });
+      errno = saved;
+    }
+    return r;
+  }
   return PollImpl(fds, nfds, Deadline::AfterMs(timeout), nullptr);
 }
 
@@ -337,7 +350,18 @@ PYTCP_EXPORT int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fdslen
 
 PYTCP_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout,
                        const sigset_t* sigmask) {
-  if (!HasStackSocket(fds, nfds)) return libc().ppoll(fds, nfds, timeout, sigmask);
+  if (!HasStackSocket(fds, nfds)) {
+    const int r = libc().ppoll(fds, nfds, timeout, sigmask);
+    if (r > 0 && SharedStack()) {
+      const int saved = errno;  // poll succeeded, whatever the questions met
+      Guarded(0, [&] {
+        RemoteAddPollErrors(fds, nfds);
+        return 0;
+      });
+      errno = saved;
+    }
+    return r;
+  }
   return PollImpl(fds, nfds, Deadline::After(timeout), sigmask);
 }
 

@@ -243,8 +243,32 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
     if (errno == EINPROGRESS) s.connecting.store(true);
     return -1;
   }
-  if (s.stream() && !a->unspec) s.connected.store(true);
+  // A datagram socket's too: only a connected one hears of ICMP errors (RemoteAddPollErrors).
+  if (!a->unspec) s.connected.store(true);
+  if (a->unspec && !s.stream()) s.connected.store(false);
   return 0;
+}
+
+void RemoteAddPollErrors(pollfd* fds, nfds_t nfds) {
+  const int saved = errno;
+  for (nfds_t i = 0; i < nfds; ++i) {
+    const short rev = fds[i].revents;
+    if (rev == 0 || fds[i].fd < 0 || (rev & (POLLERR | POLLNVAL)) != 0) continue;
+    auto s = FdTable::Get().LookupAs<RemoteSocket>(fds[i].fd, FdKind::kRemote);
+    if (s == nullptr) continue;
+    const bool connecting = s->stream() && s->connecting.load();
+    const bool ask = s->stream() ? (rev & POLLHUP) != 0 || (connecting && (rev & POLLOUT) != 0)
+                                 : (rev & POLLIN) != 0 && s->connected.load();
+    if (!ask) continue;
+    Request req;
+    req.op = Op::kStatus;
+    req.arg[0] = 1;  // is one pending (not taken)
+    DaemonReply rep;
+    if (Call(fds[i].fd, req, &rep) < 0 || rep.rep.result == 0) continue;
+    // tcp_poll: a connect that failed is POLLOUT|POLLERR|POLLHUP (the state is CLOSE).
+    fds[i].revents = static_cast<short>(rev | POLLERR | (connecting ? POLLHUP : 0));
+  }
+  errno = saved;
 }
 
 int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags) {

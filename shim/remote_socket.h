@@ -17,11 +17,13 @@
 //
 // Readiness: a listener and a connecting socket are not writable, as on Linux, because
 // the program fills its direction of the pair (the daemon drains a connecting socket's
-// filler when the handshake is over). Known difference: POLLERR is never shown (a reset
-// is POLLHUP, reads ECONNRESET); getsockopt(SO_ERROR) waits up to a second for a
+// filler when the handshake is over). POLLERR, which a socketpair cannot show, is added by
+// the shim's poll (RemoteAddPollErrors); epoll and select do not show it (a reset is
+// POLLHUP there, reads ECONNRESET). getsockopt(SO_ERROR) waits up to a second for a
 // handshake that is not over.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -95,6 +97,13 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg);
 // A stream's data call may go to the pair: 0, or the errno Linux gives on a socket that was
 // never connected (EPIPE sending, with SIGPIPE unless MSG_NOSIGNAL; ENOTCONN receiving).
 int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags);
+
+// poll/ppoll's POLLERR for the shared stack's sockets, which the kernel's poll on a pair
+// cannot show: after the kernel answered, each socket whose answer may hide an error (a
+// stream's POLLHUP, a connecting stream's POLLOUT, a connected datagram socket's POLLIN)
+// is asked about (kStatus), and gets POLLERR (with POLLHUP for a failed connect, as
+// tcp_poll) while an error is pending. Nothing is asked of any other fd; errno is kept.
+void RemoteAddPollErrors(pollfd* fds, nfds_t nfds);
 
 // The data calls. A stream goes to the kernel's pair (a 0 from a receive of more than
 // nothing is looked at: an error ended the stream?); a datagram socket asks the daemon.

@@ -170,13 +170,19 @@ int main(int argc, char** argv) {
   }
   report(0);
   if (detach) {
-    // Nothing of the caller's terminal stays open.
+    // Nothing of the caller's stays open: a program started as `prog 2>&1 | tail` must see
+    // its pipe end when it exits, not when the daemon it started does. What the daemon
+    // logs goes to IFACE.log beside its control socket.
     const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    const std::string log_path = options.control_path.substr(0, options.control_path.size() - 5) + ".log";
+    const int log = open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (null >= 0) {
       dup2(null, 0);
       dup2(null, 1);
+      dup2(log >= 0 ? log : null, 2);
       close(null);
     }
+    if (log >= 0) close(log);
   }
   server.Run();
   unlink(pid_path.c_str());

@@ -58,13 +58,16 @@ enum class Op : uint16_t {
   kGetName,        // arg0 1 = peer. Reply: addr.
   kSetOption,      // arg0 level, arg1 name, payload value
   kGetOption,      // arg0 level, arg1 name, arg2 the caller's length. Reply: payload.
-  kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags
-  kRecv,           // datagram sockets: arg0 flags, arg1 room. Reply: payload, addr,
-                   // arg0 the datagram's full size, arg1 out flags.
+  kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags; the first
+                   // send of a socket (it binds), and those whose errors the caller must
+                   // see at once (broadcast, large); the others go through the pair
+  kRecv,           // datagram sockets' error queue (MSG_ERRQUEUE): arg0 flags, arg1 room.
+                   // Reply: payload, addr, arg0 the full size, arg1 out flags.
   kWaitConnected,  // until a connecting socket is connected or failed. Reply: its error.
-  kStatus,         // arg0 0: why a stream ended. Reply: result = its error, given once
-                   // (0: orderly EOF, or told already), as a socket's error is read once.
-                   // arg0 1 (a poll's POLLERR): whether an error is pending, not taken.
+  kStatus,         // arg0 0: why a stream ended, or a datagram socket's pending error.
+                   // Reply: result = the error, given once (0: orderly EOF, none, or
+                   // told already), as a socket's error is read once. arg0 1 (a poll's
+                   // POLLERR): whether an error is pending, not taken.
   kIoctl,          // arg0 request (FIONREAD, SIOCOUTQ). Reply: result.
   kHostInfo,       // Reply: payload = HostInfo.
   kIdentify,       // an fd the program did not know (inherited across exec, received by
@@ -99,6 +102,23 @@ struct Reply {
 
 static_assert(std::is_trivially_copyable_v<Request>);
 static_assert(std::is_trivially_copyable_v<Reply>);
+
+// A datagram socket's pair is SOCK_SEQPACKET and carries the datagrams themselves, one
+// message each with this header in front: program -> daemon the datagrams to send,
+// daemon -> program those received, so that a send or a receive is one system call on the
+// pair and no request (the kernel keeps the boundaries, truncates as UDP does, and its
+// poll on the pair is POLLIN exactly while a datagram waits). Daemon -> program, a header
+// alone of kind kDatagramError marks that an error is pending (an ICMP error on a
+// connected socket): the receive that meets it takes the error with kStatus.
+enum : uint32_t { kDatagramData = 1, kDatagramError = 2 };
+struct DatagramHeader {
+  uint32_t kind = kDatagramData;
+  uint32_t length = 0;  // the datagram's full length (what follows may be cut short)
+  int32_t flags = 0;    // program -> daemon: the send's flags
+  uint32_t has_addr = 0;
+  SocketAddress addr;   // the destination, or the source
+};
+static_assert(std::is_trivially_copyable_v<DatagramHeader>);
 
 // kHostInfo's payload: what getifaddrs, SIOCGIF*, SO_BINDTODEVICE and name resolution
 // need from the stack (fixed sizes; unused entries zero).

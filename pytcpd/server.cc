@@ -89,6 +89,7 @@ struct Server::Served final : ReadinessListener {
   int stream_error = 0;      // why the stream ended (0: the peer's FIN)
   uint64_t tokens_written = 0;
   uint64_t tokens_taken = 0;
+  bool error_marked = false;  // a datagram socket's pending error has its mark in the pair
   uint32_t armed = 0;  // the epoll events asked for now
   std::vector<Waiter> waiters;
 
@@ -426,7 +427,9 @@ Server::Served* Server::Find(int fd) {
 Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type,
                               int* client_end) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+  // A stream's bytes, or a message socket's datagrams with their headers (DatagramHeader).
+  const int pair_type = type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET;
+  if (socketpair(AF_UNIX, pair_type | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
   fcntl(sv[0], F_SETFL, O_NONBLOCK);
   auto s = std::make_unique<Served>();
   s->server = this;
@@ -645,6 +648,7 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return SendReply(c, rep, std::span<const uint8_t>(value, std::min<size_t>(len, 512)));
     }
     case Op::kSend: {
+      PumpDatagramsIn(s);  // after the datagrams the program sent before through the pair
       const ByteSpan parts[] = {payload};
       auto r = sock.SendMsg(parts, req.has_addr != 0 ? &req.addr : nullptr,
                             req.arg[0] | MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -686,6 +690,15 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
         // POLLERR as tcp_poll/udp_poll show it: an error not taken yet (a refused connect,
         // an ICMP error on a connected datagram socket, a stream's end by an error).
         rep.result = s.stream_error != 0 ? s.stream_error : (sock.Poll() & POLLERR) != 0 ? 1 : 0;
+        return SendReply(c, rep);
+      }
+      if (s.mode == Served::Mode::kDatagram) {
+        // A receive met the error's mark: the error, taken (sock_error), if still there.
+        int error = 0;
+        socklen_t len = sizeof(error);
+        (void)sock.GetOption(SOL_SOCKET, SO_ERROR, &error, &len);
+        rep.result = error;
+        MarkDirty(s.id);  // the datagrams held back behind the error go on
         return SendReply(c, rep);
       }
       rep.result = s.stream_error;
@@ -742,8 +755,11 @@ void Server::Pump(Served& s) {
     case Served::Mode::kIdle: CheckConnect(s); break;
     case Served::Mode::kStream:
     case Served::Mode::kClosing: PumpStream(s); break;
-    case Served::Mode::kListener:
-    case Served::Mode::kDatagram: PumpTokens(s); break;
+    case Served::Mode::kListener: PumpTokens(s); break;
+    case Served::Mode::kDatagram:
+      PumpDatagramsOut(s);
+      PumpDatagramsIn(s);
+      break;
   }
   if (served_.contains(id)) Arm(s);
 }
@@ -901,10 +917,77 @@ void Server::PumpTokens(Served& s) {
   if (n > 0) s.tokens_written += static_cast<uint64_t>(n);
 }
 
+void Server::PumpDatagramsOut(Served& s) {
+  // Received datagrams into the pair, each with its header. An error the socket holds
+  // comes first (udp_recvmsg gives sk_err before the queue): its mark goes in, and the
+  // datagrams wait until a receive (or SO_ERROR) took it.
+  if (s.sent_eof || s.dfd < 0) return;
+  if ((s.sock->Poll() & POLLERR) != 0) {
+    if (!s.error_marked) {
+      DatagramHeader mark;
+      mark.kind = kDatagramError;
+      s.error_marked = send(s.dfd, &mark, sizeof(mark), MSG_DONTWAIT | MSG_NOSIGNAL) > 0;
+    }
+    return;
+  }
+  s.error_marked = false;
+  while (true) {
+    if (!s.to_pair.empty()) {
+      const ssize_t n = send(s.dfd, s.to_pair.data(), s.to_pair.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EAGAIN) return;
+      s.to_pair.clear();  // sent, or the program's end is gone
+      continue;
+    }
+    DatagramHeader h;
+    const MutableByteSpan parts[] = {
+        MutableByteSpan(scratch_.data() + sizeof(h), scratch_.size() - sizeof(h))};
+    int out_flags = 0;
+    auto r = s.sock->RecvMsg(parts, &h.addr, MSG_DONTWAIT | MSG_TRUNC, &out_flags, nullptr);
+    if (!r.ok()) return;  // EAGAIN, or an error that came meanwhile (marked next time)
+    h.length = static_cast<uint32_t>(*r);
+    h.has_addr = 1;
+    std::memcpy(scratch_.data(), &h, sizeof(h));
+    const size_t size = sizeof(h) + std::min(*r, parts[0].size());
+    const ssize_t n = send(s.dfd, scratch_.data(), size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EAGAIN) {
+      s.to_pair.assign(scratch_.begin(), scratch_.begin() + static_cast<ptrdiff_t>(size));
+      return;
+    }
+  }
+}
+
+void Server::PumpDatagramsIn(Served& s) {
+  // The program's datagrams from the pair to the stack. One the stack cannot take now
+  // (EAGAIN) waits, and the pair with it (the program's sends block, as on a full sndbuf);
+  // one it refuses is dropped, as a datagram the network lost (the program's send already
+  // returned: the errors a program must see are asked with kSend instead).
+  while (s.dfd >= 0) {
+    if (s.from_pair.empty()) {
+      const ssize_t n = recv(s.dfd, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
+      if (n <= 0) return;  // EAGAIN, or the end (POLLHUP follows)
+      s.from_pair.assign(scratch_.begin(), scratch_.begin() + n);
+    }
+    DatagramHeader h;
+    if (s.from_pair.size() < sizeof(h)) {
+      s.from_pair.clear();
+      continue;
+    }
+    std::memcpy(&h, s.from_pair.data(), sizeof(h));
+    const ByteSpan parts[] = {ByteSpan(s.from_pair.data() + sizeof(h), s.from_pair.size() - sizeof(h))};
+    auto r = s.sock->SendMsg(parts, h.has_addr != 0 ? &h.addr : nullptr,
+                             (h.flags & ~MSG_DONTWAIT) | MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (!r.ok() && r.error() == EAGAIN) return;
+    if (!r.ok()) {
+      PYTCP_LOG(log_daemon, kDebug, "a datagram from the pair was refused: {}", strerror(r.error()));
+    }
+    s.from_pair.clear();
+  }
+}
+
 void Server::Arm(Served& s) {
   if (s.dfd < 0) return;
   uint32_t want = EPOLLRDHUP;
-  if (s.mode == Served::Mode::kStream) {
+  if (s.mode == Served::Mode::kStream || s.mode == Served::Mode::kDatagram) {
     if (!s.to_pair.empty()) want |= EPOLLOUT;
     if (s.from_pair.empty() && !s.client_eof) want |= EPOLLIN;
   }
@@ -932,6 +1015,8 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
   socklen_t len = sizeof(so_error);
   getsockopt(s.dfd, SOL_SOCKET, SO_ERROR, &so_error, &len);
   DrainFiller(s);
+  // The datagrams the program sent before it closed leave, as their sends returned.
+  if (s.mode == Served::Mode::kDatagram) PumpDatagramsIn(s);
   while (s.mode == Served::Mode::kStream) {
     const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
     if (n <= 0) break;

@@ -100,6 +100,8 @@ class Server {
   void Pump(Served& s);
   void PumpStream(Served& s);
   void PumpTokens(Served& s);
+  void PumpDatagramsOut(Served& s);
+  void PumpDatagramsIn(Served& s);
   void CheckConnect(Served& s);
   void DrainFiller(Served& s);
   void OnPairEvent(uint64_t id, uint32_t events);

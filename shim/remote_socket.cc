@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "shim/daemon_channel.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
@@ -119,7 +120,8 @@ bool LooksLikeOurPair(int fd) {
     return false;
   }
   len = sizeof(int);
-  if (libc().getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+      (type != SOCK_STREAM && type != SOCK_SEQPACKET)) {
     return false;
   }
   // A socketpair reports its creator (unix_socketpair's init_peercred): the daemon.
@@ -189,6 +191,7 @@ int RemoteBind(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) {
   DaemonReply rep;
   if (Call(fd, req, &rep) < 0) return -1;
   s.committed.store(true);
+  s.bound.store(true);
   return 0;
 }
 
@@ -245,6 +248,7 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
   }
   // A datagram socket's too: only a connected one hears of ICMP errors (RemoteAddPollErrors).
   if (!a->unspec) s.connected.store(true);
+  if (!a->unspec && !s.stream()) s.bound.store(true);  // connect bound it (inet_autobind)
   if (a->unspec && !s.stream()) s.connected.store(false);
   return 0;
 }
@@ -256,9 +260,18 @@ void RemoteAddPollErrors(pollfd* fds, nfds_t nfds) {
     if (rev == 0 || fds[i].fd < 0 || (rev & (POLLERR | POLLNVAL)) != 0) continue;
     auto s = FdTable::Get().LookupAs<RemoteSocket>(fds[i].fd, FdKind::kRemote);
     if (s == nullptr) continue;
-    const bool connecting = s->stream() && s->connecting.load();
-    const bool ask = s->stream() ? (rev & POLLHUP) != 0 || (connecting && (rev & POLLOUT) != 0)
-                                 : (rev & POLLIN) != 0 && s->connected.load();
+    if (!s->stream()) {
+      // A datagram socket's pending error is a mark in its pair, first in line.
+      pytcpd::DatagramHeader h;
+      if ((rev & POLLIN) != 0 &&
+          libc().recv(fds[i].fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) == sizeof(h) &&
+          h.kind == pytcpd::kDatagramError) {
+        fds[i].revents = static_cast<short>(rev | POLLERR);
+      }
+      continue;
+    }
+    const bool connecting = s->connecting.load();
+    const bool ask = (rev & POLLHUP) != 0 || (connecting && (rev & POLLOUT) != 0);
     if (!ask) continue;
     Request req;
     req.op = Op::kStatus;
@@ -408,7 +421,19 @@ int RemoteShutdown(int fd, RemoteSocket& s, int how) {
 }
 
 int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
-  if ((request == FIONREAD && !s.stream()) || request == SIOCOUTQ) {
+  if (request == FIONREAD && !s.stream()) {
+    // udp_ioctl: the size of the next datagram (0 when none, or an error's mark is first).
+    if (arg == nullptr) return Fail(EFAULT);
+    pytcpd::DatagramHeader h;
+    int n = 0;
+    if (libc().recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) == sizeof(h) &&
+        h.kind == pytcpd::kDatagramData) {
+      n = static_cast<int>(h.length);
+    }
+    std::memcpy(arg, &n, sizeof(n));
+    return 0;
+  }
+  if (request == SIOCOUTQ) {
     if (arg == nullptr) return Fail(EFAULT);
     Request req;
     req.op = Op::kIoctl;
@@ -425,6 +450,129 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
   return libc().ioctl(fd, request, arg);
 }
 
+namespace {
+
+constexpr ssize_t kAskDaemon = -2;
+
+// A datagram into the pair (DatagramHeader and the data, one message), when nothing about
+// it needs the daemon's answer at once: the socket has its port already, the destination
+// is a unicast one (a broadcast needs SO_BROADCAST: EACCES), the flags are plain ones.
+// Returns what sendmsg returns, or kAskDaemon.
+ssize_t SendThroughPair(int fd, RemoteSocket& s, const msghdr* msg, int flags, size_t total) {
+  if (!s.bound.load() || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CONFIRM)) != 0 ||
+      total > 65000) {
+    return kAskDaemon;
+  }
+  pytcpd::DatagramHeader h;
+  h.length = static_cast<uint32_t>(total);
+  h.flags = flags & MSG_CONFIRM;
+  if (msg->msg_name != nullptr) {
+    auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen,
+                           s.domain());
+    if (!a.ok() || a->ip.is_multicast() || ShouldHandOver(*a) ||
+        (a->ip.is_v4() && a->ip.v4() == Ip4Address::Broadcast())) {
+      return kAskDaemon;
+    }
+    h.has_addr = 1;
+    h.addr = *a;
+  } else if (!s.connected.load()) {
+    return kAskDaemon;  // EDESTADDRREQ, said by the daemon
+  }
+  absl::InlinedVector<iovec, 8> parts;
+  parts.push_back(iovec{&h, sizeof(h)});
+  parts.insert(parts.end(), msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
+  msghdr m{};
+  m.msg_iov = parts.data();
+  m.msg_iovlen = parts.size();
+  ssize_t n;
+  {
+    CancelWindow cancellable;  // a full pair blocks as a full sndbuf does
+    n = libc().sendmsg(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
+  }
+  if (n < 0) {
+    if (errno == EPIPE || errno == ECONNRESET) return Fail<ssize_t>(ENETDOWN);  // no daemon
+    return -1;
+  }
+  return static_cast<ssize_t>(total);
+}
+
+// The error queue and out-of-band reads ask the daemon.
+ssize_t RecvByRequest(int fd, msghdr* msg, int flags, RemoteSocket& s) {
+  size_t room = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) room += msg->msg_iov[i].iov_len;
+  Request req;
+  req.op = Op::kRecv;
+  req.arg[0] = flags & ~MSG_DONTWAIT;
+  req.arg[1] = static_cast<int32_t>(std::min<size_t>(room, pytcpd::kMaxPayload));
+  DaemonReply rep;
+  if (Call(fd, req, &rep) < 0) return -1;
+  size_t left = rep.payload.size();
+  const uint8_t* src = rep.payload.data();
+  for (size_t i = 0; i < msg->msg_iovlen && left > 0; ++i) {
+    const size_t k = std::min(left, msg->msg_iov[i].iov_len);
+    std::memcpy(msg->msg_iov[i].iov_base, src, k);
+    src += k;
+    left -= k;
+  }
+  if (msg->msg_name != nullptr) {
+    WriteAddress(rep.rep.addr, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen,
+                 s.domain());
+  }
+  msg->msg_controllen = 0;
+  msg->msg_flags = rep.rep.arg[1];
+  return (flags & MSG_TRUNC) != 0 ? rep.rep.arg[0] : static_cast<ssize_t>(rep.payload.size());
+}
+
+// A datagram from the pair: one message, its header into `h`, the data into the caller's
+// buffers (cut short by the kernel, MSG_TRUNC, as udp_recvmsg cuts). The kernel's own wait
+// serves O_NONBLOCK, MSG_DONTWAIT, SO_RCVTIMEO, signals and cancellation.
+ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
+  while (true) {
+    pytcpd::DatagramHeader h;
+    absl::InlinedVector<iovec, 8> parts;
+    parts.push_back(iovec{&h, sizeof(h)});
+    parts.insert(parts.end(), msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
+    msghdr m{};
+    m.msg_iov = parts.data();
+    m.msg_iovlen = parts.size();
+    ssize_t n;
+    {
+      CancelWindow cancellable;
+      n = libc().recvmsg(fd, &m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL));
+    }
+    if (n < 0) return -1;
+    if (n == 0) {
+      // The pair ended: the socket was shut for reading (0, as udp after SHUT_RD), or the
+      // daemon is gone (ENETDOWN, as the connection went with it).
+      Request req;
+      req.op = Op::kStatus;
+      DaemonReply rep;
+      return Call(fd, req, &rep) < 0 && errno != EBADF ? Fail<ssize_t>(ENETDOWN) : 0;
+    }
+    if (static_cast<size_t>(n) < sizeof(h)) return Fail<ssize_t>(EIO);
+    if (h.kind == pytcpd::kDatagramError) {
+      // The error comes before the datagrams behind it (sock_error), taken once; a mark
+      // whose error SO_ERROR took already is passed over.
+      if ((flags & MSG_PEEK) != 0) (void)libc().recv(fd, &h, sizeof(h), MSG_DONTWAIT);
+      Request req;
+      req.op = Op::kStatus;
+      DaemonReply rep;
+      if (Call(fd, req, &rep) < 0) return -1;
+      if (rep.rep.result != 0) return Fail<ssize_t>(rep.rep.result);
+      continue;
+    }
+    if (msg->msg_name != nullptr) {
+      WriteAddress(h.addr, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen, s.domain());
+    }
+    msg->msg_controllen = 0;
+    msg->msg_flags = m.msg_flags & MSG_TRUNC;
+    const size_t got = static_cast<size_t>(n) - sizeof(h);
+    return (flags & MSG_TRUNC) != 0 ? static_cast<ssize_t>(h.length) : static_cast<ssize_t>(got);
+  }
+}
+
+}  // namespace
+
 ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   if (s.stream()) {
     if (const int e = RemoteStreamCheck(fd, s, /*sending=*/true, flags); e != 0) {
@@ -440,6 +588,7 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   size_t total = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
   if (total > pytcpd::kMaxPayload) return Fail<ssize_t>(EMSGSIZE);
+  if (const ssize_t n = SendThroughPair(fd, s, msg, flags, total); n != kAskDaemon) return n;
   std::vector<uint8_t> data;
   data.reserve(total);
   for (size_t i = 0; i < msg->msg_iovlen; ++i) {
@@ -462,7 +611,9 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   }
   s.committed.store(true);
   DaemonReply rep;
-  return Call(fd, req, &rep, data);
+  const int n = Call(fd, req, &rep, data);
+  if (n >= 0) s.bound.store(true);  // sending bound it (inet_autobind)
+  return n;
 }
 
 ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
@@ -494,47 +645,8 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     if (Call(fd, req, &rep) < 0) return errno == EBADF ? 0 : -1;
     return rep.rep.result != 0 ? Fail<ssize_t>(rep.rep.result) : 0;
   }
-  const bool peek = (flags & MSG_PEEK) != 0;
-  const bool dontwait = (flags & MSG_DONTWAIT) != 0;
-  size_t room = 0;
-  for (size_t i = 0; i < msg->msg_iovlen; ++i) room += msg->msg_iov[i].iov_len;
-  while (true) {
-    // The token of the message to take (or, peeking, proof that one waits).
-    uint8_t token;
-    ssize_t t;
-    {
-      CancelWindow cancellable;  // see RemoteAccept
-      t = libc().recv(fd, &token, 1, (peek ? MSG_PEEK : 0) | (dontwait ? MSG_DONTWAIT : 0));
-    }
-    if (t < 0) return -1;
-    // t == 0: the pair ended (shutdown(SHUT_RD), or the daemon went away): the request says
-    // which (0 at the end of a shut-down socket's messages, ENETDOWN without a daemon).
-    Request req;
-    req.op = Op::kRecv;
-    req.arg[0] = flags & ~MSG_DONTWAIT;
-    req.arg[1] = static_cast<int32_t>(std::min<size_t>(room, pytcpd::kMaxPayload));
-    DaemonReply rep;
-    if (Call(fd, req, &rep) < 0) {
-      if (errno == EAGAIN && t == 0) return 0;  // shut down for reading: the end
-      if (errno == EAGAIN && !dontwait && !NonBlocking(fd) && !peek) continue;
-      return -1;
-    }
-    size_t left = rep.payload.size();
-    const uint8_t* src = rep.payload.data();
-    for (size_t i = 0; i < msg->msg_iovlen && left > 0; ++i) {
-      const size_t k = std::min(left, msg->msg_iov[i].iov_len);
-      std::memcpy(msg->msg_iov[i].iov_base, src, k);
-      src += k;
-      left -= k;
-    }
-    if (msg->msg_name != nullptr) {
-      WriteAddress(rep.rep.addr, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen,
-                   s.domain());
-    }
-    msg->msg_controllen = 0;
-    msg->msg_flags = rep.rep.arg[1];
-    return (flags & MSG_TRUNC) != 0 ? rep.rep.arg[0] : static_cast<ssize_t>(rep.payload.size());
-  }
+  if ((flags & (MSG_ERRQUEUE | MSG_OOB)) != 0) return RecvByRequest(fd, msg, flags, s);
+  return RecvFromPair(fd, s, msg, flags);
 }
 
 }  // namespace pytcp::shim

@@ -7,8 +7,11 @@
 //   write, send, recv, readv, writev, sendfile, poll, select, epoll (level, edge, one-shot),
 //   O_NONBLOCK, FIONREAD, close, dup, fork, exec, SCM_RIGHTS;
 // - a request to the daemon: socket, bind, listen, connect, accept, shutdown, names,
-//   options, and the messages of a datagram socket (a token byte in the pair marks each
-//   one waiting, so the kernel's poll on the pair is right for them too);
+//   options, a datagram socket's first send (it binds) and those whose errors must come at
+//   once (broadcast, too large);
+// - a datagram socket's other sends and its receives go through its pair, a SOCK_SEQPACKET
+//   one, a datagram with its header per message (pytcpd::DatagramHeader), so the kernel's
+//   poll on the pair is right for them too;
 // - the end of a stream: a read that returns 0 asks the daemon whether the stream ended
 //   with the peer's FIN or with an error (ECONNRESET, ETIMEDOUT).
 //
@@ -53,7 +56,11 @@ class RemoteSocket final : public FdObject {
   std::atomic<bool> committed{false};
   // A stream known to have a peer (connected or accepted): its data calls go straight to
   // the pair. Until then the daemon is asked once (a fork's copy of the table may be behind).
+  // A datagram socket with a default destination (connect).
   std::atomic<bool> connected{false};
+  // A datagram socket that has a local port (bound, connected, or sent once): its sends
+  // go through the pair without asking.
+  std::atomic<bool> bound{false};
 
   // For a hand-over to the kernel (loopback.h): the options set so far.
   void RecordOption(int level, int name, const void* value, socklen_t len);

@@ -272,36 +272,56 @@ TEST_F(ServerTest, AListenerHasATokenPerWaitingConnection) {
   close(l);
 }
 
-TEST_F(ServerTest, DatagramsAreTakenByRequest) {
+// A datagram socket's pair carries the datagrams with their headers (DatagramHeader): the
+// first send asks (it binds the socket), later ones go through the pair; a received one
+// arrives whole, with its source, and the kernel cuts it for a short buffer as UDP does.
+TEST_F(ServerTest, DatagramsTravelThroughTheSeqpacketPair) {
   auto peer = b_->CreateUdpSocket();
   ASSERT_TRUE(peer->Bind(SocketAddress{IpAddress(), 5353, 0}).ok());
   const int s = NewSocket(SOCK_DGRAM);
+  int type = 0;
+  socklen_t len = sizeof(type);
+  ASSERT_EQ(getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+  EXPECT_EQ(type, SOCK_SEQPACKET);
   Request send;
   send.op = Op::kSend;
   send.has_addr = 1;
   send.addr = SocketAddress{IpAddress(kIpB), 5353, 0};
   const uint8_t msg[] = {'h', 'i'};
   EXPECT_EQ(Call(send, s, msg).result, 2);
+  // The second through the pair: header and payload in one message.
+  DatagramHeader out;
+  out.has_addr = 1;
+  out.addr = send.addr;
+  out.length = 3;
+  iovec parts[] = {{&out, sizeof(out)}, {const_cast<char*>("you"), 3}};
+  msghdr m{};
+  m.msg_iov = parts;
+  m.msg_iovlen = 2;
+  ASSERT_EQ(sendmsg(s, &m, 0), static_cast<ssize_t>(sizeof(out) + 3));
   uint8_t buf[16];
   SocketAddress from;
-  auto n = peer->RecvFrom(MutableByteSpan(buf, sizeof(buf)), &from, 0);
-  ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 2u);
+  for (const char* want : {"hi", "you"}) {
+    auto n = peer->RecvFrom(MutableByteSpan(buf, sizeof(buf)), &from, 0);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), *n), want);
+  }
   ASSERT_TRUE(peer->SendTo(ByteSpan(reinterpret_cast<const uint8_t*>("answer"), 6), &from, 0).ok());
-  ASSERT_TRUE(Readable(s, 5000));  // its token
-  uint8_t token;
-  ASSERT_EQ(recv(s, &token, 1, 0), 1);
-  Request recv_req;
-  recv_req.op = Op::kRecv;
-  recv_req.arg[1] = 4;  // room for 4 of its 6 bytes
-  recv_req.arg[0] = MSG_TRUNC;
-  Reply rep = Call(recv_req, s);
-  EXPECT_EQ(rep.result, 4);
-  EXPECT_EQ(rep.arg[0], 6);  // the datagram's size (MSG_TRUNC)
-  EXPECT_NE(rep.arg[1] & MSG_TRUNC, 0);
-  EXPECT_EQ(std::string(last_payload_.begin(), last_payload_.end()), "answ");
-  EXPECT_EQ(rep.addr.ip, IpAddress(kIpB));
-  EXPECT_EQ(rep.addr.port, 5353);
+  ASSERT_TRUE(Readable(s, 5000));
+  DatagramHeader in;
+  char data[4];
+  iovec into[] = {{&in, sizeof(in)}, {data, sizeof(data)}};  // room for 4 of its 6 bytes
+  msghdr r{};
+  r.msg_iov = into;
+  r.msg_iovlen = 2;
+  EXPECT_EQ(recvmsg(s, &r, 0), static_cast<ssize_t>(sizeof(in) + 4));
+  EXPECT_NE(r.msg_flags & MSG_TRUNC, 0);
+  EXPECT_EQ(in.kind, kDatagramData);
+  EXPECT_EQ(in.length, 6u);
+  EXPECT_EQ(std::string(data, 4), "answ");
+  EXPECT_EQ(in.addr.ip, IpAddress(kIpB));
+  EXPECT_EQ(in.addr.port, 5353);
+  EXPECT_FALSE(Readable(s, 0));  // the rest was cut, as UDP cuts
   close(s);
 }
 

@@ -34,6 +34,7 @@ constexpr size_t kChunk = 64 * 1024;  // one read or write between a pair and a 
 constexpr size_t kMaxMessage = sizeof(Request) + kMaxPayload;
 // How many ended streams' errors are remembered for kStatus after their socket is gone.
 constexpr size_t kEndedKept = 4096;
+constexpr int kPairBuffer = 2 * 1024 * 1024;
 // getsockopt(SO_ERROR) on a socket that is still connecting waits this long at most for
 // the handshake to end (protocol.h: the pair is writable before the connection is).
 constexpr auto kConnectAnswerWait = std::chrono::seconds(1);
@@ -431,6 +432,16 @@ Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type
   const int pair_type = type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET;
   if (socketpair(AF_UNIX, pair_type | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
   fcntl(sv[0], F_SETFL, O_NONBLOCK);
+  if (type == SOCK_STREAM) {
+    // Room in the pair for a TCP window's worth each way (a unix stream socket's sender
+    // accounts for what is in flight): fewer, larger wake-ups on bulk transfers. Beyond
+    // wmem_max only for a daemon with CAP_NET_ADMIN (SO_SNDBUFFORCE), else capped there.
+    for (int end : sv) {
+      if (setsockopt(end, SOL_SOCKET, SO_SNDBUFFORCE, &kPairBuffer, sizeof(kPairBuffer)) != 0) {
+        (void)setsockopt(end, SOL_SOCKET, SO_SNDBUF, &kPairBuffer, sizeof(kPairBuffer));
+      }
+    }
+  }
   auto s = std::make_unique<Served>();
   s->server = this;
   s->id = next_id_++;

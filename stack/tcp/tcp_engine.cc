@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "stack/base/log.h"
 #include "stack/net/bind_overlap.h"
 #include "stack/wire/checksum.h"
@@ -351,7 +353,7 @@ void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
     Remove(conn.get());
     if (r != TcpInputResult::kReopen) return;
   }
-  if (TcpListener* listener = FindListener(seg.dst, seg.view.dst_port())) {
+  if (TcpListener* listener = FindListener(seg.dst, seg.view.dst_port(), seg.src, seg.view.src_port())) {
     HandleListen(listener, seg, now);
     return;
   }
@@ -359,11 +361,17 @@ void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
   SendResetFor(seg, now);
 }
 
-TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port) const {
+TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port,
+                                     const IpAddress& from, uint16_t from_port) const {
   auto it = listeners_.find(port);
   if (it == listeners_.end()) return nullptr;
-  TcpListener* wildcard = nullptr;
-  bool wildcard_v4 = false;
+  // Linux's compute_score (inet_hashtables.c): a listener on the address itself ranks
+  // above a wildcard one, and for IPv4 an AF_INET wildcard above an AF_INET6 one.
+  // Listeners of one rank can only be an SO_REUSEPORT group (a bind of another would have
+  // conflicted): reuseport_select_sock spreads new connections over the group by a hash
+  // of the source, so each connection always finds the same member.
+  absl::InlinedVector<TcpListener*, 4> best;
+  int best_rank = 0;
   for (const auto& l : it->second) {
     // An AF_INET listener takes only IPv4; an AF_INET6 one IPv6, and IPv4 unless
     // IPV6_V6ONLY (ipv6(7)).
@@ -374,18 +382,24 @@ TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port) const {
       if (ip.is_v4() ? (ipv6 && v6only) : !ipv6) continue;
     }
     const IpAddress& bound = l->local().ip;
-    if (bound == ip) return l.get();
-    // `::` takes both versions, ::ffff:0.0.0.0 (a v4-mapped wildcard) IPv4 only.
-    if (!bound.is_unspecified() || (!ip.is_v4() && bound.is_v4())) continue;
-    // Linux's compute_score (inet_hashtables.c) ranks an AF_INET socket above an
-    // AF_INET6 one for IPv4 (both can listen with SO_REUSEPORT).
-    const bool v4 = ip.is_v4() && !ipv6;
-    if (wildcard == nullptr || v4 || !wildcard_v4) {  // the last of the best rank, as before
-      wildcard = l.get();
-      wildcard_v4 = v4;
+    int rank;
+    if (bound == ip) {
+      rank = 3;
+    } else if (!bound.is_unspecified() || (!ip.is_v4() && bound.is_v4())) {
+      continue;  // `::` takes both versions, ::ffff:0.0.0.0 (a v4-mapped wildcard) IPv4 only
+    } else {
+      rank = ip.is_v4() && !ipv6 ? 2 : 1;
     }
+    if (rank > best_rank) {
+      best.clear();
+      best_rank = rank;
+    }
+    if (rank == best_rank) best.push_back(l.get());
   }
-  return wildcard;
+  if (best.empty()) return nullptr;
+  if (best.size() == 1) return best.front();
+  const size_t h = absl::HashOf(TcpFourTuple{ip, from, port, from_port});
+  return best[h % best.size()];
 }
 
 void TcpEngine::SendResetFor(const TcpSegment& seg, Instant now) {

@@ -143,7 +143,10 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   void ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
                      const IpAddress& src, const IpAddress& dst, Instant now);
   void Demux(const TcpSegment& seg, Instant now);
-  TcpListener* FindListener(const IpAddress& ip, uint16_t port) const;
+  // The listener for a SYN from `from`:`from_port` to `ip`:`port` (an SO_REUSEPORT group's
+  // member chosen by the source, as reuseport_select_sock).
+  TcpListener* FindListener(const IpAddress& ip, uint16_t port, const IpAddress& from,
+                            uint16_t from_port) const;
   void HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now);
   bool TryCookie(TcpListener* listener, const TcpSegment& seg, Instant now);
   void SendCookieSynAck(TcpListener* listener, const TcpSegment& syn, const TcpFourTuple& t,

@@ -94,6 +94,38 @@ TEST_F(DualStackTest, TcpWildcardsShareAPortWithV6only) {
   EXPECT_EQ(l6->Accept(nullptr, 0).error(), EAGAIN);
 }
 
+// An SO_REUSEPORT group (several listeners on one address and port, in one process or,
+// under pytcpd, several) shares the new connections as reuseport_select_sock does: by a
+// hash of the source, so both members get some of 32 connections from different ports.
+TEST_F(DualStackTest, TcpReuseportGroupSpreadsConnections) {
+  std::shared_ptr<TcpSocket> members[2];
+  for (auto& l : members) {
+    l = b_->CreateTcpSocket(AF_INET);
+    l->set_nonblocking(true);
+    const int on = 1;
+    ASSERT_TRUE(l->SetOption(SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)).ok());
+    ASSERT_TRUE(l->Bind(SocketAddress{IpAddress(Ip4Address()), 8088}).ok());
+    ASSERT_TRUE(l->Listen(64).ok());
+  }
+  for (int i = 0; i < 32; ++i) {
+    auto client = a_->CreateTcpSocket(AF_INET);
+    client->set_nonblocking(true);
+    auto r = client->Connect(SocketAddress{IpAddress(kPeer4), 8088});
+    ASSERT_TRUE(r.ok() || r.error() == EINPROGRESS);
+    clients_.push_back(client);
+  }
+  int accepted[2] = {0, 0};
+  sim_.RunUntil([&] {
+    for (int m = 0; m < 2; ++m) {
+      while (members[m]->Accept(nullptr, SOCK_NONBLOCK).ok()) ++accepted[m];
+    }
+    return accepted[0] + accepted[1] == 32;
+  }, 5s);
+  EXPECT_EQ(accepted[0] + accepted[1], 32);
+  EXPECT_GT(accepted[0], 0);
+  EXPECT_GT(accepted[1], 0);
+}
+
 TEST_F(DualStackTest, TcpDualStackWildcardCollidesWithIpv4Wildcard) {
   auto l4 = b_->CreateTcpSocket(AF_INET);
   auto l6 = b_->CreateTcpSocket(AF_INET6);

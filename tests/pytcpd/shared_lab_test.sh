@@ -17,6 +17,7 @@
 #   - a socket passed with SCM_RIGHTS to another process, which uses it;
 #   - SIGKILL of a program mid-connection: the peer sees the FIN Linux would send and a
 #     new SYN to the dead program's port is refused;
+#   - an SO_REUSEPORT group of two processes: both get some of 40 new connections;
 #   - port 80 needs CAP_NET_BIND_SERVICE (EACCES without it, as the kernel); a program
 #     whose PYTCP_* settings differ from the daemon's is told so in one line;
 #   - the conformance suite in shared mode: every case passes, as it does natively;
@@ -149,6 +150,29 @@ check "SIGKILL, kernel: the peer sees the connection end and a new SYN refused" 
   has "$TMP/kill-k.out" "got 1000000 end fin new-syn refused"
 check "SIGKILL under the shim: the same as the kernel" \
   has "$TMP/kill.out" "got 1000000 end fin new-syn refused"
+
+# --- an SO_REUSEPORT group across processes: both members get connections ---
+reuseport_run() {  # reuseport_run NS ENV... : two members in NS, 40 connections from the peer
+  local ns=$1 tag=$2 addr=$3; shift 3
+  bg "$ns" "$TMP/rp-$tag-1.out" "$@" "$PY" "$PROGS" reuseport 9300; local b1=$BG
+  bg "$ns" "$TMP/rp-$tag-2.out" "$@" "$PY" "$PROGS" reuseport 9300; local b2=$BG
+  for _ in $(seq 50); do
+    [[ $(cat "$TMP/rp-$tag-1.out" "$TMP/rp-$tag-2.out" | grep -c listening) -eq 2 ]] && break
+    sleep 0.1
+  done
+  lab_exec peer "$PY" "$PROGS" connect-many "$addr" 9300 40 >"$TMP/rp-$tag-c.out" 2>&1 || true
+  wait "$b1" "$b2" 2>/dev/null || true
+  cat "$TMP/rp-$tag-1.out" "$TMP/rp-$tag-2.out" "$TMP/rp-$tag-c.out"
+}
+both_got_some() {  # both_got_some TAG: 40 in all, each member some
+  local a b
+  a=$(awk '/^accepted/ {print $2}' "$TMP/rp-$1-1.out"); b=$(awk '/^accepted/ {print $2}' "$TMP/rp-$1-2.out")
+  [[ -n $a && -n $b && $((a + b)) -eq 40 && $a -gt 0 && $b -gt 0 ]]
+}
+reuseport_run "$LAB_FAR_NS" k "$LAB_FAR_IP4" env
+reuseport_run "$LAB_HOST_NS" s "$ME" "${SHIM[@]}"
+check "SO_REUSEPORT in two processes, kernel: both accept some of 40 connections" both_got_some k
+check "SO_REUSEPORT in two processes under the shim: the same" both_got_some s
 
 # --- privileged ports (CAP_NET_BIND_SERVICE), and a program whose settings differ ---
 BIND80='import socket

@@ -14,6 +14,10 @@ and against the Linux kernel, with the same expected output.
                                then sleeps (to be killed)
   peer-kill HOST PORT PIDFILE  reads 1 MB from hold-and-stream, SIGKILLs it (by pid), then
                                reports how the connection ended and what a new SYN gets
+  reuseport PORT               listens on PORT with SO_REUSEPORT (beside others doing the
+                               same), prints "listening", accepts until 3 s pass with no
+                               connection, prints "accepted K"
+  connect-many HOST PORT N     N connections one after the other, each closed at once
   echo-server PORT             an asyncio echo server on [::]:PORT (dual-stack, backlog 4096)
                                for many concurrent connections: reads an 8-byte length, echoes
                                that many bytes, then closes first, so the client (the passive
@@ -164,6 +168,35 @@ def peer_kill(host, port, pidfile):
     print("killed: got", got, "end", end, "new-syn", syn, flush=True)
 
 
+def reuseport(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+    s.settimeout(3)
+    print("listening", flush=True)
+    n = 0
+    while True:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            break
+        n += 1
+        c.close()
+    print("accepted", n, flush=True)
+
+
+def connect_many(host, port, n):
+    ok = 0
+    for _ in range(n):
+        try:
+            socket.create_connection((host, port), 2).close()
+            ok += 1
+        except OSError as e:
+            print("connect failed:", e, flush=True)
+    print("connected", ok, flush=True)
+
+
 def echo_server(port):
     async def handle(reader, writer):
         try:
@@ -256,6 +289,10 @@ def main():
         hold_and_stream(int(args[0]), args[1])
     elif cmd == "peer-kill":
         peer_kill(args[0], int(args[1]), args[2])
+    elif cmd == "reuseport":
+        reuseport(int(args[0]))
+    elif cmd == "connect-many":
+        connect_many(args[0], int(args[1]), int(args[2]))
     elif cmd == "echo-server":
         echo_server(int(args[0]))
     elif cmd == "scale-client":

@@ -38,6 +38,17 @@ std::string ProgramSettings() {
 }
 
 ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, int fd) {
+  if (fd < 0) return SendMessage(sock, parts, std::span<const int>());
+  const int one[] = {fd};
+  return SendMessage(sock, parts, std::span<const int>(one));
+}
+
+ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts,
+                    std::span<const int> fds) {
+  if (fds.size() > kMaxFdsPerMessage) {
+    errno = EINVAL;
+    return -1;
+  }
   iovec iov[4];
   size_t n = 0;
   for (const auto& p : parts) {
@@ -52,15 +63,15 @@ ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, i
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = n;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
+  if (!fds.empty()) {
     msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   ssize_t r;
   do {
@@ -70,12 +81,16 @@ ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, i
 }
 
 ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd) {
+  return ReceiveMessage(sock, buf, fd, nullptr);
+}
+
+ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd, std::vector<int>* more) {
   *fd = -1;
   iovec iov{buf.data(), buf.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
   const ssize_t r = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -88,14 +103,20 @@ ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd) {
       std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
       if (*fd < 0) {
         *fd = got;
+      } else if (more != nullptr) {
+        more->push_back(got);
       } else {
-        ::close(got);  // one fd per message; a second one is never ours to keep
+        ::close(got);  // one fd asked for; a second one is never ours to keep
       }
     }
   }
   if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
+    if (more != nullptr) {
+      for (int f : *more) ::close(f);
+      more->clear();
+    }
     errno = EMSGSIZE;
     return -1;
   }

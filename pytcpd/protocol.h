@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 #include <string>
 #include <type_traits>
 
@@ -47,7 +48,9 @@ enum class Op : uint16_t {
   kHello = 1,      // arg0: version; payload: the program's settings (ProgramSettings()).
                    // Reply: result = daemon pid; payload: the daemon's settings that
                    // differ, "NAME=value ..." (empty when they agree).
-  kSocket,         // arg0 domain, arg1 type (no flags), arg2 protocol. Reply: fd attached.
+  kSocket,         // arg0 domain, arg1 type (no flags), arg2 protocol, arg3 how many (0 is
+                   // one; at most kMaxFdsPerMessage). Reply: the fds attached, result
+                   // how many.
   kBind,           // addr
   kListen,         // arg0 backlog
   kConnect,        // addr (unspec: AF_UNSPEC); arg0 1 = do not wait (O_NONBLOCK); arg1 the
@@ -143,6 +146,12 @@ ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts, i
 // Returns bytes received, 0 at EOF, -1 (errno). A message cut short (MSG_TRUNC) fails with
 // EMSGSIZE, its fd closed.
 ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd);
+// The same with every attached fd: the first in *fd, the others appended to `more`.
+ssize_t ReceiveMessage(int sock, std::span<uint8_t> buf, int* fd, std::vector<int>* more);
+// Sends one message with several fds attached (at most kMaxFdsPerMessage).
+inline constexpr size_t kMaxFdsPerMessage = 16;
+ssize_t SendMessage(int sock, std::span<const std::span<const uint8_t>> parts,
+                    std::span<const int> fds);
 
 // The PYTCP_* settings a daemon and its programs should agree on, "NAME=value\n" each, as
 // this process's environment has them.

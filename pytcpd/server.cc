@@ -523,14 +523,33 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     return SendReply(c, rep, Bytes(info));
   }
   if (req.op == Op::kSocket) {
-    auto sock = stack_->CreateSocket(req.arg[0], req.arg[1], req.arg[2]);
-    if (!sock.ok()) return fail(sock.error());
-    int client_end = -1;
-    if (Adopt(std::move(*sock), req.arg[0], req.arg[1], &client_end) == nullptr) {
-      return fail(EMFILE);
+    // Several at once for a program's pool of fresh sockets (one request, one wake-up,
+    // for the next few socket() calls).
+    const size_t want = std::clamp<size_t>(static_cast<size_t>(std::max(req.arg[3], 1)), 1,
+                                           kMaxFdsPerMessage);
+    std::vector<int> ends;
+    for (size_t i = 0; i < want; ++i) {
+      auto sock = stack_->CreateSocket(req.arg[0], req.arg[1], req.arg[2]);
+      if (!sock.ok()) {
+        if (ends.empty()) return fail(sock.error());
+        break;
+      }
+      int client_end = -1;
+      if (Adopt(std::move(*sock), req.arg[0], req.arg[1], &client_end) == nullptr) {
+        if (ends.empty()) return fail(EMFILE);
+        break;
+      }
+      ends.push_back(client_end);
     }
-    SendReply(c, rep, {}, client_end);
-    close(client_end);
+    rep.result = static_cast<int32_t>(ends.size());
+    Reply r = rep;
+    r.payload_len = 0;
+    const std::span<const uint8_t> parts[] = {Bytes(r), {}};
+    if (SendMessage(c.fd, parts, std::span<const int>(ends)) < 0) {
+      PYTCP_LOG(log_daemon, kWarn, "client {} does not take its reply: {}", c.pid, strerror(errno));
+      DropClient(c.id);
+    }
+    for (int e : ends) close(e);
     return;
   }
 

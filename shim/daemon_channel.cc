@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -236,7 +237,29 @@ int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach,
       {reinterpret_cast<const uint8_t*>(&req), sizeof(req)}, payload};
   if (pytcpd::SendMessage(fd, parts, attach) < 0) return ENETDOWN;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::vector<uint8_t> buf(sizeof(Reply) + pytcpd::kMaxPayload);
+  // The reply's buffer: this thread's own, allocated once (a 64 KiB allocation and clearing
+  // per call showed in every request's cost); a call made by a signal handler while the
+  // thread is in here gets one of its own.
+  constexpr size_t kReplyRoom = sizeof(Reply) + pytcpd::kMaxPayload;
+  thread_local std::unique_ptr<uint8_t[]> own_buf;
+  thread_local bool own_busy = false;
+  std::unique_ptr<uint8_t[]> spare;
+  uint8_t* room;
+  if (!own_busy) {
+    if (own_buf == nullptr) own_buf.reset(new uint8_t[kReplyRoom]);
+    room = own_buf.get();
+    own_busy = true;
+  } else {
+    spare.reset(new uint8_t[kReplyRoom]);
+    room = spare.get();
+  }
+  struct Release {
+    bool mine;
+    ~Release() {
+      if (mine) own_busy = false;
+    }
+  } release{spare == nullptr};
+  const std::span<uint8_t> buf(room, kReplyRoom);
   while (true) {
     int wait = -1;
     if (timeout_ms >= 0) {
@@ -251,22 +274,28 @@ int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach,
     if (r < 0) return errno == EINTR ? EINTR : ENETDOWN;
     if (r == 0) return ETIMEDOUT;
     int got_fd = -1;
-    const ssize_t n = pytcpd::ReceiveMessage(fd, buf, &got_fd);
+    std::vector<int> more;
+    const ssize_t n = pytcpd::ReceiveMessage(fd, buf, &got_fd, &more);
+    auto drop_fds = [&] {
+      if (got_fd >= 0) libc().close(got_fd);
+      for (int f : more) libc().close(f);
+    };
     if (n < 0 && errno == EINTR) continue;
     if (n < static_cast<ssize_t>(sizeof(Reply))) {
-      if (got_fd >= 0) libc().close(got_fd);
+      drop_fds();
       return ENETDOWN;  // the daemon went away
     }
     Reply rep;
     std::memcpy(&rep, buf.data(), sizeof(rep));
     if (rep.id != req.id) {  // the answer to a call given up earlier (EINTR, timeout)
-      if (got_fd >= 0) libc().close(got_fd);
+      drop_fds();
       continue;
     }
     out->rep = rep;
     const size_t len = std::min<size_t>(rep.payload_len, static_cast<size_t>(n) - sizeof(Reply));
     out->payload.assign(buf.begin() + sizeof(Reply), buf.begin() + sizeof(Reply) + len);
     out->fd = got_fd;
+    out->more_fds = std::move(more);
     return 0;
   }
 }

@@ -25,6 +25,7 @@ struct DaemonReply {
   pytcpd::Reply rep;
   std::vector<uint8_t> payload;
   int fd = -1;  // an fd the daemon attached (close-on-exec), or -1
+  std::vector<int> more_fds;  // the others, when it attached several (kSocket's batch)
 };
 
 // PYTCP_STACK: true for "shared" (pytcpd), false for "process" (the default for now: an

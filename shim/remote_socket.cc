@@ -5,6 +5,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "shim/daemon_channel.h"
@@ -19,6 +22,7 @@
 #include "shim/libc.h"
 #include "shim/runtime.h"
 #include "shim/sockaddr.h"
+#include "shim/wait.h"
 #include "stack/base/cancel.h"
 
 namespace pytcp::shim {
@@ -164,7 +168,91 @@ std::shared_ptr<RemoteSocket> ProbeRemote(int fd) {
   return s;
 }
 
+namespace {
+
+// A process's pool of fresh TCP sockets (one per family): socket() takes one without a
+// request, and an empty pool is refilled with kPoolBatch in one request, so a program
+// that makes connection after connection waits for the daemon once per batch, not once
+// per socket (DESIGN.md's pool of ready pairs). A pooled fd is close-on-exec and kept
+// high; socket() moves it to the lowest free number, as socket(2) allocates. A fork child
+// does not use its parent's pool (the copies would be the same sockets): it drops its
+// copies of them at its first socket() and makes its own. A vfork child never touches it.
+constexpr int kPoolBatch = 8;
+
+struct SocketPool {
+  std::mutex mu;
+  pid_t owner = 0;
+  std::vector<int> fds[2];  // AF_INET, AF_INET6
+};
+
+SocketPool& Pool() {
+  static SocketPool* pool = new SocketPool;  // never destroyed: used until the last exit
+  return *pool;
+}
+
+bool Pooled(int domain, int type, int protocol) {
+  // Not under a tight fd limit, where the pool's hidden fds would be missed.
+  static const bool room = [] {
+    rlimit rl{};
+    return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 1024;
+  }();
+  return room && type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP) &&
+         (domain == AF_INET || domain == AF_INET6);
+}
+
+// A pooled socket's fd at the lowest free number, or -1 (errno) when none could be had.
+int TakePooled(int domain) {
+  SocketPool& pool = Pool();
+  std::lock_guard lock(pool.mu);
+  std::vector<int>& fds = pool.fds[domain == AF_INET6 ? 1 : 0];
+  if (pool.owner != getpid()) {
+    // A fork child's copies of its parent's pool: closed here, and the parent's sockets
+    // live on in the parent.
+    for (auto& v : pool.fds) {
+      for (int f : v) libc().close(f);
+      v.clear();
+    }
+    pool.owner = getpid();
+  }
+  if (fds.empty()) {
+    Request req;
+    req.op = Op::kSocket;
+    req.arg[0] = domain;
+    req.arg[1] = SOCK_STREAM;
+    req.arg[2] = 0;
+    req.arg[3] = kPoolBatch;
+    DaemonReply rep;
+    if (Call(-1, req, &rep) < 0 || rep.fd < 0) {
+      // A batch the process had no room for (EMFILE on receiving it): one, as without a pool.
+      req.arg[3] = 1;
+      if (Call(-1, req, &rep) < 0) return -1;
+      if (rep.fd < 0) return Fail(EMFILE);
+    }
+    // Taken from the back: the first comes last.
+    for (auto it = rep.more_fds.rbegin(); it != rep.more_fds.rend(); ++it) fds.push_back(MoveHigh(*it));
+    fds.push_back(rep.fd);
+  }
+  const int high = fds.back();
+  fds.pop_back();
+  const int low = libc().fcntl(high, F_DUPFD_CLOEXEC, 0);
+  if (low < 0) {
+    const int e = errno;
+    libc().close(high);
+    return Fail(e);
+  }
+  libc().close(high);
+  return low;
+}
+
+}  // namespace
+
 int RemoteCreate(int domain, int type, int protocol, int flags) {
+  const int proto = protocol != 0 ? protocol : (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+  if (Pooled(domain, type, protocol) && !IsVforkChild()) {
+    const int got = TakePooled(domain);
+    if (got < 0) return -1;
+    return Install(got, domain, type, proto, flags);
+  }
   Request req;
   req.op = Op::kSocket;
   req.arg[0] = domain;
@@ -173,7 +261,7 @@ int RemoteCreate(int domain, int type, int protocol, int flags) {
   DaemonReply rep;
   if (Call(-1, req, &rep) < 0) return -1;
   if (rep.fd < 0) return Fail(EMFILE);
-  const int proto = protocol != 0 ? protocol : (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+  for (int f : rep.more_fds) libc().close(f);
   return Install(rep.fd, domain, type, proto, flags);
 }
 

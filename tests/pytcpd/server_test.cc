@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <sstream>
 #include <cstring>
 #include <string>
@@ -90,7 +91,7 @@ class ServerTest : public ::testing::Test {
     req.op = Op::kSocket;
     req.arg[0] = AF_INET;
     req.arg[1] = type;
-    EXPECT_EQ(Call(req, -1).result, 0);
+    EXPECT_EQ(Call(req, -1).result, 1);  // how many were made
     return last_fd_;
   }
   std::shared_ptr<TcpSocket> PeerListener(uint16_t port) {
@@ -323,6 +324,41 @@ TEST_F(ServerTest, DatagramsTravelThroughTheSeqpacketPair) {
   EXPECT_EQ(in.addr.port, 5353);
   EXPECT_FALSE(Readable(s, 0));  // the rest was cut, as UDP cuts
   close(s);
+}
+
+// kSocket with a count makes that many sockets and attaches all their fds to one reply
+// (the shim's pool of fresh sockets); each is a socket of its own.
+TEST_F(ServerTest, ASocketRequestCanMakeSeveral) {
+  Request req;
+  req.op = Op::kSocket;
+  req.arg[0] = AF_INET;
+  req.arg[1] = SOCK_STREAM;
+  req.arg[3] = 4;
+  req.id = next_id_++;
+  const std::span<const uint8_t> parts[] = {{reinterpret_cast<const uint8_t*>(&req), sizeof(req)}, {}};
+  ASSERT_GT(SendMessage(ctl_, parts, -1), 0);
+  std::vector<uint8_t> buf(sizeof(Reply) + kMaxPayload);
+  int first = -1;
+  std::vector<int> more;
+  ASSERT_GE(ReceiveMessage(ctl_, buf, &first, &more), static_cast<ssize_t>(sizeof(Reply)));
+  Reply rep;
+  std::memcpy(&rep, buf.data(), sizeof(rep));
+  EXPECT_EQ(rep.result, 4);
+  ASSERT_GE(first, 0);
+  ASSERT_EQ(more.size(), 3u);
+  more.push_back(first);
+  std::set<uint64_t> cookies;
+  for (int fd : more) cookies.insert(SocketCookie(fd));
+  EXPECT_EQ(cookies.size(), 4u);
+  for (int i = 0; i < 100 && server_->socket_count() != 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(server_->socket_count(), 4u);
+  for (int fd : more) close(fd);
+  for (int i = 0; i < 100 && server_->socket_count() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(server_->socket_count(), 0u);  // each went with its last fd
 }
 
 // `show sockets` on the daemon's stack names the process and fd holding each socket (as

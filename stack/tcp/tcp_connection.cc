@@ -320,10 +320,32 @@ void TcpConnection::Abort(Instant now) {
 // ---------------------------------------------------------------------------------
 // Segment arrival.
 
+bool TcpConnection::OowLimited(Instant now) {
+  // Linux's __tcp_oow_rate_limited: at most one such ACK per tcp_invalid_ratelimit.
+  if (last_oow_ack_ && now - *last_oow_ack_ < config_.invalid_ratelimit) return true;
+  last_oow_ack_ = now;
+  return false;
+}
+
+void TcpConnection::SendInvalidAck(const TcpSegment& seg, Instant now) {
+  // Linux's tcp_oow_rate_limited: the ACK that answers an invalid segment (RFC 9293
+  // §3.10.7.4 "send an acknowledgment") goes at most once per 500 ms, so two endpoints
+  // that disagree about the sequence space do not ping-pong ACKs at line rate. Data
+  // without a SYN is not part of such a loop and is always answered.
+  const bool data = seg.len() > 0 && !seg.flags().syn;
+  if (!data && OowLimited(now)) {
+    env_->counters().Inc(TcpCounter::kAckSkippedOow);
+    return;
+  }
+  SendAck(now);
+}
+
 void TcpConnection::SendChallengeAck(Instant now) {
   // RFC 5961 §7: challenge ACKs are rate-limited so they cannot be used as an amplifier
-  // or a side channel.
-  if (!env_->AllowChallengeAck(now)) {
+  // or a side channel: first per connection (one per 500 ms, sharing the out-of-window
+  // ACK limit, as Linux's tcp_send_challenge_ack), then by the host-wide budget that is
+  // randomised every second (tcp_challenge_limit.h).
+  if (OowLimited(now) || !env_->AllowChallengeAck(now)) {
     env_->counters().Inc(TcpCounter::kChallengeAckLimited);
     return;
   }
@@ -331,13 +353,19 @@ void TcpConnection::SendChallengeAck(Instant now) {
   SendAck(now);
 }
 
-void TcpConnection::UpdateTsRecent(const TcpSegment& seg) {
+void TcpConnection::UpdateTsRecent(const TcpSegment& seg, Instant now) {
   // RFC 7323 §4.3 (2): TS.Recent takes SEG.TSval when the segment covers Last.ACK.sent.
+  // Called only once the segment's ACK has been validated (Linux's tcp_replace_ts_recent
+  // from tcp_ack): a blind segment without an ACK, or acknowledging what was never sent,
+  // could otherwise raise TS.Recent to any value and have PAWS drop every real segment.
+  // A TS.Recent idle for 24 days is replaced even by an "older" TSval (§5.5; Linux's
+  // tcp_paws_check), as the peer's clock may have wrapped.
   if (!ts_ok_ || !seg.options.timestamps) return;
   const uint32_t tsval = seg.options.timestamps->value;
-  if (!TsBefore(tsval, ts_recent_) && seg.seq() <= last_ack_sent_) {
+  const bool newer = !TsBefore(tsval, ts_recent_) || now - ts_recent_time_ >= kPawsIdle;
+  if (newer && seg.seq() <= last_ack_sent_) {
     ts_recent_ = tsval;
-    ts_recent_time_ = last_rx_;
+    ts_recent_time_ = now;
   }
 }
 
@@ -354,9 +382,13 @@ bool TcpConnection::Acceptable(const TcpSegment& seg) const {
   return end >= rcv_nxt_ && seq <= rcv_nxt_ + wnd;
 }
 
-TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
+void TcpConnection::NoteAlive(Instant now) {
   last_rx_ = now;
   keepalive_probes_ = 0;
+  probes_out_ = 0;
+}
+
+TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   ++segs_in_;
   const TcpFlags f = seg.flags();
   switch (state_) {
@@ -392,7 +424,7 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   if (ts_ok_ && seg.options.timestamps && !f.rst &&
       TsBefore(seg.options.timestamps->value, ts_recent_) && now - ts_recent_time_ < kPawsIdle) {
     env_->counters().Inc(TcpCounter::kRxDropPaws);
-    SendAck(now);
+    SendInvalidAck(seg, now);
     return TcpInputResult::kOk;
   }
 
@@ -404,7 +436,7 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
     if (!f.rst && !seg.payload().empty() && data_end <= rcv_nxt_) NoteDuplicate(seg.seq(), data_end);
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in
     // reply (unless the RST bit is set)."
-    if (!f.rst) SendAck(now);
+    if (!f.rst) SendInvalidAck(seg, now);
     return TcpInputResult::kOk;
   }
 
@@ -418,8 +450,6 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
     }
     return OnReset(now);
   }
-
-  UpdateTsRecent(seg);
 
   // Fourth: SYN (RFC 5961 §4.2): in a synchronized state any SYN gets a challenge ACK.
   // The exception (Linux's tcp_validate_incoming) is the peer's SYN-ACK in a
@@ -458,13 +488,17 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   // ACK and dropped. RFC 5961 §5.2: an ACK older than SND.UNA - MAX.SND.WND draws a
   // challenge ACK.
   if (seg.ack() > snd_nxt_) {
-    SendAck(now);
+    SendInvalidAck(seg, now);
     return TcpInputResult::kOk;
   }
   if (seg.ack() < snd_una_ - std::max<uint32_t>(max_snd_wnd_, 1)) {
     SendChallengeAck(now);
     return TcpInputResult::kOk;
   }
+  // Past every check: only such a segment says the peer is alive (spoofed, stale and
+  // out-of-window segments were answered above but refresh nothing).
+  NoteAlive(now);
+  UpdateTsRecent(seg, now);
   ProcessAck(seg, now);
   if (FinAcked()) {
     switch (state_) {
@@ -502,7 +536,14 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
   const TcpFlags f = seg.flags();
   // RFC 9293 §3.10.7.3 first: the ACK must acknowledge our SYN.
   if (f.ack && (seg.ack() <= iss_ || seg.ack() > snd_nxt_)) {
-    if (!f.rst) SendRst(seg.ack(), now);
+    if (f.rst) return TcpInputResult::kOk;
+    SendRst(seg.ack(), now);
+    // Most often this is the ACK of a peer's TIME-WAIT that found our SYN older than its
+    // old connection on the tuple (RFC 6191 failed): our RST has just ended that
+    // TIME-WAIT, so the SYN is sent again at once instead of after the RTO. Linux does the
+    // same in tcp_rcv_synsent_state_process (retransmit timer at TCP_TIMEOUT_MIN, only
+    // while nothing was retransmitted, so stray ACKs cannot drive a SYN storm).
+    if (retransmits_ == 0) rtx_deadline_ = std::min(rtx_deadline_, now + kTimeoutMin);
     return TcpInputResult::kOk;
   }
   // Second: a RST with an acceptable ACK refuses the connection (RFC 5961 §3.2 keeps
@@ -515,6 +556,7 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
   }
   // Fourth: SYN.
   if (!f.syn) return TcpInputResult::kOk;
+  NoteAlive(now);
   irs_ = seg.seq();
   rcv_nxt_ = irs_ + 1;
   NegotiateOptions(seg.options, true);
@@ -591,7 +633,11 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     max_snd_wnd_ = std::max(max_snd_wnd_, wnd);
     snd_wl1_ = seg.seq();
     snd_wl2_ = ack;
-    if (snd_wnd_ > 0) persist_backoff_ = 0;
+    if (snd_wnd_ > 0) {
+      // Linux's tcp_ack_probe: the window opened; the next zero window starts afresh.
+      persist_backoff_ = 0;
+      probes_start_ = Instant::Infinite();
+    }
   }
 
   uint32_t newly_sacked = 0;
@@ -638,7 +684,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     }
     rtt_.ResetBackoff();
     retransmits_ = 0;
-    first_rto_time_ = Instant::Infinite();
+    rtx_start_ = Instant::Infinite();
     // Release acknowledged data (the SYN and FIN occupy sequence space but no buffer).
     if (ack > snd_buf_seq_) {
       const size_t data = std::min<size_t>(static_cast<uint32_t>(ack - snd_buf_seq_), snd_buf_.size());

@@ -249,6 +249,7 @@ void TcpConnection::ArmRetransmitTimer(Instant now, bool restart) {
   // RFC 6298 §5.1: start the timer if it is not running; §5.3: restart on new ACKs.
   if (restart || rtx_deadline_.is_infinite()) {
     rtx_deadline_ = now + rtt_.rto();
+    rtx_armed_ = now;  // the TCP_USER_TIMEOUT start should this timer expire
     ArmTlp(now);
   }
   persist_deadline_ = Instant::Infinite();

@@ -14,6 +14,9 @@ namespace pytcp {
 // again at once after a stray ACK in SYN-SENT, a timer clamped to a user timeout that has
 // (nearly) run out.
 inline constexpr Duration kTimeoutMin = std::chrono::milliseconds(2);
+// Linux's TCP_TIMEOUT_FALLBACK (RFC 6298 §5.7): the RTO for data after a handshake that
+// gave no RTT sample.
+inline constexpr Duration kTimeoutFallback = std::chrono::seconds(3);
 
 struct TcpConfig {
   // RFC 6298 §2.1 initial RTO of one second; the lower bound is Linux's TCP_RTO_MIN

@@ -177,7 +177,13 @@ void TcpConnection::EnterEstablished(Instant now) {
   EnsureBuffers();
   quickack_ = config_.quickack_segments;
   rcv_rtt_start_ = now;
-  cc_->Init(MaxPayload(), config_.initial_cwnd_segments);
+  // RFC 5681 §3.1: after a retransmitted SYN or SYN-ACK the initial window is one
+  // segment; Linux (tcp_init_transfer) cuts it only after more than one retransmission,
+  // since the 1 s initial RTO of RFC 6298 makes a single one common. RFC 6298 §5.7: with
+  // no RTT sample from the handshake (Karn), data starts with a 3 s RTO.
+  const int syn_retransmits = retransmits_;
+  cc_->Init(MaxPayload(), syn_retransmits > 1 ? 1 : config_.initial_cwnd_segments);
+  if (syn_retransmits > 0) rtt_.Fallback(kTimeoutFallback);
   retransmits_ = 0;
   rtt_.ResetBackoff();
   if (listener_ != nullptr) listener_->OnEstablished(shared_from_this());
@@ -565,6 +571,11 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
     if (rtt_timing_) {
       rtt_.Sample(now - rtt_start_);
       rtt_timing_ = false;
+    } else if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->echo_reply != 0) {
+      // A retransmitted SYN is not timed (Karn), but the echo of its TSval says which
+      // one the SYN-ACK answers (RFC 7323 §4; Linux's tcp_ack_update_rtt from TSecr).
+      const uint32_t ms = TsNow(now) - seg.options.timestamps->echo_reply;
+      if (ms < 60'000) rtt_.Sample(std::chrono::milliseconds(ms));
     }
     snd_una_ = seg.ack();
     high_rxt_ = lost_until_ = recovery_point_ = snd_una_;
@@ -573,8 +584,18 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
     snd_wl1_ = seg.seq();
     snd_wl2_ = seg.ack();
     rtx_deadline_ = Instant::Infinite();
-    rcv_adv_ = rcv_nxt_;
+    // The window our SYN offered (unscaled, RFC 7323 §2.2) is open from RCV.NXT on:
+    // text on this SYN-ACK is within it.
+    rcv_adv_ = rcv_nxt_ + static_cast<uint32_t>(std::min<size_t>(recv_capacity(), 65535));
     EnterEstablished(now);
+    // RFC 9293 §3.10.7.3: "If there are other controls or text in the segment, then
+    // continue processing at the sixth step": text on the SYN-ACK is queued (Linux drops
+    // it and lets the peer retransmit). A SYN with a FIN never gets here: the parser
+    // refuses SYN+FIN as invalid.
+    if (!seg.payload().empty() || f.fin) {
+      ReceiveText(seg, now);
+      if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+    }
     // RFC 9293: "form an ACK segment and send it" (data queued meanwhile goes with it).
     ack_now_ = true;
     Output(now);
@@ -662,9 +683,10 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     const uint32_t acked = static_cast<uint32_t>(ack - snd_una_);
     // RFC 6298 §3 (Karn): only a segment never retransmitted is timed.
     Duration sample{0};
+    bool sampled = false;
     if (rtt_timing_ && ack >= rtt_seq_) {
       sample = now - rtt_start_;
-      rtt_.Sample(sample);
+      sampled = true;
       rtt_timing_ = false;
     }
     // RFC 7323 §4.1-§4.2: with timestamps every ACK of new data is an RTT measurement,
@@ -675,14 +697,23 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
       const uint32_t ms = TsNow(now) - seg.options.timestamps->echo_reply;
       if (ms < 60'000) {
         const Duration ts_sample = std::chrono::milliseconds(ms);
-        if (sample.count() == 0 || ts_sample > sample) rtt_.Sample(ts_sample);
-        sample = std::max<Duration>(ts_sample, std::chrono::microseconds(1));
+        if (!sampled || ts_sample > sample) sample = ts_sample;
+        sampled = true;
         latest_rtt_ = ts_sample;
       }
-    } else if (sample.count() > 0) {
+    } else if (sampled && sample.count() > 0) {
       latest_rtt_ = sample;
     }
-    rtt_.ResetBackoff();
+    if (sampled) {
+      // One sample per ACK (Linux's tcp_ack_update_rtt), and only a valid sample ends the
+      // backoff (RFC 6298 §5.7): the ACK of a retransmission without timestamps is
+      // ambiguous, so the doubled RTO stays for what is sent next.
+      rtt_.Sample(sample);
+      rtt_.ResetBackoff();
+      if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->echo_reply != 0) {
+        sample = std::max<Duration>(sample, std::chrono::microseconds(1));
+      }
+    }
     retransmits_ = 0;
     rtx_start_ = Instant::Infinite();
     // Release acknowledged data (the SYN and FIN occupy sequence space but no buffer).

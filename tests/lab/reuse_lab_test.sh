@@ -51,16 +51,24 @@ curl_ms() {
     awk '{ printf "%d\n", $1 * 1000 }'
 }
 
+# Linux counts each SYN its TIME-WAIT accepted as newer (LINUX_MIB_TIMEWAITRECYCLED).
+recycled() { lab_exec peer nstat -az TcpExtTWRecycled | awk '/TcpExtTWRecycled/ { print $2 }'; }
+
 c0=$(curl_ms)
 read -r n1 r1 slow1 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP4" "$LAB_HTTP_PORT" 3)
+tw0=$(recycled)
 read -r n2 r2 slow2 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP4" "$LAB_HTTP_PORT" 3)
+tw1=$(recycled)
 c1=$(curl_ms)
 tw=$(lab_exec peer ss -tan state time-wait | tail -n +2 | wc -l)
 echo "first:  $n1 connections, $r1/s, $slow1 took over 0.5 s"
 echo "second: $n2 connections, $r2/s, $slow2 took over 0.5 s"
 echo "curl before: ${c0} ms, after: ${c1} ms; the peer holds $tw connections in TIME-WAIT"
+echo "the peer's TIME-WAIT accepted $((tw1 - tw0)) SYNs of the second program as new (TWRecycled)"
 check "the first program made connections" test "${n1:-0}" -gt 100
 check "the peer holds their four-tuples in TIME-WAIT" test "$tw" -ge "$n1"
+check "the second program reused four-tuples the peer held in TIME-WAIT, and it accepted them" \
+  test $((tw1 - tw0)) -gt 0
 check "the second program's rate is within 20 % of the first's ($r2/s against $r1/s)" \
   awk -v a="$r1" -v b="$r2" 'BEGIN { exit !(b >= 0.8 * a) }'
 check "no connection of the second program waited for a SYN retransmission timeout" test "${slow2:-1}" = 0

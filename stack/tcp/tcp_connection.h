@@ -322,6 +322,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum high_rxt_;    // end of the highest retransmitted range (RFC 6675 HighRxt + 1)
   SeqNum lost_until_;  // bytes below are lost regardless of SACK (RTO, first retransmit)
   SeqNum reno_recover_;  // RFC 6582 "recover"
+  // The end of the highest range ever retransmitted (never moves back): an ACK from at or
+  // above it acknowledges only data sent once (Karn's condition for an RTT sample).
+  SeqNum rtx_max_;
   int dupacks_ = 0;
   bool force_rtx_ = false;  // the first retransmission of an episode ignores cwnd
   int reordering_ = 3;      // DupThresh, raised when reordering is seen (Linux's reordering)

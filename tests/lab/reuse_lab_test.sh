@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Reconnecting into the peer's TIME-WAIT (issue 16 item 0). Usage: reuse_lab_test.sh BUILD_DIR
-#   Two programs under the shim, one after the other, each make HTTP/1.0 connections to the
+#   Programs under the shim, one after the other, each make HTTP/1.0 connections to the
 #   kernel peer's web server for 3 s; the server closes each, so its kernel holds every
-#   four-tuple in TIME-WAIT, and the second program reuses many of the first's ports. A
+#   four-tuple in TIME-WAIT, and each program reuses many of the earlier ones' ports. A
 #   Linux peer accepts such a SYN only when it is newer than the old connection (RFC 6191;
 #   tcp_timewait_state_process), which needs ISNs and timestamp offsets from a key of the
-#   host, not of the process. Checked: the second program's rate is within 20 % of the
-#   first's; a curl right after them is no slower than one before them (a SYN that still
-#   meets the TIME-WAIT's ACK is reset and sent again at once, not after 1 s); the host key
-#   is a private file in the run directory.
+#   host, not of the process. Checked: a later program's rate (the better of the second
+#   and third, against noise from other load) is within 20 % of the first's, and none of
+#   their connections waited a second; a curl right after them is no slower than one
+#   before them (a SYN that still meets the TIME-WAIT's ACK is reset and sent again at
+#   once, not after 1 s); the host key is a private file in the run directory.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -63,6 +64,9 @@ lab_defer sh -c "kill $dump 2>/dev/null || true"
 c0=$(curl_ms)
 read -r n1 r1 slow1 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP4" "$LAB_HTTP_PORT" 3)
 read -r n2 r2 slow2 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP4" "$LAB_HTTP_PORT" 3)
+# A third program, so that one run slowed by other load on the machine does not decide.
+read -r n3 r3 slow3 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP4" "$LAB_HTTP_PORT" 3)
+best=$(awk -v a="$r2" -v b="$r3" 'BEGIN { print (a > b ? a : b) }')
 c1=$(curl_ms)
 sleep 1
 kill "$dump" 2>/dev/null || true
@@ -77,13 +81,15 @@ echo "the peer saw $reused four-tuples opened more than once; the last curl was 
 tw=$(lab_exec peer ss -tan state time-wait | tail -n +2 | wc -l)
 echo "first:  $n1 connections, $r1/s, $slow1 took over 0.5 s"
 echo "second: $n2 connections, $r2/s, $slow2 took over 0.5 s"
+echo "third:  $n3 connections, $r3/s, $slow3 took over 0.5 s"
 echo "curl before: ${c0} ms, after: ${c1} ms; the peer holds $tw connections in TIME-WAIT"
 check "the first program made connections" test "${n1:-0}" -gt 100
 check "the peer holds their four-tuples in TIME-WAIT" test "$tw" -ge "$n1"
 check "four-tuples were reused (the peer saw SYNs from one port more than once)" test "$reused" -gt 0
-check "the second program's rate is within 20 % of the first's ($r2/s against $r1/s)" \
-  awk -v a="$r1" -v b="$r2" 'BEGIN { exit !(b >= 0.8 * a) }'
-check "no connection of the second program waited for a SYN retransmission timeout" test "${slow2:-1}" = 0
+check "a later program's rate (the better of two) is within 20 % of the first's ($best/s against $r1/s)" \
+  awk -v a="$r1" -v b="$best" 'BEGIN { exit !(b >= 0.8 * a) }'
+check "no connection of the later programs waited for a SYN retransmission timeout" \
+  test "${slow2:-1}" = 0 -a "${slow3:-1}" = 0
 check "a curl after them is no slower than before (${c1} ms against ${c0} ms)" \
   test "${c1:-99999}" -le $((c0 + 100))
 check "the host key is a private file in the run directory" \

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "stack/base/cancel.h"
+#include "stack/base/host_key.h"
 #include "stack/base/log.h"
 #include "stack/link/tap_link.h"
 #include "stack/stack_console.h"
@@ -36,6 +37,19 @@ uint64_t SeedFrom(const StackConfig& config) {
   return seed;
 }
 }  // namespace
+
+void Stack::UseHostTcpKey() {
+  if (config_.tcp_key_file.empty()) return;
+  auto key = LoadOrCreateHostKey(config_.tcp_key_file);
+  if (key.ok()) {
+    tcp_->UseHostKey(*key);
+    return;
+  }
+  // Still a correct stack, but a program that reuses a four-tuple of an earlier program
+  // may look like an old duplicate to a peer in TIME-WAIT (issue 16): say so once.
+  PYTCP_LOG(log_stack, kWarn, "tcp: no host key ({}); ISNs and timestamps use a key of this process",
+            std::string(key.status().message()));
+}
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& config) {
   auto tap = TapLink::Open(config.interface);
@@ -71,6 +85,7 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   icmp4_sockets_ = std::make_unique<Icmp4Sockets>(icmp4_.get(), ip4_.get(), &random_);
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
   tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
+  UseHostTcpKey();
   ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_);
   NdConfig nd_config;
   nd_config.slaac = config_.ip6_mode == Ip6Mode::kAuto;

@@ -203,6 +203,8 @@ class Stack final : private LinkDriver {
   // Gives the link to the calling thread (false: another thread has it, or no loop thread).
   bool TakeLinkLocked();
   void ReleaseLinkLocked();
+  // Gives TCP the host's key for this boot from config_.tcp_key_file (stack/base/host_key.h).
+  void UseHostTcpKey();
   SocketContext MakeSocketContext();
 
   StackConfig config_;

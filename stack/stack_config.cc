@@ -220,6 +220,13 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
   if (auto v = get("PYTCP_DHCP_CACHE")) {
     c.dhcp4_cache = *v == "none" ? std::string() : std::string(*v);
   }
+  // The run directory as pytcpd finds it (pytcpd/protocol.cc RunDirectory).
+  const auto run_dir = get("PYTCP_RUN_DIR");
+  c.tcp_key_file = (run_dir && !run_dir->empty() ? std::string(*run_dir) : std::string("/run/pytcp")) +
+                   "/tcp-key";
+  if (auto v = get("PYTCP_TCP_KEY")) {
+    c.tcp_key_file = *v == "none" ? std::string() : std::string(*v);
+  }
   if (c.ip6_mode != Ip6Mode::kNone && c.mtu < 1280) {
     return absl::InvalidArgumentError(fmt::format(
         "PYTCP_MTU='{}' is too small for IPv6 (needs 1280 or more); set PYTCP_IP6=none or raise "

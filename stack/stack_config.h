@@ -50,6 +50,12 @@ struct StackConfig {
   Duration busy_poll{0};
   // PYTCP_DHCP_CACHE: where the DHCPv4 lease is kept for a quick restart ("" = nowhere).
   std::string dhcp4_cache;
+  // PYTCP_TCP_KEY: the file holding the host's TCP key for this boot (RFC 6528 ISNs,
+  // timestamp offsets, SYN cookies, port offsets), shared by every program and daemon of
+  // the host so that a reused four-tuple is always newer than its old incarnation. From
+  // the environment it defaults to $PYTCP_RUN_DIR/tcp-key (/run/pytcp/tcp-key); "" (the
+  // C++ API's default, and PYTCP_TCP_KEY=none) keeps a per-process key.
+  std::string tcp_key_file;
 
   // The MAC to use: `mac` if set, else a stable locally administered unicast address
   // derived from the interface name (so restarts keep their DHCP lease and caches).

@@ -10,6 +10,14 @@
 
 namespace pytcp {
 
+// Linux's TCP_TIMEOUT_MIN (2 jiffies at HZ=1000): the shortest timer it arms — a SYN sent
+// again at once after a stray ACK in SYN-SENT, a timer clamped to a user timeout that has
+// (nearly) run out.
+inline constexpr Duration kTimeoutMin = std::chrono::milliseconds(2);
+// Linux's TCP_TIMEOUT_FALLBACK (RFC 6298 §5.7): the RTO for data after a handshake that
+// gave no RTT sample.
+inline constexpr Duration kTimeoutFallback = std::chrono::seconds(3);
+
 struct TcpConfig {
   // RFC 6298 §2.1 initial RTO of one second; the lower bound is Linux's TCP_RTO_MIN
   // (200 ms) rather than RFC 6298 §2.4's one second, as every deployed stack does, and
@@ -51,8 +59,14 @@ struct TcpConfig {
   uint32_t initial_cwnd_segments = 10;  // RFC 6928
   int dupthresh = 3;                    // RFC 5681 §3.2, RFC 6675 DupThresh
 
-  // RFC 5961 §7: challenge ACKs per second (net.ipv4.tcp_challenge_ack_limit).
-  double challenge_ack_rate = 1000;
+  // RFC 5961 §7: challenge ACKs per second for the host (net.ipv4.tcp_challenge_ack_limit,
+  // its pre-6.0 default; the count actually allowed is randomised around it each second,
+  // tcp_challenge_limit.h), besides one per 500 ms per connection.
+  uint32_t challenge_ack_limit = 1000;
+  // net.ipv4.tcp_invalid_ratelimit: the least time between two ACKs a connection sends in
+  // answer to invalid segments (out of window, PAWS, unsent data acknowledged) and between
+  // its challenge ACKs (Linux's tcp_oow_rate_limited).
+  Duration invalid_ratelimit = std::chrono::milliseconds(500);
   // Out-of-order ranges a connection keeps (beyond that, segments are dropped). Linux
   // bounds its out-of-order queue by memory only; a burst of queue drops leaves one hole
   // per lost segment, so this is generous.

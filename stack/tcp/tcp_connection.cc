@@ -105,7 +105,7 @@ void TcpConnection::Open(SeqNum iss, Instant now) {
   snd_nxt_ = iss;
   snd_buf_seq_ = iss + 1;
   snd_sml_ = iss;
-  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = iss;
+  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = rtx_max_ = iss;
   state_ = TcpState::kSynSent;
   last_rx_ = now;
   // Offer every option the configuration allows; the SYN-ACK decides (RFC 7323 §2.2).
@@ -128,7 +128,7 @@ void TcpConnection::AcceptSyn(const TcpSegment& syn, SeqNum iss, TcpListener* li
   snd_nxt_ = iss;
   snd_buf_seq_ = iss + 1;
   snd_sml_ = iss;
-  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = iss;
+  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = rtx_max_ = iss;
   irs_ = syn.seq();
   rcv_nxt_ = irs_ + 1;
   rcv_adv_ = rcv_nxt_;
@@ -155,7 +155,7 @@ void TcpConnection::AcceptCookie(const TcpSegment& ack, SeqNum iss, uint16_t mss
   snd_nxt_ = iss + 1;  // the SYN-ACK was sent (statelessly)
   snd_buf_seq_ = iss + 1;
   snd_sml_ = iss;
-  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = iss;
+  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = rtx_max_ = iss;
   irs_ = ack.seq() - 1;
   rcv_nxt_ = ack.seq();
   TcpOptions peer;
@@ -177,7 +177,13 @@ void TcpConnection::EnterEstablished(Instant now) {
   EnsureBuffers();
   quickack_ = config_.quickack_segments;
   rcv_rtt_start_ = now;
-  cc_->Init(MaxPayload(), config_.initial_cwnd_segments);
+  // RFC 5681 §3.1: after a retransmitted SYN or SYN-ACK the initial window is one
+  // segment; Linux (tcp_init_transfer) cuts it only after more than one retransmission,
+  // since the 1 s initial RTO of RFC 6298 makes a single one common. RFC 6298 §5.7: with
+  // no RTT sample from the handshake (Karn), data starts with a 3 s RTO.
+  const int syn_retransmits = retransmits_;
+  cc_->Init(MaxPayload(), syn_retransmits > 1 ? 1 : config_.initial_cwnd_segments);
+  if (syn_retransmits > 0) rtt_.Fallback(kTimeoutFallback);
   retransmits_ = 0;
   rtt_.ResetBackoff();
   if (listener_ != nullptr) listener_->OnEstablished(shared_from_this());
@@ -320,10 +326,32 @@ void TcpConnection::Abort(Instant now) {
 // ---------------------------------------------------------------------------------
 // Segment arrival.
 
+bool TcpConnection::OowLimited(Instant now) {
+  // Linux's __tcp_oow_rate_limited: at most one such ACK per tcp_invalid_ratelimit.
+  if (last_oow_ack_ && now - *last_oow_ack_ < config_.invalid_ratelimit) return true;
+  last_oow_ack_ = now;
+  return false;
+}
+
+void TcpConnection::SendInvalidAck(const TcpSegment& seg, Instant now) {
+  // Linux's tcp_oow_rate_limited: the ACK that answers an invalid segment (RFC 9293
+  // §3.10.7.4 "send an acknowledgment") goes at most once per 500 ms, so two endpoints
+  // that disagree about the sequence space do not ping-pong ACKs at line rate. Data
+  // without a SYN is not part of such a loop and is always answered.
+  const bool data = seg.len() > 0 && !seg.flags().syn;
+  if (!data && OowLimited(now)) {
+    env_->counters().Inc(TcpCounter::kAckSkippedOow);
+    return;
+  }
+  SendAck(now);
+}
+
 void TcpConnection::SendChallengeAck(Instant now) {
   // RFC 5961 §7: challenge ACKs are rate-limited so they cannot be used as an amplifier
-  // or a side channel.
-  if (!env_->AllowChallengeAck(now)) {
+  // or a side channel: first per connection (one per 500 ms, sharing the out-of-window
+  // ACK limit, as Linux's tcp_send_challenge_ack), then by the host-wide budget that is
+  // randomised every second (tcp_challenge_limit.h).
+  if (OowLimited(now) || !env_->AllowChallengeAck(now)) {
     env_->counters().Inc(TcpCounter::kChallengeAckLimited);
     return;
   }
@@ -331,13 +359,19 @@ void TcpConnection::SendChallengeAck(Instant now) {
   SendAck(now);
 }
 
-void TcpConnection::UpdateTsRecent(const TcpSegment& seg) {
+void TcpConnection::UpdateTsRecent(const TcpSegment& seg, Instant now) {
   // RFC 7323 §4.3 (2): TS.Recent takes SEG.TSval when the segment covers Last.ACK.sent.
+  // Called only once the segment's ACK has been validated (Linux's tcp_replace_ts_recent
+  // from tcp_ack): a blind segment without an ACK, or acknowledging what was never sent,
+  // could otherwise raise TS.Recent to any value and have PAWS drop every real segment.
+  // A TS.Recent idle for 24 days is replaced even by an "older" TSval (§5.5; Linux's
+  // tcp_paws_check), as the peer's clock may have wrapped.
   if (!ts_ok_ || !seg.options.timestamps) return;
   const uint32_t tsval = seg.options.timestamps->value;
-  if (!TsBefore(tsval, ts_recent_) && seg.seq() <= last_ack_sent_) {
+  const bool newer = !TsBefore(tsval, ts_recent_) || now - ts_recent_time_ >= kPawsIdle;
+  if (newer && seg.seq() <= last_ack_sent_) {
     ts_recent_ = tsval;
-    ts_recent_time_ = last_rx_;
+    ts_recent_time_ = now;
   }
 }
 
@@ -354,9 +388,13 @@ bool TcpConnection::Acceptable(const TcpSegment& seg) const {
   return end >= rcv_nxt_ && seq <= rcv_nxt_ + wnd;
 }
 
-TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
+void TcpConnection::NoteAlive(Instant now) {
   last_rx_ = now;
   keepalive_probes_ = 0;
+  probes_out_ = 0;
+}
+
+TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   ++segs_in_;
   const TcpFlags f = seg.flags();
   switch (state_) {
@@ -392,7 +430,7 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   if (ts_ok_ && seg.options.timestamps && !f.rst &&
       TsBefore(seg.options.timestamps->value, ts_recent_) && now - ts_recent_time_ < kPawsIdle) {
     env_->counters().Inc(TcpCounter::kRxDropPaws);
-    SendAck(now);
+    SendInvalidAck(seg, now);
     return TcpInputResult::kOk;
   }
 
@@ -404,7 +442,7 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
     if (!f.rst && !seg.payload().empty() && data_end <= rcv_nxt_) NoteDuplicate(seg.seq(), data_end);
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in
     // reply (unless the RST bit is set)."
-    if (!f.rst) SendAck(now);
+    if (!f.rst) SendInvalidAck(seg, now);
     return TcpInputResult::kOk;
   }
 
@@ -418,8 +456,6 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
     }
     return OnReset(now);
   }
-
-  UpdateTsRecent(seg);
 
   // Fourth: SYN (RFC 5961 §4.2): in a synchronized state any SYN gets a challenge ACK.
   // The exception (Linux's tcp_validate_incoming) is the peer's SYN-ACK in a
@@ -458,13 +494,17 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   // ACK and dropped. RFC 5961 §5.2: an ACK older than SND.UNA - MAX.SND.WND draws a
   // challenge ACK.
   if (seg.ack() > snd_nxt_) {
-    SendAck(now);
+    SendInvalidAck(seg, now);
     return TcpInputResult::kOk;
   }
   if (seg.ack() < snd_una_ - std::max<uint32_t>(max_snd_wnd_, 1)) {
     SendChallengeAck(now);
     return TcpInputResult::kOk;
   }
+  // Past every check: only such a segment says the peer is alive (spoofed, stale and
+  // out-of-window segments were answered above but refresh nothing).
+  NoteAlive(now);
+  UpdateTsRecent(seg, now);
   ProcessAck(seg, now);
   if (FinAcked()) {
     switch (state_) {
@@ -502,7 +542,14 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
   const TcpFlags f = seg.flags();
   // RFC 9293 §3.10.7.3 first: the ACK must acknowledge our SYN.
   if (f.ack && (seg.ack() <= iss_ || seg.ack() > snd_nxt_)) {
-    if (!f.rst) SendRst(seg.ack(), now);
+    if (f.rst) return TcpInputResult::kOk;
+    SendRst(seg.ack(), now);
+    // Most often this is the ACK of a peer's TIME-WAIT that found our SYN older than its
+    // old connection on the tuple (RFC 6191 failed): our RST has just ended that
+    // TIME-WAIT, so the SYN is sent again at once instead of after the RTO. Linux does the
+    // same in tcp_rcv_synsent_state_process (retransmit timer at TCP_TIMEOUT_MIN, only
+    // while nothing was retransmitted, so stray ACKs cannot drive a SYN storm).
+    if (retransmits_ == 0) rtx_deadline_ = std::min(rtx_deadline_, now + kTimeoutMin);
     return TcpInputResult::kOk;
   }
   // Second: a RST with an acceptable ACK refuses the connection (RFC 5961 §3.2 keeps
@@ -515,6 +562,7 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
   }
   // Fourth: SYN.
   if (!f.syn) return TcpInputResult::kOk;
+  NoteAlive(now);
   irs_ = seg.seq();
   rcv_nxt_ = irs_ + 1;
   NegotiateOptions(seg.options, true);
@@ -523,6 +571,11 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
     if (rtt_timing_) {
       rtt_.Sample(now - rtt_start_);
       rtt_timing_ = false;
+    } else if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->echo_reply != 0) {
+      // A retransmitted SYN is not timed (Karn), but the echo of its TSval says which
+      // one the SYN-ACK answers (RFC 7323 §4; Linux's tcp_ack_update_rtt from TSecr).
+      const uint32_t ms = TsNow(now) - seg.options.timestamps->echo_reply;
+      if (ms < 60'000) rtt_.Sample(std::chrono::milliseconds(ms));
     }
     snd_una_ = seg.ack();
     high_rxt_ = lost_until_ = recovery_point_ = snd_una_;
@@ -531,8 +584,18 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
     snd_wl1_ = seg.seq();
     snd_wl2_ = seg.ack();
     rtx_deadline_ = Instant::Infinite();
-    rcv_adv_ = rcv_nxt_;
+    // The window our SYN offered (unscaled, RFC 7323 §2.2) is open from RCV.NXT on:
+    // text on this SYN-ACK is within it.
+    rcv_adv_ = rcv_nxt_ + static_cast<uint32_t>(std::min<size_t>(recv_capacity(), 65535));
     EnterEstablished(now);
+    // RFC 9293 §3.10.7.3: "If there are other controls or text in the segment, then
+    // continue processing at the sixth step": text on the SYN-ACK is queued (Linux drops
+    // it and lets the peer retransmit). A SYN with a FIN never gets here: the parser
+    // refuses SYN+FIN as invalid.
+    if (!seg.payload().empty() || f.fin) {
+      ReceiveText(seg, now);
+      if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+    }
     // RFC 9293: "form an ACK segment and send it" (data queued meanwhile goes with it).
     ack_now_ = true;
     Output(now);
@@ -591,7 +654,11 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     max_snd_wnd_ = std::max(max_snd_wnd_, wnd);
     snd_wl1_ = seg.seq();
     snd_wl2_ = ack;
-    if (snd_wnd_ > 0) persist_backoff_ = 0;
+    if (snd_wnd_ > 0) {
+      // Linux's tcp_ack_probe: the window opened; the next zero window starts afresh.
+      persist_backoff_ = 0;
+      probes_start_ = Instant::Infinite();
+    }
   }
 
   uint32_t newly_sacked = 0;
@@ -615,30 +682,44 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   if (ack > snd_una_) {
     const uint32_t acked = static_cast<uint32_t>(ack - snd_una_);
     // RFC 6298 §3 (Karn): only a segment never retransmitted is timed.
-    Duration sample{0};
+    Duration timed{0};
+    bool have_timed = false;
     if (rtt_timing_ && ack >= rtt_seq_) {
-      sample = now - rtt_start_;
-      rtt_.Sample(sample);
+      timed = now - rtt_start_;
+      have_timed = true;
       rtt_timing_ = false;
     }
     // RFC 7323 §4.1-§4.2: with timestamps every ACK of new data is an RTT measurement,
     // retransmitted or not (the echo says which transmission it was), at the 1 ms
     // resolution of the timestamp clock. Without them, one timed segment per round trip
     // (RFC 6298 §3, Karn).
+    std::optional<Duration> ts_sample;
     if (ts_ok_ && seg.options.timestamps && seg.options.timestamps->echo_reply != 0) {
       const uint32_t ms = TsNow(now) - seg.options.timestamps->echo_reply;
-      if (ms < 60'000) {
-        const Duration ts_sample = std::chrono::milliseconds(ms);
-        if (sample.count() == 0 || ts_sample > sample) rtt_.Sample(ts_sample);
-        sample = std::max<Duration>(ts_sample, std::chrono::microseconds(1));
-        latest_rtt_ = ts_sample;
-      }
-    } else if (sample.count() > 0) {
-      latest_rtt_ = sample;
+      if (ms < 60'000) ts_sample = std::chrono::milliseconds(ms);
     }
-    rtt_.ResetBackoff();
+    // The estimator takes the timed segment's sample and, when larger, the timestamp's.
+    // (Linux feeds one sample per ACK; tried here, a single sample left RTTVAR so small
+    // that the 20 %-loss transfers of tcp_transfer_test took 2.5 to 4 times as long, with
+    // 2.6 times the RTO expiries, so the second sample stays.) Only a valid sample ends
+    // the backoff (RFC 6298 §5.7, Linux's tcp_ack_update_rtt): the ACK of a retransmission
+    // without timestamps is ambiguous, so the doubled RTO stays for what is sent next. An
+    // ACK of data never retransmitted counts as valid even when none of it was timed:
+    // Linux times every segment and would have its sample (tcp_clean_rtx_queue without
+    // FLAG_RETRANS_DATA_ACKED); we time one per round trip.
+    if (have_timed) rtt_.Sample(timed);
+    if (ts_sample && (!have_timed || *ts_sample > timed)) rtt_.Sample(*ts_sample);
+    if (have_timed || ts_sample || snd_una_ >= rtx_max_) rtt_.ResetBackoff();
+    // What the congestion controller and RACK see: the timestamp sample when there is one.
+    Duration sample = timed;
+    if (ts_sample) {
+      sample = std::max<Duration>(*ts_sample, std::chrono::microseconds(1));
+      latest_rtt_ = *ts_sample;
+    } else if (timed.count() > 0) {
+      latest_rtt_ = timed;
+    }
     retransmits_ = 0;
-    first_rto_time_ = Instant::Infinite();
+    rtx_start_ = Instant::Infinite();
     // Release acknowledged data (the SYN and FIN occupy sequence space but no buffer).
     if (ack > snd_buf_seq_) {
       const size_t data = std::min<size_t>(static_cast<uint32_t>(ack - snd_buf_seq_), snd_buf_.size());

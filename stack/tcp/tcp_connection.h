@@ -227,7 +227,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void OnTlpTimeout(Instant now);
   void NoteRetransmission(SeqNum end, Instant now);
   void SendChallengeAck(Instant now);
-  void UpdateTsRecent(const TcpSegment& seg);
+  // The ACK answering an invalid segment, rate-limited (tcp_oow_rate_limited).
+  void SendInvalidAck(const TcpSegment& seg, Instant now);
+  // Whether an ACK to an invalid segment or a challenge ACK must wait (and if not, notes
+  // that one goes now).
+  bool OowLimited(Instant now);
+  void UpdateTsRecent(const TcpSegment& seg, Instant now);
   void Notify();
 
   // tcp_receive.cc
@@ -266,6 +271,13 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void OnRetransmitTimeout(Instant now);
   void OnPersistTimeout(Instant now);
   void OnKeepaliveTimeout(Instant now);
+  // TCP_USER_TIMEOUT (if set) has passed since `start`.
+  bool UserTimedOut(Instant start, Instant now) const;
+  Instant ClampToUserTimeout(Instant deadline, Instant start, Instant now) const;
+  // A segment passed validation (RFC 9293 §3.10.7.4 checks one to five): the peer is
+  // alive. Only then are keep-alive and probe counts reset (Linux's rcv_tstamp and
+  // icsk_probes_out, both set in tcp_ack).
+  void NoteAlive(Instant now);
   Instant KeepaliveDeadline() const;
   Duration KeepIdle() const;
   Duration KeepIntvl() const;
@@ -310,6 +322,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum high_rxt_;    // end of the highest retransmitted range (RFC 6675 HighRxt + 1)
   SeqNum lost_until_;  // bytes below are lost regardless of SACK (RTO, first retransmit)
   SeqNum reno_recover_;  // RFC 6582 "recover"
+  // The end of the highest range ever retransmitted (never moves back): an ACK from at or
+  // above it acknowledges only data sent once (Karn's condition for an RTT sample).
+  SeqNum rtx_max_;
   int dupacks_ = 0;
   bool force_rtx_ = false;  // the first retransmission of an episode ignores cwnd
   int reordering_ = 3;      // DupThresh, raised when reordering is seen (Linux's reordering)
@@ -369,6 +384,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   uint32_t ts_offset_;
   uint32_t ts_recent_ = 0;
   Instant ts_recent_time_;
+  // When the last ACK to an invalid segment or challenge ACK went (Linux's last_oow_ack_time).
+  std::optional<Instant> last_oow_ack_;
   SeqNum last_ack_sent_;
 
   // ACK scheduling.
@@ -390,13 +407,20 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum last_seg_start_;  // where the last new-data segment began (the TLP repeats it)
   uint32_t tlp_tsval_ = 0;
   int retransmits_ = 0;    // consecutive RTO expiries
-  int persist_backoff_ = 0;
+  int persist_backoff_ = 0;  // the persist interval's doubling (Linux's icsk_backoff)
+  int probes_out_ = 0;       // zero-window probes not answered (Linux's icsk_probes_out)
+  // The first probe of this zero window (Linux's icsk_probes_tstamp), the TCP_USER_TIMEOUT
+  // start while probing.
+  Instant probes_start_ = Instant::Infinite();
   int keepalive_probes_ = 0;
   Instant last_keepalive_;
   Instant last_rx_;
   Instant last_data_sent_;
   Instant last_data_recv_;
-  Instant first_rto_time_ = Instant::Infinite();  // TCP_USER_TIMEOUT start
+  // TCP_USER_TIMEOUT start while retransmitting: the oldest unacknowledged transmission
+  // (Linux's retrans_stamp), taken at the first timeout from when the timer was armed.
+  Instant rtx_start_ = Instant::Infinite();
+  Instant rtx_armed_;
 
   // RTT: one timed segment at a time (Karn's rule, RFC 6298 §3).
   TcpRttEstimator rtt_;

@@ -31,8 +31,7 @@ TcpEngine::TcpEngine(Ip4Engine* ip4, Random* random, TcpConfig config)
       config_(std::move(config)),
       secrets_(*random),
       cookies_(&secrets_),
-      challenge_(config_.challenge_ack_rate, config_.challenge_ack_rate),
-      challenge_rate_(config_.challenge_ack_rate) {
+      challenge_(random) {
   ip4_->RegisterTransport(IpProto::kTcp, this);
 }
 
@@ -94,7 +93,7 @@ Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
   constexpr uint32_t kRange = kEphemeralLast - kEphemeralFirst + 1;
   TcpFourTuple probe{local, remote.ip, 0, remote.port};
   const uint32_t start =
-      secrets_.Hash(probe, 0, 0, 1) + static_cast<uint32_t>(random_->Below(kRange));
+      secrets_.PortOffset(probe) + static_cast<uint32_t>(random_->Below(kRange));
   for (uint32_t i = 0; i < kRange; ++i) {
     const auto port = static_cast<uint16_t>(kEphemeralFirst + (start + i) % kRange);
     auto it = ports_.find(port);
@@ -471,6 +470,7 @@ void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
   if (listener->options().user_mss != 0) our_mss = std::min(our_mss, listener->options().user_mss);
   const uint16_t peer_mss = syn.options.mss.value_or(config_.default_mss);
   const SeqNum cookie = cookies_.Make(t, syn.seq(), std::min(peer_mss, our_mss), now);
+  listener->NoteOverflow(now);
   TcpHeader h;
   h.src_port = t.local_port;
   h.dst_port = t.remote_port;
@@ -503,6 +503,9 @@ void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
 }
 
 bool TcpEngine::TryCookie(TcpListener* listener, const TcpSegment& seg, Instant now) {
+  // No cookie was sent lately: this ACK is not the answer to one (and draws the RST of
+  // RFC 9293 §3.10.7.2), whatever its number.
+  if (!listener->RecentOverflow(now)) return false;
   const TcpFourTuple t{seg.dst, seg.src, seg.view.dst_port(), seg.view.src_port()};
   auto decoded = cookies_.Check(t, seg.seq() - 1, seg.ack() - 1, now);
   if (!decoded) {
@@ -596,11 +599,7 @@ Instant TcpEngine::NextDeadline() const {
 }
 
 bool TcpEngine::AllowChallengeAck(Instant now) {
-  if (config_.challenge_ack_rate != challenge_rate_) {
-    challenge_rate_ = config_.challenge_ack_rate;
-    challenge_.set_rate(challenge_rate_, challenge_rate_);
-  }
-  return challenge_.TryTake(now);
+  return challenge_.Allow(config_.challenge_ack_limit, now);
 }
 
 uint32_t TcpEngine::PathMtu(const IpAddress& remote) const {

@@ -22,12 +22,12 @@
 #include "stack/base/packet_buffer.h"
 #include "stack/base/random.h"
 #include "stack/base/result.h"
-#include "stack/base/token_bucket.h"
 #include "stack/ip4/ip4_engine.h"
 #include "stack/ip6/ip6_engine.h"
 #include "stack/net/ip_address.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_connection.h"
+#include "stack/tcp/tcp_challenge_limit.h"
 #include "stack/tcp/tcp_isn.h"
 #include "stack/tcp/tcp_listener.h"
 #include "stack/tcp/tcp_types.h"
@@ -111,6 +111,9 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
     }
   }
   const TcpSecrets& secrets() const { return secrets_; }
+  // Keys from the host's key for this boot instead of this process's random (before the
+  // first connection: a key change would break the ISN and timestamp continuity it buys).
+  void UseHostKey(const HostKey& key) { secrets_ = TcpSecrets(key); }
 
   // TcpConnectionEnv
   Counters<TcpCounter>& counters() override { return counters_; }
@@ -163,8 +166,7 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   TcpConfig config_;
   TcpSecrets secrets_;
   TcpSynCookies cookies_;
-  TokenBucket challenge_;
-  double challenge_rate_;
+  TcpChallengeAckLimit challenge_;
   absl::flat_hash_map<TcpFourTuple, std::unique_ptr<Entry>> connections_;
   // Every connection in connections_ with a finite NextDeadline(), earliest first.
   DeadlineHeap<TcpConnection> timers_;

@@ -86,17 +86,41 @@ TcpSecrets::TcpSecrets(Random& random) {
   }
 }
 
-uint32_t TcpSecrets::Hash(const TcpFourTuple& t, uint32_t a, uint32_t b, int key) const {
+TcpSecrets::TcpSecrets(const HostKey& key) {
+  // Each key is SipHash of its index under the host's key (a PRF used as a KDF), so no
+  // hash below reveals anything about another.
+  const uint64_t k0 = LoadLe64(key.data()) ^ LoadLe64(key.data() + 16);
+  const uint64_t k1 = LoadLe64(key.data() + 8) ^ LoadLe64(key.data() + 24);
+  for (int i = 0; i < kKeys; ++i) {
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t label[2] = {static_cast<uint8_t>(i), static_cast<uint8_t>(half)};
+      keys_[i][half] = SipHash24(k0, k1, ByteSpan(label, 2));
+    }
+  }
+}
+
+uint32_t TcpSecrets::Hash(const TcpFourTuple& t, uint32_t a, uint32_t b, Key key) const {
   const auto m = TupleBytes(t, a, b);
   return static_cast<uint32_t>(SipHash24(keys_[key][0], keys_[key][1], m));
 }
 
 SeqNum TcpSecrets::Isn(const TcpFourTuple& t, Instant now) const {
   const uint32_t m = static_cast<uint32_t>(now.nanos() / 4000);
-  return SeqNum(m + Hash(t, 0, 0, 0));
+  return SeqNum(m + Hash(t, 0, 0, kIsnKey));
 }
 
-uint32_t TcpSecrets::TsOffset(const TcpFourTuple& t) const { return Hash(t, 0, 0, 1); }
+uint32_t TcpSecrets::TsOffset(const TcpFourTuple& t) const {
+  TcpFourTuple pair = t;
+  pair.local_port = 0;
+  pair.remote_port = 0;
+  return Hash(pair, 0, 0, kTsKey);
+}
+
+uint32_t TcpSecrets::PortOffset(const TcpFourTuple& t) const {
+  TcpFourTuple dest = t;
+  dest.local_port = 0;
+  return Hash(dest, 0, 0, kPortKey);
+}
 
 SeqNum TcpSynCookies::Make(const TcpFourTuple& t, SeqNum peer_isn, uint16_t mss,
                            Instant now) const {
@@ -105,18 +129,18 @@ SeqNum TcpSynCookies::Make(const TcpFourTuple& t, SeqNum peer_isn, uint16_t mss,
     if (mss >= kMssTable[i]) index = i;
   }
   const uint32_t count = CookieMinutes(now);
-  return SeqNum(secrets_->Hash(t, 0, 0, 2) + peer_isn.value() + (count << kCookieBits) +
-                ((secrets_->Hash(t, count, 1, 3) + index) & kCookieMask));
+  return SeqNum(secrets_->Hash(t, 0, 0, TcpSecrets::kCookieKey0) + peer_isn.value() + (count << kCookieBits) +
+                ((secrets_->Hash(t, count, 1, TcpSecrets::kCookieKey1) + index) & kCookieMask));
 }
 
 std::optional<TcpSynCookies::Decoded> TcpSynCookies::Check(const TcpFourTuple& t,
                                                            SeqNum peer_isn, SeqNum cookie,
                                                            Instant now) const {
   const uint32_t count = CookieMinutes(now);
-  const uint32_t c = cookie.value() - (secrets_->Hash(t, 0, 0, 2) + peer_isn.value());
+  const uint32_t c = cookie.value() - (secrets_->Hash(t, 0, 0, TcpSecrets::kCookieKey0) + peer_isn.value());
   const uint32_t diff = (count - (c >> kCookieBits)) & (0xffffffffu >> kCookieBits);
   if (diff >= kMaxCookieAge) return std::nullopt;
-  const uint32_t index = (c - secrets_->Hash(t, count - diff, 1, 3)) & kCookieMask;
+  const uint32_t index = (c - secrets_->Hash(t, count - diff, 1, TcpSecrets::kCookieKey1)) & kCookieMask;
   if (index >= kMssTable.size()) return std::nullopt;
   return Decoded{kMssTable[index]};
 }

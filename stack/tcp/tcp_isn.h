@@ -1,10 +1,11 @@
 // Keyed hashes of a connection's four-tuple: initial sequence numbers (RFC 6528),
-// per-connection timestamp offsets and SYN cookies.
+// timestamp offsets per address pair, ephemeral port offsets and SYN cookies.
 //
 // RFCs to read: RFC 6528 §3 (ISN = M + F(localip, localport, remoteip, remoteport,
 // secretkey), M a 4-microsecond timer, F a keyed pseudorandom function — SipHash-2-4 here,
 // as in Linux's secure_tcp_seq), RFC 7323 §7.1 (a timestamp offset per connection so
-// TSval does not leak the host's uptime), RFC 4987 §3.6 (SYN cookies).
+// TSval does not leak the host's uptime), RFC 6191 (why both must continue the old
+// incarnation's on a reused four-tuple), RFC 4987 §3.6 (SYN cookies).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/clock.h"
+#include "stack/base/host_key.h"
 #include "stack/base/random.h"
 #include "stack/net/seq_num.h"
 #include "stack/tcp/tcp_types.h"
@@ -21,19 +23,35 @@ namespace pytcp {
 // SipHash-2-4 of `data` under the 128-bit key (k0, k1).
 uint64_t SipHash24(uint64_t k0, uint64_t k1, ByteSpan data);
 
+// The keys, all derived from one secret. With the host's key for the boot
+// (stack/base/host_key.h) every program and daemon of the host computes the same ISNs and
+// timestamp offsets, as every socket of a Linux host does from net_secret and ts_secret:
+// on `now` from CLOCK_MONOTONIC, a new connection on a reused four-tuple continues the
+// sequence and timestamp clocks of the old one, whichever program made either.
 class TcpSecrets {
  public:
+  // The keys: one per use, as Linux keeps net_secret, ts_secret and syncookie_secret[2].
+  enum Key { kIsnKey, kTsKey, kCookieKey0, kCookieKey1, kPortKey, kKeys };
+
+  // A key of this process only (when the host's key is unavailable, and in tests).
   explicit TcpSecrets(Random& random);
+  explicit TcpSecrets(const HostKey& key);
 
   // RFC 6528 §3: the clock term M ticks every 4 microseconds.
   SeqNum Isn(const TcpFourTuple& t, Instant now) const;
-  // Added to the millisecond clock in TSval (Linux's secure_tcp_ts_off).
+  // Added to the millisecond clock in TSval. Linux's secure_tcp_ts_off hashes only the
+  // two addresses: every connection between two hosts shares one TSval clock, so the
+  // peer's TIME-WAIT (which remembers the last TSval per four-tuple) sees any new SYN as
+  // newer (RFC 6191 §2), whatever local port the old connection had.
   uint32_t TsOffset(const TcpFourTuple& t) const;
+  // The start of the ephemeral port search for a destination (RFC 6056 §3.3.3's F;
+  // Linux's secure_ipv4_port_ephemeral).
+  uint32_t PortOffset(const TcpFourTuple& t) const;
   // A keyed 32-bit hash of the tuple and two extra words (used by SYN cookies).
-  uint32_t Hash(const TcpFourTuple& t, uint32_t a, uint32_t b, int key) const;
+  uint32_t Hash(const TcpFourTuple& t, uint32_t a, uint32_t b, Key key) const;
 
  private:
-  uint64_t keys_[4][2];
+  uint64_t keys_[kKeys][2];
 };
 
 // SYN cookies as Linux makes them (net/ipv4/syncookies.c): the ISN of our SYN-ACK carries

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "stack/net/ip_address.h"
 #include "stack/tcp/tcp_connection.h"
@@ -50,6 +51,17 @@ class TcpListener {
     if (embryonic_ > 0) --embryonic_;
   }
 
+  // SYN cookies (RFC 4987 §3.6) are answered only while the SYN queue is overflowing:
+  // Linux's tcp_synq_overflow notes when it last did, and cookie_v4_check ignores an ACK
+  // (tcp_synq_no_recent_overflow) unless that was within TCP_SYNCOOKIE_VALID, the two
+  // minutes a cookie lives. Otherwise every listener would accept a connection from
+  // anyone who guesses a cookie (24 bits of hash), not only one under attack.
+  void NoteOverflow(Instant now) { last_overflow_ = now; }
+  bool RecentOverflow(Instant now) const {
+    return last_overflow_ && now - *last_overflow_ <= kSynCookieValid;
+  }
+  static constexpr Duration kSynCookieValid = std::chrono::minutes(2);
+
   // accept(): the oldest established connection, or nullptr.
   std::shared_ptr<TcpConnection> Accept();
 
@@ -67,6 +79,7 @@ class TcpListener {
   TcpConnectionOptions options_;  // inherited by accepted connections
   TcpObserver* observer_ = nullptr;
   size_t embryonic_ = 0;
+  std::optional<Instant> last_overflow_;
   std::deque<std::shared_ptr<TcpConnection>> accept_queue_;
 };
 

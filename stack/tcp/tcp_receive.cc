@@ -30,7 +30,8 @@ void TcpConnection::CommitInOrder(SeqNum new_nxt) {
 
 void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
   ByteSpan data = seg.payload();
-  SeqNum seq = seg.seq();
+  // Text on a SYN-ACK (the only SYN that gets here, from SYN-SENT) starts after the SYN.
+  SeqNum seq = seg.seq() + (seg.flags().syn ? 1u : 0u);
   bool fin = seg.flags().fin;
   const bool had_data = !data.empty();
   if (fin_received_) {

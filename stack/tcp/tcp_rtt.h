@@ -31,18 +31,28 @@ class TcpRttEstimator {
       srtt_ = (srtt_ * 7 + r) / 8;
     }
     min_rtt_ = min_rtt_.count() == 0 ? r : std::min(min_rtt_, r);
-    // §2.3: RTO = SRTT + max(G, K*RTTVAR); the clock granularity G is 1 ms here.
-    // §2.4/§2.5: bounded below and above.
-    base_ = std::clamp(srtt_ + std::max<Duration>(std::chrono::milliseconds(1), rttvar_ * 4),
-                       min_, max_);
+    // §2.3: RTO = SRTT + max(G, K*RTTVAR), with Linux's reading of the lower bound
+    // (tcp_set_rto: its RTTVAR term is never below tcp_rto_min): the 200 ms are added to
+    // SRTT instead of bounding the sum. On a steady path RTTVAR decays to nothing, and a
+    // floor of 200 ms would then fire spuriously on any path whose RTT plus the peer's
+    // delayed ACK exceeds it (a 150 ms path with a 40 ms delayed ACK). §2.5: at most max.
+    base_ = std::min(srtt_ + std::max<Duration>(rttvar_ * 4, min_), max_);
+  }
+
+  // RFC 6298 §5.7: the handshake gave no sample because the SYN (or SYN-ACK) was
+  // retransmitted (Karn), so the RTO for data starts at 3 s rather than 1 s (Linux's
+  // TCP_TIMEOUT_FALLBACK in tcp_init_metrics). The first sample replaces it.
+  void Fallback(Duration rto) {
+    if (!has_sample_) base_ = std::min(rto, max_);
   }
 
   // RFC 6298 §5.5: double the RTO ("back off the timer").
   void Backoff() {
     if (rto() < max_) ++backoff_;
   }
-  // §5.7 keeps the backed-off value until a new sample; Linux (and we) drop the backoff
-  // as soon as an ACK acknowledges new data.
+  // §5.7 keeps the backed-off value until a new sample (Linux's tcp_ack_update_rtt:
+  // "only reset backoff on valid RTT measurement"); the connection calls this with each
+  // sample, and when a handshake completes.
   void ResetBackoff() { backoff_ = 0; }
 
   // The current timeout: the base RTO doubled once per backoff, at most the maximum.

@@ -249,6 +249,7 @@ void TcpConnection::ArmRetransmitTimer(Instant now, bool restart) {
   // RFC 6298 §5.1: start the timer if it is not running; §5.3: restart on new ACKs.
   if (restart || rtx_deadline_.is_infinite()) {
     rtx_deadline_ = now + rtt_.rto();
+    rtx_armed_ = now;  // the TCP_USER_TIMEOUT start should this timer expire
     ArmTlp(now);
   }
   persist_deadline_ = Instant::Infinite();
@@ -280,6 +281,7 @@ int TcpConnection::DupThresh() const {
 }
 
 void TcpConnection::NoteRetransmission(SeqNum end, Instant now) {
+  rtx_max_ = SeqMax(rtx_max_, end);
   if (!ts_ok_) return;
   if (retrans_stamp_ == 0) {
     retrans_stamp_ = TsNow(now) == 0 ? 1 : TsNow(now);

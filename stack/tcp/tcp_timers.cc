@@ -45,7 +45,15 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
   if (timewait_deadline_ <= now) {
     // TIME-WAIT's 2*MSL ended, or an orphan waited in FIN-WAIT-2 for tcp_fin_timeout.
     timewait_deadline_ = Instant::Infinite();
-    if (state_ == TcpState::kTimeWait || state_ == TcpState::kFinWait2) {
+    if (state_ == TcpState::kFinWait2) {
+      // Linux's tcp_keepalive_timer for a dead socket in FIN-WAIT-2 ends it with
+      // tcp_send_active_reset: a peer that never sent its FIN (it may still be sending,
+      // or think the connection open) learns that nobody is left to read.
+      SendRst(snd_nxt_, now, /*with_ack=*/true);
+      EnterClosed(0);
+      return TcpInputResult::kClosed;
+    }
+    if (state_ == TcpState::kTimeWait) {
       EnterClosed(0);
       return TcpInputResult::kClosed;
     }
@@ -75,16 +83,33 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
   return state_ == TcpState::kClosed ? TcpInputResult::kClosed : TcpInputResult::kOk;
 }
 
+bool TcpConnection::UserTimedOut(Instant start, Instant now) const {
+  return opts_.user_timeout && !start.is_infinite() && now - start >= *opts_.user_timeout;
+}
+
+Instant TcpConnection::ClampToUserTimeout(Instant deadline, Instant start, Instant now) const {
+  // Linux's tcp_clamp_rto_to_user_timeout / tcp_clamp_probe0_to_user_timeout: the timer
+  // that would fire after the user timeout fires when it runs out instead, so the
+  // connection is given up on time rather than up to a whole backed-off RTO late.
+  if (!opts_.user_timeout || start.is_infinite()) return deadline;
+  const Instant end = std::max(start + *opts_.user_timeout, now + kTimeoutMin);
+  return std::min(deadline, end);
+}
+
 void TcpConnection::OnRetransmitTimeout(Instant now) {
   rtx_deadline_ = Instant::Infinite();
   if (snd_una_ == snd_nxt_) return;
   env_->counters().Inc(TcpCounter::kTimeouts);
+  // TCP_USER_TIMEOUT runs from the oldest unacknowledged transmission (Linux's
+  // retrans_stamp). Without per-segment send times, that is when the timer now expiring
+  // was armed: the segment at SND.UNA was sent then, or just before the ACK that re-armed it.
+  if (retransmits_ == 0) rtx_start_ = rtx_armed_;
   ++retransmits_;
-  if (first_rto_time_.is_infinite()) first_rto_time_ = now;
   rtt_timing_ = false;  // RFC 6298 §3 (Karn)
   if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
     const int limit = state_ == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
-    if (retransmits_ > limit) {
+    // Linux's tcp_write_timeout: a user timeout replaces the count for the SYN too.
+    if (opts_.user_timeout ? UserTimedOut(rtx_start_, now) : retransmits_ > limit) {
       env_->counters().Inc(TcpCounter::kAttemptFails);
       EnterClosed(passive_ ? 0 : ETIMEDOUT);
       return;
@@ -92,14 +117,16 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
     // RFC 6298 §5.5-§5.6 apply to the SYN as to data.
     rtt_.Backoff();
     SendSynSegment(now);
-    rtx_deadline_ = now + rtt_.rto();
+    rtx_deadline_ = ClampToUserTimeout(now + rtt_.rto(), rtx_start_, now);
+    rtx_armed_ = now;
     return;
   }
   // RFC 1122 §4.2.3.5: after R2 retransmissions (Linux's tcp_retries2; fewer for an
-  // orphan, tcp_orphan_retries) or TCP_USER_TIMEOUT, give up with ETIMEDOUT.
+  // orphan, tcp_orphan_retries) give up with ETIMEDOUT; with TCP_USER_TIMEOUT, once that
+  // long has passed since the oldest unacknowledged transmission instead (Linux's
+  // retransmits_timed_out with the user timeout in place of the boundary).
   const int limit = orphaned_ ? config_.orphan_retries : config_.retries2;
-  const bool user_timeout = opts_.user_timeout && now - first_rto_time_ >= *opts_.user_timeout;
-  if (retransmits_ > limit || user_timeout) {
+  if (opts_.user_timeout ? UserTimedOut(rtx_start_, now) : retransmits_ > limit) {
     env_->counters().Inc(TcpCounter::kAbortOnTimeout);
     EnterClosed(ETIMEDOUT);
     return;
@@ -131,6 +158,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   force_rtx_ = true;
   Output(now);
   ArmRetransmitTimer(now, true);
+  rtx_deadline_ = ClampToUserTimeout(rtx_deadline_, rtx_start_, now);
 }
 
 void TcpConnection::OnTlpTimeout(Instant now) {
@@ -181,19 +209,43 @@ void TcpConnection::OnPersistTimeout(Instant now) {
     TransmitNew(len, with_fin, now);
     return;
   }
+  // Linux's tcp_probe_timer. RFC 1122 §4.2.2.17 keeps a connection open as long as the
+  // receiver answers its probes (any valid ACK resets probes_out_), but a peer that stops
+  // answering is given up on after tcp_retries2 probes (tcp_orphan_retries for an orphan,
+  // which nobody waits for) or TCP_USER_TIMEOUT from the first probe, with ETIMEDOUT and
+  // no RST (tcp_write_err).
+  if (probes_start_.is_infinite()) {
+    probes_start_ = now;
+  } else if (UserTimedOut(probes_start_, now)) {
+    env_->counters().Inc(TcpCounter::kAbortOnTimeout);
+    EnterClosed(ETIMEDOUT);
+    return;
+  }
+  const int max_probes = orphaned_ ? config_.orphan_retries : config_.retries2;
+  if (probes_out_ >= max_probes) {
+    env_->counters().Inc(TcpCounter::kAbortOnTimeout);
+    EnterClosed(ETIMEDOUT);
+    return;
+  }
   // RFC 9293 §3.8.6.1: probe the zero window. Linux's probe carries no data (SEQ=SND.UNA-1)
   // and so consumes no sequence space; the answer brings the current window.
   SendProbe(now);
+  ++probes_out_;
   ++persist_backoff_;
   const Duration d = std::min(rtt_.base_rto() * (int64_t{1} << std::min(persist_backoff_, 20)),
                               config_.rto_max);
-  persist_deadline_ = now + d;
+  persist_deadline_ = ClampToUserTimeout(now + d, probes_start_, now);
 }
 
 void TcpConnection::OnKeepaliveTimeout(Instant now) {
   // RFC 1122 §4.2.3.6: after the idle time, probes every interval; after the count of
   // unanswered probes the connection is dead (Linux sends a RST and reports ETIMEDOUT).
-  if (keepalive_probes_ >= KeepCnt()) {
+  // With TCP_USER_TIMEOUT, Linux's tcp_keepalive_timer ends it instead once it has been
+  // idle that long and at least one probe went unanswered, whatever the count.
+  const bool dead = opts_.user_timeout
+                        ? keepalive_probes_ > 0 && now - last_rx_ >= *opts_.user_timeout
+                        : keepalive_probes_ >= KeepCnt();
+  if (dead) {
     env_->counters().Inc(TcpCounter::kAbortOnTimeout);
     SendRst(snd_nxt_, now, /*with_ack=*/true);
     EnterClosed(ETIMEDOUT);
@@ -242,7 +294,7 @@ void TcpConnection::FillInfo(struct tcp_info* info, Instant now) const {
     case Recovery::kLoss: info->tcpi_ca_state = 4; break;
   }
   info->tcpi_retransmits = static_cast<uint8_t>(std::min(retransmits_, 255));
-  info->tcpi_probes = static_cast<uint8_t>(std::min(std::max(keepalive_probes_, persist_backoff_), 255));
+  info->tcpi_probes = static_cast<uint8_t>(std::min(std::max(keepalive_probes_, probes_out_), 255));
   info->tcpi_backoff = static_cast<uint8_t>(std::min(rtt_.backoff(), 255));
   info->tcpi_options = static_cast<uint8_t>((ts_ok_ ? TCPI_OPT_TIMESTAMPS : 0) |
                                             (sack_ok_ ? TCPI_OPT_SACK : 0) |

@@ -80,6 +80,7 @@ std::string_view CounterName(TcpCounter c) {
     case TcpCounter::kAbortOnClose: return "abort_on_close";
     case TcpCounter::kAbortOnLinger: return "abort_on_linger";
     case TcpCounter::kAbortOnTimeout: return "abort_on_timeout";
+    case TcpCounter::kAckSkippedOow: return "ack_skipped_oow";
     case TcpCounter::kCount: break;
   }
   return "?";

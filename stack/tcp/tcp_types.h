@@ -102,6 +102,7 @@ enum class TcpCounter : uint16_t {
   kAbortOnClose,          // closed with unread data: RST
   kAbortOnLinger,         // SO_LINGER 0: RST
   kAbortOnTimeout,
+  kAckSkippedOow,         // ACKs to invalid segments not sent (tcp_oow_rate_limited, 500 ms)
   kCount
 };
 std::string_view CounterName(TcpCounter c);

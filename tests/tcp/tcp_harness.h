@@ -79,9 +79,12 @@ class TcpHarness : public ::testing::Test {
   }
 
   virtual void Tweak(TcpConfig& /*config*/) {}
+  // The stack's own settings (seed, key file) before it is created.
+  virtual void TweakStack(StackConfig& /*config*/) {}
 
   void Start() {
-    const StackConfig c = MemoryStackConfig(kOurMac, "10.77.0.2/24", 7);
+    StackConfig c = MemoryStackConfig(kOurMac, "10.77.0.2/24", 7);
+    TweakStack(c);
     auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, clock_);
     peer_link_ = std::move(pair.b);
     peer_ = std::make_unique<FramePeer>(peer_link_.get());

@@ -30,6 +30,12 @@ namespace {
 
 LogChannel log_daemon("pytcpd");
 
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 constexpr size_t kChunk = 64 * 1024;  // one read or write between a pair and a socket
 constexpr size_t kMaxMessage = sizeof(Request) + kMaxPayload;
 // How many ended streams' errors are remembered for kStatus after their socket is gone.
@@ -194,13 +200,28 @@ void Server::Run() {
     ev.data.u64 = MakeTag(kLinkTag, 0);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, link_fd, &ev);
   }
+  bool worked = false;  // the last round had events (busy polling follows only work)
   while (!stop_) {
     bool dirty_left;  // marked by the loop itself after RunDirty's last round
     {
       std::lock_guard lock(dirty_mu_);
       dirty_left = !dirty_.empty();
     }
-    const int n = epoll_wait(epoll_fd_, events, 64, dirty_left ? 0 : NextTimeoutMs());
+    const int timeout = dirty_left ? 0 : NextTimeoutMs();
+    int n = 0;
+    // PYTCP_BUSY_POLL, as for a program's blocked calls: right after some work, look again
+    // without sleeping for up to that long (a reply that comes within it costs no wake-up
+    // of this thread). Costs a CPU while it spins; off by default.
+    const Duration busy = stack_->config().busy_poll;
+    if (busy.count() > 0 && timeout != 0 && worked) {
+      const auto until = std::chrono::steady_clock::now() + busy;
+      while ((n = epoll_wait(epoll_fd_, events, 64, 0)) == 0 && !stop_ &&
+             std::chrono::steady_clock::now() < until) {
+        CpuRelax();
+      }
+    }
+    if (n == 0) n = epoll_wait(epoll_fd_, events, 64, timeout);
+    worked = n > 0;
     if (n < 0 && errno != EINTR) {
       PYTCP_LOG(log_daemon, kError, "epoll_wait: {}", strerror(errno));
       break;

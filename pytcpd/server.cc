@@ -193,7 +193,7 @@ void Server::Run() {
   in_loop_ = true;
   // The link, lent for as long as the loop runs (-1: the stack has no loop thread, as in
   // tests that drive it, or the link has no fd; the stack's loop then reads it).
-  const int link_fd = stack_->BeginLinkWait();
+  int link_fd = stack_->BeginLinkWait();
   if (link_fd >= 0) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -239,7 +239,17 @@ void Server::Run() {
         case kSignalTag: stop_ = true; break;
         case kClientTag: ServeClient(id); break;
         case kPairTag: OnPairEvent(id, events[i].events); break;
-        case kLinkTag: stack_->ProcessLinkForWait(); break;
+        case kLinkTag:
+          // A link that reports an error without frames (the device went away) would wake
+          // this loop for ever: it goes back to the stack's own loop, as a program's poll
+          // gives it back.
+          if (stack_->ProcessLinkForWait() == 0 && (events[i].events & EPOLLIN) == 0 &&
+              link_fd >= 0) {
+            epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, link_fd, nullptr);
+            stack_->EndLinkWait();
+            link_fd = -1;
+          }
+          break;
       }
     }
     RunDirty();

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "shim/libc.h"
+#include "stack/base/private_file.h"
 #include "shim/runtime.h"
 #include "shim/wait.h"
 

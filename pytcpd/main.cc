@@ -173,7 +173,9 @@ int main(int argc, char** argv) {
   // Beside the control socket, for tools and tests that stop the daemon by its pid.
   const std::string pid_path = options.control_path.substr(0, options.control_path.size() - 5) + ".pid";
   // Written as every file the stack makes (private_file.h): 0600, never through a symlink.
+  bool wrote_pid = false;
   if (auto fd = pytcp::OpenOwnFile(pid_path, O_WRONLY, /*truncate=*/true); fd.ok()) {
+    wrote_pid = true;
     const std::string pid = std::to_string(getpid()) + "\n";
     [[maybe_unused]] const ssize_t n = write(*fd, pid.data(), pid.size());
     close(*fd);
@@ -197,7 +199,7 @@ int main(int argc, char** argv) {
     if (log >= 0) close(log);
   }
   server.Run();
-  unlink(pid_path.c_str());
+  if (wrote_pid) unlink(pid_path.c_str());  // only ours: what it refused to write stays
   (*stack)->Stop();
   return 0;
 }

@@ -71,15 +71,15 @@ path = os.environ.get(\"PYTCP_CONSOLE\") or os.environ[\"XDG_RUNTIME_DIR\"] + \"
 print(\"%o %o\" % (os.lstat(path).st_mode & 0o7777, os.stat(os.path.dirname(path)).st_mode & 0o7777))
 '" 2>"$TMP/err" || true
 }
-read -r sock_mode _ < <(console_modes PYTCP_CONSOLE="$TMP/c.sock")
+read -r sock_mode _ < <(console_modes PYTCP_CONSOLE="$TMP/c.sock") || true
 check "console socket at PYTCP_CONSOLE: 0600 ($sock_mode)" test "$sock_mode" = 600
 mkdir -m 700 "$TMP/xdg"
-read -r sock_mode dir_mode < <(console_modes XDG_RUNTIME_DIR="$TMP/xdg")
+read -r sock_mode dir_mode < <(console_modes XDG_RUNTIME_DIR="$TMP/xdg") || true
 check "default console under XDG_RUNTIME_DIR: socket 0600 ($sock_mode), directory 0700 ($dir_mode)" \
   test "$sock_mode $dir_mode" = "600 700"
 mkdir -m 777 "$TMP/xdg-open"
 mkdir -m 777 "$TMP/xdg-open/pytcp"
-read -r sock_mode _ < <(console_modes XDG_RUNTIME_DIR="$TMP/xdg-open")
+read -r sock_mode _ < <(console_modes XDG_RUNTIME_DIR="$TMP/xdg-open") || true
 check "a console directory writable by others is refused (no console)" \
   bash -c "[[ -z '$sock_mode' ]] && grep -q 'is writable by others' '$TMP/err'"
 
@@ -93,13 +93,22 @@ check "pytcpd control socket 0600" test "$(mode "$RUN/$LAB_TAP.sock")" = 600
 check "start lock $LAB_TAP.sock.start 0600" test "$(mode "$RUN/$LAB_TAP.sock.start")" = 600
 check "a symlink at the pid file is not followed (target unchanged)" \
   bash -c "[[ \$(cat '$TMP/victim') == 'keep me' && -L '$RUN/$LAB_TAP.pid' ]]"
-daemon=$(lab_exec host pgrep -f "^$BUILD/pytcpd/pytcpd --detach" | head -1 || true)
-[[ -n $daemon ]] && kill "$daemon"
-rm "$RUN/$LAB_TAP.pid"
-for _ in $(seq 50); do [[ -e $RUN/$LAB_TAP.sock ]] || break; sleep 0.1; done
+# Our daemon is the pytcpd whose environment names our run directory (others' tests may
+# run daemons of their own).
+stop_our_daemon() {
+  local p
+  for p in $(pgrep -x pytcpd || true); do
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "PYTCP_RUN_DIR=$RUN"; then kill "$p"; fi
+  done
+  for _ in $(seq 50); do [[ -e $RUN/$LAB_TAP.sock ]] || break; sleep 0.1; done
+}
+lab_defer stop_our_daemon
+stop_our_daemon
+check "  and the daemon leaves it in place when it stops" test -L "$RUN/$LAB_TAP.pid"
+rm -f "$RUN/$LAB_TAP.pid"
 code=$(shim_curl PYTCP_STACK=shared PYTCP_RUN_DIR="$RUN" PYTCP_DHCP_CACHE=none PYTCP_CONSOLE=off PYTCP_IDLE_EXIT=60)
 check "pid file 0600 (HTTP $code)" test "$(mode "$RUN/$LAB_TAP.pid")" = 600
-[[ -f $RUN/$LAB_TAP.pid ]] && kill "$(cat "$RUN/$LAB_TAP.pid")" 2>/dev/null
+stop_our_daemon
 check "libpytcp.so and pytcpd do not call umask()" \
   bash -c "! nm -D --undefined-only '$LIB' '$BUILD/pytcpd/pytcpd' | grep -qw umask"
 

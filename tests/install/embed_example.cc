@@ -24,21 +24,24 @@ int main() {
     std::fprintf(stderr, "start: %s\n", std::string(s.message()).c_str());
     return 1;
   }
+  // The address tables belong to the stack's thread: read them under its lock, and stop
+  // the stack (which joins that thread) only after letting go of it.
+  std::string address;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (address.empty() && std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard lock((*stack)->mutex());
       for (const auto& e : (*stack)->ip4_addresses().entries()) {
-        if (e.usable()) {
-          std::printf("address %s\n", e.ifaddr.address().ToString().c_str());
-          (*stack)->Stop();
-          return 0;
-        }
+        if (e.usable()) address = e.ifaddr.address().ToString();
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (address.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::fprintf(stderr, "no address within 10 s\n");
   (*stack)->Stop();
-  return 1;
+  if (address.empty()) {
+    std::fprintf(stderr, "no address within 10 s\n");
+    return 1;
+  }
+  std::printf("address %s\n", address.c_str());
+  return 0;
 }

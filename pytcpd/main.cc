@@ -189,7 +189,9 @@ int main(int argc, char** argv) {
     // logs goes to IFACE.log beside its control socket.
     const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     const std::string log_path = options.control_path.substr(0, options.control_path.size() - 5) + ".log";
-    const int log = open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    // As every file the daemon makes (private_file.h): appended to only if it is ours.
+    auto opened = pytcp::OpenOwnFile(log_path, O_WRONLY | O_APPEND, /*truncate=*/false);
+    const int log = opened.ok() ? *opened : -1;
     if (null >= 0) {
       dup2(null, 0);
       dup2(null, 1);

@@ -6,7 +6,7 @@
 #     behind it unchanged; an own 0644 file there becomes a 0600 capture;
 #   - a fresh capture, the DHCP lease cache, the console socket (PYTCP_CONSOLE and the
 #     default under XDG_RUNTIME_DIR, whose directory is 0700) are 0600;
-#   - pytcpd started on demand: its control socket, pid file and start lock are 0600; a
+#   - pytcpd started on demand: its control socket, pid file, log and start lock are 0600; a
 #     symlink planted at its pid file is not followed;
 #   - neither libpytcp.so nor pytcpd calls umask().
 # Then, in a private network and mount namespace (a tap7 of its own, a tmpfs on /run, an
@@ -91,6 +91,7 @@ code=$(shim_curl PYTCP_STACK=shared PYTCP_RUN_DIR="$RUN" PYTCP_DHCP_CACHE=none P
 check "pytcpd started on demand serves curl (HTTP $code)" test "$code" = 200
 check "pytcpd control socket 0600" test "$(mode "$RUN/$LAB_TAP.sock")" = 600
 check "start lock $LAB_TAP.sock.start 0600" test "$(mode "$RUN/$LAB_TAP.sock.start")" = 600
+check "log of the daemon started on demand, $LAB_TAP.log, 0600" test "$(mode "$RUN/$LAB_TAP.log")" = 600
 check "a symlink at the pid file is not followed (target unchanged)" \
   bash -c "[[ \$(cat '$TMP/victim') == 'keep me' && -L '$RUN/$LAB_TAP.pid' ]]"
 # Our daemon is the pytcpd whose environment names our run directory (others' tests may

@@ -25,6 +25,7 @@
 
 #include "pytcpd/protocol.h"
 #include "pytcpd/server.h"
+#include "stack/base/private_file.h"
 #include "stack/stack.h"
 
 namespace {
@@ -86,6 +87,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.idle_exit = std::chrono::seconds(s);
+    } else if (a == "-h" || a == "--help") {
+      std::printf(
+          "usage: pytcpd [--detach] [--idle-exit SECONDS] [--group GROUP]\n"
+          "One PyTCP stack for the host on the TAP device PYTCP_IFACE (default tap7), configured by\n"
+          "the PYTCP_* variables of pytcp(1); serves programs run with `pytcp --shared` on\n"
+          "$PYTCP_RUN_DIR/IFACE.sock (default /run/pytcp), owner-only unless --group. See pytcpd(8).\n");
+      return 0;
     } else if (a == "--group" && i + 1 < argc) {
       const group* g = getgrnam(argv[++i]);
       if (g == nullptr) {
@@ -164,9 +172,15 @@ int main(int argc, char** argv) {
   WaitForAddress(**stack);
   // Beside the control socket, for tools and tests that stop the daemon by its pid.
   const std::string pid_path = options.control_path.substr(0, options.control_path.size() - 5) + ".pid";
-  if (FILE* f = std::fopen(pid_path.c_str(), "w")) {
-    std::fprintf(f, "%d\n", static_cast<int>(getpid()));
-    std::fclose(f);
+  // Written as every file the stack makes (private_file.h): 0600, never through a symlink.
+  bool wrote_pid = false;
+  if (auto fd = pytcp::OpenOwnFile(pid_path, O_WRONLY, /*truncate=*/true); fd.ok()) {
+    wrote_pid = true;
+    const std::string pid = std::to_string(getpid()) + "\n";
+    [[maybe_unused]] const ssize_t n = write(*fd, pid.data(), pid.size());
+    close(*fd);
+  } else {
+    std::fprintf(stderr, "pytcpd: no pid file: %s\n", std::string(fd.status().message()).c_str());
   }
   report(0);
   if (detach) {
@@ -175,7 +189,9 @@ int main(int argc, char** argv) {
     // logs goes to IFACE.log beside its control socket.
     const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     const std::string log_path = options.control_path.substr(0, options.control_path.size() - 5) + ".log";
-    const int log = open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    // As every file the daemon makes (private_file.h): appended to only if it is ours.
+    auto opened = pytcp::OpenOwnFile(log_path, O_WRONLY | O_APPEND, /*truncate=*/false);
+    const int log = opened.ok() ? *opened : -1;
     if (null >= 0) {
       dup2(null, 0);
       dup2(null, 1);
@@ -185,7 +201,7 @@ int main(int argc, char** argv) {
     if (log >= 0) close(log);
   }
   server.Run();
-  unlink(pid_path.c_str());
+  if (wrote_pid) unlink(pid_path.c_str());  // only ours: what it refused to write stays
   (*stack)->Stop();
   return 0;
 }

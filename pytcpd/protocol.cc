@@ -13,7 +13,7 @@ std::string RunDirectory() {
   // Read once: a server that forks its workers may clear their environment (nginx keeps
   // only TZ), and they must still find the daemon their master found.
   static const std::string dir = [] {
-    const char* v = std::getenv("PYTCP_RUN_DIR");
+    const char* v = ::secure_getenv("PYTCP_RUN_DIR");
     return std::string(v != nullptr && v[0] != '\0' ? v : "/run/pytcp");
   }();
   return dir;
@@ -31,7 +31,7 @@ std::string ProgramSettings() {
       "PYTCP_DNS",   "PYTCP_MTU", "PYTCP_LOOPBACK", "PYTCP_ACD", "PYTCP_TAP_OFFLOAD"};
   std::string out;
   for (const char* name : kShared) {
-    const char* v = std::getenv(name);
+    const char* v = ::secure_getenv(name);
     out += std::string(name) + "=" + (v != nullptr ? v : "") + "\n";
   }
   return out;

@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "pytcpd/socket_holders.h"
+#include "stack/base/private_file.h"
 #include "stack/base/log.h"
 
 namespace pytcp::pytcpd {
@@ -140,9 +141,12 @@ absl::Status Server::Listen() {
     return absl::InvalidArgumentError("control socket path too long: " + options_.control_path);
   }
   std::memcpy(sun.sun_path, options_.control_path.c_str(), options_.control_path.size() + 1);
-  // The directory: created owner-only, as /run/pytcp is for the console.
+  // The directory: ours and writable by nobody else (private_file.h); readable by others
+  // so that a group allowed in (--group) reaches the socket, which is what guards.
   const std::string dir = options_.control_path.substr(0, options_.control_path.rfind('/'));
-  if (!dir.empty()) mkdir(dir.c_str(), 0755);
+  if (!dir.empty()) {
+    if (absl::Status s = EnsureOwnDirectory(dir, 0755); !s.ok()) return s;
+  }
   // Someone answering there is a daemon already serving this interface.
   const int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (probe >= 0) {
@@ -152,14 +156,15 @@ absl::Status Server::Listen() {
       return absl::AlreadyExistsError("a daemon already serves " + options_.control_path);
     }
   }
-  unlink(options_.control_path.c_str());
   listen_fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd_ < 0) return absl::InternalError(std::string("socket: ") + strerror(errno));
-  const mode_t old = umask(options_.allow_group ? 0117 : 0177);
-  const int b = bind(listen_fd_, reinterpret_cast<sockaddr*>(&sun), sizeof(sun));
-  umask(old);
-  if (b != 0) {
-    return absl::PermissionDeniedError("bind " + options_.control_path + ": " + strerror(errno));
+  // Nobody answered: a socket there is stale and is replaced; anything else is refused.
+  // No umask() (the stack's threads run already): private_file.h says how.
+  if (absl::Status s = BindUnixSocket(listen_fd_, options_.control_path, options_.allow_group ? 0660 : 0600);
+      !s.ok()) {
+    close(listen_fd_);
+    listen_fd_ = -1;
+    return s;
   }
   if (options_.allow_group && chown(options_.control_path.c_str(), -1, options_.group) != 0) {
     return absl::PermissionDeniedError("chown " + options_.control_path + ": " + strerror(errno));

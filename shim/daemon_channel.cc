@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "shim/libc.h"
+#include "stack/base/private_file.h"
 #include "shim/runtime.h"
 #include "shim/wait.h"
 
@@ -38,7 +39,7 @@ std::atomic<pid_t> g_daemon_pid{0};
 // The settings are read once per program (and inherited by its forks), as RunDirectory().
 std::string Interface() {
   static const std::string iface = [] {
-    const char* v = std::getenv("PYTCP_IFACE");
+    const char* v = ::secure_getenv("PYTCP_IFACE");
     std::string i = v != nullptr && v[0] != '\0' ? v : "tap7";
     return i.substr(0, i.find(','));
   }();
@@ -49,7 +50,7 @@ std::string Interface() {
 // (build/shim/libpytcp.so, build/pytcpd/pytcpd) or an installed tree (lib/ and sbin/),
 // else pytcpd on the PATH.
 std::string FindDaemonProgram() {
-  if (const char* v = std::getenv("PYTCP_DAEMON"); v != nullptr && v[0] != '\0') return v;
+  if (const char* v = ::secure_getenv("PYTCP_DAEMON"); v != nullptr && v[0] != '\0') return v;
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&FindDaemonProgram), &info) != 0 && info.dli_fname != nullptr) {
     std::string dir = info.dli_fname;
@@ -69,7 +70,7 @@ std::string DaemonProgram() {
 
 // PYTCP_IDLE_EXIT: how long a daemon started on demand stays with nothing to serve.
 std::string ReadIdleExit() {
-  const char* v = std::getenv("PYTCP_IDLE_EXIT");
+  const char* v = ::secure_getenv("PYTCP_IDLE_EXIT");
   if (v == nullptr) return "30";
   char* end = nullptr;
   const long s = std::strtol(v, &end, 10);
@@ -139,10 +140,12 @@ class StartLock {
 
  private:
   static int Open(const std::string& path) {
-    // The run directory as the daemon makes it, if no daemon made it yet.
+    // The run directory as the daemon makes it, if no daemon made it yet; the lock file
+    // as every file the stack makes (private_file.h).
     const std::string dir = path.substr(0, path.rfind('/'));
-    if (!dir.empty()) mkdir(dir.c_str(), 0755);
-    return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (!dir.empty() && !EnsureOwnDirectory(dir, 0755).ok()) return -1;
+    auto fd = OpenOwnFile(path, O_RDWR, /*truncate=*/false);
+    return fd.ok() ? *fd : -1;
   }
   const int fd_;
 };
@@ -304,7 +307,7 @@ int Exchange(int fd, Request& req, std::span<const uint8_t> payload, int attach,
 
 bool SharedStack() noexcept {
   static const bool shared = [] {
-    const char* v = std::getenv("PYTCP_STACK");
+    const char* v = ::secure_getenv("PYTCP_STACK");
     if (v == nullptr || v[0] == '\0' || std::strcmp(v, "process") == 0) return false;
     if (std::strcmp(v, "shared") == 0) return true;
     ReportOnce("stack-mode", std::string("PYTCP_STACK='") + v +

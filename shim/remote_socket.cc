@@ -106,7 +106,7 @@ std::atomic<uint8_t> g_not_ours[kProbeCache];
 
 pid_t DaemonPidFromFile() {
   char name[16] = {};
-  const char* v = std::getenv("PYTCP_IFACE");
+  const char* v = ::secure_getenv("PYTCP_IFACE");
   std::string iface = v != nullptr && v[0] != '\0' ? v : "tap7";
   iface = iface.substr(0, iface.find(','));
   const std::string path = pytcpd::RunDirectory() + "/" + iface + ".pid";

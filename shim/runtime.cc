@@ -66,7 +66,7 @@ constexpr double kDefaultExitTimeout = 5.0;  // seconds
 
 // PYTCP_EXIT_TIMEOUT: how long exit may wait for connections to deliver what was written.
 double ExitTimeout() {
-  const char* v = std::getenv("PYTCP_EXIT_TIMEOUT");
+  const char* v = ::secure_getenv("PYTCP_EXIT_TIMEOUT");
   if (v == nullptr) return kDefaultExitTimeout;
   char* end = nullptr;
   const double t = std::strtod(v, &end);
@@ -222,7 +222,7 @@ LoopbackMode LoopbackSetting() noexcept {
   State& st = state();
   std::lock_guard lock(st.mu);
   if (!st.loopback_read) {
-    const char* v = std::getenv("PYTCP_LOOPBACK");
+    const char* v = ::secure_getenv("PYTCP_LOOPBACK");
     // A bad value is reported when the stack starts (StackConfig); until then: kernel.
     st.loopback = (v != nullptr && std::string(v) == "stack") ? LoopbackMode::kStack
                                                               : LoopbackMode::kKernel;

@@ -49,7 +49,9 @@ std::string StackConfig::DefaultDhcp4Cache(std::string_view interface) {
 }
 
 absl::StatusOr<StackConfig> StackConfig::FromEnvironment() {
-  return FromEnvironment([](const char* name) { return std::getenv(name); });
+  // secure_getenv: a setuid or otherwise privileged program ignores every PYTCP_* (README
+  // "Secure execution"), as glibc ignores LD_LIBRARY_PATH there.
+  return FromEnvironment([](const char* name) { return ::secure_getenv(name); });
 }
 
 absl::StatusOr<StackConfig> StackConfig::FromEnvironment(

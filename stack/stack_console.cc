@@ -22,6 +22,7 @@
 
 #include "fmt/format.h"
 #include "stack/base/log.h"
+#include "stack/base/private_file.h"
 #include "stack/stack.h"
 #include "stack/wire/icmp4.h"
 
@@ -339,10 +340,12 @@ Table ShowMulticast(Stack& s) {
   // addresses, RFC 4861 §7.2.1, and the groups of sockets) as Ip6Engine holds them. MLD
   // reports every group but all-nodes and those below link-local scope (RFC 3810 §6), in
   // version 2 unless an MLDv1 querier put the host in compatibility mode (§8.2.1).
-  std::vector<Ip6Address> groups = s.ip6().groups();
+  // Built front to back rather than by insert() at begin(): GCC 12 at -O3 reports a
+  // "potential null pointer dereference" inside vector::insert (-Wnull-dereference).
   const Ip6Address all_nodes = Ip6Address::AllNodesMulticast();
-  if (std::find(groups.begin(), groups.end(), all_nodes) == groups.end()) {
-    groups.insert(groups.begin(), all_nodes);
+  std::vector<Ip6Address> groups{all_nodes};
+  for (const Ip6Address& g : s.ip6().groups()) {
+    if (g != all_nodes) groups.push_back(g);
   }
   const char* mode = s.mld().v1_mode() ? "MLDv1" : "MLDv2";
   for (const Ip6Address& g : groups) {
@@ -658,6 +661,9 @@ void RemoveStaleConsoles(const std::string& path) {
     const pid_t p = static_cast<pid_t>(std::stol(pid));
     if (p == getpid() || ::kill(p, 0) == 0 || errno != ESRCH) continue;
     const std::string file = dir + "/" + name;
+    // Only our own sockets: PYTCP_CONSOLE may name a shared directory such as /tmp.
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != ::geteuid()) continue;
     if (Unserved(file)) {
       ::unlink(file.c_str());
       PYTCP_LOG(log_console, kInfo, "removed the stale console {} (pid {} is gone)", file, p);
@@ -669,11 +675,17 @@ void RemoveStaleConsoles(const std::string& path) {
 }  // namespace
 
 std::string ConsolePathFromEnvironment() {
-  const char* v = std::getenv("PYTCP_CONSOLE");
+  // secure_getenv: in a setuid program these name files the user must not choose
+  // (README "Secure execution").
+  const char* v = ::secure_getenv("PYTCP_CONSOLE");
   if (v != nullptr && *v != '\0') return std::string(v) == "off" ? "" : std::string(v);
-  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  const char* xdg = ::secure_getenv("XDG_RUNTIME_DIR");
   const std::string dir = (xdg != nullptr && *xdg != '\0') ? std::string(xdg) + "/pytcp" : "/run/pytcp";
-  ::mkdir(dir.c_str(), 0700);
+  // The stack removes stale sockets in this directory, so it must be ours alone.
+  if (absl::Status s = EnsureOwnDirectory(dir); !s.ok()) {
+    PYTCP_LOG(log_console, kWarn, "no console: {}", std::string(s.message()));
+    return "";
+  }
   return fmt::format("{}/{}.sock", dir, getpid());
 }
 
@@ -713,17 +725,17 @@ absl::StatusOr<std::unique_ptr<StackConsole>> StackConsole::Start(Stack* stack,
   }
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(fmt::format("console socket: {}", std::strerror(errno)));
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());  // a stale socket of a process that died (with our pid)
   RemoveStaleConsoles(path);
-  // Owner only: the umask covers the window between bind and chmod.
-  const mode_t old = ::umask(0177);
-  const int b = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-  ::umask(old);
-  if (b != 0 || ::chmod(path.c_str(), 0600) != 0 || ::listen(fd, 16) != 0) {
+  // Owner only, without the process-wide umask (private_file.h); a stale socket of a
+  // process that died with our pid is replaced, anything else at the path is refused.
+  if (absl::Status s = BindUnixSocket(fd, path, 0600); !s.ok()) {
+    ::close(fd);
+    return absl::InternalError(fmt::format("console: {}", std::string(s.message())));
+  }
+  if (::listen(fd, 16) != 0) {
     const int e = errno;
     ::close(fd);
+    ::unlink(path.c_str());
     return absl::InternalError(fmt::format("console at {}: {}", path, std::strerror(e)));
   }
   const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -6,10 +6,9 @@
 
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include "stack/base/log.h"
+#include "stack/base/private_file.h"
 #include "stack/dhcp4/dhcp4_lease_file.h"
 
 namespace pytcp {
@@ -137,22 +136,26 @@ void Dhcp4Service::SaveLease(const Dhcp4Lease& lease) {
   // The directory may not exist yet (/run is a tmpfs); only the owner may read leases.
   const size_t slash = cache_path_.rfind('/');
   if (slash != std::string::npos && slash > 0) mkdir(cache_path_.substr(0, slash).c_str(), 0700);
-  // Write a temporary file and rename it, so a crash never leaves half a lease behind.
-  const std::string tmp = cache_path_ + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  if (!ok || rename(tmp.c_str(), cache_path_.c_str()) != 0) unlink(tmp.c_str());
+  // A fresh 0600 file renamed over the cache (private_file.h), so a crash never leaves half
+  // a lease behind and a symlink at the path is replaced, not followed. A cache that cannot
+  // be written costs the next start one DISCOVER, nothing more.
+  if (absl::Status s = ReplaceOwnFile(cache_path_, text); !s.ok()) {
+    PYTCP_LOG(log_dhcp, kInfo, "lease cache not saved: {}", std::string(s.message()));
+  }
 }
 
 std::optional<Dhcp4Lease> Dhcp4Service::LoadLease() const {
   if (cache_path_.empty()) return std::nullopt;
-  std::ifstream in(cache_path_);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto parsed = ParseLease(ss.str());
+  // Only a cache of ours, read without following a symlink: a lease planted by another
+  // user would make this host claim an address it was never given.
+  auto fd = OpenOwnFileForReading(cache_path_);
+  if (!fd.ok()) return std::nullopt;
+  std::string text;
+  char buf[1024];
+  ssize_t n;
+  while (text.size() < 65536 && (n = read(*fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+  close(*fd);
+  auto parsed = ParseLease(text);
   if (!parsed) return std::nullopt;
   // RFC 2131 §3.2: INIT-REBOOT only with a lease that has not expired.
   if (parsed->second <= static_cast<int64_t>(time(nullptr))) return std::nullopt;

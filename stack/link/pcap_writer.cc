@@ -1,6 +1,8 @@
 #include "stack/link/pcap_writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "stack/base/private_file.h"
 
 namespace pytcp {
 namespace {
@@ -23,9 +26,16 @@ int64_t RealtimeNanos() {
 absl::StatusOr<std::unique_ptr<PcapWriter>> PcapWriter::Open(const std::string& path,
                                                              const Clock& clock,
                                                              PcapOptions options) {
-  std::FILE* file = std::fopen(path.c_str(), "wbe");  // e: O_CLOEXEC
+  // A capture holds every frame, so it is owner-only, and a symlink or someone else's file
+  // at `path` is refused rather than truncated (private_file.h).
+  auto fd = OpenOwnFile(path, O_WRONLY, /*truncate=*/true);
+  if (!fd.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot create pcap file: ", fd.status().message()));
+  }
+  std::FILE* file = fdopen(*fd, "wb");
   if (file == nullptr) {
     const int err = errno;
+    close(*fd);
     return absl::UnavailableError(
         absl::StrCat("cannot create pcap file ", path, ": ", std::strerror(err)));
   }

@@ -24,7 +24,7 @@ constexpr size_t kRxBufferSize = kVirtioNetHeaderSize + 65536 + kMaxLinkHeaderSi
 
 // On unless PYTCP_TAP_OFFLOAD=0 (StackConfig rejects anything but '0' and '1').
 bool OffloadsFromEnvironment() {
-  const char* v = std::getenv("PYTCP_TAP_OFFLOAD");
+  const char* v = ::secure_getenv("PYTCP_TAP_OFFLOAD");
   return v == nullptr || std::strcmp(v, "0") != 0;
 }
 

@@ -260,7 +260,12 @@ int main(int argc, char** argv) {
     }
   }
   std::string command;
-  for (; i < argc; ++i) command += (command.empty() ? "" : " ") + std::string(argv[i]);
+  // Appended in two steps: GCC 12 at -O3 warns (-Wrestrict, a false positive, GCC bug
+  // 105329) about the temporary of `"" + std::string`.
+  for (; i < argc; ++i) {
+    if (!command.empty()) command += ' ';
+    command += argv[i];
+  }
   if (command.empty() || command == "list") {
     if (!pid.empty() || !path.empty()) return Usage();
     return List();

@@ -99,7 +99,7 @@ check "a symlink at the pid file is not followed (target unchanged)" \
 stop_our_daemon() {
   local p
   for p in $(pgrep -x pytcpd || true); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "PYTCP_RUN_DIR=$RUN"; then kill "$p"; fi
+    if { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "PYTCP_RUN_DIR=$RUN"; then kill "$p"; fi
   done
   for _ in $(seq 50); do [[ -e $RUN/$LAB_TAP.sock ]] || break; sleep 0.1; done
 }

@@ -296,7 +296,16 @@ int GetNameInfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostl
   if (host == nullptr && serv == nullptr) return EAI_NONAME;
   if (host != nullptr && hostlen > 0) {
     std::optional<std::string> name;
-    if ((flags & NI_NUMERICHOST) == 0) name = LookupAddress(v6, a4, a6);
+    if ((flags & NI_NUMERICHOST) == 0) {
+      AddressResult found = LookupAddress(v6, a4, a6);
+      // glibc's gni_host_inet_name: a lookup that could not be made (TRY_AGAIN) is an
+      // error of its own, not a reason to fall back to the number.
+      if (found.herrno == TRY_AGAIN) {
+        h_errno = TRY_AGAIN;
+        return EAI_AGAIN;
+      }
+      if (found.herrno == 0) name = std::move(found.name);
+    }
     if (!name) {
       if ((flags & NI_NAMEREQD) != 0) return EAI_NONAME;
       char text[INET6_ADDRSTRLEN + 16];
@@ -382,15 +391,6 @@ int FillHostent(const std::string& name, const std::vector<std::string>& aliases
   return 0;
 }
 
-int HerrnoFor(int eai) {
-  switch (eai) {
-    case EAI_NODATA: return NO_DATA;
-    case EAI_AGAIN: return TRY_AGAIN;
-    case EAI_NONAME: return HOST_NOT_FOUND;
-    default: return NO_RECOVERY;
-  }
-}
-
 // The common part of the _r functions: 0 (found or not: *result says), or ERANGE/EINVAL.
 int HostByName(const char* name, int af, hostent* ret, char* buf, size_t buflen,
                hostent** result, int* h_errnop) {
@@ -405,8 +405,10 @@ int HostByName(const char* name, int af, hostent* ret, char* buf, size_t buflen,
   }
   NameResult r = LookupName(name, af, false);
   if (r.error != 0) {
-    if (h_errnop != nullptr) *h_errnop = HerrnoFor(r.error);
-    return 0;
+    if (h_errnop != nullptr) *h_errnop = r.herrno;
+    // glibc's getXXbyYY_r: "not found" is a success with no result; a lookup that could
+    // not be made is EAGAIN.
+    return r.herrno == TRY_AGAIN ? EAGAIN : 0;
   }
   std::vector<std::vector<uint8_t>> addrs;
   if (af == AF_INET) {
@@ -434,13 +436,19 @@ int HostByAddr(const void* addr, socklen_t len, int type, hostent* ret, char* bu
   const bool v6 = type == AF_INET6;
   const Ip4Address a4 = v6 ? Ip4Address() : Ip4Address::FromBytes(bytes);
   const Ip6Address a6 = v6 ? Ip6Address::FromBytes(bytes) : Ip6Address();
-  auto name = LookupAddress(v6, a4, a6);
-  if (!name) {
+  if (v6 && a6.is_unspecified()) {
+    // glibc (gethstbyad_r.c): "::" has no name and asks no source.
     if (h_errnop != nullptr) *h_errnop = HOST_NOT_FOUND;
-    return 0;
+    return ENOENT;
+  }
+  AddressResult found = LookupAddress(v6, a4, a6);
+  if (found.herrno != 0) {
+    if (h_errnop != nullptr) *h_errnop = found.herrno;
+    return found.herrno == TRY_AGAIN ? EAGAIN : 0;
   }
   std::vector<std::vector<uint8_t>> addrs{std::vector<uint8_t>(bytes, bytes + len)};
-  if (const int e = FillHostent(*name, {}, type, addrs, ret, buf, buflen); e != 0) {
+  if (const int e = FillHostent(found.name, found.aliases, type, addrs, ret, buf, buflen);
+      e != 0) {
     if (h_errnop != nullptr) *h_errnop = NETDB_INTERNAL;
     return e;
   }

@@ -228,6 +228,8 @@ DnsResult ExtractDnsAnswer(const DnsView& view, std::string_view name, DnsType t
       if (rec.klass() != DnsClass::kIn || rec.type() != DnsType::kCname) continue;
       if (!rec.name().Equals(target)) continue;
       if (auto c = rec.cname()) {
+        // glibc's getanswer_r: each CNAME owner becomes an alias, its target the name.
+        r.aliases.push_back(target);
         target = c->ToString();
         moved = true;
         break;

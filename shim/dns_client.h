@@ -63,6 +63,7 @@ enum class DnsStatus : uint8_t {
 struct DnsResult {
   DnsStatus status = DnsStatus::kTimeout;
   std::string canonical;  // the owner of the records, after CNAMEs
+  std::vector<std::string> aliases;  // the names the CNAME chain went through, in order
   std::vector<Ip4Address> a;
   std::vector<Ip6Address> aaaa;
   std::vector<std::string> names;  // PTR targets (DnsNameText), in answer order

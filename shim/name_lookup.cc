@@ -54,6 +54,10 @@ DnsClientOptions DnsOptions(const ResolvConf& rc) {
 // One query as glibc's res_query reports it: h_errno 0 with the result, or the failure.
 struct DnsAnswer {
   int herrno = 0;
+  // No answer came to the last query (silence, ICMP refusal, or every server SERVFAIL,
+  // REFUSED or NOTIMP): glibc's res_send then fails with ETIMEDOUT or ECONNREFUSED, which
+  // nss_dns reports as UNAVAIL rather than NOTFOUND.
+  bool unavailable = false;
   bool servfail = false;  // the failure came from SERVFAIL answers (search goes on)
   DnsResult result;
 };
@@ -69,6 +73,7 @@ DnsAnswer Query(std::string_view name, DnsType type, const DnsClientOptions& opt
     case DnsStatus::kNoRecovery: a.herrno = NO_RECOVERY; break;
     default:  // no answer in time, every server failed or refused
       a.herrno = TRY_AGAIN;
+      a.unavailable = true;
       a.servfail = a.result.servfail;
       break;
   }
@@ -128,28 +133,38 @@ DnsAnswer Search(std::string_view name, DnsType type, const ResolvConf& rc,
   return last;
 }
 
-// nss_dns's status for a failed lookup: no answer at all (ETIMEDOUT, ECONNREFUSED) is
-// UNAVAIL, an answer that says no is NOTFOUND.
-NssStatus StatusFor(int herrno) {
-  if (herrno == 0) return NssStatus::kSuccess;
-  return herrno == TRY_AGAIN ? NssStatus::kUnavail : NssStatus::kNotFound;
+// What one source made of a lookup: its h_errno (0: found) and whether it could ask at all.
+struct SourceOutcome {
+  int herrno = 0;
+  bool unavailable = false;
+};
+SourceOutcome Outcome(const DnsAnswer& a) { return {a.herrno, a.unavailable}; }
+
+// nss_dns's status for a lookup: a failure without an answer to the last query is
+// UNAVAIL, an answer that says no is NOTFOUND. (glibc: with "search lab", a REFUSED
+// "example.com" followed by an NXDOMAIN "example.com.lab" is NOTFOUND with h_errno
+// TRY_AGAIN, and getaddrinfo says EAI_NONAME; without the search list, UNAVAIL and
+// EAI_AGAIN. Checked against glibc 2.36 in the lab.)
+NssStatus StatusFor(const SourceOutcome& o) {
+  if (o.herrno == 0) return NssStatus::kSuccess;
+  return o.unavailable ? NssStatus::kUnavail : NssStatus::kNotFound;
 }
 
-// Runs the hosts line's sources: `source` answers for one of them (false: not known here,
-// so skipped as an unloadable module). Returns the h_errno of the last source asked; with
+// Runs the hosts line's sources: `source` answers for files and dns; others are skipped
+// as an unloadable module is (UNAVAIL). Returns the outcome of the last source asked; with
 // none asked, NO_RECOVERY (glibc: "no service could be used").
 template <typename F>
-int RunSources(F&& source) {
-  int herrno = NO_RECOVERY;
+SourceOutcome RunSources(F&& source) {
+  SourceOutcome last{NO_RECOVERY, true};
   for (const NssStep& step : ReadNsswitchHosts()) {
     if (step.source == NssSource::kOther) {
       if (step.ShouldReturn(NssStatus::kUnavail)) break;
       continue;
     }
-    herrno = source(step.source);
-    if (step.ShouldReturn(StatusFor(herrno))) break;
+    last = source(step.source);
+    if (step.ShouldReturn(StatusFor(last))) break;
   }
-  return herrno;
+  return last;
 }
 
 }  // namespace
@@ -192,7 +207,7 @@ NameResult LookupName(const char* name, int family, bool numeric_only) {
       r.canonical = name;
       return r;
     }
-  } else {
+  } else if (family == AF_INET6) {
     uint32_t scope = 0;
     if (auto a = ParseNumeric6(name, &scope)) {
       r.v6.push_back(*a);
@@ -203,48 +218,69 @@ NameResult LookupName(const char* name, int family, bool numeric_only) {
   }
   if (numeric_only) {
     r.error = EAI_NONAME;
+    r.herrno = HOST_NOT_FOUND;
     return r;
   }
+  const bool want4 = family != AF_INET6;
+  const bool want6 = family != AF_INET;
   NameResult found;
-  const int herrno = RunSources([&](NssSource source) {
+  const SourceOutcome outcome = RunSources([&](NssSource source) -> SourceOutcome {
     if (source == NssSource::kFiles) {
+      // AF_UNSPEC as glibc's files gethostbyname4_r: the lines of either family.
       const auto hosts = ReadHosts();
-      auto m = LookupHosts(hosts, name, family == AF_INET6);
-      if (!m) return HOST_NOT_FOUND;
-      found.canonical = m->canonical;
-      found.aliases = m->aliases;
-      for (const auto& e : m->entries) {
-        if (e.v6) {
-          found.v6.push_back(e.a6);
-        } else {
-          found.v4.push_back(e.a4);
+      std::optional<HostsMatch> m4 = want4 ? LookupHosts(hosts, name, false) : std::nullopt;
+      std::optional<HostsMatch> m6 = want6 ? LookupHosts(hosts, name, true) : std::nullopt;
+      if (!m4 && !m6) return {HOST_NOT_FOUND, false};
+      const HostsMatch& first = m6 && (!m4 || family == AF_INET6) ? *m6 : *m4;
+      found.canonical = first.canonical;
+      found.aliases = first.aliases;
+      for (const auto* m : {m6 ? &*m6 : nullptr, m4 ? &*m4 : nullptr}) {
+        if (m == nullptr) continue;
+        for (const auto& e : m->entries) {
+          if (e.v6) {
+            found.v6.push_back(e.a6);
+          } else {
+            found.v4.push_back(e.a4);
+          }
         }
       }
-      return 0;
+      return {};
     }
     const ResolvConf rc = ReadResolvConf();
-    const DnsAnswer a = Search(name, family == AF_INET6 ? DnsType::kAaaa : DnsType::kA, rc,
-                               DnsOptions(rc));
-    if (a.herrno == 0) {
-      found.canonical = a.result.canonical;
-      found.v4 = a.result.a;
-      found.v6 = a.result.aaaa;
+    const DnsClientOptions options = DnsOptions(rc);
+    DnsAnswer a4, a6;
+    if (want4) a4 = Search(name, DnsType::kA, rc, options);
+    if (want6) a6 = Search(name, DnsType::kAaaa, rc, options);
+    if ((want4 && a4.herrno == 0) || (want6 && a6.herrno == 0)) {
+      const DnsAnswer& first = want4 && a4.herrno == 0 ? a4 : a6;
+      found.canonical = first.result.canonical;
+      found.aliases = first.result.aliases;
+      if (want4) found.v4 = a4.result.a;
+      if (want6) found.v6 = a6.result.aaaa;
+      return {};
     }
-    return a.herrno;
+    if (!want6) return Outcome(a4);
+    if (!want4) return Outcome(a6);
+    // Both asked, neither answered: glibc's nss_dns gethostbyname4_r reports TRY_AGAIN only
+    // when both did, and "the name exists" (NO_DATA) over "it does not".
+    if (a4.herrno == TRY_AGAIN && a6.herrno == TRY_AGAIN) {
+      return {TRY_AGAIN, a4.unavailable && a6.unavailable};
+    }
+    if (a4.herrno == NO_DATA || a6.herrno == NO_DATA) return {NO_DATA, false};
+    return a4.herrno != TRY_AGAIN ? Outcome(a4) : Outcome(a6);
   });
-  if (herrno == 0) return found;
-  r.herrno = herrno;
-  r.error = EaiForHerrno(herrno);
+  if (outcome.herrno == 0) return found;
+  r.herrno = outcome.herrno;
+  r.unavailable = outcome.unavailable;
+  r.error = EaiFor(outcome.herrno, outcome.unavailable, /*by_gethostbyname2=*/false);
   return r;
 }
 
-int EaiForHerrno(int herrno) {
-  switch (herrno) {
-    case 0: return 0;
-    case TRY_AGAIN: return EAI_AGAIN;
-    case NO_DATA: return EAI_NODATA;
-    default: return EAI_NONAME;  // HOST_NOT_FOUND, NO_RECOVERY
-  }
+int EaiFor(int herrno, bool unavailable, bool by_gethostbyname2) {
+  if (herrno == 0) return 0;
+  if (herrno == NO_DATA) return EAI_NODATA;
+  if (herrno == TRY_AGAIN && (unavailable || !by_gethostbyname2)) return EAI_AGAIN;
+  return EAI_NONAME;  // HOST_NOT_FOUND, NO_RECOVERY, TRY_AGAIN with an answer at the end
 }
 
 AddressResult LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6) {
@@ -265,14 +301,14 @@ AddressResult LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6)
       q4 = Ip4Address::FromBytes(b.data() + 12);
     }
   }
-  out.herrno = RunSources([&](NssSource source) {
+  const SourceOutcome outcome = RunSources([&](NssSource source) -> SourceOutcome {
     if (source == NssSource::kFiles) {
       const auto hosts = ReadHosts();
       const HostsEntry* e = LookupHostsAddress(hosts, v6, a4, a6);
-      if (e == nullptr) return HOST_NOT_FOUND;
+      if (e == nullptr) return {HOST_NOT_FOUND, false};
       out.name = e->canonical;
       out.aliases = e->aliases;
-      return 0;
+      return {};
     }
     const ResolvConf rc = ReadResolvConf();
     // res_query, not res_search: a reverse name is absolute.
@@ -282,8 +318,13 @@ AddressResult LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6)
       out.name = a.result.names.front();
       out.aliases.clear();
     }
-    return a.herrno;
+    // glibc's _nss_dns_gethostbyaddr2_r tests errno for ECONNREFUSED after restoring the
+    // caller's errno, so a failed PTR query is NOTFOUND, never UNAVAIL (checked against
+    // glibc 2.36: gethostbyaddr_r returns 0 with TRY_AGAIN when the server refuses).
+    return SourceOutcome{a.herrno, false};
   });
+  out.herrno = outcome.herrno;
+  out.unavailable = outcome.unavailable;
   return out;
 }
 
@@ -292,8 +333,10 @@ bool StackHasIp6Address() {
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return false;
   std::lock_guard lock(stack->mutex());
+  // glibc's __check_pf: any IPv6 address but ::1 counts, link-local and tentative ones
+  // included (the kernel lists those too).
   for (const auto& e : stack->ip6_addresses().entries()) {
-    if (e.usable() && !e.address().is_link_local() && !e.address().is_loopback()) return true;
+    if (e.state != Ip6AddressState::kDuplicated && !e.address().is_loopback()) return true;
   }
   return false;
 }

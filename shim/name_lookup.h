@@ -38,6 +38,7 @@ struct NameResult {
   int error = 0;   // 0, or EAI_NONAME (no such name), EAI_NODATA (no address of that
                    // family), EAI_AGAIN (no server answered; try again later)
   int herrno = 0;  // 0, or the h_errno value of the failure (see above)
+  bool unavailable = false;  // the last source could not ask (nss status UNAVAIL)
   std::string canonical;
   std::vector<std::string> aliases;
   std::vector<Ip4Address> v4;
@@ -50,23 +51,29 @@ struct NameResult {
 std::optional<Ip4Address> ParseNumeric4(const char* text);
 std::optional<Ip6Address> ParseNumeric6(const char* text, uint32_t* scope_id);
 
-// `family` is AF_INET or AF_INET6. numeric_only: AI_NUMERICHOST.
+// `family` is AF_INET, AF_INET6 or AF_UNSPEC (both, in one pass over the sources, as glibc's
+// gethostbyname4_r). numeric_only: AI_NUMERICHOST.
 NameResult LookupName(const char* name, int family, bool numeric_only);
 
 // Reverse: the name of an address (hosts file, PTR record) and, from the hosts file, its
 // aliases.
 struct AddressResult {
   int herrno = 0;  // 0: found
+  bool unavailable = false;  // as in NameResult
   std::string name;
   std::vector<std::string> aliases;
 };
 AddressResult LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6);
 
-// getaddrinfo's code for an h_errno value (glibc's gaih_inet).
-int EaiForHerrno(int herrno);
+// getaddrinfo's code for a failure (glibc 2.36's gaih_inet, checked in the lab): NO_DATA is
+// EAI_NODATA; TRY_AGAIN is EAI_AGAIN, except on the path where glibc asks gethostbyname2_r
+// (AF_INET without AI_CANONNAME) and that returned "not found" because the last query had
+// an answer (a search list's NXDOMAIN after a REFUSED); the rest is EAI_NONAME.
+int EaiFor(int herrno, bool unavailable, bool by_gethostbyname2);
 
-// AI_ADDRCONFIG for AF_INET6: the stack has an IPv6 address beyond link-local (SLAAC or
-// static), as glibc's check for a configured global IPv6 address.
+// AI_ADDRCONFIG's test for IPv6, as glibc's (__check_pf): the stack has an IPv6 address
+// other than ::1 (a link-local one counts). With the shared stack (pytcpd) the program
+// does not see the daemon's addresses, and this is false.
 bool StackHasIp6Address();
 
 // RFC 6724 §6: the order in which getaddrinfo() returns `destinations` (indices into it),

@@ -117,7 +117,9 @@ for name in sys.argv[2].split(","):
     show("getaddrinfo inet6 " + name, lambda: sorted({ai[4][0] for ai in
                                                       socket.getaddrinfo(name, 80, socket.AF_INET6)}))
 EOF
-ADDRS="$LAB_PEER_IP4,$LAB_PEER_IP6,$LAB_FAR_IP4,10.77.0.55,fd77::55"
+# 10.77.0.55 and fd77::55 have no name in the lab's reverse zones (NXDOMAIN); 10.78.0.55 is
+# outside them (REFUSED).
+ADDRS="$LAB_PEER_IP4,$LAB_PEER_IP6,$LAB_FAR_IP4,10.77.0.55,fd77::55,10.78.0.55"
 NAMES="peer.lab,www.lab,nosuch.lab,v6only.lab,v4only.lab,example.com"
 
 # The daemon starts with the first program; its static IPv6 address is usable once DAD is
@@ -144,10 +146,15 @@ same "getent hosts $LAB_PEER_IP6 (ip6.arpa PTR)" getent hosts "$LAB_PEER_IP6"
 check "  the native answer is the lab DNS's name for $LAB_PEER_IP6" named "$LAB_PEER_IP6"
 same "getent hosts $LAB_FAR_IP4 (another network's address)" getent hosts "$LAB_FAR_IP4"
 same "getent hosts 10.77.0.55 (no name: the same exit status)" getent hosts 10.77.0.55
+same "getent hosts 10.78.0.55 (the server refuses: the same exit status)" getent hosts 10.78.0.55
 same "getent hosts peer.lab (forward, AAAA then A)" getent hosts peer.lab
 same "h_errno and EAI codes (CPython)" "$PY" "$TMP/errors.py" "$ADDRS" "$NAMES"
 same "h_errno, return codes, names, aliases (C: _r and plain forms, getaddrinfo)" \
   "$PROBE" ${ADDRS//,/ } ${NAMES//,/ }
+check "  natively, no name in the lab's reverse zone is HOST_NOT_FOUND (h_errno 1)" \
+  grep -q "^gethostbyaddr_r 10.77.0.55: rc=0 h_errnop=1 " "$TMP/$n.native"
+check "  natively, a refused PTR query is TRY_AGAIN (h_errno 2)" \
+  grep -q "^gethostbyaddr_r 10.78.0.55: rc=0 h_errnop=2 " "$TMP/$n.native"
 
 # --- an IPv6 name server, a search list and options ---
 RESOLV=$TMP/resolv6.conf

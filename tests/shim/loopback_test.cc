@@ -175,9 +175,11 @@ void EchoOverTcp(const char* listen_ip, const char* connect_ip, const std::strin
   Addr from;
   from.len = sizeof(from.ss);
   pollfd p{l.get(), POLLIN, 0};
-  ASSERT_EQ(poll(&p, 1, 10000), 1) << "nothing to accept";
-  Fd s(accept(l.get(), from.get(), &from.len));
-  ASSERT_GE(s.get(), 0) << strerror(errno);
+  Fd s(poll(&p, 1, 10000) == 1 ? accept(l.get(), from.get(), &from.len) : -1);
+  if (s.get() < 0) {
+    client.join();  // its connect has failed or timed out
+    FAIL() << "nothing to accept; the client's connect: " << strerror(client_errno);
+  }
   SetTimeouts(s.get());
   EXPECT_EQ(from.ip(), want_peer_ip);
   EXPECT_EQ(LocalOf(s.get()).ip(), connect_ip);
@@ -231,9 +233,12 @@ TEST(LoopbackTcp, ListenerOnOneLoopbackAddressOnly) {
 
 TEST(LoopbackTcp, ConnectToAClosedPortIsRefusedAtOnce) {
   for (const char* ip : {"127.0.0.1", "::1"}) {
-    // A port that was just free: bind, note it, close.
-    Addr at;
-    { Fd l(Listen(ip, &at)); }
+    // A port bound but not listening: nobody accepts there (tcp_v4_rcv answers with a
+    // RST), and nobody else can take it meanwhile.
+    Addr at = Make(ip, 0);
+    Fd bound(socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(bind(bound.get(), at.get(), at.len), 0) << strerror(errno);
+    at = LocalOf(bound.get());
     Fd c(socket(at.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
     EXPECT_EQ(connect(c.get(), at.get(), at.len), -1) << ip;
     EXPECT_EQ(errno, ECONNREFUSED) << ip;
@@ -319,7 +324,9 @@ TEST(LoopbackUdp, WildcardSocketReceivesFromLoopback) {
 }
 
 TEST(LoopbackUdp, ClosedPortGivesConnectionRefused) {
-  // ICMP port unreachable over lo, reported on the connected socket's next call.
+  // ICMP port unreachable over lo, reported on the connected socket's next call. (The
+  // port is one a socket had a moment ago: with the shared stack, a close reaches the
+  // daemon a little later, so loopback_lab_test.sh leaves this case out there.)
   for (const char* ip : {"127.0.0.1", "::1"}) {
     Addr at = Make(ip, 0);
     {

@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <optional>
+
+#include "shim/reverse_name.h"
 
 namespace pytcp::shim {
 namespace {
@@ -56,6 +60,7 @@ ServerSockaddr ToSockaddr(const DnsServer& s) {
   a.sin6_family = AF_INET6;
   a.sin6_port = htons(s.port);
   std::memcpy(a.sin6_addr.s6_addr, s.ip.v6().bytes().data(), 16);
+  a.sin6_scope_id = s.scope_id;
   std::memcpy(&out.ss, &a, sizeof(a));
   out.len = sizeof(a);
   out.family = AF_INET6;
@@ -223,6 +228,8 @@ DnsResult ExtractDnsAnswer(const DnsView& view, std::string_view name, DnsType t
       if (rec.klass() != DnsClass::kIn || rec.type() != DnsType::kCname) continue;
       if (!rec.name().Equals(target)) continue;
       if (auto c = rec.cname()) {
+        // glibc's getanswer_r: each CNAME owner becomes an alias, its target the name.
+        r.aliases.push_back(target);
         target = c->ToString();
         moved = true;
         break;
@@ -234,11 +241,31 @@ DnsResult ExtractDnsAnswer(const DnsView& view, std::string_view name, DnsType t
     if (rec.klass() != DnsClass::kIn || rec.type() != type || !rec.name().Equals(target)) continue;
     if (auto a = rec.a()) r.a.push_back(*a);
     if (auto a6 = rec.aaaa()) r.aaaa.push_back(*a6);
+    // RFC 1035 §3.3.12; a CNAME before it is RFC 2317's classless delegation of
+    // in-addr.arpa, followed like any other.
+    if (auto p = rec.ptr()) r.names.push_back(DnsNameText(*p));
   }
   r.canonical = target;
-  r.status = (r.a.empty() && r.aaaa.empty()) ? DnsStatus::kNoData : DnsStatus::kOk;
+  r.status = (r.a.empty() && r.aaaa.empty() && r.names.empty()) ? DnsStatus::kNoData
+                                                                : DnsStatus::kOk;
   return r;
 }
+
+namespace {
+
+// glibc's send_dg: server `ns` of `count` is given timeout << ns, divided by the number of
+// servers for all but the first (at least 1 ms here; at least 1 s there, in whole seconds).
+int ServerTimeoutMs(int timeout_ms, size_t ns, size_t count) {
+  int64_t ms = int64_t{timeout_ms} << std::min<size_t>(ns, 8);
+  if (ns > 0) ms /= static_cast<int64_t>(count);
+  return static_cast<int>(std::clamp<int64_t>(ms, 1, 3600 * 1000));
+}
+
+// "rotate": where the next query starts in the server list (glibc keeps one offset per
+// process too).
+std::atomic<unsigned> g_rotation{0};
+
+}  // namespace
 
 DnsResult DnsResolve(std::string_view name, DnsType type, const DnsClientOptions& options) {
   DnsResult failed;
@@ -247,14 +274,19 @@ DnsResult DnsResolve(std::string_view name, DnsType type, const DnsClientOptions
     return failed;
   }
   failed.status = DnsStatus::kTimeout;
+  const size_t count = options.servers.size();
+  const size_t first = options.rotate ? g_rotation.fetch_add(1, std::memory_order_relaxed) % count : 0;
   uint8_t query[DnsQuery::kMaxSize];
   for (int round = 0; round < std::max(options.attempts, 1); ++round) {
-    const int timeout = options.timeout_ms << std::min(round, 4);
-    for (const DnsServer& server : options.servers) {
+    for (size_t k = 0; k < count; ++k) {
+      const size_t ns = (first + k) % count;
+      const DnsServer& server = options.servers[ns];
+      const int timeout = ServerTimeoutMs(options.timeout_ms, k, count);
       DnsQuery q;
       q.id = RandomId();
       q.name = name;
       q.type = type;
+      q.edns_udp_size = options.edns_udp_size;
       auto size = q.Emit(MutableByteSpan(query, sizeof(query)));
       if (!size.ok()) {
         failed.status = DnsStatus::kBadName;
@@ -273,6 +305,7 @@ DnsResult DnsResolve(std::string_view name, DnsType type, const DnsClientOptions
       }
       if (ex.outcome == Outcome::kRefused) {
         failed.status = DnsStatus::kServerFailure;
+        failed.servfail = false;
         continue;
       }
       if (ex.outcome != Outcome::kAnswer) continue;  // timeout: the next server
@@ -286,9 +319,18 @@ DnsResult DnsResolve(std::string_view name, DnsType type, const DnsClientOptions
           r.status = DnsStatus::kNxDomain;
           return r;
         }
-        default:  // SERVFAIL, REFUSED, NOTIMP, FORMERR: another server may do better
+        case DnsRcode::kServFail:
+        case DnsRcode::kNotImp:
+        case DnsRcode::kRefused:
+          // res_send.c: another server may do better.
           failed.status = DnsStatus::kServerFailure;
+          failed.servfail = v->rcode() == DnsRcode::kServFail;
           break;
+        default: {  // FORMERR and the rest: glibc takes the answer (NO_RECOVERY)
+          DnsResult r;
+          r.status = DnsStatus::kNoRecovery;
+          return r;
+        }
       }
     }
   }

@@ -13,6 +13,9 @@
 #include "shim/daemon_channel.h"
 #include "shim/hosts_file.h"
 #include "shim/libc.h"
+#include "shim/nsswitch_conf.h"
+#include "shim/resolv_conf.h"
+#include "shim/reverse_name.h"
 #include "shim/runtime.h"
 #include "stack/ip6/ip6_address_policy.h"
 #include "stack/stack.h"
@@ -20,109 +23,148 @@
 namespace pytcp::shim {
 namespace {
 
-struct ResolvConf {
-  std::vector<Ip4Address> nameservers;
-  std::vector<std::string> search;
-};
-
-ResolvConf ReadResolvConf() {
-  ResolvConf rc;
-  const int fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return rc;
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while (text.size() < 65536 && (n = libc().read(fd, buf, sizeof(buf))) > 0) {
-    text.append(buf, static_cast<size_t>(n));
-  }
-  libc().close(fd);
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    std::vector<std::string_view> f;
-    size_t i = 0;
-    while (i < line.size()) {
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-      size_t j = i;
-      while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
-      if (j > i) f.push_back(line.substr(i, j - i));
-      i = j;
-    }
-    if (f.empty() || f[0][0] == '#' || f[0][0] == ';') continue;
-    if (f[0] == "nameserver" && f.size() >= 2) {
-      if (auto a = Ip4Address::Parse(f[1])) rc.nameservers.push_back(*a);
-    } else if ((f[0] == "search" || f[0] == "domain") && f.size() >= 2) {
-      rc.search.clear();  // the last of them wins, as in glibc
-      for (size_t k = 1; k < f.size(); ++k) rc.search.emplace_back(f[k]);
-    }
-  }
-  return rc;
-}
-
 DnsClientOptions DnsOptions(const ResolvConf& rc) {
   DnsClientOptions o;
+  o.attempts = rc.attempts;
+  o.timeout_ms = rc.timeout_s * 1000;
+  o.rotate = rc.rotate;
+  o.edns_udp_size = rc.edns0 ? 1200 : 0;  // glibc's RESOLV_EDNS_BUFFER_SIZE
   int err = 0;
   pytcpd::HostInfo info;
   if (SharedStack() && DaemonHostInfo(&info)) {
     for (uint32_t i = 0; i < std::min<uint32_t>(info.dns4_count, 4); ++i) {
-      o.servers.push_back(DnsServer{Ip4Address(info.dns4[i]), kDnsPort});
+      o.servers.push_back(DnsServer{Ip4Address(info.dns4[i]), kDnsPort, 0});
     }
     for (uint32_t i = 0; i < std::min<uint32_t>(info.dns6_count, 4); ++i) {
-      o.servers.push_back(DnsServer{Ip6Address::FromBytes(info.dns6[i]), kDnsPort});
+      o.servers.push_back(DnsServer{Ip6Address::FromBytes(info.dns6[i]), kDnsPort, 0});
     }
   } else if (Stack* stack = AcquireStack(&err)) {
-    for (Ip4Address a : stack->Dns4Servers()) o.servers.push_back(DnsServer{a, kDnsPort});
+    for (Ip4Address a : stack->Dns4Servers()) o.servers.push_back(DnsServer{a, kDnsPort, 0});
     // RFC 8106: servers learned from router advertisements, after the IPv4 ones.
-    for (const Ip6Address& a : stack->Dns6Servers()) o.servers.push_back(DnsServer{a, kDnsPort});
+    for (const Ip6Address& a : stack->Dns6Servers()) {
+      o.servers.push_back(DnsServer{a, kDnsPort, 0});
+    }
   }
-  if (o.servers.empty()) {
-    for (Ip4Address a : rc.nameservers) o.servers.push_back(DnsServer{a, kDnsPort});
-  }
+  if (o.servers.empty()) o.servers = rc.nameservers;
+  // res_init.c: no nameserver line at all means the local host's.
+  if (o.servers.empty()) o.servers.push_back(DnsServer{Ip4Address::Loopback(), kDnsPort, 0});
   return o;
 }
 
-int ErrorFor(DnsStatus s) {
-  switch (s) {
-    case DnsStatus::kOk: return 0;
-    case DnsStatus::kNoData: return EAI_NODATA;
+// One query as glibc's res_query reports it: h_errno 0 with the result, or the failure.
+struct DnsAnswer {
+  int herrno = 0;
+  // No answer came to the last query (silence, ICMP refusal, or every server SERVFAIL,
+  // REFUSED or NOTIMP): glibc's res_send then fails with ETIMEDOUT or ECONNREFUSED, which
+  // nss_dns reports as UNAVAIL rather than NOTFOUND.
+  bool unavailable = false;
+  bool servfail = false;  // the failure came from SERVFAIL answers (search goes on)
+  DnsResult result;
+};
+
+DnsAnswer Query(std::string_view name, DnsType type, const DnsClientOptions& options) {
+  DnsAnswer a;
+  a.result = DnsResolve(name, type, options);
+  switch (a.result.status) {
+    case DnsStatus::kOk: break;
+    case DnsStatus::kNoData: a.herrno = NO_DATA; break;
     case DnsStatus::kNxDomain:
-    case DnsStatus::kBadName: return EAI_NONAME;
-    default: return EAI_AGAIN;
+    case DnsStatus::kBadName: a.herrno = HOST_NOT_FOUND; break;
+    case DnsStatus::kNoRecovery: a.herrno = NO_RECOVERY; break;
+    default:  // no answer in time, every server failed or refused
+      a.herrno = TRY_AGAIN;
+      a.unavailable = true;
+      a.servfail = a.result.servfail;
+      break;
   }
+  return a;
 }
 
-NameResult FromDns(std::string_view name, int family) {
-  NameResult r;
-  const ResolvConf rc = ReadResolvConf();
-  const DnsClientOptions options = DnsOptions(rc);
-  std::vector<std::string> candidates;
-  const bool absolute = !name.empty() && name.back() == '.';
-  const bool dotted = name.find('.') != std::string_view::npos;
-  if (absolute || dotted) candidates.emplace_back(name);
-  if (!absolute) {
-    for (const auto& d : rc.search) candidates.push_back(std::string(name) + "." + d);
+// glibc's res_nsearch over SearchCandidates: the first candidate with records wins. On
+// failure h_errno is the as-is query's when it went first, else NO_DATA if any candidate
+// had it, else TRY_AGAIN if any failed with SERVFAIL, else the last query's; a failure
+// other than "no such name", "no data" or SERVFAIL ends the search list early.
+DnsAnswer Search(std::string_view name, DnsType type, const ResolvConf& rc,
+                 const DnsClientOptions& options) {
+  const std::vector<std::string> candidates = SearchCandidates(name, rc);
+  if (candidates.empty()) {
+    DnsAnswer a;
+    a.herrno = HOST_NOT_FOUND;
+    return a;
   }
-  if (!absolute && !dotted) candidates.emplace_back(name);
-  const DnsType type = family == AF_INET6 ? DnsType::kAaaa : DnsType::kA;
-  int error = EAI_NONAME;
-  for (const auto& candidate : candidates) {
-    const DnsResult d = DnsResolve(candidate, type, options);
-    const int e = ErrorFor(d.status);
-    if (e == 0) {
-      r.canonical = d.canonical;
-      r.v4 = d.a;
-      r.v6 = d.aaaa;
-      return r;
+  const bool absolute = name.back() == '.';
+  const bool as_is_first = candidates.front() == name;
+  int saved_herrno = -1;
+  bool got_nodata = false;
+  bool got_servfail = false;
+  bool done = false;
+  DnsAnswer last;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const bool as_is = as_is_first ? i == 0 : i + 1 == candidates.size();
+    if (done && !as_is) continue;  // after an ending failure only the as-is query is left
+    last = Query(candidates[i], type, options);
+    if (last.herrno == 0) return last;
+    if (as_is && as_is_first) {
+      if (absolute) return last;
+      saved_herrno = last.herrno;
+      continue;
     }
-    // A name that exists without addresses, or a failure to get any answer, says more
-    // than "no such name" for another candidate.
-    if (error == EAI_NONAME) error = e;
-    if (e == EAI_AGAIN) break;
+    if (as_is) continue;
+    switch (last.herrno) {
+      case NO_DATA: got_nodata = true; break;
+      case HOST_NOT_FOUND: break;
+      case TRY_AGAIN:
+        if (last.servfail) {
+          got_servfail = true;
+          break;
+        }
+        done = true;
+        break;
+      default: done = true; break;
+    }
   }
-  r.error = error;
-  return r;
+  if (saved_herrno != -1) {
+    last.herrno = saved_herrno;
+  } else if (got_nodata) {
+    last.herrno = NO_DATA;
+  } else if (got_servfail) {
+    last.herrno = TRY_AGAIN;
+  }
+  return last;
+}
+
+// What one source made of a lookup: its h_errno (0: found) and whether it could ask at all.
+struct SourceOutcome {
+  int herrno = 0;
+  bool unavailable = false;
+};
+SourceOutcome Outcome(const DnsAnswer& a) { return {a.herrno, a.unavailable}; }
+
+// nss_dns's status for a lookup: a failure without an answer to the last query is
+// UNAVAIL, an answer that says no is NOTFOUND. (glibc: with "search lab", a REFUSED
+// "example.com" followed by an NXDOMAIN "example.com.lab" is NOTFOUND with h_errno
+// TRY_AGAIN, and getaddrinfo says EAI_NONAME; without the search list, UNAVAIL and
+// EAI_AGAIN. Checked against glibc 2.36 in the lab.)
+NssStatus StatusFor(const SourceOutcome& o) {
+  if (o.herrno == 0) return NssStatus::kSuccess;
+  return o.unavailable ? NssStatus::kUnavail : NssStatus::kNotFound;
+}
+
+// Runs the hosts line's sources: `source` answers for files and dns; others are skipped
+// as an unloadable module is (UNAVAIL). Returns the outcome of the last source asked; with
+// none asked, NO_RECOVERY (glibc: "no service could be used").
+template <typename F>
+SourceOutcome RunSources(F&& source) {
+  SourceOutcome last{NO_RECOVERY, true};
+  for (const NssStep& step : ReadNsswitchHosts()) {
+    if (step.source == NssSource::kOther) {
+      if (step.ShouldReturn(NssStatus::kUnavail)) break;
+      continue;
+    }
+    last = source(step.source);
+    if (step.ShouldReturn(StatusFor(last))) break;
+  }
+  return last;
 }
 
 }  // namespace
@@ -165,7 +207,7 @@ NameResult LookupName(const char* name, int family, bool numeric_only) {
       r.canonical = name;
       return r;
     }
-  } else {
+  } else if (family == AF_INET6) {
     uint32_t scope = 0;
     if (auto a = ParseNumeric6(name, &scope)) {
       r.v6.push_back(*a);
@@ -176,28 +218,114 @@ NameResult LookupName(const char* name, int family, bool numeric_only) {
   }
   if (numeric_only) {
     r.error = EAI_NONAME;
+    r.herrno = HOST_NOT_FOUND;
     return r;
   }
-  const auto hosts = ReadHosts();
-  if (auto m = LookupHosts(hosts, name, family == AF_INET6)) {
-    r.canonical = m->canonical;
-    r.aliases = m->aliases;
-    for (const auto& e : m->entries) {
-      if (e.v6) {
-        r.v6.push_back(e.a6);
-      } else {
-        r.v4.push_back(e.a4);
+  const bool want4 = family != AF_INET6;
+  const bool want6 = family != AF_INET;
+  NameResult found;
+  const SourceOutcome outcome = RunSources([&](NssSource source) -> SourceOutcome {
+    if (source == NssSource::kFiles) {
+      // AF_UNSPEC as glibc's files gethostbyname4_r: the lines of either family.
+      const auto hosts = ReadHosts();
+      std::optional<HostsMatch> m4 = want4 ? LookupHosts(hosts, name, false) : std::nullopt;
+      std::optional<HostsMatch> m6 = want6 ? LookupHosts(hosts, name, true) : std::nullopt;
+      if (!m4 && !m6) return {HOST_NOT_FOUND, false};
+      const HostsMatch& first = m6 && (!m4 || family == AF_INET6) ? *m6 : *m4;
+      found.canonical = first.canonical;
+      found.aliases = first.aliases;
+      for (const auto* m : {m6 ? &*m6 : nullptr, m4 ? &*m4 : nullptr}) {
+        if (m == nullptr) continue;
+        for (const auto& e : m->entries) {
+          if (e.v6) {
+            found.v6.push_back(e.a6);
+          } else {
+            found.v4.push_back(e.a4);
+          }
+        }
       }
+      return {};
     }
-    return r;
-  }
-  return FromDns(name, family);
+    const ResolvConf rc = ReadResolvConf();
+    const DnsClientOptions options = DnsOptions(rc);
+    DnsAnswer a4, a6;
+    if (want4) a4 = Search(name, DnsType::kA, rc, options);
+    if (want6) a6 = Search(name, DnsType::kAaaa, rc, options);
+    if ((want4 && a4.herrno == 0) || (want6 && a6.herrno == 0)) {
+      const DnsAnswer& first = want4 && a4.herrno == 0 ? a4 : a6;
+      found.canonical = first.result.canonical;
+      found.aliases = first.result.aliases;
+      if (want4) found.v4 = a4.result.a;
+      if (want6) found.v6 = a6.result.aaaa;
+      return {};
+    }
+    if (!want6) return Outcome(a4);
+    if (!want4) return Outcome(a6);
+    // Both asked, neither answered: glibc's nss_dns gethostbyname4_r reports TRY_AGAIN only
+    // when both did, and "the name exists" (NO_DATA) over "it does not".
+    if (a4.herrno == TRY_AGAIN && a6.herrno == TRY_AGAIN) {
+      return {TRY_AGAIN, a4.unavailable && a6.unavailable};
+    }
+    if (a4.herrno == NO_DATA || a6.herrno == NO_DATA) return {NO_DATA, false};
+    return a4.herrno != TRY_AGAIN ? Outcome(a4) : Outcome(a6);
+  });
+  if (outcome.herrno == 0) return found;
+  r.herrno = outcome.herrno;
+  r.unavailable = outcome.unavailable;
+  r.error = EaiFor(outcome.herrno, outcome.unavailable, /*by_gethostbyname2=*/false);
+  return r;
 }
 
-std::optional<std::string> LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6) {
-  const auto hosts = ReadHosts();
-  if (const HostsEntry* e = LookupHostsAddress(hosts, v6, a4, a6)) return e->canonical;
-  return std::nullopt;
+int EaiFor(int herrno, bool unavailable, bool by_gethostbyname2) {
+  if (herrno == 0) return 0;
+  if (herrno == NO_DATA) return EAI_NODATA;
+  if (herrno == TRY_AGAIN && (unavailable || !by_gethostbyname2)) return EAI_AGAIN;
+  return EAI_NONAME;  // HOST_NOT_FOUND, NO_RECOVERY, TRY_AGAIN with an answer at the end
+}
+
+AddressResult LookupAddress(bool v6, const Ip4Address& a4, const Ip6Address& a6) {
+  AddressResult out;
+  // nss_dns: an IPv4-mapped (::ffff:a.b.c.d) or IPv4-compatible (::a.b.c.d, not ::1 or ::)
+  // address is asked for as the IPv4 address.
+  bool q6 = v6;
+  Ip4Address q4 = a4;
+  if (v6) {
+    const auto& b = a6.bytes();
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static constexpr uint8_t kZero[12] = {};
+    const bool mapped = std::memcmp(b.data(), kMapped, 12) == 0;
+    const bool compat = std::memcmp(b.data(), kZero, 12) == 0 &&
+                        !(b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1);
+    if (mapped || compat) {
+      q6 = false;
+      q4 = Ip4Address::FromBytes(b.data() + 12);
+    }
+  }
+  const SourceOutcome outcome = RunSources([&](NssSource source) -> SourceOutcome {
+    if (source == NssSource::kFiles) {
+      const auto hosts = ReadHosts();
+      const HostsEntry* e = LookupHostsAddress(hosts, v6, a4, a6);
+      if (e == nullptr) return {HOST_NOT_FOUND, false};
+      out.name = e->canonical;
+      out.aliases = e->aliases;
+      return {};
+    }
+    const ResolvConf rc = ReadResolvConf();
+    // res_query, not res_search: a reverse name is absolute.
+    const DnsAnswer a = Query(q6 ? ReverseName(a6) : ReverseName(q4), DnsType::kPtr,
+                              DnsOptions(rc));
+    if (a.herrno == 0) {
+      out.name = a.result.names.front();
+      out.aliases.clear();
+    }
+    // glibc's _nss_dns_gethostbyaddr2_r tests errno for ECONNREFUSED after restoring the
+    // caller's errno, so a failed PTR query is NOTFOUND, never UNAVAIL (checked against
+    // glibc 2.36: gethostbyaddr_r returns 0 with TRY_AGAIN when the server refuses).
+    return SourceOutcome{a.herrno, false};
+  });
+  out.herrno = outcome.herrno;
+  out.unavailable = outcome.unavailable;
+  return out;
 }
 
 bool StackHasIp6Address() {
@@ -205,8 +333,10 @@ bool StackHasIp6Address() {
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return false;
   std::lock_guard lock(stack->mutex());
+  // glibc's __check_pf: any IPv6 address but ::1 counts, link-local and tentative ones
+  // included (the kernel lists those too).
   for (const auto& e : stack->ip6_addresses().entries()) {
-    if (e.usable() && !e.address().is_link_local() && !e.address().is_loopback()) return true;
+    if (e.state != Ip6AddressState::kDuplicated && !e.address().is_loopback()) return true;
   }
   return false;
 }

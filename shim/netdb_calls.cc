@@ -120,22 +120,24 @@ int Addresses(const char* node, int family, int flags, std::vector<Address>* out
   }
   const bool numeric_only = (flags & AI_NUMERICHOST) != 0;
   if (family == AF_UNSPEC) {
-    // An IPv6 literal is what it is; a name gets IPv4 addresses (see name_lookup.h).
+    // An IPv6 literal is what it is.
     uint32_t scope = 0;
     if (auto a6 = ParseNumeric6(node, &scope)) {
       out->push_back(Address{AF_INET6, {}, *a6, scope});
       *canonical = node;
       return 0;
     }
-    if (!ParseNumeric4(node) && StackHasIp6Address()) {
-      // Both families, IPv6 answers then IPv4 ones, sorted by RFC 6724 §6 as glibc does.
-      NameResult r4 = LookupName(node, AF_INET, numeric_only);
-      NameResult r6 = LookupName(node, AF_INET6, numeric_only);
-      for (const Ip6Address& a : r6.v6) out->push_back(Address{AF_INET6, {}, a, r6.scope_id});
-      for (Ip4Address a : r4.v4) out->push_back(Address{AF_INET, a, {}});
+    // glibc asks for both families unless AI_ADDRCONFIG finds no IPv6 address here.
+    if (!ParseNumeric4(node) && ((flags & AI_ADDRCONFIG) == 0 || StackHasIp6Address())) {
+      // Both families in one lookup (glibc's gethostbyname4_r), sorted by RFC 6724 §6 as
+      // glibc sorts them.
+      NameResult r = LookupName(node, AF_UNSPEC, numeric_only);
+      if (r.error != 0) return r.error;
+      for (const Ip6Address& a : r.v6) out->push_back(Address{AF_INET6, {}, a, r.scope_id});
+      for (Ip4Address a : r.v4) out->push_back(Address{AF_INET, a, {}});
       SortAddresses(out);
-      *canonical = !r4.canonical.empty() ? r4.canonical : r6.canonical;
-      if (out->empty()) return r4.error != 0 ? r4.error : (r6.error != 0 ? r6.error : EAI_NONAME);
+      *canonical = r.canonical;
+      if (out->empty()) return EAI_NONAME;
       return 0;
     }
     family = AF_INET;
@@ -152,7 +154,9 @@ int Addresses(const char* node, int family, int flags, std::vector<Address>* out
   }
   if (family == AF_INET) {
     NameResult r = LookupName(node, AF_INET, numeric_only);
-    if (r.error != 0) return r.error;
+    if (r.error != 0) {
+      return EaiFor(r.herrno, r.unavailable, /*by_gethostbyname2=*/(flags & AI_CANONNAME) == 0);
+    }
     for (Ip4Address a : r.v4) out->push_back(Address{AF_INET, a, {}});
     *canonical = r.canonical;
     return 0;
@@ -296,7 +300,16 @@ int GetNameInfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostl
   if (host == nullptr && serv == nullptr) return EAI_NONAME;
   if (host != nullptr && hostlen > 0) {
     std::optional<std::string> name;
-    if ((flags & NI_NUMERICHOST) == 0) name = LookupAddress(v6, a4, a6);
+    if ((flags & NI_NUMERICHOST) == 0) {
+      AddressResult found = LookupAddress(v6, a4, a6);
+      // glibc's gni_host_inet_name: a lookup that could not be made (TRY_AGAIN) is an
+      // error of its own, not a reason to fall back to the number.
+      if (found.herrno == TRY_AGAIN) {
+        h_errno = TRY_AGAIN;
+        return EAI_AGAIN;
+      }
+      if (found.herrno == 0) name = std::move(found.name);
+    }
     if (!name) {
       if ((flags & NI_NAMEREQD) != 0) return EAI_NONAME;
       char text[INET6_ADDRSTRLEN + 16];
@@ -382,15 +395,6 @@ int FillHostent(const std::string& name, const std::vector<std::string>& aliases
   return 0;
 }
 
-int HerrnoFor(int eai) {
-  switch (eai) {
-    case EAI_NODATA: return NO_DATA;
-    case EAI_AGAIN: return TRY_AGAIN;
-    case EAI_NONAME: return HOST_NOT_FOUND;
-    default: return NO_RECOVERY;
-  }
-}
-
 // The common part of the _r functions: 0 (found or not: *result says), or ERANGE/EINVAL.
 int HostByName(const char* name, int af, hostent* ret, char* buf, size_t buflen,
                hostent** result, int* h_errnop) {
@@ -405,8 +409,13 @@ int HostByName(const char* name, int af, hostent* ret, char* buf, size_t buflen,
   }
   NameResult r = LookupName(name, af, false);
   if (r.error != 0) {
-    if (h_errnop != nullptr) *h_errnop = HerrnoFor(r.error);
-    return 0;
+    if (h_errnop != nullptr) *h_errnop = r.herrno;
+    // glibc's resolver sets the thread's h_errno too (RES_SET_H_ERRNO), and programs read
+    // it after the _r call (CPython's gethostbyaddr does).
+    h_errno = r.herrno;
+    // glibc's getXXbyYY_r: "not found" is a success with no result; a lookup that could
+    // not be made is EAGAIN.
+    return r.herrno == TRY_AGAIN && r.unavailable ? EAGAIN : 0;
   }
   std::vector<std::vector<uint8_t>> addrs;
   if (af == AF_INET) {
@@ -418,6 +427,7 @@ int HostByName(const char* name, int af, hostent* ret, char* buf, size_t buflen,
     if (h_errnop != nullptr) *h_errnop = NETDB_INTERNAL;
     return e;
   }
+  if (h_errnop != nullptr) *h_errnop = NETDB_SUCCESS;  // as glibc's nss modules leave it
   *result = ret;
   return 0;
 }
@@ -434,16 +444,24 @@ int HostByAddr(const void* addr, socklen_t len, int type, hostent* ret, char* bu
   const bool v6 = type == AF_INET6;
   const Ip4Address a4 = v6 ? Ip4Address() : Ip4Address::FromBytes(bytes);
   const Ip6Address a6 = v6 ? Ip6Address::FromBytes(bytes) : Ip6Address();
-  auto name = LookupAddress(v6, a4, a6);
-  if (!name) {
+  if (v6 && a6.is_unspecified()) {
+    // glibc (gethstbyad_r.c): "::" has no name and asks no source.
     if (h_errnop != nullptr) *h_errnop = HOST_NOT_FOUND;
-    return 0;
+    return ENOENT;
+  }
+  AddressResult found = LookupAddress(v6, a4, a6);
+  if (found.herrno != 0) {
+    if (h_errnop != nullptr) *h_errnop = found.herrno;
+    h_errno = found.herrno;  // as in HostByName
+    return found.herrno == TRY_AGAIN && found.unavailable ? EAGAIN : 0;
   }
   std::vector<std::vector<uint8_t>> addrs{std::vector<uint8_t>(bytes, bytes + len)};
-  if (const int e = FillHostent(*name, {}, type, addrs, ret, buf, buflen); e != 0) {
+  if (const int e = FillHostent(found.name, found.aliases, type, addrs, ret, buf, buflen);
+      e != 0) {
     if (h_errnop != nullptr) *h_errnop = NETDB_INTERNAL;
     return e;
   }
+  if (h_errnop != nullptr) *h_errnop = NETDB_SUCCESS;
   *result = ret;
   return 0;
 }

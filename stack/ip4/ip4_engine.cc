@@ -104,7 +104,12 @@ uint16_t Ip4Engine::NextId(Ip4Address) { return id_counter_++; }
 
 Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address src_hint) const {
   Ip4RouteResult r;
-  if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint)) {
+  // The loopback network (RFC 1122 §3.2.1.3 (g), RFC 5735 §3: 127.0.0.0/8) is the
+  // loopback interface's: a source there is ours for local destinations only (Linux: a
+  // datagram from 127/8 never leaves the host), as is every destination in it.
+  const bool local_dst = addresses_->IsOurs(dst) || dst.is_loopback();
+  if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint) &&
+      !(src_hint.is_loopback() && local_dst)) {
     return Err{Ip4SendError::kNoSource};
   }
   auto first_usable = [&]() {
@@ -113,10 +118,14 @@ Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address
     }
     return Ip4Address();
   };
-  if (addresses_->IsOurs(dst) || dst.is_loopback()) {
+  if (local_dst) {
     r.local = true;
     r.next_hop = dst;
-    r.src = !src_hint.is_unspecified() ? src_hint : dst;
+    // Linux's local routes: to one of our addresses from that address; to any of
+    // 127.0.0.0/8 from 127.0.0.1, the address its lo carries ("src 127.0.0.1").
+    r.src = !src_hint.is_unspecified() ? src_hint
+            : dst.is_loopback()        ? Ip4Address::Loopback()
+                                       : dst;
     return r;
   }
   if (dst.is_limited_broadcast() || dst.is_multicast()) {

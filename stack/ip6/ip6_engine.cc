@@ -186,10 +186,14 @@ Result<Ip6RouteResult, Ip6SendError> Ip6Engine::Route(const Ip6Address& dst,
                                                       const Ip6Address& src_hint) const {
   if (disabled_) return Err{Ip6SendError::kDisabled};
   Ip6RouteResult r;
-  if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint)) {
+  // ::1 (RFC 4291 §2.5.3) belongs to the loopback interface: a source for local
+  // destinations only ("must never be sent outside a single node").
+  const bool local_dst = addresses_->IsOurs(dst) || dst.is_loopback();
+  if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint) &&
+      !(src_hint.is_loopback() && local_dst)) {
     return Err{Ip6SendError::kNoSource};
   }
-  if (addresses_->IsOurs(dst) || dst.is_loopback()) {
+  if (local_dst) {
     r.local = true;
     r.next_hop = dst;
     r.src = !src_hint.is_unspecified() ? src_hint : dst;

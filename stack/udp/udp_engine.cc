@@ -75,7 +75,9 @@ Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
   // __inet6_bind: "Binding to v4-mapped address on a v6-only socket makes no sense".
   if (ep->ipv6 && ep->v6only && local.ip.is_v4()) return Err{EINVAL};
   if (!local.ip.is_unspecified() && !local.ip.is_multicast() && !local.ip.is_v4()) {
-    if (ip6_ == nullptr || !ep->ipv6 || !ip6_->addresses().IsOurs(local.ip.v6())) {
+    // ::1 is the loopback interface's (RFC 4291 §2.5.3), ours as 127.0.0.0/8 is below.
+    if (ip6_ == nullptr || !ep->ipv6 ||
+        (!ip6_->addresses().IsOurs(local.ip.v6()) && !local.ip.v6().is_loopback())) {
       return Err{EADDRNOTAVAIL};
     }
   }

@@ -123,8 +123,8 @@ Result<DnsView, DnsParseError> DnsView::Parse(ByteSpan data) {
       const size_t rdata = off + kRecordFixedSize;
       if (data.size() - rdata < rdlength) return Err{DnsParseError::kTruncatedRecord};
       off = rdata + rdlength;
-      if (type == DnsType::kCname) {
-        // RFC 1035 §3.3.1: the RDATA is exactly one name. Checked within the message up
+      if (type == DnsType::kCname || type == DnsType::kPtr) {
+        // RFC 1035 §3.3.1 and §3.3.12: the RDATA is exactly one name. Checked within the message up
         // to the RDATA's end (pointers only go backwards, so this loses nothing).
         auto name_end = CheckName(data.first(off), rdata);
         if (!name_end.ok() && name_end.error() != DnsParseError::kTruncatedName) {
@@ -239,6 +239,11 @@ std::optional<DnsNameView> DnsRecordView::cname() const {
   return DnsNameView(msg_, fixed_ + kRecordFixedSize);
 }
 
+std::optional<DnsNameView> DnsRecordView::ptr() const {
+  if (type() != DnsType::kPtr) return std::nullopt;
+  return DnsNameView(msg_, fixed_ + kRecordFixedSize);
+}
+
 // --- Write side ---
 
 Result<size_t, DnsNameError> DnsEncodeName(std::string_view name, MutableByteSpan out) {
@@ -291,15 +296,27 @@ Result<size_t, DnsNameError> DnsQuery::Emit(MutableByteSpan out) const {
   auto n = DnsEncodeName(name, out.subspan(kDnsHeaderSize));
   if (!n.ok()) return Err{n.error()};
   const size_t fixed = kDnsHeaderSize + *n;
-  if (out.size() - fixed < kQuestionFixedSize) return Err{DnsNameError::kBufferTooSmall};
   DnsHeader h;
   h.id = id;
   h.recursion_desired = recursion_desired;
   h.question_count = 1;
+  h.additional_count = edns_udp_size != 0 ? 1 : 0;
+  const size_t need = kQuestionFixedSize + (edns_udp_size != 0 ? kOptRecordSize : 0);
+  if (out.size() - fixed < need) return Err{DnsNameError::kBufferTooSmall};
   h.Emit(out);
   StoreBe16(out.data() + fixed, static_cast<uint16_t>(type));
   StoreBe16(out.data() + fixed + 2, static_cast<uint16_t>(DnsClass::kIn));
-  return fixed + kQuestionFixedSize;
+  if (edns_udp_size != 0) {
+    // RFC 6891 §6.1.2-§6.1.3: owner the root, TYPE OPT, CLASS the UDP payload size, TTL
+    // extended RCODE 0, VERSION 0 and flags 0 (no DO bit), no options.
+    uint8_t* opt = out.data() + fixed + kQuestionFixedSize;
+    opt[0] = 0;
+    StoreBe16(opt + 1, static_cast<uint16_t>(DnsType::kOpt));
+    StoreBe16(opt + 3, edns_udp_size);
+    StoreBe32(opt + 5, 0);
+    StoreBe16(opt + 9, 0);
+  }
+  return fixed + need;
 }
 
 DnsMessageWriter::DnsMessageWriter(MutableByteSpan out, const DnsHeader& header)
@@ -382,6 +399,14 @@ std::optional<DnsNameError> DnsMessageWriter::AddCname(Section section, std::str
   auto n = DnsEncodeName(target, encoded);
   if (!n.ok()) return n.error();
   return AddRecord(section, name, DnsType::kCname, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
+}
+
+std::optional<DnsNameError> DnsMessageWriter::AddPtr(Section section, std::string_view name,
+                                                     uint32_t ttl, std::string_view target) {
+  uint8_t encoded[kDnsMaxNameSize];
+  auto n = DnsEncodeName(target, encoded);
+  if (!n.ok()) return n.error();
+  return AddRecord(section, name, DnsType::kPtr, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
 }
 
 size_t DnsMessageWriter::Finish() {

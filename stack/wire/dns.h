@@ -3,9 +3,10 @@
 //
 // To read: RFC 1035 §4.1 (message format: §4.1.1 header, §4.1.2 question, §4.1.3 resource
 // record, §4.1.4 compression), §3.1 and §2.3.4 (names: labels up to 63 bytes, names up to
-// 255 bytes), §3.4.1 (A), RFC 3596 §2 (AAAA), RFC 6891 §5 (the 0x40 extended label type is
-// deprecated: rejected), RFC 4343 (names compare case-insensitively), RFC 1034 §3.6.2
-// (CNAME).
+// 255 bytes), §3.4.1 (A), §3.3.12 (PTR), RFC 3596 §2 (AAAA), RFC 6891 §5 (the 0x40
+// extended label type is deprecated: rejected) and §6.1 (the OPT pseudo-record a query
+// carries to say it takes EDNS(0)), RFC 4343 (names compare case-insensitively), RFC 1034
+// §3.6.2 (CNAME).
 //
 // Compression pointers are only followed backwards: each jump must land before the start of
 // the label sequence it was read from, so jumps strictly decrease and a loop is impossible;
@@ -64,8 +65,8 @@ enum class DnsParseError : uint8_t {
   kTruncatedQuestion,  // QDCOUNT promises more questions than the message holds
   kTruncatedRecord,    // AN/NS/ARCOUNT promise more records (or RDATA) than it holds
   // Sanity: does it follow the RFC rules?
-  kBadRdataLength,  // an IN A record not 4 bytes, IN AAAA not 16, a CNAME whose name
-                    // does not fill its RDATA exactly
+  kBadRdataLength,  // an IN A record not 4 bytes, IN AAAA not 16, a CNAME or PTR whose
+                    // name does not fill its RDATA exactly
 };
 std::string_view ToString(DnsParseError e);
 constexpr bool IsIntegrityError(DnsParseError e) { return e < DnsParseError::kBadRdataLength; }
@@ -156,6 +157,7 @@ class DnsRecordView {
   std::optional<Ip4Address> a() const;
   std::optional<Ip6Address> aaaa() const;
   std::optional<DnsNameView> cname() const;
+  std::optional<DnsNameView> ptr() const;  // RFC 1035 §3.3.12: the RDATA is one name
 
  private:
   friend class DnsSection;
@@ -309,8 +311,12 @@ struct DnsQuery {
   std::string_view name;
   DnsType type = DnsType::kA;
   bool recursion_desired = true;
+  // RFC 6891 §6.1.2: when not 0, an OPT record in the additional section announces EDNS(0)
+  // and the largest UDP answer we take (glibc's "options edns0" says 1200).
+  uint16_t edns_udp_size = 0;
 
-  static constexpr size_t kMaxSize = kDnsHeaderSize + kDnsMaxNameSize + 4;
+  static constexpr size_t kOptRecordSize = 11;  // root name, TYPE, CLASS, TTL, RDLENGTH 0
+  static constexpr size_t kMaxSize = kDnsHeaderSize + kDnsMaxNameSize + 4 + kOptRecordSize;
   // Writes the query and returns its size, or why the name cannot be encoded.
   Result<size_t, DnsNameError> Emit(MutableByteSpan out) const;
 };
@@ -335,6 +341,8 @@ class DnsMessageWriter {
                                       const Ip6Address& a);
   std::optional<DnsNameError> AddCname(Section section, std::string_view name, uint32_t ttl,
                                        std::string_view target);
+  std::optional<DnsNameError> AddPtr(Section section, std::string_view name, uint32_t ttl,
+                                     std::string_view target);
   // Writes the header with the counts; returns the message size.
   size_t Finish();
 

@@ -404,4 +404,30 @@ TEST_F(Ip4EngineTest, LoopbackQueueWakesTheEventLoop) {
   EXPECT_EQ(*n, 2u);
 }
 
+// Issue 19 item 6: 127.0.0.0/8 is the loopback interface's, as on Linux.
+TEST_F(Ip4EngineTest, LoopbackNetworkIsLocalWithSource127001) {
+  std::lock_guard lock(stack_->mutex());
+  const Ip4Engine& ip4 = stack_->ip4();
+  // Any of 127/8 is delivered locally, from 127.0.0.1 (Linux's "src 127.0.0.1" on lo).
+  auto r = ip4.Route(Ip4Address(127, 1, 2, 3), Ip4Address());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->local);
+  EXPECT_EQ(r->src, Ip4Address(127, 0, 0, 1));
+  // A socket bound to a loopback address sends from it to local destinations...
+  r = ip4.Route(Ip4Address(127, 0, 0, 1), Ip4Address(127, 0, 0, 9));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->src, Ip4Address(127, 0, 0, 9));
+  r = ip4.Route(kOurIp, Ip4Address(127, 0, 0, 1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->local);
+  // ...and never off the host.
+  r = ip4.Route(kPeerIp, Ip4Address(127, 0, 0, 1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Ip4SendError::kNoSource);
+  // Our own address to itself keeps that address as the source.
+  r = ip4.Route(kOurIp, Ip4Address());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->src, kOurIp);
+}
+
 }  // namespace pytcp

@@ -361,5 +361,21 @@ TEST_F(Ip6EngineTest, OwnSourceFromWireDropped) {
   EXPECT_EQ(MovedBy("ip6.rx_drop_bad_source"), 1);
 }
 
+// Issue 19 item 6: ::1 is the loopback interface's (RFC 4291 §2.5.3).
+TEST_F(Ip6EngineTest, LoopbackAddressIsLocalAndNeverASourceOffTheHost) {
+  std::lock_guard lock(stack_->mutex());
+  const Ip6Engine& ip6 = stack_->ip6();
+  auto r = ip6.Route(Ip6Address::Loopback(), Ip6Address::Loopback());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->local);
+  EXPECT_EQ(r->src, Ip6Address::Loopback());
+  r = ip6.Route(Ip6Address::Loopback(), Ip6Address());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->src, Ip6Address::Loopback());
+  r = ip6.Route(kPeerGlobal, Ip6Address::Loopback());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Ip6SendError::kNoSource);
+}
+
 }  // namespace
 }  // namespace pytcp::testing

@@ -29,6 +29,7 @@ struct Query {
   std::string name;
   DnsType type;
   uint16_t port;  // the client's source port
+  bool edns = false;  // an OPT record came with it (RFC 6891)
 };
 
 // What a script answers to one query: datagrams to send back (possibly none).
@@ -98,7 +99,9 @@ class ScriptedServer {
     auto v = DnsView::Parse(ByteSpan(p, n));
     if (!v.ok() || v->question_count() != 1) return std::nullopt;
     const DnsQuestionView q = *v->questions().begin();
-    return Query{v->id(), q.name().ToString(), q.type(), port};
+    bool edns = false;
+    for (const DnsRecordView r : v->additionals()) edns = edns || r.type() == DnsType::kOpt;
+    return Query{v->id(), q.name().ToString(), q.type(), port, edns};
   }
 
   void Run() {
@@ -306,6 +309,73 @@ TEST(DnsClient, BadNameAndNoServers) {
   EXPECT_EQ(DnsResolve(std::string(70, 'a') + ".lab", DnsType::kA, Options({DnsServer{}})).status,
             DnsStatus::kBadName);
   EXPECT_EQ(DnsResolve("a.lab", DnsType::kA, Options({})).status, DnsStatus::kNoServers);
+}
+
+TEST(DnsClient, PtrQueryGivesTheTargetName) {
+  ScriptedServer s([](const Query& q) {
+    return std::vector<Bytes>{Message(ResponseTo(q), [&](DnsMessageWriter& w) {
+      w.AddQuestion(q.name, q.type);
+      w.AddPtr(DnsMessageWriter::Section::kAnswer, q.name, 60, "peer.lab");
+    })};
+  });
+  const DnsResult r = DnsResolve("1.0.77.10.in-addr.arpa", DnsType::kPtr, Options({s.server()}));
+  ASSERT_EQ(r.status, DnsStatus::kOk);
+  EXPECT_EQ(r.names, std::vector<std::string>{"peer.lab"});
+  ASSERT_EQ(s.queries().size(), 1u);
+  EXPECT_EQ(s.queries()[0].type, DnsType::kPtr);
+  EXPECT_FALSE(s.queries()[0].edns);
+}
+
+TEST(DnsClient, Edns0AddsAnOptRecord) {
+  ScriptedServer s([](const Query& q) { return std::vector<Bytes>{AnswerA(q, {kA1})}; });
+  DnsClientOptions o = Options({s.server()});
+  o.edns_udp_size = 1200;
+  EXPECT_EQ(DnsResolve("peer.lab", DnsType::kA, o).status, DnsStatus::kOk);
+  ASSERT_EQ(s.queries().size(), 1u);
+  EXPECT_TRUE(s.queries()[0].edns);
+}
+
+TEST(DnsClient, RotateStartsEachQueryAtTheNextServer) {
+  ScriptedServer a([](const Query& q) { return std::vector<Bytes>{AnswerA(q, {kA1})}; });
+  ScriptedServer b([](const Query& q) { return std::vector<Bytes>{AnswerA(q, {kA1})}; });
+  DnsClientOptions o = Options({a.server(), b.server()});
+  o.rotate = true;
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(DnsResolve("peer.lab", DnsType::kA, o).status, DnsStatus::kOk);
+  EXPECT_EQ(a.queries().size(), 2u);
+  EXPECT_EQ(b.queries().size(), 2u);
+  // Without rotate the first server takes every query.
+  o.rotate = false;
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(DnsResolve("peer.lab", DnsType::kA, o).status, DnsStatus::kOk);
+  EXPECT_EQ(a.queries().size(), 4u);
+  EXPECT_EQ(b.queries().size(), 2u);
+}
+
+TEST(DnsClient, FormErrIsNoRecoveryAndNotRetried) {
+  ScriptedServer bad([](const Query& q) {
+    return std::vector<Bytes>{Message(ResponseTo(q, DnsRcode::kFormErr),
+                                      [&](DnsMessageWriter& w) { w.AddQuestion(q.name, q.type); })};
+  });
+  ScriptedServer good([](const Query& q) { return std::vector<Bytes>{AnswerA(q, {kA1})}; });
+  const DnsResult r = DnsResolve("peer.lab", DnsType::kA, Options({bad.server(), good.server()}));
+  EXPECT_EQ(r.status, DnsStatus::kNoRecovery);
+  EXPECT_TRUE(good.queries().empty());
+}
+
+TEST(DnsClient, OnlyServfailIsMarkedAsSuch) {
+  auto failing = [](DnsRcode rcode) {
+    return [rcode](const Query& q) {
+      return std::vector<Bytes>{Message(ResponseTo(q, rcode),
+                                        [&](DnsMessageWriter& w) { w.AddQuestion(q.name, q.type); })};
+    };
+  };
+  ScriptedServer servfail(failing(DnsRcode::kServFail));
+  ScriptedServer refused(failing(DnsRcode::kRefused));
+  DnsResult r = DnsResolve("peer.lab", DnsType::kA, Options({servfail.server()}));
+  EXPECT_EQ(r.status, DnsStatus::kServerFailure);
+  EXPECT_TRUE(r.servfail);
+  r = DnsResolve("peer.lab", DnsType::kA, Options({refused.server()}));
+  EXPECT_EQ(r.status, DnsStatus::kServerFailure);
+  EXPECT_FALSE(r.servfail);
 }
 
 TEST(HostsFile, ParseAndLookup) {

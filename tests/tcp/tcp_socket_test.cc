@@ -315,6 +315,24 @@ TEST_F(TcpSocketTest, ConnectionToOurOwnAddressGoesThroughLoopback) {
   l->Close();
 }
 
+TEST_F(TcpSocketTest, ConnectionOver127001) {
+  auto l = a_->CreateTcpSocket();
+  ASSERT_TRUE(l->Bind(SocketAddress{IpAddress(Ip4Address(127, 0, 0, 1)), 13, 0}).ok());
+  ASSERT_TRUE(l->Listen(1).ok());
+  auto s = a_->CreateTcpSocket();
+  ASSERT_TRUE(s->Connect(SocketAddress{IpAddress(Ip4Address(127, 0, 0, 1)), 13, 0}).ok());
+  auto c = l->Accept();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(s->Send(Bytes("self"), 0).ok());
+  std::vector<uint8_t> buf(4);
+  auto n = (*c)->Recv(buf, MSG_WAITALL);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf.begin(), buf.end()), "self");
+  s->Close();
+  (*c)->Close();
+  l->Close();
+}
+
 TEST_F(TcpSocketTest, OptionsReadBackAsLinux) {
   auto s = a_->CreateTcpSocket();
   int v = 0;

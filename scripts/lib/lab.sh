@@ -129,6 +129,8 @@ lab_add_kernel_ns() {
   local addr=${1:-10.77.0.3} ns=${LAB_NAME:?lab_add_kernel_ns needs a lab (lab_up)}-kern
   ip netns add "$ns" || return 1
   lab_defer ip netns del "$ns"
+  mkdir -p "/etc/netns/$ns" && lab_defer rm -rf -- "/etc/netns/$ns"
+  printf 'nameserver %s\n' "$LAB_PEER_IP4" >"/etc/netns/$ns/resolv.conf"
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
   ip -n "$LAB_HOST_NS" link add veth-k type veth peer name veth-kk netns "$ns" || return 1
   ip -n "$LAB_HOST_NS" link set veth-k master "$LAB_BRIDGE" up

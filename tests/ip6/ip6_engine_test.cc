@@ -179,9 +179,9 @@ TEST_F(Ip6EngineTest, NoNextHeaderDroppedSilently) {
 std::vector<std::vector<uint8_t>> Fragments(const std::vector<uint8_t>& message, uint32_t id,
                                             const std::vector<size_t>& cuts) {
   std::vector<std::vector<uint8_t>> out;
-  std::vector<size_t> bounds = cuts;
-  bounds.insert(bounds.begin(), 0);
-  bounds.push_back(message.size());
+  std::vector<size_t> bounds(cuts.size() + 2, 0);
+  std::copy(cuts.begin(), cuts.end(), bounds.begin() + 1);
+  bounds.back() = message.size();
   for (size_t i = 0; i + 1 < bounds.size(); ++i) {
     Ip6FragmentHeader fh{Ip6NextHeader::kIcmp6, static_cast<uint32_t>(bounds[i]),
                          i + 2 < bounds.size(), id};

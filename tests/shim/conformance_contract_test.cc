@@ -147,6 +147,17 @@ TEST(Efault, NamesOptionsAndAddresses) {
 
 // ---- writing after the peer closed ----
 
+// Waits up to `ms` until poll shows `bit` (which poll reports whether asked or not, as
+// POLLERR), polling again while other bits keep it returning at once.
+bool WaitForBit(int fd, short bit, int ms) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if ((PollOnce(fd, POLLIN, 10) & bit) != 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 // SIGPIPE ignored for the test's duration.
 class IgnoreSigpipe {
  public:
@@ -169,10 +180,25 @@ TEST(PeerClosed, WriteAfterThePeerClosedIsEPIPE) {
   ASSERT_NE(PollOnce(p.client.get(), POLLRDHUP, 3000) & POLLRDHUP, 0);
   ASSERT_EQ(write(p.client.get(), "x", 1), 1);
   // The reset arrives: tcp_reset in CLOSE_WAIT sets EPIPE.
-  ASSERT_NE(PollOnce(p.client.get(), POLLIN, 3000) & POLLERR, 0);
+  ASSERT_TRUE(WaitForBit(p.client.get(), POLLERR, 3000));
   EXPECT_EQ(write(p.client.get(), "y", 1), -1);
   EXPECT_EQ(errno, EPIPE);
   EXPECT_EQ(write(p.client.get(), "z", 1), -1);
+  EXPECT_EQ(errno, EPIPE);
+}
+
+TEST(PeerClosed, WriteAfterTheRemotePeerClosedIsEPIPE) {
+  IgnoreSigpipe ignore;
+  constexpr uint16_t kDaytime = 13;  // the peer sends the time and closes
+  Fd s(ConnectTo(Peer(kDaytime)));
+  ASSERT_GE(s.get(), 0);
+  ASSERT_NE(PollOnce(s.get(), POLLRDHUP, 3000) & POLLRDHUP, 0);
+  ASSERT_EQ(write(s.get(), "x", 1), 1);  // answered with a reset
+  ASSERT_TRUE(WaitForBit(s.get(), POLLERR, 3000));
+  EXPECT_EQ(write(s.get(), "y", 1), -1);
+  EXPECT_EQ(errno, EPIPE);
+  char big[65536] = {};
+  EXPECT_EQ(write(s.get(), big, sizeof(big)), -1);  // a blocking write of many bytes too
   EXPECT_EQ(errno, EPIPE);
 }
 
@@ -183,7 +209,7 @@ TEST(PeerClosed, WriteAfterAResetIsECONNRESETThenEPIPE) {
   linger lg{1, 0};
   ASSERT_EQ(setsockopt(p.server.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
   close(p.server.release());  // reset
-  ASSERT_NE(PollOnce(p.client.get(), POLLIN, 3000) & POLLERR, 0);
+  ASSERT_TRUE(WaitForBit(p.client.get(), POLLERR, 3000));
   EXPECT_EQ(write(p.client.get(), "x", 1), -1);
   EXPECT_EQ(errno, ECONNRESET);
   EXPECT_EQ(write(p.client.get(), "x", 1), -1);

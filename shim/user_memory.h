@@ -1,0 +1,38 @@
+// Whether the program's pointers may be used, so that a bad one fails the call with
+// EFAULT, as the kernel's copy_from_user/copy_to_user make it fail, instead of crashing
+// the program inside the shim.
+//
+// The probe asks the kernel itself: process_vm_readv (process_vm_writev) on our own
+// process touches one byte of each page of the range and fails with EFAULT where a direct
+// access would fault, unmapped or protected. It is one system call, so the callers probe
+// only where the kernel would copy: the bytes a receive will fill (not when it returns
+// EAGAIN or end of stream), the bytes a send takes, an address or option value of the
+// given length. The write probe writes each probed byte's own value back; a concurrent
+// store by another thread to that very byte of a buffer being handed to the call could be
+// undone, which the call itself would do anyway when it fills the buffer. Where the
+// system calls are not allowed (seccomp: ENOSYS, EPERM), memory is taken as accessible.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+namespace pytcp::shim {
+
+struct UserRange {
+  const void* p;
+  size_t n;
+};
+
+bool UserReadable(std::span<const UserRange> ranges) noexcept;
+bool UserWritable(std::span<const UserRange> ranges) noexcept;
+
+inline bool UserReadable(const void* p, size_t n) noexcept {
+  const UserRange r{p, n};
+  return UserReadable(std::span<const UserRange>(&r, 1));
+}
+inline bool UserWritable(void* p, size_t n) noexcept {
+  const UserRange r{p, n};
+  return UserWritable(std::span<const UserRange>(&r, 1));
+}
+
+}  // namespace pytcp::shim

@@ -168,21 +168,8 @@ ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags,
   return static_cast<ssize_t>(*r);
 }
 
-// The msghdr and its iovec array, as copy_msghdr_from_user reads them: EFAULT, EMSGSIZE
-// (more than UIO_MAXIOV), or 0.
-int MsgFault(const msghdr* msg, bool written) {
-  if (msg == nullptr) return EFAULT;
-  if (written ? !UserWritable(const_cast<msghdr*>(msg), sizeof(*msg))
-              : !UserReadable(msg, sizeof(*msg))) {
-    return EFAULT;
-  }
-  if (msg->msg_iovlen > IOV_MAX) return EMSGSIZE;
-  if (!UserReadable(msg->msg_iov, msg->msg_iovlen * sizeof(iovec))) return EFAULT;
-  return 0;
-}
-
 ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
-  if (const int e = MsgFault(msg, false); e != 0) return Fail<ssize_t>(e);
+  if (const int e = MsgHeaderFault(msg, false); e != 0) return Fail<ssize_t>(e);
   SendParts parts(msg->msg_iov, msg->msg_iovlen);
   if (!parts.ok()) return Fail<ssize_t>(EMSGSIZE);
   // __copy_msghdr: a name without a length is no name, a longer one is cut to a
@@ -274,7 +261,7 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
 }
 
 ssize_t RecvMsg(ShimSocket& s, msghdr* msg, int flags) {
-  if (const int e = MsgFault(msg, true); e != 0) return Fail<ssize_t>(e);
+  if (const int e = MsgHeaderFault(msg, true); e != 0) return Fail<ssize_t>(e);
   if (msg->msg_control != nullptr && !UserWritable(msg->msg_control, msg->msg_controllen)) {
     return Fail<ssize_t>(EFAULT);
   }

@@ -84,10 +84,14 @@ void ShimSocket::OnLastFdClosed() {
   }
   for (const auto& w : epoll_waiters) w->OnSocketClosed();
   // With a call still working on it, the last of them closes it (CallScope).
-  if (calls_.fetch_add(kClosePending, std::memory_order_acq_rel) == 0) FinishClose();
+  if (calls_.fetch_add(kClosePending, std::memory_order_acq_rel) == 0 ||
+      close_at_once_.load(std::memory_order_acquire)) {
+    FinishClose();
+  }
 }
 
 void ShimSocket::FinishClose() {
+  if (finished_.exchange(true, std::memory_order_acq_rel)) return;
   // Wakes blocked callers (EBADF) and poll waiters; then no more notifications.
   impl_->Close();
   impl_->RemoveListener(this);

@@ -101,9 +101,13 @@ class ShimSocket final : public FdObject, private ReadinessListener {
   int Stamp(timeval* tv);
 
   void OnLastFdClosed() override;
+  // At exit the kernel ends every thread before it closes the files: from then on a last
+  // close closes the socket at once, whatever call another thread is still in.
+  static void CloseAtOnceFromNowOn() { close_at_once_.store(true, std::memory_order_release); }
 
  private:
   static constexpr int kClosePending = 1 << 30;
+  static inline std::atomic<bool> close_at_once_{false};
   void FinishClose();
 
   void OnReadinessChange(ReadinessMask mask) override;
@@ -120,6 +124,7 @@ class ShimSocket final : public FdObject, private ReadinessListener {
   bool bound_ = false;
   bool closed_ = false;
   std::atomic<int> calls_{0};  // CallScope count, plus kClosePending once the last fd went
+  std::atomic<bool> finished_{false};  // FinishClose ran
   // SIOCGSTAMP: -1 nothing received (ENOENT), 0 received without a stamp, else the time.
   std::atomic<int64_t> stamp_ns_{-1};
   std::atomic<bool> stamping_{false};  // sock_enable_timestamp(SOCK_TIMESTAMP) was called

@@ -95,7 +95,7 @@ int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
   // ip_route_connect (ip_route_output_key_hash_rcu: no daddr is the loopback),
   // ip6_datagram_connect and tcp_v6_connect (in6addr_any is in6addr_loopback): connecting
   // to the wildcard address connects to this host's loopback.
-  if (a->addr.ip.is_unspecified() || (a->addr.ip.is_v4() && a->addr.ip.v4().is_unspecified())) {
+  if (a->addr.ip.is_unspecified()) {
     a->addr.ip = a->addr.ip.is_v4() ? IpAddress(Ip4Address(127, 0, 0, 1)) : IpAddress(Ip6Address::Loopback());
     if (ShouldHandOver(s, a->addr)) {
       if (const int e = HandOverToKernel(fd, s); e != 0) return Fail(e);
@@ -117,21 +117,12 @@ int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
   return r.ok() ? 0 : FailWith(r);
 }
 
-// move_addr_to_user's checks before an address is written back: *len read and written,
-// EINVAL when negative, the address's bytes written.
-int NameFault(sockaddr* addr, socklen_t* len, socklen_t full) {
-  if (addr == nullptr || len == nullptr || !UserWritable(len, sizeof(*len))) return EFAULT;
-  if (static_cast<int>(*len) < 0) return EINVAL;
-  if (!UserWritable(addr, std::min(*len, full))) return EFAULT;
-  return 0;
-}
-
 int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
   if (addr != nullptr) {
     // Checked before a connection is taken (Linux finds out after, and drops it).
     const socklen_t full = s.domain() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    if (const int e = NameFault(addr, len, full); e != 0) return Fail(e);
+    if (const int e = AddressOutFault(addr, len, full); e != 0) return Fail(e);
   }
   SocketAddress peer;
   auto r = s.impl().AcceptSocket(&peer);
@@ -159,7 +150,7 @@ int BindToDevice(const void* value, socklen_t len) {
 
 int StackGetName(ShimSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
   const socklen_t full = s.domain() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (const int e = NameFault(addr, len, full); e != 0) return Fail(e);
+  if (const int e = AddressOutFault(addr, len, full); e != 0) return Fail(e);
   auto a = peer ? s.impl().PeerAddress() : s.impl().LocalAddress();
   if (!a.ok()) return FailWith(a);
   WriteAddress(*a, addr, len, s.domain());

@@ -3,6 +3,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <limits.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -65,6 +68,24 @@ bool UserWritable(std::span<const UserRange> ranges) noexcept {
   return EachPage(ranges, [](iovec* remote, size_t n) {
     return process_vm_writev(getpid(), remote, n, remote, n, 0);
   });
+}
+
+int MsgHeaderFault(const msghdr* msg, bool written) noexcept {
+  if (msg == nullptr) return EFAULT;
+  if (written ? !UserWritable(const_cast<msghdr*>(msg), sizeof(*msg))
+              : !UserReadable(msg, sizeof(*msg))) {
+    return EFAULT;
+  }
+  if (msg->msg_iovlen > IOV_MAX) return EMSGSIZE;
+  if (!UserReadable(msg->msg_iov, msg->msg_iovlen * sizeof(iovec))) return EFAULT;
+  return 0;
+}
+
+int AddressOutFault(void* addr, socklen_t* len, socklen_t full) noexcept {
+  if (addr == nullptr || len == nullptr || !UserWritable(len, sizeof(*len))) return EFAULT;
+  if (static_cast<int>(*len) < 0) return EINVAL;
+  if (!UserWritable(addr, std::min(*len, full))) return EFAULT;
+  return 0;
 }
 
 }  // namespace pytcp::shim

@@ -13,6 +13,8 @@
 // system calls are not allowed (seccomp: ENOSYS, EPERM), memory is taken as accessible.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <span>
 
@@ -34,5 +36,14 @@ inline bool UserWritable(void* p, size_t n) noexcept {
   const UserRange r{p, n};
   return UserWritable(std::span<const UserRange>(&r, 1));
 }
+
+// The msghdr and its iovec array, as copy_msghdr_from_user reads them (`written`: recvmsg
+// also writes the header back): EFAULT, EMSGSIZE (more than UIO_MAXIOV iovecs), or 0.
+int MsgHeaderFault(const msghdr* msg, bool written) noexcept;
+
+// move_addr_to_user's checks before an address of `full` bytes is written back to
+// (addr, len): *len read and written, EINVAL when negative, the bytes written: EFAULT,
+// EINVAL or 0.
+int AddressOutFault(void* addr, socklen_t* len, socklen_t full) noexcept;
 
 }  // namespace pytcp::shim

@@ -235,6 +235,18 @@ void* RecvOnce(void* arg) {
   return nullptr;
 }
 
+// Joins `t` within `seconds`; else cancels it (a receive is a cancellation point), joins
+// and says so, so that a call that never returns fails the test instead of hanging it.
+bool JoinWithin(pthread_t t, int seconds) {
+  timespec deadline{};
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += seconds;
+  if (pthread_timedjoin_np(t, nullptr, &deadline) == 0) return true;
+  pthread_cancel(t);
+  pthread_join(t, nullptr);
+  return false;
+}
+
 TEST(CloseRace, BlockedReceiveRunsOnToItsTimeout) {
   const int fd = Udp();
   timeval tv{0, 400000};
@@ -244,7 +256,7 @@ TEST(CloseRace, BlockedReceiveRunsOnToItsTimeout) {
   ASSERT_EQ(pthread_create(&t, nullptr, RecvOnce, &b), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_EQ(close(fd), 0);
-  pthread_join(t, nullptr);
+  ASSERT_TRUE(JoinWithin(t, 5)) << "the receive never returned";
   EXPECT_EQ(b.result, -1);
   EXPECT_EQ(b.error, EAGAIN);
   EXPECT_GE(b.took.count(), 300);
@@ -266,7 +278,7 @@ TEST(CloseRace, BlockedReceiveStillGetsADatagram) {
   // The socket lives while the call holds it: still bound, it receives.
   Fd c(Udp());
   ASSERT_EQ(sendto(c.get(), "late", 4, 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 4);
-  pthread_join(t, nullptr);
+  ASSERT_TRUE(JoinWithin(t, 5)) << "the receive never returned";
   EXPECT_EQ(b.result, 4);
   EXPECT_STREQ(b.data, "late");
 }

@@ -4,7 +4,9 @@
 //
 // The probe asks the kernel itself: process_vm_readv (process_vm_writev) on our own
 // process touches one byte of each page of the range and fails with EFAULT where a direct
-// access would fault, unmapped or protected. It is one system call, so the callers probe
+// access would fault, unmapped or protected. It is a costly system call (pinning pages),
+// so good ranges are remembered per thread until a mapping changes (user_memory.cc), and
+// the callers probe
 // only where the kernel would copy: the bytes a receive will fill (not when it returns
 // EAGAIN or end of stream), the bytes a send takes, an address or option value of the
 // given length. The write probe writes each probed byte's own value back; a concurrent

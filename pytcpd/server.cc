@@ -684,13 +684,16 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
         return SendReply(c, rep);
       }
       auto r = sock.Shutdown(how);
-      if (!r.ok()) return fail(r.error());
-      if ((how == SHUT_RD || how == SHUT_RDWR) && s.mode != Served::Mode::kIdle) {
+      // inet_shutdown: an unconnected message socket says ENOTCONN but its shutdown is
+      // recorded all the same, so its receiving ends here too.
+      const bool recorded = r.ok() || (r.error() == ENOTCONN && s.type != SOCK_STREAM);
+      if (recorded && (how == SHUT_RD || how == SHUT_RDWR) && s.mode != Served::Mode::kIdle) {
         // A message socket or listener that stops receiving: its pair ends, so a program
         // blocked waiting for a token wakes and learns the outcome (0, EINVAL) by asking.
         shutdown(s.dfd, SHUT_WR);
         s.sent_eof = true;
       }
+      if (!r.ok()) return fail(r.error());
       return SendReply(c, rep);
     }
     case Op::kGetName: {

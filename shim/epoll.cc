@@ -167,10 +167,13 @@ int EpollSet::Harvest(epoll_event* events, int max) {
     for (auto& item : batch) item->queued_ = false;
   }
   int n = 0;
-  std::vector<std::shared_ptr<EpollItem>> requeue;
+  // As ep_send_events and ep_done_scan: the items not looked at go back to the front of
+  // the list, the level-triggered items just reported to its tail, so that the next call
+  // reports others first when more are ready than `max` (fairness, issue 19).
+  std::vector<std::shared_ptr<EpollItem>> unseen, reported;
   for (auto& item : batch) {
     if (n == max) {
-      requeue.push_back(item);  // ready, not looked at: stays on the list
+      unseen.push_back(item);  // ready, not looked at: stays on the list
       continue;
     }
     if (!item->armed_.load()) continue;
@@ -189,11 +192,17 @@ int EpollSet::Harvest(epoll_event* events, int max) {
     if ((ev & EPOLLONESHOT) != 0) {
       item->armed_.store(false);
     } else if ((ev & EPOLLET) == 0) {
-      requeue.push_back(item);  // level-triggered: looked at again next time
+      reported.push_back(item);  // level-triggered: looked at again, after the others
     }
   }
   std::lock_guard lock(mu_);
-  for (auto& item : requeue) {
+  // Items made ready meanwhile (MarkReady) are on ready_ already, after `unseen`'s place.
+  for (auto it = unseen.rbegin(); it != unseen.rend(); ++it) {
+    if ((*it)->queued_ || (*it)->removed_) continue;
+    (*it)->queued_ = true;
+    ready_.push_front(*it);
+  }
+  for (auto& item : reported) {
     if (item->queued_ || item->removed_) continue;
     item->queued_ = true;
     ready_.push_back(item);
@@ -202,19 +211,32 @@ int EpollSet::Harvest(epoll_event* events, int max) {
   return n;
 }
 
+int EpollSet::KernelEventsNow(int epfd, epoll_event* events, int max) {
+  const int k = libc().epoll_pwait(epfd, events, max, 0, nullptr);
+  if (k <= 0) return 0;
+  bool saw = false;
+  return FilterCookie(events, k, &saw);
+}
+
 int EpollSet::Wait(int epfd, epoll_event* events, int maxevents, const Deadline& deadline,
                    const sigset_t* sigmask) {
   if (maxevents <= 0) return Fail(EINVAL);
   if (events == nullptr) return Fail(EFAULT);
   bool lend = true;
   while (true) {
-    int n = Harvest(events, maxevents);
+    // Stack sockets first, then the kernel's fds; but when the sockets took every slot
+    // last time, the kernel's go first now, so that neither side can starve the other
+    // (the kernel rotates its own ready list, Harvest the sockets').
+    int n = 0;
+    const bool kernel_first = kernel_owed_.exchange(false, std::memory_order_relaxed);
+    if (kernel_first) n = KernelEventsNow(epfd, events, maxevents);
+    if (n < maxevents) {
+      const int h = Harvest(events + n, maxevents - n);
+      if (!kernel_first && h == maxevents) kernel_owed_.store(true, std::memory_order_relaxed);
+      n += h;
+    }
     if (n > 0) {
-      if (n < maxevents) {
-        const int k = libc().epoll_pwait(epfd, events + n, maxevents - n, 0, nullptr);
-        bool saw = false;
-        if (k > 0) n += FilterCookie(events + n, k, &saw);
-      }
+      if (!kernel_first && n < maxevents) n += KernelEventsNow(epfd, events + n, maxevents - n);
       return n;
     }
     int k = 0;

@@ -92,6 +92,9 @@ class EpollSet final : public FdObject, public std::enable_shared_from_this<Epol
   void Forget(const EpollItem* item);
   // Moves ready items into `events` (at most `max`); returns how many.
   int Harvest(epoll_event* events, int max);
+  // The kernel's ready events at this moment (epoll_pwait without waiting), the ready
+  // fd's own left out.
+  static int KernelEventsNow(int epfd, epoll_event* events, int max);
   // Makes the ready fd's state match the list (under mu_).
   void SyncReadyFdLocked();
 
@@ -100,6 +103,8 @@ class EpollSet final : public FdObject, public std::enable_shared_from_this<Epol
   int ready_fd_ = -1;  // eventfd, readable while ready_ is not empty
   bool signaled_ = false;
   std::atomic<bool> active_{false};
+  // The last wait filled every slot with stack sockets: the next one asks the kernel first.
+  std::atomic<bool> kernel_owed_{false};
   std::unordered_map<int, std::shared_ptr<EpollItem>> items_;
   std::deque<std::shared_ptr<EpollItem>> ready_;
 };

@@ -13,9 +13,12 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
+#include <cstring>
+
 #include "shim/interfaces.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
+#include "shim/user_memory.h"
 
 namespace pytcp::shim {
 namespace {
@@ -127,6 +130,15 @@ int SocketIoctl(int fd, ShimSocket& s, unsigned long request, void* arg) {
       return PutInt(arg, s.impl().ReadableBytes());
     case TIOCOUTQ:  // == SIOCOUTQ
       return PutInt(arg, s.impl().UnsentBytes());
+    case SIOCGSTAMP: {
+      // A stream keeps no stamp (tcp_recvmsg never records one).
+      timeval tv{};
+      const int e = s.type() == SOCK_STREAM ? ENOENT : s.Stamp(&tv);
+      if (e != 0) return Fail(e);
+      if (arg == nullptr || !UserWritable(arg, sizeof(tv))) return Fail(EFAULT);
+      std::memcpy(arg, &tv, sizeof(tv));
+      return 0;
+    }
     case FIOCLEX:
       FdTable::Get().set_cloexec(fd, true);
       return 0;

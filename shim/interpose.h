@@ -83,6 +83,7 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
       CancelWindow cancellable;  // closed meanwhile: libc's own call, cancellable as ever
       return kernel();
     }
+    ShimSocket::CallScope in_call(*s);  // a close() meanwhile waits for this call to end
     return stack(*s);
   });
 }

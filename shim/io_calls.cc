@@ -10,6 +10,8 @@
 #include <limits.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/sendfile.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "shim/libc.h"
 #include "shim/loopback.h"
 #include "shim/sockaddr.h"
+#include "shim/user_memory.h"
 
 namespace pytcp::shim {
 namespace {
@@ -55,6 +58,59 @@ class SpanList {
 using SendParts = SpanList<ByteSpan>;
 using RecvParts = SpanList<MutableByteSpan>;
 
+// The user ranges of `parts` (the first `limit` bytes), for the probes of user_memory.h.
+template <typename Span>
+class PartRanges {
+ public:
+  PartRanges(std::span<const Span> parts, size_t limit = SIZE_MAX) {
+    for (const Span& p : parts) {
+      if (limit == 0) break;
+      const size_t n = std::min(p.size(), limit);
+      if (n > 0) ranges_.push_back(UserRange{p.data(), n});
+      limit -= n;
+    }
+  }
+  std::span<const UserRange> get() const { return ranges_; }
+
+ private:
+  std::vector<UserRange> ranges_;
+};
+
+// EFAULT where the kernel's copy from the program's buffers would fault. A datagram is
+// refused as a whole (ip_generic_getfrag); a stream's other errors come first
+// (tcp_sendmsg_locked copies only once it may send): an empty send of the same kind
+// tells which.
+int SendFault(ShimSocket& s, std::span<const ByteSpan> parts, int flags) {
+  if (parts.empty() || UserReadable(PartRanges<ByteSpan>(parts).get())) return 0;
+  if (s.type() == SOCK_STREAM) {
+    auto r = s.impl().SendMsg({}, nullptr, flags | MSG_DONTWAIT);
+    if (!r.ok() && r.error() != EAGAIN) return r.error();
+  }
+  return EFAULT;
+}
+
+// EFAULT where the kernel's copy into the program's buffers would fault: the bytes the
+// receive would fill now (the queued stream bytes or the next datagram), nothing when it
+// returns at once without copying (EAGAIN, end of stream, an error, MSG_TRUNC on a
+// stream), and the first byte when it is about to wait. A datagram that cannot be copied
+// is dropped, as udp_recvmsg frees it; a stream's bytes stay.
+int RecvFault(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags) {
+  if (parts.empty() || (flags & MSG_ERRQUEUE) != 0) return 0;
+  if (s.type() == SOCK_STREAM && (flags & MSG_TRUNC) != 0) return 0;
+  size_t bound = s.impl().ReadableBytes();
+  if (bound == 0) {
+    const bool nonblocking = s.impl().nonblocking() || (flags & MSG_DONTWAIT) != 0;
+    if (nonblocking || (s.impl().Poll() & (POLLIN | POLLERR | POLLHUP)) != 0) return 0;
+    bound = 1;
+  }
+  if (UserWritable(PartRanges<MutableByteSpan>(parts, bound).get())) return 0;
+  if (s.type() != SOCK_STREAM && (flags & MSG_PEEK) == 0) {
+    int out_flags = 0;
+    (void)s.impl().RecvMsg({}, nullptr, MSG_DONTWAIT, &out_flags, nullptr);
+  }
+  return EFAULT;
+}
+
 ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const sockaddr* addr,
                socklen_t addrlen, int flags, const msghdr* as_msg) {
   SocketAddress to;
@@ -71,6 +127,7 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
                            parts.empty() ? 0 : parts[0].size(), flags, addr, addrlen);
     }
   }
+  if (const int e = SendFault(s, parts, flags); e != 0) return Fail<ssize_t>(e);
   s.set_committed();
   auto r = s.impl().SendMsg(parts, top, flags);
   while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/false)) {
@@ -86,11 +143,21 @@ ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags,
                socklen_t* addrlen, int* out_flags, RecvAncillary* anc = nullptr) {
   SocketAddress from;
   const bool want_from = addr != nullptr && addrlen != nullptr;
+  if (want_from) {
+    // move_addr_to_user: the length is read and written, the address written.
+    if (!UserWritable(addrlen, sizeof(*addrlen))) return Fail<ssize_t>(EFAULT);
+    if (static_cast<int>(*addrlen) < 0) return Fail<ssize_t>(EINVAL);
+    if (!UserWritable(addr, std::min<size_t>(*addrlen, sizeof(sockaddr_in6)))) {
+      return Fail<ssize_t>(EFAULT);
+    }
+  }
+  if (const int e = RecvFault(s, parts, flags); e != 0) return Fail<ssize_t>(e);
   auto r = s.impl().RecvMsg(parts, want_from ? &from : nullptr, flags, out_flags, anc);
   while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/true)) {
     r = s.impl().RecvMsg(parts, want_from ? &from : nullptr, flags, out_flags, anc);
   }
   if (!r.ok()) return FailWith<ssize_t>(r);
+  if (s.type() != SOCK_STREAM) s.NoteReceived();  // SIOCGSTAMP
   if (want_from) {
     if (s.type() == SOCK_STREAM) {
       *addrlen = 0;
@@ -102,11 +169,18 @@ ssize_t DoRecv(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags,
 }
 
 ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
-  if (msg == nullptr) return Fail<ssize_t>(EFAULT);
+  if (const int e = MsgHeaderFault(msg, false); e != 0) return Fail<ssize_t>(e);
   SendParts parts(msg->msg_iov, msg->msg_iovlen);
   if (!parts.ok()) return Fail<ssize_t>(EMSGSIZE);
-  return DoSend(fd, s, parts.get(), static_cast<const sockaddr*>(msg->msg_name),
-                msg->msg_namelen, flags, msg);
+  // __copy_msghdr: a name without a length is no name, a longer one is cut to a
+  // sockaddr_storage; a negative length is EINVAL.
+  if (msg->msg_name != nullptr && static_cast<int>(msg->msg_namelen) < 0) {
+    return Fail<ssize_t>(EINVAL);
+  }
+  const bool named = msg->msg_name != nullptr && msg->msg_namelen != 0;
+  return DoSend(fd, s, parts.get(), named ? static_cast<const sockaddr*>(msg->msg_name) : nullptr,
+                named ? std::min<socklen_t>(msg->msg_namelen, sizeof(sockaddr_storage)) : 0,
+                flags, msg);
 }
 
 // Writes the control messages of `anc` into msg_control as the kernel lays them out (put_cmsg):
@@ -142,6 +216,7 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
     const int hops = anc.hoplimit;
     put(SOL_IPV6, IPV6_HOPLIMIT, &hops, sizeof(hops));
   }
+  if (anc.has_inq) put(SOL_TCP, TCP_CM_INQ, &anc.inq, sizeof(anc.inq));
   if (anc.has_error && domain == AF_INET6) {
     // ipv6(7) (ipv6_recv_error): on an AF_INET6 socket the error comes as SOL_IPV6
     // IPV6_RECVERR with a sockaddr_in6 offender, v4-mapped when an ICMPv4 error reported it.
@@ -186,7 +261,10 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
 }
 
 ssize_t RecvMsg(ShimSocket& s, msghdr* msg, int flags) {
-  if (msg == nullptr) return Fail<ssize_t>(EFAULT);
+  if (const int e = MsgHeaderFault(msg, true); e != 0) return Fail<ssize_t>(e);
+  if (msg->msg_control != nullptr && !UserWritable(msg->msg_control, msg->msg_controllen)) {
+    return Fail<ssize_t>(EFAULT);
+  }
   RecvParts parts(msg->msg_iov, msg->msg_iovlen);
   if (!parts.ok()) return Fail<ssize_t>(EMSGSIZE);
   int out_flags = 0;
@@ -237,6 +315,7 @@ template <typename One>
 int EachMessage(mmsghdr* vec, unsigned int vlen, int flags, One&& one) {
   if (vec == nullptr) return Fail(EFAULT);
   vlen = std::min(vlen, 1024u);
+  if (!UserWritable(vec, vlen * sizeof(mmsghdr))) return Fail(EFAULT);
   const int base_flags = flags & ~MSG_WAITFORONE;
   unsigned int i = 0;
   for (; i < vlen; ++i) {
@@ -318,6 +397,10 @@ PYTCP_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
       fd, [&] { return libc().readv(fd, iov, iovcnt); },
       [&](ShimSocket& s) -> ssize_t {
         if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
+        if (iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
+        if (!UserReadable(iov, static_cast<size_t>(iovcnt) * sizeof(iovec))) {
+          return Fail<ssize_t>(EFAULT);
+        }
         RecvParts parts(iov, static_cast<size_t>(iovcnt));
         if (!parts.ok()) return Fail<ssize_t>(EINVAL);
         return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
@@ -333,6 +416,10 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
       fd, [&] { return libc().writev(fd, iov, iovcnt); },
       [&](ShimSocket& s) -> ssize_t {
         if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
+        if (iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
+        if (!UserReadable(iov, static_cast<size_t>(iovcnt) * sizeof(iovec))) {
+          return Fail<ssize_t>(EFAULT);
+        }
         SendParts parts(iov, static_cast<size_t>(iovcnt));
         if (!parts.ok()) return Fail<ssize_t>(EINVAL);
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);

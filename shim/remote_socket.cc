@@ -22,6 +22,7 @@
 #include "shim/libc.h"
 #include "shim/runtime.h"
 #include "shim/sockaddr.h"
+#include "shim/user_memory.h"
 #include "shim/wait.h"
 #include "stack/base/cancel.h"
 
@@ -313,6 +314,17 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
   Request req;
   req.op = Op::kConnect;
   if (!a->unspec) {
+    // The wildcard address is the loopback (ip_route_connect), as in the in-process mode.
+    if (a->addr.ip.is_unspecified()) {
+      a->addr.ip = a->addr.ip.is_v4() ? IpAddress(Ip4Address(127, 0, 0, 1))
+                                      : IpAddress(Ip6Address::Loopback());
+      if (ShouldHandOver(a->addr) && !s.committed.load()) {
+        if (const int e = HandOver(fd, s); e != 0) return Fail(e);
+        socklen_t n = 0;
+        const sockaddr_storage lo = ToSockaddr(a->addr, &n, s.domain());
+        return libc().connect(fd, reinterpret_cast<const sockaddr*>(&lo), n);
+      }
+    }
     if (ShouldHandOver(a->addr) && !s.committed.load()) {
       if (const int e = HandOver(fd, s); e != 0) return Fail(e);
       return libc().connect(fd, addr, len);
@@ -431,8 +443,8 @@ int RemoteAccept(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, int fl
 }
 
 int RemoteGetName(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
-  if (addr == nullptr || len == nullptr) return Fail(EFAULT);
-  if (static_cast<int>(*len) < 0) return Fail(EINVAL);
+  const socklen_t full = s.domain() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (const int e = AddressOutFault(addr, len, full); e != 0) return Fail(e);
   Request req;
   req.op = Op::kGetName;
   req.arg[0] = peer ? 1 : 0;
@@ -443,7 +455,8 @@ int RemoteGetName(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, bool 
 }
 
 int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, socklen_t* len) {
-  if (value == nullptr || len == nullptr) return Fail(EFAULT);
+  if (value == nullptr || len == nullptr || !UserWritable(len, sizeof(*len))) return Fail(EFAULT);
+  if (static_cast<int>(*len) > 0 && !UserWritable(value, *len)) return Fail(EFAULT);
   if (level == SOL_SOCKET && name == SO_ERROR && s.connecting.load()) {
     // The pair said "writable" before the handshake ended: let it end first (at most a
     // second), so that the answer is the connection's.
@@ -468,7 +481,8 @@ int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, s
 
 int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* value,
                     socklen_t len) {
-  if (len > 0 && value == nullptr) return Fail(EFAULT);
+  if (static_cast<int>(len) < 0) return Fail(EINVAL);
+  if (len > 0 && (value == nullptr || !UserReadable(value, len))) return Fail(EFAULT);
   if (static_cast<size_t>(len) > 4096) return Fail(EINVAL);
   if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
     // The stack's one interface, by name (or "" to unbind), as in the in-process mode.
@@ -554,10 +568,12 @@ ssize_t SendThroughPair(int fd, RemoteSocket& s, const msghdr* msg, int flags, s
   pytcpd::DatagramHeader h;
   h.length = static_cast<uint32_t>(total);
   h.flags = flags & MSG_CONFIRM;
-  if (msg->msg_name != nullptr) {
-    auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen,
+  // __copy_msghdr: a name without a length is no name, a longer one is cut.
+  if (msg->msg_name != nullptr && msg->msg_namelen != 0) {
+    auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name),
+                           std::min<socklen_t>(msg->msg_namelen, sizeof(sockaddr_storage)),
                            s.domain());
-    if (!a.ok() || a->ip.is_multicast() || ShouldHandOver(*a) ||
+    if (!a.ok() || a->port == 0 || a->ip.is_multicast() || ShouldHandOver(*a) ||
         (a->ip.is_v4() && a->ip.v4() == Ip4Address::Broadcast())) {
       return kAskDaemon;
     }
@@ -615,6 +631,11 @@ ssize_t RecvByRequest(int fd, msghdr* msg, int flags, RemoteSocket& s) {
 // buffers (cut short by the kernel, MSG_TRUNC, as udp_recvmsg cuts). The kernel's own wait
 // serves O_NONBLOCK, MSG_DONTWAIT, SO_RCVTIMEO, signals and cancellation.
 ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
+  // The data's faults are the kernel's own (the pair's recvmsg); the name is written here.
+  if (msg->msg_name != nullptr &&
+      !UserWritable(msg->msg_name, std::min<size_t>(msg->msg_namelen, sizeof(sockaddr_in6)))) {
+    return Fail<ssize_t>(EFAULT);
+  }
   while (true) {
     pytcpd::DatagramHeader h;
     absl::InlinedVector<iovec, 8> parts;
@@ -662,6 +683,7 @@ ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
 }  // namespace
 
 ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
+  if (const int e = MsgHeaderFault(msg, false); e != 0) return Fail<ssize_t>(e);
   if (s.stream()) {
     if (const int e = RemoteStreamCheck(fd, s, /*sending=*/true, flags); e != 0) {
       return Fail<ssize_t>(e);
@@ -674,8 +696,13 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
     return libc().sendmsg(fd, &m, flags);
   }
   size_t total = 0;
-  for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
+  std::vector<UserRange> ranges;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) {
+    total += msg->msg_iov[i].iov_len;
+    ranges.push_back(UserRange{msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len});
+  }
   if (total > pytcpd::kMaxPayload) return Fail<ssize_t>(EMSGSIZE);
+  if (!UserReadable(ranges)) return Fail<ssize_t>(EFAULT);  // ip_generic_getfrag
   if (const ssize_t n = SendThroughPair(fd, s, msg, flags, total); n != kAskDaemon) return n;
   std::vector<uint8_t> data;
   data.reserve(total);
@@ -686,8 +713,10 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   Request req;
   req.op = Op::kSend;
   req.arg[0] = flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (msg->msg_name != nullptr) {
-    auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen,
+  // __copy_msghdr: a name without a length is no name, a longer one is cut.
+  if (msg->msg_name != nullptr && msg->msg_namelen != 0) {
+    auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name),
+                           std::min<socklen_t>(msg->msg_namelen, sizeof(sockaddr_storage)),
                            s.domain());
     if (!a.ok()) return FailWith<ssize_t>(a);
     if (ShouldHandOver(*a) && !s.committed.load()) {
@@ -705,6 +734,7 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
 }
 
 ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
+  if (const int e = MsgHeaderFault(msg, true); e != 0) return Fail<ssize_t>(e);
   if (s.stream()) {
     if (const int e = RemoteStreamCheck(fd, s, /*sending=*/false, flags); e != 0) {
       return Fail<ssize_t>(e);
@@ -716,6 +746,18 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     m.msg_namelen = 0;
     m.msg_control = nullptr;
     m.msg_controllen = 0;
+    // MSG_TRUNC on a stream discards without copying (tcp_recvmsg_locked); the pair, an
+    // AF_UNIX stream, would copy: the bytes go to a scratch buffer instead, at most 64 KiB
+    // at a time.
+    std::vector<uint8_t> scratch;
+    iovec scratch_iov{};
+    if ((flags & (MSG_TRUNC | MSG_PEEK)) == MSG_TRUNC) {
+      scratch.resize(std::min<size_t>(want, 64 * 1024));
+      scratch_iov = iovec{scratch.data(), scratch.size()};
+      m.msg_iov = &scratch_iov;
+      m.msg_iovlen = 1;
+      flags &= ~MSG_TRUNC;
+    }
     ssize_t n;
     {
       CancelWindow cancellable;  // the kernel's wait, cancellable as for a socket

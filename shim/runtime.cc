@@ -16,6 +16,7 @@
 #include "shim/daemon_channel.h"
 #include "shim/fd_table.h"
 #include "shim/libc.h"
+#include "shim/shim_socket.h"
 #include "shim/sockaddr.h"
 #include "stack/base/cancel.h"
 #include "stack/tcp/tcp_types.h"
@@ -99,6 +100,7 @@ bool Owes(TcpState s) {
 // Then the event loop stops, before the C++ runtime destroys what it uses.
 void DrainAndStop(Stack* stack) {
   FdTable& table = FdTable::Get();
+  ShimSocket::CloseAtOnceFromNowOn();
   for (int fd : table.FdsInRange(0, FdTable::kMaxFd - 1)) {
     if (table.Kind(fd) == FdKind::kSocket) table.Remove(fd);
   }

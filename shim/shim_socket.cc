@@ -1,5 +1,7 @@
 #include "shim/shim_socket.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 namespace pytcp::shim {
@@ -81,10 +83,48 @@ void ShimSocket::OnLastFdClosed() {
     epoll_waiters.swap(epoll_waiters_);
   }
   for (const auto& w : epoll_waiters) w->OnSocketClosed();
+  // With a call still working on it, the last of them closes it (CallScope).
+  if (calls_.fetch_add(kClosePending, std::memory_order_acq_rel) == 0 ||
+      close_at_once_.load(std::memory_order_acquire)) {
+    FinishClose();
+  }
+}
+
+void ShimSocket::FinishClose() {
+  if (finished_.exchange(true, std::memory_order_acq_rel)) return;
   // Wakes blocked callers (EBADF) and poll waiters; then no more notifications.
   impl_->Close();
   impl_->RemoveListener(this);
   closed_ = true;
+}
+
+namespace {
+int64_t RealtimeNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+void ShimSocket::NoteReceived() {
+  if (stamping_.load(std::memory_order_relaxed)) {
+    stamp_ns_.store(RealtimeNs(), std::memory_order_relaxed);
+  } else if (stamp_ns_.load(std::memory_order_relaxed) < 0) {
+    stamp_ns_.store(0, std::memory_order_relaxed);
+  }
+}
+
+int ShimSocket::Stamp(timeval* tv) {
+  stamping_.store(true, std::memory_order_relaxed);
+  int64_t ns = stamp_ns_.load(std::memory_order_relaxed);
+  if (ns < 0) return ENOENT;
+  if (ns == 0) {
+    ns = RealtimeNs();
+    stamp_ns_.store(ns, std::memory_order_relaxed);
+  }
+  tv->tv_sec = static_cast<time_t>(ns / 1000000000);
+  tv->tv_usec = static_cast<suseconds_t>((ns % 1000000000) / 1000);
+  return 0;
 }
 
 }  // namespace pytcp::shim

@@ -10,6 +10,9 @@
 // calls into the stack while holding a shim lock.
 #pragma once
 
+#include <sys/time.h>
+
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -74,9 +77,39 @@ class ShimSocket final : public FdObject, private ReadinessListener {
   bool explicitly_bound() const { return bound_; }
   void set_bound() { bound_ = true; }
 
+  // A call that works on the socket (OnSocket, interpose.h) holds it for its duration:
+  // when the last fd is closed meanwhile, the socket is closed as the call leaves, as the
+  // kernel's fget/fput keep a file alive under a call blocked on it (the call runs on to
+  // its timeout or its event instead of failing with EBADF at once).
+  class CallScope {
+   public:
+    explicit CallScope(ShimSocket& s) : s_(s) { s_.calls_.fetch_add(1, std::memory_order_acq_rel); }
+    ~CallScope() {
+      if (s_.calls_.fetch_sub(1, std::memory_order_acq_rel) == kClosePending + 1) s_.FinishClose();
+    }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    ShimSocket& s_;
+  };
+
+  // SIOCGSTAMP (sock_gettstamp, sock_recv_timestamp): a datagram socket notes each
+  // message received; the stamp is the time of the last one once a SIOCGSTAMP asked for
+  // it, "now" for one asked after a receive that was not stamped, and ENOENT before any.
+  void NoteReceived();
+  int Stamp(timeval* tv);
+
   void OnLastFdClosed() override;
+  // At exit the kernel ends every thread before it closes the files: from then on a last
+  // close closes the socket at once, whatever call another thread is still in.
+  static void CloseAtOnceFromNowOn() { close_at_once_.store(true, std::memory_order_release); }
 
  private:
+  static constexpr int kClosePending = 1 << 30;
+  static inline std::atomic<bool> close_at_once_{false};
+  void FinishClose();
+
   void OnReadinessChange(ReadinessMask mask) override;
 
   const int domain_;
@@ -90,6 +123,11 @@ class ShimSocket final : public FdObject, private ReadinessListener {
   bool committed_ = false;
   bool bound_ = false;
   bool closed_ = false;
+  std::atomic<int> calls_{0};  // CallScope count, plus kClosePending once the last fd went
+  std::atomic<bool> finished_{false};  // FinishClose ran
+  // SIOCGSTAMP: -1 nothing received (ENOENT), 0 received without a stamp, else the time.
+  std::atomic<int64_t> stamp_ns_{-1};
+  std::atomic<bool> stamping_{false};  // sock_enable_timestamp(SOCK_TIMESTAMP) was called
 };
 
 }  // namespace pytcp::shim

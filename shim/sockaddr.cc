@@ -1,5 +1,7 @@
 #include "shim/sockaddr.h"
 
+#include "shim/user_memory.h"
+
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -16,10 +18,12 @@ SocketAddress FromIn(const sockaddr_in& in) {
   return SocketAddress{IpAddress(Ip4Address(ntohl(in.sin_addr.s_addr))), ntohs(in.sin_port), 0};
 }
 
-// sockaddr_in6 (RFC 3493 §3.3); `len` was checked by the caller.
-SocketAddress FromIn6(const sockaddr* sa) {
+// sockaddr_in6 (RFC 3493 §3.3) of `len` bytes, at least RFC 2133's 24 (the caller checked):
+// nothing past `len` is read, and a missing sin6_scope_id is 0 (inet6_bind and
+// ip6_datagram_connect read it only when addr_len >= sizeof(struct sockaddr_in6)).
+SocketAddress FromIn6(const sockaddr* sa, socklen_t len) {
   sockaddr_in6 in6{};
-  std::memcpy(&in6, sa, sizeof(in6));
+  std::memcpy(&in6, sa, std::min<size_t>(len, sizeof(in6)));
   return SocketAddress{IpAddress(Ip6Address::FromBytes(in6.sin6_addr.s6_addr)), ntohs(in6.sin6_port),
                        in6.sin6_scope_id};
 }
@@ -39,13 +43,21 @@ sockaddr_in ReadIn(const sockaddr* sa) {
 void SetLinkLocalScope(uint32_t index) { g_link_local_scope.store(index, std::memory_order_relaxed); }
 uint32_t LinkLocalScope() { return g_link_local_scope.load(std::memory_order_relaxed); }
 
+int CheckUserAddress(const sockaddr* sa, socklen_t len) {
+  // move_addr_to_kernel: the length is an int, at most a sockaddr_storage; then the copy.
+  if (static_cast<int>(len) < 0 || len > sizeof(sockaddr_storage)) return EINVAL;
+  if (len == 0) return 0;
+  if (sa == nullptr || !UserReadable(sa, len)) return EFAULT;
+  return 0;
+}
+
 SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len, int family) {
-  if (sa == nullptr) return Err{EFAULT};
+  if (const int e = CheckUserAddress(sa, len); e != 0) return Err{e};
   if (family == AF_INET6) {
     // inet6_bind(): SIN6_LEN_RFC2133 (24) is the shortest accepted, and only AF_INET6.
     if (len < 24) return Err{EINVAL};
     if (FamilyOf(sa) != AF_INET6) return Err{EAFNOSUPPORT};
-    return FromIn6(sa);
+    return FromIn6(sa, len);
   }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
   const sockaddr_in in = ReadIn(sa);
@@ -60,7 +72,7 @@ SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len, int fami
 }
 
 SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len, int socket_family) {
-  if (sa == nullptr) return Err{EFAULT};
+  if (const int e = CheckUserAddress(sa, len); e != 0) return Err{e};
   if (len < static_cast<socklen_t>(sizeof(sa_family_t))) return Err{EINVAL};
   sa_family_t family;
   std::memcpy(&family, sa, sizeof(family));
@@ -71,7 +83,7 @@ SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len, int s
   if (family == AF_INET6 && socket_family == AF_INET6) {
     if (socket_family != AF_INET6) return Err{EAFNOSUPPORT};
     if (len < 24) return Err{EINVAL};
-    return ParsedAddress{false, FromIn6(sa)};
+    return ParsedAddress{false, FromIn6(sa, len)};
   }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
   if (family != AF_INET) return Err{EAFNOSUPPORT};
@@ -79,10 +91,11 @@ SysResult<ParsedAddress> ConnectAddress(const sockaddr* sa, socklen_t len, int s
 }
 
 SysResult<SocketAddress> SendToAddress(const sockaddr* sa, socklen_t len, int family) {
+  if (const int e = CheckUserAddress(sa, len); e != 0) return Err{e};
   if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
       FamilyOf(sa) == AF_INET6) {
     if (len < 24) return Err{EINVAL};
-    return FromIn6(sa);
+    return FromIn6(sa, len);
   }
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return Err{EINVAL};
   const sockaddr_in in = ReadIn(sa);

@@ -15,6 +15,10 @@ namespace pytcp::shim {
 // (a v4-mapped address stays an IPv4 address; sin6_scope_id becomes the scope id).
 // bind(): EINVAL when shorter than a sockaddr_in; EAFNOSUPPORT for another family, except
 // AF_UNSPEC with INADDR_ANY, which Linux takes as AF_INET for old programs.
+// Every parser first checks what move_addr_to_kernel checks: EINVAL for a length below zero
+// or above sizeof(sockaddr_storage), EFAULT when the bytes cannot be read; nothing past
+// `len` is ever read.
+int CheckUserAddress(const sockaddr* sa, socklen_t len);
 SysResult<SocketAddress> BindAddress(const sockaddr* sa, socklen_t len, int family = AF_INET);
 
 // connect() and sendto(): AF_UNSPEC is returned as std::nullopt inside the result (connect

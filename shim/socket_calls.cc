@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "shim/interpose.h"
@@ -20,6 +21,7 @@
 #include "shim/daemon_channel.h"
 #include "shim/loopback.h"
 #include "shim/sockaddr.h"
+#include "shim/user_memory.h"
 #include "stack/stack.h"
 
 namespace pytcp::shim {
@@ -90,6 +92,18 @@ int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
     auto r = s.impl().Connect(nullptr);
     return r.ok() ? 0 : FailWith(r);
   }
+  // ip_route_connect (ip_route_output_key_hash_rcu: no daddr is the loopback),
+  // ip6_datagram_connect and tcp_v6_connect (in6addr_any is in6addr_loopback): connecting
+  // to the wildcard address connects to this host's loopback.
+  if (a->addr.ip.is_unspecified()) {
+    a->addr.ip = a->addr.ip.is_v4() ? IpAddress(Ip4Address(127, 0, 0, 1)) : IpAddress(Ip6Address::Loopback());
+    if (ShouldHandOver(s, a->addr)) {
+      if (const int e = HandOverToKernel(fd, s); e != 0) return Fail(e);
+      socklen_t n = 0;
+      const sockaddr_storage lo = ToSockaddr(a->addr, &n, s.domain());
+      return libc().connect(fd, reinterpret_cast<const sockaddr*>(&lo), n);
+    }
+  }
   if (ShouldHandOver(s, a->addr)) {
     if (const int e = HandOverToKernel(fd, s); e != 0) return Fail(e);
     return libc().connect(fd, addr, len);
@@ -105,6 +119,11 @@ int StackConnect(int fd, ShimSocket& s, const sockaddr* addr, socklen_t len) {
 
 int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   if ((flags & ~kTypeFlags) != 0) return Fail(EINVAL);
+  if (addr != nullptr) {
+    // Checked before a connection is taken (Linux finds out after, and drops it).
+    const socklen_t full = s.domain() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (const int e = AddressOutFault(addr, len, full); e != 0) return Fail(e);
+  }
   SocketAddress peer;
   auto r = s.impl().AcceptSocket(&peer);
   while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/true)) {
@@ -130,8 +149,8 @@ int BindToDevice(const void* value, socklen_t len) {
 }
 
 int StackGetName(ShimSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
-  if (addr == nullptr || len == nullptr) return Fail(EFAULT);
-  if (static_cast<int>(*len) < 0) return Fail(EINVAL);
+  const socklen_t full = s.domain() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (const int e = AddressOutFault(addr, len, full); e != 0) return Fail(e);
   auto a = peer ? s.impl().PeerAddress() : s.impl().LocalAddress();
   if (!a.ok()) return FailWith(a);
   WriteAddress(*a, addr, len, s.domain());
@@ -213,6 +232,9 @@ PYTCP_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t*
   return OnSocketCall<int>(
       fd, [&] { return libc().getsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
+        // sock_getsockopt & co.: optlen read and written, the value written.
+        if (len == nullptr || !UserWritable(len, sizeof(*len))) return Fail(EFAULT);
+        if (static_cast<int>(*len) > 0 && !UserWritable(value, *len)) return Fail(EFAULT);
         auto r = s.impl().GetOption(level, name, value, len);
         return r.ok() ? 0 : FailWith(r);
       },
@@ -224,6 +246,8 @@ PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
   return OnSocketCall<int>(
       fd, [&] { return libc().setsockopt(fd, level, name, value, len); },
       [&](ShimSocket& s) {
+        if (static_cast<int>(len) < 0) return Fail(EINVAL);
+        if (len > 0 && !UserReadable(value, len)) return Fail(EFAULT);
         if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return BindToDevice(value, len);
         auto r = s.impl().SetOption(level, name, value, len);
         if (!r.ok()) return FailWith(r);

@@ -7,8 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "stack/base/cancel.h"
@@ -48,6 +53,44 @@ SysResult<bool> ReadTimeout(const void* value, socklen_t len, std::optional<Dura
     *out = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
   }
   return true;
+}
+
+// net.core.rmem_max / wmem_max of this host, read once (Linux's defaults if unreadable):
+// the ceiling of SO_RCVBUF/SO_SNDBUF for a process without CAP_NET_ADMIN.
+int HostSysctl(const char* path) {
+  int v = 212992;
+  if (FILE* f = std::fopen(path, "re")) {
+    if (std::fscanf(f, "%d", &v) != 1 || v <= 0) v = 212992;
+    std::fclose(f);
+  }
+  return v;
+}
+int RmemMax() {
+  static const int v = HostSysctl("/proc/sys/net/core/rmem_max");
+  return v;
+}
+int WmemMax() {
+  static const int v = HostSysctl("/proc/sys/net/core/wmem_max");
+  return v;
+}
+
+// sock_setsockopt: SO_RCVBUF/SO_SNDBUF take min_t(u32, val, *mem_max) (so a negative value
+// is the maximum), the FORCE variants max(val, 0); then __sock_set_rcvbuf and
+// sock_set_sndbuf halve INT_MAX first, so that doubling cannot overflow, and enforce the
+// minimum (SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF).
+int BufferSize(int v, bool force, int sysctl_max, int minimum) {
+  const uint32_t clamped = force ? static_cast<uint32_t>(std::max(v, 0))
+                                 : std::min(static_cast<uint32_t>(v), static_cast<uint32_t>(sysctl_max));
+  const int val = static_cast<int>(std::min<uint32_t>(clamped, INT_MAX / 2));
+  return std::max(val * 2, minimum);
+}
+
+// The FORCE variants need CAP_NET_ADMIN (sock_setsockopt: EPERM otherwise).
+bool HasNetAdmin() {
+  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &h, d) != 0) return false;
+  return (d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
 }
 
 timeval ToTimeval(const std::optional<Duration>& d) {
@@ -211,16 +254,29 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
       case SO_REUSEPORT: reuse_port_ = v != 0; return true;
       case SO_BROADCAST: broadcast_ = v != 0; return true;
       case SO_KEEPALIVE: keepalive_ = v != 0; return true;
-      // Linux doubles the requested size (for bookkeeping) and clamps it to a minimum.
-      case SO_RCVBUF: rcvbuf_ = std::max(2 * std::max(v, 0), 2304); return true;
-      case SO_SNDBUF: sndbuf_ = std::max(2 * std::max(v, 0), 4608); return true;
-      case SO_RCVBUFFORCE: rcvbuf_ = std::max(2 * std::max(v, 0), 2304); return true;
-      case SO_SNDBUFFORCE: sndbuf_ = std::max(2 * std::max(v, 0), 4608); return true;
+      // Linux doubles the requested size (for bookkeeping), within its limits.
+      case SO_RCVBUF:
+        rcvbuf_ = BufferSize(v, false, RmemMax(), kMinRcvbuf);
+        rcvbuf_locked_ = true;
+        return true;
+      case SO_SNDBUF: sndbuf_ = BufferSize(v, false, WmemMax(), kMinSndbuf); return true;
+      case SO_RCVBUFFORCE:
+        if (!HasNetAdmin()) return Err{EPERM};
+        rcvbuf_ = BufferSize(v, true, 0, kMinRcvbuf);
+        rcvbuf_locked_ = true;
+        return true;
+      case SO_SNDBUFFORCE:
+        if (!HasNetAdmin()) return Err{EPERM};
+        sndbuf_ = BufferSize(v, true, 0, kMinSndbuf);
+        return true;
+      case SO_RCVLOWAT:
+        // sock_setsockopt: negative is INT_MAX, 0 is 1 (a stream caps it, tcp_set_rcvlowat).
+        rcvlowat_ = v < 0 ? INT_MAX : std::max(v, 1);
+        return true;
       case SO_TIMESTAMP: timestamp_ = v != 0; return true;
       case SO_OOBINLINE:
       case SO_DONTROUTE:
       case SO_PRIORITY:
-      case SO_RCVLOWAT:
       case SO_ZEROCOPY:
       case SO_NO_CHECK:
         return true;  // accepted; no effect on this stack
@@ -249,7 +305,12 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         if (v < 1 || v > 255) return Err{EINVAL};
         ttl_ = static_cast<uint8_t>(v);
         return true;
-      case IP_TOS: tos_ = static_cast<uint8_t>(v & 0xfc); return true;
+      case IP_TOS:
+        // do_ip_setsockopt: a stream keeps its ECN bits (TCP's own), a datagram socket
+        // takes the whole byte.
+        tos_ = type_ == SOCK_STREAM ? static_cast<uint8_t>((v & ~0x03) | (tos_ & 0x03))
+                                    : static_cast<uint8_t>(v);
+        return true;
       case IP_MTU_DISCOVER:
         if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT) return Err{EINVAL};
         mtu_discover_ = v;
@@ -350,18 +411,19 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case SO_SNDTIMEO: return WriteOpt(value, len, ToTimeval(snd_timeout_));
       case SO_ACCEPTCONN: return WriteOpt(value, len, 0);
       case SO_TIMESTAMP: return WriteOpt(value, len, int{timestamp_});
+      case SO_RCVLOWAT: return WriteOpt(value, len, rcvlowat_);
       default: return Err{ENOPROTOOPT};
     }
   }
   if (level == IPPROTO_IP) {
     switch (name) {
-      case IP_TTL: return WriteOpt(value, len, int{ttl_});
-      case IP_TOS: return WriteOpt(value, len, int{tos_});
-      case IP_MTU_DISCOVER: return WriteOpt(value, len, mtu_discover_);
-      case IP_RECVERR: return WriteOpt(value, len, int{recverr_});
-      case IP_RECVTTL: return WriteOpt(value, len, int{recvttl_});
-      case IP_MULTICAST_TTL: return WriteOpt(value, len, int{multicast_ttl_});
-      case IP_MULTICAST_LOOP: return WriteOpt(value, len, int{multicast_loop_});
+      case IP_TTL: return WriteIpOpt(value, len, int{ttl_});
+      case IP_TOS: return WriteIpOpt(value, len, int{tos_});
+      case IP_MTU_DISCOVER: return WriteIpOpt(value, len, mtu_discover_);
+      case IP_RECVERR: return WriteIpOpt(value, len, int{recverr_});
+      case IP_RECVTTL: return WriteIpOpt(value, len, int{recvttl_});
+      case IP_MULTICAST_TTL: return WriteIpOpt(value, len, int{multicast_ttl_});
+      case IP_MULTICAST_LOOP: return WriteIpOpt(value, len, int{multicast_loop_});
       default: return Err{ENOPROTOOPT};
     }
   }

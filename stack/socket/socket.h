@@ -98,6 +98,8 @@ struct RecvAncillary {
   SocketError error;
   bool has_hoplimit = false;  // IPV6_RECVHOPLIMIT: the received packet's hop limit
   uint8_t hoplimit = 0;
+  bool has_inq = false;  // TCP_INQ: bytes left to read after this receive (TCP_CM_INQ)
+  int inq = 0;
 };
 
 class Socket {
@@ -207,7 +209,11 @@ class Socket {
   bool closed_ = false;
   std::optional<Duration> rcv_timeout_;
   std::optional<Duration> snd_timeout_;
+  static constexpr int kMinRcvbuf = 2304;  // SOCK_MIN_RCVBUF on x86-64
+  static constexpr int kMinSndbuf = 4608;  // SOCK_MIN_SNDBUF
   int rcvbuf_ = 212992;  // Linux net.core.rmem_default
+  bool rcvbuf_locked_ = false;  // SOCK_RCVBUF_LOCK: set by the program
+  int rcvlowat_ = 1;            // SO_RCVLOWAT
   int sndbuf_ = 212992;  // Linux net.core.wmem_default
   bool reuse_addr_ = false;
   bool reuse_port_ = false;

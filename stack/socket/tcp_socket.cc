@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 
@@ -316,8 +317,11 @@ SysResult<size_t> TcpSocket::Recv(MutableByteSpan buf, int flags) {
   if (listener_ || !conn_) return Err{ENOTCONN};
   const bool peek = (flags & MSG_PEEK) != 0;
   const bool nonblocking = nonblocking_ || (flags & MSG_DONTWAIT) != 0;
-  // MSG_WAITALL waits for the whole buffer (not with MSG_PEEK, as Linux).
-  const size_t target = (flags & MSG_WAITALL) != 0 && !peek ? buf.size() : 1;
+  // MSG_WAITALL waits for the whole buffer (not with MSG_PEEK, as Linux); otherwise
+  // SO_RCVLOWAT's bytes, at most the buffer (sock_rcvlowat).
+  const size_t target = (flags & MSG_WAITALL) != 0 && !peek
+                            ? buf.size()
+                            : std::min(buf.size(), static_cast<size_t>(rcvlowat_));
   if (buf.empty()) return size_t{0};
   size_t copied = 0;
   while (true) {
@@ -373,9 +377,11 @@ SysResult<bool> TcpSocket::Shutdown(int how) {
   }
   const Instant before = conn_->NextDeadline();
   if (conn_->state() == TcpState::kSynSent) {
-    // Linux disconnects a connecting socket.
+    // Linux disconnects a connecting socket (tcp_disconnect: sk_err = ECONNRESET).
     tcp_->CloseConnection(conn_, /*abort=*/false, now);
+    conn_.reset();  // back to TCP_CLOSE with no shutdown recorded (sk_shutdown = 0)
     phase_ = Phase::kUnconnected;
+    pending_error_ = ECONNRESET;
     NotifyLocked();
     return true;
   }
@@ -434,7 +440,10 @@ ReadinessMask TcpSocket::PollLocked() const {
   if ((rcv_shutdown && snd_shutdown) || s == TcpState::kClosed) m |= POLLHUP;
   if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
   if (s != TcpState::kSynSent && s != TcpState::kSynReceived) {
-    if (conn_ && conn_->readable() > 0) m |= POLLIN | POLLRDNORM;
+    // tcp_stream_is_readable: SO_RCVLOWAT's bytes at least.
+    if (conn_ && conn_->readable() > 0 && conn_->readable() >= static_cast<size_t>(rcvlowat_)) {
+      m |= POLLIN | POLLRDNORM;
+    }
     if (!snd_shutdown) {
       if (!conn_ || conn_->writable() || s == TcpState::kClosed) m |= POLLOUT | POLLWRNORM;
     } else {
@@ -477,6 +486,14 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
         if (conn_) conn_->SetSendBuffer(opts_.sndbuf);
         if (listener_) listener_->options().sndbuf = opts_.sndbuf;
         break;
+      case SO_RCVLOWAT: {
+        // tcp_set_rcvlowat: at most half the receive buffer (the program's, else tcp_rmem[2]).
+        const int cap = rcvbuf_locked_ ? rcvbuf_ >> 1
+                                       : static_cast<int>(tcp_->config().rcvbuf_max >> 1);
+        rcvlowat_ = std::max(std::min(rcvlowat_, cap), 1);
+        NotifyLocked();
+        break;
+      }
       default:
         break;
     }
@@ -518,6 +535,12 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
     return true;
   }
   if (level != IPPROTO_TCP) return Err{ENOPROTOOPT};
+  if (name == TCP_INQ) {
+    int v = 0;
+    if (auto r = ReadValue(value, len, &v); !r.ok()) return r;
+    inq_ = v != 0;
+    return true;
+  }
   if (name == TCP_CONGESTION) {
     if (value == nullptr || len <= 0) return Err{EINVAL};
     const char* p = static_cast<const char*>(value);
@@ -621,6 +644,7 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
   switch (name) {
     case TCP_NODELAY: return WriteValue(value, len, o.nodelay ? 1 : 0);
     case TCP_CORK: return WriteValue(value, len, o.cork ? 1 : 0);
+    case TCP_INQ: return WriteValue(value, len, inq_ ? 1 : 0);
     case TCP_MAXSEG: {
       // Linux: the current MSS once connected, else the user's value or 536.
       if (conn_ && IsSynchronized(conn_->state())) {
@@ -709,9 +733,41 @@ SysResult<size_t> TcpSocket::SendMsg(std::span<const ByteSpan> parts, const Sock
 // Several parts are received through one buffer, so that MSG_PEEK and MSG_WAITALL mean
 // what they mean for the whole request.
 SysResult<size_t> TcpSocket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress*,
-                                     int flags, int* out_flags, RecvAncillary*) {
+                                     int flags, int* out_flags, RecvAncillary* anc) {
   if (out_flags != nullptr) *out_flags = 0;
-  return RecvScattered(parts, SIZE_MAX, [&](MutableByteSpan buf) { return Recv(buf, flags); });
+  auto r = (flags & (MSG_TRUNC | MSG_PEEK)) == MSG_TRUNC
+               ? Discard(TotalSize(parts), flags & ~MSG_TRUNC)
+               : RecvScattered(parts, SIZE_MAX, [&](MutableByteSpan buf) { return Recv(buf, flags); });
+  if (r.ok() && anc != nullptr) {
+    std::lock_guard lock(*ctx_.mu);
+    if (inq_ && conn_) {
+      // tcp_recvmsg with TCP_INQ: what is left to read, 1 at the end of the stream.
+      anc->has_inq = true;
+      const size_t left = conn_->readable();
+      anc->inq = left > 0 ? static_cast<int>(std::min<size_t>(left, INT_MAX))
+                          : (conn_->fin_received() ? 1 : 0);
+    }
+  }
+  return r;
+}
+
+SysResult<size_t> TcpSocket::Discard(size_t n, int flags) {
+  // tcp_recvmsg_locked with MSG_TRUNC: the bytes are consumed and not copied (the
+  // program's buffer may be anything). They pass through a scratch buffer here, the first
+  // piece as an ordinary receive (which may wait), the rest only what is there already.
+  constexpr size_t kPiece = 64 * 1024;
+  std::vector<uint8_t>& scratch = ThreadScratch();
+  size_t done = 0;
+  while (done < n) {
+    const size_t piece = std::min(n - done, kPiece);
+    scratch.resize(piece);
+    auto r = Recv(MutableByteSpan(scratch.data(), piece),
+                  done == 0 ? flags : (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+    if (!r.ok()) return done > 0 ? SysResult<size_t>(done) : r;
+    done += *r;
+    if (*r < piece) break;
+  }
+  return done;
 }
 
 }  // namespace pytcp

@@ -71,6 +71,8 @@ class TcpSocket final : public Socket, private TcpObserver {
   // Wakes the event loop when an operation moved a connection deadline earlier.
   void KickIf(Instant before);
   int TakeSocketError();
+  // recv(MSG_TRUNC): up to `n` bytes consumed without being copied to the caller.
+  SysResult<size_t> Discard(size_t n, int flags);
   bool WaitingForConnect() const;
 
   TcpEngine* tcp_;
@@ -81,6 +83,7 @@ class TcpSocket final : public Socket, private TcpObserver {
   Phase phase_ = Phase::kUnconnected;
   bool shut_rd_ = false;
   bool shut_wr_ = false;
+  bool inq_ = false;  // TCP_INQ
   bool linger_on_ = false;
   int linger_seconds_ = 0;
   uint16_t user_mss_ = 0;

@@ -58,7 +58,8 @@ SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
     remote.reset();
     return true;
   }
-  if (to->port == 0) return Err{ECONNREFUSED};
+  // Port 0 is a destination like any other (ip4_datagram_connect does not look at it):
+  // send() goes there, getpeername() says ENOTCONN (inet_getname: no inet_dport).
   IpAddress dst = to->ip;
   if (dst.is_unspecified()) dst = IpAddress(Ip4Address(127, 0, 0, 1));  // as Linux does
   // Linux refuses connect() to a broadcast address without SO_BROADCAST.
@@ -100,12 +101,12 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
   SocketAddress dst;
   if (to != nullptr) {
     dst = *to;
+    if (dst.port == 0) return Err{EINVAL};  // udp_sendmsg: an explicit port 0 only
   } else if (remote) {
     dst = *remote;
   } else {
     return Err{EDESTADDRREQ};
   }
-  if (dst.port == 0) return Err{EINVAL};
   UdpSendOptions opts;
   opts.ttl = ttl_;
   opts.tos = tos_;
@@ -246,10 +247,12 @@ SysResult<bool> UdpSocket::Shutdown(int how) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Err{EINVAL};
-  if (!remote) return Err{ENOTCONN};
+  // inet_shutdown: an unconnected socket (TCP_CLOSE) says ENOTCONN, but the shutdown is
+  // recorded all the same ("wake up other listeners, who can poll for EPOLLHUP").
   if (how != SHUT_WR) shut_rd_ = true;
   if (how != SHUT_RD) shut_wr_ = true;
   NotifyLocked();
+  if (!remote) return Err{ENOTCONN};
   return true;
 }
 
@@ -263,7 +266,7 @@ SysResult<SocketAddress> UdpSocket::LocalAddress() const {
 
 SysResult<SocketAddress> UdpSocket::PeerAddress() const {
   std::lock_guard lock(*ctx_.mu);
-  if (!remote) return Err{ENOTCONN};
+  if (!remote || remote->port == 0) return Err{ENOTCONN};
   return *remote;
 }
 
@@ -275,7 +278,7 @@ size_t UdpSocket::NextDatagramSize() const {
 ReadinessMask UdpSocket::PollLocked() const {
   ReadinessMask m = 0;
   if (!queue_.empty() || shut_rd_) m |= POLLIN | POLLRDNORM;
-  if (!shut_wr_) m |= POLLOUT | POLLWRNORM;
+  m |= POLLOUT | POLLWRNORM;  // datagram_poll: sock_writeable, whatever the shutdown
   if (pending_error_ != 0 || !error_queue_.empty()) m |= POLLERR;
   if (shut_rd_ && shut_wr_) m |= POLLHUP;
   if (shut_rd_) m |= POLLRDHUP;

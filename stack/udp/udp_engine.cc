@@ -148,7 +148,8 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
                                   const UdpSendOptions& options, Instant now) {
   if (!dst.ip.is_v4()) return Send6(ep, dst, payload, options, now);
   if (ep->ipv6 && ep->v6only) return Err{ENETUNREACH};
-  if (dst.port == 0) return Err{EINVAL};
+  // Port 0 goes out as any other (a socket connected to it sends there, as Linux's does);
+  // the socket layer refuses it in an explicit sendto() (udp_sendmsg).
   if (payload.size() > 65535 - kUdpHeaderSize - kIp4MinHeaderSize) return Err{EMSGSIZE};
   if (!ep->bound) {
     auto r = Bind(ep, SocketAddress{ep->local.ip, 0, 0});
@@ -271,7 +272,6 @@ void UdpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
 Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                                    const UdpSendOptions& options, Instant now) {
   if (ip6_ == nullptr || !ep->ipv6) return Err{ENETUNREACH};
-  if (dst.port == 0) return Err{EINVAL};
   if (payload.size() > 65535 - kUdpHeaderSize) return Err{EMSGSIZE};
   if (!ep->bound) {
     auto r = Bind(ep, SocketAddress{ep->local.ip, 0, 0});

@@ -1,0 +1,133 @@
+// Conformance (issue 19 item 10): commonly used options and ioctls as Linux has them, not
+// ENOPROTOOPT: TCP_INQ (the TCP_CM_INQ control message, tcp_recvmsg), SO_RCVLOWAT (the
+// receive low-water mark tcp_poll and tcp_recvmsg honour), SIOCGSTAMP (sock_gettstamp:
+// ENOENT until a datagram was received), IP_TOS with the sizes and values do_ip_setsockopt
+// and do_ip_getsockopt accept and give.
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+
+#include <cstring>
+
+#include "tests/shim/conformance.h"
+
+namespace {
+
+using namespace conformance;  // NOLINT: the suite's own helpers
+
+int GetInt(int fd, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof(v);
+  if (getsockopt(fd, level, name, &v, &len) != 0) return -errno;
+  return v;
+}
+
+int SetInt(int fd, int level, int name, int v) {
+  return setsockopt(fd, level, name, &v, sizeof(v)) == 0 ? 0 : -errno;
+}
+
+TEST(Options, TcpInqReportsWhatIsLeft) {
+  Pair p;
+  MakePair(&p);
+  EXPECT_EQ(GetInt(p.server.get(), IPPROTO_TCP, TCP_INQ), 0);
+  ASSERT_EQ(SetInt(p.server.get(), IPPROTO_TCP, TCP_INQ, 1), 0);
+  EXPECT_EQ(GetInt(p.server.get(), IPPROTO_TCP, TCP_INQ), 1);
+  ASSERT_EQ(send(p.client.get(), "12345", 5, 0), 5);
+  ASSERT_EQ(PollOnce(p.server.get(), POLLIN, 3000), POLLIN);
+  char data[2];
+  iovec iov{data, sizeof(data)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof(control);
+  ASSERT_EQ(recvmsg(p.server.get(), &m, 0), 2);
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->cmsg_level, SOL_TCP);
+  EXPECT_EQ(c->cmsg_type, TCP_CM_INQ);
+  int inq = -1;
+  std::memcpy(&inq, CMSG_DATA(c), sizeof(inq));
+  EXPECT_EQ(inq, 3);
+  // A UDP socket has no TCP_INQ.
+  Fd u(Udp());
+  EXPECT_EQ(SetInt(u.get(), IPPROTO_TCP, TCP_INQ, 1), -ENOPROTOOPT);
+}
+
+TEST(Options, RcvlowatValuesAndReadiness) {
+  Fd u(Udp());
+  EXPECT_EQ(GetInt(u.get(), SOL_SOCKET, SO_RCVLOWAT), 1);
+  ASSERT_EQ(SetInt(u.get(), SOL_SOCKET, SO_RCVLOWAT, 10), 0);
+  EXPECT_EQ(GetInt(u.get(), SOL_SOCKET, SO_RCVLOWAT), 10);
+  ASSERT_EQ(SetInt(u.get(), SOL_SOCKET, SO_RCVLOWAT, 0), 0);
+  EXPECT_EQ(GetInt(u.get(), SOL_SOCKET, SO_RCVLOWAT), 1);  // 0 means 1
+  Pair p;
+  MakePair(&p);
+  EXPECT_EQ(GetInt(p.server.get(), SOL_SOCKET, SO_RCVLOWAT), 1);
+  ASSERT_EQ(SetInt(p.server.get(), SOL_SOCKET, SO_RCVLOWAT, 4), 0);
+  EXPECT_EQ(GetInt(p.server.get(), SOL_SOCKET, SO_RCVLOWAT), 4);
+  ASSERT_EQ(send(p.client.get(), "ab", 2, 0), 2);
+  // Two bytes are below the mark: not readable (tcp_poll, tcp_stream_is_readable).
+  EXPECT_EQ(PollOnce(p.server.get(), POLLIN, 200), 0);
+  ASSERT_EQ(send(p.client.get(), "cd", 2, 0), 2);
+  EXPECT_EQ(PollOnce(p.server.get(), POLLIN, 3000), POLLIN);
+  char buf[8];
+  EXPECT_EQ(recv(p.server.get(), buf, sizeof(buf), 0), 4);
+}
+
+TEST(Ioctls, SiocgstampIsTheLastDatagramsTime) {
+  Fd u(Udp());
+  timeval tv{};
+  EXPECT_EQ(ioctl(u.get(), SIOCGSTAMP, &tv), -1);
+  EXPECT_EQ(errno, ENOENT);
+  sockaddr_in a = Addr(LocalIp(), 0);
+  ASSERT_EQ(bind(u.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(getsockname(u.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  timeval before{};
+  gettimeofday(&before, nullptr);
+  ASSERT_EQ(sendto(u.get(), "t", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 1);
+  char c;
+  ASSERT_EQ(recv(u.get(), &c, 1, 0), 1);
+  timeval after{};
+  gettimeofday(&after, nullptr);
+  ASSERT_EQ(ioctl(u.get(), SIOCGSTAMP, &tv), 0) << strerror(errno);
+  auto us = [](const timeval& t) { return static_cast<long long>(t.tv_sec) * 1000000 + t.tv_usec; };
+  EXPECT_GE(us(tv), us(before) - 1000);
+  EXPECT_LE(us(tv), us(after) + 1000);
+  // A stream socket keeps no such stamp.
+  Pair p;
+  MakePair(&p);
+  EXPECT_EQ(ioctl(p.server.get(), SIOCGSTAMP, &tv), -1);
+  EXPECT_EQ(errno, ENOENT);
+}
+
+TEST(Options, IpTosSizesAndValues) {
+  Fd u(Udp());
+  ASSERT_EQ(SetInt(u.get(), IPPROTO_IP, IP_TOS, 0x13), 0);
+  EXPECT_EQ(GetInt(u.get(), IPPROTO_IP, IP_TOS), 0x13);  // a datagram socket keeps ECN bits
+  const unsigned char one = 0x28;
+  ASSERT_EQ(setsockopt(u.get(), IPPROTO_IP, IP_TOS, &one, 1), 0);
+  EXPECT_EQ(GetInt(u.get(), IPPROTO_IP, IP_TOS), 0x28);
+  // A short buffer gets one byte (do_ip_getsockopt).
+  unsigned char small[4] = {0xee, 0xee, 0xee, 0xee};
+  socklen_t len = 1;
+  ASSERT_EQ(getsockopt(u.get(), IPPROTO_IP, IP_TOS, small, &len), 0);
+  EXPECT_EQ(len, 1u);
+  EXPECT_EQ(small[0], 0x28);
+  EXPECT_EQ(small[1], 0xee);
+  Fd t(Tcp());
+  ASSERT_EQ(SetInt(t.get(), IPPROTO_IP, IP_TOS, 0x13), 0);
+  EXPECT_EQ(GetInt(t.get(), IPPROTO_IP, IP_TOS), 0x10);  // a stream socket: ECN is TCP's
+  len = 0;
+  EXPECT_EQ(getsockopt(t.get(), IPPROTO_IP, IP_TOS, small, &len), 0);
+  EXPECT_EQ(len, 0u);
+  int v = 0;
+  len = static_cast<socklen_t>(-1);
+  EXPECT_EQ(getsockopt(t.get(), IPPROTO_IP, IP_TOS, &v, &len), -1);
+  EXPECT_EQ(errno, EINVAL);
+}
+
+}  // namespace

@@ -70,7 +70,8 @@ enum class Op : uint16_t {
   kStatus,         // arg0 0: why a stream ended, or a datagram socket's pending error.
                    // Reply: result = the error, given once (0: orderly EOF, none, or
                    // told already), as a socket's error is read once. arg0 1 (a poll's
-                   // POLLERR): whether an error is pending, not taken.
+                   // POLLERR): whether an error is pending, not taken. arg0 2: the
+                   // socket's poll bits (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP).
   kIoctl,          // arg0 request (FIONREAD, SIOCOUTQ). Reply: result.
   kHostInfo,       // Reply: payload = HostInfo.
   kIdentify,       // an fd the program did not know (inherited across exec, received by

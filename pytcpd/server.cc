@@ -45,6 +45,8 @@ constexpr int kPairBuffer = 2 * 1024 * 1024;
 // getsockopt(SO_ERROR) on a socket that is still connecting waits this long at most for
 // the handshake to end (protocol.h: the pair is writable before the connection is).
 constexpr auto kConnectAnswerWait = std::chrono::seconds(1);
+// How often a held pair (both directions shut) is checked for its program's last close.
+constexpr auto kHeldCheck = std::chrono::milliseconds(250);
 
 template <typename T>
 std::span<const uint8_t> Bytes(const T& v) {
@@ -78,6 +80,8 @@ struct Server::Served final : ReadinessListener {
   Server* server = nullptr;
   uint64_t id = 0;
   uint64_t cookie = 0;  // SO_COOKIE of the program's end
+  ino_t ino = 0;        // and its inode (both name it to sock_diag)
+  bool held = false;    // both directions shut, the program holds it: not watched (held_)
   std::shared_ptr<Socket> sock;
   int domain = AF_INET;
   int type = SOCK_STREAM;
@@ -258,6 +262,7 @@ void Server::Run() {
       }
     }
     RunDirty();
+    CheckHeld(/*now=*/false);
     TrimWhenIdle();
     // Only the sockets with a waiting connect (a handful) are looked at, not all of them.
     for (uint64_t id : std::vector<uint64_t>(waiting_.begin(), waiting_.end())) {
@@ -341,6 +346,7 @@ int Server::NextTimeoutMs() const {
     for (const Waiter& w : it->second->waiters) next = std::min(next, w.deadline);
   }
   if (trim_due_ && served_.empty()) next = std::min(next, last_trim_ + std::chrono::seconds(1));
+  if (!held_.empty()) next = std::min(next, held_checked_ + kHeldCheck);
   int ms = -1;
   if (next != std::chrono::steady_clock::time_point::max()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -389,6 +395,7 @@ void Server::DropClient(uint64_t id) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd, nullptr);
   close(it->second->fd);
   clients_.erase(it);
+  CheckHeld(/*now=*/true);  // a process ended: its held sockets may have gone with it
   for (uint64_t sid : std::vector<uint64_t>(waiting_.begin(), waiting_.end())) {
     auto s = served_.find(sid);
     if (s == served_.end()) continue;
@@ -497,6 +504,7 @@ Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type
   *client_end = sv[1];
   struct stat st{};
   if (fstat(sv[1], &st) == 0) {
+    s->ino = st.st_ino;
     std::lock_guard lock(owned_mu_);
     owned_[s->id] = Owned{s->sock, st.st_ino, type == SOCK_STREAM};
   }
@@ -680,10 +688,16 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
         if (how == SHUT_RD || how == SHUT_RDWR) {
           auto r = sock.Shutdown(SHUT_RD);
           if (!r.ok()) return fail(r.error());
+          // The program's reading ends now, as tcp_shutdown's RCV_SHUTDOWN: what the pair
+          // holds stays readable, then the end (POLLIN|POLLRDHUP) before the reply.
+          PumpStream(s);
         }
         return SendReply(c, rep);
       }
       auto r = sock.Shutdown(how);
+      // A connect in progress ends here (tcp_disconnect): the pair becomes writable with
+      // the error pending before the reply, as the kernel's socket is at once.
+      if (s.mode == Served::Mode::kIdle) CheckConnect(s);
       // inet_shutdown: an unconnected message socket says ENOTCONN but its shutdown is
       // recorded all the same, so its receiving ends here too.
       const bool recorded = r.ok() || (r.error() == ENOTCONN && s.type != SOCK_STREAM);
@@ -755,6 +769,12 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return SendReply(c, rep);
     }
     case Op::kStatus:
+      if (req.arg[0] == 2) {
+        // The socket's own poll bits, for the states a pair cannot show (tcp_poll of an
+        // unconnected, shut down or disconnected socket).
+        rep.result = static_cast<int32_t>(sock.Poll());
+        return SendReply(c, rep);
+      }
       if (req.arg[0] == 1) {
         // POLLERR as tcp_poll/udp_poll show it: an error not taken yet (a refused connect,
         // an ICMP error on a connected datagram socket, a stream's end by an error).
@@ -947,7 +967,9 @@ void Server::PumpStream(Served& s) {
       // last close, which the POLLHUP path handles as a whole (a close over unread data is
       // a RST alone, as tcp_close sends it, not a FIN then a RST).
       pollfd p{s.dfd, 0, 0};
-      if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0) break;
+      if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0 && !liveness_.Alive(s.ino, s.cookie)) {
+        break;
+      }
       s.client_eof = true;
       continue;
     }
@@ -1033,7 +1055,10 @@ void Server::PumpDatagramsIn(Served& s) {
   while (s.dfd >= 0) {
     if (s.from_pair.empty()) {
       const ssize_t n = recv(s.dfd, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
-      if (n <= 0) return;  // EAGAIN, or the end (POLLHUP follows)
+      // 0: the program shut its sending side (every datagram has a header), or is gone
+      // (POLLHUP follows). Nothing more comes: the pair is no longer watched for it.
+      if (n == 0) s.client_eof = true;
+      if (n <= 0) return;
       s.from_pair.assign(scratch_.begin(), scratch_.begin() + n);
     }
     DatagramHeader h;
@@ -1054,8 +1079,10 @@ void Server::PumpDatagramsIn(Served& s) {
 }
 
 void Server::Arm(Served& s) {
-  if (s.dfd < 0) return;
-  uint32_t want = EPOLLRDHUP;
+  if (s.dfd < 0 || s.held) return;
+  // EPOLLRDHUP: the program shut its writing side. Level-triggered, so not asked again
+  // once seen (the last close is POLLHUP, which epoll always reports).
+  uint32_t want = s.client_eof ? 0u : static_cast<uint32_t>(EPOLLRDHUP);
   if (s.mode == Served::Mode::kStream || s.mode == Served::Mode::kDatagram) {
     if (!s.to_pair.empty()) want |= EPOLLOUT;
     if (s.from_pair.empty() && !s.client_eof) want |= EPOLLIN;
@@ -1076,10 +1103,51 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
     Pump(s);
     return;
   }
-  // The last fd of the program's end is closed (or both directions were shut): take what
-  // is still in the pair, then close the socket as the kernel closes an orphan. The
-  // kernel marked our end ECONNRESET if the program's end went with bytes unread in it
-  // (unix_release_sock); it is read first, as the next recv would consume it.
+  if (liveness_.Alive(s.ino, s.cookie)) {
+    HoldBothShut(s);
+    return;
+  }
+  ClosePair(s);
+}
+
+void Server::HoldBothShut(Served& s) {
+  // The program shut its writing side after ours ended, or shut both: what it wrote
+  // before goes on (a stream's then ends with our FIN), and the socket stays for its
+  // other calls (getsockopt, getpeername, shutdown again) until its last close.
+  const uint64_t id = s.id;
+  if (s.mode == Served::Mode::kStream) {
+    PumpStream(s);
+    if (!served_.contains(id)) return;
+  } else if (s.mode == Served::Mode::kDatagram) {
+    PumpDatagramsIn(s);
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
+  s.held = true;
+  s.armed = 0;
+  held_.insert(id);
+}
+
+void Server::CheckHeld(bool now) {
+  if (held_.empty()) return;
+  const auto t = std::chrono::steady_clock::now();
+  if (!now && t - held_checked_ < kHeldCheck) return;
+  held_checked_ = t;
+  for (uint64_t id : std::vector<uint64_t>(held_.begin(), held_.end())) {
+    auto it = served_.find(id);
+    if (it == served_.end()) {
+      held_.erase(id);
+    } else if (!liveness_.Alive(it->second->ino, it->second->cookie)) {
+      held_.erase(id);
+      ClosePair(*it->second);
+    }
+  }
+}
+
+void Server::ClosePair(Served& s) {
+  // The last fd of the program's end is closed: take what is still in the pair, then
+  // close the socket as the kernel closes an orphan. The kernel marked our end
+  // ECONNRESET if the program's end went with bytes unread in it (unix_release_sock); it
+  // is read first, as the next recv would consume it.
   int so_error = 0;
   socklen_t len = sizeof(so_error);
   getsockopt(s.dfd, SOL_SOCKET, SO_ERROR, &so_error, &len);
@@ -1091,9 +1159,10 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
     if (n <= 0) break;
     s.from_pair.insert(s.from_pair.end(), scratch_.begin(), scratch_.begin() + n);
   }
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
+  if (!s.held) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
   close(s.dfd);
   s.dfd = -1;
+  s.held = false;
   s.client_eof = true;
   // Data the program never read: the kernel resets (tcp_close). The pair says so with
   // ECONNRESET when the program's end went away with bytes unread in it.
@@ -1122,11 +1191,12 @@ void Server::Forget(uint64_t id) {
   if (it == served_.end()) return;
   Served& s = *it->second;
   if (s.dfd >= 0) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
+    if (!s.held) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.dfd, nullptr);
     close(s.dfd);
   }
   by_cookie_.erase(s.cookie);
   waiting_.erase(id);
+  held_.erase(id);
   {
     std::lock_guard lock(owned_mu_);
     owned_.erase(id);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "pytcpd/pair_liveness.h"
 #include "pytcpd/protocol.h"
 #include "stack/stack.h"
 
@@ -108,6 +109,12 @@ class Server {
   void Arm(Served& s);
   void Orphan(Served& s);
   void Forget(uint64_t id);
+  // POLLHUP on a pair whose program's end is still there: both directions were shut.
+  void HoldBothShut(Served& s);
+  // The last close of the program's end of a pair: the socket closes as an orphan.
+  void ClosePair(Served& s);
+  // Closes the held sockets whose program's end has gone (at most every kHeldCheck).
+  void CheckHeld(bool now);
   void ResolveWaiters(Served& s, bool expired_only);
   int NextTimeoutMs() const;
   bool Idle() const;
@@ -126,6 +133,12 @@ class Server {
   std::unordered_map<uint64_t, std::unique_ptr<Served>> served_;
   std::atomic<size_t> served_count_{0};
   std::unordered_set<uint64_t> waiting_;  // sockets with a waiter (a connect's answer)
+  // Sockets whose pair has both directions shut while the program holds it: the kernel
+  // says nothing more about such a pair, so whether its last fd went is asked of
+  // sock_diag now and then (and when a program's control connection ends).
+  std::unordered_set<uint64_t> held_;
+  std::chrono::steady_clock::time_point held_checked_;
+  PairLiveness liveness_;
   std::unordered_map<uint64_t, uint64_t> by_cookie_;
   // Streams that ended with an error and are gone: cookie -> errno, oldest first.
   std::unordered_map<uint64_t, int> ended_;

@@ -329,13 +329,13 @@ using namespace pytcp::shim;  // NOLINT
 
 PYTCP_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
   if (!HasStackSocket(fds, nfds)) {
-    const int r = libc().poll(fds, nfds, timeout);
-    if (r > 0 && SharedStack()) {
+    if (!SharedStack()) return libc().poll(fds, nfds, timeout);
+    // A socket whose bits only the daemon knows is ready: the kernel is not waited for.
+    const bool now = Guarded(0, [&] { return RemotePollFirst(fds, nfds); }) > 0;
+    int r = libc().poll(fds, nfds, now ? 0 : timeout);
+    if (r >= 0) {
       const int saved = errno;  // poll succeeded, whatever the questions met
-      Guarded(0, [&] {
-        RemoteAddPollErrors(fds, nfds);
-        return 0;
-      });
+      r = Guarded(r, [&] { return RemoteAdjustPoll(fds, nfds, r); });
       errno = saved;
     }
     return r;
@@ -351,13 +351,13 @@ PYTCP_EXPORT int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fdslen
 PYTCP_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout,
                        const sigset_t* sigmask) {
   if (!HasStackSocket(fds, nfds)) {
-    const int r = libc().ppoll(fds, nfds, timeout, sigmask);
-    if (r > 0 && SharedStack()) {
-      const int saved = errno;  // poll succeeded, whatever the questions met
-      Guarded(0, [&] {
-        RemoteAddPollErrors(fds, nfds);
-        return 0;
-      });
+    if (!SharedStack()) return libc().ppoll(fds, nfds, timeout, sigmask);
+    const timespec zero{};
+    const bool now = Guarded(0, [&] { return RemotePollFirst(fds, nfds); }) > 0;
+    int r = libc().ppoll(fds, nfds, now ? &zero : timeout, sigmask);
+    if (r >= 0) {
+      const int saved = errno;
+      r = Guarded(r, [&] { return RemoteAdjustPoll(fds, nfds, r); });
       errno = saved;
     }
     return r;

@@ -353,13 +353,62 @@ int RemoteConnect(int fd, RemoteSocket& s, const sockaddr* addr, socklen_t len) 
   return 0;
 }
 
-void RemoteAddPollErrors(pollfd* fds, nfds_t nfds) {
+namespace {
+
+// The socket's own poll bits (kStatus 2), as tcp_poll gives them, for the events asked
+// (POLLERR, POLLHUP always). -1 when the daemon could not say.
+int DaemonPollBits(int fd, short events) {
+  Request req;
+  req.op = Op::kStatus;
+  req.arg[0] = 2;
+  DaemonReply rep;
+  if (Call(fd, req, &rep) < 0) return -1;
+  int bits = rep.rep.result;
+  if ((bits & POLLIN) != 0) bits |= POLLRDNORM;
+  if ((bits & POLLOUT) != 0) bits |= POLLWRNORM;
+  return bits & (events | POLLERR | POLLHUP);
+}
+
+// The bits of a socket whose pair cannot show them: the daemon's; for a connected stream
+// with them what the pair holds (data read from TCP already, its end).
+short SocketBits(int fd, const RemoteSocket& s, short events, short pair_bits) {
+  const int bits = DaemonPollBits(fd, events);
+  if (bits < 0) return pair_bits;
+  if (!s.connected.load()) return static_cast<short>(bits);
+  return static_cast<short>(bits | (pair_bits & (POLLIN | POLLRDNORM | POLLHUP | POLLRDHUP)));
+}
+
+}  // namespace
+
+int RemotePollFirst(pollfd* fds, nfds_t nfds) {
+  if (fds == nullptr) return 0;  // the kernel's EFAULT to give
+  const int saved = errno;
+  int ready = 0;
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (fds[i].fd < 0) continue;
+    auto s = FdTable::Get().LookupAs<RemoteSocket>(fds[i].fd, FdKind::kRemote);
+    if (s == nullptr || !s->PollFromDaemon()) continue;
+    const int bits = DaemonPollBits(fds[i].fd, fds[i].events);
+    if (bits > 0) ++ready;
+  }
+  errno = saved;
+  return ready;
+}
+
+int RemoteAdjustPoll(pollfd* fds, nfds_t nfds, int ready) {
+  if (fds == nullptr) return ready;
   const int saved = errno;
   for (nfds_t i = 0; i < nfds; ++i) {
     const short rev = fds[i].revents;
-    if (rev == 0 || fds[i].fd < 0 || (rev & (POLLERR | POLLNVAL)) != 0) continue;
+    if (fds[i].fd < 0 || (rev & POLLNVAL) != 0) continue;
     auto s = FdTable::Get().LookupAs<RemoteSocket>(fds[i].fd, FdKind::kRemote);
     if (s == nullptr) continue;
+    if (s->PollFromDaemon()) {
+      fds[i].revents = SocketBits(fds[i].fd, *s, fds[i].events, rev);
+      ready += (fds[i].revents != 0 ? 1 : 0) - (rev != 0 ? 1 : 0);
+      continue;
+    }
+    if (rev == 0 || (rev & POLLERR) != 0) continue;
     if (!s->stream()) {
       // A datagram socket's pending error is a mark in its pair, first in line.
       pytcpd::DatagramHeader h;
@@ -382,6 +431,7 @@ void RemoteAddPollErrors(pollfd* fds, nfds_t nfds) {
     fds[i].revents = static_cast<short>(rev | POLLERR | (connecting ? POLLHUP : 0));
   }
   errno = saved;
+  return ready;
 }
 
 int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags) {
@@ -465,6 +515,7 @@ int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, s
     DaemonReply rep;
     if (Call(fd, wait, &rep) < 0) return -1;
     s.connecting.store(false);
+    if (rep.rep.result == 0) s.connected.store(true);  // the handshake completed
   }
   Request req;
   req.op = Op::kGetOption;
@@ -516,10 +567,23 @@ int RemoteShutdown(int fd, RemoteSocket& s, int how) {
   req.op = Op::kShutdown;
   req.arg[0] = how;
   DaemonReply rep;
-  if (Call(fd, req, &rep) < 0) return -1;
-  // A stream's writing side ends through the pair, after what was written before it.
-  if (s.stream() && how != SHUT_RD) (void)libc().shutdown(fd, SHUT_WR);
-  return 0;
+  const int r = Call(fd, req, &rep);
+  // inet_shutdown records a message socket's shutdown even when it says ENOTCONN.
+  const bool recorded = r == 0 || (!s.stream() && errno == ENOTCONN);
+  if (!recorded) return -1;
+  const int error = errno;
+  s.shut.store(true);
+  if (s.stream() && s.connecting.exchange(false)) {
+    // tcp_disconnect of a connecting socket: never connected, ECONNRESET pending.
+    s.connected.store(false);
+  }
+  // A stream's writing side ends through the pair, after what was written before it; a
+  // datagram socket's sends through the pair fail with EPIPE from now on, as
+  // sock_alloc_send_pskb's after SEND_SHUTDOWN (and the pair's own end polls POLLHUP
+  // once the daemon shut its side for SHUT_RD).
+  if (how != SHUT_RD) (void)libc().shutdown(fd, SHUT_WR);
+  if (r < 0) errno = error;
+  return r;
 }
 
 int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
@@ -594,6 +658,9 @@ ssize_t SendThroughPair(int fd, RemoteSocket& s, const msghdr* msg, int flags, s
     n = libc().sendmsg(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
   }
   if (n < 0) {
+    // EPIPE after the program's own shutdown(SHUT_WR) is the socket's (no SIGPIPE for a
+    // datagram); otherwise the daemon is gone.
+    if (errno == EPIPE && s.shut.load()) return Fail<ssize_t>(EPIPE);
     if (errno == EPIPE || errno == ECONNRESET) return Fail<ssize_t>(ENETDOWN);  // no daemon
     return -1;
   }

@@ -61,6 +61,15 @@ class RemoteSocket final : public FdObject {
   // A datagram socket that has a local port (bound, connected, or sent once): its sends
   // go through the pair without asking.
   std::atomic<bool> bound{false};
+  // shutdown() was called (and succeeded, or was recorded): the pair no longer shows the
+  // socket's poll bits, which the shim's poll then asks of the daemon.
+  std::atomic<bool> shut{false};
+
+  // A stream whose poll bits the pair cannot show: one never connected (tcp_poll says
+  // POLLHUP for TCP_CLOSE, a pair never does while both ends are open) or one shut down.
+  bool PollFromDaemon() const {
+    return stream() && (shut.load() || (!connected.load() && !connecting.load() && !listening.load()));
+  }
 
   // For a hand-over to the kernel (loopback.h): the options set so far.
   void RecordOption(int level, int name, const void* value, socklen_t len);
@@ -105,12 +114,17 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg);
 // never connected (EPIPE sending, with SIGPIPE unless MSG_NOSIGNAL; ENOTCONN receiving).
 int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags);
 
-// poll/ppoll's POLLERR for the shared stack's sockets, which the kernel's poll on a pair
-// cannot show: after the kernel answered, each socket whose answer may hide an error (a
-// stream's POLLHUP, a connecting stream's POLLOUT, a connected datagram socket's POLLIN)
-// is asked about (kStatus), and gets POLLERR (with POLLHUP for a failed connect, as
-// tcp_poll) while an error is pending. Nothing is asked of any other fd; errno is kept.
-void RemoteAddPollErrors(pollfd* fds, nfds_t nfds);
+// poll/ppoll for the shared stack's sockets where the kernel's poll on a pair differs from
+// the socket's. Before the kernel is asked (RemotePollFirst): a stream in a state no pair
+// shows (RemoteSocket::PollFromDaemon) gets its bits from the daemon; if any is ready, the
+// kernel is asked without waiting. After it answered (RemoteAdjustPoll): those get the
+// daemon's bits (with the pair's data for a connected one); a socket whose answer may
+// hide an error (a stream's POLLHUP, a connecting stream's POLLOUT, a connected datagram
+// socket's POLLIN) is asked about (kStatus) and gets POLLERR (with POLLHUP for a failed
+// connect, as tcp_poll) while an error is pending. Nothing is asked of any other fd;
+// errno is kept. Both return the count of fds with events, as poll.
+int RemotePollFirst(pollfd* fds, nfds_t nfds);
+int RemoteAdjustPoll(pollfd* fds, nfds_t nfds, int ready);
 
 // The data calls. A stream goes to the kernel's pair (a 0 from a receive of more than
 // nothing is looked at: an error ended the stream?); a datagram socket asks the daemon.

@@ -97,6 +97,7 @@ struct Server::Served final : ReadinessListener {
   bool client_eof = false;   // the program shut its writing side (or is gone)
   bool pair_reset = false;   // the program's end went with data unread in it
   bool sent_eof = false;     // the daemon shut its writing side: the stream ended
+  bool pair_rd_shut = false;  // and its reading side: the program's writes fail (EPIPE)
   bool tcp_shut_wr = false;  // FIN queued
   int stream_error = 0;      // why the stream ended (0: the peer's FIN)
   uint64_t tokens_written = 0;
@@ -895,6 +896,13 @@ void Server::ResolveWaiters(Served& s, bool expired_only) {
 
 void Server::PumpStream(Served& s) {
   Socket& sock = *s.sock;
+  if (s.sent_eof && !s.pair_rd_shut && s.dfd >= 0 && (sock.Poll() & POLLERR) != 0) {
+    // A reset after the peer's FIN (tcp_reset in CLOSE_WAIT: EPIPE pending): the socket is
+    // closed, so the program's writes fail from now on and its poll shows POLLHUP (the
+    // shim adds POLLERR); its data still in the pair is dropped as the kernel's would be.
+    shutdown(s.dfd, SHUT_RD);
+    s.pair_rd_shut = true;
+  }
   // The peer's data into the pair.
   while (s.mode == Served::Mode::kStream && !s.sent_eof) {
     if (!s.to_pair.empty()) {

@@ -385,7 +385,7 @@ PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
       [&](RemoteSocket& s) {
         if (s.stream()) {
           if (const int e = RemoteStreamCheck(fd, s, true, 0); e != 0) return Fail<ssize_t>(e);
-          return libc().write(fd, buf, n);
+          return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, MSG_NOSIGNAL), 0);
         }
         const iovec iov{const_cast<void*>(buf), n};
         return RemoteSendFrom(fd, s, &iov, 1, 0, nullptr, 0);
@@ -427,7 +427,11 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
       [&](RemoteSocket& s) -> ssize_t {
         if (s.stream()) {
           if (const int e = RemoteStreamCheck(fd, s, true, 0); e != 0) return Fail<ssize_t>(e);
-          return libc().writev(fd, iov, iovcnt);
+          if (iovcnt < 0 || iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
+          msghdr m{};
+          m.msg_iov = const_cast<iovec*>(iov);
+          m.msg_iovlen = static_cast<size_t>(iovcnt);
+          return RemoteStreamWritten(fd, s, libc().sendmsg(fd, &m, MSG_NOSIGNAL), 0);
         }
         if (iovcnt < 0 || iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
         return RemoteSendFrom(fd, s, iov, static_cast<size_t>(iovcnt), 0, nullptr, 0);
@@ -444,7 +448,7 @@ PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
       [&](RemoteSocket& s) {
         if (s.stream()) {
           if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
-          return libc().send(fd, buf, n, flags);
+          return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, flags | MSG_NOSIGNAL), flags);
         }
         const iovec iov{const_cast<void*>(buf), n};
         return RemoteSendFrom(fd, s, &iov, 1, flags, nullptr, 0);
@@ -462,7 +466,7 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
       [&](RemoteSocket& s) {
         if (s.stream()) {
           if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
-          return libc().send(fd, buf, n, flags);
+          return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, flags | MSG_NOSIGNAL), flags);
         }
         const iovec iov{const_cast<void*>(buf), n};
         return RemoteSendFrom(fd, s, &iov, 1, flags, addr, addrlen);

@@ -749,6 +749,24 @@ ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
 
 }  // namespace
 
+ssize_t RemoteStreamWritten(int fd, RemoteSocket& s, ssize_t n, int flags) {
+  if (n >= 0 || errno != EPIPE) return n;
+  // The pair's writing side is shut: by the program itself, or by the daemon because the
+  // connection ended. tcp_sendmsg's sk_stream_error: a pending error first, taken once (a
+  // reset's ECONNRESET, without SIGPIPE), else EPIPE with SIGPIPE.
+  if (!s.shut.load()) {
+    Request req;
+    req.op = Op::kStatus;
+    req.arg[0] = 0;
+    DaemonReply rep;
+    if (Call(fd, req, &rep) > 0 && rep.rep.result != EPIPE) {
+      return Fail<ssize_t>(rep.rep.result);
+    }
+  }
+  if ((flags & MSG_NOSIGNAL) == 0) raise(SIGPIPE);
+  return Fail<ssize_t>(EPIPE);
+}
+
 ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   if (const int e = MsgHeaderFault(msg, false); e != 0) return Fail<ssize_t>(e);
   if (s.stream()) {
@@ -759,8 +777,12 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
     msghdr m = *msg;
     m.msg_name = nullptr;
     m.msg_namelen = 0;
-    CancelWindow cancellable;  // the kernel's wait, cancellable as for a socket
-    return libc().sendmsg(fd, &m, flags);
+    ssize_t n;
+    {
+      CancelWindow cancellable;  // the kernel's wait, cancellable as for a socket
+      n = libc().sendmsg(fd, &m, flags | MSG_NOSIGNAL);
+    }
+    return RemoteStreamWritten(fd, s, n, flags);
   }
   size_t total = 0;
   std::vector<UserRange> ranges;

@@ -126,6 +126,11 @@ int RemoteStreamCheck(int fd, RemoteSocket& s, bool sending, int flags);
 int RemotePollFirst(pollfd* fds, nfds_t nfds);
 int RemoteAdjustPoll(pollfd* fds, nfds_t nfds, int ready);
 
+// A stream's write through the pair ends (sent with MSG_NOSIGNAL, so `flags` are the
+// program's): EPIPE from the pair becomes the connection's pending error (ECONNRESET,
+// taken once) or EPIPE with SIGPIPE unless MSG_NOSIGNAL, as tcp_sendmsg reports them.
+ssize_t RemoteStreamWritten(int fd, RemoteSocket& s, ssize_t n, int flags);
+
 // The data calls. A stream goes to the kernel's pair (a 0 from a receive of more than
 // nothing is looked at: an error ended the stream?); a datagram socket asks the daemon.
 ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags);

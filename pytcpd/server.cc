@@ -98,6 +98,7 @@ struct Server::Served final : ReadinessListener {
   bool pair_reset = false;   // the program's end went with data unread in it
   bool sent_eof = false;     // the daemon shut its writing side: the stream ended
   bool pair_rd_shut = false;  // and its reading side: the program's writes fail (EPIPE)
+  int lowat = 1;              // SO_RCVLOWAT: data enters an empty pair this much at a time
   bool tcp_shut_wr = false;  // FIN queued
   int stream_error = 0;      // why the stream ended (0: the peer's FIN)
   uint64_t tokens_written = 0;
@@ -721,7 +722,14 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     case Op::kSetOption: {
       auto r = sock.SetOption(req.arg[0], req.arg[1], payload.empty() ? nullptr : payload.data(),
                               static_cast<socklen_t>(payload.size()));
-      return r.ok() ? SendReply(c, rep) : fail(r.error());
+      if (!r.ok()) return fail(r.error());
+      if (req.arg[0] == SOL_SOCKET && req.arg[1] == SO_RCVLOWAT && payload.size() >= sizeof(int)) {
+        int v = 1;
+        std::memcpy(&v, payload.data(), sizeof(v));
+        s.lowat = std::max(v, 1);
+        MarkDirty(s.id);
+      }
+      return SendReply(c, rep);
     }
     case Op::kGetOption: {
       uint8_t value[512] = {};
@@ -903,8 +911,17 @@ void Server::PumpStream(Served& s) {
     shutdown(s.dfd, SHUT_RD);
     s.pair_rd_shut = true;
   }
-  // The peer's data into the pair.
-  while (s.mode == Served::Mode::kStream && !s.sent_eof) {
+  // The peer's data into the pair: with SO_RCVLOWAT, into an empty pair only once that
+  // much is there (or the stream ended), so the program's poll on the pair says readable
+  // when tcp_poll would (tcp_stream_is_readable). SIOCOUTQ: what the program has not read.
+  bool hold = false;
+  if (s.lowat > 1 && s.to_pair.empty() && s.dfd >= 0) {
+    int unread = 0;
+    hold = ioctl(s.dfd, SIOCOUTQ, &unread) == 0 && unread == 0 &&
+           sock.ReadableBytes() < static_cast<size_t>(s.lowat) &&
+           (sock.Poll() & (POLLRDHUP | POLLHUP | POLLERR)) == 0;
+  }
+  while (!hold && s.mode == Served::Mode::kStream && !s.sent_eof) {
     if (!s.to_pair.empty()) {
       const ssize_t n = send(s.dfd, s.to_pair.data(), s.to_pair.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0) {

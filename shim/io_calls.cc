@@ -464,6 +464,8 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
         return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
       },
       [&](RemoteSocket& s) {
+        // move_addr_to_kernel, before the protocol looks at the address (or ignores it).
+        if (addr != nullptr && addrlen > sizeof(sockaddr_storage)) return Fail<ssize_t>(EINVAL);
         if (s.stream()) {
           if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
           return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, flags | MSG_NOSIGNAL), flags);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -506,6 +507,7 @@ int RemoteGetName(int fd, RemoteSocket& s, sockaddr* addr, socklen_t* len, bool 
 
 int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, socklen_t* len) {
   if (value == nullptr || len == nullptr || !UserWritable(len, sizeof(*len))) return Fail(EFAULT);
+  if (static_cast<int>(*len) < 0) return Fail(EINVAL);  // every protocol's getsockopt
   if (static_cast<int>(*len) > 0 && !UserWritable(value, *len)) return Fail(EFAULT);
   if (level == SOL_SOCKET && name == SO_ERROR && s.connecting.load()) {
     // The pair said "writable" before the handshake ended: let it end first (at most a
@@ -553,8 +555,17 @@ int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* va
            std::span<const uint8_t>(static_cast<const uint8_t*>(value), static_cast<size_t>(len))) < 0) {
     return -1;
   }
+  if (level == IPPROTO_TCP && name == TCP_INQ && len >= static_cast<socklen_t>(sizeof(int))) {
+    int on = 0;
+    std::memcpy(&on, value, sizeof(on));
+    s.tcp_inq.store(on != 0);
+  }
   // Timeouts also bind the kernel's waits on the pair (a blocking read, the accept wait).
   if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+    (void)libc().setsockopt(fd, level, name, value, len);
+  }
+  // A stream's receive waits for SO_RCVLOWAT bytes in the pair, as tcp_recvmsg's target.
+  if (level == SOL_SOCKET && name == SO_RCVLOWAT && s.stream()) {
     (void)libc().setsockopt(fd, level, name, value, len);
   }
   s.RecordOption(level, name, value, len);
@@ -608,6 +619,15 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
     const int n = Call(fd, req, &rep);
     if (n < 0) return -1;
     std::memcpy(arg, &n, sizeof(n));
+    return 0;
+  }
+  if (request == SIOCGSTAMP) {
+    // A stream keeps no stamp (tcp_recvmsg never records one).
+    timeval tv{};
+    const int e = s.stream() ? ENOENT : s.stamp.Get(&tv);
+    if (e != 0) return Fail(e);
+    if (arg == nullptr || !UserWritable(arg, sizeof(tv))) return Fail(EFAULT);
+    std::memcpy(arg, &tv, sizeof(tv));
     return 0;
   }
   if (request == FIOCLEX || request == FIONCLEX) {
@@ -853,8 +873,25 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
       n = libc().recvmsg(fd, &m, flags);
     }
     msg->msg_namelen = 0;
+    const size_t room = msg->msg_control != nullptr ? msg->msg_controllen : 0;
     msg->msg_controllen = 0;
     msg->msg_flags = m.msg_flags;
+    if (n >= 0 && s.tcp_inq.load()) {
+      // TCP_CM_INQ (tcp_recvmsg): the bytes left to read. The daemon moves what TCP
+      // received into the pair as it arrives, so the pair holds them.
+      int left = 0;
+      (void)libc().ioctl(fd, FIONREAD, &left);
+      if (room >= CMSG_SPACE(sizeof(int))) {
+        auto* c = static_cast<cmsghdr*>(msg->msg_control);
+        c->cmsg_level = SOL_TCP;
+        c->cmsg_type = TCP_CM_INQ;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &left, sizeof(left));
+        msg->msg_controllen = CMSG_SPACE(sizeof(int));
+      } else if (room > 0) {
+        msg->msg_flags |= MSG_CTRUNC;
+      }
+    }
     if (n != 0 || want == 0) return n;
     // The end of the stream: the peer's FIN, or an error the daemon kept for us.
     Request req;
@@ -865,7 +902,9 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     return rep.rep.result != 0 ? Fail<ssize_t>(rep.rep.result) : 0;
   }
   if ((flags & (MSG_ERRQUEUE | MSG_OOB)) != 0) return RecvByRequest(fd, msg, flags, s);
-  return RecvFromPair(fd, s, msg, flags);
+  const ssize_t n = RecvFromPair(fd, s, msg, flags);
+  if (n >= 0 && (flags & MSG_PEEK) == 0) s.stamp.NoteReceived();  // SIOCGSTAMP
+  return n;
 }
 
 }  // namespace pytcp::shim

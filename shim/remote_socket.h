@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "shim/fd_table.h"
+#include "shim/receive_stamp.h"
 #include "shim/shim_socket.h"
 
 namespace pytcp::shim {
@@ -64,6 +65,10 @@ class RemoteSocket final : public FdObject {
   // shutdown() was called (and succeeded, or was recorded): the pair no longer shows the
   // socket's poll bits, which the shim's poll then asks of the daemon.
   std::atomic<bool> shut{false};
+  // TCP_INQ is on: a stream's recvmsg adds TCP_CM_INQ.
+  std::atomic<bool> tcp_inq{false};
+  // SIOCGSTAMP of a datagram socket: the time of the last datagram this process took.
+  ReceiveStamp stamp;
 
   // A stream whose poll bits the pair cannot show: one never connected (tcp_poll says
   // POLLHUP for TCP_CLOSE, a pair never does while both ends are open) or one shut down.

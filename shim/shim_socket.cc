@@ -98,33 +98,5 @@ void ShimSocket::FinishClose() {
   closed_ = true;
 }
 
-namespace {
-int64_t RealtimeNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-}  // namespace
-
-void ShimSocket::NoteReceived() {
-  if (stamping_.load(std::memory_order_relaxed)) {
-    stamp_ns_.store(RealtimeNs(), std::memory_order_relaxed);
-  } else if (stamp_ns_.load(std::memory_order_relaxed) < 0) {
-    stamp_ns_.store(0, std::memory_order_relaxed);
-  }
-}
-
-int ShimSocket::Stamp(timeval* tv) {
-  stamping_.store(true, std::memory_order_relaxed);
-  int64_t ns = stamp_ns_.load(std::memory_order_relaxed);
-  if (ns < 0) return ENOENT;
-  if (ns == 0) {
-    ns = RealtimeNs();
-    stamp_ns_.store(ns, std::memory_order_relaxed);
-  }
-  tv->tv_sec = static_cast<time_t>(ns / 1000000000);
-  tv->tv_usec = static_cast<suseconds_t>((ns % 1000000000) / 1000);
-  return 0;
-}
 
 }  // namespace pytcp::shim

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "shim/fd_table.h"
+#include "shim/receive_stamp.h"
 #include "stack/socket/socket.h"
 
 namespace pytcp::shim {
@@ -94,11 +95,9 @@ class ShimSocket final : public FdObject, private ReadinessListener {
     ShimSocket& s_;
   };
 
-  // SIOCGSTAMP (sock_gettstamp, sock_recv_timestamp): a datagram socket notes each
-  // message received; the stamp is the time of the last one once a SIOCGSTAMP asked for
-  // it, "now" for one asked after a receive that was not stamped, and ENOENT before any.
-  void NoteReceived();
-  int Stamp(timeval* tv);
+  // SIOCGSTAMP (receive_stamp.h).
+  void NoteReceived() { stamp_.NoteReceived(); }
+  int Stamp(timeval* tv) { return stamp_.Get(tv); }
 
   void OnLastFdClosed() override;
   // At exit the kernel ends every thread before it closes the files: from then on a last
@@ -125,9 +124,7 @@ class ShimSocket final : public FdObject, private ReadinessListener {
   bool closed_ = false;
   std::atomic<int> calls_{0};  // CallScope count, plus kClosePending once the last fd went
   std::atomic<bool> finished_{false};  // FinishClose ran
-  // SIOCGSTAMP: -1 nothing received (ENOENT), 0 received without a stamp, else the time.
-  std::atomic<int64_t> stamp_ns_{-1};
-  std::atomic<bool> stamping_{false};  // sock_enable_timestamp(SOCK_TIMESTAMP) was called
+  ReceiveStamp stamp_;
 };
 
 }  // namespace pytcp::shim

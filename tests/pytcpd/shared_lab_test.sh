@@ -20,8 +20,8 @@
 #   - an SO_REUSEPORT group of two processes: both get some of 40 new connections;
 #   - port 80 needs CAP_NET_BIND_SERVICE (EACCES without it, as the kernel); a program
 #     whose PYTCP_* settings differ from the daemon's is told so in one line;
-#   - the conformance suite in shared mode: every case passes as it does natively, but for
-#     issue 19's contract cases listed (with reasons) as known gaps;
+#   - the conformance suite in shared mode (issue 19's system-call contract cases
+#     included): every case passes, as it does natively;
 #   - the daemon killed: a blocked client returns (no hang) and a new daemon serves;
 #   - afterwards the daemon holds no socket and as few fds as when it started.
 set -euo pipefail
@@ -199,40 +199,10 @@ check "a program with other settings is told once which of the daemon's stand" \
 in_host env CONFORMANCE_PEER="$LAB_PEER_IP4" CONFORMANCE_LOCAL="$ME" timeout 300 "$CONF" \
   --gtest_brief=1 >"$TMP/conf.out" 2>&1 || true
 { grep -E '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z]+ \(' "$TMP/conf.out" || true; } | awk '{print $4}' | sort -u >"$TMP/conf.failed"
-# Issue 19's system-call contract cases the shared mode does not pass yet (pytcpd/README.md
-# "Known limits"), sorted:
-#  - PeerClosed.*: a reset after the peer's FIN is not shown as POLLERR on the pair, and a
-#    write after a reset says EPIPE, not ECONNRESET first;
-#  - Shutdown.*: poll bits after shutdown() are the pair's, not the socket's (whether the
-#    daemon has acted yet is timing: TcpConnectingIsDisconnected passes at times), and a
-#    UDP send after SHUT_WR says ENOTCONN;
-#  - Options.*, Ioctls.*: TCP_INQ's control message, SO_RCVLOWAT's readiness, IP_TOS's
-#    one-byte getsockopt and negative optlen, SIOCGSTAMP are not carried;
-#  - SockaddrLength.TooLongOrNegativeIsEINVAL: sendto's address length is not checked
-#    against sockaddr_storage (the daemon's path cannot tell sendto from sendmsg, which
-#    clamps it);
-#  - FdLimit.SocketsUpToRlimitNofile: at the program's fd limit the daemon's fd cannot be
-#    received (ENETDOWN, not EMFILE).
-KNOWN='FdLimit.SocketsUpToRlimitNofile
-Ioctls.SiocgstampIsTheLastDatagramsTime
-Options.IpTosSizesAndValues
-Options.RcvlowatValuesAndReadiness
-Options.TcpInqReportsWhatIsLeft
-PeerClosed.WriteAfterAResetIsECONNRESETThenEPIPE
-PeerClosed.WriteAfterThePeerClosedIsEPIPE
-PeerClosed.WriteAfterTheRemotePeerClosedIsEPIPE
-Shutdown.TcpAfterThePeersFinAndAfterAReset
-Shutdown.TcpConnectingIsDisconnected
-Shutdown.TcpEstablishedEachWay
-Shutdown.TcpListenerReadSideStopsListening
-Shutdown.TcpNotConnected
-Shutdown.UdpEachWay
-SockaddrLength.TooLongOrNegativeIsEINVAL'
 check "conformance in shared mode: the suite ran to its end" has "$TMP/conf.out" "PASSED"
-comm -13 <(echo "$KNOWN") "$TMP/conf.failed" >"$TMP/conf.unknown"
-cat "$TMP/conf.unknown"
-check "conformance in shared mode: no case fails but the known gaps ($(wc -l <"$TMP/conf.failed") failed)" \
-  test ! -s "$TMP/conf.unknown"
+cat "$TMP/conf.failed"
+check "conformance in shared mode: every case passes ($(grep -c . "$TMP/conf.failed" || true) failed)" \
+  test ! -s "$TMP/conf.failed"
 
 # --- back to idle, then the daemon killed ---
 sleep 1

@@ -137,7 +137,6 @@ absl::Status Stack::Configure() {
   }
   if (config_.ip6_mode != Ip6Mode::kNone) {
     const Instant now = clock_->Now();
-    ip6_->set_now(now);
     // RFC 4291 §2.8: every node listens to all-nodes (never reported, RFC 3810 §6).
     ip6_->JoinGroup(Ip6Address::AllNodesMulticast(), now);
     nd_->Start(now);  // link-local address, DAD, router solicitation

@@ -234,7 +234,8 @@ Instant ArpEngine::NextDeadline() const {
   return next;
 }
 
-void ArpEngine::SendSolicitation(const Ip4Address& target, std::optional<MacAddress> unicast) {
+void ArpEngine::SendSolicitation(const Ip4Address& target, std::optional<MacAddress> unicast,
+                                 Instant) {
   // RFC 826: the sender protocol address is ours, preferably on the target's network.
   Ip4Address source;
   for (const auto& e : addresses_->entries()) {
@@ -256,10 +257,11 @@ void ArpEngine::TransmitQueued(const Ip4Address&, const MacAddress& mac, Packet 
   (void)iface_->Send(mac, EtherType::kIp4, ByteSpan(packet));
 }
 
-void ArpEngine::ResolutionFailed(const Ip4Address& target, std::vector<Packet> dropped) {
+void ArpEngine::ResolutionFailed(const Ip4Address& target, std::vector<Packet> dropped,
+                                 Instant now) {
   counters_.Inc(ArpCounter::kResolutionFailures);
   PYTCP_LOG(log_arp, kInfo, "no ARP reply from {}; {} packet(s) dropped", target, dropped.size());
-  if (on_failure_) on_failure_(target, std::move(dropped));
+  if (on_failure_) on_failure_(target, std::move(dropped), now);
 }
 
 }  // namespace pytcp

@@ -75,7 +75,8 @@ class ArpEngine final : public L3Handler, private NeighbourCache<Ip4Address>::Ac
   using Packet = NeighbourCache<Ip4Address>::Packet;
   using ResolveResult = NeighbourCache<Ip4Address>::ResolveResult;
   // Told which queued IPv4 packets were dropped because `target` did not answer.
-  using FailureHandler = std::function<void(Ip4Address target, std::vector<Packet> dropped)>;
+  using FailureHandler =
+      std::function<void(Ip4Address target, std::vector<Packet> dropped, Instant now)>;
   // Told that an address of ours is in use by another host (`mac`).
   using ConflictHandler = std::function<void(Ip4Address address, MacAddress mac)>;
 
@@ -117,9 +118,11 @@ class ArpEngine final : public L3Handler, private NeighbourCache<Ip4Address>::Ac
   };
 
   // NeighbourCache::Actions
-  void SendSolicitation(const Ip4Address& target, std::optional<MacAddress> unicast) override;
+  void SendSolicitation(const Ip4Address& target, std::optional<MacAddress> unicast,
+                        Instant now) override;
   void TransmitQueued(const Ip4Address& target, const MacAddress& mac, Packet packet) override;
-  void ResolutionFailed(const Ip4Address& target, std::vector<Packet> dropped) override;
+  void ResolutionFailed(const Ip4Address& target, std::vector<Packet> dropped,
+                        Instant now) override;
 
   void Send(const MacAddress& dst, const ArpPacket& packet);
   // RFC 5227 §2.1.1 / §2.4: does this packet show someone else using one of our addresses?

@@ -61,9 +61,10 @@ Ip4Engine::Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresse
       config_(config),
       reassembler_(config.reassembly),
       id_counter_(static_cast<uint16_t>(random->Next())) {
-  arp_->set_failure_handler([this](Ip4Address target, std::vector<ArpEngine::Packet> dropped) {
-    OnArpFailure(target, std::move(dropped));
-  });
+  arp_->set_failure_handler(
+      [this](Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now) {
+        OnArpFailure(target, std::move(dropped), now);
+      });
   addresses_->AddListener([this](const Ip4AddressEntry& e) { OnAddressChange(e); });
   JoinGroup(kAllSystems);  // RFC 1112 §7.2: every host is a member of 224.0.0.1
 }
@@ -365,7 +366,8 @@ void Ip4Engine::DeliverLoopback(Instant now) {
   for (auto& d : queue) ReceiveDatagram(d, now, /*from_loopback=*/true);
 }
 
-void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped) {
+void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped,
+                             Instant now) {
   // Report each packet that waited in vain to its transport as a local "host
   // unreachable", as Linux does (sockets then see EHOSTUNREACH).
   for (const auto& packet : dropped) {
@@ -383,7 +385,7 @@ void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> d
                      0,
                      EHOSTUNREACH,
                      true};
-    t->ReceiveIp4Error(err, Instant());
+    t->ReceiveIp4Error(err, now);
   }
 }
 

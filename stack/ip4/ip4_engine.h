@@ -207,7 +207,7 @@ class Ip4Engine final : public L3Handler {
                                       Instant now);
   Result<bool, Ip4SendError> Fragment(const Ip4RouteResult& route, const Ip4Header& header,
                                       ByteSpan payload, Instant now);
-  void OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped);
+  void OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now);
   void OnAddressChange(const Ip4AddressEntry& entry);
   uint16_t NextId(Ip4Address dst);
 

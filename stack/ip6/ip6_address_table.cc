@@ -24,39 +24,40 @@ std::string_view ToString(Ip6AddressSource s) {
   return "?";
 }
 
-void Ip6AddressTable::Notify(const Ip6AddressEntry& e) {
+void Ip6AddressTable::Notify(const Ip6AddressEntry& e, Instant now) {
   // Listeners may change the table: they get a copy.
   const Ip6AddressEntry copy = e;
-  for (auto& l : listeners_) l(copy);
+  for (auto& l : listeners_) l(copy, now);
 }
 
-void Ip6AddressTable::Add(const Ip6AddressEntry& entry) {
+void Ip6AddressTable::Add(const Ip6AddressEntry& entry, Instant now) {
   for (auto& e : entries_) {
     if (e.address() == entry.address()) {
       e = entry;
-      Notify(e);
+      Notify(e, now);
       return;
     }
   }
   entries_.push_back(entry);
-  Notify(entries_.back());
+  Notify(entries_.back(), now);
 }
 
-void Ip6AddressTable::Remove(const Ip6Address& address) {
+void Ip6AddressTable::Remove(const Ip6Address& address, Instant now) {
   auto it = std::find_if(entries_.begin(), entries_.end(),
                          [&](const Ip6AddressEntry& e) { return e.address() == address; });
   if (it == entries_.end()) return;
   Ip6AddressEntry gone = *it;
   gone.removed = true;
   entries_.erase(it);
-  Notify(gone);
+  Notify(gone, now);
 }
 
-void Ip6AddressTable::SetState(const Ip6Address& address, Ip6AddressState state) {
+void Ip6AddressTable::SetState(const Ip6Address& address, Ip6AddressState state,
+                               Instant now) {
   for (auto& e : entries_) {
     if (e.address() == address && e.state != state) {
       e.state = state;
-      Notify(e);
+      Notify(e, now);
       return;
     }
   }
@@ -72,7 +73,7 @@ void Ip6AddressTable::SetLifetimes(const Ip6Address& address, Instant preferred_
     if (e.state == Ip6AddressState::kDeprecated && preferred_until > now) {
       e.state = Ip6AddressState::kPreferred;
     }
-    Notify(e);
+    Notify(e, now);
     return;
   }
 }
@@ -98,10 +99,10 @@ void Ip6AddressTable::Poll(Instant now) {
       expired.push_back(e.address());
     } else if (e.preferred_until <= now && e.state == Ip6AddressState::kPreferred) {
       e.state = Ip6AddressState::kDeprecated;  // RFC 4862 §5.5.4
-      Notify(e);
+      Notify(e, now);
     }
   }
-  for (const auto& a : expired) Remove(a);
+  for (const auto& a : expired) Remove(a, now);
 }
 
 Instant Ip6AddressTable::NextDeadline() const {

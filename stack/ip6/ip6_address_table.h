@@ -50,12 +50,13 @@ struct Ip6AddressEntry {
 
 class Ip6AddressTable {
  public:
-  using Listener = std::function<void(const Ip6AddressEntry&)>;
+  // Told of each change with the time it happened (time is passed, never stored).
+  using Listener = std::function<void(const Ip6AddressEntry&, Instant now)>;
 
   // Adds or replaces the entry for the same address.
-  void Add(const Ip6AddressEntry& entry);
-  void Remove(const Ip6Address& address);
-  void SetState(const Ip6Address& address, Ip6AddressState state);
+  void Add(const Ip6AddressEntry& entry, Instant now);
+  void Remove(const Ip6Address& address, Instant now);
+  void SetState(const Ip6Address& address, Ip6AddressState state, Instant now);
   void SetLifetimes(const Ip6Address& address, Instant preferred_until, Instant valid_until,
                     Instant now);
 
@@ -78,7 +79,7 @@ class Ip6AddressTable {
   Instant NextDeadline() const;
 
  private:
-  void Notify(const Ip6AddressEntry& e);
+  void Notify(const Ip6AddressEntry& e, Instant now);
   std::vector<Ip6AddressEntry> entries_;
   std::vector<Listener> listeners_;
 };

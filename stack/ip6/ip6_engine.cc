@@ -66,7 +66,7 @@ Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTab
       config_(config),
       reassembler_(config.reassembly),
       hop_limit_(config.default_hop_limit) {
-  addresses_->AddListener([this](const Ip6AddressEntry& e) { OnAddressChange(e, last_now_); });
+  addresses_->AddListener([this](const Ip6AddressEntry& e, Instant now) { OnAddressChange(e, now); });
   // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link.
   routes_->Add(Ip6Route{*Ip6Network::Parse("fe80::/64"), Ip6Address(), Ip6RouteOrigin::kConnected});
 }
@@ -229,7 +229,6 @@ void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) 
 
 Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
                                            Instant now) {
-  last_now_ = now;
   if (disabled_) return Err{Ip6SendError::kDisabled};
   auto route = Route(params.dst, params.src);
   if (!route.ok()) {
@@ -357,7 +356,6 @@ void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multi
 
 void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
                               bool l4_checksum_valid) {
-  last_now_ = now;
   counters_.Inc(Ip6Counter::kRxPackets);
   if (disabled_) {
     counters_.Inc(Ip6Counter::kRxDropDisabled);
@@ -553,7 +551,7 @@ void Ip6Engine::DeliverLoopback(Instant now) {
 }
 
 void Ip6Engine::OnResolutionFailed(const Ip6Address& target,
-                                   const std::vector<std::vector<uint8_t>>& dropped) {
+                                   const std::vector<std::vector<uint8_t>>& dropped, Instant now) {
   // As Linux does, each waiting packet is reported to its transport as a local "address
   // unreachable" (RFC 4861 §7.3.3): sockets see EHOSTUNREACH.
   for (const auto& packet : dropped) {
@@ -579,12 +577,11 @@ void Ip6Engine::OnResolutionFailed(const Ip6Address& target,
     err.orig_l4 = l4;
     err.error = EHOSTUNREACH;
     err.local = true;
-    t->ReceiveIp6Error(err, last_now_);
+    t->ReceiveIp6Error(err, now);
   }
 }
 
 void Ip6Engine::Poll(Instant now) {
-  last_now_ = now;
   reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header,
                              std::span<const uint8_t> first_data) {
     counters_.Inc(Ip6Counter::kRxReassemblyTimeout);

@@ -206,14 +206,14 @@ class Ip6Engine final : public L3Handler {
   std::optional<Ip6Address> NextHop(const Ip6Address& dst) const;
 
   // ND gave up on `target`: the packets that waited are reported to their transports.
-  void OnResolutionFailed(const Ip6Address& target, const std::vector<std::vector<uint8_t>>& dropped);
+  void OnResolutionFailed(const Ip6Address& target, const std::vector<std::vector<uint8_t>>& dropped,
+                          Instant now);
 
   void Poll(Instant now);
   Instant NextDeadline() const;
 
   // The time address-table listeners see: callers that change the table outside Send,
   // ReceivePacket and Poll set it first.
-  void set_now(Instant now) { last_now_ = now; }
   // RFC 4862 §5.4.5: a duplicated hardware-derived link-local address makes the interface
   // stop IPv6 altogether (nothing sent, nothing received) until the stack restarts.
   void Disable() { disabled_ = true; }
@@ -276,7 +276,6 @@ class Ip6Engine final : public L3Handler {
   std::function<void()> loopback_listener_;
   uint32_t link_mtu_ = 0;
   uint8_t hop_limit_;
-  Instant last_now_;
   bool disabled_ = false;
   Counters<Ip6Counter> counters_;
 };

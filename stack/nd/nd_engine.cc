@@ -74,7 +74,6 @@ void NdEngine::RandomizeReachableTime(Instant now) {
 }
 
 void NdEngine::Start(Instant now) {
-  now_ = now;
   RandomizeReachableTime(now);
   // RFC 4862 §5.3: the link-local address, fe80::/64 and the interface id.
   const Ip6Address ll_prefix = *Ip6Address::Parse("fe80::");
@@ -91,8 +90,6 @@ void NdEngine::Start(Instant now) {
 
 void NdEngine::AddAddress(const Ip6Interface& ifaddr, Ip6AddressSource source, Instant now,
                           Instant preferred_until, Instant valid_until) {
-  now_ = now;
-  ip6_->set_now(now);
   Ip6AddressEntry e;
   e.ifaddr = ifaddr;
   e.source = source;
@@ -100,14 +97,14 @@ void NdEngine::AddAddress(const Ip6Interface& ifaddr, Ip6AddressSource source, I
   e.valid_until = valid_until;
   if (config_.dad_transmits <= 0) {
     e.state = Ip6AddressState::kPreferred;
-    ip6_->addresses().Add(e);
+    ip6_->addresses().Add(e, now);
     return;
   }
   // RFC 4429 §3.1: optimistic DAD for autoconfigured addresses, not for manual ones.
   e.state = (config_.optimistic_dad && source != Ip6AddressSource::kStatic)
                 ? Ip6AddressState::kOptimistic
                 : Ip6AddressState::kTentative;
-  ip6_->addresses().Add(e);
+  ip6_->addresses().Add(e, now);
   StartDad(ifaddr.address(), 0, Ip6Network::Mask(ifaddr.address(), 64), now);
 }
 
@@ -128,12 +125,11 @@ void NdEngine::DadFailed(const Ip6Address& address, Instant now) {
   dad_.erase(it);
   counters_.Inc(NdCounter::kDadFailed);
   PYTCP_LOG(log_nd, kWarn, "duplicate address detected: {}", address);
-  ip6_->set_now(now);
   const Ip6AddressEntry* e = ip6_->addresses().Find(address);
   if (e == nullptr) return;
   const Ip6AddressEntry entry = *e;
   // RFC 4862 §5.4.5: the address is not used.
-  ip6_->addresses().SetState(address, Ip6AddressState::kDuplicated);
+  ip6_->addresses().SetState(address, Ip6AddressState::kDuplicated, now);
   if (on_conflict_) on_conflict_(address);
   if (entry.source == Ip6AddressSource::kLinkLocal && !config_.stable_secret) {
     // §5.4.5: a duplicated link-local address made from the hardware address (EUI-64)
@@ -150,13 +146,13 @@ void NdEngine::DadFailed(const Ip6Address& address, Instant now) {
   // RFC 7217 §6: a stable-privacy address is regenerated with the next DAD counter, up to
   // IDGEN_RETRIES (3) times.
   if (config_.stable_secret && entry.source == Ip6AddressSource::kSlaac && dad.dad_counter < 3) {
-    ip6_->addresses().Remove(address);
+    ip6_->addresses().Remove(address, now);
     const Ip6Address next = Ip6Address::FromPrefixAndInterfaceId(
         dad.prefix, InterfaceIdFor(dad.prefix, dad.dad_counter + 1));
     Ip6AddressEntry n = entry;
     n.ifaddr = *Ip6Interface::Create(next, entry.ifaddr.prefix_length());
     n.state = config_.optimistic_dad ? Ip6AddressState::kOptimistic : Ip6AddressState::kTentative;
-    ip6_->addresses().Add(n);
+    ip6_->addresses().Add(n, now);
     StartDad(next, dad.dad_counter + 1, dad.prefix, now);
   }
 }
@@ -222,26 +218,27 @@ void NdEngine::SendRs(Instant now) {
   if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxRs);
 }
 
-void NdEngine::SendSolicitation(const Ip6Address& target, std::optional<MacAddress> unicast_mac) {
+void NdEngine::SendSolicitation(const Ip6Address& target, std::optional<MacAddress> unicast_mac,
+                                Instant now) {
   // RFC 4861 §7.2.2: multicast to the solicited-node group while INCOMPLETE, unicast to the
   // cached address when probing (§7.3.3).
   const Ip6Address dst = unicast_mac ? target : target.SolicitedNodeMulticast();
   const Ip6Address src = ip6_->SelectSource(target);
   if (src.is_unspecified()) return;
-  SendNs(src, dst, target, /*with_slla=*/true, now_);
+  SendNs(src, dst, target, /*with_slla=*/true, now);
 }
 
 void NdEngine::TransmitQueued(const Ip6Address&, const MacAddress& mac, Packet packet) {
   (void)ip6_->iface()->Send(mac, EtherType::kIp6, ByteSpan(packet));
 }
 
-void NdEngine::ResolutionFailed(const Ip6Address& target, std::vector<Packet> dropped) {
+void NdEngine::ResolutionFailed(const Ip6Address& target, std::vector<Packet> dropped,
+                                Instant now) {
   PYTCP_LOG(log_nd, kDebug, "neighbour {} unreachable", target);
-  ip6_->OnResolutionFailed(target, dropped);
+  ip6_->OnResolutionFailed(target, dropped, now);
 }
 
 void NdEngine::Receive(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {
-  now_ = now;
   counters_.Inc(NdCounter::kRxMessages);
   // RFC 4861 §6.1, §7.1, §8.1: a hop limit below 255 means the message crossed a router.
   if (info.hop_limit != kNdHopLimit) {
@@ -366,7 +363,6 @@ void NdEngine::ReceiveRa(const Ip6PacketInfo& info, const NdRouterAdvertView& ra
     // RFC 4861 §6.3.4: an MTU outside [1280, link MTU] is ignored.
     if (*mtu >= kIp6MinMtu && *mtu <= ip6_->iface()->mtu()) ip6_->set_link_mtu(*mtu);
   }
-  ip6_->set_now(now);
   for (const NdOption opt : ra.options()) {
     if (opt.type() == NdOptionType::kPrefixInformation) {
       ProcessPrefix(opt.prefix_info(), now);
@@ -463,8 +459,6 @@ std::vector<Ip6Address> NdEngine::dns_servers() const {
 }
 
 void NdEngine::Poll(Instant now) {
-  now_ = now;
-  ip6_->set_now(now);
   if (reachable_redraw_at_ <= now) RandomizeReachableTime(now);
   cache_.Poll(now);
   // DAD probes and their completion (RFC 4862 §5.4.2, §5.4.3).
@@ -487,8 +481,10 @@ void NdEngine::Poll(Instant now) {
     counters_.Inc(NdCounter::kDadSucceeded);
     const Ip6AddressEntry* e = ip6_->addresses().Find(addr);
     if (e != nullptr) {
-      ip6_->addresses().SetState(addr, e->preferred_until <= now ? Ip6AddressState::kDeprecated
-                                                                : Ip6AddressState::kPreferred);
+      ip6_->addresses().SetState(addr,
+                                 e->preferred_until <= now ? Ip6AddressState::kDeprecated
+                                                           : Ip6AddressState::kPreferred,
+                                 now);
       PYTCP_LOG(log_nd, kInfo, "address {} is preferred", addr);
     }
   }

@@ -97,9 +97,11 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   const Counters<NdCounter>& counters() const { return counters_; }
 
   // NeighbourCache::Actions
-  void SendSolicitation(const Ip6Address& target, std::optional<MacAddress> unicast_mac) override;
+  void SendSolicitation(const Ip6Address& target, std::optional<MacAddress> unicast_mac,
+                        Instant now) override;
   void TransmitQueued(const Ip6Address& target, const MacAddress& mac, Packet packet) override;
-  void ResolutionFailed(const Ip6Address& target, std::vector<Packet> dropped) override;
+  void ResolutionFailed(const Ip6Address& target, std::vector<Packet> dropped,
+                        Instant now) override;
 
  private:
   struct Dad {
@@ -144,7 +146,6 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   Duration base_reachable_time_ = std::chrono::seconds(30);
   Instant reachable_redraw_at_ = Instant::Infinite();
   bool rs_done_ = false;
-  Instant now_;
   Counters<NdCounter> counters_;
 };
 

@@ -51,12 +51,13 @@ class NeighbourCache {
     virtual ~Actions() = default;
     // Send a solicitation for `target`: broadcast/multicast when `unicast_mac` is empty
     // (INCOMPLETE), unicast to the cached MAC when probing (PROBE).
-    virtual void SendSolicitation(const Addr& target, std::optional<MacAddress> unicast_mac) = 0;
+    virtual void SendSolicitation(const Addr& target, std::optional<MacAddress> unicast_mac,
+                                  Instant now) = 0;
     // Resolution succeeded: transmit a packet that was waiting for it.
     virtual void TransmitQueued(const Addr& target, const MacAddress& mac, Packet packet) = 0;
     // Resolution failed (no answer after the retries); packets that waited are handed
     // back so that their senders can be told (EHOSTUNREACH).
-    virtual void ResolutionFailed(const Addr& target, std::vector<Packet> dropped) = 0;
+    virtual void ResolutionFailed(const Addr& target, std::vector<Packet> dropped, Instant now) = 0;
   };
 
   struct Entry {

@@ -66,7 +66,7 @@ typename NeighbourCache<Addr>::ResolveResult NeighbourCache<Addr>::Resolve(const
     if (packet != nullptr) e->queue.push_back(std::move(*packet));
     e->probes_sent = 1;
     e->deadline = now + config_.retrans_timer;
-    actions_->SendSolicitation(addr, std::nullopt);
+    actions_->SendSolicitation(addr, std::nullopt, now);
     return ResolveResult::kQueued;
   }
   Entry& e = it->second;
@@ -242,8 +242,8 @@ void NeighbourCache<Addr>::Poll(Instant now) {
     }
   }
   // Callbacks run after the walk: they may touch the cache.
-  for (auto& [addr, mac] : solicit) actions_->SendSolicitation(addr, mac);
-  for (auto& [addr, dropped] : failed) actions_->ResolutionFailed(addr, std::move(dropped));
+  for (auto& [addr, mac] : solicit) actions_->SendSolicitation(addr, mac, now);
+  for (auto& [addr, dropped] : failed) actions_->ResolutionFailed(addr, std::move(dropped), now);
 }
 
 template <typename Addr>

@@ -40,9 +40,11 @@ class ArpEngineTest : public ::testing::Test {
     addresses_ = Ip4AddressTable();
     arp_ = std::make_unique<ArpEngine>(iface_.get(), &addresses_, &random_, config_);
     iface_->RegisterHandler(EtherType::kArp, arp_.get());
-    arp_->set_failure_handler([this](Ip4Address, std::vector<ArpEngine::Packet> dropped) {
-      failed_ += dropped.size();
-    });
+    arp_->set_failure_handler(
+        [this](Ip4Address, std::vector<ArpEngine::Packet> dropped, Instant now) {
+          failed_ += dropped.size();
+          failed_at_ = now;
+        });
     arp_->set_conflict_handler([this](Ip4Address, MacAddress) { ++conflicts_; });
   }
 
@@ -90,6 +92,7 @@ class ArpEngineTest : public ::testing::Test {
   Ip4AddressTable addresses_;
   std::unique_ptr<ArpEngine> arp_;
   size_t failed_ = 0;
+  Instant failed_at_;  // the time the failure was reported with
   int conflicts_ = 0;
 };
 
@@ -146,10 +149,12 @@ TEST_F(ArpEngineTest, UnansweredResolutionRetriesThenReportsFailure) {
   AddAddress(kOurIp);
   MacAddress mac;
   ArpEngine::Packet packet{0x45};
+  const Instant start = clock_.Now();
   (void)arp_->Resolve(kPeerIp, clock_.Now(), &mac, &packet);
   RunFor(10s);
   EXPECT_EQ(SentByStack().size(), 3u);
   EXPECT_EQ(failed_, 1u);
+  EXPECT_EQ(failed_at_, start + 3s);  // after three requests 1 s apart, not time zero
   EXPECT_EQ(arp_->counters().Get(ArpCounter::kResolutionFailures), 1u);
 }
 

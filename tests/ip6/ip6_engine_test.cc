@@ -349,9 +349,10 @@ TEST_F(Ip6EngineTest, SourceSelectionRfc6724) {
   // Rule 3: a deprecated address loses to a preferred one, even with a longer match.
   const Ip6Address other = *Ip6Address::Parse("fd78::5");
   stack_->ip6_addresses().Add(Ip6AddressEntry{*Ip6Interface::Parse("fd78::5/64"),
-                                              Ip6AddressState::kDeprecated});
+                                              Ip6AddressState::kDeprecated},
+                              clock_.Now());
   EXPECT_EQ(ip6.SelectSource(kFar), kOurGlobal);
-  stack_->ip6_addresses().SetState(other, Ip6AddressState::kPreferred);
+  stack_->ip6_addresses().SetState(other, Ip6AddressState::kPreferred, clock_.Now());
   EXPECT_EQ(ip6.SelectSource(kFar), other);  // rule 8: longest match
 }
 

@@ -16,18 +16,23 @@ constexpr MacAddress kOtherMac(MacAddress::Bytes{0x02, 0, 0, 0x77, 0, 0x02});
 
 class RecordingActions : public NeighbourCache<Ip4Address>::Actions {
  public:
-  void SendSolicitation(const Ip4Address&, std::optional<MacAddress> unicast) override {
+  void SendSolicitation(const Ip4Address&, std::optional<MacAddress> unicast, Instant now) override {
     solicitations.push_back(unicast.has_value() ? "unicast" : "broadcast");
+    solicited_at.push_back(now);
   }
   void TransmitQueued(const Ip4Address&, const MacAddress& mac,
                       std::vector<uint8_t> packet) override {
     transmitted.emplace_back(mac, packet);
   }
-  void ResolutionFailed(const Ip4Address&, std::vector<std::vector<uint8_t>> dropped) override {
+  void ResolutionFailed(const Ip4Address&, std::vector<std::vector<uint8_t>> dropped,
+                        Instant now) override {
     failed_packets += dropped.size();
     ++failures;
+    failed_at = now;
   }
   std::vector<std::string> solicitations;
+  std::vector<Instant> solicited_at;  // the time each callback was given
+  Instant failed_at;
   std::vector<std::pair<MacAddress, std::vector<uint8_t>>> transmitted;
   size_t failed_packets = 0;
   int failures = 0;
@@ -76,9 +81,18 @@ TEST_F(NeighbourCacheTest, FirstPacketIsQueuedNotLost) {
 
 TEST_F(NeighbourCacheTest, RetriesThenFailsAndHandsBackPackets) {
   MacAddress mac;
+  const Instant start = clock_.Now();
   (void)Send(1, &mac);
   RunUntil(clock_.Now() + 10s);
   EXPECT_EQ(actions_.solicitations.size(), 3u);  // MAX_MULTICAST_SOLICIT
+  // Each callback is given the time it happens at (RETRANS_TIMER apart, 1 s), which the
+  // engines pass on (ND's solicitation, the transports' EHOSTUNREACH) instead of storing
+  // a time of their own.
+  ASSERT_EQ(actions_.solicited_at.size(), 3u);
+  EXPECT_EQ(actions_.solicited_at[0], start);
+  EXPECT_EQ(actions_.solicited_at[1], start + 1s);
+  EXPECT_EQ(actions_.solicited_at[2], start + 2s);
+  EXPECT_EQ(actions_.failed_at, start + 3s);
   EXPECT_EQ(actions_.failures, 1);
   EXPECT_EQ(actions_.failed_packets, 1u);
   EXPECT_EQ(cache_.Find(kPeer), nullptr);

@@ -4,14 +4,9 @@
 #include <cerrno>
 
 #include "stack/wire/checksum.h"
+#include "stack/net/ephemeral_ports.h"
 
 namespace pytcp {
-namespace {
-// Linux's ping sockets take identifiers from the same range as ports (ping_get_port).
-constexpr uint16_t kIdentFirst = 32768;
-constexpr uint16_t kIdentLast = 60999;
-}  // namespace
-
 Icmp4Sockets::Icmp4Sockets(Icmp4Engine* engine, Ip4Engine* ip4, Random* random)
     : icmp_(engine), ip4_(ip4), random_(random) {
   icmp_->set_listener([this](const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
@@ -32,17 +27,15 @@ Icmp4Sockets::~Icmp4Sockets() {
   icmp_->set_local_error_listener(nullptr);
 }
 
-Result<uint16_t, int> Icmp4Sockets::PickIdentifier(const Icmp4Endpoint* ep) {
+Result<uint16_t, int> Icmp4Sockets::PickIdentifier() {
   // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
-  constexpr uint32_t kRange = kIdentLast - kIdentFirst + 1;
-  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
-  for (uint32_t i = 0; i < kRange; ++i) {
-    const auto id = static_cast<uint16_t>(kIdentFirst + (start + i) % kRange);
-    auto it = ping_.find(id);
-    if (it == ping_.end() || it->second.empty()) return id;
-    (void)ep;
-  }
-  return Err{EAGAIN};
+  const auto id = SearchEphemeralPort(static_cast<uint32_t>(random_->Below(kEphemeralPortCount)),
+                                      [&](uint16_t i) {
+                                        auto it = ping_.find(i);
+                                        return it == ping_.end() || it->second.empty();
+                                      });
+  if (!id) return Err{EAGAIN};
+  return *id;
 }
 
 Result<bool, int> Icmp4Sockets::BindPing(Icmp4Endpoint* ep, SocketAddress local) {
@@ -53,7 +46,7 @@ Result<bool, int> Icmp4Sockets::BindPing(Icmp4Endpoint* ep, SocketAddress local)
     if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
   }
   if (local.port == 0) {
-    auto id = PickIdentifier(ep);
+    auto id = PickIdentifier();
     if (!id.ok()) return Err{id.error()};
     local.port = *id;
   } else {

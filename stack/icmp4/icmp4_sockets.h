@@ -90,7 +90,7 @@ class Icmp4Sockets {
   bool OnMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
   void OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
   void DeliverError(const Ip4ErrorInfo& e, Instant now);
-  Result<uint16_t, int> PickIdentifier(const Icmp4Endpoint* ep);
+  Result<uint16_t, int> PickIdentifier();
   Result<bool, int> Transmit(Icmp4Endpoint* ep, Ip4Address dst, const Icmp4SendOptions& options,
                              Instant now);
 

@@ -5,12 +5,10 @@
 
 #include "stack/wire/checksum.h"
 #include "stack/wire/ip6.h"
+#include "stack/net/ephemeral_ports.h"
 
 namespace pytcp {
 namespace {
-// Linux's ping sockets take identifiers from the same range as ports (ping_get_port).
-constexpr uint16_t kIdentFirst = 32768;
-constexpr uint16_t kIdentLast = 60999;
 constexpr size_t kMaxPayload = 65535;  // without a jumbogram (RFC 2675)
 }  // namespace
 
@@ -41,14 +39,13 @@ Icmp6Sockets::~Icmp6Sockets() {
 
 Result<uint16_t, int> Icmp6Sockets::PickIdentifier() {
   // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
-  constexpr uint32_t kRange = kIdentLast - kIdentFirst + 1;
-  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
-  for (uint32_t i = 0; i < kRange; ++i) {
-    const auto id = static_cast<uint16_t>(kIdentFirst + (start + i) % kRange);
-    auto it = ping_.find(id);
-    if (it == ping_.end() || it->second.empty()) return id;
-  }
-  return Err{EAGAIN};
+  const auto id = SearchEphemeralPort(static_cast<uint32_t>(random_->Below(kEphemeralPortCount)),
+                                      [&](uint16_t i) {
+                                        auto it = ping_.find(i);
+                                        return it == ping_.end() || it->second.empty();
+                                      });
+  if (!id) return Err{EAGAIN};
+  return *id;
 }
 
 bool Icmp6Sockets::IsOurs(const Ip6Address& a) const {

@@ -9,13 +9,12 @@
 #include "stack/base/log.h"
 #include "stack/net/bind_overlap.h"
 #include "stack/wire/checksum.h"
+#include "stack/net/ephemeral_ports.h"
 
 namespace pytcp {
 namespace {
 LogChannel log_tcp_engine("tcp");
 
-constexpr uint16_t kEphemeralFirst = 32768;  // Linux's net.ipv4.ip_local_port_range
-constexpr uint16_t kEphemeralLast = 60999;
 
 BindKey KeyOf(const TcpPortUser& u) { return BindKey{u.local.ip, u.ipv6, u.v6only}; }
 
@@ -70,19 +69,17 @@ void TcpEngine::Deregister(TcpPortUser* user) {
 
 Result<uint16_t, int> TcpEngine::PickBindPort(TcpPortUser* user) {
   // RFC 6056 §3.3.1: a random start, then a linear search of the range.
-  constexpr uint32_t kRange = kEphemeralLast - kEphemeralFirst + 1;
-  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
-  for (uint32_t i = 0; i < kRange; ++i) {
-    const auto port = static_cast<uint16_t>(kEphemeralFirst + (start + i) % kRange);
-    auto it = ports_.find(port);
-    if (it == ports_.end() || it->second.empty()) return port;
-    bool busy = false;
-    for (const TcpPortUser* other : it->second) {
-      busy = busy || Overlap(*user, *other);
-    }
-    if (!busy) return port;
-  }
-  return Err{EADDRINUSE};  // Linux: bind(port 0) with the range exhausted
+  const auto port = SearchEphemeralPort(
+      static_cast<uint32_t>(random_->Below(kEphemeralPortCount)), [&](uint16_t p) {
+        auto it = ports_.find(p);
+        if (it == ports_.end()) return true;
+        for (const TcpPortUser* other : it->second) {
+          if (Overlap(*user, *other)) return false;
+        }
+        return true;
+      });
+  if (!port) return Err{EADDRINUSE};  // Linux: bind(port 0) with the range exhausted
+  return *port;
 }
 
 Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
@@ -90,23 +87,21 @@ Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
   // RFC 6056 §3.3.3-like: the starting point is a keyed hash of the destination plus a
   // random offset; a port is usable when only connections (not bind()) use it and the
   // four-tuple is unique (Linux's __inet_hash_connect).
-  constexpr uint32_t kRange = kEphemeralLast - kEphemeralFirst + 1;
   TcpFourTuple probe{local, remote.ip, 0, remote.port};
-  const uint32_t start =
-      secrets_.PortOffset(probe) + static_cast<uint32_t>(random_->Below(kRange));
-  for (uint32_t i = 0; i < kRange; ++i) {
-    const auto port = static_cast<uint16_t>(kEphemeralFirst + (start + i) % kRange);
-    auto it = ports_.find(port);
+  const uint32_t offset =
+      secrets_.PortOffset(probe) + static_cast<uint32_t>(random_->Below(kEphemeralPortCount));
+  const auto port = SearchEphemeralPort(offset, [&](uint16_t p) {
+    auto it = ports_.find(p);
     if (it != ports_.end()) {
-      bool bound = false;
-      for (const TcpPortUser* other : it->second) bound = bound || !other->is_connection;
-      if (bound) continue;
+      for (const TcpPortUser* other : it->second) {
+        if (!other->is_connection) return false;
+      }
     }
-    probe.local_port = port;
-    if (connections_.contains(probe)) continue;
-    return port;
-  }
-  return Err{EADDRNOTAVAIL};  // Linux: connect() with no free ephemeral port
+    probe.local_port = p;
+    return !connections_.contains(probe);
+  });
+  if (!port) return Err{EADDRNOTAVAIL};  // Linux: connect() with no free ephemeral port
+  return *port;
 }
 
 Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {

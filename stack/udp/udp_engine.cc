@@ -7,6 +7,7 @@
 #include "stack/net/bind_overlap.h"
 #include "stack/wire/checksum.h"
 #include "stack/wire/icmp4.h"
+#include "stack/net/ephemeral_ports.h"
 
 namespace pytcp {
 namespace {
@@ -54,20 +55,18 @@ bool UdpEngine::Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const {
 
 Result<uint16_t, int> UdpEngine::PickEphemeral(UdpEndpoint* ep) {
   // RFC 6056 §3.3.1 (Algorithm 1): a random starting point, then a linear search.
-  constexpr uint32_t kRange = kEphemeralPortLast - kEphemeralPortFirst + 1;
-  const uint32_t start = static_cast<uint32_t>(random_->Below(kRange));
-  for (uint32_t i = 0; i < kRange; ++i) {
-    const auto port = static_cast<uint16_t>(kEphemeralPortFirst + (start + i) % kRange);
-    auto it = ports_.find(port);
-    if (it == ports_.end()) return port;
-    bool conflict = false;
-    for (const UdpEndpoint* other : it->second) {
-      // An ephemeral port is never shared, whatever the reuse options.
-      conflict = conflict || Overlap(*ep, *other);
-    }
-    if (!conflict) return port;
-  }
-  return Err{EAGAIN};  // Linux reports EAGAIN when the ephemeral range is exhausted
+  const auto port = SearchEphemeralPort(
+      static_cast<uint32_t>(random_->Below(kEphemeralPortCount)), [&](uint16_t p) {
+        auto it = ports_.find(p);
+        if (it == ports_.end()) return true;
+        for (const UdpEndpoint* other : it->second) {
+          // An ephemeral port is never shared, whatever the reuse options.
+          if (Overlap(*ep, *other)) return false;
+        }
+        return true;
+      });
+  if (!port) return Err{EAGAIN};  // Linux reports EAGAIN when the ephemeral range is exhausted
+  return *port;
 }
 
 Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {

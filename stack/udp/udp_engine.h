@@ -38,8 +38,6 @@ enum class UdpCounter : uint16_t {
 std::string_view CounterName(UdpCounter c);
 
 // Linux's default ephemeral range (net.ipv4.ip_local_port_range).
-inline constexpr uint16_t kEphemeralPortFirst = 32768;
-inline constexpr uint16_t kEphemeralPortLast = 60999;
 
 class UdpEndpoint {
  public:

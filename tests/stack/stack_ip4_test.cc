@@ -11,6 +11,7 @@
 #include "stack/stack.h"
 #include "stack/wire/icmp4.h"
 #include "stack/wire/ip4.h"
+#include "stack/net/ephemeral_ports.h"
 #include "tests/support/frame_peer.h"
 #include "tests/support/simulator.h"
 

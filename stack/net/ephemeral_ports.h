@@ -1,0 +1,32 @@
+// The ephemeral port range and its search (RFC 6056), shared by TCP's bind and connect,
+// UDP's automatic bind and the ping sockets' identifiers (Linux's ping_get_port takes them
+// from the same range).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace pytcp {
+
+// Linux's net.ipv4.ip_local_port_range default, which RFC 6056 §3.2 also recommends
+// the IANA range over (1024-65535 would collide with registered services).
+inline constexpr uint16_t kEphemeralPortFirst = 32768;
+inline constexpr uint16_t kEphemeralPortLast = 60999;
+inline constexpr uint32_t kEphemeralPortCount = kEphemeralPortLast - kEphemeralPortFirst + 1;
+
+// RFC 6056 §3.3.1 (Algorithm 1) and §3.3.3 (Algorithm 3): from the port at `offset` in the
+// range (a random number for Algorithm 1; a keyed hash of the destination plus a random
+// number for Algorithm 3), a linear search for the first port `usable` accepts, wrapping
+// once around the range. nullopt when every port is taken (the caller's errno: EAGAIN for
+// UDP and ping, EADDRINUSE for bind, EADDRNOTAVAIL for connect, as Linux).
+template <typename Usable>
+std::optional<uint16_t> SearchEphemeralPort(uint32_t offset, Usable&& usable) {
+  for (uint32_t i = 0; i < kEphemeralPortCount; ++i) {
+    const auto port =
+        static_cast<uint16_t>(kEphemeralPortFirst + (offset + i) % kEphemeralPortCount);
+    if (usable(port)) return port;
+  }
+  return std::nullopt;
+}
+
+}  // namespace pytcp

@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "stack/wire/dns.h"
-#include "tests/wire/captures_v6app.h"
-#include "tests/wire/util_v6app.h"
+#include "tests/wire/captures_ip6_dhcp_dns.h"
+#include "tests/wire/wire_test_util.h"
 
 namespace pytcp {
 namespace {
 
-using namespace testing_v6app;  // NOLINT
+using namespace wire_testing;  // NOLINT
 
 std::vector<std::string> Labels(const DnsNameView& n) {
   std::vector<std::string> out;

@@ -1,4 +1,4 @@
-// Real frames captured with tcpdump (see captures_v4.sh) from Linux 6.18.44 kernels talking to each other over
+// Real frames captured with tcpdump (see captures_ip4.sh) from Linux 6.18.44 kernels talking to each other over
 // veth pairs in private network namespaces (checksum offload off, so every checksum is
 // the one on the wire). Hosts: 10.99.4.1 (02:00:00:00:00:0a) and 10.99.4.2
 // (02:00:00:00:00:0b); for the routed captures 10.99.5.1 (02:00:00:00:00:0a) behind

@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "stack/wire/ip6_ext.h"
-#include "tests/wire/captures_v6app.h"
-#include "tests/wire/util_v6app.h"
+#include "tests/wire/captures_ip6_dhcp_dns.h"
+#include "tests/wire/wire_test_util.h"
 
 namespace pytcp {
 namespace {
 
-using namespace testing_v6app;  // NOLINT
+using namespace wire_testing;  // NOLINT
 
 constexpr uint8_t kHbh = 0, kRouting = 43, kFragment = 44, kDest = 60, kIcmp6 = 58, kUdp = 17;
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# How the frames in captures_v4.h were obtained (not run by the test suite; needs root,
+# How the frames in captures_ip4.h were obtained (not run by the test suite; needs root,
 # tcpdump, ethtool and tc). Two or three private network namespaces joined by veth pairs,
 # checksum offloads off so the captured checksums are the ones on the wire; traffic stays
 # inside the namespaces, which are deleted on exit. Writes /tmp/cap.pcap (direct link:

@@ -1,5 +1,5 @@
 // Packets captured from Linux 6.x and dnsmasq 2.90 in a pair of network namespaces (veth,
-// bridge querier, dnsmasq with --enable-ra ra-stateless, DHCP and DNS), for the v6app wire
+// bridge querier, dnsmasq with --enable-ra ra-stateless, DHCP and DNS), for the IPv6, ICMPv6, DHCPv4 and DNS wire
 // tests. IPv6 packets start at the IPv6 header; DHCP and DNS are UDP payloads.
 #pragma once
 

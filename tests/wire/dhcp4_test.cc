@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "stack/wire/dhcp4.h"
-#include "tests/wire/captures_v6app.h"
-#include "tests/wire/util_v6app.h"
+#include "tests/wire/captures_ip6_dhcp_dns.h"
+#include "tests/wire/wire_test_util.h"
 
 namespace pytcp {
 namespace {
 
-using namespace testing_v6app;  // NOLINT
+using namespace wire_testing;  // NOLINT
 
 constexpr uint32_t kXid = 0x3903f326;
 const MacAddress kClientMac = Mac("2a:92:7d:0a:a3:97");

@@ -3,13 +3,13 @@
 #include <vector>
 
 #include "stack/wire/icmp6_mld.h"
-#include "tests/wire/captures_v6app.h"
-#include "tests/wire/util_v6app.h"
+#include "tests/wire/captures_ip6_dhcp_dns.h"
+#include "tests/wire/wire_test_util.h"
 
 namespace pytcp {
 namespace {
 
-using namespace testing_v6app;  // NOLINT
+using namespace wire_testing;  // NOLINT
 
 const Ip6Address kHostLl = A6("fe80::2892:7dff:fe0a:a397");
 const Ip6Address kMldRouters = A6("ff02::16");

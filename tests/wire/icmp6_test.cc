@@ -4,13 +4,13 @@
 #include <string>
 
 #include "stack/wire/icmp6.h"
-#include "tests/wire/captures_v6app.h"
-#include "tests/wire/util_v6app.h"
+#include "tests/wire/captures_ip6_dhcp_dns.h"
+#include "tests/wire/wire_test_util.h"
 
 namespace pytcp {
 namespace {
 
-using namespace testing_v6app;  // NOLINT
+using namespace wire_testing;  // NOLINT
 
 const Ip6Address kHost = A6("fd77::2892:7dff:fe0a:a397");
 const Ip6Address kPeer = A6("fd77::1");

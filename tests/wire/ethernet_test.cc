@@ -5,7 +5,7 @@
 #include <array>
 #include <vector>
 
-#include "tests/wire/captures_v4.h"
+#include "tests/wire/captures_ip4.h"
 
 namespace pytcp {
 namespace {

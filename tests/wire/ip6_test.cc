@@ -4,13 +4,13 @@
 #include <string>
 
 #include "stack/wire/ip6.h"
-#include "tests/wire/captures_v6app.h"
-#include "tests/wire/util_v6app.h"
+#include "tests/wire/captures_ip6_dhcp_dns.h"
+#include "tests/wire/wire_test_util.h"
 
 namespace pytcp {
 namespace {
 
-using namespace testing_v6app;  // NOLINT
+using namespace wire_testing;  // NOLINT
 
 TEST(Ip6ViewTest, ParsesDnsmasqRouterAdvertHeaderFieldByField) {
   auto ip = Ip6View::Parse(testdata::kRouterAdvert);

@@ -1,4 +1,4 @@
-// Helpers shared by the v6app wire tests.
+// Helpers shared by the IPv6, ICMPv6, DHCPv4 and DNS wire tests.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 #include "stack/wire/ip6.h"
 #include "stack/wire/ip6_ext.h"
 
-namespace pytcp::testing_v6app {
+namespace pytcp::wire_testing {
 
 using Bytes = std::vector<uint8_t>;
 
@@ -55,4 +55,4 @@ inline void FixIcmpChecksum(Bytes& message, const Ip6Address& src, const Ip6Addr
   Icmp6FillChecksum(message, Icmp6PseudoHeaderSum(src, dst, message.size()));
 }
 
-}  // namespace pytcp::testing_v6app
+}  // namespace pytcp::wire_testing

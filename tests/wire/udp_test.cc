@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "stack/wire/ip4.h"
-#include "tests/wire/captures_v4.h"
+#include "tests/wire/captures_ip4.h"
 
 namespace pytcp {
 namespace {

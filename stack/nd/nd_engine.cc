@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "stack/base/log.h"
-#include "stack/tcp/tcp_isn.h"
+#include "stack/base/siphash.h"
 
 namespace pytcp {
 namespace {

@@ -15,13 +15,11 @@
 #include "stack/base/clock.h"
 #include "stack/base/host_key.h"
 #include "stack/base/random.h"
+#include "stack/base/siphash.h"
 #include "stack/net/seq_num.h"
 #include "stack/tcp/tcp_types.h"
 
 namespace pytcp {
-
-// SipHash-2-4 of `data` under the 128-bit key (k0, k1).
-uint64_t SipHash24(uint64_t k0, uint64_t k1, ByteSpan data);
 
 // The keys, all derived from one secret. With the host's key for the boot
 // (stack/base/host_key.h) every program and daemon of the host computes the same ISNs and

@@ -195,6 +195,7 @@ void TcpConnection::EnterTimeWait(Instant now) {
   // RFC 9293 §3.10.7.4: TIME-WAIT lasts 2*MSL; only the timer and a re-ACK remain.
   timewait_deadline_ = now + config_.time_wait;
   rtx_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = Instant::Infinite();
+  tlp_deadline_ = rack_deadline_ = Instant::Infinite();
   Notify();
 }
 
@@ -205,6 +206,7 @@ void TcpConnection::EnterClosed(int error) {
   if (error != 0) error_ = error;
   rtx_deadline_ = persist_deadline_ = delack_deadline_ = timewait_deadline_ = cork_deadline_ =
       Instant::Infinite();
+  tlp_deadline_ = rack_deadline_ = Instant::Infinite();
   if (embryonic) {
     listener_->OnEmbryonicClosed();
     listener_ = nullptr;
@@ -661,6 +663,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     }
   }
 
+  RackOnAck(seg, now);
   uint32_t newly_sacked = 0;
   if (sack_ok_ && seg.options.sack_block_count > 0) {
     newly_sacked = scoreboard_.Add(seg.options.sack(), SeqMax(ack, snd_una_), snd_nxt_);
@@ -731,6 +734,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (retrans_stamp_ != 0 && snd_una_ >= retrans_high_) retrans_stamp_ = 0;
     bytes_acked_ += acked;
     scoreboard_.AdvanceUna(ack);
+    rack_.AdvanceUna(ack);
     if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
     if (lost_until_ < snd_una_) lost_until_ = snd_una_;
     if (snd_sml_ < snd_una_) snd_sml_ = snd_una_;
@@ -779,6 +783,9 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   }
 
   if (recovery_ != Recovery::kOpen && sack_ok_ && newly_sacked > 0) DetectLostRetransmissions(now);
+  // RFC 8985 §6.2: what RACK finds lost by transmit time joins the lost range, in
+  // recovery as well as before it.
+  const bool rack_loss = RackDetect(now);
 
   // Loss detection: RFC 6675 §5 (DupThresh duplicates, or IsLost(SND.UNA) from the
   // scoreboard) and RFC 6582 §3.2 step 1 (not again for the same window without SACK).
@@ -786,93 +793,13 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     const int thresh = DupThresh();
     bool loss = dupacks_ >= thresh;
     if (sack_ok_) {
-      loss = loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), thresh) > snd_una_;
+      loss = loss || rack_loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), thresh) > snd_una_;
     } else if (loss && !(snd_una_ > reno_recover_)) {
       // RFC 6582 §3.2 step 1: duplicates of a window already recovered are ignored.
       loss = false;
     }
     if (loss) EnterFastRecovery(std::max(flight_before, pipe_before), now);
   }
-}
-
-void TcpConnection::SaveForUndo() {
-  undo_valid_ = ts_ok_;
-  prior_cwnd_ = cc_->cwnd();
-  prior_ssthresh_ = cc_->ssthresh();
-  recovery_start_una_ = snd_una_;
-}
-
-void TcpConnection::ClearRecoveryLogs() {
-  rtx_log_.clear();
-  rtx_again_.clear();
-  rtx_again_bytes_ = 0;
-}
-
-bool TcpConnection::DetectSpuriousRecovery(const TcpSegment& seg) {
-  // RFC 3522 §2: the first ACK of new data after the retransmission echoes a timestamp
-  // older than the first retransmission of that data: the original arrived (reordering,
-  // a queue longer than the RTO), the recovery was not needed. The stamp is the first
-  // retransmission's, kept until everything retransmitted is acknowledged (Linux's
-  // retrans_stamp), so a retransmission from an earlier episode is not taken for the
-  // original.
-  if (recovery_ == Recovery::kOpen || !undo_valid_ || retrans_stamp_ == 0) return false;
-  if (!seg.options.timestamps || seg.options.timestamps->echo_reply == 0) return false;
-  undo_valid_ = false;  // only the first ACK of new data decides
-  const uint32_t tsecr = seg.options.timestamps->echo_reply;
-  if (static_cast<int32_t>(tsecr - retrans_stamp_) >= 0) return false;
-  // RFC 4015 §3.2: restore the congestion state from before the response.
-  cc_->Undo(prior_cwnd_, prior_ssthresh_);
-  // Reordering of this depth is normal on this path: raise DupThresh to it (Linux's
-  // tcp_check_sack_reordering, at most its tcp_max_reordering of 300).
-  const uint32_t depth = static_cast<uint32_t>(scoreboard_.high_sacked(snd_una_) - recovery_start_una_) /
-                         std::max<uint32_t>(mss_cache(), 1);
-  reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
-  recovery_ = Recovery::kOpen;
-  lost_until_ = snd_una_;
-  high_rxt_ = snd_una_;
-  ClearRecoveryLogs();
-  return true;
-}
-
-void TcpConnection::DetectLostRetransmissions(Instant now) {
-  const SeqNum high = scoreboard_.high_sacked(snd_una_);
-  // RFC 8985 §6.2's rule for a segment sent before one already delivered: lost once it
-  // is overdue by the RTT plus a reordering window of min_rtt/4, so a retransmission
-  // merely overtaken by later data is given time to arrive.
-  const Duration reo_wnd = std::max<Duration>(rtt_.min_rtt() / 4, std::chrono::milliseconds(1));
-  const Duration overdue = std::max(rtt_.srtt(), latest_rtt_) + reo_wnd;
-  size_t keep = 0;
-  for (const RtxRecord& r : rtx_log_) {
-    if (r.end <= snd_una_ || scoreboard_.SackedIn(r.start, r.end) == static_cast<uint32_t>(r.end - r.start)) {
-      continue;  // delivered
-    }
-    if (high > r.marker && now - r.sent >= overdue) {
-      // Data sent after this retransmission has arrived and it has not: lost again.
-      env_->counters().Inc(TcpCounter::kLostRetransmits);
-      rtx_again_.push_back(r);
-      rtx_again_bytes_ += static_cast<uint32_t>(r.end - r.start);
-      continue;
-    }
-    rtx_log_[keep++] = r;
-  }
-  rtx_log_.resize(keep);
-}
-
-void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
-  env_->counters().Inc(TcpCounter::kFastRetransmits);
-  SaveForUndo();
-  ClearRecoveryLogs();
-  recovery_ = Recovery::kFast;
-  tlp_deadline_ = Instant::Infinite();
-  recovery_point_ = snd_nxt_;
-  reno_recover_ = snd_nxt_;
-  high_rxt_ = snd_una_;
-  // RFC 6675 §5 (4.2) / RFC 5681 §3.2 step 3: the first unacknowledged segment is
-  // retransmitted at once, whatever the scoreboard says.
-  lost_until_ = SeqMax(lost_until_, snd_una_ + MaxPayload());
-  force_rtx_ = true;
-  cc_->OnCongestionEvent(flight, now);
-  rtt_timing_ = false;
 }
 
 void TcpConnection::OnIcmpError(int error, bool hard, Instant now) {

@@ -28,6 +28,7 @@
 #include "stack/base/deadline_heap.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_congestion.h"
+#include "stack/tcp/tcp_rack.h"
 #include "stack/tcp/tcp_reassembly.h"
 #include "stack/tcp/tcp_ring_buffer.h"
 #include "stack/tcp/tcp_rtt.h"
@@ -206,6 +207,14 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  private:
   enum class Recovery : uint8_t { kOpen, kFast, kLoss };
 
+  // tcp_recovery.cc
+  void RackOnAck(const TcpSegment& seg, Instant now);
+  // RFC 8985 §6.2 step 5: raises lost_until_ to what RACK finds lost; true when it moved.
+  bool RackDetect(Instant now);
+  void OnRackTimeout(Instant now);
+  enum class RtxResult : uint8_t { kNone, kSent, kBlocked };
+  RtxResult SendRescue(Instant now);  // RFC 6675 NextSeg rules 3 and 4
+
   // tcp_connection.cc
   TcpInputResult InputSynSent(const TcpSegment& seg, Instant now);
   bool Acceptable(const TcpSegment& seg) const;
@@ -245,7 +254,6 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void ScheduleAck(uint32_t bytes, Instant now);
 
   // tcp_send.cc
-  enum class RtxResult : uint8_t { kNone, kSent, kBlocked };
   void Output(Instant now);
   bool SendOne(Instant now, bool* window_blocked);
   RtxResult SendRetransmission(Instant now);
@@ -349,6 +357,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   std::vector<RtxRecord> rtx_again_;
   uint32_t rtx_again_bytes_ = 0;
   TcpSackScoreboard scoreboard_;
+  TcpRack rack_;  // RFC 8985 transmit times and RACK state
+  Instant rack_deadline_ = Instant::Infinite();  // §6.3 reordering timer
+  // RFC 6675 RescueRxt: one rescue retransmission per recovery (NextSeg rule 4).
+  bool rescue_valid_ = false;
+  SeqNum rescue_rxt_;
   std::unique_ptr<TcpCongestionControl> cc_;
   uint32_t max_pipe_ = 0;  // largest pipe since the last ACK (RFC 7661 cwnd-limited test)
 

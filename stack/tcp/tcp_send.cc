@@ -264,8 +264,10 @@ void TcpConnection::ArmTlp(Instant now) {
   Duration pto = rtt_.srtt() * 2;
   if (static_cast<uint32_t>(snd_nxt_ - snd_una_) <= mss_cache()) pto += std::chrono::milliseconds(200);
   pto = std::max<Duration>(pto, std::chrono::milliseconds(10));
-  const Instant at = now + pto;
-  if (at < rtx_deadline_) tlp_deadline_ = at;
+  // §7.2: a probe due after the RTO is sent when the RTO would fire, in its place (Linux's
+  // tcp_schedule_loss_probe caps the timeout at the time left to the RTO): a single lost
+  // segment at the tail is then repaired by a probe, without the RTO's collapse of cwnd.
+  tlp_deadline_ = std::min(now + pto, rtx_deadline_);
 }
 
 int TcpConnection::DupThresh() const {
@@ -317,6 +319,7 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
       if (!f.fin) continue;
     }
     SendSegment(r.start, f, static_cast<size_t>(r.start - snd_buf_seq_), len, now);
+    rack_.OnRetransmit(r.start, r.start + len + (f.fin ? 1 : 0), now);
     rtx_log_.push_back({r.start, r.start + len + (f.fin ? 1 : 0), snd_nxt_, now});
     NoteRetransmission(r.start + len + (f.fin ? 1 : 0), now);
     env_->counters().Inc(TcpCounter::kTxRetransSegments);
@@ -355,6 +358,7 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
   f.psh = len > 0 && start + len == dend;
   SendSegment(start, f, static_cast<size_t>(start - snd_buf_seq_), len, now);
   high_rxt_ = start + len + (f.fin ? 1 : 0);
+  rack_.OnRetransmit(start, high_rxt_, now);
   force_rtx_ = false;
   NoteRetransmission(high_rxt_, now);
   if (sack_ok_ && rtx_log_.size() < 4096) rtx_log_.push_back({start, high_rxt_, snd_nxt_, now});
@@ -373,6 +377,7 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
   // Linux sets PSH on the segment that empties the queue.
   f.psh = len > 0 && snd_nxt_ + len == data_end();
   SendSegment(snd_nxt_, f, static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len, now);
+  rack_.OnSend(snd_nxt_, snd_nxt_ + len + (with_fin ? 1 : 0), now);  // RFC 8985 §6.1
   last_seg_start_ = snd_nxt_;
   if (!rtt_timing_) {
     rtt_timing_ = true;
@@ -401,7 +406,7 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
   const SeqNum dend = data_end();
   const bool fin_pending = fin_queued_ && !fin_sent_;
   const uint32_t unsent_bytes = snd_nxt_ < dend ? static_cast<uint32_t>(dend - snd_nxt_) : 0;
-  if (unsent_bytes == 0 && !fin_pending) return false;
+  if (unsent_bytes == 0 && !fin_pending) return SendRescue(now) == RtxResult::kSent;
 
   const int32_t wnd_left = (snd_una_ + snd_wnd_) - snd_nxt_;
   const uint32_t room = wnd_left > 0 ? static_cast<uint32_t>(wnd_left) : 0;
@@ -428,7 +433,7 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
     // only if it is at least half the largest window the peer has offered.
     if (room == 0 || room < max_snd_wnd_ / 2) {
       *window_blocked = true;
-      return false;
+      return SendRescue(now) == RtxResult::kSent;
     }
     len = room;
   }

@@ -56,6 +56,9 @@ class TcpCongestionControl {
   }
 
   uint32_t cwnd() const { return cwnd_; }
+  // The connection's own reductions set the window directly: PRR during fast recovery
+  // (RFC 6937, as Linux's tcp_cwnd_reduction sets snd_cwnd), a restart after idle.
+  void set_cwnd(uint32_t bytes) { cwnd_ = bytes; }
   uint32_t ssthresh() const { return ssthresh_; }
   uint32_t smss() const { return smss_; }
   bool in_slow_start() const { return cwnd_ < ssthresh_; }

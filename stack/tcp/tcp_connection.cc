@@ -646,6 +646,9 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   const SeqNum ack = seg.ack();
   const uint32_t flight_before = static_cast<uint32_t>(snd_nxt_ - snd_una_);
   const uint32_t pipe_before = Pipe();
+  // RFC 6937 DeliveredData: the change in SND.UNA plus the change in SACKed bytes.
+  const uint32_t sacked_before = scoreboard_.sacked_bytes();
+  const uint32_t una_delta = ack > snd_una_ ? static_cast<uint32_t>(ack - snd_una_) : 0;
   // RFC 9293 §3.10.7.4 ESTABLISHED: the send window is updated from segments that are
   // newer (SND.WL1/SND.WL2) than the one it was last taken from.
   bool window_changed = false;
@@ -799,6 +802,17 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
       loss = false;
     }
     if (loss) EnterFastRecovery(std::max(flight_before, pipe_before), now);
+  }
+  if (recovery_ == Recovery::kFast) {
+    // RFC 6937 §3, on every ACK of a fast recovery (the one that began it included, the
+    // one that ended it not): cwnd = pipe + sndcnt, sndcnt in proportion to what this ACK
+    // delivered while pipe is above ssthresh, and catching up no faster than slow start
+    // (PRR-SSRB) once it is below.
+    const int64_t delivered = static_cast<int64_t>(una_delta) +
+                              static_cast<int64_t>(scoreboard_.sacked_bytes()) -
+                              static_cast<int64_t>(sacked_before);
+    cc_->set_cwnd(prr_.OnAck(static_cast<uint32_t>(std::max<int64_t>(delivered, 0)), Pipe(),
+                             cc_->ssthresh(), mss_cache()));
   }
 }
 

@@ -28,6 +28,7 @@
 #include "stack/base/deadline_heap.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_congestion.h"
+#include "stack/tcp/tcp_prr.h"
 #include "stack/tcp/tcp_rack.h"
 #include "stack/tcp/tcp_reassembly.h"
 #include "stack/tcp/tcp_ring_buffer.h"
@@ -358,6 +359,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   uint32_t rtx_again_bytes_ = 0;
   TcpSackScoreboard scoreboard_;
   TcpRack rack_;  // RFC 8985 transmit times and RACK state
+  TcpPrr prr_;    // RFC 6937 state of the current fast recovery
   Instant rack_deadline_ = Instant::Infinite();  // §6.3 reordering timer
   // RFC 6675 RescueRxt: one rescue retransmission per recovery (NextSeg rule 4).
   bool rescue_valid_ = false;

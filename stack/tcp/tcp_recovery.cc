@@ -200,6 +200,9 @@ void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
   lost_until_ = SeqMax(lost_until_, snd_una_ + MaxPayload());
   force_rtx_ = true;
   cc_->OnCongestionEvent(flight, now);
+  // RFC 6937 §3: RecoverFS is the flight before the recovery; from here each ACK sets
+  // cwnd (ProcessAck) rather than cwnd falling to ssthresh at once.
+  prr_.Start(flight);
   rtt_timing_ = false;
 }
 

@@ -181,6 +181,7 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
       env_->Transmit(tuple_, h, payload.first, payload.second, opts_.ttl, opts_.tos, now);
   env_->counters().Inc(TcpCounter::kTxSegments);
   if (len > 0) env_->counters().Inc(TcpCounter::kTxDataSegments);
+  if (recovery_ == Recovery::kFast) prr_.OnSent(static_cast<uint32_t>(len) + (flags.fin ? 1 : 0));
   ++segs_out_;
   if (flags.ack) {
     last_ack_sent_ = rcv_nxt_;

@@ -154,5 +154,56 @@ TEST_F(TcpRecoveryTest, NextSegRuleThreeSendsAnUnsackedHoleBelowTheHighestSack) 
   EXPECT_EQ(TimesSent(peer, s9), 2);
 }
 
+// RFC 6937: after the fast retransmit, PRR lets ssthresh/RecoverFS of what each ACK
+// delivers go out — with Reno (ssthresh half the flight) one new segment per two ACKs —
+// where cwnd = ssthresh with pipe still near the old flight would send nothing until
+// pipe had fallen below ssthresh, half a round trip later.
+TEST_F(TcpRecoveryTest, PrrSendsDuringRecoveryInProportionToWhatIsDelivered) {
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->tcp().mutable_config().initial_cwnd_segments = 20;
+  }
+  uint32_t iss = 0;
+  auto c = Establish(&iss, /*timestamps=*/false);
+  const char reno[] = "reno";
+  ASSERT_TRUE(c->SetOption(IPPROTO_TCP, TCP_CONGESTION, reno, sizeof(reno)).ok());
+  constexpr uint32_t kMss = 1460;
+  ASSERT_TRUE(c->Send(AsBytes(std::string(40 * kMss, 'x')), 0).ok());
+  ASSERT_EQ(Take().size(), 20u);
+  const uint32_t s1 = iss + 1;
+  const uint32_t fresh = s1 + 20 * kMss;  // where new data starts
+  auto sack_upto = [&](uint32_t segs) {  // segments 2..segs SACKed, segment 1 missing
+    TcpHeader h = Peer(".", kPeerIsn + 1, s1);
+    h.options.AddSackBlock({SeqNum(s1 + kMss), SeqNum(s1 + segs * kMss)});
+    Inject(h);
+    return Take();
+  };
+  // Before the recovery each SACK takes a segment out of pipe and lets a new one go.
+  EXPECT_EQ(sack_upto(2).size(), 1u);
+  EXPECT_EQ(sack_upto(3).size(), 1u);
+  auto r = sack_upto(4);  // DupThresh: fast retransmit
+  ASSERT_GE(r.size(), 1u) << Describe(r);
+  EXPECT_EQ(r[0].seq(), s1);
+  // Reno: RecoverFS = 22 segments (20 and the two SACKs let go), ssthresh = 11:
+  // sndcnt = ceil(prr_delivered / 2) - prr_out in whole segments, where the fast
+  // retransmission was the first segment out. (Without PRR, cwnd = 11 with pipe at 19 sends nothing here.)
+  std::vector<int> per_ack;
+  for (uint32_t segs = 5; segs <= 12; ++segs) {
+    int fresh_sent = 0;
+    for (const Sent& s : sack_upto(segs)) fresh_sent += s.seq() >= fresh ? 1 : 0;
+    per_ack.push_back(fresh_sent);
+  }
+  EXPECT_EQ(per_ack, (std::vector<int>{0, 1, 0, 1, 0, 1, 0, 1})) << ::testing::PrintToString(per_ack);
+  // The ACK of everything ends the recovery at ssthresh (half the flight it began with).
+  Inject(Peer(".", kPeerIsn + 1, c->connection()->snd_nxt().value()));
+  (void)Take();
+  struct tcp_info info;
+  socklen_t len = sizeof(info);
+  ASSERT_TRUE(c->GetOption(IPPROTO_TCP, TCP_INFO, &info, &len).ok());
+  EXPECT_EQ(info.tcpi_ca_state, 0);
+  EXPECT_EQ(info.tcpi_snd_cwnd, info.tcpi_snd_ssthresh);
+  EXPECT_EQ(info.tcpi_snd_ssthresh, 11u);  // 22 segments in flight when it began
+}
+
 }  // namespace
 }  // namespace pytcp::testing

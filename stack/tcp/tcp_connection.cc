@@ -748,6 +748,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
         // RFC 6582 §3.2 step 6 / RFC 6675 §5 (A): the recovery point is acknowledged.
         if (recovery_ == Recovery::kFast) cc_->OnRecoveryExit(now);
         recovery_ = Recovery::kOpen;
+        rack_.OnRecoveryEnd();
         ClearRecoveryLogs();
       } else if (!sack_ok_) {
         // RFC 6582 §3.2 step 5: a partial ACK retransmits the first unacknowledged
@@ -785,6 +786,16 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (newly_sacked > 0 || (pure && !window_changed)) ++dupacks_;
   }
 
+  if (sack_ok_ && seg.options.sack_block_count > 0) {
+    // RFC 2883 §4: the first block reports a duplicate when it lies below SEG.ACK or
+    // inside the second block.
+    const auto blocks = seg.options.sack();
+    const TcpSackBlock& b0 = blocks[0];
+    const bool dsack = b0.left < b0.right &&
+                       (b0.right <= ack || (blocks.size() > 1 && blocks[1].left <= b0.left &&
+                                            b0.right <= blocks[1].right));
+    if (dsack) OnDsack(b0, now);
+  }
   if (recovery_ != Recovery::kOpen && sack_ok_ && newly_sacked > 0) DetectLostRetransmissions(now);
   // RFC 8985 §6.2: what RACK finds lost by transmit time joins the lost range, in
   // recovery as well as before it.

@@ -230,6 +230,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void EnterFastRecovery(uint32_t flight, Instant now);
   void SaveForUndo();
   bool DetectSpuriousRecovery(const TcpSegment& seg);
+  // RFC 2883 §5 / RFC 3708: a D-SACK block arrived.
+  void OnDsack(const TcpSackBlock& block, Instant now);
+  // The congestion response of the last episode was not needed: restore it (RFC 4015 §3.2)
+  // and take the reordering seen as normal for the path.
+  void UndoRecovery(bool raise_dupthresh);
   void DetectLostRetransmissions(Instant now);
   void ClearRecoveryLogs();
   int DupThresh() const;
@@ -342,6 +347,10 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool undo_valid_ = false;
   uint32_t retrans_stamp_ = 0;  // TSval of the first retransmission not yet acknowledged
   SeqNum retrans_high_;         // end of the highest retransmission since
+  // RFC 3708: retransmitted segments of the episode not yet reported by a D-SACK
+  // (Linux's undo_retrans); when it reaches zero every retransmission was needless.
+  bool dsack_undo_ = false;
+  int undo_retrans_ = 0;
   uint32_t prior_cwnd_ = 0;
   uint32_t prior_ssthresh_ = 0;
   SeqNum recovery_start_una_;

@@ -92,8 +92,8 @@ Duration TcpRack::ReoWnd(bool in_recovery, uint32_t sacked_segments, int dupthre
 void TcpRack::OnDsack(SeqNum snd_una, SeqNum snd_nxt) {
   if (dsack_round_valid_ && snd_una >= dsack_round_) dsack_round_valid_ = false;
   // A D-SACK means a retransmission was not needed: the path reorders (or delays) more
-  // than the window allowed for. Grow it once per round trip that sees one.
-  reord_ = true;
+  // than the window allowed for. Grow it once per round trip that sees one. (RACK.reord
+  // itself is set only by an original delivered out of order, §6.2 step 3.)
   if (dsack_round_valid_) return;
   dsack_round_valid_ = true;
   dsack_round_ = snd_nxt;

@@ -124,6 +124,8 @@ TcpConnection::RtxResult TcpConnection::SendRescue(Instant now) {
 
 void TcpConnection::SaveForUndo() {
   undo_valid_ = ts_ok_;
+  dsack_undo_ = sack_ok_;
+  undo_retrans_ = 0;
   prior_cwnd_ = cc_->cwnd();
   prior_ssthresh_ = cc_->ssthresh();
   recovery_start_una_ = snd_una_;
@@ -147,18 +149,48 @@ bool TcpConnection::DetectSpuriousRecovery(const TcpSegment& seg) {
   undo_valid_ = false;  // only the first ACK of new data decides
   const uint32_t tsecr = seg.options.timestamps->echo_reply;
   if (static_cast<int32_t>(tsecr - retrans_stamp_) >= 0) return false;
+  UndoRecovery(true);
+  return true;
+}
+
+void TcpConnection::UndoRecovery(bool raise_dupthresh) {
   // RFC 4015 §3.2: restore the congestion state from before the response.
   cc_->Undo(prior_cwnd_, prior_ssthresh_);
+  dsack_undo_ = false;
   // Reordering of this depth is normal on this path: raise DupThresh to it (Linux's
   // tcp_check_sack_reordering, at most its tcp_max_reordering of 300).
   const uint32_t depth = static_cast<uint32_t>(scoreboard_.high_sacked(snd_una_) - recovery_start_una_) /
                          std::max<uint32_t>(mss_cache(), 1);
-  reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
+  if (raise_dupthresh) reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
+  if (recovery_ != Recovery::kOpen) rack_.OnRecoveryEnd();
   recovery_ = Recovery::kOpen;
   lost_until_ = snd_una_;
   high_rxt_ = snd_una_;
   ClearRecoveryLogs();
-  return true;
+}
+
+void TcpConnection::OnDsack(const TcpSackBlock& block, Instant now) {
+  (void)now;
+  env_->counters().Inc(TcpCounter::kRxDsack);
+  // RFC 8985 §6.2 step 4: the reordering window grows with D-SACKs.
+  rack_.OnDsack(snd_una_, snd_nxt_);
+  // RFC 3708 §3 (as Linux's undo_retrans): each D-SACK for data retransmitted in this
+  // episode says one retransmission was a duplicate; once all of them have been reported,
+  // the loss that started the episode never happened (reordering or a late ACK), and the
+  // reduction is undone — during the recovery or after it, as long as no newer episode
+  // has started (SaveForUndo). Without timestamps this is the only evidence there is.
+  if (!dsack_undo_ || undo_retrans_ <= 0) return;
+  if (block.left < recovery_start_una_ || block.right > rtx_max_) return;
+  const uint32_t smss = std::max<uint32_t>(mss_cache(), 1);
+  undo_retrans_ -= static_cast<int>((static_cast<uint32_t>(block.right - block.left) + smss - 1) / smss);
+  if (undo_retrans_ > 0) return;
+  env_->counters().Inc(TcpCounter::kDsackUndos);
+  // With RACK the reordering window (grown by this D-SACK above) is the response to
+  // reordering, as Linux ignores its reordering count for marking once RACK runs; raising
+  // DupThresh to the whole depth of the episode as well made every later loss wait for
+  // dozens of SACKs (simulated 5 % loss: four times the retransmissions, a reduction per
+  // ten losses). Without RACK, DupThresh is the only defence and is raised as for Eifel.
+  UndoRecovery(!config_.rack);
 }
 
 void TcpConnection::DetectLostRetransmissions(Instant now) {

@@ -285,6 +285,7 @@ int TcpConnection::DupThresh() const {
 
 void TcpConnection::NoteRetransmission(SeqNum end, Instant now) {
   rtx_max_ = SeqMax(rtx_max_, end);
+  if (dsack_undo_) ++undo_retrans_;  // one segment each (RFC 3708 counting)
   if (!ts_ok_) return;
   if (retrans_stamp_ == 0) {
     retrans_stamp_ = TsNow(now) == 0 ? 1 : TsNow(now);

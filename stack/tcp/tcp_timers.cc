@@ -144,6 +144,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
     cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
   } else {
     undo_valid_ = false;
+    dsack_undo_ = false;
   }
   ClearRecoveryLogs();
   rtt_.Backoff();

@@ -67,5 +67,27 @@ TEST(TcpRackTest, ReorderingWindowIsZeroUntilReorderingIsSeen) {
   EXPECT_EQ(rack.ReoWnd(true, 0, 3, min_rtt, srtt), milliseconds(10));
 }
 
+TEST(TcpRackTest, DsacksWidenTheWindowOncePerRoundForSixteenRecoveries) {
+  // RFC 8985 §6.2 step 4: reo_wnd_mult grows by one per round trip with a D-SACK, is kept
+  // for 16 recoveries without one and then falls back to one.
+  TcpRack rack;
+  const Duration min_rtt = milliseconds(40);
+  const Duration srtt = milliseconds(500);
+  rack.OnDsack(At(0), At(10));
+  rack.OnDsack(At(0), At(10));  // the same round
+  EXPECT_EQ(rack.reo_wnd_mult(), 2);
+  EXPECT_EQ(rack.ReoWnd(false, 0, 3, min_rtt, srtt), milliseconds(20));
+  rack.AdvanceUna(At(10));      // the round is over
+  rack.OnDsack(At(10), At(20));
+  EXPECT_EQ(rack.reo_wnd_mult(), 3);
+  EXPECT_EQ(rack.ReoWnd(false, 0, 3, min_rtt, srtt), milliseconds(30));
+  // Capped by SRTT.
+  EXPECT_EQ(rack.ReoWnd(false, 0, 3, min_rtt, milliseconds(25)), milliseconds(25));
+  for (int i = 0; i < 15; ++i) rack.OnRecoveryEnd();
+  EXPECT_EQ(rack.reo_wnd_mult(), 3);
+  rack.OnRecoveryEnd();
+  EXPECT_EQ(rack.reo_wnd_mult(), 1);
+}
+
 }  // namespace
 }  // namespace pytcp

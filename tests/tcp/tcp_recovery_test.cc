@@ -205,5 +205,71 @@ TEST_F(TcpRecoveryTest, PrrSendsDuringRecoveryInProportionToWhatIsDelivered) {
   EXPECT_EQ(info.tcpi_snd_ssthresh, 11u);  // 22 segments in flight when it began
 }
 
+// RFC 2883 §5 / RFC 3708: without timestamps (no Eifel detection) the only evidence that
+// a fast retransmission was not needed is the D-SACK that reports its copy arriving twice.
+// When every retransmission of the episode has been D-SACKed, the reduction is undone
+// (and RACK's reordering window grows: tcp_rack_test.cc).
+TEST_F(TcpRecoveryTest, DsackOfEveryRetransmissionUndoesTheRecovery) {
+  uint32_t iss = 0;
+  auto c = Establish(&iss, /*timestamps=*/false);
+  constexpr uint32_t kMss = 1460;
+  ASSERT_TRUE(c->Send(AsBytes(std::string(10 * kMss, 'x')), 0).ok());
+  ASSERT_EQ(Take().size(), 10u);
+  const uint32_t s1 = iss + 1;
+  const uint32_t end = s1 + 10 * kMss;
+  // Segment 1 is delayed behind 2, 3 and 4: fast retransmit, cwnd 10 -> 7 (CUBIC).
+  for (uint32_t segs = 2; segs <= 4; ++segs) {
+    TcpHeader h = Peer(".", kPeerIsn + 1, s1);
+    h.options.AddSackBlock({SeqNum(s1 + kMss), SeqNum(s1 + segs * kMss)});
+    Inject(h);
+  }
+  auto r = Take();
+  ASSERT_EQ(r.size(), 1u) << Describe(r);
+  EXPECT_EQ(r[0].seq(), s1);
+  // The original arrives after all: everything is acknowledged, the recovery ends.
+  Inject(Peer(".", kPeerIsn + 1, end));
+  struct tcp_info info;
+  socklen_t len = sizeof(info);
+  ASSERT_TRUE(c->GetOption(IPPROTO_TCP, TCP_INFO, &info, &len).ok());
+  EXPECT_EQ(info.tcpi_snd_cwnd, 7u);
+  // Then the retransmission arrives too, and the receiver says so with a D-SACK block.
+  TcpHeader d = Peer(".", kPeerIsn + 1, end);
+  d.options.AddSackBlock({SeqNum(s1), SeqNum(s1 + kMss)});
+  Inject(d);
+  ASSERT_TRUE(c->GetOption(IPPROTO_TCP, TCP_INFO, &info, &len).ok());
+  EXPECT_EQ(info.tcpi_snd_cwnd, 10u);
+  EXPECT_EQ(Moved("tcp.dsack_undos"), 1);
+  EXPECT_EQ(Moved("tcp.rx_dsack"), 1);
+  // A second D-SACK for the same data changes nothing more.
+  Inject(d);
+  EXPECT_EQ(Moved("tcp.dsack_undos"), 1);
+}
+
+TEST_F(TcpRecoveryTest, DsackOfOnlySomeRetransmissionsUndoesNothing) {
+  uint32_t iss = 0;
+  auto c = Establish(&iss, /*timestamps=*/false);
+  constexpr uint32_t kMss = 1460;
+  ASSERT_TRUE(c->Send(AsBytes(std::string(10 * kMss, 'x')), 0).ok());
+  ASSERT_EQ(Take().size(), 10u);
+  const uint32_t s1 = iss + 1;
+  // Segments 1 and 2 are lost; 3..10 SACKed: both are retransmitted.
+  for (uint32_t segs = 3; segs <= 10; ++segs) {
+    TcpHeader h = Peer(".", kPeerIsn + 1, s1);
+    h.options.AddSackBlock({SeqNum(s1 + 2 * kMss), SeqNum(s1 + segs * kMss)});
+    Inject(h);
+  }
+  auto r = Take();
+  ASSERT_GE(r.size(), 2u) << Describe(r);
+  // Only the first retransmission turns out to have been a duplicate.
+  TcpHeader d = Peer(".", kPeerIsn + 1, s1 + 10 * kMss);
+  d.options.AddSackBlock({SeqNum(s1), SeqNum(s1 + kMss)});
+  Inject(d);
+  struct tcp_info info;
+  socklen_t len = sizeof(info);
+  ASSERT_TRUE(c->GetOption(IPPROTO_TCP, TCP_INFO, &info, &len).ok());
+  EXPECT_EQ(info.tcpi_snd_cwnd, 7u);
+  EXPECT_EQ(Moved("tcp.dsack_undos"), 0);
+}
+
 }  // namespace
 }  // namespace pytcp::testing

@@ -186,6 +186,7 @@ void TcpConnection::EnterEstablished(Instant now) {
   if (syn_retransmits > 0) rtt_.Fallback(kTimeoutFallback);
   retransmits_ = 0;
   rtt_.ResetBackoff();
+  last_data_sent_ = now;  // Linux starts lsndtime here: idleness counts from the handshake
   if (listener_ != nullptr) listener_->OnEstablished(shared_from_this());
   Notify();
 }
@@ -195,7 +196,7 @@ void TcpConnection::EnterTimeWait(Instant now) {
   // RFC 9293 §3.10.7.4: TIME-WAIT lasts 2*MSL; only the timer and a re-ACK remain.
   timewait_deadline_ = now + config_.time_wait;
   rtx_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = Instant::Infinite();
-  tlp_deadline_ = rack_deadline_ = Instant::Infinite();
+  tlp_deadline_ = rack_deadline_ = pacing_deadline_ = Instant::Infinite();
   Notify();
 }
 
@@ -206,7 +207,7 @@ void TcpConnection::EnterClosed(int error) {
   if (error != 0) error_ = error;
   rtx_deadline_ = persist_deadline_ = delack_deadline_ = timewait_deadline_ = cork_deadline_ =
       Instant::Infinite();
-  tlp_deadline_ = rack_deadline_ = Instant::Infinite();
+  tlp_deadline_ = rack_deadline_ = pacing_deadline_ = Instant::Infinite();
   if (embryonic) {
     listener_->OnEmbryonicClosed();
     listener_ = nullptr;
@@ -223,7 +224,10 @@ size_t TcpConnection::Send(ByteSpan data, bool more, Instant now) {
   EnsureBuffers();
   const size_t n = snd_buf_.Write(data.first(std::min(data.size(), send_space())));
   more_ = more;
-  if (n > 0) Output(now);
+  if (n > 0) {
+    MaybeRestartAfterIdle(now);
+    Output(now);
+  }
   return n;
 }
 

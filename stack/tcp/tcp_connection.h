@@ -28,6 +28,7 @@
 #include "stack/base/deadline_heap.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_congestion.h"
+#include "stack/tcp/tcp_pacing.h"
 #include "stack/tcp/tcp_prr.h"
 #include "stack/tcp/tcp_rack.h"
 #include "stack/tcp/tcp_reassembly.h"
@@ -278,6 +279,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum data_end() const { return snd_buf_seq_ + static_cast<uint32_t>(snd_buf_.size()); }
   uint32_t TsNow(Instant now) const;
   void ArmRetransmitTimer(Instant now, bool restart);
+  uint64_t PacingRate() const;  // bytes per second, 0 = unpaced
+  // Linux's tcp_slow_start_after_idle_check, when the application queues data.
+  void MaybeRestartAfterIdle(Instant now);
   void UpdateMss();
   void MaybeGrowSendBuffer();
 
@@ -369,6 +373,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   TcpSackScoreboard scoreboard_;
   TcpRack rack_;  // RFC 8985 transmit times and RACK state
   TcpPrr prr_;    // RFC 6937 state of the current fast recovery
+  TcpPacer pacer_;
+  Instant pacing_deadline_ = Instant::Infinite();  // when paced data may go next
   Instant rack_deadline_ = Instant::Infinite();  // §6.3 reordering timer
   // RFC 6675 RescueRxt: one rescue retransmission per recovery (NextSeg rule 4).
   bool rescue_valid_ = false;

@@ -180,7 +180,11 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
   const bool ok =
       env_->Transmit(tuple_, h, payload.first, payload.second, opts_.ttl, opts_.tos, now);
   env_->counters().Inc(TcpCounter::kTxSegments);
-  if (len > 0) env_->counters().Inc(TcpCounter::kTxDataSegments);
+  if (len > 0) {
+    env_->counters().Inc(TcpCounter::kTxDataSegments);
+    last_data_sent_ = now;  // Linux's lsndtime: every data segment, retransmissions too
+    if (config_.pacing) pacer_.OnSent(static_cast<uint32_t>(len), PacingRate(), now);
+  }
   if (recovery_ == Recovery::kFast) prr_.OnSent(static_cast<uint32_t>(len) + (flags.fin ? 1 : 0));
   ++segs_out_;
   if (flags.ack) {
@@ -373,6 +377,8 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
 }
 
 void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
+  // Sending starts again from nothing in flight: CUBIC moves its epoch over the pause.
+  if (snd_una_ == snd_nxt_ && len > 0) cc_->OnTxStart(now - last_data_sent_, now);
   TcpFlags f;
   f.ack = true;
   f.fin = with_fin;
@@ -392,13 +398,38 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
     fin_sent_ = true;
   }
   if (len > 0 && len < mss_cache()) snd_sml_ = snd_nxt_;
-  if (len > 0) last_data_sent_ = now;
   cork_deadline_ = Instant::Infinite();
   ArmRetransmitTimer(now, false);
   ArmTlp(now);  // Linux's tcp_schedule_loss_probe after every transmission of new data
 }
 
+uint64_t TcpConnection::PacingRate() const {
+  if (!config_.pacing) return 0;
+  return TcpPacer::Rate(cc_->cwnd(), static_cast<uint32_t>(snd_nxt_ - snd_una_), cc_->ssthresh(),
+                        rtt_.srtt());
+}
+
+void TcpConnection::MaybeRestartAfterIdle(Instant now) {
+  // Linux's tcp_slow_start_after_idle_check: nothing in flight and nothing sent for more
+  // than an RTO — the window measured then no longer says what the path takes (RFC 5681
+  // §4.1, RFC 7661 §4): restart towards the initial window.
+  if (!config_.slow_start_after_idle || snd_una_ != snd_nxt_ || !IsSynchronized(state_)) return;
+  const Duration idle = now - last_data_sent_;
+  if (idle <= rtt_.rto()) return;
+  cc_->RestartAfterIdle(config_.initial_cwnd_segments * mss_cache(), idle, rtt_.rto());
+}
+
 bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
+  // Pacing: the next data segment waits for its departure time (a forced retransmission,
+  // the first of an episode, does not).
+  if (config_.pacing && !force_rtx_ &&
+      (unsent() > 0 || recovery_ != Recovery::kOpen || lost_until_ > snd_una_ || !rtx_again_.empty())) {
+    Instant when;
+    if (!pacer_.MaySend(now, &when)) {
+      pacing_deadline_ = when;
+      return false;
+    }
+  }
   // Retransmissions first (RFC 6675 §4 NextSeg rule 1).
   if (recovery_ != Recovery::kOpen || lost_until_ > snd_una_ || !rtx_again_.empty()) {
     const RtxResult r = SendRetransmission(now);
@@ -415,7 +446,13 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
   const uint32_t pipe = Pipe();
   const uint32_t cwnd = cc_->cwnd();
   const uint32_t cwnd_room = cwnd > pipe ? cwnd - pipe : 0;
-  const uint32_t seg_max = TsoPayload();
+  uint32_t seg_max = TsoPayload();
+  if (config_.pacing && seg_max > MaxPayload()) {
+    // Linux's tcp_tso_autosize: a TSO piece is about one pacing quantum, so a large
+    // window leaves in many paced pieces rather than a few 64 KB bursts.
+    const uint32_t w = MaxPayload();
+    seg_max = std::min(seg_max, std::max(w, TcpPacer::BurstBytes(PacingRate(), w) / w * w));
+  }
 
   if (unsent_bytes == 0) {
     // Only the FIN is left. It is sent even into a closed window; the peer ACKs it
@@ -481,6 +518,7 @@ void TcpConnection::Output(Instant now) {
       break;
   }
   bool window_blocked = false;
+  pacing_deadline_ = Instant::Infinite();  // SendOne sets it again if pacing holds data back
   // Bounded: each iteration sends one segment and moves snd_nxt or HighRxt.
   for (int i = 0; i < 100000 && SendOne(now, &window_blocked); ++i) {
   }

@@ -38,6 +38,7 @@ Instant TcpConnection::NextDeadline() const {
   next = EarliestOf(next, cork_deadline_);
   next = EarliestOf(next, tlp_deadline_);
   next = EarliestOf(next, rack_deadline_);
+  next = EarliestOf(next, pacing_deadline_);
   return EarliestOf(next, KeepaliveDeadline());
 }
 
@@ -75,6 +76,10 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
       ack_now_ = true;
       Output(now);
     }
+  }
+  if (pacing_deadline_ <= now) {
+    pacing_deadline_ = Instant::Infinite();
+    Output(now);
   }
   if (cork_deadline_ <= now) {
     Output(now);

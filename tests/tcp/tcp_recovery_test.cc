@@ -16,6 +16,10 @@ constexpr uint32_t kSeg = 1448;  // 1460 less the timestamp option
 
 class TcpRecoveryTest : public TcpHarness {
  protected:
+  // These tests count what each ACK lets out; pacing (tcp_pacing_test.cc) would spread
+  // the same segments over the round trip.
+  void Tweak(TcpConfig& config) override { config.pacing = false; }
+
   // A passive connection with MSS 1460, SACK and (optionally) timestamps whose handshake
   // took kRtt, so SRTT and min_RTT start at kRtt.
   std::shared_ptr<TcpSocket> Establish(uint32_t* iss, bool timestamps = true) {

@@ -58,6 +58,15 @@ struct TcpConfig {
   std::string congestion = "cubic";  // net.ipv4.tcp_congestion_control
   uint32_t initial_cwnd_segments = 10;  // RFC 6928
   int dupthresh = 3;                    // RFC 5681 §3.2, RFC 6675 DupThresh
+  // RFC 8985 RACK time-based loss detection (net.ipv4.tcp_recovery bit 0x1), beside
+  // DupThresh; the tail loss probe runs either way.
+  bool rack = true;
+  // Linux's net.ipv4.tcp_slow_start_after_idle (RFC 7661 §4's concern, RFC 5681 §4.1's
+  // restart window): after more than an RTO without sending, cwnd restarts from the
+  // initial window, halved once per RTO idle from where it was.
+  bool slow_start_after_idle = true;
+  // Linux's internal pacing (tcp_pacing.h): data leaves at a rate from cwnd and SRTT.
+  bool pacing = true;
 
   // RFC 5961 §7: challenge ACKs per second for the host (net.ipv4.tcp_challenge_ack_limit,
   // its pre-6.0 default; the count actually allowed is randomised around it each second,

@@ -49,6 +49,22 @@ class TcpCongestionControl {
   // RFC 5681 §3.1 equation (4) and "LW = 1 SMSS" after a retransmission timeout.
   virtual void OnRetransmitTimeout(uint32_t flight, Instant now) = 0;
 
+  // Linux's tcp_cwnd_restart (tcp_slow_start_after_idle): after `idle` without sending,
+  // ssthresh keeps three quarters of cwnd and cwnd is halved once per RTO of idleness,
+  // down to `restart` (the initial window or cwnd, whichever is smaller).
+  void RestartAfterIdle(uint32_t restart, Duration idle, Duration rto) {
+    ssthresh_ = std::max(ssthresh_, cwnd_ / 2 + cwnd_ / 4);
+    restart = std::min(restart, cwnd_);
+    uint32_t cwnd = cwnd_;
+    for (Duration d = idle - rto; d.count() > 0 && cwnd > restart; d -= rto) cwnd >>= 1;
+    cwnd_ = std::max(cwnd, restart);
+  }
+  // Sending starts again with nothing in flight after `idle` (Linux's CA_EVENT_TX_START).
+  virtual void OnTxStart(Duration idle, Instant now) {
+    (void)idle;
+    (void)now;
+  }
+
   // RFC 4015 §3.2: a spurious congestion response is undone, back to the window before.
   virtual void Undo(uint32_t prior_cwnd, uint32_t prior_ssthresh) {
     cwnd_ = std::max(cwnd_, prior_cwnd);
@@ -56,6 +72,9 @@ class TcpCongestionControl {
   }
 
   uint32_t cwnd() const { return cwnd_; }
+  // The connection's own reductions set the window directly: PRR during fast recovery
+  // (RFC 6937, as Linux's tcp_cwnd_reduction sets snd_cwnd), a restart after idle.
+  void set_cwnd(uint32_t bytes) { cwnd_ = bytes; }
   uint32_t ssthresh() const { return ssthresh_; }
   uint32_t smss() const { return smss_; }
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
@@ -101,6 +120,7 @@ class TcpCubic final : public TcpCongestionControl {
   void OnAck(const TcpAckSample& s) override;
   void OnCongestionEvent(uint32_t flight, Instant now) override;
   void OnRetransmitTimeout(uint32_t flight, Instant now) override;
+  void OnTxStart(Duration idle, Instant now) override;
 
  private:
   void Reduce(uint32_t flight);

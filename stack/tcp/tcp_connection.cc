@@ -186,6 +186,7 @@ void TcpConnection::EnterEstablished(Instant now) {
   if (syn_retransmits > 0) rtt_.Fallback(kTimeoutFallback);
   retransmits_ = 0;
   rtt_.ResetBackoff();
+  last_data_sent_ = now;  // Linux starts lsndtime here: idleness counts from the handshake
   if (listener_ != nullptr) listener_->OnEstablished(shared_from_this());
   Notify();
 }
@@ -195,6 +196,7 @@ void TcpConnection::EnterTimeWait(Instant now) {
   // RFC 9293 §3.10.7.4: TIME-WAIT lasts 2*MSL; only the timer and a re-ACK remain.
   timewait_deadline_ = now + config_.time_wait;
   rtx_deadline_ = persist_deadline_ = delack_deadline_ = cork_deadline_ = Instant::Infinite();
+  tlp_deadline_ = rack_deadline_ = pacing_deadline_ = Instant::Infinite();
   Notify();
 }
 
@@ -205,6 +207,7 @@ void TcpConnection::EnterClosed(int error) {
   if (error != 0) error_ = error;
   rtx_deadline_ = persist_deadline_ = delack_deadline_ = timewait_deadline_ = cork_deadline_ =
       Instant::Infinite();
+  tlp_deadline_ = rack_deadline_ = pacing_deadline_ = Instant::Infinite();
   if (embryonic) {
     listener_->OnEmbryonicClosed();
     listener_ = nullptr;
@@ -221,7 +224,10 @@ size_t TcpConnection::Send(ByteSpan data, bool more, Instant now) {
   EnsureBuffers();
   const size_t n = snd_buf_.Write(data.first(std::min(data.size(), send_space())));
   more_ = more;
-  if (n > 0) Output(now);
+  if (n > 0) {
+    MaybeRestartAfterIdle(now);
+    Output(now);
+  }
   return n;
 }
 
@@ -644,6 +650,9 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   const SeqNum ack = seg.ack();
   const uint32_t flight_before = static_cast<uint32_t>(snd_nxt_ - snd_una_);
   const uint32_t pipe_before = Pipe();
+  // RFC 6937 DeliveredData: the change in SND.UNA plus the change in SACKed bytes.
+  const uint32_t sacked_before = scoreboard_.sacked_bytes();
+  const uint32_t una_delta = ack > snd_una_ ? static_cast<uint32_t>(ack - snd_una_) : 0;
   // RFC 9293 §3.10.7.4 ESTABLISHED: the send window is updated from segments that are
   // newer (SND.WL1/SND.WL2) than the one it was last taken from.
   bool window_changed = false;
@@ -661,6 +670,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     }
   }
 
+  RackOnAck(seg, now);
   uint32_t newly_sacked = 0;
   if (sack_ok_ && seg.options.sack_block_count > 0) {
     newly_sacked = scoreboard_.Add(seg.options.sack(), SeqMax(ack, snd_una_), snd_nxt_);
@@ -731,6 +741,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (retrans_stamp_ != 0 && snd_una_ >= retrans_high_) retrans_stamp_ = 0;
     bytes_acked_ += acked;
     scoreboard_.AdvanceUna(ack);
+    rack_.AdvanceUna(ack);
     if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
     if (lost_until_ < snd_una_) lost_until_ = snd_una_;
     if (snd_sml_ < snd_una_) snd_sml_ = snd_una_;
@@ -741,6 +752,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
         // RFC 6582 §3.2 step 6 / RFC 6675 §5 (A): the recovery point is acknowledged.
         if (recovery_ == Recovery::kFast) cc_->OnRecoveryExit(now);
         recovery_ = Recovery::kOpen;
+        rack_.OnRecoveryEnd();
         ClearRecoveryLogs();
       } else if (!sack_ok_) {
         // RFC 6582 §3.2 step 5: a partial ACK retransmits the first unacknowledged
@@ -778,7 +790,20 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (newly_sacked > 0 || (pure && !window_changed)) ++dupacks_;
   }
 
+  if (sack_ok_ && seg.options.sack_block_count > 0) {
+    // RFC 2883 §4: the first block reports a duplicate when it lies below SEG.ACK or
+    // inside the second block.
+    const auto blocks = seg.options.sack();
+    const TcpSackBlock& b0 = blocks[0];
+    const bool dsack = b0.left < b0.right &&
+                       (b0.right <= ack || (blocks.size() > 1 && blocks[1].left <= b0.left &&
+                                            b0.right <= blocks[1].right));
+    if (dsack) OnDsack(b0, now);
+  }
   if (recovery_ != Recovery::kOpen && sack_ok_ && newly_sacked > 0) DetectLostRetransmissions(now);
+  // RFC 8985 §6.2: what RACK finds lost by transmit time joins the lost range, in
+  // recovery as well as before it.
+  const bool rack_loss = RackDetect(now);
 
   // Loss detection: RFC 6675 §5 (DupThresh duplicates, or IsLost(SND.UNA) from the
   // scoreboard) and RFC 6582 §3.2 step 1 (not again for the same window without SACK).
@@ -786,93 +811,24 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     const int thresh = DupThresh();
     bool loss = dupacks_ >= thresh;
     if (sack_ok_) {
-      loss = loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), thresh) > snd_una_;
+      loss = loss || rack_loss || scoreboard_.LostBoundary(snd_una_, mss_cache(), thresh) > snd_una_;
     } else if (loss && !(snd_una_ > reno_recover_)) {
       // RFC 6582 §3.2 step 1: duplicates of a window already recovered are ignored.
       loss = false;
     }
     if (loss) EnterFastRecovery(std::max(flight_before, pipe_before), now);
   }
-}
-
-void TcpConnection::SaveForUndo() {
-  undo_valid_ = ts_ok_;
-  prior_cwnd_ = cc_->cwnd();
-  prior_ssthresh_ = cc_->ssthresh();
-  recovery_start_una_ = snd_una_;
-}
-
-void TcpConnection::ClearRecoveryLogs() {
-  rtx_log_.clear();
-  rtx_again_.clear();
-  rtx_again_bytes_ = 0;
-}
-
-bool TcpConnection::DetectSpuriousRecovery(const TcpSegment& seg) {
-  // RFC 3522 §2: the first ACK of new data after the retransmission echoes a timestamp
-  // older than the first retransmission of that data: the original arrived (reordering,
-  // a queue longer than the RTO), the recovery was not needed. The stamp is the first
-  // retransmission's, kept until everything retransmitted is acknowledged (Linux's
-  // retrans_stamp), so a retransmission from an earlier episode is not taken for the
-  // original.
-  if (recovery_ == Recovery::kOpen || !undo_valid_ || retrans_stamp_ == 0) return false;
-  if (!seg.options.timestamps || seg.options.timestamps->echo_reply == 0) return false;
-  undo_valid_ = false;  // only the first ACK of new data decides
-  const uint32_t tsecr = seg.options.timestamps->echo_reply;
-  if (static_cast<int32_t>(tsecr - retrans_stamp_) >= 0) return false;
-  // RFC 4015 §3.2: restore the congestion state from before the response.
-  cc_->Undo(prior_cwnd_, prior_ssthresh_);
-  // Reordering of this depth is normal on this path: raise DupThresh to it (Linux's
-  // tcp_check_sack_reordering, at most its tcp_max_reordering of 300).
-  const uint32_t depth = static_cast<uint32_t>(scoreboard_.high_sacked(snd_una_) - recovery_start_una_) /
-                         std::max<uint32_t>(mss_cache(), 1);
-  reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
-  recovery_ = Recovery::kOpen;
-  lost_until_ = snd_una_;
-  high_rxt_ = snd_una_;
-  ClearRecoveryLogs();
-  return true;
-}
-
-void TcpConnection::DetectLostRetransmissions(Instant now) {
-  const SeqNum high = scoreboard_.high_sacked(snd_una_);
-  // RFC 8985 §6.2's rule for a segment sent before one already delivered: lost once it
-  // is overdue by the RTT plus a reordering window of min_rtt/4, so a retransmission
-  // merely overtaken by later data is given time to arrive.
-  const Duration reo_wnd = std::max<Duration>(rtt_.min_rtt() / 4, std::chrono::milliseconds(1));
-  const Duration overdue = std::max(rtt_.srtt(), latest_rtt_) + reo_wnd;
-  size_t keep = 0;
-  for (const RtxRecord& r : rtx_log_) {
-    if (r.end <= snd_una_ || scoreboard_.SackedIn(r.start, r.end) == static_cast<uint32_t>(r.end - r.start)) {
-      continue;  // delivered
-    }
-    if (high > r.marker && now - r.sent >= overdue) {
-      // Data sent after this retransmission has arrived and it has not: lost again.
-      env_->counters().Inc(TcpCounter::kLostRetransmits);
-      rtx_again_.push_back(r);
-      rtx_again_bytes_ += static_cast<uint32_t>(r.end - r.start);
-      continue;
-    }
-    rtx_log_[keep++] = r;
+  if (recovery_ == Recovery::kFast) {
+    // RFC 6937 §3, on every ACK of a fast recovery (the one that began it included, the
+    // one that ended it not): cwnd = pipe + sndcnt, sndcnt in proportion to what this ACK
+    // delivered while pipe is above ssthresh, and catching up no faster than slow start
+    // (PRR-SSRB) once it is below.
+    const int64_t delivered = static_cast<int64_t>(una_delta) +
+                              static_cast<int64_t>(scoreboard_.sacked_bytes()) -
+                              static_cast<int64_t>(sacked_before);
+    cc_->set_cwnd(prr_.OnAck(static_cast<uint32_t>(std::max<int64_t>(delivered, 0)), Pipe(),
+                             cc_->ssthresh(), mss_cache()));
   }
-  rtx_log_.resize(keep);
-}
-
-void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
-  env_->counters().Inc(TcpCounter::kFastRetransmits);
-  SaveForUndo();
-  ClearRecoveryLogs();
-  recovery_ = Recovery::kFast;
-  tlp_deadline_ = Instant::Infinite();
-  recovery_point_ = snd_nxt_;
-  reno_recover_ = snd_nxt_;
-  high_rxt_ = snd_una_;
-  // RFC 6675 §5 (4.2) / RFC 5681 §3.2 step 3: the first unacknowledged segment is
-  // retransmitted at once, whatever the scoreboard says.
-  lost_until_ = SeqMax(lost_until_, snd_una_ + MaxPayload());
-  force_rtx_ = true;
-  cc_->OnCongestionEvent(flight, now);
-  rtt_timing_ = false;
 }
 
 void TcpConnection::OnIcmpError(int error, bool hard, Instant now) {

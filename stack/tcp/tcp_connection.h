@@ -28,6 +28,9 @@
 #include "stack/base/deadline_heap.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_congestion.h"
+#include "stack/tcp/tcp_pacing.h"
+#include "stack/tcp/tcp_prr.h"
+#include "stack/tcp/tcp_rack.h"
 #include "stack/tcp/tcp_reassembly.h"
 #include "stack/tcp/tcp_ring_buffer.h"
 #include "stack/tcp/tcp_rtt.h"
@@ -206,6 +209,14 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  private:
   enum class Recovery : uint8_t { kOpen, kFast, kLoss };
 
+  // tcp_recovery.cc
+  void RackOnAck(const TcpSegment& seg, Instant now);
+  // RFC 8985 §6.2 step 5: raises lost_until_ to what RACK finds lost; true when it moved.
+  bool RackDetect(Instant now);
+  void OnRackTimeout(Instant now);
+  enum class RtxResult : uint8_t { kNone, kSent, kBlocked };
+  RtxResult SendRescue(Instant now);  // RFC 6675 NextSeg rules 3 and 4
+
   // tcp_connection.cc
   TcpInputResult InputSynSent(const TcpSegment& seg, Instant now);
   bool Acceptable(const TcpSegment& seg) const;
@@ -220,6 +231,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void EnterFastRecovery(uint32_t flight, Instant now);
   void SaveForUndo();
   bool DetectSpuriousRecovery(const TcpSegment& seg);
+  // RFC 2883 §5 / RFC 3708: a D-SACK block arrived.
+  void OnDsack(const TcpSackBlock& block, Instant now);
+  // The congestion response of the last episode was not needed: restore it (RFC 4015 §3.2)
+  // and take the reordering seen as normal for the path.
+  void UndoRecovery(bool raise_dupthresh);
   void DetectLostRetransmissions(Instant now);
   void ClearRecoveryLogs();
   int DupThresh() const;
@@ -245,7 +261,6 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void ScheduleAck(uint32_t bytes, Instant now);
 
   // tcp_send.cc
-  enum class RtxResult : uint8_t { kNone, kSent, kBlocked };
   void Output(Instant now);
   bool SendOne(Instant now, bool* window_blocked);
   RtxResult SendRetransmission(Instant now);
@@ -264,6 +279,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum data_end() const { return snd_buf_seq_ + static_cast<uint32_t>(snd_buf_.size()); }
   uint32_t TsNow(Instant now) const;
   void ArmRetransmitTimer(Instant now, bool restart);
+  uint64_t PacingRate() const;  // bytes per second, 0 = unpaced
+  // Linux's tcp_slow_start_after_idle_check, when the application queues data.
+  void MaybeRestartAfterIdle(Instant now);
   void UpdateMss();
   void MaybeGrowSendBuffer();
 
@@ -333,6 +351,10 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool undo_valid_ = false;
   uint32_t retrans_stamp_ = 0;  // TSval of the first retransmission not yet acknowledged
   SeqNum retrans_high_;         // end of the highest retransmission since
+  // RFC 3708: retransmitted segments of the episode not yet reported by a D-SACK
+  // (Linux's undo_retrans); when it reaches zero every retransmission was needless.
+  bool dsack_undo_ = false;
+  int undo_retrans_ = 0;
   uint32_t prior_cwnd_ = 0;
   uint32_t prior_ssthresh_ = 0;
   SeqNum recovery_start_una_;
@@ -349,6 +371,14 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   std::vector<RtxRecord> rtx_again_;
   uint32_t rtx_again_bytes_ = 0;
   TcpSackScoreboard scoreboard_;
+  TcpRack rack_;  // RFC 8985 transmit times and RACK state
+  TcpPrr prr_;    // RFC 6937 state of the current fast recovery
+  TcpPacer pacer_;
+  Instant pacing_deadline_ = Instant::Infinite();  // when paced data may go next
+  Instant rack_deadline_ = Instant::Infinite();  // §6.3 reordering timer
+  // RFC 6675 RescueRxt: one rescue retransmission per recovery (NextSeg rule 4).
+  bool rescue_valid_ = false;
+  SeqNum rescue_rxt_;
   std::unique_ptr<TcpCongestionControl> cc_;
   uint32_t max_pipe_ = 0;  // largest pipe since the last ACK (RFC 7661 cwnd-limited test)
 

@@ -58,6 +58,14 @@ void TcpCubic::OnAck(const TcpAckSample& s) {
   cwnd_ = std::max<uint32_t>(static_cast<uint32_t>(next * smss), 2 * smss_);
 }
 
+void TcpCubic::OnTxStart(Duration idle, Instant now) {
+  // RFC 9438 §5.8 / Linux's cubictcp_cwnd_event(CA_EVENT_TX_START): time spent idle
+  // (application-limited) does not count as time on the cubic curve, or the first ACK
+  // after a pause would jump the window to where the curve has run off to meanwhile.
+  if (!epoch_valid_ || idle.count() <= 0) return;
+  epoch_start_ = std::min(epoch_start_ + idle, now);
+}
+
 void TcpCubic::Reduce(uint32_t flight) {
   const double smss = smss_;
   const double cwnd = static_cast<double>(cwnd_) / smss;

@@ -122,4 +122,19 @@ SeqNum TcpSackScoreboard::NextHole(SeqNum from, SeqNum limit, SeqNum* hole_end) 
   return s;
 }
 
+SeqNum TcpSackScoreboard::HighestHole(SeqNum snd_una, SeqNum limit, SeqNum* start) const {
+  SeqNum end = limit;
+  for (auto it = ranges_.rbegin(); it != ranges_.rend(); ++it) {
+    if (it->left >= end) continue;
+    if (it->right < end) {
+      // [it->right, end) is unSACKed.
+      *start = SeqMax(it->right, snd_una);
+      return *start < end ? end : snd_una;
+    }
+    end = it->left;  // the range reaches the top: the hole is below it
+  }
+  *start = snd_una;
+  return snd_una < end ? end : snd_una;
+}
+
 }  // namespace pytcp

@@ -48,6 +48,10 @@ class TcpSackScoreboard {
   // The first unSACKed byte at or after `from` (below `limit`), and where that hole ends.
   // Returns limit when there is none.
   SeqNum NextHole(SeqNum from, SeqNum limit, SeqNum* hole_end) const;
+  // The highest unSACKed range in [snd_una, limit): returns its end and sets *start
+  // (RFC 6675 NextSeg rule 4, the rescue retransmission). Returns snd_una when there is
+  // none.
+  SeqNum HighestHole(SeqNum snd_una, SeqNum limit, SeqNum* start) const;
 
  private:
   struct Range {

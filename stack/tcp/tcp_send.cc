@@ -180,7 +180,12 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
   const bool ok =
       env_->Transmit(tuple_, h, payload.first, payload.second, opts_.ttl, opts_.tos, now);
   env_->counters().Inc(TcpCounter::kTxSegments);
-  if (len > 0) env_->counters().Inc(TcpCounter::kTxDataSegments);
+  if (len > 0) {
+    env_->counters().Inc(TcpCounter::kTxDataSegments);
+    last_data_sent_ = now;  // Linux's lsndtime: every data segment, retransmissions too
+    if (config_.pacing) pacer_.OnSent(static_cast<uint32_t>(len), PacingRate(), now);
+  }
+  if (recovery_ == Recovery::kFast) prr_.OnSent(static_cast<uint32_t>(len) + (flags.fin ? 1 : 0));
   ++segs_out_;
   if (flags.ack) {
     last_ack_sent_ = rcv_nxt_;
@@ -264,8 +269,10 @@ void TcpConnection::ArmTlp(Instant now) {
   Duration pto = rtt_.srtt() * 2;
   if (static_cast<uint32_t>(snd_nxt_ - snd_una_) <= mss_cache()) pto += std::chrono::milliseconds(200);
   pto = std::max<Duration>(pto, std::chrono::milliseconds(10));
-  const Instant at = now + pto;
-  if (at < rtx_deadline_) tlp_deadline_ = at;
+  // §7.2: a probe due after the RTO is sent when the RTO would fire, in its place (Linux's
+  // tcp_schedule_loss_probe caps the timeout at the time left to the RTO): a single lost
+  // segment at the tail is then repaired by a probe, without the RTO's collapse of cwnd.
+  tlp_deadline_ = std::min(now + pto, rtx_deadline_);
 }
 
 int TcpConnection::DupThresh() const {
@@ -282,6 +289,7 @@ int TcpConnection::DupThresh() const {
 
 void TcpConnection::NoteRetransmission(SeqNum end, Instant now) {
   rtx_max_ = SeqMax(rtx_max_, end);
+  if (dsack_undo_) ++undo_retrans_;  // one segment each (RFC 3708 counting)
   if (!ts_ok_) return;
   if (retrans_stamp_ == 0) {
     retrans_stamp_ = TsNow(now) == 0 ? 1 : TsNow(now);
@@ -317,6 +325,7 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
       if (!f.fin) continue;
     }
     SendSegment(r.start, f, static_cast<size_t>(r.start - snd_buf_seq_), len, now);
+    rack_.OnRetransmit(r.start, r.start + len + (f.fin ? 1 : 0), now);
     rtx_log_.push_back({r.start, r.start + len + (f.fin ? 1 : 0), snd_nxt_, now});
     NoteRetransmission(r.start + len + (f.fin ? 1 : 0), now);
     env_->counters().Inc(TcpCounter::kTxRetransSegments);
@@ -355,6 +364,7 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
   f.psh = len > 0 && start + len == dend;
   SendSegment(start, f, static_cast<size_t>(start - snd_buf_seq_), len, now);
   high_rxt_ = start + len + (f.fin ? 1 : 0);
+  rack_.OnRetransmit(start, high_rxt_, now);
   force_rtx_ = false;
   NoteRetransmission(high_rxt_, now);
   if (sack_ok_ && rtx_log_.size() < 4096) rtx_log_.push_back({start, high_rxt_, snd_nxt_, now});
@@ -367,12 +377,15 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
 }
 
 void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
+  // Sending starts again from nothing in flight: CUBIC moves its epoch over the pause.
+  if (snd_una_ == snd_nxt_ && len > 0) cc_->OnTxStart(now - last_data_sent_, now);
   TcpFlags f;
   f.ack = true;
   f.fin = with_fin;
   // Linux sets PSH on the segment that empties the queue.
   f.psh = len > 0 && snd_nxt_ + len == data_end();
   SendSegment(snd_nxt_, f, static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len, now);
+  rack_.OnSend(snd_nxt_, snd_nxt_ + len + (with_fin ? 1 : 0), now);  // RFC 8985 §6.1
   last_seg_start_ = snd_nxt_;
   if (!rtt_timing_) {
     rtt_timing_ = true;
@@ -385,13 +398,38 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
     fin_sent_ = true;
   }
   if (len > 0 && len < mss_cache()) snd_sml_ = snd_nxt_;
-  if (len > 0) last_data_sent_ = now;
   cork_deadline_ = Instant::Infinite();
   ArmRetransmitTimer(now, false);
   ArmTlp(now);  // Linux's tcp_schedule_loss_probe after every transmission of new data
 }
 
+uint64_t TcpConnection::PacingRate() const {
+  if (!config_.pacing) return 0;
+  return TcpPacer::Rate(cc_->cwnd(), static_cast<uint32_t>(snd_nxt_ - snd_una_), cc_->ssthresh(),
+                        rtt_.srtt());
+}
+
+void TcpConnection::MaybeRestartAfterIdle(Instant now) {
+  // Linux's tcp_slow_start_after_idle_check: nothing in flight and nothing sent for more
+  // than an RTO — the window measured then no longer says what the path takes (RFC 5681
+  // §4.1, RFC 7661 §4): restart towards the initial window.
+  if (!config_.slow_start_after_idle || snd_una_ != snd_nxt_ || !IsSynchronized(state_)) return;
+  const Duration idle = now - last_data_sent_;
+  if (idle <= rtt_.rto()) return;
+  cc_->RestartAfterIdle(config_.initial_cwnd_segments * mss_cache(), idle, rtt_.rto());
+}
+
 bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
+  // Pacing: the next data segment waits for its departure time (a forced retransmission,
+  // the first of an episode, does not).
+  if (config_.pacing && !force_rtx_ &&
+      (unsent() > 0 || recovery_ != Recovery::kOpen || lost_until_ > snd_una_ || !rtx_again_.empty())) {
+    Instant when;
+    if (!pacer_.MaySend(now, &when)) {
+      pacing_deadline_ = when;
+      return false;
+    }
+  }
   // Retransmissions first (RFC 6675 §4 NextSeg rule 1).
   if (recovery_ != Recovery::kOpen || lost_until_ > snd_una_ || !rtx_again_.empty()) {
     const RtxResult r = SendRetransmission(now);
@@ -401,14 +439,20 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
   const SeqNum dend = data_end();
   const bool fin_pending = fin_queued_ && !fin_sent_;
   const uint32_t unsent_bytes = snd_nxt_ < dend ? static_cast<uint32_t>(dend - snd_nxt_) : 0;
-  if (unsent_bytes == 0 && !fin_pending) return false;
+  if (unsent_bytes == 0 && !fin_pending) return SendRescue(now) == RtxResult::kSent;
 
   const int32_t wnd_left = (snd_una_ + snd_wnd_) - snd_nxt_;
   const uint32_t room = wnd_left > 0 ? static_cast<uint32_t>(wnd_left) : 0;
   const uint32_t pipe = Pipe();
   const uint32_t cwnd = cc_->cwnd();
   const uint32_t cwnd_room = cwnd > pipe ? cwnd - pipe : 0;
-  const uint32_t seg_max = TsoPayload();
+  uint32_t seg_max = TsoPayload();
+  if (config_.pacing && seg_max > MaxPayload()) {
+    // Linux's tcp_tso_autosize: a TSO piece is about one pacing quantum, so a large
+    // window leaves in many paced pieces rather than a few 64 KB bursts.
+    const uint32_t w = MaxPayload();
+    seg_max = std::min(seg_max, std::max(w, TcpPacer::BurstBytes(PacingRate(), w) / w * w));
+  }
 
   if (unsent_bytes == 0) {
     // Only the FIN is left. It is sent even into a closed window; the peer ACKs it
@@ -428,7 +472,7 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
     // only if it is at least half the largest window the peer has offered.
     if (room == 0 || room < max_snd_wnd_ / 2) {
       *window_blocked = true;
-      return false;
+      return SendRescue(now) == RtxResult::kSent;
     }
     len = room;
   }
@@ -474,6 +518,7 @@ void TcpConnection::Output(Instant now) {
       break;
   }
   bool window_blocked = false;
+  pacing_deadline_ = Instant::Infinite();  // SendOne sets it again if pacing holds data back
   // Bounded: each iteration sends one segment and moves snd_nxt or HighRxt.
   for (int i = 0; i < 100000 && SendOne(now, &window_blocked); ++i) {
   }

@@ -37,6 +37,8 @@ Instant TcpConnection::NextDeadline() const {
   next = EarliestOf(next, timewait_deadline_);
   next = EarliestOf(next, cork_deadline_);
   next = EarliestOf(next, tlp_deadline_);
+  next = EarliestOf(next, rack_deadline_);
+  next = EarliestOf(next, pacing_deadline_);
   return EarliestOf(next, KeepaliveDeadline());
 }
 
@@ -58,11 +60,14 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
       return TcpInputResult::kClosed;
     }
   }
+  if (rack_deadline_ <= now) OnRackTimeout(now);
+  // The probe goes first when both are due (its deadline is capped at the RTO's): it
+  // re-arms the retransmission timer.
+  if (tlp_deadline_ <= now) OnTlpTimeout(now);
   if (rtx_deadline_ <= now) {
     OnRetransmitTimeout(now);
     if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
   }
-  if (tlp_deadline_ <= now) OnTlpTimeout(now);
   if (persist_deadline_ <= now) OnPersistTimeout(now);
   if (delack_deadline_ <= now) {
     delack_deadline_ = Instant::Infinite();
@@ -71,6 +76,10 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
       ack_now_ = true;
       Output(now);
     }
+  }
+  if (pacing_deadline_ <= now) {
+    pacing_deadline_ = Instant::Infinite();
+    Output(now);
   }
   if (cork_deadline_ <= now) {
     Output(now);
@@ -140,6 +149,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
     cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
   } else {
     undo_valid_ = false;
+    dsack_undo_ = false;
   }
   ClearRecoveryLogs();
   rtt_.Backoff();
@@ -182,6 +192,7 @@ void TcpConnection::OnTlpTimeout(Instant now) {
     f.fin = fin_sent_;
     f.psh = len > 0;
     SendSegment(start, f, static_cast<size_t>(start - snd_buf_seq_), len, now);
+    rack_.OnRetransmit(start, start + len + (f.fin ? 1 : 0), now);
     env_->counters().Inc(TcpCounter::kTxRetransSegments);
     ++total_retrans_;
     NoteRetransmission(snd_nxt_, now);

@@ -59,6 +59,8 @@ std::string_view CounterName(TcpCounter c) {
     case TcpCounter::kTxDropError: return "tx_drop_error";
     case TcpCounter::kFastRetransmits: return "fast_retransmits";
     case TcpCounter::kSpuriousRecoveries: return "spurious_recoveries";
+    case TcpCounter::kRxDsack: return "rx_dsack";
+    case TcpCounter::kDsackUndos: return "dsack_undos";
     case TcpCounter::kLostRetransmits: return "lost_retransmits";
     case TcpCounter::kTimeouts: return "timeouts";
     case TcpCounter::kTlpProbes: return "tlp_probes";

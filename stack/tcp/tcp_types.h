@@ -81,6 +81,8 @@ enum class TcpCounter : uint16_t {
   kTxDropError,           // the IP layer refused a segment
   kFastRetransmits,       // recoveries entered on duplicate ACKs / SACK
   kSpuriousRecoveries,    // RFC 3522: undone when the original turned out to arrive
+  kRxDsack,               // RFC 2883 D-SACK blocks received
+  kDsackUndos,            // RFC 3708: recoveries undone because every retransmission was D-SACKed
   kLostRetransmits,       // retransmissions detected lost and sent again
   kTimeouts,              // retransmission timer expiries
   kTlpProbes,             // RFC 8985 tail loss probes sent

@@ -34,10 +34,12 @@
 #include <type_traits>
 
 #include "stack/net/ip_address.h"
+#include "stack/socket/socket.h"
 
 namespace pytcp::pytcpd {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: DatagramHeader carries the datagram's control messages (DatagramAncillary).
+inline constexpr uint32_t kProtocolVersion = 2;
 
 // Where the daemon of an interface listens: $PYTCP_RUN_DIR (default /run/pytcp), then
 // "IFACE.sock".
@@ -61,7 +63,8 @@ enum class Op : uint16_t {
   kGetName,        // arg0 1 = peer. Reply: addr.
   kSetOption,      // arg0 level, arg1 name, payload value
   kGetOption,      // arg0 level, arg1 name, arg2 the caller's length. Reply: payload.
-  kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags; the first
+  kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags, arg1 1 when
+                   // the payload starts with a DatagramAncillary (control messages); the first
                    // send of a socket (it binds), and those whose errors the caller must
                    // see at once (broadcast, large); the others go through the pair
   kRecv,           // datagram sockets' error queue (MSG_ERRQUEUE): arg0 flags, arg1 room.
@@ -115,12 +118,79 @@ static_assert(std::is_trivially_copyable_v<Reply>);
 // alone of kind kDatagramError marks that an error is pending (an ICMP error on a
 // connected socket): the receive that meets it takes the error with kStatus.
 enum : uint32_t { kDatagramData = 1, kDatagramError = 2 };
+// A datagram's control messages, both ways: program -> daemon what sendmsg's msg_control
+// asked for (SendAncillary: IP_PKTINFO's source, IP_TOS, IP_TTL and their IPv6 forms),
+// daemon -> program what the socket's options ask to be told (RecvAncillary: SO_TIMESTAMP,
+// IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS).
+// The daemon's socket has the options (kSetOption), so it fills what they ask for.
+struct DatagramAncillary {
+  static constexpr uint32_t kTimestamp = 1, kTtl = 2, kHopLimit = 4, kPktinfo = 8,
+                            kPktinfo6 = 16, kTos = 32, kTclass = 64;
+  uint32_t bits = 0;  // daemon -> program: which of the received values are there
+  int32_t send_tos = -1;
+  int32_t send_ttl = -1;
+  IpAddress send_src;  // unspecified: none
+  int64_t timestamp_ns = 0;
+  Ip4Address pktinfo_addr;
+  Ip4Address pktinfo_spec_dst;
+  Ip6Address pktinfo6_addr;
+  uint8_t ttl = 0, hoplimit = 0, tos = 0, tclass = 0;
+
+  bool has_send() const { return send_tos >= 0 || send_ttl >= 0 || !send_src.is_unspecified(); }
+  void SetSend(const SendAncillary& a) {
+    send_tos = a.tos;
+    send_ttl = a.ttl;
+    send_src = a.src;
+  }
+  SendAncillary Send() const {
+    SendAncillary a;
+    a.tos = send_tos;
+    a.ttl = send_ttl;
+    a.src = send_src;
+    return a;
+  }
+  void SetReceived(const RecvAncillary& a) {
+    bits = (a.has_timestamp ? kTimestamp : 0) | (a.has_ttl ? kTtl : 0) |
+           (a.has_hoplimit ? kHopLimit : 0) | (a.has_pktinfo ? kPktinfo : 0) |
+           (a.has_pktinfo6 ? kPktinfo6 : 0) | (a.has_tos ? kTos : 0) | (a.has_tclass ? kTclass : 0);
+    timestamp_ns = a.timestamp_ns;
+    pktinfo_addr = a.pktinfo_addr;
+    pktinfo_spec_dst = a.pktinfo_spec_dst;
+    pktinfo6_addr = a.pktinfo6_addr;
+    ttl = a.ttl;
+    hoplimit = a.hoplimit;
+    tos = a.tos;
+    tclass = a.tclass;
+  }
+  RecvAncillary Received() const {
+    RecvAncillary a;
+    a.has_timestamp = (bits & kTimestamp) != 0;
+    a.timestamp_ns = timestamp_ns;
+    a.has_ttl = (bits & kTtl) != 0;
+    a.ttl = ttl;
+    a.has_hoplimit = (bits & kHopLimit) != 0;
+    a.hoplimit = hoplimit;
+    a.has_pktinfo = (bits & kPktinfo) != 0;
+    a.pktinfo_addr = pktinfo_addr;
+    a.pktinfo_spec_dst = pktinfo_spec_dst;
+    a.has_pktinfo6 = (bits & kPktinfo6) != 0;
+    a.pktinfo6_addr = pktinfo6_addr;
+    a.has_tos = (bits & kTos) != 0;
+    a.tos = tos;
+    a.has_tclass = (bits & kTclass) != 0;
+    a.tclass = tclass;
+    return a;
+  }
+};
+static_assert(std::is_trivially_copyable_v<DatagramAncillary>);
+
 struct DatagramHeader {
   uint32_t kind = kDatagramData;
   uint32_t length = 0;  // the datagram's full length (what follows may be cut short)
   int32_t flags = 0;    // program -> daemon: the send's flags
   uint32_t has_addr = 0;
   SocketAddress addr;   // the destination, or the source
+  DatagramAncillary anc;
 };
 static_assert(std::is_trivially_copyable_v<DatagramHeader>);
 

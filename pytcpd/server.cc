@@ -742,8 +742,19 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     case Op::kSend: {
       PumpDatagramsIn(s);  // after the datagrams the program sent before through the pair
       const ByteSpan parts[] = {payload};
-      auto r = sock.SendMsg(parts, req.has_addr != 0 ? &req.addr : nullptr,
-                            req.arg[0] | MSG_DONTWAIT | MSG_NOSIGNAL);
+      const SocketAddress* to = req.has_addr != 0 ? &req.addr : nullptr;
+      const int flags = req.arg[0] | MSG_DONTWAIT | MSG_NOSIGNAL;
+      SysResult<size_t> r = Err{EINVAL};
+      if (req.arg[1] == 1) {
+        // The control messages first, then the datagram.
+        DatagramAncillary anc;
+        if (payload.size() < sizeof(anc)) return fail(EINVAL);
+        std::memcpy(&anc, payload.data(), sizeof(anc));
+        const ByteSpan data[] = {payload.subspan(sizeof(anc))};
+        r = sock.SendMsgWith(data, to, flags, anc.Send());
+      } else {
+        r = sock.SendMsg(parts, to, flags);
+      }
       if (!r.ok()) return fail(r.error());
       rep.result = static_cast<int32_t>(*r);
       return SendReply(c, rep);
@@ -1058,8 +1069,10 @@ void Server::PumpDatagramsOut(Served& s) {
     const MutableByteSpan parts[] = {
         MutableByteSpan(scratch_.data() + sizeof(h), scratch_.size() - sizeof(h))};
     int out_flags = 0;
-    auto r = s.sock->RecvMsg(parts, &h.addr, MSG_DONTWAIT | MSG_TRUNC, &out_flags, nullptr);
+    RecvAncillary anc;
+    auto r = s.sock->RecvMsg(parts, &h.addr, MSG_DONTWAIT | MSG_TRUNC, &out_flags, &anc);
     if (!r.ok()) return;  // EAGAIN, or an error that came meanwhile (marked next time)
+    h.anc.SetReceived(anc);
     h.length = static_cast<uint32_t>(*r);
     h.has_addr = 1;
     std::memcpy(scratch_.data(), &h, sizeof(h));
@@ -1093,8 +1106,10 @@ void Server::PumpDatagramsIn(Served& s) {
     }
     std::memcpy(&h, s.from_pair.data(), sizeof(h));
     const ByteSpan parts[] = {ByteSpan(s.from_pair.data() + sizeof(h), s.from_pair.size() - sizeof(h))};
-    auto r = s.sock->SendMsg(parts, h.has_addr != 0 ? &h.addr : nullptr,
-                             (h.flags & ~MSG_DONTWAIT) | MSG_DONTWAIT | MSG_NOSIGNAL);
+    const int flags = (h.flags & ~MSG_DONTWAIT) | MSG_DONTWAIT | MSG_NOSIGNAL;
+    const SocketAddress* to = h.has_addr != 0 ? &h.addr : nullptr;
+    auto r = h.anc.has_send() ? s.sock->SendMsgWith(parts, to, flags, h.anc.Send())
+                              : s.sock->SendMsg(parts, to, flags);
     if (!r.ok() && r.error() == EAGAIN) return;
     if (!r.ok()) {
       PYTCP_LOG(log_daemon, kDebug, "a datagram from the pair was refused: {}", strerror(r.error()));

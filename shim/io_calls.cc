@@ -4,8 +4,11 @@
 //
 // All of them become Socket::SendMsg/RecvMsg over a list of spans (the iovecs). SIGPIPE on
 // a stream's EPIPE is the socket layer's (as tcp_sendmsg's is the kernel's). Ancillary
-// data on receive: SO_TIMESTAMP, IP_TTL (IP_RECVTTL) and IP_RECVERR (the sock_extended_err
-// of MSG_ERRQUEUE) when the socket's options ask for them; none on send.
+// data on receive: SO_TIMESTAMP, IP_PKTINFO, IP_TTL (IP_RECVTTL), IP_TOS (IP_RECVTOS),
+// IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS and IP_RECVERR (the sock_extended_err of
+// MSG_ERRQUEUE) when the socket's options ask for them; on send IP_PKTINFO, IP_TOS, IP_TTL,
+// IPV6_PKTINFO, IPV6_TCLASS and IPV6_HOPLIMIT, checked as ip_cmsg_send and
+// ip6_datagram_send_ctl check them.
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/errqueue.h>
@@ -19,6 +22,7 @@
 #include <cstring>
 #include <vector>
 
+#include "shim/control_messages.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
 #include "shim/loopback.h"
@@ -111,8 +115,88 @@ int RecvFault(ShimSocket& s, std::span<const MutableByteSpan> parts, int flags) 
   return EFAULT;
 }
 
+// sendmsg's control messages, as the kernel reads them: each must fit the control buffer
+// (CMSG_OK, else EINVAL); on an AF_INET socket ip_cmsg_send takes SOL_IP's IP_PKTINFO
+// (ipi_spec_dst is the source), IP_TOS (an int or a byte), IP_TTL, refuses any other SOL_IP
+// type, and ignores other levels but SOL_SOCKET; on an AF_INET6 socket
+// ip6_datagram_send_ctl does the same for SOL_IPV6's IPV6_PKTINFO, IPV6_TCLASS and
+// IPV6_HOPLIMIT. SOL_SOCKET's are ignored here (SO_MARK and timestamping requests mean
+// nothing to this stack).
+int ParseSendControl(const msghdr* msg, int domain, SendAncillary* anc) {
+  if (msg->msg_control == nullptr || msg->msg_controllen == 0) return 0;
+  if (msg->msg_controllen > INT_MAX) return ENOBUFS;
+  if (!UserReadable(msg->msg_control, msg->msg_controllen)) return EFAULT;
+  const auto* base = static_cast<const uint8_t*>(msg->msg_control);
+  const size_t total = msg->msg_controllen;
+  size_t off = 0;
+  while (off + sizeof(cmsghdr) <= total) {
+    cmsghdr h;
+    std::memcpy(&h, base + off, sizeof(h));
+    if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > total - off) return EINVAL;
+    const uint8_t* data = base + off + CMSG_LEN(0);
+    const size_t len = h.cmsg_len - CMSG_LEN(0);
+    auto read_int = [&](int* v) {
+      if (len != sizeof(int)) return false;
+      std::memcpy(v, data, sizeof(int));
+      return true;
+    };
+    if (domain == AF_INET && h.cmsg_level == SOL_IP) {
+      int v = 0;
+      switch (h.cmsg_type) {
+        case IP_PKTINFO: {
+          in_pktinfo pi{};
+          if (len != sizeof(pi)) return EINVAL;
+          std::memcpy(&pi, data, sizeof(pi));
+          anc->src = IpAddress(Ip4Address(ntohl(pi.ipi_spec_dst.s_addr)));
+          break;
+        }
+        case IP_TOS:
+          if (len == 1) {
+            v = *data;
+          } else if (!read_int(&v)) {
+            return EINVAL;
+          }
+          if (v < 0 || v > 255) return EINVAL;
+          anc->tos = v;
+          break;
+        case IP_TTL:
+          if (!read_int(&v) || v < 1 || v > 255) return EINVAL;
+          anc->ttl = v;
+          break;
+        default:
+          return EINVAL;
+      }
+    } else if (domain == AF_INET6 && h.cmsg_level == SOL_IPV6) {
+      int v = 0;
+      switch (h.cmsg_type) {
+        case IPV6_PKTINFO: {
+          in6_pktinfo pi{};
+          if (len < sizeof(pi)) return EINVAL;
+          std::memcpy(&pi, data, sizeof(pi));
+          const Ip6Address a = Ip6Address::FromBytes(pi.ipi6_addr.s6_addr);
+          if (!a.is_unspecified()) anc->src = IpAddress(a);
+          break;
+        }
+        case IPV6_TCLASS:
+          if (!read_int(&v) || v < -1 || v > 255) return EINVAL;
+          anc->tos = v < 0 ? 0 : v;
+          break;
+        case IPV6_HOPLIMIT:
+          if (!read_int(&v) || v < -1 || v > 255) return EINVAL;
+          if (v >= 0) anc->ttl = v;
+          break;
+        default:
+          break;  // the rest of RFC 3542's (routing headers, next hop) are not taken
+      }
+    }
+    off += CMSG_ALIGN(h.cmsg_len);
+  }
+  return 0;
+}
+
 ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const sockaddr* addr,
-               socklen_t addrlen, int flags, const msghdr* as_msg) {
+               socklen_t addrlen, int flags, const msghdr* as_msg,
+               const SendAncillary* anc = nullptr) {
   SocketAddress to;
   const SocketAddress* top = nullptr;
   if (addr != nullptr && s.type() != SOCK_STREAM) {
@@ -129,10 +213,12 @@ ssize_t DoSend(int fd, ShimSocket& s, std::span<const ByteSpan> parts, const soc
   }
   if (const int e = SendFault(s, parts, flags); e != 0) return Fail<ssize_t>(e);
   s.set_committed();
-  auto r = s.impl().SendMsg(parts, top, flags);
-  while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/false)) {
-    r = s.impl().SendMsg(parts, top, flags);
-  }
+  auto send = [&] {
+    return anc != nullptr ? s.impl().SendMsgWith(parts, top, flags, *anc)
+                          : s.impl().SendMsg(parts, top, flags);
+  };
+  auto r = send();
+  while (!r.ok() && r.error() == EINTR && ShouldRestart(s, /*receive_side=*/false)) r = send();
   if (!r.ok()) return FailWith<ssize_t>(r);  // (a stream's EPIPE raised SIGPIPE already)
   return static_cast<ssize_t>(*r);
 }
@@ -178,9 +264,13 @@ ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
     return Fail<ssize_t>(EINVAL);
   }
   const bool named = msg->msg_name != nullptr && msg->msg_namelen != 0;
+  SendAncillary anc;
+  if (s.type() != SOCK_STREAM) {
+    if (const int e = ParseSendControl(msg, s.domain(), &anc); e != 0) return Fail<ssize_t>(e);
+  }
   return DoSend(fd, s, parts.get(), named ? static_cast<const sockaddr*>(msg->msg_name) : nullptr,
                 named ? std::min<socklen_t>(msg->msg_namelen, sizeof(sockaddr_storage)) : 0,
-                flags, msg);
+                flags, msg, anc.empty() ? nullptr : &anc);
 }
 
 // Writes the control messages of `anc` into msg_control as the kernel lays them out (put_cmsg):
@@ -208,13 +298,33 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
                      static_cast<suseconds_t>((anc.timestamp_ns % 1000000000) / 1000)};
     put(SOL_SOCKET, SO_TIMESTAMP, &tv, sizeof(tv));
   }
+  // ip_cmsg_recv_offset's order: IP_PKTINFO, IP_TTL, IP_TOS; then IPv6's
+  // (ip6_datagram_recv_specific_ctl): IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS.
+  if (anc.has_pktinfo) {
+    in_pktinfo pi{};
+    pi.ipi_ifindex = static_cast<int>(LinkLocalScope());
+    pi.ipi_spec_dst.s_addr = htonl(anc.pktinfo_spec_dst.value());
+    pi.ipi_addr.s_addr = htonl(anc.pktinfo_addr.value());
+    put(SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+  }
   if (anc.has_ttl) {
     const int ttl = anc.ttl;
     put(SOL_IP, IP_TTL, &ttl, sizeof(ttl));
   }
+  if (anc.has_tos) put(SOL_IP, IP_TOS, &anc.tos, sizeof(anc.tos));  // one byte, as Linux
+  if (anc.has_pktinfo6) {
+    in6_pktinfo pi{};
+    std::memcpy(pi.ipi6_addr.s6_addr, anc.pktinfo6_addr.bytes().data(), 16);
+    pi.ipi6_ifindex = LinkLocalScope();
+    put(SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+  }
   if (anc.has_hoplimit) {
     const int hops = anc.hoplimit;
     put(SOL_IPV6, IPV6_HOPLIMIT, &hops, sizeof(hops));
+  }
+  if (anc.has_tclass) {
+    const int tclass = anc.tclass;
+    put(SOL_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass));
   }
   if (anc.has_inq) put(SOL_TCP, TCP_CM_INQ, &anc.inq, sizeof(anc.inq));
   if (anc.has_error && domain == AF_INET6) {
@@ -352,6 +462,14 @@ ssize_t RemoteSendFrom(int fd, RemoteSocket& s, const iovec* iov, size_t iovcnt,
 }
 
 }  // namespace
+
+int ParseSendControlMessages(const msghdr* msg, int domain, SendAncillary* anc) {
+  return ParseSendControl(msg, domain, anc);
+}
+void WriteControlMessages(const RecvAncillary& anc, int domain, msghdr* msg, int* out_flags) {
+  WriteControl(anc, domain, msg, out_flags);
+}
+
 }  // namespace pytcp::shim
 
 using namespace pytcp;        // NOLINT: the interposed functions are C symbols

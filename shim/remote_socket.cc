@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "shim/control_messages.h"
 #include "shim/daemon_channel.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
@@ -644,12 +645,15 @@ constexpr ssize_t kAskDaemon = -2;
 // it needs the daemon's answer at once: the socket has its port already, the destination
 // is a unicast one (a broadcast needs SO_BROADCAST: EACCES), the flags are plain ones.
 // Returns what sendmsg returns, or kAskDaemon.
-ssize_t SendThroughPair(int fd, RemoteSocket& s, const msghdr* msg, int flags, size_t total) {
+ssize_t SendThroughPair(int fd, RemoteSocket& s, const msghdr* msg, int flags, size_t total,
+                        const SendAncillary& anc) {
+  // A source from IP_PKTINFO may be refused (ENETUNREACH): the daemon is asked.
   if (!s.bound.load() || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CONFIRM)) != 0 ||
-      total > 65000) {
+      total > 65000 || !anc.src.is_unspecified()) {
     return kAskDaemon;
   }
   pytcpd::DatagramHeader h;
+  h.anc.SetSend(anc);
   h.length = static_cast<uint32_t>(total);
   h.flags = flags & MSG_CONFIRM;
   // __copy_msghdr: a name without a length is no name, a longer one is cut.
@@ -760,8 +764,14 @@ ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     if (msg->msg_name != nullptr) {
       WriteAddress(h.addr, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen, s.domain());
     }
-    msg->msg_controllen = 0;
-    msg->msg_flags = m.msg_flags & MSG_TRUNC;
+    int out_flags = m.msg_flags & MSG_TRUNC;
+    if (msg->msg_control != nullptr && msg->msg_controllen > 0) {
+      // What the daemon's socket was told with the datagram (DatagramAncillary).
+      WriteControlMessages(h.anc.Received(), s.domain(), msg, &out_flags);
+    } else {
+      msg->msg_controllen = 0;
+    }
+    msg->msg_flags = out_flags;
     const size_t got = static_cast<size_t>(n) - sizeof(h);
     return (flags & MSG_TRUNC) != 0 ? static_cast<ssize_t>(h.length) : static_cast<ssize_t>(got);
   }
@@ -812,9 +822,20 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   }
   if (total > pytcpd::kMaxPayload) return Fail<ssize_t>(EMSGSIZE);
   if (!UserReadable(ranges)) return Fail<ssize_t>(EFAULT);  // ip_generic_getfrag
-  if (const ssize_t n = SendThroughPair(fd, s, msg, flags, total); n != kAskDaemon) return n;
+  SendAncillary anc;
+  if (const int e = ParseSendControlMessages(msg, s.domain(), &anc); e != 0) {
+    return Fail<ssize_t>(e);
+  }
+  if (const ssize_t n = SendThroughPair(fd, s, msg, flags, total, anc); n != kAskDaemon) return n;
   std::vector<uint8_t> data;
-  data.reserve(total);
+  data.reserve(total + sizeof(pytcpd::DatagramAncillary));
+  if (!anc.empty()) {
+    // kSend's arg1: the control messages lead the payload.
+    pytcpd::DatagramAncillary da;
+    da.SetSend(anc);
+    const auto* p = reinterpret_cast<const uint8_t*>(&da);
+    data.insert(data.end(), p, p + sizeof(da));
+  }
   for (size_t i = 0; i < msg->msg_iovlen; ++i) {
     const auto* p = static_cast<const uint8_t*>(msg->msg_iov[i].iov_base);
     data.insert(data.end(), p, p + msg->msg_iov[i].iov_len);
@@ -822,6 +843,7 @@ ssize_t RemoteSend(int fd, RemoteSocket& s, const msghdr* msg, int flags) {
   Request req;
   req.op = Op::kSend;
   req.arg[0] = flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL);
+  req.arg[1] = anc.empty() ? 0 : 1;
   // __copy_msghdr: a name without a length is no name, a longer one is cut.
   if (msg->msg_name != nullptr && msg->msg_namelen != 0) {
     auto a = SendToAddress(static_cast<const sockaddr*>(msg->msg_name),

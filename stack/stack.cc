@@ -83,7 +83,9 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
                                      &random_, ip4_config);
   icmp4_ = std::make_unique<Icmp4Engine>(ip4_.get());
   icmp4_sockets_ = std::make_unique<Icmp4Sockets>(icmp4_.get(), ip4_.get(), &random_);
+  igmp_ = std::make_unique<IgmpEngine>(ip4_.get(), &random_);
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
+  udp_->set_igmp(igmp_.get());
   tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
   UseHostTcpKey();
   ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_);
@@ -496,6 +498,7 @@ size_t Stack::ProcessLinkLocked(Instant now, size_t max_frames) {
 void Stack::RunTimersLocked(Instant now) {
   arp_->Poll(now);
   ip4_->Poll(now);
+  igmp_->Poll(now);
   if (dhcp4_) dhcp4_->Poll(now);
   tcp_->Poll(now);
   if (ip6_enabled()) {
@@ -509,6 +512,7 @@ void Stack::RunTimersLocked(Instant now) {
 
 Instant Stack::NextDeadlineLocked(bool with_link) const {
   Instant next = EarliestOf(arp_->NextDeadline(), ip4_->NextDeadline());
+  next = EarliestOf(next, igmp_->NextDeadline());
   if (dhcp4_) next = EarliestOf(next, dhcp4_->NextDeadline());
   next = EarliestOf(next, tcp_->NextDeadline());
   if (with_link) next = EarliestOf(next, link_->next_delivery_time());
@@ -596,6 +600,7 @@ std::map<std::string, uint64_t> Stack::CounterSnapshot() {
   arp_->counters().AppendTo(&out, "arp.");
   ip4_->counters().AppendTo(&out, "ip4.");
   icmp4_->counters().AppendTo(&out, "icmp4.");
+  igmp_->counters().AppendTo(&out, "igmp.");
   udp_->counters().AppendTo(&out, "udp.");
   tcp_->counters().AppendTo(&out, "tcp.");
   if (dhcp4_) dhcp4_->client().counters().AppendTo(&out, "dhcp4.");

@@ -43,6 +43,7 @@
 #include "stack/ip6/ip6_routing_table.h"
 #include "stack/link/link.h"
 #include "stack/link/pcap_writer.h"
+#include "stack/igmp/igmp_engine.h"
 #include "stack/mld/mld_engine.h"
 #include "stack/nd/nd_engine.h"
 #include "stack/socket/icmp_socket.h"
@@ -128,6 +129,7 @@ class Stack final : private LinkDriver {
   Ip6Engine& ip6() { return *ip6_; }
   NdEngine& nd() { return *nd_; }
   MldEngine& mld() { return *mld_; }
+  IgmpEngine& igmp() { return *igmp_; }
   Icmp6Engine& icmp6() { return *icmp6_; }
   Icmp6Sockets& icmp6_sockets() { return *icmp6_sockets_; }
   Ip6AddressTable& ip6_addresses() { return ip6_addresses_; }
@@ -227,6 +229,7 @@ class Stack final : private LinkDriver {
   std::unique_ptr<Ip6Engine> ip6_;
   std::unique_ptr<NdEngine> nd_;
   std::unique_ptr<MldEngine> mld_;
+  std::unique_ptr<IgmpEngine> igmp_;
   std::unique_ptr<Icmp6Engine> icmp6_;
   std::unique_ptr<Icmp6Sockets> icmp6_sockets_;
   // Every socket handed out, so that Stop() can close those still open.

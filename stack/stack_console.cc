@@ -335,6 +335,21 @@ Table ShowMulticast(Stack& s) {
   if (s.iface().IsMemberOf(mac)) {
     t.rows.push_back({"inet", all.ToString(), mac.ToString(), "all-systems", "-"});
   }
+  // Groups of sockets: IGMP's interface state (RFC 3376 §3.2), reported in the host's
+  // compatibility mode (§7.2.1), with the filter for source-specific ones.
+  const int version = s.igmp().compat_version();
+  for (const Ip4Address& g : s.igmp().Groups()) {
+    const auto* st = s.igmp().State(g);
+    std::string kind = "joined";
+    if (st != nullptr && (st->mode == McFilterMode::kInclude || !st->sources.empty())) {
+      kind = st->mode == McFilterMode::kInclude ? "include" : "exclude";
+      for (size_t i = 0; i < st->sources.size(); ++i) {
+        kind += (i == 0 ? " " : ",") + st->sources[i].ToString();
+      }
+    }
+    t.rows.push_back({"inet", g.ToString(), MacAddress::FromIp4Multicast(g).ToString(), kind,
+                      IgmpEngine::Reportable(g) ? "IGMPv" + std::to_string(version) : "no"});
+  }
   if (!s.ip6_enabled()) return t;
   // RFC 4291 §2.7.1: all-nodes is always joined; the rest (solicited-node groups of our
   // addresses, RFC 4861 §7.2.1, and the groups of sockets) as Ip6Engine holds them. MLD

@@ -55,7 +55,7 @@ void Dhcp4Service::OnAddressConflict(Ip4Address address, Instant now) {
 }
 
 void Dhcp4Service::OnDatagram(const SocketAddress& from, const IpAddress&, ByteSpan payload,
-                              Instant now) {
+                              const UdpRxMeta&, Instant now) {
   if (from.port != kServerPort) return;
   now_ = now;
   client_.Receive(payload, from.ip.v4(), now);

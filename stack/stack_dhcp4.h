@@ -49,7 +49,7 @@ class Dhcp4Service final : private UdpEndpoint, private Dhcp4Client::Actions {
  private:
   // UdpEndpoint
   void OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
-                  Instant now) override;
+                  const UdpRxMeta& meta, Instant now) override;
   void OnIcmpError(const Ip4ErrorInfo&, Instant) override {}
   // Dhcp4Client::Actions
   void SendDhcp(ByteSpan message, Ip4Address src, Ip4Address dst) override;

@@ -92,6 +92,13 @@ void Ip4Engine::LeaveGroup(Ip4Address group) {
   }
 }
 
+bool Ip4Engine::IsMemberOf(Ip4Address group) const {
+  for (const auto& [g, refs] : groups_) {
+    if (g == group) return true;
+  }
+  return false;
+}
+
 void Ip4Engine::OnAddressChange(const Ip4AddressEntry& e) {
   // The connected route of an address exists exactly while the address is usable.
   routes_->RemoveIf(RouteOrigin::kConnected, e.ifaddr.address());
@@ -183,7 +190,10 @@ Result<bool, Ip4SendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBu
   header.dscp = static_cast<uint8_t>(params.tos >> 2);
   header.ecn = static_cast<uint8_t>(params.tos & 3);
   header.dont_fragment = params.dont_fragment;
-  header.id = NextId(params.dst);
+  header.id = params.zero_id && params.dont_fragment ? uint16_t{0} : NextId(params.dst);
+  // RFC 2113 §2.1: type 148, length 4, value 0 ("every router examines the packet").
+  static constexpr uint8_t kRouterAlert[4] = {148, 4, 0, 0};
+  if (params.router_alert) header.options = ByteSpan(kRouterAlert, sizeof(kRouterAlert));
 
   const size_t total = header.header_size() + packet.size();
   if (total > kIp4MaxDatagramSize) return Err{Ip4SendError::kTooBig};

@@ -122,6 +122,11 @@ struct Ip4SendParams {
   uint8_t tos = 0;
   bool dont_fragment = false;
   bool allow_broadcast = false;
+  // RFC 2113 Router Alert option (IGMP, RFC 3376 §4: every IGMPv3 message carries it).
+  bool router_alert = false;
+  // Identification 0 for an atomic datagram (DF set, never fragmented), which RFC 6864
+  // §4.1 allows and Linux does for datagrams without a connected socket (IGMP).
+  bool zero_id = false;
 };
 
 // The outcome of routing a destination: where the packet goes and from which address.
@@ -181,9 +186,12 @@ class Ip4Engine final : public L3Handler {
   const Counters<Ip4Counter>& counters() const { return counters_; }
   const Ip4AddressTable& addresses() const { return *addresses_; }
   const Ip4RoutingTable& routes() const { return *routes_; }
-  // Multicast groups joined (224.0.0.1 always).
+  // Multicast groups joined (224.0.0.1 always), reference counted: the interface's MAC
+  // filter and the receive check. The IGMP engine (stack/igmp) joins a group while its
+  // interface state is not INCLUDE({}) (RFC 3376 §3.2).
   void JoinGroup(Ip4Address group);
   void LeaveGroup(Ip4Address group);
+  bool IsMemberOf(Ip4Address group) const;
 
   // Accept unicast datagrams to any address (a DHCP client without an address yet whose
   // server answers by unicast, RFC 2131 §4.1).

@@ -211,6 +211,34 @@ void Socket::FillAncillaryLocked(uint8_t ttl, RecvAncillary* anc) const {
   }
 }
 
+void Socket::FillPacketInfoLocked(const IpAddress& dst, const IpAddress& spec_dst, uint8_t tos,
+                                  RecvAncillary* anc) const {
+  if (anc == nullptr) return;
+  // An AF_INET6 socket gets the IPv4 control messages of an IPv4 datagram as well as its
+  // own (udpv6_recvmsg: ip_cmsg_recv_offset, then ip6_datagram_recv_specific_ctl).
+  if (dst.is_v4()) {
+    if (recvpktinfo_) {
+      anc->has_pktinfo = true;
+      anc->pktinfo_addr = dst.v4();
+      anc->pktinfo_spec_dst = spec_dst.is_v4() ? spec_dst.v4() : Ip4Address();
+    }
+    if (recvtos_) {
+      anc->has_tos = true;
+      anc->tos = tos;
+    }
+  }
+  if (family_ == AF_INET6) {
+    if (recvpktinfo6_) {
+      anc->has_pktinfo6 = true;
+      anc->pktinfo6_addr = dst.v6();
+    }
+    if (recvtclass_) {
+      anc->has_tclass = true;
+      anc->tclass = tos;
+    }
+  }
+}
+
 SysResult<size_t> Socket::RecvErrorQueue(MutableByteSpan buf, SocketAddress* from,
                                          RecvAncillary* anc, int* out_flags) {
   std::lock_guard lock(*ctx_.mu);
@@ -332,8 +360,8 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
       case IP_MULTICAST_LOOP: multicast_loop_ = v != 0; return true;
       case IP_RETOPTS:
         return true;  // accepted (ping sets it); no options are echoed back
-      case IP_PKTINFO:
-      case IP_RECVTOS:
+      case IP_PKTINFO: recvpktinfo_ = v != 0; return true;
+      case IP_RECVTOS: recvtos_ = v != 0; return true;
       case IP_FREEBIND:
       case IP_BIND_ADDRESS_NO_PORT:
         return true;  // accepted
@@ -377,10 +405,10 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         mtu_discover_ = v;
         return true;
       case IPV6_RECVHOPLIMIT: recvhoplimit_ = v != 0; return true;
+      case IPV6_RECVPKTINFO: recvpktinfo6_ = v != 0; return true;
+      case IPV6_RECVTCLASS: recvtclass_ = v != 0; return true;
       case IPV6_MULTICAST_HOPS:
       case IPV6_MULTICAST_LOOP:
-      case IPV6_RECVPKTINFO:
-      case IPV6_RECVTCLASS:
       case IPV6_ADDR_PREFERENCES:
         return true;  // accepted
       default:
@@ -424,6 +452,19 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case IP_RECVTTL: return WriteIpOpt(value, len, int{recvttl_});
       case IP_MULTICAST_TTL: return WriteIpOpt(value, len, int{multicast_ttl_});
       case IP_MULTICAST_LOOP: return WriteIpOpt(value, len, int{multicast_loop_});
+      case IP_PKTINFO: return WriteIpOpt(value, len, int{recvpktinfo_});
+      case IP_RECVTOS: return WriteIpOpt(value, len, int{recvtos_});
+      case IP_MULTICAST_IF: {
+        // do_ip_getsockopt: the address as an in_addr (network order), cut to *len.
+        if (value == nullptr || len == nullptr) return Err{EFAULT};
+        if (static_cast<int>(*len) < 0) return Err{EINVAL};
+        uint8_t a[4];
+        StoreBe32(a, multicast_if4_.value());
+        const socklen_t n = std::min<socklen_t>(*len, sizeof(a));
+        std::memcpy(value, a, n);
+        *len = n;
+        return true;
+      }
       default: return Err{ENOPROTOOPT};
     }
   }
@@ -439,6 +480,8 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case IPV6_RECVERR: return WriteOpt(value, len, int{recverr_});
       case IPV6_MTU_DISCOVER: return WriteOpt(value, len, mtu_discover_);
       case IPV6_RECVHOPLIMIT: return WriteOpt(value, len, int{recvhoplimit_});
+      case IPV6_RECVPKTINFO: return WriteOpt(value, len, int{recvpktinfo6_});
+      case IPV6_RECVTCLASS: return WriteOpt(value, len, int{recvtclass_});
       case IPV6_MULTICAST_HOPS: return WriteOpt(value, len, 1);
       default: return Err{ENOPROTOOPT};
     }

@@ -100,6 +100,28 @@ struct RecvAncillary {
   uint8_t hoplimit = 0;
   bool has_inq = false;  // TCP_INQ: bytes left to read after this receive (TCP_CM_INQ)
   int inq = 0;
+  // ip(7) IP_PKTINFO: the header's destination (ipi_addr) and the local address a reply
+  // comes from (ipi_spec_dst); the interface index is the caller's to fill (the stack has
+  // one interface).
+  bool has_pktinfo = false;
+  Ip4Address pktinfo_addr;
+  Ip4Address pktinfo_spec_dst;
+  // ipv6(7) IPV6_RECVPKTINFO: the destination (v4-mapped for an IPv4 datagram).
+  bool has_pktinfo6 = false;
+  Ip6Address pktinfo6_addr;
+  bool has_tos = false;  // IP_RECVTOS: the TOS byte
+  uint8_t tos = 0;
+  bool has_tclass = false;  // IPV6_RECVTCLASS: the traffic class
+  uint8_t tclass = 0;
+};
+
+// The control messages of one send (sendmsg's msg_control, as ip_cmsg_send and
+// ip6_datagram_send_ctl read them): unset fields leave the socket's options in force.
+struct SendAncillary {
+  IpAddress src;  // IP_PKTINFO ipi_spec_dst / IPV6_PKTINFO ipi6_addr (unspecified: none)
+  int tos = -1;   // IP_TOS / IPV6_TCLASS
+  int ttl = -1;   // IP_TTL / IPV6_HOPLIMIT
+  bool empty() const { return src.is_unspecified() && tos < 0 && ttl < 0; }
 };
 
 class Socket {
@@ -155,6 +177,11 @@ class Socket {
   // sendmsg(): `to` nullptr sends to the connected peer. Returns the bytes taken.
   virtual SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
                                     int flags) = 0;
+  // sendmsg() with control messages; sockets that take none ignore them (as TCP does).
+  virtual SysResult<size_t> SendMsgWith(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                        int flags, const SendAncillary& /*anc*/) {
+    return SendMsg(parts, to, flags);
+  }
   // recvmsg(): fills `parts` in order; `from` (optional) gets the sender, *out_flags
   // MSG_TRUNC and the like, `anc` (optional) the control messages the options ask for.
   // Returns the bytes received (the whole message's size with MSG_TRUNC in flags).
@@ -194,6 +221,10 @@ class Socket {
   void QueueErrorLocked(SocketError e);
   // What the options ask to report with a message received now (timestamp, TTL).
   void FillAncillaryLocked(uint8_t ttl, RecvAncillary* anc) const;
+  // IP_PKTINFO / IP_RECVTOS / IPV6_RECVPKTINFO / IPV6_RECVTCLASS for a datagram sent to
+  // `dst` with the TOS or traffic class `tos`; `spec_dst` is IP_PKTINFO's ipi_spec_dst.
+  void FillPacketInfoLocked(const IpAddress& dst, const IpAddress& spec_dst, uint8_t tos,
+                            RecvAncillary* anc) const;
   // IPV6_RECVHOPLIMIT: the hop limit of a packet received now (for sockets that know it).
   void FillHopLimitLocked(uint8_t hop_limit, RecvAncillary* anc) const {
     if (anc != nullptr && recvhoplimit_) {
@@ -227,8 +258,13 @@ class Socket {
   bool recvttl_ = false;    // IP_RECVTTL
   bool timestamp_ = false;  // SO_TIMESTAMP
   bool recvhoplimit_ = false;  // IPV6_RECVHOPLIMIT
-  uint8_t multicast_ttl_ = 1;   // IP_MULTICAST_TTL (stored; ip(7) default 1)
-  bool multicast_loop_ = true;  // IP_MULTICAST_LOOP (stored)
+  uint8_t multicast_ttl_ = 1;   // IP_MULTICAST_TTL (ip(7) default 1)
+  bool multicast_loop_ = true;  // IP_MULTICAST_LOOP
+  Ip4Address multicast_if4_;    // IP_MULTICAST_IF (0.0.0.0: the routing table's choice)
+  bool recvpktinfo_ = false;    // IP_PKTINFO
+  bool recvtos_ = false;        // IP_RECVTOS
+  bool recvpktinfo6_ = false;   // IPV6_RECVPKTINFO
+  bool recvtclass_ = false;     // IPV6_RECVTCLASS
   std::deque<SocketError> error_queue_;
   size_t error_queue_bytes_ = 0;
 

@@ -18,6 +18,17 @@ constexpr size_t kDatagramOverhead = 256;
 // Linux's net.core.optmem_max bounds a socket's memberships; IPv4's IP_MAX_MEMBERSHIPS (20)
 // is the figure programs know.
 constexpr size_t kMaxMemberships6 = 20;
+// Linux net.ipv4.igmp_max_memberships and igmp_max_msf: memberships per socket and sources
+// per membership (ENOBUFS beyond them).
+constexpr size_t kMaxMemberships4 = 20;
+constexpr size_t kMaxSources4 = 10;
+
+Ip4Address InAddr(const in_addr& a) { return Ip4Address(ntohl(a.s_addr)); }
+Ip4Address SockaddrIn(const sockaddr_storage& ss) {
+  sockaddr_in in{};
+  std::memcpy(&in, &ss, sizeof(in));
+  return InAddr(in.sin_addr);
+}
 }  // namespace
 
 UdpSocket::UdpSocket(SocketContext ctx, UdpEngine* udp)
@@ -32,6 +43,12 @@ void UdpSocket::Close() {
   udp_->Unbind(this);
   for (const Ip6Address& g : groups6_) udp_->LeaveGroup6(g, ctx_.clock->Now());
   groups6_.clear();
+  // ip_mc_drop_socket: every IPv4 membership goes with the socket.
+  for (const Membership4& m : groups4_) {
+    udp_->Listen4(this, m.group, McFilterMode::kInclude, {}, ctx_.clock->Now());
+  }
+  if (!groups4_.empty() && ctx_.kick) ctx_.kick();
+  groups4_.clear();
   queue_.clear();
   queued_bytes_ = 0;
   NotifyLocked();
@@ -85,7 +102,8 @@ SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
   return true;
 }
 
-SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int flags) {
+SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int flags,
+                                    const SendAncillary* anc) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (shut_wr_) return Err{EPIPE};
@@ -112,6 +130,19 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
   opts.tos = tos_;
   opts.allow_broadcast = broadcast_;
   opts.dont_fragment = mtu_discover_ == IP_PMTUDISC_DO || mtu_discover_ == IP_PMTUDISC_PROBE;
+  opts.multicast_ttl = multicast_ttl_;
+  opts.multicast_loop = multicast_loop_;
+  opts.multicast_if = multicast_if4_;
+  if (anc != nullptr) {
+    // ip_cmsg_send / ip6_datagram_send_ctl: this send's values over the options'.
+    opts.src = anc->src;
+    if (anc->tos >= 0) opts.tos = static_cast<uint8_t>(anc->tos);
+    if (anc->ttl >= 0) {
+      opts.ttl = static_cast<uint8_t>(anc->ttl);
+      opts.multicast_ttl = static_cast<uint8_t>(anc->ttl);
+      opts.hop_limit = anc->ttl;
+    }
+  }
   if (!UdpEndpoint::bound) {
     UdpEndpoint::reuse_addr = reuse_addr_;
     UdpEndpoint::reuse_port = reuse_port_;
@@ -140,7 +171,187 @@ SysResult<bool> UdpSocket::ChangeMembership6(const Ip6Address& group, bool join)
   return true;
 }
 
+SysResult<bool> UdpSocket::Join4(Ip4Address group, McFilterMode mode) {
+  // ip_mc_join_group: a multicast group, once per socket, at most igmp_max_memberships.
+  if (!group.is_multicast()) return Err{EINVAL};
+  for (const Membership4& m : groups4_) {
+    if (m.group == group) return Err{EADDRINUSE};
+  }
+  if (groups4_.size() >= kMaxMemberships4) return Err{ENOBUFS};
+  groups4_.push_back(Membership4{group, mode, {}});
+  Report4(groups4_.back());
+  return true;
+}
+
+SysResult<bool> UdpSocket::Leave4(Ip4Address group) {
+  auto it = std::find_if(groups4_.begin(), groups4_.end(),
+                         [&](const Membership4& m) { return m.group == group; });
+  if (it == groups4_.end()) return Err{EADDRNOTAVAIL};  // ip_mc_leave_group
+  groups4_.erase(it);
+  udp_->Listen4(this, group, McFilterMode::kInclude, {}, ctx_.clock->Now());
+  if (ctx_.kick) ctx_.kick();
+  return true;
+}
+
+void UdpSocket::Report4(const Membership4& m) {
+  // RFC 3376 §2: the socket's new (mode, sources) for the group; the IGMP engine merges
+  // it into the interface state and reports the change. The loop is woken: the first
+  // report is due now.
+  udp_->Listen4(this, m.group, m.mode, m.sources, ctx_.clock->Now());
+  if (ctx_.kick) ctx_.kick();
+}
+
+SysResult<bool> UdpSocket::ChangeSource4(Ip4Address group, Ip4Address source, bool add,
+                                         McFilterMode mode) {
+  // ip_mc_source: IP_ADD_SOURCE_MEMBERSHIP / IP_DROP_SOURCE_MEMBERSHIP work on INCLUDE
+  // filters, IP_BLOCK_SOURCE / IP_UNBLOCK_SOURCE on EXCLUDE ones (RFC 3678 §4.1.2-§4.1.3).
+  if (add && mode == McFilterMode::kInclude) {
+    // ip_mc_join_group_ssm: the first source joins the group in INCLUDE mode.
+    if (!group.is_multicast()) return Err{EINVAL};
+    const bool member = std::any_of(groups4_.begin(), groups4_.end(),
+                                    [&](const Membership4& m) { return m.group == group; });
+    if (!member) {
+      if (groups4_.size() >= kMaxMemberships4) return Err{ENOBUFS};
+      groups4_.push_back(Membership4{group, McFilterMode::kInclude, {}});
+    }
+  }
+  auto it = std::find_if(groups4_.begin(), groups4_.end(),
+                         [&](const Membership4& m) { return m.group == group; });
+  if (it == groups4_.end()) return Err{EINVAL};  // "must have a prior join"
+  Membership4& m = *it;
+  if (m.mode != mode) {
+    // A filter with sources keeps its mode; an empty one may switch.
+    if (!m.sources.empty()) return Err{EINVAL};
+    m.mode = mode;
+  }
+  auto src = std::find(m.sources.begin(), m.sources.end(), source);
+  if (!add) {
+    if (src == m.sources.end()) return Err{EADDRNOTAVAIL};
+    // "(INCLUDE, empty) == LEAVE_GROUP".
+    if (m.sources.size() == 1 && mode == McFilterMode::kInclude) return Leave4(group);
+    m.sources.erase(src);
+    Report4(m);
+    return true;
+  }
+  if (src != m.sources.end()) return Err{EADDRNOTAVAIL};  // already there
+  if (m.sources.size() >= kMaxSources4) return Err{ENOBUFS};
+  m.sources.push_back(source);
+  Report4(m);
+  return true;
+}
+
+bool UdpSocket::Accepts4(Ip4Address group, Ip4Address src) const {
+  // ip_mc_sf_allow: a group this socket has not joined is taken (IP_MULTICAST_ALL, on by
+  // default); a joined one through the socket's own filter.
+  for (const Membership4& m : groups4_) {
+    if (m.group != group) continue;
+    const bool listed = std::find(m.sources.begin(), m.sources.end(), src) != m.sources.end();
+    return m.mode == McFilterMode::kInclude ? listed : !listed;
+  }
+  return multicast_all_;
+}
+
+SysResult<bool> UdpSocket::SetOption4(int name, const void* value, socklen_t len) {
+  switch (name) {
+    case IP_ADD_MEMBERSHIP:
+    case IP_DROP_MEMBERSHIP: {
+      // do_ip_setsockopt: an ip_mreq, or an ip_mreqn when long enough for one.
+      ip_mreqn mreq{};
+      if (value == nullptr || len < sizeof(ip_mreq)) return Err{EINVAL};
+      std::memcpy(&mreq, value, len >= sizeof(ip_mreqn) ? sizeof(ip_mreqn) : sizeof(ip_mreq));
+      const Ip4Address ifaddr = InAddr(mreq.imr_address);
+      // ip_mc_find_dev: an interface address that is not ours names no device.
+      if (mreq.imr_ifindex == 0 && !ifaddr.is_unspecified() && !udp_->IsOurIp4(ifaddr)) {
+        return Err{ENODEV};
+      }
+      const Ip4Address group = InAddr(mreq.imr_multiaddr);
+      return name == IP_ADD_MEMBERSHIP ? Join4(group, McFilterMode::kExclude) : Leave4(group);
+    }
+    case IP_ADD_SOURCE_MEMBERSHIP:
+    case IP_DROP_SOURCE_MEMBERSHIP:
+    case IP_BLOCK_SOURCE:
+    case IP_UNBLOCK_SOURCE: {
+      ip_mreq_source mreqs{};
+      if (value == nullptr || len != sizeof(mreqs)) return Err{EINVAL};
+      std::memcpy(&mreqs, value, sizeof(mreqs));
+      const Ip4Address ifaddr = InAddr(mreqs.imr_interface);
+      if (!ifaddr.is_unspecified() && !udp_->IsOurIp4(ifaddr)) return Err{ENODEV};
+      const bool include = name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_DROP_SOURCE_MEMBERSHIP;
+      const bool add = name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_BLOCK_SOURCE;
+      return ChangeSource4(InAddr(mreqs.imr_multiaddr), InAddr(mreqs.imr_sourceaddr), add,
+                           include ? McFilterMode::kInclude : McFilterMode::kExclude);
+    }
+    case MCAST_JOIN_GROUP:
+    case MCAST_LEAVE_GROUP: {
+      // RFC 3678 §5.1 (do_mcast_group_source / ip_mc_join_group with the index).
+      group_req req{};
+      if (value == nullptr || len < sizeof(req)) return Err{EINVAL};
+      std::memcpy(&req, value, sizeof(req));
+      if (req.gr_group.ss_family != AF_INET) return Err{EINVAL};
+      const Ip4Address group = SockaddrIn(req.gr_group);
+      return name == MCAST_JOIN_GROUP ? Join4(group, McFilterMode::kExclude) : Leave4(group);
+    }
+    case MCAST_JOIN_SOURCE_GROUP:
+    case MCAST_LEAVE_SOURCE_GROUP:
+    case MCAST_BLOCK_SOURCE:
+    case MCAST_UNBLOCK_SOURCE: {
+      // RFC 3678 §5.2: do_mcast_group_source, AF_INET group and source.
+      group_source_req req{};
+      if (value == nullptr || len < sizeof(req)) return Err{EINVAL};
+      std::memcpy(&req, value, sizeof(req));
+      if (req.gsr_group.ss_family != AF_INET || req.gsr_source.ss_family != AF_INET) {
+        return Err{EINVAL};
+      }
+      const bool include = name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_LEAVE_SOURCE_GROUP;
+      const bool add = name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_BLOCK_SOURCE;
+      return ChangeSource4(SockaddrIn(req.gsr_group), SockaddrIn(req.gsr_source), add,
+                           include ? McFilterMode::kInclude : McFilterMode::kExclude);
+    }
+    case IP_MULTICAST_IF: {
+      // do_ip_setsockopt: an ip_mreqn, an ip_mreq or an in_addr, by length; the address
+      // (when no index is given) must be ours; 0.0.0.0 and no index reset it.
+      ip_mreqn mreq{};
+      if (value == nullptr || len < sizeof(in_addr)) return Err{EINVAL};
+      if (len >= sizeof(ip_mreqn)) {
+        std::memcpy(&mreq, value, sizeof(mreq));
+      } else if (len >= sizeof(ip_mreq)) {
+        std::memcpy(&mreq, value, sizeof(ip_mreq));
+      } else {
+        std::memcpy(&mreq.imr_address, value, sizeof(in_addr));
+      }
+      // (An ip_mreq's imr_interface lands in imr_address, as the kernel's copy puts it.)
+      const Ip4Address a = InAddr(mreq.imr_address);
+      if (mreq.imr_ifindex == 0 && !a.is_unspecified() && !udp_->IsOurIp4(a)) {
+        return Err{EADDRNOTAVAIL};
+      }
+      multicast_if4_ = a;
+      return true;
+    }
+    case IP_MULTICAST_ALL: {
+      // ip(7): off, a socket gets only the groups it joined itself.
+      int v = 0;
+      if (value == nullptr || len < 1) return Err{EINVAL};
+      if (len >= sizeof(int)) {
+        std::memcpy(&v, value, sizeof(v));
+      } else {
+        v = *static_cast<const uint8_t*>(value);
+      }
+      if (v != 0 && v != 1) return Err{EINVAL};
+      multicast_all_ = v == 1;
+      return true;
+    }
+    default:
+      return Err{ENOPROTOOPT};
+  }
+}
+
 SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
+  if (level == IPPROTO_IP) {
+    std::lock_guard lock(*ctx_.mu);
+    if (closed_) return Err{EBADF};
+    auto r = SetOption4(name, value, len);
+    if (r.ok() || r.error() != ENOPROTOOPT) return r;
+  }
   if (level != IPPROTO_IPV6 || family_ != AF_INET6) return Socket::SetOption(level, name, value, len);
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
@@ -192,6 +403,10 @@ SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, soc
 }
 
 SysResult<bool> UdpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
+  if (level == IPPROTO_IP && name == IP_MULTICAST_ALL) {
+    std::lock_guard lock(*ctx_.mu);
+    return WriteIpOpt(value, len, int{multicast_all_});
+  }
   if (level == IPPROTO_IPV6 && family_ == AF_INET6) {
     std::lock_guard lock(*ctx_.mu);
     switch (name) {
@@ -234,8 +449,12 @@ SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, 
   const size_t full = d.data.size();
   if (from != nullptr) *from = d.from;
   if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
-  FillAncillaryLocked(0, anc);
-  if (anc != nullptr) anc->has_ttl = false;  // the TTL of UDP datagrams is not kept
+  FillAncillaryLocked(d.meta.ttl, anc);
+  // IP_RECVTTL is IPv4's (ip_cmsg_recv); an IPv6 datagram's hop limit is
+  // IPV6_RECVHOPLIMIT's.
+  if (anc != nullptr && !d.to.is_v4()) anc->has_ttl = false;
+  if (!d.to.is_v4()) FillHopLimitLocked(d.meta.ttl, anc);
+  FillPacketInfoLocked(d.to, d.meta.spec_dst, d.meta.tos, anc);
   if ((flags & MSG_PEEK) == 0) {
     queued_bytes_ -= full + kDatagramOverhead;
     queue_.pop_front();
@@ -286,15 +505,18 @@ ReadinessMask UdpSocket::PollLocked() const {
 }
 
 void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
-                           Instant) {
+                           const UdpRxMeta& meta, Instant) {
   if (shut_rd_) return;
+  if (to.is_v4() && to.v4().is_multicast() && from.ip.is_v4() && !Accepts4(to.v4(), from.ip.v4())) {
+    return;
+  }
   const size_t charge = payload.size() + kDatagramOverhead;
   // Linux drops when the queue is over the limit (udp(7) "receive buffer errors").
   if (queued_bytes_ + charge > static_cast<size_t>(rcvbuf_) && !queue_.empty()) {
     ++drops_;
     return;
   }
-  queue_.push_back(Datagram{from, to, std::vector<uint8_t>(payload.begin(), payload.end())});
+  queue_.push_back(Datagram{from, to, meta, std::vector<uint8_t>(payload.begin(), payload.end())});
   queued_bytes_ += charge;
   NotifyLocked();
 }
@@ -366,6 +588,11 @@ size_t UdpSocket::QueueLength() const {
 SysResult<size_t> UdpSocket::SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
                                      int flags) {
   return SendTo(Gather(parts), to, flags);
+}
+
+SysResult<size_t> UdpSocket::SendMsgWith(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                         int flags, const SendAncillary& anc) {
+  return SendTo(Gather(parts), to, flags, &anc);
 }
 
 SysResult<size_t> UdpSocket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,

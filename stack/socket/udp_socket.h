@@ -23,7 +23,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   // AF_UNSPEC (disconnect) is `to == nullptr`.
   SysResult<bool> Connect(const SocketAddress* to) override;
   // `to` nullptr: the connected peer. Returns the bytes sent (the whole datagram).
-  SysResult<size_t> SendTo(ByteSpan data, const SocketAddress* to, int flags);
+  SysResult<size_t> SendTo(ByteSpan data, const SocketAddress* to, int flags,
+                           const SendAncillary* anc = nullptr);
   // Copies one datagram into `buf`. Returns the bytes copied, or the full datagram size
   // with MSG_TRUNC in flags. *out_flags gets MSG_TRUNC when the datagram was cut.
   // MSG_ERRQUEUE takes the oldest queued ICMP error instead (IP_RECVERR, ip(7)); `anc`
@@ -41,6 +42,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   size_t QueueLength() const override;
   SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
                             int flags) override;
+  SysResult<size_t> SendMsgWith(std::span<const ByteSpan> parts, const SocketAddress* to,
+                                int flags, const SendAncillary& anc) override;
   SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
                             int flags, int* out_flags, RecvAncillary* anc) override;
 
@@ -51,6 +54,13 @@ class UdpSocket final : public Socket, private UdpEndpoint {
 
   // IPv6 groups this socket joined (`show multicast`).
   const std::vector<Ip6Address>& groups6() const { return groups6_; }
+  // IPv4 memberships: the group and this socket's filter (RFC 3376 §3.1 socket state).
+  struct Membership4 {
+    Ip4Address group;
+    McFilterMode mode = McFilterMode::kExclude;
+    std::vector<Ip4Address> sources;
+  };
+  const std::vector<Membership4>& groups4() const { return groups4_; }
 
   // Receive queue limits for tests and `show sockets`.
   size_t queued_bytes() const { return queued_bytes_; }
@@ -64,11 +74,12 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   struct Datagram {
     SocketAddress from;
     IpAddress to;
+    UdpRxMeta meta;
     std::vector<uint8_t> data;
   };
   // UdpEndpoint
   void OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
-                  Instant now) override;
+                  const UdpRxMeta& meta, Instant now) override;
   void OnIcmpError(const Ip4ErrorInfo& error, Instant now) override;
   // ICMPv6 errors: IPV6_RECVERR queues them with origin SO_EE_ORIGIN_ICMP6 and the IPv6
   // offender (traceroute -6); otherwise as OnIcmpError.
@@ -84,6 +95,16 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   SysResult<bool> ChangeMembership6(const Ip6Address& group, bool join);
   std::vector<Ip6Address> groups6_;
   int multicast_if_ = 0;  // IPV6_MULTICAST_IF (stored: one interface)
+  // ip(7) IPv4 multicast options.
+  SysResult<bool> SetOption4(int name, const void* value, socklen_t len);
+  SysResult<bool> Join4(Ip4Address group, McFilterMode mode);
+  SysResult<bool> Leave4(Ip4Address group);
+  SysResult<bool> ChangeSource4(Ip4Address group, Ip4Address source, bool add, McFilterMode mode);
+  void Report4(const Membership4& m);
+  // ip_mc_sf_allow: whether this socket takes a datagram from `src` to `group`.
+  bool Accepts4(Ip4Address group, Ip4Address src) const;
+  std::vector<Membership4> groups4_;
+  bool multicast_all_ = true;  // IP_MULTICAST_ALL (ip(7): on by default)
 };
 
 }  // namespace pytcp

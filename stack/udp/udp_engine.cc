@@ -154,10 +154,22 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
     auto r = Bind(ep, SocketAddress{ep->local.ip, 0, 0});
     if (!r.ok()) return r;
   }
-  const Ip4Address hint = (ep->local.ip.is_unspecified() || ep->local.ip.is_multicast() ||
-                           ep->local.ip.v4().is_limited_broadcast())
-                              ? Ip4Address()
-                              : ep->local.ip.v4();
+  Ip4Address hint = (ep->local.ip.is_unspecified() || ep->local.ip.is_multicast() ||
+                     ep->local.ip.v4().is_limited_broadcast() ||
+                     ip4_->addresses().IsDirectedBroadcast(ep->local.ip.v4()))
+                        ? Ip4Address()
+                        : ep->local.ip.v4();
+  const bool multicast = dst.ip.v4().is_multicast();
+  // ip(7) IP_MULTICAST_IF: the interface (here: its address) multicasts leave from.
+  if (multicast && hint.is_unspecified() && !options.multicast_if.is_unspecified()) {
+    hint = options.multicast_if;
+  }
+  if (!options.src.is_unspecified()) {
+    // IP_PKTINFO's ipi_spec_dst is the source (ip_cmsg_send); one that is not ours fails
+    // the route lookup (ip_route_output_key_hash_rcu: no device has it) with ENETUNREACH.
+    if (!options.src.is_v4() || !ip4_->addresses().IsOurs(options.src.v4())) return Err{ENETUNREACH};
+    hint = options.src.v4();
+  }
   auto route = ip4_->Route(dst.ip.v4(), hint);
   if (!route.ok()) {
     counters_.Inc(UdpCounter::kTxDropError);
@@ -174,10 +186,19 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
   params.src = src;
   params.dst = dst.ip.v4();
   params.protocol = IpProto::kUdp;
-  params.ttl = options.ttl;
+  params.ttl = multicast ? options.multicast_ttl : options.ttl;
   params.tos = options.tos;
   params.allow_broadcast = options.allow_broadcast;
   params.dont_fragment = options.dont_fragment;
+  if (multicast && options.multicast_loop && ip4_->IsMemberOf(dst.ip.v4())) {
+    LoopBackMulticast4(src, ep->local.port, dst.ip.v4(), dst.port, payload,
+                       UdpRxMeta{params.ttl, params.tos, IpAddress(src)}, now);
+  }
+  if (multicast && params.ttl == 0) {
+    // Linux ip_mc_output: TTL 0 is looped back only, never sent.
+    counters_.Inc(UdpCounter::kTxDatagrams);
+    return true;
+  }
   auto sent = ip4_->Send(params, tx_, now);
   if (!sent.ok()) {
     counters_.Inc(UdpCounter::kTxDropError);
@@ -204,6 +225,18 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   const UdpView& udp = *parsed;
   const SocketAddress from{IpAddress(info.src), udp.src_port(), 0};
   const IpAddress to(info.dst);
+  // RFC 3376 §3.2: the interface's source filter applies before any socket's (Linux
+  // ip_check_mc_rcv); groups IGMP does not manage (224.0.0.1) take every source.
+  if (info.to_multicast && igmp_ != nullptr && igmp_->State(info.dst) != nullptr &&
+      !igmp_->Allows(info.dst, info.src)) {
+    counters_.Inc(UdpCounter::kRxDropNoPort);
+    return;
+  }
+  UdpRxMeta meta{info.ttl, info.tos, to};
+  if (info.to_broadcast || info.to_multicast) {
+    auto route = ip4_->Route(info.src, Ip4Address());
+    meta.spec_dst = route.ok() ? IpAddress(route->src) : IpAddress(Ip4Address());
+  }
   auto it = ports_.find(udp.dst_port());
   auto matches = [&](const UdpEndpoint* ep) {
     if (ep->ipv6 && ep->v6only) return false;  // IPV6_V6ONLY: no IPv4
@@ -218,7 +251,7 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
       for (UdpEndpoint* ep : it->second) {
         if (!matches(ep)) continue;
         any = true;
-        ep->OnDatagram(from, to, udp.payload(), now);
+        ep->OnDatagram(from, to, udp.payload(), meta, now);
       }
       if (any) {
         counters_.Inc(UdpCounter::kRxDelivered);
@@ -239,7 +272,7 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
       }
       if (best != nullptr) {
         counters_.Inc(UdpCounter::kRxDelivered);
-        best->OnDatagram(from, to, udp.payload(), now);
+        best->OnDatagram(from, to, udp.payload(), meta, now);
         return;
       }
     }
@@ -276,10 +309,16 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
     auto r = Bind(ep, SocketAddress{ep->local.ip, 0, 0});
     if (!r.ok()) return r;
   }
-  const Ip6Address hint = (ep->local.ip.is_unspecified() || ep->local.ip.is_v4() ||
-                           ep->local.ip.is_multicast())
-                              ? Ip6Address()
-                              : ep->local.ip.v6();
+  Ip6Address hint = (ep->local.ip.is_unspecified() || ep->local.ip.is_v4() ||
+                     ep->local.ip.is_multicast())
+                        ? Ip6Address()
+                        : ep->local.ip.v6();
+  if (!options.src.is_unspecified()) {
+    // RFC 3542 §6.1 IPV6_PKTINFO ipi6_addr: the source, which must be ours (Linux
+    // ip6_datagram_send_ctl: EINVAL otherwise).
+    if (options.src.is_v4() || !ip6_->addresses().IsOurs(options.src.v6())) return Err{EINVAL};
+    hint = options.src.v6();
+  }
   auto route = ip6_->Route(dst.ip.v6(), hint);
   if (!route.ok() || route->src.is_unspecified()) {
     counters_.Inc(UdpCounter::kTxDropError);
@@ -295,7 +334,7 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
   const bool multicast = dst.ip.v6().is_multicast();
   if (multicast && ep->multicast_loop && ip6_->IsMemberOf(dst.ip.v6())) {
-    LoopBackMulticast6(src, ep->local.port, dst.ip.v6(), dst.port, payload, now);
+    LoopBackMulticast6(src, ep->local.port, dst.ip.v6(), dst.port, payload, options.tos, now);
   }
   if (multicast && ep->multicast_hops == 0) {
     counters_.Inc(UdpCounter::kTxDatagrams);
@@ -306,6 +345,7 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   params.dst = dst.ip.v6();
   params.next_header = static_cast<uint8_t>(IpProto::kUdp);
   params.hop_limit = multicast ? ep->multicast_hops : ep->hop_limit;
+  if (options.hop_limit >= 0) params.hop_limit = static_cast<uint8_t>(options.hop_limit);
   params.traffic_class = options.tos;
   params.dont_fragment = options.dont_fragment;
   auto sent = ip6_->Send(params, tx_, now);
@@ -326,7 +366,7 @@ void UdpEngine::LeaveGroup6(const Ip6Address& group, Instant now) {
 }
 
 void UdpEngine::LoopBackMulticast6(const Ip6Address& src, uint16_t src_port, const Ip6Address& group,
-                                   uint16_t dst_port, ByteSpan payload, Instant now) {
+                                   uint16_t dst_port, ByteSpan payload, uint8_t tclass, Instant now) {
   auto it = ports_.find(dst_port);
   if (it == ports_.end()) return;
   const SocketAddress from{IpAddress(src), src_port, 0};
@@ -338,7 +378,31 @@ void UdpEngine::LoopBackMulticast6(const Ip6Address& src, uint16_t src_port, con
     if (!ep->local.ip.is_unspecified() && ep->local.ip != to) continue;
     if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) continue;
     counters_.Inc(UdpCounter::kRxDelivered);
-    ep->OnDatagram(from, to, copy, now);
+    ep->OnDatagram(from, to, copy, UdpRxMeta{ep->multicast_hops, tclass, IpAddress(src)}, now);
+  }
+}
+
+void UdpEngine::Listen4(const void* owner, Ip4Address group, McFilterMode mode,
+                        std::span<const Ip4Address> sources, Instant now) {
+  if (igmp_ != nullptr) igmp_->Listen(owner, group, mode, sources, now);
+}
+
+void UdpEngine::LoopBackMulticast4(Ip4Address src, uint16_t src_port, Ip4Address group,
+                                   uint16_t dst_port, ByteSpan payload, const UdpRxMeta& meta,
+                                   Instant now) {
+  auto it = ports_.find(dst_port);
+  if (it == ports_.end()) return;
+  // The interface's source filter (RFC 3376 §3.2) sees the copy as it would a received one.
+  if (igmp_ != nullptr && igmp_->State(group) != nullptr && !igmp_->Allows(group, src)) return;
+  const SocketAddress from{IpAddress(src), src_port, 0};
+  const IpAddress to(group);
+  const std::vector<uint8_t> copy(payload.begin(), payload.end());
+  for (UdpEndpoint* ep : it->second) {
+    if (ep->ipv6 && ep->v6only) continue;
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != to) continue;
+    if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) continue;
+    counters_.Inc(UdpCounter::kRxDelivered);
+    ep->OnDatagram(from, to, copy, meta, now);
   }
 }
 
@@ -357,6 +421,11 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   const UdpView& udp = *parsed;
   const SocketAddress from{IpAddress(info.src), udp.src_port(), 0};
   const IpAddress to(info.dst);
+  UdpRxMeta meta{info.hop_limit, info.traffic_class, to};
+  if (info.to_multicast) {
+    auto route = ip6_->Route(info.src, Ip6Address());
+    meta.spec_dst = route.ok() ? IpAddress(route->src) : IpAddress();
+  }
   auto it = ports_.find(udp.dst_port());
   if (it != ports_.end()) {
     auto matches = [&](const UdpEndpoint* ep) {
@@ -375,7 +444,7 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
     for (UdpEndpoint* ep : it->second) {
       if (!matches(ep)) continue;
       if (info.to_multicast) {
-        ep->OnDatagram(from, to, udp.payload(), now);
+        ep->OnDatagram(from, to, udp.payload(), meta, now);
         best = ep;
         continue;
       }
@@ -387,7 +456,7 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
     }
     if (best != nullptr) {
       counters_.Inc(UdpCounter::kRxDelivered);
-      if (!info.to_multicast) best->OnDatagram(from, to, udp.payload(), now);
+      if (!info.to_multicast) best->OnDatagram(from, to, udp.payload(), meta, now);
       return;
     }
   }

@@ -17,6 +17,7 @@
 #include "stack/base/counters.h"
 #include "stack/base/random.h"
 #include "stack/base/result.h"
+#include "stack/igmp/igmp_engine.h"
 #include "stack/ip4/ip4_engine.h"
 #include "stack/ip6/ip6_engine.h"
 #include "stack/net/ip_address.h"
@@ -39,12 +40,24 @@ std::string_view CounterName(UdpCounter c);
 
 // Linux's default ephemeral range (net.ipv4.ip_local_port_range).
 
+// What the IP header said about a received datagram, for the control messages a socket
+// may ask for (ip(7) IP_PKTINFO, IP_RECVTTL, IP_RECVTOS; ipv6(7) IPV6_RECVPKTINFO,
+// IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS).
+struct UdpRxMeta {
+  uint8_t ttl = 0;  // TTL or hop limit
+  uint8_t tos = 0;  // TOS byte or traffic class
+  // ip(7) in_pktinfo.ipi_spec_dst: the local address a reply would come from (the
+  // destination itself for unicast, the interface's address for a broadcast or multicast,
+  // as Linux's fib_compute_spec_dst).
+  IpAddress spec_dst;
+};
+
 class UdpEndpoint {
  public:
   virtual ~UdpEndpoint() = default;
   // A datagram for this endpoint: `from` is the sender, `to` the local address it was sent to.
   virtual void OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
-                          Instant now) = 0;
+                          const UdpRxMeta& meta, Instant now) = 0;
   // An ICMP error about a datagram this endpoint sent (RFC 1122 §4.1.3.3).
   virtual void OnIcmpError(const Ip4ErrorInfo& error, Instant now) = 0;
   // An ICMPv6 error; by default reported like an ICMPv4 one carrying the same errno.
@@ -75,6 +88,15 @@ struct UdpSendOptions {
   uint8_t tos = 0;
   bool allow_broadcast = false;
   bool dont_fragment = false;
+  // ip(7) IP_PKTINFO ipi_spec_dst / ipv6(7) IPV6_PKTINFO ipi6_addr of this send: the
+  // source address (unspecified: the binding's or the route's). Not ours: ENETUNREACH
+  // (IPv4, the route lookup's error) or EINVAL (IPv6, ip6_datagram_send_ctl).
+  IpAddress src;
+  int hop_limit = -1;  // IPV6_HOPLIMIT of this send (-1: the socket's)
+  // ip(7) IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF (its address, or 0.0.0.0).
+  uint8_t multicast_ttl = 1;
+  bool multicast_loop = true;
+  Ip4Address multicast_if;
 };
 
 class UdpEngine final : public Ip4Transport, public Ip6Transport {
@@ -97,6 +119,13 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   // per socket (Ip6Engine), so MLD reports the first join and the last leave.
   void JoinGroup6(const Ip6Address& group, Instant now);
   void LeaveGroup6(const Ip6Address& group, Instant now);
+  // IPv4 memberships (ip(7) IP_ADD_MEMBERSHIP and friends): RFC 3376 §2's
+  // IPMulticastListen for the socket `owner`; INCLUDE with no sources is a leave.
+  void set_igmp(IgmpEngine* igmp) { igmp_ = igmp; }
+  void Listen4(const void* owner, Ip4Address group, McFilterMode mode,
+               std::span<const Ip4Address> sources, Instant now);
+  // Whether `a` is one of our IPv4 addresses (IP_MULTICAST_IF, ip_mreq's interface).
+  bool IsOurIp4(Ip4Address a) const { return ip4_->addresses().IsOurs(a); }
 
   // The local address a datagram to `dst` would leave from (for connect()).
   Result<IpAddress, int> SourceFor(const IpAddress& dst, const IpAddress& hint) const;
@@ -122,13 +151,15 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   // RFC 3493 §5.2 / ipv6(7) IPV6_MULTICAST_LOOP: a copy of a datagram sent to a group
   // this host listens to, for the local sockets bound to its port.
   void LoopBackMulticast6(const Ip6Address& src, uint16_t src_port, const Ip6Address& group,
-                          uint16_t dst_port, ByteSpan payload, Instant now);
-  // Delivery shared by both versions; false: no endpoint took it.
-  bool Deliver(const SocketAddress& from, const IpAddress& to, uint16_t dst_port, bool fan_out,
-               ByteSpan payload, Instant now);
+                          uint16_t dst_port, ByteSpan payload, uint8_t tclass, Instant now);
+  // ip(7) IP_MULTICAST_LOOP: a copy of a datagram sent to a group this host is in, for
+  // the local sockets bound to its port (Linux ip_mc_output's loopback).
+  void LoopBackMulticast4(Ip4Address src, uint16_t src_port, Ip4Address group, uint16_t dst_port,
+                          ByteSpan payload, const UdpRxMeta& meta, Instant now);
 
   Ip4Engine* ip4_;
   Ip6Engine* ip6_ = nullptr;
+  IgmpEngine* igmp_ = nullptr;
   Random* random_;
   absl::flat_hash_map<uint16_t, std::vector<UdpEndpoint*>> ports_;
   PacketBuffer tx_{65536 + 64};

@@ -1,6 +1,7 @@
 #include "shim/daemon_channel.h"
 
 #include <dlfcn.h>
+#include <net/if.h>
 #include <poll.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -24,6 +25,7 @@
 #include "shim/libc.h"
 #include "stack/base/private_file.h"
 #include "shim/runtime.h"
+#include "shim/sockaddr.h"
 #include "shim/wait.h"
 
 extern char** environ;
@@ -213,6 +215,9 @@ int OpenChannel(bool start) {
     return -1;
   }
   g_daemon_pid.store(rep.rep.result, std::memory_order_relaxed);
+  // The interface's index, as the in-process stack's start sets it: link-local scope ids
+  // and IP_PKTINFO's / IPV6_PKTINFO's ipi_ifindex name the TAP.
+  if (LinkLocalScope() == 0) SetLinkLocalScope(if_nametoindex(Interface().c_str()));
   if (!rep.payload.empty()) {
     ReportOnce("daemon-settings",
                "pytcpd (pid " + std::to_string(rep.rep.result) + ") already serves " + Interface() +

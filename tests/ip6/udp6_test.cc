@@ -3,7 +3,9 @@
 // IPV6_V6ONLY keeps IPv4 out, IPV6_UNICAST_HOPS sets the hop limit, and a closed port
 // answers with ICMPv6 port unreachable; IPv6 multicast sockets (IPV6_JOIN_GROUP and
 // MCAST_JOIN_GROUP, MLD reports that follow them, IPV6_MULTICAST_HOPS/LOOP, loopback of
-// a datagram sent to a joined group).
+// a datagram sent to a joined group); the control messages IPV6_RECVPKTINFO,
+// IPV6_RECVTCLASS and IPV6_RECVHOPLIMIT on receive (and IP_PKTINFO for an IPv4 datagram on
+// a dual-stack socket), IPV6_PKTINFO's source and IPV6_TCLASS on send.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
@@ -70,6 +72,53 @@ TEST_F(Udp6Test, ReceiveAndReplyOverIpv6) {
   EXPECT_EQ(sent[0].dst, kPeerGlobal);
   EXPECT_EQ(sent[0].hop_limit, 9);
   EXPECT_EQ(sent[0].upper_payload, Udp6(kOurGlobal, kPeerGlobal, 7000, 5555, data));
+}
+
+TEST_F(Udp6Test, PktinfoTclassHopLimitOnReceiveAndSend) {
+  ASSERT_TRUE(sock_->Bind(SocketAddress{IpAddress(), 7002}).ok());
+  const int one = 1;
+  for (int opt : {IPV6_RECVPKTINFO, IPV6_RECVTCLASS, IPV6_RECVHOPLIMIT}) {
+    ASSERT_TRUE(sock_->SetOption(IPPROTO_IPV6, opt, &one, sizeof(one)).ok());
+  }
+  int v = 0;
+  socklen_t len = sizeof(v);
+  ASSERT_TRUE(sock_->GetOption(IPPROTO_IPV6, IPV6_RECVPKTINFO, &v, &len).ok());
+  EXPECT_EQ(v, 1);
+  Ip6Header h = Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kUdp, 33);
+  h.dscp = 0x28 >> 2;
+  const std::vector<uint8_t> data = {'p'};
+  Exchange(Frame(kOurMac, h, {}, Udp6(kPeerGlobal, kOurGlobal, 5555, 7002, data)));
+  std::vector<uint8_t> buf(16);
+  RecvAncillary anc;
+  auto n = sock_->RecvFrom(buf, nullptr, 0, nullptr, &anc);
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE(anc.has_pktinfo6);
+  EXPECT_EQ(anc.pktinfo6_addr, kOurGlobal);
+  ASSERT_TRUE(anc.has_tclass);
+  EXPECT_EQ(anc.tclass, 0x28);
+  ASSERT_TRUE(anc.has_hoplimit);
+  EXPECT_EQ(anc.hoplimit, 33);
+  EXPECT_FALSE(anc.has_pktinfo);  // IP_PKTINFO is off
+  // Send: IPV6_PKTINFO's address is the source (ours; another is EINVAL), IPV6_TCLASS the
+  // traffic class.
+  SendAncillary out;
+  out.src = IpAddress(kOurGlobal);
+  out.tos = 0x10;
+  const SocketAddress to{IpAddress(kPeerGlobal), 5555, 0};
+  const ByteSpan part(data);
+  ASSERT_TRUE(sock_->SendMsgWith(std::span<const ByteSpan>(&part, 1), &to, 0, out).ok());
+  auto frames = peer_->Drain();
+  ASSERT_EQ(frames.size(), 1u);
+  auto eth = EthernetView::Parse(frames[0]);
+  ASSERT_TRUE(eth.ok());
+  auto ip = Ip6View::Parse(eth->payload());
+  ASSERT_TRUE(ip.ok());
+  EXPECT_EQ(ip->src(), kOurGlobal);
+  EXPECT_EQ(ip->traffic_class(), 0x10);
+  out.src = IpAddress(*Ip6Address::Parse("fd77::99"));
+  auto r = sock_->SendMsgWith(std::span<const ByteSpan>(&part, 1), &to, 0, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), EINVAL);
 }
 
 TEST_F(Udp6Test, DualStackSeesIpv4AsMappedUnlessV6Only) {

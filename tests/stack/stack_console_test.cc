@@ -2,6 +2,7 @@
 // and the served socket under abuse (many clients at once, a client that never reads, one
 // that never sends its line, garbage) on a stack with its threads over a memory link.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -94,6 +95,22 @@ TEST_F(ConsoleCommands, ShowTablesAreAlignedAndJsonMatches) {
   EXPECT_NE(Console(*a_, "show addresses --json").find("\"address\": \"10.77.0.2/24\""), std::string::npos);
   EXPECT_NE(Console(*a_, "show interface").find("mem0  02:00:00:77:00:02  1500"), std::string::npos);
   EXPECT_NE(Console(*a_, "show multicast").find("224.0.0.1"), std::string::npos);
+  {
+    // A socket's IPv4 groups, with IGMP's version and a source-specific filter.
+    auto u = a_->CreateUdpSocket();
+    ip_mreq m{};
+    m.imr_multiaddr.s_addr = htonl(0xef010203);  // 239.1.2.3
+    ASSERT_TRUE(u->SetOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)).ok());
+    ip_mreq_source ms{};
+    ms.imr_multiaddr.s_addr = htonl(0xe84d0001);  // 232.77.0.1
+    ms.imr_sourceaddr.s_addr = htonl(0x0a4d0001);  // 10.77.0.1
+    ASSERT_TRUE(u->SetOption(IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &ms, sizeof(ms)).ok());
+    const std::string mc = Squeeze(Console(*a_, "show multicast"));
+    EXPECT_NE(mc.find("inet 239.1.2.3 01:00:5e:01:02:03 joined IGMPv3"), std::string::npos) << mc;
+    EXPECT_NE(mc.find("inet 232.77.0.1 01:00:5e:4d:00:01 include 10.77.0.1 IGMPv3"),
+              std::string::npos) << mc;
+    u->Close();
+  }
   EXPECT_EQ(Console(*a_, "show dhcp --json"), "[]\n");  // static addresses: no DHCP client
   const std::string info = Console(*a_, "info");
   EXPECT_NE(info.find("\"interface\": \"mem0\""), std::string::npos) << info;

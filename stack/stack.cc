@@ -87,6 +87,7 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   udp_ = std::make_unique<UdpEngine>(ip4_.get(), &random_);
   udp_->set_igmp(igmp_.get());
   tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
+  tcp_->mutable_config().ecn = config_.tcp_ecn;
   UseHostTcpKey();
   ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_);
   NdConfig nd_config;

@@ -218,6 +218,12 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
     c.busy_poll = std::chrono::microseconds(us);
   }
+  if (auto v = get("PYTCP_TCP_ECN")) {
+    if (*v != "0" && *v != "1" && *v != "2") {
+      return Bad("PYTCP_TCP_ECN", *v, "0 (off), 1 (ask and accept) or 2 (accept when asked)");
+    }
+    c.tcp_ecn = (*v)[0] - '0';
+  }
   c.dhcp4_cache = DefaultDhcp4Cache(c.interface);
   if (auto v = get("PYTCP_DHCP_CACHE")) {
     c.dhcp4_cache = *v == "none" ? std::string() : std::string(*v);

@@ -56,6 +56,9 @@ struct StackConfig {
   // the environment it defaults to $PYTCP_RUN_DIR/tcp-key (/run/pytcp/tcp-key); "" (the
   // C++ API's default, and PYTCP_TCP_KEY=none) keeps a per-process key.
   std::string tcp_key_file;
+  // PYTCP_TCP_ECN: RFC 3168 ECN as Linux's net.ipv4.tcp_ecn — 0 off, 1 ask for it on
+  // connections we open (and accept it), 2 accept it when asked (the default).
+  int tcp_ecn = 2;
 
   // The MAC to use: `mac` if set, else a stable locally administered unicast address
   // derived from the interface name (so restarts keep their DHCP lease and caches).

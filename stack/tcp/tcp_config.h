@@ -67,6 +67,10 @@ struct TcpConfig {
   bool slow_start_after_idle = true;
   // Linux's internal pacing (tcp_pacing.h): data leaves at a rate from cwnd and SRTT.
   bool pacing = true;
+  // RFC 3168 ECN, Linux's net.ipv4.tcp_ecn: 0 never; 1 ask for it on connections we open
+  // and accept it on connections we are asked for; 2 (Linux's default) accept only.
+  // PYTCP_TCP_ECN sets it.
+  int ecn = 2;
 
   // RFC 5961 §7: challenge ACKs per second for the host (net.ipv4.tcp_challenge_ack_limit,
   // its pre-6.0 default; the count actually allowed is randomised around it each second,

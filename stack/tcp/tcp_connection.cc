@@ -133,6 +133,8 @@ void TcpConnection::AcceptSyn(const TcpSegment& syn, SeqNum iss, TcpListener* li
   rcv_nxt_ = irs_ + 1;
   rcv_adv_ = rcv_nxt_;
   NegotiateOptions(syn.options, false);
+  // RFC 3168 §6.1.1: an ECN-setup SYN has ECE and CWR; we accept it unless ECN is off.
+  ecn_ok_ = config_.ecn != 0 && syn.flags().ece && syn.flags().cwr;
   // RFC 7323 §2.2: the window in a SYN is never scaled.
   snd_wnd_ = syn.view.window();
   max_snd_wnd_ = snd_wnd_;
@@ -534,6 +536,16 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
     }
   }
 
+  // RFC 3168 §6.1.3: a CWR ends the echo of earlier congestion; a CE mark (on this very
+  // segment too) starts it again and is answered at once (Linux's quick ACK on CE).
+  if (ecn_ok_) {
+    if (f.cwr) ece_pending_ = false;
+    if (seg.ecn == 3) {
+      env_->counters().Inc(TcpCounter::kRxCe);
+      if (!ece_pending_) ack_now_ = true;
+      ece_pending_ = true;
+    }
+  }
   // Sixth (URG) is not supported: urgent data is delivered inline.
   // Seventh and eighth: segment text and FIN.
   if (!seg.payload().empty() || f.fin) {
@@ -572,6 +584,8 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
   irs_ = seg.seq();
   rcv_nxt_ = irs_ + 1;
   NegotiateOptions(seg.options, true);
+  // RFC 3168 §6.1.1: our ECN-setup SYN is accepted by a SYN-ACK with ECE and without CWR.
+  ecn_ok_ = config_.ecn == 1 && f.ece && !f.cwr;
   if (f.ack) {
     // Our SYN is acknowledged: ESTABLISHED. RFC 7323 §2.2: SYN windows are unscaled.
     if (rtt_timing_) {
@@ -790,6 +804,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     if (newly_sacked > 0 || (pure && !window_changed)) ++dupacks_;
   }
 
+  if (ecn_ok_ && seg.flags().ece) OnEce(flight_before, now);
   if (sack_ok_ && seg.options.sack_block_count > 0) {
     // RFC 2883 §4: the first block reports a duplicate when it lies below SEG.ACK or
     // inside the second block.

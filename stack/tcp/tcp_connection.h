@@ -269,7 +269,15 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void SendAck(Instant now);
   void SendProbe(Instant now);  // <SEQ=SND.UNA-1>: zero-window probe and keep-alive
   void SendRst(SeqNum seq, Instant now, bool with_ack = false);
-  bool SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, size_t len, Instant now);
+  // `ect`: the datagram carries ECT(0) (RFC 3168 §6.1.2: new data of an ECN connection).
+  bool SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, size_t len, Instant now,
+                   bool ect = false);
+  // RFC 3168 §6.1.2: an ECE from the peer.
+  // `flight` is the data in flight before the ACK that carried it.
+  void OnEce(uint32_t flight, Instant now);
+  // Any reduction of cwnd: the next new data says so with CWR, and ECEs for the same
+  // window are not answered again.
+  void NoteCwndReduced();
   void FillOptions(TcpOptions* o, bool syn, Instant now) const;
   uint32_t Pipe() const;
   SeqNum LostPoint() const;
@@ -412,6 +420,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool sack_ok_ = false;
   bool ts_ok_ = false;
   uint32_t ts_offset_;
+  // RFC 3168 ECN.
+  bool ecn_ok_ = false;       // negotiated on the SYNs (§6.1.1)
+  bool ece_pending_ = false;  // receiver: CE seen; ECE on every ACK until a CWR (§6.1.3)
+  bool cwr_pending_ = false;  // sender: CWR on the next new data segment (§6.1.2)
+  bool cwr_valid_ = false;    // sender: a reduction was made for the window below cwr_high_
+  SeqNum cwr_high_;
   uint32_t ts_recent_ = 0;
   Instant ts_recent_time_;
   // When the last ACK to an invalid segment or challenge ACK went (Linux's last_oow_ack_time).

@@ -316,11 +316,12 @@ void TcpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
   ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src),
-                IpAddress(info.dst), now);
+                IpAddress(info.dst), static_cast<uint8_t>(info.tos & 3), now);
 }
 
 void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
-                              const IpAddress& src, const IpAddress& dst, Instant now) {
+                              const IpAddress& src, const IpAddress& dst, uint8_t ecn,
+                              Instant now) {
   // The link may vouch for the checksum (a frame the local kernel left partial, or one it
   // verified; stack/link/virtio_net.cc): then the bytes are not summed a second time.
   auto parsed = TcpView::Parse(payload, pseudo,
@@ -332,7 +333,7 @@ void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_v
               ToString(parsed.error()));
     return;
   }
-  Demux(TcpSegment{*parsed, parsed->options().Decode(), src, dst}, now);
+  Demux(TcpSegment{*parsed, parsed->options().Decode(), src, dst, ecn}, now);
 }
 
 void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
@@ -686,7 +687,7 @@ void TcpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
   ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src),
-                IpAddress(info.dst), now);
+                IpAddress(info.dst), static_cast<uint8_t>(info.traffic_class & 3), now);
 }
 
 void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {

@@ -144,7 +144,7 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   // Both IP versions after their own checks: parse (checksum over `pseudo`, unless the
   // link vouched for it), count, demux.
   void ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
-                     const IpAddress& src, const IpAddress& dst, Instant now);
+                     const IpAddress& src, const IpAddress& dst, uint8_t ecn, Instant now);
   void Demux(const TcpSegment& seg, Instant now);
   // The listener for a SYN from `from`:`from_port` to `ip`:`port` (an SO_REUSEPORT group's
   // member chosen by the source, as reuseport_select_sock).

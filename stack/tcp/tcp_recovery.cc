@@ -169,6 +169,26 @@ void TcpConnection::UndoRecovery(bool raise_dupthresh) {
   ClearRecoveryLogs();
 }
 
+void TcpConnection::NoteCwndReduced() {
+  if (!ecn_ok_) return;
+  cwr_pending_ = true;
+  cwr_valid_ = true;
+  cwr_high_ = snd_nxt_;
+}
+
+void TcpConnection::OnEce(uint32_t flight, Instant now) {
+  // RFC 3168 §6.1.2: react to congestion as to a loss, without retransmitting, at most
+  // once per window: an ECE acknowledging nothing beyond the window that was reduced
+  // echoes congestion already answered (the receiver repeats it until our CWR arrives,
+  // which is on the first new data after the reduction). In fast recovery or after a
+  // timeout the window is being reduced already.
+  if (recovery_ != Recovery::kOpen) return;
+  if (cwr_valid_ && !(snd_una_ > cwr_high_)) return;
+  env_->counters().Inc(TcpCounter::kEcnReductions);
+  cc_->OnCongestionEvent(flight, now);
+  NoteCwndReduced();
+}
+
 void TcpConnection::OnDsack(const TcpSackBlock& block, Instant now) {
   (void)now;
   env_->counters().Inc(TcpCounter::kRxDsack);
@@ -235,6 +255,7 @@ void TcpConnection::EnterFastRecovery(uint32_t flight, Instant now) {
   // RFC 6937 §3: RecoverFS is the flight before the recovery; from here each ACK sets
   // cwnd (ProcessAck) rather than cwnd falling to ssthresh at once.
   prr_.Start(flight);
+  NoteCwndReduced();
   rtt_timing_ = false;
 }
 

@@ -156,12 +156,14 @@ void TcpConnection::FillOptions(TcpOptions* o, bool syn, Instant now) const {
 }
 
 bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, size_t len,
-                                Instant now) {
+                                Instant now, bool ect) {
   TcpHeader h;
   h.src_port = tuple_.local_port;
   h.dst_port = tuple_.remote_port;
   h.seq = seq;
   h.flags = flags;
+  // RFC 3168 §6.1.3: congestion experienced is echoed on every ACK until the peer's CWR.
+  if (flags.ack && !flags.syn && ece_pending_) h.flags.ece = true;
   if (flags.ack) h.ack = rcv_nxt_;
   FillOptions(&h.options, flags.syn, now);
   if (flags.syn) {
@@ -177,8 +179,11 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
   }
   std::pair<ByteSpan, ByteSpan> payload;
   if (len > 0) payload = snd_buf_.Slice(data_offset, len);
-  const bool ok =
-      env_->Transmit(tuple_, h, payload.first, payload.second, opts_.ttl, opts_.tos, now);
+  // The ECN field is TCP's (Linux masks it out of IP_TOS): ECT(0) on new data of an ECN
+  // connection only — not on SYNs, pure ACKs, retransmissions or probes (§6.1.1, §6.1.4,
+  // §6.1.5, §6.1.6).
+  const uint8_t tos = static_cast<uint8_t>((opts_.tos & 0xfc) | (ect ? 0x02 : 0));
+  const bool ok = env_->Transmit(tuple_, h, payload.first, payload.second, opts_.ttl, tos, now);
   env_->counters().Inc(TcpCounter::kTxSegments);
   if (len > 0) {
     env_->counters().Inc(TcpCounter::kTxDataSegments);
@@ -201,6 +206,11 @@ void TcpConnection::SendSynSegment(Instant now) {
   TcpFlags f;
   f.syn = true;
   f.ack = state_ == TcpState::kSynReceived;
+  // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR (the first only: a SYN sent
+  // again goes without, in case a middlebox drops ECN-setup SYNs, as Linux's
+  // tcp_ecn_fallback); the SYN-ACK that accepts one carries ECE alone.
+  if (state_ == TcpState::kSynSent && config_.ecn == 1 && retransmits_ == 0) f.ece = f.cwr = true;
+  if (state_ == TcpState::kSynReceived && ecn_ok_) f.ece = true;
   snd_nxt_ = SeqMax(snd_nxt_, iss_ + 1);
   // RFC 6298 §3 (Karn): only a SYN sent once is timed.
   if (retransmits_ == 0 && !rtt_timing_) {
@@ -384,7 +394,13 @@ void TcpConnection::TransmitNew(uint32_t len, bool with_fin, Instant now) {
   f.fin = with_fin;
   // Linux sets PSH on the segment that empties the queue.
   f.psh = len > 0 && snd_nxt_ + len == data_end();
-  SendSegment(snd_nxt_, f, static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len, now);
+  // RFC 3168 §6.1.2: the first new data after a reduction carries CWR.
+  if (ecn_ok_ && cwr_pending_ && len > 0) {
+    f.cwr = true;
+    cwr_pending_ = false;
+  }
+  SendSegment(snd_nxt_, f, static_cast<size_t>(snd_nxt_ - snd_buf_seq_), len, now,
+              ecn_ok_ && len > 0);
   rack_.OnSend(snd_nxt_, snd_nxt_ + len + (with_fin ? 1 : 0), now);  // RFC 8985 §6.1
   last_seg_start_ = snd_nxt_;
   if (!rtt_timing_) {

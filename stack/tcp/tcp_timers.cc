@@ -147,6 +147,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   if (retransmits_ == 1) {
     if (recovery_ == Recovery::kOpen) SaveForUndo();  // RFC 4015 applies to timeouts too
     cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
+    NoteCwndReduced();
   } else {
     undo_valid_ = false;
     dsack_undo_ = false;
@@ -309,7 +310,8 @@ void TcpConnection::FillInfo(struct tcp_info* info, Instant now) const {
   info->tcpi_backoff = static_cast<uint8_t>(std::min(rtt_.backoff(), 255));
   info->tcpi_options = static_cast<uint8_t>((ts_ok_ ? TCPI_OPT_TIMESTAMPS : 0) |
                                             (sack_ok_ ? TCPI_OPT_SACK : 0) |
-                                            (ws_ok_ ? TCPI_OPT_WSCALE : 0));
+                                            (ws_ok_ ? TCPI_OPT_WSCALE : 0) |
+                                            (ecn_ok_ ? TCPI_OPT_ECN : 0));
   info->tcpi_snd_wscale = snd_wscale_ & 0xf;
   info->tcpi_rcv_wscale = rcv_wscale_ & 0xf;
   info->tcpi_rto = us(rtt_.rto());

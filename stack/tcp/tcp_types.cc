@@ -58,6 +58,8 @@ std::string_view CounterName(TcpCounter c) {
     case TcpCounter::kTxRst: return "tx_rst";
     case TcpCounter::kTxDropError: return "tx_drop_error";
     case TcpCounter::kFastRetransmits: return "fast_retransmits";
+    case TcpCounter::kEcnReductions: return "ecn_reductions";
+    case TcpCounter::kRxCe: return "rx_ce";
     case TcpCounter::kSpuriousRecoveries: return "spurious_recoveries";
     case TcpCounter::kRxDsack: return "rx_dsack";
     case TcpCounter::kDsackUndos: return "dsack_undos";

@@ -80,6 +80,8 @@ enum class TcpCounter : uint16_t {
   kTxRst,
   kTxDropError,           // the IP layer refused a segment
   kFastRetransmits,       // recoveries entered on duplicate ACKs / SACK
+  kEcnReductions,         // RFC 3168 §6.1.2: cwnd reduced for an ECE (once per window)
+  kRxCe,                  // segments that arrived marked CE
   kSpuriousRecoveries,    // RFC 3522: undone when the original turned out to arrive
   kRxDsack,               // RFC 2883 D-SACK blocks received
   kDsackUndos,            // RFC 3708: recoveries undone because every retransmission was D-SACKed
@@ -115,6 +117,7 @@ struct TcpSegment {
   TcpOptions options;
   IpAddress src;
   IpAddress dst;
+  uint8_t ecn = 0;  // the IP header's ECN field (RFC 3168 §5: 3 = CE)
 
   SeqNum seq() const { return view.seq(); }
   SeqNum ack() const { return view.ack(); }

@@ -72,7 +72,8 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
       {{"PYTCP_IFACE", ""}},              {{"PYTCP_ACD", "maybe"}},
       {{"PYTCP_TAP_OFFLOAD", "yes"}},     {{"PYTCP_BUSY_POLL", "50us"}},
       {{"PYTCP_BUSY_POLL", "100001"}},    {{"PYTCP_BUSY_POLL", "-1"}},
-      {{"PYTCP_BUSY_POLL", ""}},
+      {{"PYTCP_BUSY_POLL", ""}},          {{"PYTCP_TCP_ECN", "on"}},
+      {{"PYTCP_TCP_ECN", "3"}},
   };
   for (const auto& env : bad) {
     auto c = FromEnv(env);
@@ -87,6 +88,12 @@ TEST(StackConfigTest, BusyPollIsMicrosecondsAndOffByDefault) {
   EXPECT_EQ(FromEnv({{"PYTCP_BUSY_POLL", "50"}})->busy_poll, std::chrono::microseconds(50));
   EXPECT_EQ(FromEnv({{"PYTCP_BUSY_POLL", "0"}})->busy_poll, Duration(0));
   EXPECT_EQ(FromEnv({{"PYTCP_BUSY_POLL", "100000"}})->busy_poll, std::chrono::milliseconds(100));
+}
+
+TEST(StackConfigTest, TcpEcnIsLinuxsTcpEcnAcceptOnlyByDefault) {
+  EXPECT_EQ(FromEnv({})->tcp_ecn, 2);
+  EXPECT_EQ(FromEnv({{"PYTCP_TCP_ECN", "1"}})->tcp_ecn, 1);
+  EXPECT_EQ(FromEnv({{"PYTCP_TCP_ECN", "0"}})->tcp_ecn, 0);
 }
 
 TEST(StackConfigTest, SmallMtuNeedsIpv6Off) {

@@ -65,6 +65,7 @@ struct Sent {
   bool df = false;
   std::vector<uint8_t> datagram;  // the whole IPv4 datagram, for ICMP errors quoting it
   std::string flags() const { return FlagString(h.flags); }
+  uint8_t ecn() const { return datagram.size() > 1 ? datagram[1] & 3 : 0; }  // IP ECN field
   uint32_t seq() const { return h.seq.value(); }
   uint32_t ack() const { return h.ack.value(); }
 };
@@ -123,6 +124,7 @@ class TcpHarness : public ::testing::Test {
     ip.protocol = IpProto::kTcp;
     ip.id = 1;
     ip.dont_fragment = true;
+    ip.ecn = inject_ecn_;
     std::vector<uint8_t> f(kEthernetHeaderSize + ip.header_size() + tcp_len);
     EthernetHeader{kOurMac, kPeerMac, EtherType::kIp4}.Emit(f);
     ip.Emit(MutableByteSpan(f).subspan(kEthernetHeaderSize), tcp_len);
@@ -277,6 +279,7 @@ class TcpHarness : public ::testing::Test {
   std::vector<std::shared_ptr<TcpSocket>> sockets_;
   std::shared_ptr<TcpSocket> listener_;
   std::vector<Sent> log_;
+  uint8_t inject_ecn_ = 0;  // the IP ECN field of the segments injected (3 = CE)
 };
 
 inline ByteSpan AsBytes(std::string_view s) {

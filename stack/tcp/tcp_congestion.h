@@ -59,6 +59,16 @@ class TcpCongestionControl {
     for (Duration d = idle - rto; d.count() > 0 && cwnd > restart; d -= rto) cwnd >>= 1;
     cwnd_ = std::max(cwnd, restart);
   }
+  // The segment size changed (a smaller path MTU): cwnd and ssthresh keep their count of
+  // segments.
+  void SetSmss(uint32_t smss) {
+    smss = std::max<uint32_t>(smss, 1);
+    cwnd_ = static_cast<uint32_t>(uint64_t{cwnd_} * smss / smss_);
+    if (ssthresh_ < 0x7fffffff) {
+      ssthresh_ = static_cast<uint32_t>(uint64_t{ssthresh_} * smss / smss_);
+    }
+    smss_ = smss;
+  }
   // Sending starts again with nothing in flight after `idle` (Linux's CA_EVENT_TX_START).
   virtual void OnTxStart(Duration idle, Instant now) {
     (void)idle;

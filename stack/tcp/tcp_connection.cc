@@ -6,6 +6,7 @@
 
 #include "stack/base/log.h"
 #include "stack/tcp/tcp_listener.h"
+#include "stack/tcp/tcp_pmtu.h"
 
 namespace pytcp {
 namespace {
@@ -858,11 +859,18 @@ void TcpConnection::OnIcmpError(int error, bool hard, Instant now) {
 
 void TcpConnection::OnPathMtu(uint32_t mtu, Instant now) {
   const uint32_t ip_overhead = tuple_.remote_ip.is_v4() ? 40 : 60;
+  // RFC 1191 §5/§7 and Linux's min_pmtu (tcp_pmtu.h); IPv6's floor of 1280 is the ICMPv6
+  // engine's (RFC 8201 §4).
+  if (tuple_.remote_ip.is_v4()) mtu = TcpUsablePmtu4(mtu, uint32_t{mss_} + ip_overhead);
   if (mtu <= ip_overhead + 48) return;
   const uint16_t before = mss_;
   const uint16_t candidate = static_cast<uint16_t>(mtu - ip_overhead);
   if (candidate >= mss_) return;
   mss_ = candidate;
+  // The congestion controller counts in the new segments: cwnd and ssthresh keep their
+  // number of segments, as Linux's (in packets) do — "units changed and effective
+  // cwnd/ssthresh really reduced now" (tcp_simple_retransmit).
+  if (was_established_) cc_->SetSmss(mss_cache());
   if (mss_ < before && snd_una_ != snd_nxt_) {
     // RFC 1191 §6.5 ("retransmit with the smaller size"): what is in flight was too
     // big, so it is marked lost and sent again in smaller segments.

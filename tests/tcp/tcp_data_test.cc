@@ -3,6 +3,7 @@
 // SACK, fast retransmit, window updates.
 #include <cerrno>
 
+#include "stack/wire/icmp4.h"
 #include "tests/tcp/tcp_harness.h"
 
 namespace pytcp::testing {
@@ -470,6 +471,61 @@ TEST_F(TcpDataTest, TailLossIsProbedBeforeTheRto) {
   Inject(ack);
   EXPECT_EQ(Moved("tcp.tlp_recoveries"), 1);
   EXPECT_EQ(Moved("tcp.timeouts"), 0);
+}
+
+// Issue 16 item 9 (part): ICMP "fragmentation needed" as Linux takes it.
+class TcpPmtuTest : public TcpHarness {
+ protected:
+  // Sends 4 segments of data and answers the first with "fragmentation needed" carrying
+  // `next_hop_mtu`; returns what was sent again.
+  std::vector<Sent> FragNeeded(uint32_t next_hop_mtu, std::shared_ptr<TcpSocket>* out) {
+    uint32_t iss = 0;
+    auto c = EstablishPlain(&iss);
+    *out = c;
+    EXPECT_TRUE(c->Send(AsBytes(Bytes(4 * 1460)), 0).ok());
+    auto sent = Take();
+    EXPECT_EQ(sent.size(), 4u);
+    const ByteSpan quote = ByteSpan(sent[0].datagram).first(20 + 8);
+    std::vector<uint8_t> msg(kIcmp4HeaderSize + quote.size());
+    std::copy(quote.begin(), quote.end(), msg.begin() + kIcmp4HeaderSize);
+    Icmp4Header{Icmp4Type::kDestinationUnreachable, 4, next_hop_mtu & 0xffff}.Emit(msg, quote);
+    InjectIp(IpProto::kIcmp4, msg);
+    return Take();
+  }
+  uint32_t SndMss(TcpSocket& c, uint32_t* cwnd) {
+    struct tcp_info info;
+    socklen_t len = sizeof(info);
+    EXPECT_TRUE(c.GetOption(IPPROTO_TCP, TCP_INFO, &info, &len).ok());
+    *cwnd = info.tcpi_snd_cwnd;
+    return info.tcpi_snd_mss;
+  }
+};
+
+TEST_F(TcpPmtuTest, ReportedMtuShrinksTheSegmentsAndCwndKeepsItsSegmentCount) {
+  std::shared_ptr<TcpSocket> c;
+  auto again = FragNeeded(1400, &c);
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(again[0].payload.size(), 1360u);  // RFC 1191 §6.5: resent at the new size
+  uint32_t cwnd = 0;
+  EXPECT_EQ(SndMss(*c, &cwnd), 1360u);
+  EXPECT_EQ(cwnd, 10u);  // the initial window, still ten segments
+}
+
+TEST_F(TcpPmtuTest, MtuOfZeroTakesTheNextPlateau) {
+  // RFC 1191 §5/§7: a router that does not say the next-hop MTU: 1492 is the plateau
+  // below our 1500-byte datagrams.
+  std::shared_ptr<TcpSocket> c;
+  auto again = FragNeeded(0, &c);
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(again[0].payload.size(), 1452u);
+}
+
+TEST_F(TcpPmtuTest, TinyMtuIsClampedToMinPmtu) {
+  // Linux's min_pmtu (552): a forged "MTU 100" cannot make the connection send tiny segments.
+  std::shared_ptr<TcpSocket> c;
+  auto again = FragNeeded(100, &c);
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(again[0].payload.size(), 512u);
 }
 
 }  // namespace

@@ -317,6 +317,21 @@ int SelectImpl(int nfds, fd_set* r, fd_set* w, fd_set* e, const Deadline& deadli
   return Guarded(-1, [&] { return SelectMixed(nfds, r, w, e, deadline, sigmask); });
 }
 
+// poll/ppoll over kernel fds only, with the shared stack's sockets among them: `wait(now)`
+// is the kernel's call, told not to wait when a socket whose bits only the daemon knows is
+// ready (RemotePollFirst); the answer then gets those bits (RemoteAdjustPoll).
+template <typename Wait>
+int PollShared(pollfd* fds, nfds_t nfds, Wait&& wait) {
+  const bool now = Guarded(0, [&] { return RemotePollFirst(fds, nfds); }) > 0;
+  int r = wait(now);
+  if (r >= 0) {
+    const int saved = errno;  // poll succeeded, whatever the questions met
+    r = Guarded(r, [&] { return RemoteAdjustPoll(fds, nfds, r); });
+    errno = saved;
+  }
+  return r;
+}
+
 }  // namespace
 }  // namespace pytcp::shim
 
@@ -330,15 +345,8 @@ using namespace pytcp::shim;  // NOLINT
 PYTCP_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
   if (!HasStackSocket(fds, nfds)) {
     if (!SharedStack()) return libc().poll(fds, nfds, timeout);
-    // A socket whose bits only the daemon knows is ready: the kernel is not waited for.
-    const bool now = Guarded(0, [&] { return RemotePollFirst(fds, nfds); }) > 0;
-    int r = libc().poll(fds, nfds, now ? 0 : timeout);
-    if (r >= 0) {
-      const int saved = errno;  // poll succeeded, whatever the questions met
-      r = Guarded(r, [&] { return RemoteAdjustPoll(fds, nfds, r); });
-      errno = saved;
-    }
-    return r;
+    return PollShared(fds, nfds,
+                      [&](bool now) { return libc().poll(fds, nfds, now ? 0 : timeout); });
   }
   return PollImpl(fds, nfds, Deadline::AfterMs(timeout), nullptr);
 }
@@ -353,14 +361,9 @@ PYTCP_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout,
   if (!HasStackSocket(fds, nfds)) {
     if (!SharedStack()) return libc().ppoll(fds, nfds, timeout, sigmask);
     const timespec zero{};
-    const bool now = Guarded(0, [&] { return RemotePollFirst(fds, nfds); }) > 0;
-    int r = libc().ppoll(fds, nfds, now ? &zero : timeout, sigmask);
-    if (r >= 0) {
-      const int saved = errno;
-      r = Guarded(r, [&] { return RemoteAdjustPoll(fds, nfds, r); });
-      errno = saved;
-    }
-    return r;
+    return PollShared(fds, nfds, [&](bool now) {
+      return libc().ppoll(fds, nfds, now ? &zero : timeout, sigmask);
+    });
   }
   return PollImpl(fds, nfds, Deadline::After(timeout), sigmask);
 }

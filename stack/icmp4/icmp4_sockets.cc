@@ -29,11 +29,8 @@ Icmp4Sockets::~Icmp4Sockets() {
 
 Result<uint16_t, int> Icmp4Sockets::PickIdentifier() {
   // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
-  const auto id = SearchEphemeralPort(static_cast<uint32_t>(random_->Below(kEphemeralPortCount)),
-                                      [&](uint16_t i) {
-                                        auto it = ping_.find(i);
-                                        return it == ping_.end() || it->second.empty();
-                                      });
+  const auto id =
+      FreeEphemeralPort(static_cast<uint32_t>(random_->Below(kEphemeralPortCount)), ping_);
   if (!id) return Err{EAGAIN};
   return *id;
 }

@@ -29,4 +29,14 @@ std::optional<uint16_t> SearchEphemeralPort(uint32_t offset, Usable&& usable) {
   return std::nullopt;
 }
 
+// The first port (or ping identifier) from `offset` that `users` (a map from port to a
+// container of its users) has no user for.
+template <typename Map>
+std::optional<uint16_t> FreeEphemeralPort(uint32_t offset, const Map& users) {
+  return SearchEphemeralPort(offset, [&](uint16_t p) {
+    auto it = users.find(p);
+    return it == users.end() || it->second.empty();
+  });
+}
+
 }  // namespace pytcp

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
+#include <vector>
 
 namespace pytcp {
 namespace {
@@ -38,6 +40,13 @@ TEST(EphemeralPorts, WrapsOnceAroundTheRangeThenGivesUp) {
             }),
             std::nullopt);
   EXPECT_EQ(asked, kEphemeralPortCount);  // each port asked about once
+}
+
+TEST(EphemeralPorts, AFreePortHasNoUserAnEmptyListCountsAsNone) {
+  std::map<uint16_t, std::vector<int>> users;
+  users[kEphemeralPortFirst] = {1};
+  users[kEphemeralPortFirst + 1] = {};  // its last user went
+  EXPECT_EQ(FreeEphemeralPort(0, users), kEphemeralPortFirst + 1);
 }
 
 }  // namespace

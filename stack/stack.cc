@@ -412,8 +412,8 @@ std::shared_ptr<TcpSocket> Stack::CreateTcpSocket(int family) {
   return socket;
 }
 
-std::shared_ptr<IcmpSocket> Stack::CreateIcmpSocket(int type) {
-  auto socket = std::make_shared<IcmpSocket>(MakeSocketContext(), icmp4_sockets_.get(), type);
+std::shared_ptr<Icmp4Socket> Stack::CreateIcmp4Socket(int type) {
+  auto socket = std::make_shared<Icmp4Socket>(MakeSocketContext(), icmp4_sockets_.get(), type);
   TrackSocket(socket);
   return socket;
 }
@@ -433,7 +433,7 @@ SysResult<std::shared_ptr<Socket>> Stack::CreateSocket(int domain, int type, int
   } else if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
     socket = CreateUdpSocket(domain);
   } else if ((type == SOCK_DGRAM || type == SOCK_RAW) && protocol == icmp) {
-    socket = domain == AF_INET ? std::shared_ptr<Socket>(CreateIcmpSocket(type))
+    socket = domain == AF_INET ? std::shared_ptr<Socket>(CreateIcmp4Socket(type))
                                : std::shared_ptr<Socket>(CreateIcmp6Socket(type));
     socket->set_family(domain);
   } else if (type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_RAW) {

@@ -46,7 +46,7 @@
 #include "stack/igmp/igmp_engine.h"
 #include "stack/mld/mld_engine.h"
 #include "stack/nd/nd_engine.h"
-#include "stack/socket/icmp_socket.h"
+#include "stack/socket/icmp4_socket.h"
 #include "stack/socket/icmp6_socket.h"
 #include "stack/socket/tcp_socket.h"
 #include "stack/socket/udp_socket.h"
@@ -81,8 +81,8 @@ class Stack final : private LinkDriver {
   // `family` AF_INET6 makes a dual-stack socket (IPV6_V6ONLY off, as Linux's default).
   std::shared_ptr<UdpSocket> CreateUdpSocket(int family = AF_INET);
   std::shared_ptr<TcpSocket> CreateTcpSocket(int family = AF_INET);
-  // ICMPv4: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp_socket.h).
-  std::shared_ptr<IcmpSocket> CreateIcmpSocket(int type);
+  // ICMPv4: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp4_socket.h).
+  std::shared_ptr<Icmp4Socket> CreateIcmp4Socket(int type);
   // ICMPv6: SOCK_DGRAM (a ping socket) or SOCK_RAW (icmp6_socket.h); always AF_INET6.
   std::shared_ptr<Icmp6Socket> CreateIcmp6Socket(int type);
   // socket(2): the socket for (domain, type, protocol) behind the protocol-independent API

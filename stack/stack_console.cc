@@ -255,7 +255,7 @@ Table ShowSockets(Stack& s) {
                            e.remote ? e.remote->ip : IpAddress(), e.local.port,
                            e.remote ? e.remote->port : uint16_t{0}, e.remote.has_value(), true,
                            0, 0, 0, false});
-      } else if (const auto* i4 = dynamic_cast<const IcmpSocket*>(sock.get())) {
+      } else if (const auto* i4 = dynamic_cast<const Icmp4Socket*>(sock.get())) {
         const Icmp4Endpoint& e = i4->endpoint();
         if (!i4->raw() && !e.bound) continue;
         rows.push_back(Row{i4->raw() ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN",
@@ -460,12 +460,12 @@ void Ping(Stack& s, const std::vector<std::string>& w, const Out& out) {
   // An ICMPv4 or ICMPv6 ping socket: both take an echo request whose identifier and
   // checksum the stack fills in, and give back the reply message.
   const bool v6 = !dst->is_v4();
-  std::shared_ptr<IcmpSocket> sock4;
+  std::shared_ptr<Icmp4Socket> sock4;
   std::shared_ptr<Icmp6Socket> sock6;
   if (v6) {
     sock6 = s.CreateIcmp6Socket(SOCK_DGRAM);
   } else {
-    sock4 = s.CreateIcmpSocket(SOCK_DGRAM);
+    sock4 = s.CreateIcmp4Socket(SOCK_DGRAM);
   }
   Socket& base = v6 ? static_cast<Socket&>(*sock6) : static_cast<Socket&>(*sock4);
   SetTimeout(base, SO_RCVTIMEO, 100);

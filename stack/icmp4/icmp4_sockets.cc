@@ -4,7 +4,6 @@
 #include <cerrno>
 
 #include "stack/wire/checksum.h"
-#include "stack/net/ephemeral_ports.h"
 
 namespace pytcp {
 Icmp4Sockets::Icmp4Sockets(Icmp4Engine* engine, Ip4Engine* ip4, Random* random)
@@ -27,57 +26,13 @@ Icmp4Sockets::~Icmp4Sockets() {
   icmp_->set_local_error_listener(nullptr);
 }
 
-Result<uint16_t, int> Icmp4Sockets::PickIdentifier() {
-  // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
-  const auto id =
-      FreeEphemeralPort(static_cast<uint32_t>(random_->Below(kEphemeralPortCount)), ping_);
-  if (!id) return Err{EAGAIN};
-  return *id;
-}
-
 Result<bool, int> Icmp4Sockets::BindPing(Icmp4Endpoint* ep, SocketAddress local) {
-  if (ep->bound) return Err{EINVAL};
   if (!local.ip.is_unspecified()) {
     if (!local.ip.is_v4()) return Err{EADDRNOTAVAIL};
     const Ip4Address a = local.ip.v4();
     if (!ip4_->addresses().IsOurs(a) && !a.is_loopback()) return Err{EADDRNOTAVAIL};
   }
-  if (local.port == 0) {
-    auto id = PickIdentifier();
-    if (!id.ok()) return Err{id.error()};
-    local.port = *id;
-  } else {
-    // ping_get_port: an identifier is shared only with SO_REUSEADDR on both; not kept
-    // here, so a used identifier with an overlapping address is refused.
-    auto it = ping_.find(local.port);
-    if (it != ping_.end()) {
-      for (const Icmp4Endpoint* other : it->second) {
-        if (other->local.ip.is_unspecified() || local.ip.is_unspecified() ||
-            other->local.ip == local.ip) {
-          return Err{EADDRINUSE};
-        }
-      }
-    }
-  }
-  ep->local = local;
-  ep->bound = true;
-  ping_[local.port].push_back(ep);
-  return true;
-}
-
-void Icmp4Sockets::AddRaw(Icmp4Endpoint* ep) {
-  if (std::find(raw_.begin(), raw_.end(), ep) == raw_.end()) raw_.push_back(ep);
-}
-
-void Icmp4Sockets::Remove(Icmp4Endpoint* ep) {
-  std::erase(raw_, ep);
-  if (!ep->bound) return;
-  auto it = ping_.find(ep->local.port);
-  if (it != ping_.end()) {
-    std::erase(it->second, ep);
-    if (it->second.empty()) ping_.erase(it);
-  }
-  ep->bound = false;
+  return endpoints_.BindPing(ep, local, *random_);
 }
 
 Result<Ip4Address, int> Icmp4Sockets::SourceFor(Ip4Address dst, Ip4Address hint) const {
@@ -134,29 +89,17 @@ Result<bool, int> Icmp4Sockets::Transmit(Icmp4Endpoint* ep, Ip4Address dst,
 }
 
 bool Icmp4Sockets::OnMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
-  // raw(7): every raw ICMP socket gets a copy of every message (it filters for itself).
-  // Copy the list: a socket may close itself from its callback.
-  if (!raw_.empty()) {
-    const std::vector<Icmp4Endpoint*> raw = raw_;
-    for (Icmp4Endpoint* ep : raw) {
-      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
-      ep->OnIcmpMessage(info, icmp, now);
-    }
-  }
+  const IpAddress dst(info.dst);
+  endpoints_.ForEachRaw(dst, [&](Icmp4Endpoint* ep) { ep->OnIcmpMessage(info, icmp, now); });
   if (icmp.is_error()) {
     OnError(info, icmp, now);
     return false;
   }
   if (icmp.type() != Icmp4Type::kEchoReply) return false;
-  // RFC 792: the reply carries the request's identifier, which names the ping socket.
-  auto it = ping_.find(icmp.echo_id());
-  if (it == ping_.end()) return false;
-  for (Icmp4Endpoint* ep : it->second) {
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
-    ep->OnIcmpMessage(info, icmp, now);
-    return true;
-  }
-  return false;
+  Icmp4Endpoint* ep = endpoints_.FindPing(icmp.echo_id(), dst);
+  if (ep == nullptr) return false;
+  ep->OnIcmpMessage(info, icmp, now);
+  return true;
 }
 
 void Icmp4Sockets::OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
@@ -185,22 +128,12 @@ void Icmp4Sockets::OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Ins
 }
 
 void Icmp4Sockets::DeliverError(const Ip4ErrorInfo& e, Instant now) {
-  const ByteSpan l4 = e.orig_l4;
   // raw_err: raw sockets hear about errors on any ICMP message they may have sent.
-  if (!raw_.empty()) {
-    const std::vector<Icmp4Endpoint*> raw = raw_;
-    for (Icmp4Endpoint* ep : raw) {
-      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
-      ep->OnIcmpError(e, now);
-    }
-  }
-  if (l4[0] != static_cast<uint8_t>(Icmp4Type::kEchoRequest)) return;
-  auto it = ping_.find(LoadBe16(l4.data() + 4));
-  if (it == ping_.end()) return;
-  for (Icmp4Endpoint* ep : it->second) {
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
+  const IpAddress src(e.orig_src);
+  endpoints_.ForEachRaw(src, [&](Icmp4Endpoint* ep) { ep->OnIcmpError(e, now); });
+  if (e.orig_l4[0] != static_cast<uint8_t>(Icmp4Type::kEchoRequest)) return;
+  if (Icmp4Endpoint* ep = endpoints_.FindPing(LoadBe16(e.orig_l4.data() + 4), src)) {
     ep->OnIcmpError(e, now);
-    return;
   }
 }
 

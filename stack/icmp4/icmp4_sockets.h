@@ -16,18 +16,18 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "stack/base/packet_buffer.h"
 #include "stack/base/random.h"
 #include "stack/base/result.h"
 #include "stack/icmp4/icmp4_engine.h"
 #include "stack/ip4/ip4_engine.h"
+#include "stack/net/icmp_endpoint_table.h"
 #include "stack/net/ip_address.h"
 #include "stack/wire/icmp4.h"
 
 namespace pytcp {
 
-class Icmp4Endpoint {
+class Icmp4Endpoint : public IcmpBinding {
  public:
   virtual ~Icmp4Endpoint() = default;
   // A message for this endpoint: ping sockets get echo replies carrying their identifier,
@@ -35,11 +35,6 @@ class Icmp4Endpoint {
   virtual void OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) = 0;
   // An ICMP error about an echo request (ping) or ICMP message (raw) this endpoint sent.
   virtual void OnIcmpError(const Ip4ErrorInfo& error, Instant now) = 0;
-
-  // Binding state, owned by Icmp4Sockets. For a ping socket local.port is the identifier.
-  SocketAddress local;
-  std::optional<SocketAddress> remote;
-  bool bound = false;
 };
 
 struct Icmp4SendOptions {
@@ -60,8 +55,8 @@ class Icmp4Sockets {
   // errno: EADDRINUSE, EADDRNOTAVAIL, EINVAL (already bound).
   Result<bool, int> BindPing(Icmp4Endpoint* ep, SocketAddress local);
   // Raw endpoints see every message; binding only fixes their source address.
-  void AddRaw(Icmp4Endpoint* ep);
-  void Remove(Icmp4Endpoint* ep);
+  void AddRaw(Icmp4Endpoint* ep) { endpoints_.AddRaw(ep); }
+  void Remove(Icmp4Endpoint* ep) { endpoints_.Remove(ep); }
 
   // Ping socket send (ping_common_sendmsg): `message` is an echo request; its identifier
   // becomes the socket's and the checksum is computed. EINVAL for anything but an echo
@@ -80,25 +75,20 @@ class Icmp4Sockets {
 
   template <typename Fn>  // fn(const Icmp4Endpoint&, bool raw)
   void ForEachEndpoint(Fn&& fn) const {
-    for (const auto& [id, eps] : ping_) {
-      for (const Icmp4Endpoint* ep : eps) fn(*ep, false);
-    }
-    for (const Icmp4Endpoint* ep : raw_) fn(*ep, true);
+    endpoints_.ForEachEndpoint(fn);
   }
 
  private:
   bool OnMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
   void OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
   void DeliverError(const Ip4ErrorInfo& e, Instant now);
-  Result<uint16_t, int> PickIdentifier();
   Result<bool, int> Transmit(Icmp4Endpoint* ep, Ip4Address dst, const Icmp4SendOptions& options,
                              Instant now);
 
   Icmp4Engine* icmp_;
   Ip4Engine* ip4_;
   Random* random_;
-  absl::flat_hash_map<uint16_t, std::vector<Icmp4Endpoint*>> ping_;
-  std::vector<Icmp4Endpoint*> raw_;
+  IcmpEndpointTable<Icmp4Endpoint> endpoints_;
   PacketBuffer tx_{65536 + 64};
 };
 

@@ -5,7 +5,6 @@
 
 #include "stack/wire/checksum.h"
 #include "stack/wire/ip6.h"
-#include "stack/net/ephemeral_ports.h"
 
 namespace pytcp {
 namespace {
@@ -37,58 +36,15 @@ Icmp6Sockets::~Icmp6Sockets() {
   icmp_->set_error_listener(nullptr);
 }
 
-Result<uint16_t, int> Icmp6Sockets::PickIdentifier() {
-  // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
-  const auto id =
-      FreeEphemeralPort(static_cast<uint32_t>(random_->Below(kEphemeralPortCount)), ping_);
-  if (!id) return Err{EAGAIN};
-  return *id;
-}
-
 bool Icmp6Sockets::IsOurs(const Ip6Address& a) const {
   return a.is_loopback() || ip6_->addresses().IsOurs(a);
 }
 
 Result<bool, int> Icmp6Sockets::BindPing(Icmp6Endpoint* ep, SocketAddress local) {
-  if (ep->bound) return Err{EINVAL};
   if (!local.ip.is_unspecified()) {
     if (local.ip.is_v4() || !IsOurs(local.ip.v6())) return Err{EADDRNOTAVAIL};
   }
-  if (local.port == 0) {
-    auto id = PickIdentifier();
-    if (!id.ok()) return Err{id.error()};
-    local.port = *id;
-  } else {
-    // ping_get_port: a used identifier with an overlapping address is refused.
-    auto it = ping_.find(local.port);
-    if (it != ping_.end()) {
-      for (const Icmp6Endpoint* other : it->second) {
-        if (other->local.ip.is_unspecified() || local.ip.is_unspecified() ||
-            other->local.ip == local.ip) {
-          return Err{EADDRINUSE};
-        }
-      }
-    }
-  }
-  ep->local = local;
-  ep->bound = true;
-  ping_[local.port].push_back(ep);
-  return true;
-}
-
-void Icmp6Sockets::AddRaw(Icmp6Endpoint* ep) {
-  if (std::find(raw_.begin(), raw_.end(), ep) == raw_.end()) raw_.push_back(ep);
-}
-
-void Icmp6Sockets::Remove(Icmp6Endpoint* ep) {
-  std::erase(raw_, ep);
-  if (!ep->bound) return;
-  auto it = ping_.find(ep->local.port);
-  if (it != ping_.end()) {
-    std::erase(it->second, ep);
-    if (it->second.empty()) ping_.erase(it);
-  }
-  ep->bound = false;
+  return endpoints_.BindPing(ep, local, *random_);
 }
 
 Result<Ip6Address, int> Icmp6Sockets::SourceFor(const Ip6Address& dst,
@@ -196,45 +152,25 @@ void Icmp6Sockets::LoopBackMulticast(const Ip6Address& src, const Ip6Address& gr
 
 bool Icmp6Sockets::OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {
   // RFC 3542 §3: every raw ICMPv6 socket gets a copy of every message (ICMP6_FILTER is
-  // applied by the socket). Copy the list: a socket may close itself from its callback.
-  if (!raw_.empty()) {
-    const std::vector<Icmp6Endpoint*> raw = raw_;
-    for (Icmp6Endpoint* ep : raw) {
-      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
-      ep->OnIcmp6Message(info, icmp, now);
-    }
-  }
+  // applied by the socket).
+  const IpAddress dst(info.dst);
+  endpoints_.ForEachRaw(dst, [&](Icmp6Endpoint* ep) { ep->OnIcmp6Message(info, icmp, now); });
   if (icmp.type() != Icmp6Type::kEchoReply || icmp.message().size() < kIcmp6HeaderSize) {
     return false;
   }
-  // RFC 4443 §4.2: the reply carries the request's identifier, which names the ping socket.
-  auto it = ping_.find(icmp.echo_id());
-  if (it == ping_.end()) return false;
-  for (Icmp6Endpoint* ep : it->second) {
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(info.dst)) continue;
-    ep->OnIcmp6Message(info, icmp, now);
-    return true;
-  }
-  return false;
+  Icmp6Endpoint* ep = endpoints_.FindPing(icmp.echo_id(), dst);
+  if (ep == nullptr) return false;
+  ep->OnIcmp6Message(info, icmp, now);
+  return true;
 }
 
 void Icmp6Sockets::OnError(const Ip6ErrorInfo& e, Instant now) {
-  const ByteSpan l4 = e.orig_l4;
   // rawv6_err: raw sockets hear about errors on any ICMPv6 message they may have sent.
-  if (!raw_.empty()) {
-    const std::vector<Icmp6Endpoint*> raw = raw_;
-    for (Icmp6Endpoint* ep : raw) {
-      if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
-      ep->OnIcmp6Error(e, now);
-    }
-  }
-  if (l4[0] != static_cast<uint8_t>(Icmp6Type::kEchoRequest)) return;
-  auto it = ping_.find(LoadBe16(l4.data() + 4));
-  if (it == ping_.end()) return;
-  for (Icmp6Endpoint* ep : it->second) {
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(e.orig_src)) continue;
+  const IpAddress src(e.orig_src);
+  endpoints_.ForEachRaw(src, [&](Icmp6Endpoint* ep) { ep->OnIcmp6Error(e, now); });
+  if (e.orig_l4[0] != static_cast<uint8_t>(Icmp6Type::kEchoRequest)) return;
+  if (Icmp6Endpoint* ep = endpoints_.FindPing(LoadBe16(e.orig_l4.data() + 4), src)) {
     ep->OnIcmp6Error(e, now);
-    return;
   }
 }
 

@@ -19,18 +19,18 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "stack/base/packet_buffer.h"
 #include "stack/base/random.h"
 #include "stack/base/result.h"
 #include "stack/icmp6/icmp6_engine.h"
 #include "stack/ip6/ip6_engine.h"
+#include "stack/net/icmp_endpoint_table.h"
 #include "stack/net/ip_address.h"
 #include "stack/wire/icmp6.h"
 
 namespace pytcp {
 
-class Icmp6Endpoint {
+class Icmp6Endpoint : public IcmpBinding {
  public:
   virtual ~Icmp6Endpoint() = default;
   // A message for this endpoint: ping sockets get echo replies carrying their identifier,
@@ -38,11 +38,6 @@ class Icmp6Endpoint {
   virtual void OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) = 0;
   // An ICMPv6 error about an echo request (ping) or ICMPv6 message (raw) this endpoint sent.
   virtual void OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) = 0;
-
-  // Binding state, owned by Icmp6Sockets. For a ping socket local.port is the identifier.
-  SocketAddress local;
-  std::optional<SocketAddress> remote;
-  bool bound = false;
 };
 
 struct Icmp6SendOptions {
@@ -65,8 +60,8 @@ class Icmp6Sockets {
   // errno: EADDRINUSE, EADDRNOTAVAIL, EINVAL (already bound).
   Result<bool, int> BindPing(Icmp6Endpoint* ep, SocketAddress local);
   // Raw endpoints see every message; binding only fixes their source address.
-  void AddRaw(Icmp6Endpoint* ep);
-  void Remove(Icmp6Endpoint* ep);
+  void AddRaw(Icmp6Endpoint* ep) { endpoints_.AddRaw(ep); }
+  void Remove(Icmp6Endpoint* ep) { endpoints_.Remove(ep); }
 
   // Ping socket send (ping_v6_sendmsg): `message` is an echo request; its identifier
   // becomes the socket's and the checksum is computed. EINVAL for anything but an echo
@@ -86,16 +81,12 @@ class Icmp6Sockets {
 
   template <typename Fn>  // fn(const Icmp6Endpoint&, bool raw)
   void ForEachEndpoint(Fn&& fn) const {
-    for (const auto& [id, eps] : ping_) {
-      for (const Icmp6Endpoint* ep : eps) fn(*ep, false);
-    }
-    for (const Icmp6Endpoint* ep : raw_) fn(*ep, true);
+    endpoints_.ForEachEndpoint(fn);
   }
 
  private:
   bool OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now);
   void OnError(const Ip6ErrorInfo& e, Instant now);
-  Result<uint16_t, int> PickIdentifier();
   void LoopBackMulticast(const Ip6Address& src, const Ip6Address& group,
                          const Icmp6SendOptions& options, Instant now);
   Result<bool, int> Transmit(Icmp6Endpoint* ep, const Ip6Address& dst, int checksum_offset,
@@ -104,8 +95,7 @@ class Icmp6Sockets {
   Icmp6Engine* icmp_;
   Ip6Engine* ip6_;
   Random* random_;
-  absl::flat_hash_map<uint16_t, std::vector<Icmp6Endpoint*>> ping_;
-  std::vector<Icmp6Endpoint*> raw_;
+  IcmpEndpointTable<Icmp6Endpoint> endpoints_;
   PacketBuffer tx_{65536 + 64};
 };
 

@@ -1,14 +1,10 @@
 #include "stack/socket/icmp6_socket.h"
 
 #include <netinet/in.h>
-#include <poll.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include "stack/socket/message_parts.h"
 
 namespace pytcp {
 namespace {
@@ -18,21 +14,10 @@ constexpr int kSolRaw = 255;
 constexpr int kIpv6Checksum = 7;
 constexpr int kIcmp6Filter = 1;
 constexpr int kOriginIcmp6 = 3;  // SO_EE_ORIGIN_ICMP6
-
-int64_t RealtimeNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-// An AF_INET6 ICMPv6 socket talks IPv6 only: a v4-mapped address is refused as the kernel
-// refuses it (ping_v6_sendmsg, rawv6_sendmsg: EINVAL / ENETUNREACH); :: as a target is
-// "this host" (RFC 4291 §2.5.2 says never a destination; Linux sends it to loopback).
-bool IsIcmp6Target(const SocketAddress& a) { return !a.ip.is_v4(); }
 }  // namespace
 
 Icmp6Socket::Icmp6Socket(SocketContext ctx, Icmp6Sockets* table, int type)
-    : Socket(std::move(ctx), type, IPPROTO_ICMPV6), table_(table) {
+    : IcmpMessageSocket(std::move(ctx), type, IPPROTO_ICMPV6), table_(table) {
   set_family(AF_INET6);
   // Linux's ping sockets on AF_INET6 are IPv6-only (no v4-mapped peers).
   v6only_ = true;
@@ -43,15 +28,6 @@ Icmp6Socket::Icmp6Socket(SocketContext ctx, Icmp6Sockets* table, int type)
 }
 
 Icmp6Socket::~Icmp6Socket() { Close(); }
-
-void Icmp6Socket::Close() {
-  std::lock_guard lock(*ctx_.mu);
-  if (closed_) return;
-  closed_ = true;
-  table_->Remove(this);
-  queue_.Clear();
-  NotifyLocked();
-}
 
 SysResult<bool> Icmp6Socket::Bind(const SocketAddress& addr) {
   std::lock_guard lock(*ctx_.mu);
@@ -64,29 +40,19 @@ SysResult<bool> Icmp6Socket::Bind(const SocketAddress& addr) {
     local.scope_id = addr.scope_id;
     return true;
   }
-  if (Icmp6Endpoint::bound) return Err{EINVAL};
+  if (bound) return Err{EINVAL};
   return table_->BindPing(this, addr);
 }
 
-SysResult<bool> Icmp6Socket::Connect(const SocketAddress* to) {
-  std::lock_guard lock(*ctx_.mu);
-  if (closed_) return Err{EBADF};
-  if (to == nullptr) {
-    remote.reset();
-    return true;
-  }
-  if (!IsIcmp6Target(*to)) return Err{EAFNOSUPPORT};
+Result<IpAddress, int> Icmp6Socket::SourceForLocked(const IpAddress& dst) const {
   const Ip6Address hint = local.ip.is_unspecified() ? Ip6Address() : local.ip.v6();
-  auto src = table_->SourceFor(to->ip.v6(), hint);
+  auto src = table_->SourceFor(dst.v6(), hint);
   if (!src.ok()) return Err{src.error()};
-  if (!raw() && !Icmp6Endpoint::bound) {
-    auto r = table_->BindPing(this, SocketAddress{IpAddress(Ip6Address()), 0, 0});
-    if (!r.ok()) return r;
-  }
-  if (local.ip.is_unspecified()) local.ip = IpAddress(*src);
-  remote = SocketAddress{to->ip, 0, to->scope_id};
-  pending_error_ = 0;
-  return true;
+  return IpAddress(*src);
+}
+
+Result<bool, int> Icmp6Socket::BindPingLocked(const SocketAddress& addr) {
+  return table_->BindPing(this, addr);
 }
 
 Icmp6SendOptions Icmp6Socket::SendOptionsLocked(const Ip6Address& dst) const {
@@ -104,7 +70,7 @@ SysResult<size_t> Icmp6Socket::SendTo(ByteSpan message, const SocketAddress* to,
   if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
   SocketAddress dst;
   if (to != nullptr) {
-    if (!IsIcmp6Target(*to)) return Err{EINVAL};
+    if (!IsFamilyTarget(*to)) return Err{EINVAL};
     dst = *to;
   } else if (remote) {
     dst = *remote;
@@ -117,19 +83,12 @@ SysResult<size_t> Icmp6Socket::SendTo(ByteSpan message, const SocketAddress* to,
   auto r = raw() ? table_->SendRaw(this, dst.ip.v6(), message, opts, now)
                  : table_->SendPing(this, dst.ip.v6(), message, opts, now);
   if (!r.ok()) {
-    if (r.error() == EMSGSIZE && recverr_ && opts.dont_fragment) {
-      // ipv6_local_error: with IPV6_RECVERR a message too long for the path is also
-      // queued as a local error carrying the MTU (ping: "local error: message too long,
-      // mtu: 1500"); its port is the flow's, which for ICMPv6 holds type and code.
-      SocketError e;
-      e.error = EMSGSIZE;
-      e.origin = 1;  // SO_EE_ORIGIN_LOCAL
-      e.info = table_->PathMtu(dst.ip.v6());
+    if (r.error() == EMSGSIZE && opts.dont_fragment) {
+      // ping: "local error: message too long, mtu: 1500"; the port is the flow's, which
+      // for ICMPv6 holds type and code.
       const uint16_t type_code =
           message.size() >= 2 ? static_cast<uint16_t>(message[0] << 8 | message[1]) : 0;
-      e.dst = SocketAddress{dst.ip, type_code, 0};
-      QueueErrorLocked(std::move(e));
-      NotifyLocked();
+      QueueLocalTooBigLocked(table_->PathMtu(dst.ip.v6()), SocketAddress{dst.ip, type_code, 0});
     }
     return Err{r.error()};
   }
@@ -141,59 +100,10 @@ SysResult<size_t> Icmp6Socket::SendTo(ByteSpan message, const SocketAddress* to,
   return message.size();
 }
 
-SysResult<size_t> Icmp6Socket::RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
-                                        int* out_flags, RecvAncillary* anc) {
-  if ((flags & MSG_ERRQUEUE) != 0) return RecvErrorQueue(buf, from, anc, out_flags);
-  std::unique_lock lock(*ctx_.mu);
-  if (closed_) return Err{EBADF};
-  if (out_flags != nullptr) *out_flags = 0;
-  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
-  const int err = WaitLocked(
-      lock, [&] { return !queue_.empty() || pending_error_ != 0 || closed_; }, rcv_timeout_,
-      (flags & MSG_DONTWAIT) != 0);
-  if (err != 0) return Err{err};
-  if (closed_) return Err{EBADF};
-  if (pending_error_ != 0) {
-    // skb_recv_datagram reports a pending error before any queued message.
-    const int e = pending_error_;
-    pending_error_ = 0;
-    return Err{e};
-  }
-  const ReceivedMessage& m = queue_.front();
-  const size_t n = std::min(buf.size(), m.data.size());
-  if (n > 0) std::memcpy(buf.data(), m.data.data(), n);
-  const size_t full = m.data.size();
-  if (from != nullptr) *from = SocketAddress{m.from, 0, 0};
-  if (out_flags != nullptr && full > n) *out_flags |= MSG_TRUNC;
-  if (anc != nullptr) {
-    FillAncillaryLocked(0, anc);
-    anc->has_ttl = false;  // IP_RECVTTL means nothing on an IPv6 socket
-    FillHopLimitLocked(m.hops, anc);
-    if (anc->has_timestamp) anc->timestamp_ns = m.stamp_ns;
-  }
-  if ((flags & MSG_PEEK) == 0) {
-    queue_.Pop();
-  }
-  return (flags & MSG_TRUNC) != 0 ? full : n;
-}
-
-SysResult<SocketAddress> Icmp6Socket::LocalAddress() const {
-  std::lock_guard lock(*ctx_.mu);
-  SocketAddress a = local;
-  if (a.ip.is_unspecified()) a.ip = IpAddress(Ip6Address());
-  if (raw()) a.port = 0;
-  return a;
-}
-
-SysResult<SocketAddress> Icmp6Socket::PeerAddress() const {
-  std::lock_guard lock(*ctx_.mu);
-  if (!remote) return Err{ENOTCONN};
-  return *remote;
-}
-
-size_t Icmp6Socket::NextMessageSize() const {
-  std::lock_guard lock(*ctx_.mu);
-  return queue_.next_size();
+void Icmp6Socket::FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncillary* anc) {
+  FillAncillaryLocked(0, anc);
+  anc->has_ttl = false;  // IP_RECVTTL means nothing on an IPv6 socket
+  FillHopLimitLocked(m.hops, anc);
 }
 
 SysResult<bool> Icmp6Socket::SetOption(int level, int name, const void* value, socklen_t len) {
@@ -252,73 +162,29 @@ SysResult<bool> Icmp6Socket::GetOption(int level, int name, void* value, socklen
   return Socket::GetOption(level, name, value, len);
 }
 
-ReadinessMask Icmp6Socket::PollLocked() const {
-  ReadinessMask m = POLLOUT | POLLWRNORM;
-  if (!queue_.empty()) m |= POLLIN | POLLRDNORM;
-  if (pending_error_ != 0 || !error_queue_.empty()) m |= POLLERR;
-  return m;
-}
-
 void Icmp6Socket::OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant) {
   if (closed_) return;
   const auto type = static_cast<uint8_t>(icmp.type());
   // RFC 3542 §3.2 ICMP6_FILTER (ICMP6_FILTER_WILLBLOCK): a set bit blocks the type.
   if (raw() && (filter_[type >> 5] & (1u << (type & 31))) != 0) return;
-  if (remote && remote->ip != IpAddress(info.src)) return;
-  const ByteSpan bytes = icmp.message();
-  if (!queue_.Push(IpAddress(info.src), info.hop_limit, RealtimeNanos(), bytes, static_cast<size_t>(rcvbuf_))) {
-    ++drops_;
-    return;
-  }
-  NotifyLocked();
+  QueueMessageLocked(IpAddress(info.src), info.hop_limit, icmp.message());
 }
 
 void Icmp6Socket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant) {
   if (closed_) return;
-  // pingv6_err / rawv6_err (ipv6_icmp_error): with IPV6_RECVERR the error is queued with
-  // the quoted ICMPv6 message as payload and reported once by the next call. Without it,
-  // only a fatal error on a connected socket is reported (icmpv6_err_convert's "fatal").
-  if (recverr_) {
-    SocketError e;
-    e.error = error.error;
-    e.origin = kOriginIcmp6;
-    e.type = error.icmp_type;
-    e.code = error.icmp_code;
-    e.info = error.mtu;
-    e.offender6 = error.reporter;
-    e.dst = SocketAddress{IpAddress(error.orig_dst), 0, 0};
-    e.payload.assign(error.orig_l4.begin(), error.orig_l4.end());
-    QueueErrorLocked(std::move(e));
-    pending_error_ = error.error;
-    NotifyLocked();
-    return;
-  }
+  SocketError e;
+  e.error = error.error;
+  e.origin = kOriginIcmp6;
+  e.type = error.icmp_type;
+  e.code = error.icmp_code;
+  e.info = error.mtu;
+  e.offender6 = error.reporter;
+  e.dst = SocketAddress{IpAddress(error.orig_dst), 0, 0};
+  e.payload.assign(error.orig_l4.begin(), error.orig_l4.end());
+  // pingv6_err / rawv6_err (ipv6_icmp_error): icmpv6_err_convert's "fatal".
   const bool fatal = error.icmp_type == static_cast<uint8_t>(Icmp6Type::kDestinationUnreachable) ||
                      error.icmp_type == static_cast<uint8_t>(Icmp6Type::kParameterProblem);
-  if (!fatal || !remote || raw()) return;
-  pending_error_ = error.error;
-  NotifyLocked();
-}
-
-// ---------------------------------------------------------------------------------
-// The protocol-independent API (socket.h).
-
-size_t Icmp6Socket::QueueLength() const {
-  std::lock_guard lock(*ctx_.mu);
-  return queue_.size();
-}
-
-SysResult<size_t> Icmp6Socket::SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
-                                     int flags) {
-  return SendTo(Gather(parts), to, flags);
-}
-
-SysResult<size_t> Icmp6Socket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
-                                     int flags, int* out_flags, RecvAncillary* anc) {
-  // The largest IPv6 payload without a jumbogram: nothing longer can arrive.
-  return RecvScattered(parts, 65535, [&](MutableByteSpan buf) {
-    return RecvFrom(buf, from, flags, out_flags, anc);
-  });
+  ReportIcmpErrorLocked(std::move(e), fatal);
 }
 
 }  // namespace pytcp

@@ -81,7 +81,7 @@ TEST_F(ConsoleCommands, ShowTablesAreAlignedAndJsonMatches) {
   EXPECT_NE(routes.find("default       10.77.0.1"), std::string::npos) << routes;
   const std::string neigh = Console(*a_, "show neighbours");
   EXPECT_NE(neigh.find("10.77.0.3  02:00:00:77:00:03  REACHABLE"), std::string::npos) << neigh;
-  auto ping = a_->CreateIcmpSocket(SOCK_DGRAM);
+  auto ping = a_->CreateIcmp4Socket(SOCK_DGRAM);
   ASSERT_TRUE(ping->Bind(SocketAddress{IpAddress(Ip4Address()), 4242}).ok());
   const std::string sockets = Console(*a_, "show sockets");
   EXPECT_NE(sockets.find("icmp   UNCONN       0       0       *:4242"), std::string::npos) << sockets;

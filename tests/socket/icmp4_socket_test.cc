@@ -39,7 +39,7 @@ std::vector<uint8_t> EchoRequest(uint16_t id, uint16_t seq, size_t data_size) {
   return msg;
 }
 
-class IcmpSocketTest : public ::testing::Test {
+class Icmp4SocketTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto pair = MemoryLink::CreatePair({}, clock_);
@@ -54,8 +54,8 @@ class IcmpSocketTest : public ::testing::Test {
     sim_.RunFor(std::chrono::milliseconds(10));
   }
 
-  std::shared_ptr<IcmpSocket> Open(Stack* s, int type) {
-    auto sock = s->CreateIcmpSocket(type);
+  std::shared_ptr<Icmp4Socket> Open(Stack* s, int type) {
+    auto sock = s->CreateIcmp4Socket(type);
     sock->set_nonblocking(true);
     return sock;
   }
@@ -68,7 +68,7 @@ class IcmpSocketTest : public ::testing::Test {
   std::unique_ptr<Stack> a_, b_;
 };
 
-TEST_F(IcmpSocketTest, PingSocketGetsReplyWithItsIdentifier) {
+TEST_F(Icmp4SocketTest, PingSocketGetsReplyWithItsIdentifier) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   ASSERT_TRUE(ping->Bind(SocketAddress{IpAddress(Ip4Address()), 4242}).ok());
   const SocketAddress to{IpAddress(kIpB), 0};
@@ -94,7 +94,7 @@ TEST_F(IcmpSocketTest, PingSocketGetsReplyWithItsIdentifier) {
   EXPECT_EQ(ping->RecvFrom(buf, &from, 0).error(), EAGAIN);
 }
 
-TEST_F(IcmpSocketTest, PingSocketAutoBindsAnEphemeralIdentifier) {
+TEST_F(Icmp4SocketTest, PingSocketAutoBindsAnEphemeralIdentifier) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   const SocketAddress to{IpAddress(kIpB), 0};
   ASSERT_TRUE(ping->SendTo(EchoRequest(0, 9, 8), &to, 0).ok());
@@ -108,7 +108,7 @@ TEST_F(IcmpSocketTest, PingSocketAutoBindsAnEphemeralIdentifier) {
   EXPECT_EQ(LoadBe16(buf.data() + 4), ident);
 }
 
-TEST_F(IcmpSocketTest, PingSocketRefusesAnythingButEchoRequests) {
+TEST_F(Icmp4SocketTest, PingSocketRefusesAnythingButEchoRequests) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   const SocketAddress to{IpAddress(kIpB), 0};
   auto msg = EchoRequest(1, 1, 8);
@@ -118,7 +118,7 @@ TEST_F(IcmpSocketTest, PingSocketRefusesAnythingButEchoRequests) {
   EXPECT_EQ(ping->SendTo(EchoRequest(1, 1, 8), nullptr, 0).error(), EDESTADDRREQ);
 }
 
-TEST_F(IcmpSocketTest, TwoPingSocketsEachGetTheirOwnReplies) {
+TEST_F(Icmp4SocketTest, TwoPingSocketsEachGetTheirOwnReplies) {
   auto p1 = Open(a_.get(), SOCK_DGRAM);
   auto p2 = Open(a_.get(), SOCK_DGRAM);
   ASSERT_TRUE(p1->Bind(SocketAddress{IpAddress(Ip4Address()), 1000}).ok());
@@ -134,7 +134,7 @@ TEST_F(IcmpSocketTest, TwoPingSocketsEachGetTheirOwnReplies) {
   EXPECT_EQ(p2->queued_messages(), 2u);
 }
 
-TEST_F(IcmpSocketTest, RawSocketSeesHeaderAndHonoursIcmpFilter) {
+TEST_F(Icmp4SocketTest, RawSocketSeesHeaderAndHonoursIcmpFilter) {
   auto raw = Open(a_.get(), SOCK_RAW);
   const SocketAddress to{IpAddress(kIpB), 0};
   // A raw sender computes its own checksum (Emit did); it leaves as given.
@@ -174,7 +174,7 @@ TEST_F(IcmpSocketTest, RawSocketSeesHeaderAndHonoursIcmpFilter) {
   EXPECT_EQ(ping->SetOption(kSolRaw, kIcmpFilter, &filter, sizeof(filter)).error(), ENOPROTOOPT);
 }
 
-TEST_F(IcmpSocketTest, TtlTimeExceededReachesThePingSocketErrorQueue) {
+TEST_F(Icmp4SocketTest, TtlTimeExceededReachesThePingSocketErrorQueue) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   SetInt(*ping, IPPROTO_IP, IP_TTL, 1);
   SetInt(*ping, IPPROTO_IP, IP_RECVERR, 1);
@@ -222,7 +222,7 @@ TEST_F(IcmpSocketTest, TtlTimeExceededReachesThePingSocketErrorQueue) {
   EXPECT_EQ(ping->Poll() & POLLERR, 0u);
 }
 
-TEST_F(IcmpSocketTest, WithoutRecverrAnUnconnectedPingSocketIgnoresErrors) {
+TEST_F(Icmp4SocketTest, WithoutRecverrAnUnconnectedPingSocketIgnoresErrors) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   auto raw_b = Open(b_.get(), SOCK_RAW);
   const SocketAddress to{IpAddress(kIpB), 0};
@@ -240,7 +240,7 @@ TEST_F(IcmpSocketTest, WithoutRecverrAnUnconnectedPingSocketIgnoresErrors) {
   EXPECT_EQ(ping->error_queue_size(), 0u);
 }
 
-TEST_F(IcmpSocketTest, ArpFailureIsHostUnreachableFromOurOwnAddress) {
+TEST_F(Icmp4SocketTest, ArpFailureIsHostUnreachableFromOurOwnAddress) {
   // Linux: a neighbour that never answers ARP makes ping print "Destination Host
   // Unreachable" from the local address.
   auto ping = Open(a_.get(), SOCK_DGRAM);
@@ -259,7 +259,7 @@ TEST_F(IcmpSocketTest, ArpFailureIsHostUnreachableFromOurOwnAddress) {
   EXPECT_EQ(LoadBe16(buf.data() + 6), 7);
 }
 
-TEST_F(IcmpSocketTest, RecvTtlAndTimestampControlMessages) {
+TEST_F(Icmp4SocketTest, RecvTtlAndTimestampControlMessages) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   SetInt(*ping, IPPROTO_IP, IP_RECVTTL, 1);
   SetInt(*ping, SOL_SOCKET, SO_TIMESTAMP, 1);
@@ -277,7 +277,7 @@ TEST_F(IcmpSocketTest, RecvTtlAndTimestampControlMessages) {
   EXPECT_FALSE(anc.has_error);
 }
 
-TEST_F(IcmpSocketTest, PingOurOwnAddressThroughLoopback) {
+TEST_F(Icmp4SocketTest, PingOurOwnAddressThroughLoopback) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   const SocketAddress to{IpAddress(kIpA), 0};
   ASSERT_TRUE(ping->SendTo(EchoRequest(0, 1, 8), &to, 0).ok());
@@ -302,7 +302,7 @@ std::vector<uint8_t> UdpDatagram(Ip4Address src, Ip4Address dst, uint16_t sport,
   return d;
 }
 
-TEST_F(IcmpSocketTest, UdpRecverrQueuesTimeExceededAndPortUnreachable) {
+TEST_F(Icmp4SocketTest, UdpRecverrQueuesTimeExceededAndPortUnreachable) {
   // traceroute's probes: unconnected or connected UDP with IP_RECVERR and IP_TTL.
   auto udp = a_->CreateUdpSocket();
   udp->set_nonblocking(true);
@@ -357,7 +357,7 @@ TEST_F(IcmpSocketTest, UdpRecverrQueuesTimeExceededAndPortUnreachable) {
   EXPECT_EQ(udp->Poll() & POLLERR, 0u);
 }
 
-TEST_F(IcmpSocketTest, TooLongWithDontFragmentIsALocalErrorWithTheMtu) {
+TEST_F(Icmp4SocketTest, TooLongWithDontFragmentIsALocalErrorWithTheMtu) {
   auto ping = Open(a_.get(), SOCK_DGRAM);
   SetInt(*ping, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
   SetInt(*ping, IPPROTO_IP, IP_RECVERR, 1);

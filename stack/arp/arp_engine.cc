@@ -26,24 +26,6 @@ bool ParseAcdMode(std::string_view text, AcdMode* mode) {
   return false;
 }
 
-std::string_view CounterName(ArpCounter c) {
-  switch (c) {
-    case ArpCounter::kRxPackets: return "rx_packets";
-    case ArpCounter::kRxDropMalformed: return "rx_drop_malformed";
-    case ArpCounter::kRxDropNotForUs: return "rx_drop_not_for_us";
-    case ArpCounter::kRxRequests: return "rx_requests";
-    case ArpCounter::kRxReplies: return "rx_replies";
-    case ArpCounter::kTxRequests: return "tx_requests";
-    case ArpCounter::kTxReplies: return "tx_replies";
-    case ArpCounter::kTxProbes: return "tx_probes";
-    case ArpCounter::kTxAnnouncements: return "tx_announcements";
-    case ArpCounter::kResolutionFailures: return "resolution_failures";
-    case ArpCounter::kConflicts: return "conflicts";
-    case ArpCounter::kCount: break;
-  }
-  return "?";
-}
-
 ArpEngine::ArpEngine(Interface* iface, Ip4AddressTable* addresses, Random* random,
                      ArpConfig config)
     : iface_(iface),

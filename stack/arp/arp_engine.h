@@ -40,7 +40,7 @@ enum class AcdMode : uint8_t { kStrict, kOptimistic, kOff };
 std::string_view ToString(AcdMode m);
 bool ParseAcdMode(std::string_view text, AcdMode* mode);
 
-enum class ArpCounter : uint16_t {
+PYTCP_COUNTERS(ArpCounter,
   kRxPackets,
   kRxDropMalformed,
   kRxDropNotForUs,
@@ -52,9 +52,7 @@ enum class ArpCounter : uint16_t {
   kTxAnnouncements,
   kResolutionFailures,
   kConflicts,
-  kCount
-};
-std::string_view CounterName(ArpCounter c);
+);
 
 struct ArpConfig {
   AcdMode acd_mode = AcdMode::kOptimistic;

@@ -52,68 +52,6 @@ std::string_view ToString(Dhcp4State s) {
   return "?";
 }
 
-std::string_view CounterName(Dhcp4Counter c) {
-  switch (c) {
-    case Dhcp4Counter::kRxMessages:
-      return "rx_messages";
-    case Dhcp4Counter::kRxDropMalformed:
-      return "rx_drop_malformed";
-    case Dhcp4Counter::kRxDropNotReply:
-      return "rx_drop_not_reply";
-    case Dhcp4Counter::kRxDropUnexpected:
-      return "rx_drop_unexpected";
-    case Dhcp4Counter::kRxDropBadXid:
-      return "rx_drop_bad_xid";
-    case Dhcp4Counter::kRxDropBadChaddr:
-      return "rx_drop_bad_chaddr";
-    case Dhcp4Counter::kRxDropBadAddress:
-      return "rx_drop_bad_address";
-    case Dhcp4Counter::kRxDropBadMask:
-      return "rx_drop_bad_mask";
-    case Dhcp4Counter::kRxDropNoServerId:
-      return "rx_drop_no_server_id";
-    case Dhcp4Counter::kRxDropBadServerId:
-      return "rx_drop_bad_server_id";
-    case Dhcp4Counter::kRxDropWrongServer:
-      return "rx_drop_wrong_server";
-    case Dhcp4Counter::kRxDropNoLeaseTime:
-      return "rx_drop_no_lease_time";
-    case Dhcp4Counter::kRxDropBadLeaseTime:
-      return "rx_drop_bad_lease_time";
-    case Dhcp4Counter::kRxOffers:
-      return "rx_offers";
-    case Dhcp4Counter::kRxOffersIgnored:
-      return "rx_offers_ignored";
-    case Dhcp4Counter::kRxAcks:
-      return "rx_acks";
-    case Dhcp4Counter::kRxNaks:
-      return "rx_naks";
-    case Dhcp4Counter::kTxDiscovers:
-      return "tx_discovers";
-    case Dhcp4Counter::kTxRequests:
-      return "tx_requests";
-    case Dhcp4Counter::kTxDeclines:
-      return "tx_declines";
-    case Dhcp4Counter::kTxReleases:
-      return "tx_releases";
-    case Dhcp4Counter::kTxRetransmissions:
-      return "tx_retransmissions";
-    case Dhcp4Counter::kRequestTimeouts:
-      return "request_timeouts";
-    case Dhcp4Counter::kLeasesAcquired:
-      return "leases_acquired";
-    case Dhcp4Counter::kLeasesRenewed:
-      return "leases_renewed";
-    case Dhcp4Counter::kLeasesLost:
-      return "leases_lost";
-    case Dhcp4Counter::kConflicts:
-      return "conflicts";
-    case Dhcp4Counter::kCount:
-      break;
-  }
-  return "?";
-}
-
 Dhcp4Client::Dhcp4Client(MacAddress mac, Random* random, Actions* actions, Config config)
     : mac_(mac), random_(random), actions_(actions), config_(std::move(config)) {
   if (config_.hostname.size() > kMaxOptionData) config_.hostname.resize(kMaxOptionData);

@@ -94,7 +94,7 @@ enum class Dhcp4State : uint8_t {
 };
 std::string_view ToString(Dhcp4State s);
 
-enum class Dhcp4Counter : uint16_t {
+PYTCP_COUNTERS(Dhcp4Counter,
   kRxMessages,
   kRxDropMalformed,   // Dhcp4View::Parse failed
   kRxDropNotReply,    // op is BOOTREQUEST (another client's message)
@@ -122,9 +122,7 @@ enum class Dhcp4Counter : uint16_t {
   kLeasesRenewed,      // OnLeaseRenewed calls
   kLeasesLost,         // OnLeaseLost calls
   kConflicts,          // OnAddressConflict with a lease (DECLINE sent)
-  kCount
-};
-std::string_view CounterName(Dhcp4Counter c);
+);
 
 // Largest DHCP message (IP datagram) we accept, sent as option 57 (RFC 2132 §9.10): a
 // 1500-byte Ethernet MTU.

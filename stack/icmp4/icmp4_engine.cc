@@ -9,27 +9,6 @@ namespace {
 LogChannel log_icmp4("icmp4");
 }  // namespace
 
-std::string_view CounterName(Icmp4Counter c) {
-  switch (c) {
-    case Icmp4Counter::kRxMessages: return "rx_messages";
-    case Icmp4Counter::kRxDropMalformed: return "rx_drop_malformed";
-    case Icmp4Counter::kRxEchoRequests: return "rx_echo_requests";
-    case Icmp4Counter::kRxEchoReplies: return "rx_echo_replies";
-    case Icmp4Counter::kRxErrors: return "rx_errors";
-    case Icmp4Counter::kRxDropBroadcastEcho: return "rx_drop_broadcast_echo";
-    case Icmp4Counter::kTxEchoReplies: return "tx_echo_replies";
-    case Icmp4Counter::kTxUnreachable: return "tx_unreachable";
-    case Icmp4Counter::kTxTimeExceeded: return "tx_time_exceeded";
-    case Icmp4Counter::kTxRateLimited: return "tx_rate_limited";
-    case Icmp4Counter::kNoReplySourceThisNetwork: return "no_reply_src_this_network";
-    case Icmp4Counter::kNoReplySourceBroadcast: return "no_reply_src_broadcast";
-    case Icmp4Counter::kNoReplySourceMulticast: return "no_reply_src_multicast";
-    case Icmp4Counter::kNoReplySourceReserved: return "no_reply_src_reserved";
-    case Icmp4Counter::kCount: break;
-  }
-  return "?";
-}
-
 int Icmp4ErrorToErrno(uint8_t type, uint8_t code) {
   switch (static_cast<Icmp4Type>(type)) {
     case Icmp4Type::kDestinationUnreachable: {
@@ -123,13 +102,13 @@ bool Icmp4Engine::MayAnswer(Ip4Address src) {
   // is sent to such a source; §3.2.2: nor is an error.
   Icmp4Counter reason;
   if (src.is_this_network()) {
-    reason = Icmp4Counter::kNoReplySourceThisNetwork;
+    reason = Icmp4Counter::kNoReplySrcThisNetwork;
   } else if (src.is_limited_broadcast() || ip4_->addresses().IsDirectedBroadcast(src)) {
-    reason = Icmp4Counter::kNoReplySourceBroadcast;
+    reason = Icmp4Counter::kNoReplySrcBroadcast;
   } else if (src.is_multicast()) {
-    reason = Icmp4Counter::kNoReplySourceMulticast;
+    reason = Icmp4Counter::kNoReplySrcMulticast;
   } else if (src.is_reserved()) {
-    reason = Icmp4Counter::kNoReplySourceReserved;
+    reason = Icmp4Counter::kNoReplySrcReserved;
   } else {
     return true;
   }

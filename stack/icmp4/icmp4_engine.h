@@ -17,7 +17,7 @@
 
 namespace pytcp {
 
-enum class Icmp4Counter : uint16_t {
+PYTCP_COUNTERS(Icmp4Counter,
   kRxMessages,
   kRxDropMalformed,
   kRxEchoRequests,
@@ -30,13 +30,11 @@ enum class Icmp4Counter : uint16_t {
   kTxRateLimited,
   // RFC 1122 §3.2.1.3, §3.2.2: an echo reply or an error not sent because the source it
   // would go to is invalid, one counter per reason.
-  kNoReplySourceThisNetwork,  // 0.0.0.0/8
-  kNoReplySourceBroadcast,    // 255.255.255.255 or one of our directed broadcasts
-  kNoReplySourceMulticast,    // 224.0.0.0/4
-  kNoReplySourceReserved,     // 240.0.0.0/4
-  kCount
-};
-std::string_view CounterName(Icmp4Counter c);
+  kNoReplySrcThisNetwork,  // 0.0.0.0/8
+  kNoReplySrcBroadcast,    // 255.255.255.255 or one of our directed broadcasts
+  kNoReplySrcMulticast,    // 224.0.0.0/4
+  kNoReplySrcReserved,     // 240.0.0.0/4
+);
 
 // The errno a socket reports for an ICMPv4 error, as Linux maps them (icmp_err_convert).
 int Icmp4ErrorToErrno(uint8_t type, uint8_t code);

@@ -18,31 +18,11 @@ bool IsExtensionHeader(uint8_t nh) {
 // the unspecified address (RFC 4291 §2.5.2, DAD's source) and, should one pass the IPv6
 // parser, a multicast address (§2.7). kCount: a valid destination.
 Icmp6Counter InvalidSourceReason(const Ip6Address& src) {
-  if (src.is_unspecified()) return Icmp6Counter::kNoReplySourceUnspecified;
-  if (src.is_multicast()) return Icmp6Counter::kNoReplySourceMulticast;
+  if (src.is_unspecified()) return Icmp6Counter::kNoReplySrcUnspecified;
+  if (src.is_multicast()) return Icmp6Counter::kNoReplySrcMulticast;
   return Icmp6Counter::kCount;
 }
 }  // namespace
-
-std::string_view CounterName(Icmp6Counter c) {
-  switch (c) {
-    case Icmp6Counter::kRxMessages: return "rx_messages";
-    case Icmp6Counter::kRxDropMalformed: return "rx_drop_malformed";
-    case Icmp6Counter::kRxDropTentative: return "rx_drop_tentative";
-    case Icmp6Counter::kRxEchoRequests: return "rx_echo_requests";
-    case Icmp6Counter::kRxEchoReplies: return "rx_echo_replies";
-    case Icmp6Counter::kRxErrors: return "rx_errors";
-    case Icmp6Counter::kRxPacketTooBig: return "rx_packet_too_big";
-    case Icmp6Counter::kTxEchoReplies: return "tx_echo_replies";
-    case Icmp6Counter::kTxErrors: return "tx_errors";
-    case Icmp6Counter::kTxRateLimited: return "tx_rate_limited";
-    case Icmp6Counter::kTxSuppressed: return "tx_suppressed";
-    case Icmp6Counter::kNoReplySourceUnspecified: return "no_reply_src_unspecified";
-    case Icmp6Counter::kNoReplySourceMulticast: return "no_reply_src_multicast";
-    case Icmp6Counter::kCount: break;
-  }
-  return "?";
-}
 
 int Icmp6ErrorToErrno(uint8_t type, uint8_t code) {
   switch (static_cast<Icmp6Type>(type)) {

@@ -22,7 +22,7 @@ namespace pytcp {
 class NdEngine;
 class MldEngine;
 
-enum class Icmp6Counter : uint16_t {
+PYTCP_COUNTERS(Icmp6Counter,
   kRxMessages,
   kRxDropMalformed,
   kRxDropTentative,  // RFC 4862 §5.4: only NS/NA may reach a tentative address
@@ -37,11 +37,9 @@ enum class Icmp6Counter : uint16_t {
   // An echo reply or an error not sent because the source it would go to does not
   // identify one node (RFC 4443 §2.4 (e.6), RFC 4291 §2.5.2, §2.7), one counter per
   // reason (an error counted here is also counted in tx_suppressed).
-  kNoReplySourceUnspecified,
-  kNoReplySourceMulticast,
-  kCount
-};
-std::string_view CounterName(Icmp6Counter c);
+  kNoReplySrcUnspecified,
+  kNoReplySrcMulticast,
+);
 
 // The errno a socket reports for an ICMPv6 error, as Linux maps them (icmpv6_err_convert).
 int Icmp6ErrorToErrno(uint8_t type, uint8_t code);

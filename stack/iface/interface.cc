@@ -10,19 +10,6 @@ namespace {
 LogChannel log_eth("ether");
 }  // namespace
 
-std::string_view CounterName(EthernetCounter c) {
-  switch (c) {
-    case EthernetCounter::kRxFrames: return "rx_frames";
-    case EthernetCounter::kRxDropMalformed: return "rx_drop_malformed";
-    case EthernetCounter::kRxDropNotForUs: return "rx_drop_not_for_us";
-    case EthernetCounter::kRxDropUnknownEtherType: return "rx_drop_unknown_ethertype";
-    case EthernetCounter::kTxFrames: return "tx_frames";
-    case EthernetCounter::kTxDropLinkError: return "tx_drop_link_error";
-    case EthernetCounter::kCount: break;
-  }
-  return "?";
-}
-
 Interface::Interface(Link* link, MacAddress mac, std::string_view name)
     : link_(link), mac_(mac), name_(name), mtu_(link->mtu()) {}
 
@@ -50,7 +37,7 @@ void Interface::Receive(ByteSpan frame, Instant now, const RxFrameInfo& rx) {
   }
   auto it = handlers_.find(view->ethertype());
   if (it == handlers_.end()) {
-    counters_.Inc(EthernetCounter::kRxDropUnknownEtherType);
+    counters_.Inc(EthernetCounter::kRxDropUnknownEthertype);
     return;
   }
   it->second->ReceiveFrame(*view, now, rx);

@@ -28,16 +28,14 @@
 
 namespace pytcp {
 
-enum class EthernetCounter : uint16_t {
+PYTCP_COUNTERS(EthernetCounter,
   kRxFrames,
   kRxDropMalformed,
   kRxDropNotForUs,
-  kRxDropUnknownEtherType,
+  kRxDropUnknownEthertype,
   kTxFrames,
   kTxDropLinkError,
-  kCount
-};
-std::string_view CounterName(EthernetCounter c);
+);
 
 // Something that takes the payload of accepted frames of one EtherType.
 class L3Handler {

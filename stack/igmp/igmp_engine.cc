@@ -35,23 +35,6 @@ std::vector<Ip4Address> Intersect(const std::vector<Ip4Address>& a, const std::v
 }
 }  // namespace
 
-std::string_view CounterName(IgmpCounter c) {
-  switch (c) {
-    case IgmpCounter::kRxQueries: return "rx_queries";
-    case IgmpCounter::kRxV1Queries: return "rx_v1_queries";
-    case IgmpCounter::kRxV2Queries: return "rx_v2_queries";
-    case IgmpCounter::kRxReports: return "rx_reports";
-    case IgmpCounter::kRxDropMalformed: return "rx_drop_malformed";
-    case IgmpCounter::kRxDropInvalid: return "rx_drop_invalid";
-    case IgmpCounter::kTxReports: return "tx_reports";
-    case IgmpCounter::kTxV1Reports: return "tx_v1_reports";
-    case IgmpCounter::kTxV2Reports: return "tx_v2_reports";
-    case IgmpCounter::kTxV2Leaves: return "tx_v2_leaves";
-    case IgmpCounter::kCount: break;
-  }
-  return "?";
-}
-
 IgmpEngine::IgmpEngine(Ip4Engine* ip4, Random* random, IgmpConfig config)
     : ip4_(ip4), random_(random), config_(config) {
   ip4_->RegisterTransport(IpProto::kIgmp, this);

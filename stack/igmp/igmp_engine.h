@@ -31,7 +31,7 @@ namespace pytcp {
 // RFC 3376 §2: a socket's (and the interface's) filter mode for one group.
 enum class McFilterMode : uint8_t { kInclude, kExclude };
 
-enum class IgmpCounter : uint16_t {
+PYTCP_COUNTERS(IgmpCounter,
   kRxQueries,
   kRxV1Queries,
   kRxV2Queries,
@@ -42,9 +42,7 @@ enum class IgmpCounter : uint16_t {
   kTxV1Reports,
   kTxV2Reports,
   kTxV2Leaves,
-  kCount
-};
-std::string_view CounterName(IgmpCounter c);
+);
 
 struct IgmpConfig {
   int robustness = 2;                                   // RFC 3376 §8.1

@@ -12,33 +12,6 @@ LogChannel log_ip4("ip4");
 constexpr Ip4Address kAllSystems(224, 0, 0, 1);
 }  // namespace
 
-std::string_view CounterName(Ip4Counter c) {
-  switch (c) {
-    case Ip4Counter::kRxPackets: return "rx_packets";
-    case Ip4Counter::kRxDropMalformed: return "rx_drop_malformed";
-    case Ip4Counter::kRxDropInvalid: return "rx_drop_invalid";
-    case Ip4Counter::kRxDropBadSource: return "rx_drop_bad_source";
-    case Ip4Counter::kRxDropNotForUs: return "rx_drop_not_for_us";
-    case Ip4Counter::kRxDropOptions: return "rx_drop_options";
-    case Ip4Counter::kRxDropUnknownProtocol: return "rx_drop_unknown_protocol";
-    case Ip4Counter::kRxFragments: return "rx_fragments";
-    case Ip4Counter::kRxReassembled: return "rx_reassembled";
-    case Ip4Counter::kRxReassemblyFailed: return "rx_reassembly_failed";
-    case Ip4Counter::kRxReassemblyTimeout: return "rx_reassembly_timeout";
-    case Ip4Counter::kRxDelivered: return "rx_delivered";
-    case Ip4Counter::kTxPackets: return "tx_packets";
-    case Ip4Counter::kTxFragments: return "tx_fragments";
-    case Ip4Counter::kTxDropNoRoute: return "tx_drop_no_route";
-    case Ip4Counter::kTxDropNoSource: return "tx_drop_no_source";
-    case Ip4Counter::kTxDropTooBig: return "tx_drop_too_big";
-    case Ip4Counter::kTxDropLinkError: return "tx_drop_link_error";
-    case Ip4Counter::kTxQueuedForArp: return "tx_queued_for_arp";
-    case Ip4Counter::kTxDropArpQueueFull: return "tx_drop_arp_queue_full";
-    case Ip4Counter::kCount: break;
-  }
-  return "?";
-}
-
 int ToErrno(Ip4SendError e) {
   switch (e) {
     case Ip4SendError::kNoRoute: return ENETUNREACH;

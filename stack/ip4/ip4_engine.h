@@ -26,7 +26,7 @@
 
 namespace pytcp {
 
-enum class Ip4Counter : uint16_t {
+PYTCP_COUNTERS(Ip4Counter,
   kRxPackets,
   kRxDropMalformed,      // integrity failures
   kRxDropInvalid,        // sanity failures (RFC rules)
@@ -47,9 +47,7 @@ enum class Ip4Counter : uint16_t {
   kTxDropLinkError,
   kTxQueuedForArp,
   kTxDropArpQueueFull,
-  kCount
-};
-std::string_view CounterName(Ip4Counter c);
+);
 
 // What a transport learns about a received datagram.
 struct Ip4PacketInfo {

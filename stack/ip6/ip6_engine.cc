@@ -13,38 +13,6 @@ namespace {
 LogChannel log_ip6("ip6");
 }  // namespace
 
-std::string_view CounterName(Ip6Counter c) {
-  switch (c) {
-    case Ip6Counter::kRxPackets: return "rx_packets";
-    case Ip6Counter::kRxDropMalformed: return "rx_drop_malformed";
-    case Ip6Counter::kRxDropInvalid: return "rx_drop_invalid";
-    case Ip6Counter::kRxDropBadSource: return "rx_drop_bad_source";
-    case Ip6Counter::kRxDropNotForUs: return "rx_drop_not_for_us";
-    case Ip6Counter::kRxDropTentative: return "rx_drop_tentative";
-    case Ip6Counter::kRxDropDisabled: return "rx_drop_disabled";
-    case Ip6Counter::kRxDropOption: return "rx_drop_option";
-    case Ip6Counter::kRxDropRoutingHeader: return "rx_drop_routing_header";
-    case Ip6Counter::kRxDropUnknownProtocol: return "rx_drop_unknown_protocol";
-    case Ip6Counter::kRxFragments: return "rx_fragments";
-    case Ip6Counter::kRxAtomicFragments: return "rx_atomic_fragments";
-    case Ip6Counter::kRxReassembled: return "rx_reassembled";
-    case Ip6Counter::kRxReassemblyFailed: return "rx_reassembly_failed";
-    case Ip6Counter::kRxReassemblyTimeout: return "rx_reassembly_timeout";
-    case Ip6Counter::kRxDelivered: return "rx_delivered";
-    case Ip6Counter::kTxPackets: return "tx_packets";
-    case Ip6Counter::kTxFragments: return "tx_fragments";
-    case Ip6Counter::kTxDropNoRoute: return "tx_drop_no_route";
-    case Ip6Counter::kTxDropNoSource: return "tx_drop_no_source";
-    case Ip6Counter::kTxDropTooBig: return "tx_drop_too_big";
-    case Ip6Counter::kTxDropLinkError: return "tx_drop_link_error";
-    case Ip6Counter::kTxQueuedForNd: return "tx_queued_for_nd";
-    case Ip6Counter::kTxDropNdQueueFull: return "tx_drop_nd_queue_full";
-    case Ip6Counter::kPmtuUpdates: return "pmtu_updates";
-    case Ip6Counter::kCount: break;
-  }
-  return "?";
-}
-
 int ToErrno(Ip6SendError e) {
   switch (e) {
     case Ip6SendError::kNoRoute: return ENETUNREACH;

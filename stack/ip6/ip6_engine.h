@@ -35,7 +35,7 @@ namespace pytcp {
 
 class NdEngine;
 
-enum class Ip6Counter : uint16_t {
+PYTCP_COUNTERS(Ip6Counter,
   kRxPackets,
   kRxDropMalformed,       // fixed header or extension chain integrity failures
   kRxDropInvalid,         // sanity failures (RFC rules)
@@ -61,9 +61,7 @@ enum class Ip6Counter : uint16_t {
   kTxQueuedForNd,
   kTxDropNdQueueFull,
   kPmtuUpdates,
-  kCount
-};
-std::string_view CounterName(Ip6Counter c);
+);
 
 // What a transport learns about a received packet.
 struct Ip6PacketInfo {

@@ -51,7 +51,7 @@ struct MemoryLinkConfig {
 };
 
 // Per-direction packet-flow counters (see stack/base/counters.h).
-enum class MemoryLinkCounter : uint16_t {
+PYTCP_COUNTERS(MemoryLinkCounter,
   kSent,         // frames accepted by Send()
   kDelivered,    // frames handed to the receiver (duplicates included)
   kLost,         // dropped by `loss`
@@ -59,21 +59,7 @@ enum class MemoryLinkCounter : uint16_t {
   kCorrupted,    // frames with a flipped bit
   kReordered,    // frames held back by `reorder`
   kQueueDropped, // dropped because the queue was at queue_limit
-  kCount,
-};
-constexpr std::string_view CounterName(MemoryLinkCounter c) {
-  switch (c) {
-    case MemoryLinkCounter::kSent: return "sent";
-    case MemoryLinkCounter::kDelivered: return "delivered";
-    case MemoryLinkCounter::kLost: return "lost";
-    case MemoryLinkCounter::kDuplicated: return "duplicated";
-    case MemoryLinkCounter::kCorrupted: return "corrupted";
-    case MemoryLinkCounter::kReordered: return "reordered";
-    case MemoryLinkCounter::kQueueDropped: return "queue_dropped";
-    case MemoryLinkCounter::kCount: break;
-  }
-  return "unknown";
-}
+);
 
 class MemoryLink final : public Link {
  public:

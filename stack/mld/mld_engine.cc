@@ -13,19 +13,6 @@ constexpr Ip6Address kAllMldv2Routers = Ip6Address::FromGroups({0xff02, 0, 0, 0,
 constexpr Ip6Address kAllRouters = Ip6Address::FromGroups({0xff02, 0, 0, 0, 0, 0, 0, 0x2});
 }  // namespace
 
-std::string_view CounterName(MldCounter c) {
-  switch (c) {
-    case MldCounter::kRxQueries: return "rx_queries";
-    case MldCounter::kRxDropInvalid: return "rx_drop_invalid";
-    case MldCounter::kTxReports: return "tx_reports";
-    case MldCounter::kRxV1Queries: return "rx_v1_queries";
-    case MldCounter::kTxV1Reports: return "tx_v1_reports";
-    case MldCounter::kTxV1Dones: return "tx_v1_dones";
-    case MldCounter::kCount: break;
-  }
-  return "?";
-}
-
 MldEngine::MldEngine(Ip6Engine* ip6, Random* random, MldConfig config)
     : ip6_(ip6), random_(random), config_(config) {}
 

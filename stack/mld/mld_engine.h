@@ -24,16 +24,14 @@
 
 namespace pytcp {
 
-enum class MldCounter : uint16_t {
+PYTCP_COUNTERS(MldCounter,
   kRxQueries,
   kRxDropInvalid,  // hop limit, source or Router Alert against RFC 3810 §6.2
   kTxReports,
   kRxV1Queries,     // RFC 3810 §8.1: a 24-byte query, from an MLDv1 querier
   kTxV1Reports,
   kTxV1Dones,
-  kCount
-};
-std::string_view CounterName(MldCounter c);
+);
 
 struct MldConfig {
   int robustness = 2;                         // RFC 3810 §9.1

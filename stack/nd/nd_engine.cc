@@ -18,27 +18,6 @@ Instant LifetimeEnd(Instant now, uint32_t seconds) {
 }
 }  // namespace
 
-std::string_view CounterName(NdCounter c) {
-  switch (c) {
-    case NdCounter::kRxMessages: return "rx_messages";
-    case NdCounter::kRxDropInvalid: return "rx_drop_invalid";
-    case NdCounter::kRxNs: return "rx_ns";
-    case NdCounter::kRxNa: return "rx_na";
-    case NdCounter::kRxRa: return "rx_ra";
-    case NdCounter::kRxRedirect: return "rx_redirect";
-    case NdCounter::kTxNs: return "tx_ns";
-    case NdCounter::kTxNa: return "tx_na";
-    case NdCounter::kTxRs: return "tx_rs";
-    case NdCounter::kDadProbes: return "dad_probes";
-    case NdCounter::kDadSucceeded: return "dad_succeeded";
-    case NdCounter::kDadFailed: return "dad_failed";
-    case NdCounter::kIp6Disabled: return "ip6_disabled";
-    case NdCounter::kSlaacAddresses: return "slaac_addresses";
-    case NdCounter::kCount: break;
-  }
-  return "?";
-}
-
 NdEngine::NdEngine(Ip6Engine* ip6, Random* random, NdConfig config)
     : ip6_(ip6), random_(random), config_(config), cache_(config.cache, this) {
   ip6_->set_nd(this);

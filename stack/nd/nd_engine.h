@@ -27,7 +27,7 @@
 
 namespace pytcp {
 
-enum class NdCounter : uint16_t {
+PYTCP_COUNTERS(NdCounter,
   kRxMessages,
   kRxDropInvalid,  // hop limit not 255, bad source, options against the RFC rules
   kRxNs,
@@ -42,9 +42,7 @@ enum class NdCounter : uint16_t {
   kDadFailed,
   kIp6Disabled,  // RFC 4862 §5.4.5: our hardware-derived link-local address is duplicated
   kSlaacAddresses,
-  kCount
-};
-std::string_view CounterName(NdCounter c);
+);
 
 struct NdConfig {
   bool slaac = true;           // form addresses from RA prefixes with the A flag

@@ -20,21 +20,6 @@ bool Overlap(const UdpEndpoint& ep, const UdpEndpoint& other) {
 }
 }  // namespace
 
-std::string_view CounterName(UdpCounter c) {
-  switch (c) {
-    case UdpCounter::kRxDatagrams: return "rx_datagrams";
-    case UdpCounter::kRxDropMalformed: return "rx_drop_malformed";
-    case UdpCounter::kRxDropInvalid: return "rx_drop_invalid";
-    case UdpCounter::kRxDropNoPort: return "rx_drop_no_port";
-    case UdpCounter::kRxDelivered: return "rx_delivered";
-    case UdpCounter::kRxErrors: return "rx_icmp_errors";
-    case UdpCounter::kTxDatagrams: return "tx_datagrams";
-    case UdpCounter::kTxDropError: return "tx_drop_error";
-    case UdpCounter::kCount: break;
-  }
-  return "?";
-}
-
 UdpEngine::UdpEngine(Ip4Engine* ip4, Random* random) : ip4_(ip4), random_(random) {
   ip4_->RegisterTransport(IpProto::kUdp, this);
 }
@@ -291,7 +276,7 @@ void UdpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
   const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
   auto it = ports_.find(src_port);
   if (it == ports_.end()) return;
-  counters_.Inc(UdpCounter::kRxErrors);
+  counters_.Inc(UdpCounter::kRxIcmpErrors);
   for (UdpEndpoint* ep : it->second) {
     if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(error.orig_src)) continue;
     if (ep->remote && (ep->remote->ip != IpAddress(error.orig_dst) || ep->remote->port != dst_port)) {
@@ -474,7 +459,7 @@ void UdpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
   const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
   auto it = ports_.find(src_port);
   if (it == ports_.end()) return;
-  counters_.Inc(UdpCounter::kRxErrors);
+  counters_.Inc(UdpCounter::kRxIcmpErrors);
   for (UdpEndpoint* ep : it->second) {
     if (!ep->ipv6) continue;
     if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(error.orig_src)) continue;

@@ -25,18 +25,16 @@
 
 namespace pytcp {
 
-enum class UdpCounter : uint16_t {
+PYTCP_COUNTERS(UdpCounter,
   kRxDatagrams,
   kRxDropMalformed,
   kRxDropInvalid,
   kRxDropNoPort,
   kRxDelivered,
-  kRxErrors,
+  kRxIcmpErrors,
   kTxDatagrams,
   kTxDropError,
-  kCount
-};
-std::string_view CounterName(UdpCounter c);
+);
 
 // Linux's default ephemeral range (net.ipv4.ip_local_port_range).
 

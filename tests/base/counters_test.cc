@@ -5,15 +5,30 @@
 namespace pytcp {
 namespace {
 
-enum class DemoCounter : uint16_t { kRx, kTx, kDropShort, kCount };
-constexpr std::string_view CounterName(DemoCounter c) {
-  switch (c) {
-    case DemoCounter::kRx: return "rx";
-    case DemoCounter::kTx: return "tx";
-    case DemoCounter::kDropShort: return "drop_short";
-    case DemoCounter::kCount: break;
-  }
-  return "?";
+PYTCP_COUNTERS(DemoCounter,
+  kRx,
+  kTx,  // a comment, with a comma, is not a name
+  kDropShort,
+);
+
+PYTCP_COUNTERS(NamingCounter,
+  kRxV1Queries,
+  kIp6Disabled,
+  kRxDropTTLExpired,
+  kTxDropTooBig,
+  kFinWait2,
+);
+
+TEST(CountersTest, NamesAreTheEnumeratorsInSnakeCase) {
+  EXPECT_EQ(static_cast<int>(DemoCounter::kCount), 3);
+  EXPECT_EQ(CounterName(DemoCounter::kRx), "rx");
+  EXPECT_EQ(CounterName(DemoCounter::kTx), "tx");
+  EXPECT_EQ(CounterName(DemoCounter::kDropShort), "drop_short");
+  EXPECT_EQ(CounterName(NamingCounter::kRxV1Queries), "rx_v1_queries");
+  EXPECT_EQ(CounterName(NamingCounter::kIp6Disabled), "ip6_disabled");
+  EXPECT_EQ(CounterName(NamingCounter::kRxDropTTLExpired), "rx_drop_ttl_expired");
+  EXPECT_EQ(CounterName(NamingCounter::kTxDropTooBig), "tx_drop_too_big");
+  EXPECT_EQ(CounterName(NamingCounter::kFinWait2), "fin_wait2");
 }
 
 TEST(CountersTest, IncGetAndDelta) {

@@ -1,0 +1,394 @@
+#include "stack/stack_console_views.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "fmt/format.h"
+#include "stack/base/log.h"
+#include "stack/stack.h"
+#include "stack/wire/icmp4.h"
+
+namespace pytcp {
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+bool IsNumber(const std::string& s) {
+  return !s.empty() && s.size() < 19 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string ConsoleTable::Text() const {
+  std::vector<size_t> width(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) width[i] = columns[i].size();
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      s += cells[i];
+      if (i + 1 < cells.size()) s += std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    return s + "\n";
+  };
+  std::string out = line(columns);
+  for (const auto& r : rows) out += line(r);
+  return out;
+}
+
+std::string ConsoleTable::Json() const {
+  std::string out = "[";
+  for (size_t n = 0; n < rows.size(); ++n) {
+    out += n == 0 ? "\n  {" : ",\n  {";
+    for (size_t i = 0; i < columns.size() && i < rows[n].size(); ++i) {
+      std::string key = columns[i];
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](char c) { return c == ' ' || c == '-' ? '_' : static_cast<char>(std::tolower(c)); });
+      if (i > 0) out += ", ";
+      out += JsonString(key) + ": " + (IsNumber(rows[n][i]) ? rows[n][i] : JsonString(rows[n][i]));
+    }
+    out += "}";
+  }
+  return out + (rows.empty() ? "]\n" : "\n]\n");
+}
+
+namespace {
+
+std::string ProgramName() {
+  std::ifstream comm("/proc/self/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
+// --- show ---
+
+ConsoleTable ShowInterface(Stack& s) {
+  ConsoleTable t{{"Name", "MAC", "MTU", "State"}, {}};
+  std::lock_guard lock(s.mutex());
+  t.rows.push_back({std::string(s.iface().name()), s.mac().ToString(),
+                    std::to_string(s.iface().mtu()), "up"});
+  return t;
+}
+
+ConsoleTable ShowAddresses(Stack& s) {
+  ConsoleTable t{{"Family", "Address", "State", "Source"}, {}};
+  std::lock_guard lock(s.mutex());
+  for (const auto& e : s.ip4_addresses().entries()) {
+    t.rows.push_back({"inet", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
+                      e.source == Ip4AddressSource::kDhcp ? "dhcp" : "static"});
+  }
+  for (const auto& e : s.ip6_addresses().entries()) {
+    t.rows.push_back({"inet6", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
+                      std::string(ToString(e.source))});
+  }
+  return t;
+}
+
+ConsoleTable ShowNeighbours(Stack& s) {
+  struct Row {
+    IpAddress address;
+    MacAddress mac;
+    NeighbourState state;
+    bool router;
+    size_t queued;
+  };
+  std::vector<Row> rows;
+  {
+    std::lock_guard lock(s.mutex());
+    s.arp().cache().ForEach([&](const Ip4Address& a, const auto& e) {
+      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size()});
+    });
+    // RFC 4861 §5.1: the IPv6 Neighbor Cache (ND) is the same structure.
+    s.nd().cache().ForEach([&](const Ip6Address& a, const auto& e) {
+      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size()});
+    });
+  }
+  ConsoleTable t{{"Address", "MAC", "State", "Router", "Queued"}, {}};
+  for (const Row& r : rows) {
+    t.rows.push_back({r.address.ToString(),
+                      r.state == NeighbourState::kIncomplete ? "-" : r.mac.ToString(),
+                      std::string(ToString(r.state)), r.router ? "yes" : "no",
+                      std::to_string(r.queued)});
+  }
+  std::sort(t.rows.begin(), t.rows.end());
+  return t;
+}
+
+ConsoleTable ShowRoutes(Stack& s) {
+  ConsoleTable t{{"Destination", "Gateway", "Source", "Metric", "Origin"}, {}};
+  std::lock_guard lock(s.mutex());
+  for (const auto& r : s.ip4_routes().routes()) {
+    t.rows.push_back({r.destination.prefix_length() == 0 ? "default" : fmt::format("{}", r.destination),
+                      r.on_link() ? "on-link" : r.gateway.ToString(),
+                      r.preferred_source.is_unspecified() ? "-" : r.preferred_source.ToString(),
+                      std::to_string(r.metric), std::string(ToString(r.origin))});
+  }
+  // IPv6: prefixes and routes, then the Default Router List (RFC 4861 §6.3.4, with the
+  // RFC 4191 preference as the metric's sign).
+  auto origin6 = [](Ip6RouteOrigin o) {
+    return o == Ip6RouteOrigin::kConnected ? "connected"
+           : o == Ip6RouteOrigin::kStatic  ? "static"
+                                           : "ra";
+  };
+  for (const auto& r : s.ip6_routes().routes()) {
+    t.rows.push_back({r.network.ToString(), r.on_link() ? "on-link" : r.gateway.ToString(),
+                      "-", "0", origin6(r.origin)});
+  }
+  for (const auto& r : s.ip6_routes().routers()) {
+    t.rows.push_back({"default", r.address.ToString(), "-", std::to_string(-r.preference),
+                      origin6(r.origin)});
+  }
+  return t;
+}
+
+std::string Endpoint(const IpAddress& ip, uint16_t port) {
+  const std::string a = ip.is_unspecified() ? "*" : ip.ToString();
+  return ip.is_v4() || ip.is_unspecified() ? fmt::format("{}:{}", a, port)
+                                           : fmt::format("[{}]:{}", a, port);
+}
+
+ConsoleTable ShowSockets(Stack& s) {
+  // Snapshot plain values under the lock; format after releasing it (thousands of sockets
+  // must not keep the stack waiting on string formatting). As `ss -tuan` shows them: a
+  // listener's Recv-Q is its accept queue and Send-Q its backlog; a datagram socket's
+  // Recv-Q the bytes waiting to be read (charged as SO_RCVBUF counts them), Send-Q 0
+  // (a datagram leaves within the send call).
+  struct Row {
+    const char* proto;
+    std::string_view state;  // static strings (ToString of an enum)
+    int64_t recv_q = -1, send_q = -1;
+    IpAddress local_ip, peer_ip;
+    uint16_t local_port = 0, peer_port = 0;
+    bool has_peer = false, has_port = true;
+    uint32_t rtt_us = 0, cwnd = 0, retrans = 0;
+    bool tcp = false;
+  };
+  std::vector<Row> rows;
+  // pytcpd's processes per socket (as `ss -p`), asked before any lock is taken.
+  const std::optional<Stack::SocketOwners> owners = s.SocketOwnersSnapshot();
+  // The datagram sockets are the stack's tracked sockets (their queues live there); the
+  // list is taken before the stack lock (Stack::OpenSockets' own lock comes first).
+  const std::vector<std::shared_ptr<Socket>> open = s.OpenSockets();
+  {
+    std::lock_guard lock(s.mutex());
+    const Instant now = s.clock().Now();
+    s.tcp().ForEachListener([&](const TcpListener& l) {
+      rows.push_back(Row{"tcp", "LISTEN", static_cast<int64_t>(l.pending()), l.backlog(),
+                         l.local().ip, IpAddress(), l.local().port, 0, false, true, 0, 0, 0,
+                         true});
+    });
+    s.tcp().ForEachConnection([&](const TcpConnection& c) {
+      tcp_info info{};
+      c.FillInfo(&info, now);
+      const auto& tu = c.tuple();
+      rows.push_back(Row{"tcp", ToString(c.state()), static_cast<int64_t>(c.readable()),
+                         static_cast<int64_t>(c.send_queued()), tu.local_ip, tu.remote_ip,
+                         tu.local_port, tu.remote_port, true, true, info.tcpi_rtt, c.cwnd(),
+                         info.tcpi_total_retrans, true});
+    });
+    for (const auto& sock : open) {
+      if (const auto* u = dynamic_cast<const UdpSocket*>(sock.get())) {
+        const UdpEndpoint& e = u->endpoint();
+        if (!e.bound) continue;  // not in the port table yet (ss does not show it either)
+        rows.push_back(Row{e.ipv6 ? "udp6" : "udp", e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(u->queued_bytes()), 0, e.local.ip,
+                           e.remote ? e.remote->ip : IpAddress(), e.local.port,
+                           e.remote ? e.remote->port : uint16_t{0}, e.remote.has_value(), true,
+                           0, 0, 0, false});
+      } else if (const auto* i4 = dynamic_cast<const Icmp4Socket*>(sock.get())) {
+        const Icmp4Endpoint& e = i4->endpoint();
+        if (!i4->raw() && !e.bound) continue;
+        rows.push_back(Row{i4->raw() ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(i4->queued_bytes()), 0, e.local.ip,
+                           e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
+                           e.remote.has_value(), !i4->raw(), 0, 0, 0, false});
+      } else if (const auto* i6 = dynamic_cast<const Icmp6Socket*>(sock.get())) {
+        const Icmp6Endpoint& e = i6->endpoint();
+        if (!i6->raw() && !e.bound) continue;
+        rows.push_back(Row{i6->raw() ? "raw-icmp6" : "icmp6", e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(i6->queued_bytes()), 0, e.local.ip,
+                           e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
+                           e.remote.has_value(), !i6->raw(), 0, 0, 0, false});
+      }
+    }
+  }
+  ConsoleTable t{{"Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "RTT-ms", "Cwnd", "Retrans"}, {}};
+  if (owners) t.columns.push_back("Process");
+  auto num = [](int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  for (const Row& r : rows) {
+    // ICMP sockets have no peer port; a raw one has no local port either.
+    const bool ports = r.tcp || std::string_view(r.proto).rfind("udp", 0) == 0;
+    const std::string peer = !r.has_peer ? (ports ? "*:*" : "*")
+                             : ports     ? Endpoint(r.peer_ip, r.peer_port)
+                                         : r.peer_ip.ToString();
+    const std::string local = r.has_port ? Endpoint(r.local_ip, r.local_port)
+                              : r.local_ip.is_unspecified() ? "*"
+                                                            : r.local_ip.ToString();
+    const bool conn = r.tcp && r.has_peer;
+    t.rows.push_back({r.proto, std::string(r.state), num(r.recv_q), num(r.send_q), local, peer,
+                      conn ? fmt::format("{:.3f}", r.rtt_us / 1000.0) : "-",
+                      conn ? std::to_string(r.cwnd) : "-", conn ? std::to_string(r.retrans) : "-"});
+    if (owners) {
+      Stack::SocketOwnerKey key{r.tcp, {r.local_ip, r.local_port, 0}, {}};
+      if (r.has_peer) key.peer = {r.peer_ip, r.peer_port, 0};
+      auto it = owners->find(key);
+      t.rows.back().push_back(it == owners->end() ? "-" : it->second);
+    }
+  }
+  return t;
+}
+
+ConsoleTable ShowCounters(Stack& s, const std::string& filter) {
+  ConsoleTable t{{"Counter", "Value"}, {}};
+  for (const auto& [name, value] : s.CounterSnapshot()) {
+    if (!filter.empty() && name.rfind(filter, 0) != 0) continue;
+    t.rows.push_back({name, std::to_string(value)});
+  }
+  return t;
+}
+
+ConsoleTable ShowDhcp(Stack& s) {
+  ConsoleTable t{{"State", "Address", "Server", "Router", "DNS", "Lease-s"}, {}};
+  std::lock_guard lock(s.mutex());
+  Dhcp4Service* d = s.dhcp4();
+  if (d == nullptr) return t;
+  const auto& client = d->client();
+  std::string addr = "-", server = "-", router = "-", dns, lease = "-";
+  if (const auto& l = client.lease()) {
+    addr = fmt::format("{}", l->address);
+    server = l->server_id.ToString();
+    if (l->router) router = l->router->ToString();
+    for (const auto& a : l->dns) dns += (dns.empty() ? "" : ",") + a.ToString();
+    lease = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(l->lease_time).count());
+  }
+  t.rows.push_back({std::string(ToString(client.state())), addr, server, router,
+                    dns.empty() ? "-" : dns, lease});
+  return t;
+}
+
+ConsoleTable ShowMulticast(Stack& s) {
+  ConsoleTable t{{"Family", "Group", "MAC", "Kind", "Reported"}, {}};
+  std::lock_guard lock(s.mutex());
+  // RFC 1112 §7.2: every IPv4 host belongs to all-systems; other groups follow sockets.
+  const Ip4Address all(224, 0, 0, 1);
+  const MacAddress mac = MacAddress::FromIp4Multicast(all);
+  if (s.iface().IsMemberOf(mac)) {
+    t.rows.push_back({"inet", all.ToString(), mac.ToString(), "all-systems", "-"});
+  }
+  // Groups of sockets: IGMP's interface state (RFC 3376 §3.2), reported in the host's
+  // compatibility mode (§7.2.1), with the filter for source-specific ones.
+  const int version = s.igmp().compat_version();
+  for (const Ip4Address& g : s.igmp().Groups()) {
+    const auto* st = s.igmp().State(g);
+    std::string kind = "joined";
+    if (st != nullptr && (st->mode == McFilterMode::kInclude || !st->sources.empty())) {
+      kind = st->mode == McFilterMode::kInclude ? "include" : "exclude";
+      for (size_t i = 0; i < st->sources.size(); ++i) {
+        kind += (i == 0 ? " " : ",") + st->sources[i].ToString();
+      }
+    }
+    t.rows.push_back({"inet", g.ToString(), MacAddress::FromIp4Multicast(g).ToString(), kind,
+                      IgmpEngine::Reportable(g) ? "IGMPv" + std::to_string(version) : "no"});
+  }
+  if (!s.ip6_enabled()) return t;
+  // RFC 4291 §2.7.1: all-nodes is always joined; the rest (solicited-node groups of our
+  // addresses, RFC 4861 §7.2.1, and the groups of sockets) as Ip6Engine holds them. MLD
+  // reports every group but all-nodes and those below link-local scope (RFC 3810 §6), in
+  // version 2 unless an MLDv1 querier put the host in compatibility mode (§8.2.1).
+  // Built front to back rather than by insert() at begin(): GCC 12 at -O3 reports a
+  // "potential null pointer dereference" inside vector::insert (-Wnull-dereference).
+  const Ip6Address all_nodes = Ip6Address::AllNodesMulticast();
+  std::vector<Ip6Address> groups{all_nodes};
+  for (const Ip6Address& g : s.ip6().groups()) {
+    if (g != all_nodes) groups.push_back(g);
+  }
+  const char* mode = s.mld().v1_mode() ? "MLDv1" : "MLDv2";
+  for (const Ip6Address& g : groups) {
+    const char* kind = g == all_nodes                 ? "all-nodes"
+                       : g.is_solicited_node_multicast() ? "solicited-node"
+                                                         : "joined";
+    t.rows.push_back({"inet6", g.ToString(), MacAddress::FromIp6Multicast(g).ToString(), kind,
+                      MldEngine::Reportable(g) ? mode : "no"});
+  }
+  return t;
+}
+
+}  // namespace
+
+bool ConsoleShow(Stack& s, const std::vector<std::string>& w, const ConsoleOut& out) {
+  const bool json = std::find(w.begin(), w.end(), "--json") != w.end();
+  std::vector<std::string> args;
+  for (size_t i = 1; i < w.size(); ++i) {
+    if (w[i] != "--json") args.push_back(w[i]);
+  }
+  if (args.empty()) return out("error: show what? interface addresses neighbours routes sockets counters dhcp multicast\n");
+  const std::string& what = args[0];
+  ConsoleTable t;
+  if (what == "interface") {
+    t = ShowInterface(s);
+  } else if (what == "addresses") {
+    t = ShowAddresses(s);
+  } else if (what == "neighbours" || what == "neighbors") {
+    t = ShowNeighbours(s);
+  } else if (what == "routes") {
+    t = ShowRoutes(s);
+  } else if (what == "sockets") {
+    t = ShowSockets(s);
+  } else if (what == "counters") {
+    t = ShowCounters(s, args.size() > 1 ? args[1] : "");
+  } else if (what == "dhcp") {
+    t = ShowDhcp(s);
+  } else if (what == "multicast") {
+    t = ShowMulticast(s);
+  } else {
+    return out(fmt::format("error: unknown 'show {}'\n", what));
+  }
+  return out(json ? t.Json() : t.Text());
+}
+
+std::string ConsoleInfo(Stack& s) {
+  std::string addrs;
+  {
+    std::lock_guard lock(s.mutex());
+    for (const auto& e : s.ip4_addresses().entries()) {
+      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
+    }
+    for (const auto& e : s.ip6_addresses().entries()) {
+      if (e.address().is_link_local() || !e.usable()) continue;
+      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
+    }
+  }
+  return fmt::format(
+      "{{\"pid\": {}, \"program\": {}, \"interface\": {}, \"mac\": {}, \"addresses\": [{}]}}\n",
+      getpid(), JsonString(ProgramName()), JsonString(s.config().interface),
+      JsonString(s.mac().ToString()), addrs);
+}
+
+}  // namespace pytcp

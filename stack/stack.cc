@@ -110,6 +110,40 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   arp_->set_conflict_handler([this](Ip4Address address, MacAddress) {
     if (dhcp4_) dhcp4_->OnAddressConflict(address, clock_->Now());
   });
+  RegisterEngines();
+}
+
+namespace {
+template <typename Engine>
+Stack::TimedEngine Timed(Engine* e, bool ip6 = false) {
+  return {ip6, [e](Instant now) { e->Poll(now); }, [e] { return e->NextDeadline(); }};
+}
+template <typename Engine>
+Stack::CounterSource CountersOf(const Engine* e, std::string_view prefix) {
+  return [e, prefix](std::map<std::string, uint64_t>* out) { e->counters().AppendTo(out, prefix); };
+}
+}  // namespace
+
+void Stack::RegisterEngines() {
+  // The order the loop runs their timers in.
+  timed_ = {Timed(arp_.get()),
+            Timed(ip4_.get()),
+            Timed(igmp_.get()),
+            {false, [this](Instant now) { if (dhcp4_) dhcp4_->Poll(now); },
+             [this] { return dhcp4_ ? dhcp4_->NextDeadline() : Instant::Infinite(); }},
+            Timed(tcp_.get()),
+            Timed(ip6_.get(), true),
+            Timed(nd_.get(), true),
+            Timed(mld_.get(), true)};
+  counter_sources_ = {CountersOf(iface_.get(), "ether."), CountersOf(arp_.get(), "arp."),
+                      CountersOf(ip4_.get(), "ip4."),     CountersOf(icmp4_.get(), "icmp4."),
+                      CountersOf(igmp_.get(), "igmp."),   CountersOf(udp_.get(), "udp."),
+                      CountersOf(tcp_.get(), "tcp."),     CountersOf(ip6_.get(), "ip6."),
+                      CountersOf(icmp6_.get(), "icmp6."), CountersOf(nd_.get(), "nd."),
+                      CountersOf(mld_.get(), "mld."),
+                      [this](std::map<std::string, uint64_t>* out) {
+                        if (dhcp4_) dhcp4_->client().counters().AppendTo(out, "dhcp4.");
+                      }};
 }
 
 Stack::~Stack() {
@@ -497,30 +531,17 @@ size_t Stack::ProcessLinkLocked(Instant now, size_t max_frames) {
 }
 
 void Stack::RunTimersLocked(Instant now) {
-  arp_->Poll(now);
-  ip4_->Poll(now);
-  igmp_->Poll(now);
-  if (dhcp4_) dhcp4_->Poll(now);
-  tcp_->Poll(now);
-  if (ip6_enabled()) {
-    ip6_->Poll(now);
-    nd_->Poll(now);
-    mld_->Poll(now);
+  for (const TimedEngine& e : timed_) {
+    if (!e.ip6 || ip6_enabled()) e.poll(now);
   }
   if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
   if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
 }
 
 Instant Stack::NextDeadlineLocked(bool with_link) const {
-  Instant next = EarliestOf(arp_->NextDeadline(), ip4_->NextDeadline());
-  next = EarliestOf(next, igmp_->NextDeadline());
-  if (dhcp4_) next = EarliestOf(next, dhcp4_->NextDeadline());
-  next = EarliestOf(next, tcp_->NextDeadline());
-  if (with_link) next = EarliestOf(next, link_->next_delivery_time());
-  if (ip6_enabled()) {
-    next = EarliestOf(next, ip6_->NextDeadline());
-    next = EarliestOf(next, nd_->NextDeadline());
-    next = EarliestOf(next, mld_->NextDeadline());
+  Instant next = with_link ? link_->next_delivery_time() : Instant::Infinite();
+  for (const TimedEngine& e : timed_) {
+    if (!e.ip6 || ip6_enabled()) next = EarliestOf(next, e.next_deadline());
   }
   if (ip4_->HasLoopbackPending() || ip6_->HasLoopbackPending()) next = clock_->Now();
   return next;
@@ -597,18 +618,7 @@ void Stack::Loop() {
 std::map<std::string, uint64_t> Stack::CounterSnapshot() {
   std::lock_guard lock(mu_);
   std::map<std::string, uint64_t> out;
-  iface_->counters().AppendTo(&out, "ether.");
-  arp_->counters().AppendTo(&out, "arp.");
-  ip4_->counters().AppendTo(&out, "ip4.");
-  icmp4_->counters().AppendTo(&out, "icmp4.");
-  igmp_->counters().AppendTo(&out, "igmp.");
-  udp_->counters().AppendTo(&out, "udp.");
-  tcp_->counters().AppendTo(&out, "tcp.");
-  if (dhcp4_) dhcp4_->client().counters().AppendTo(&out, "dhcp4.");
-  ip6_->counters().AppendTo(&out, "ip6.");
-  icmp6_->counters().AppendTo(&out, "icmp6.");
-  nd_->counters().AppendTo(&out, "nd.");
-  mld_->counters().AppendTo(&out, "mld.");
+  for (const CounterSource& source : counter_sources_) source(&out);
   return out;
 }
 

@@ -163,6 +163,15 @@ class Stack final : private LinkDriver {
   // Counters of every protocol as "protocol.counter" -> value (non-zero ones).
   std::map<std::string, uint64_t> CounterSnapshot();
 
+  // An engine with timers, as the loop runs it (RegisterEngines lists them once).
+  struct TimedEngine {
+    bool ip6 = false;  // idle when PYTCP_IP6=none
+    std::function<void(Instant)> poll;
+    std::function<Instant()> next_deadline;
+  };
+  // Adds one protocol's counters, under its prefix, to a snapshot.
+  using CounterSource = std::function<void(std::map<std::string, uint64_t>*)>;
+
   // The console's socket path ("" when it is off or not started; stack_console.h).
   std::string console_path() const;
 
@@ -208,6 +217,8 @@ class Stack final : private LinkDriver {
   // Gives TCP the host's key for this boot from config_.tcp_key_file (stack/base/host_key.h).
   void UseHostTcpKey();
   SocketContext MakeSocketContext();
+  // Fills timed_ and counter_sources_: every engine named once.
+  void RegisterEngines();
 
   StackConfig config_;
   std::unique_ptr<Link> link_;
@@ -232,6 +243,8 @@ class Stack final : private LinkDriver {
   std::unique_ptr<IgmpEngine> igmp_;
   std::unique_ptr<Icmp6Engine> icmp6_;
   std::unique_ptr<Icmp6Sockets> icmp6_sockets_;
+  std::vector<TimedEngine> timed_;
+  std::vector<CounterSource> counter_sources_;
   // Every socket handed out, so that Stop() can close those still open.
   std::mutex sockets_mu_;
   std::vector<std::weak_ptr<Socket>> sockets_;

@@ -59,9 +59,11 @@ void TcpConnection::OnRackTimeout(Instant now) {
   rack_deadline_ = Instant::Infinite();
   if (!IsSynchronized(state_) || snd_una_ == snd_nxt_) return;
   // §6.3 (RACK_detect_loss_and_arm_timer): the reordering window has passed for segments
-  // sent before one already delivered.
+  // sent before one already delivered, retransmissions included.
+  if (recovery_ != Recovery::kOpen && sack_ok_) DetectLostRetransmissions(now);
   const uint32_t flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
   if (RackDetect(now) && recovery_ == Recovery::kOpen) EnterFastRecovery(std::max(flight, Pipe()), now);
+  if (recovery_ != Recovery::kOpen) rack_deadline_ = EarliestOf(rack_deadline_, rtx_recheck_);
   Output(now);
 }
 
@@ -135,6 +137,7 @@ void TcpConnection::ClearRecoveryLogs() {
   rtx_log_.clear();
   rtx_again_.clear();
   rtx_again_bytes_ = 0;
+  rtx_recheck_ = Instant::Infinite();
 }
 
 bool TcpConnection::DetectSpuriousRecovery(const TcpSegment& seg) {
@@ -220,17 +223,24 @@ void TcpConnection::DetectLostRetransmissions(Instant now) {
   // merely overtaken by later data is given time to arrive.
   const Duration reo_wnd = std::max<Duration>(rtt_.min_rtt() / 4, std::chrono::milliseconds(1));
   const Duration overdue = std::max(rtt_.srtt(), latest_rtt_) + reo_wnd;
+  rtx_recheck_ = Instant::Infinite();
   size_t keep = 0;
   for (const RtxRecord& r : rtx_log_) {
     if (r.end <= snd_una_ || scoreboard_.SackedIn(r.start, r.end) == static_cast<uint32_t>(r.end - r.start)) {
       continue;  // delivered
     }
-    if (high > r.marker && now - r.sent >= overdue) {
-      // Data sent after this retransmission has arrived and it has not: lost again.
-      env_->counters().Inc(TcpCounter::kLostRetransmits);
-      rtx_again_.push_back(r);
-      rtx_again_bytes_ += static_cast<uint32_t>(r.end - r.start);
-      continue;
+    if (high > r.marker) {
+      if (now - r.sent >= overdue) {
+        // Data sent after this retransmission has arrived and it has not: lost again.
+        env_->counters().Inc(TcpCounter::kLostRetransmits);
+        rtx_again_.push_back(r);
+        rtx_again_bytes_ += static_cast<uint32_t>(r.end - r.start);
+        continue;
+      }
+      // §6.3: overtaken but not yet overdue. The ACKs that showed it may be the last ones
+      // (the whole flight SACKed), so the RACK timer looks again when it will be overdue
+      // rather than leaving it to the RTO.
+      rtx_recheck_ = EarliestOf(rtx_recheck_, r.sent + overdue);
     }
     rtx_log_[keep++] = r;
   }

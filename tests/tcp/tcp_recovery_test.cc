@@ -137,6 +137,38 @@ TEST_F(TcpRecoveryTest, RescueRetransmissionRepairsTheTailDuringRecovery) {
   EXPECT_EQ(TimesSent(peer, s10), 2);
 }
 
+TEST_F(TcpRecoveryTest, ALostRetransmissionOvertakenByNewDataGoesAgainWithoutAnRto) {
+  // Segment 1 and its fast retransmission are lost; the data sent after the
+  // retransmission is all SACKed within one RTT, before the retransmission is overdue by
+  // RACK's reordering window (RFC 8985 §6.2), and then no ACK comes any more. The RACK
+  // timer (§6.3) must look again when it is overdue: the third transmission leaves a
+  // quarter RTT later, not at the RTO. Seen in the lab under 1 % random loss, where the
+  // RTO is 200 times the RTT: every such episode was 200 ms of silence. A minimum RTO of
+  // 1 s stands for that ratio here (with 200 ms the RTO armed at the first send would
+  // still come first on this 100 ms path).
+  {
+    std::lock_guard lock(stack_->mutex());
+    stack_->tcp().mutable_config().rto_min = std::chrono::seconds(1);
+  }
+  uint32_t iss = 0;
+  auto c = Establish(&iss);
+  SimPeer peer(iss + 1, kRtt, true);
+  ASSERT_TRUE(c->Send(AsBytes(std::string(18 * kSeg, 'x')), 0).ok());
+  const uint32_t s1 = iss + 1;
+  auto sends = std::make_shared<int>(0);
+  const Instant t0 = clock_.Now();
+  RunPeer(peer, milliseconds(3000), [s1, sends](const Sent& s) {
+    return s.seq() == s1 && !s.payload.empty() && ++*sends <= 2;
+  });
+  EXPECT_EQ(peer.rcv_nxt(), iss + 1 + 18 * kSeg);
+  EXPECT_EQ(Moved("tcp.timeouts"), 0);
+  EXPECT_EQ(Moved("tcp.lost_retransmits"), 1);
+  EXPECT_EQ(TimesSent(peer, s1), 3);
+  // Loss found at 1 RTT, the retransmission overtaken by data SACKed at 2 RTTs, overdue a
+  // quarter RTT later, and its ACK one RTT after that.
+  EXPECT_LE(peer.last_advance() - t0, 3 * kRtt + kRtt / 2 + milliseconds(10));
+}
+
 TEST_F(TcpRecoveryTest, NextSegRuleThreeSendsAnUnsackedHoleBelowTheHighestSack) {
   // RFC 6675 NextSeg rule 3, seen with RACK off (RACK would find the hole lost by time):
   // segments 1 and 9 of 10 are lost. Segment 1 has DupThresh SACKed segments above it;

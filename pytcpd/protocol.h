@@ -80,6 +80,9 @@ enum class Op : uint16_t {
   kIdentify,       // an fd the program did not know (inherited across exec, received by
                    // SCM_RIGHTS). Reply: arg0 domain, arg1 type; result protocol;
                    // has_addr 1 when connected (addr = peer), and 2 when listening.
+  kArp,            // SIOCSARP/SIOCGARP/SIOCDARP on the stack's ARP cache: arg0 the request,
+                   // payload a struct arpreq (the program checked CAP_NET_ADMIN). Reply:
+                   // result 0 or -1 with the errno; SIOCGARP's arpreq as payload.
 };
 
 // Requests carry no more payload than this (a datagram, an option value).

@@ -25,6 +25,7 @@
 #include "pytcpd/socket_holders.h"
 #include "stack/base/private_file.h"
 #include "stack/base/log.h"
+#include "stack/stack_arp_ioctl.h"
 
 namespace pytcp::pytcpd {
 namespace {
@@ -542,6 +543,15 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     }
     return SendReply(c, rep, std::span<const uint8_t>(
                                  reinterpret_cast<const uint8_t*>(differ.data()), differ.size()));
+  }
+  if (req.op == Op::kArp) {
+    arpreq r{};
+    if (payload.size() != sizeof(r)) return fail(EINVAL);
+    std::memcpy(&r, payload.data(), sizeof(r));
+    if (const int e = StackArpIoctl(*stack_, static_cast<unsigned long>(req.arg[0]), &r); e != 0) {
+      return fail(e);
+    }
+    return SendReply(c, rep, Bytes(r));
   }
   if (req.op == Op::kHostInfo) {
     HostInfo info;

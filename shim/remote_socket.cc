@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "shim/arp_ioctl.h"
 #include "shim/control_messages.h"
 #include "shim/daemon_channel.h"
+#include "shim/interfaces.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
 #include "shim/runtime.h"
@@ -634,6 +636,10 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
   if (request == FIOCLEX || request == FIONCLEX) {
     FdTable::Get().set_cloexec(fd, request == FIOCLEX);
   }
+  // The interface and ARP requests are about the daemon's stack, not about the pair (the
+  // kernel would answer them for any socket, with its own view of the TAP device).
+  if (IsArpIoctl(request)) return ArpIoctl(request, arg);
+  if (IsInterfaceIoctl(request)) return InterfaceIoctl(request, arg);
   return libc().ioctl(fd, request, arg);
 }
 

@@ -62,7 +62,8 @@ enum class Op : uint16_t {
   kShutdown,       // arg0 how (the daemon's part: SHUT_RD, and SHUT_WR for message sockets)
   kGetName,        // arg0 1 = peer. Reply: addr.
   kSetOption,      // arg0 level, arg1 name, payload value
-  kGetOption,      // arg0 level, arg1 name, arg2 the caller's length. Reply: payload.
+  kGetOption,      // arg0 level, arg1 name, arg2 the caller's length, payload the caller's
+                   // value (read first by IP_MSFILTER). Reply: payload.
   kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags, arg1 1 when
                    // the payload starts with a DatagramAncillary (control messages); the first
                    // send of a socket (it binds), and those whose errors the caller must

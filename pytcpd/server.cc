@@ -744,6 +744,8 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     case Op::kGetOption: {
       uint8_t value[512] = {};
       socklen_t len = static_cast<socklen_t>(std::clamp(req.arg[2], 0, 512));
+      // The caller's value, for the options that read it first (IP_MSFILTER).
+      std::memcpy(value, payload.data(), std::min<size_t>(payload.size(), sizeof(value)));
       auto r = sock.GetOption(req.arg[0], req.arg[1], value, &len);
       if (!r.ok()) return fail(r.error());
       rep.result = static_cast<int32_t>(len);

@@ -528,7 +528,10 @@ int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, s
   req.arg[1] = name;
   req.arg[2] = static_cast<int32_t>(*len);
   DaemonReply rep;
-  if (Call(fd, req, &rep) < 0) return -1;
+  // Some options read their value first (IP_MSFILTER names the group): it goes along.
+  const std::span<const uint8_t> in(static_cast<const uint8_t*>(value),
+                                    std::min<size_t>(static_cast<size_t>(*len), 512));
+  if (Call(fd, req, &rep, in) < 0) return -1;
   const size_t n = std::min<size_t>(rep.payload.size(), *len);
   std::memcpy(value, rep.payload.data(), n);
   *len = static_cast<socklen_t>(std::min<int32_t>(rep.rep.result, static_cast<int32_t>(*len)));

@@ -62,7 +62,8 @@ enum class Op : uint16_t {
   kShutdown,       // arg0 how (the daemon's part: SHUT_RD, and SHUT_WR for message sockets)
   kGetName,        // arg0 1 = peer. Reply: addr.
   kSetOption,      // arg0 level, arg1 name, payload value
-  kGetOption,      // arg0 level, arg1 name, arg2 the caller's length. Reply: payload.
+  kGetOption,      // arg0 level, arg1 name, arg2 the caller's length, payload the caller's
+                   // value (read first by IP_MSFILTER). Reply: payload.
   kSend,           // datagram sockets: payload, addr (has_addr), arg0 flags, arg1 1 when
                    // the payload starts with a DatagramAncillary (control messages); the first
                    // send of a socket (it binds), and those whose errors the caller must
@@ -80,6 +81,9 @@ enum class Op : uint16_t {
   kIdentify,       // an fd the program did not know (inherited across exec, received by
                    // SCM_RIGHTS). Reply: arg0 domain, arg1 type; result protocol;
                    // has_addr 1 when connected (addr = peer), and 2 when listening.
+  kArp,            // SIOCSARP/SIOCGARP/SIOCDARP on the stack's ARP cache: arg0 the request,
+                   // payload a struct arpreq (the program checked CAP_NET_ADMIN). Reply:
+                   // result 0 or -1 with the errno; SIOCGARP's arpreq as payload.
 };
 
 // Requests carry no more payload than this (a datagram, an option value).

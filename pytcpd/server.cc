@@ -25,6 +25,7 @@
 #include "pytcpd/socket_holders.h"
 #include "stack/base/private_file.h"
 #include "stack/base/log.h"
+#include "stack/stack_arp_ioctl.h"
 
 namespace pytcp::pytcpd {
 namespace {
@@ -543,6 +544,15 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     return SendReply(c, rep, std::span<const uint8_t>(
                                  reinterpret_cast<const uint8_t*>(differ.data()), differ.size()));
   }
+  if (req.op == Op::kArp) {
+    arpreq r{};
+    if (payload.size() != sizeof(r)) return fail(EINVAL);
+    std::memcpy(&r, payload.data(), sizeof(r));
+    if (const int e = StackArpIoctl(*stack_, static_cast<unsigned long>(req.arg[0]), &r); e != 0) {
+      return fail(e);
+    }
+    return SendReply(c, rep, Bytes(r));
+  }
   if (req.op == Op::kHostInfo) {
     HostInfo info;
     {
@@ -734,6 +744,8 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     case Op::kGetOption: {
       uint8_t value[512] = {};
       socklen_t len = static_cast<socklen_t>(std::clamp(req.arg[2], 0, 512));
+      // The caller's value, for the options that read it first (IP_MSFILTER).
+      std::memcpy(value, payload.data(), std::min<size_t>(payload.size(), sizeof(value)));
       auto r = sock.GetOption(req.arg[0], req.arg[1], value, &len);
       if (!r.ok()) return fail(r.error());
       rep.result = static_cast<int32_t>(len);

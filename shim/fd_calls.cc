@@ -1,6 +1,7 @@
 // The fd calls: close, close_range, closefrom, dup, dup2, dup3, fcntl/fcntl64 (O_NONBLOCK,
 // FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC) and ioctl (FIONBIO, FIONREAD/SIOCINQ,
-// TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX, SIOCGIF* for the stack's interface).
+// TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX, SIOCGIF* for the stack's interface, SIOCSARP,
+// SIOCGARP, SIOCDARP for its ARP cache).
 //
 // The table entry goes first and the kernel fd after: while the number is still open in
 // the kernel nobody else can be given it, so the table never names a stranger's fd. A dup
@@ -15,6 +16,7 @@
 
 #include <cstring>
 
+#include "shim/arp_ioctl.h"
 #include "shim/interfaces.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
@@ -145,6 +147,10 @@ int SocketIoctl(int fd, ShimSocket& s, unsigned long request, void* arg) {
     case FIONCLEX:
       FdTable::Get().set_cloexec(fd, false);
       return 0;
+    case SIOCSARP:
+    case SIOCGARP:
+    case SIOCDARP:
+      return ArpIoctl(request, arg);
     default:
       // SIOCGIF*: the stack's interface (interfaces.h). Anything else: inet_ioctl()
       // answers unknown requests with ENOIOCTLCMD, which reaches the program as ENOTTY.

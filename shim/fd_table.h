@@ -22,7 +22,8 @@ namespace pytcp::shim {
 
 // kSocket: a socket of the in-process stack (ShimSocket); kRemote: a socket of the shared
 // stack, the fd being the program's end of its pair (RemoteSocket); kEpoll: an epoll set.
-enum class FdKind : uint8_t { kNone = 0, kSocket = 1, kEpoll = 2, kRemote = 3 };
+// kNetlink: a NETLINK_ROUTE socket, the kernel's own (netlink_socket.h).
+enum class FdKind : uint8_t { kNone = 0, kSocket = 1, kEpoll = 2, kRemote = 3, kNetlink = 4 };
 
 // Incremented in the child of every fork(): objects created before it belong to the
 // parent's stack, which the child must never touch (see runtime.h).

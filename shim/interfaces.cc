@@ -251,6 +251,23 @@ int GetIfAddrs(ifaddrs** out) {
   return 0;
 }
 
+bool IsInterfaceIoctl(unsigned long request) {
+  switch (request) {
+    case SIOCGIFCONF:
+    case SIOCGIFNAME:
+    case SIOCGIFADDR:
+    case SIOCGIFNETMASK:
+    case SIOCGIFBRDADDR:
+    case SIOCGIFFLAGS:
+    case SIOCGIFMTU:
+    case SIOCGIFHWADDR:
+    case SIOCGIFINDEX:
+      return true;
+    default:
+      return false;
+  }
+}
+
 int InterfaceIoctl(unsigned long request, void* arg) {
   if (arg == nullptr) return errno = EFAULT, -1;
   switch (request) {

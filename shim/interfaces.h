@@ -35,5 +35,7 @@ int GetIfAddrs(ifaddrs** out);
 // answered here, any other asked of the kernel. 0, or -1 with errno (ENOTTY for a request
 // that is not one of these).
 int InterfaceIoctl(unsigned long request, void* arg);
+// Whether `request` is one of those.
+bool IsInterfaceIoctl(unsigned long request);
 
 }  // namespace pytcp::shim

@@ -26,6 +26,7 @@
 #include "shim/interpose.h"
 #include "shim/libc.h"
 #include "shim/loopback.h"
+#include "shim/netlink_socket.h"
 #include "shim/sockaddr.h"
 #include "shim/user_memory.h"
 
@@ -477,7 +478,12 @@ using namespace pytcp::shim;  // NOLINT
 
 PYTCP_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().read(fd, buf, n); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().read(fd, buf, n); },
+            [&](NetlinkSocket& s) { return NetlinkRecvFrom(fd, s, buf, n, 0, nullptr, nullptr); });
+      },
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
         return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
@@ -495,7 +501,12 @@ PYTCP_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 
 PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().write(fd, buf, n); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().write(fd, buf, n); },
+            [&](NetlinkSocket& s) { return NetlinkSendTo(fd, s, buf, n, 0, nullptr, 0); });
+      },
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
@@ -558,7 +569,12 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
 
 PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().send(fd, buf, n, flags); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().send(fd, buf, n, flags); },
+            [&](NetlinkSocket& s) { return NetlinkSendTo(fd, s, buf, n, flags, nullptr, 0); });
+      },
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
         return DoSend(fd, s, parts.get(), nullptr, 0, flags, nullptr);
@@ -576,7 +592,12 @@ PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
 PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
                             socklen_t addrlen) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().sendto(fd, buf, n, flags, addr, addrlen); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().sendto(fd, buf, n, flags, addr, addrlen); },
+            [&](NetlinkSocket& s) { return NetlinkSendTo(fd, s, buf, n, flags, addr, addrlen); });
+      },
       [&](ShimSocket& s) {
         SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
         return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
@@ -595,7 +616,12 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
 
 PYTCP_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().sendmsg(fd, msg, flags); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().sendmsg(fd, msg, flags); },
+            [&](NetlinkSocket& s) { return NetlinkSendMsg(fd, s, msg, flags); });
+      },
       [&](ShimSocket& s) { return SendMsg(fd, s, msg, flags); },
       [&](RemoteSocket& s) { return RemoteSend(fd, s, msg, flags); });
 }
@@ -615,7 +641,12 @@ PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
 
 PYTCP_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().recv(fd, buf, n, flags); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().recv(fd, buf, n, flags); },
+            [&](NetlinkSocket& s) { return NetlinkRecvFrom(fd, s, buf, n, flags, nullptr, nullptr); });
+      },
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
         return DoRecv(s, parts.get(), flags, nullptr, nullptr, nullptr);
@@ -634,7 +665,12 @@ PYTCP_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int 
 PYTCP_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr,
                               socklen_t* addrlen) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().recvfrom(fd, buf, n, flags, addr, addrlen); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().recvfrom(fd, buf, n, flags, addr, addrlen); },
+            [&](NetlinkSocket& s) { return NetlinkRecvFrom(fd, s, buf, n, flags, addr, addrlen); });
+      },
       [&](ShimSocket& s) {
         RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
         return DoRecv(s, parts.get(), flags, addr, addrlen, nullptr);
@@ -653,7 +689,12 @@ PYTCP_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, 
 
 PYTCP_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   return OnSocket<ssize_t, kCancelPoint>(
-      fd, [&] { return libc().recvmsg(fd, msg, flags); },
+      fd,
+      [&] {
+        return KernelOrNetlink<ssize_t>(
+            fd, [&] { return libc().recvmsg(fd, msg, flags); },
+            [&](NetlinkSocket& s) { return NetlinkRecvMsg(fd, s, msg, flags); });
+      },
       [&](ShimSocket& s) { return RecvMsg(s, msg, flags); },
       [&](RemoteSocket& s) { return RemoteRecv(fd, s, msg, flags); });
 }

@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "shim/arp_ioctl.h"
 #include "shim/control_messages.h"
 #include "shim/daemon_channel.h"
+#include "shim/interfaces.h"
 #include "shim/interpose.h"
 #include "shim/libc.h"
 #include "shim/runtime.h"
@@ -526,7 +528,10 @@ int RemoteGetOption(int fd, RemoteSocket& s, int level, int name, void* value, s
   req.arg[1] = name;
   req.arg[2] = static_cast<int32_t>(*len);
   DaemonReply rep;
-  if (Call(fd, req, &rep) < 0) return -1;
+  // Some options read their value first (IP_MSFILTER names the group): it goes along.
+  const std::span<const uint8_t> in(static_cast<const uint8_t*>(value),
+                                    std::min<size_t>(static_cast<size_t>(*len), 512));
+  if (Call(fd, req, &rep, in) < 0) return -1;
   const size_t n = std::min<size_t>(rep.payload.size(), *len);
   std::memcpy(value, rep.payload.data(), n);
   *len = static_cast<socklen_t>(std::min<int32_t>(rep.rep.result, static_cast<int32_t>(*len)));
@@ -634,6 +639,10 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
   if (request == FIOCLEX || request == FIONCLEX) {
     FdTable::Get().set_cloexec(fd, request == FIOCLEX);
   }
+  // The interface and ARP requests are about the daemon's stack, not about the pair (the
+  // kernel would answer them for any socket, with its own view of the TAP device).
+  if (IsArpIoctl(request)) return ArpIoctl(request, arg);
+  if (IsInterfaceIoctl(request)) return InterfaceIoctl(request, arg);
   return libc().ioctl(fd, request, arg);
 }
 

@@ -4,12 +4,14 @@
 // socket() decides what goes to the stack: AF_INET datagram (UDP) and stream (TCP)
 // sockets, and ICMP ping (SOCK_DGRAM) and raw (SOCK_RAW) sockets with IPPROTO_ICMP (and
 // on AF_INET6 with IPPROTO_ICMPV6);
-// everything else (AF_UNIX, AF_NETLINK, other raw protocols) goes to libc after one
-// comparison. Unlike the kernel, ping sockets are open to every user
-// (net.ipv4.ping_group_range is not consulted): the stack is the process's own.
-// A stack socket's fd number is an eventfd
-// of its own (fd_table.h).
+// NETLINK_ROUTE sockets are the kernel's, known to the fd table so that what the program
+// reads shows the stack's interface (netlink_socket.h); everything else (AF_UNIX, other
+// netlink protocols, other raw protocols) goes to libc after one comparison. Unlike the
+// kernel, ping sockets are open to every user (net.ipv4.ping_group_range is not
+// consulted): the stack is the process's own. A stack socket's fd number is an eventfd of
+// its own (fd_table.h).
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 
@@ -20,6 +22,7 @@
 #include "shim/libc.h"
 #include "shim/daemon_channel.h"
 #include "shim/loopback.h"
+#include "shim/netlink_socket.h"
 #include "shim/sockaddr.h"
 #include "shim/user_memory.h"
 #include "stack/stack.h"
@@ -164,6 +167,9 @@ using namespace pytcp;        // NOLINT: the interposed functions are C symbols
 using namespace pytcp::shim;  // NOLINT
 
 PYTCP_EXPORT int socket(int domain, int type, int protocol) noexcept {
+  if (domain == AF_NETLINK && protocol == NETLINK_ROUTE) {
+    return Guarded(-1, [&] { return NetlinkCreate(type, protocol); });
+  }
   if (!StackHandles(domain, type, protocol) || InStackStartup()) {
     return libc().socket(domain, type, protocol);
   }

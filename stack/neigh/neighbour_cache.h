@@ -93,6 +93,11 @@ class NeighbourCache {
   void ConfirmReachable(const Addr& addr, Instant now);
 
   void AddPermanent(const Addr& addr, const MacAddress& mac);
+  // An administrator's entry (Linux's SIOCSARP and `ip neigh replace`: neigh_update with
+  // NEIGH_UPDATE_F_ADMIN|NEIGH_UPDATE_F_OVERRIDE): `mac` (or, when none is given, the MAC
+  // the entry already has) in STALE, whatever the entry was; waiting packets go out.
+  // False, with nothing changed, when no MAC is given and the entry has none (EINVAL).
+  bool SetByAdmin(const Addr& addr, std::optional<MacAddress> mac, Instant now);
   void Remove(const Addr& addr);
   void Clear() { entries_.clear(); }
 

@@ -181,6 +181,22 @@ void NeighbourCache<Addr>::AddPermanent(const Addr& addr, const MacAddress& mac)
 }
 
 template <typename Addr>
+bool NeighbourCache<Addr>::SetByAdmin(const Addr& addr, std::optional<MacAddress> mac,
+                                      Instant now) {
+  auto it = entries_.find(addr);
+  if (!mac) {
+    if (it == entries_.end() || it->second.state == NeighbourState::kIncomplete) return false;
+    mac = it->second.mac;
+  }
+  Entry* e = it != entries_.end() ? &it->second : CreateEntry(addr, now);
+  if (e == nullptr) return false;
+  e->mac = *mac;
+  EnterStale(*e, now);
+  Flush(addr, *e);
+  return true;
+}
+
+template <typename Addr>
 void NeighbourCache<Addr>::Remove(const Addr& addr) {
   entries_.erase(addr);
 }

@@ -240,6 +240,34 @@ SysResult<bool> UdpSocket::ChangeSource4(Ip4Address group, Ip4Address source, bo
   return true;
 }
 
+SysResult<bool> UdpSocket::GetFilter4(void* value, socklen_t* len) const {
+  // ip_get_mcast_msfilter / ip_mc_msfget: the caller's ip_msfilter names the group and
+  // how many sources it has room for; the mode and the real count come back, and as many
+  // sources as fit.
+  if (value == nullptr || len == nullptr || *len < IP_MSFILTER_SIZE(0)) return Err{EINVAL};
+  ip_msfilter head{};
+  std::memcpy(&head, value, IP_MSFILTER_SIZE(0));
+  const Ip4Address group = InAddr(head.imsf_multiaddr);
+  if (!group.is_multicast()) return Err{EINVAL};
+  const Ip4Address ifaddr = InAddr(head.imsf_interface);
+  if (!ifaddr.is_unspecified() && !udp_->IsOurIp4(ifaddr)) return Err{ENODEV};
+  auto it = std::find_if(groups4_.begin(), groups4_.end(),
+                         [&](const Membership4& m) { return m.group == group; });
+  if (it == groups4_.end()) return Err{EADDRNOTAVAIL};
+  const uint32_t count = static_cast<uint32_t>(it->sources.size());
+  const uint32_t copy = std::min({count, head.imsf_numsrc,
+                                  static_cast<uint32_t>((*len - IP_MSFILTER_SIZE(0)) / sizeof(in_addr))});
+  head.imsf_fmode = it->mode == McFilterMode::kInclude ? MCAST_INCLUDE : MCAST_EXCLUDE;
+  head.imsf_numsrc = count;
+  std::memcpy(value, &head, IP_MSFILTER_SIZE(0));
+  for (uint32_t i = 0; i < copy; ++i) {
+    const in_addr a{htonl(it->sources[i].value())};
+    std::memcpy(static_cast<uint8_t*>(value) + IP_MSFILTER_SIZE(i), &a, sizeof(a));
+  }
+  *len = static_cast<socklen_t>(IP_MSFILTER_SIZE(copy));
+  return true;
+}
+
 bool UdpSocket::Accepts4(Ip4Address group, Ip4Address src) const {
   // ip_mc_sf_allow: a group this socket has not joined is taken (IP_MULTICAST_ALL, on by
   // default); a joined one through the socket's own filter.
@@ -306,6 +334,35 @@ SysResult<bool> UdpSocket::SetOption4(int name, const void* value, socklen_t len
       const bool add = name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_BLOCK_SOURCE;
       return ChangeSource4(SockaddrIn(req.gsr_group), SockaddrIn(req.gsr_source), add,
                            include ? McFilterMode::kInclude : McFilterMode::kExclude);
+    }
+    case IP_MSFILTER: {
+      // RFC 3678 §4.2.1 (setsourcefilter's IPv4 form): the whole filter at once, checked
+      // as ip_set_mcast_msfilter and ip_mc_msfilter check it.
+      if (value == nullptr || len < IP_MSFILTER_SIZE(0)) return Err{EINVAL};
+      ip_msfilter head{};
+      std::memcpy(&head, value, IP_MSFILTER_SIZE(0));
+      if (head.imsf_numsrc >= 0x3ffffffcU || head.imsf_numsrc > kMaxSources4) return Err{ENOBUFS};
+      if (IP_MSFILTER_SIZE(head.imsf_numsrc) > len) return Err{EINVAL};
+      const Ip4Address group = InAddr(head.imsf_multiaddr);
+      if (!group.is_multicast()) return Err{EINVAL};
+      if (head.imsf_fmode != MCAST_INCLUDE && head.imsf_fmode != MCAST_EXCLUDE) return Err{EINVAL};
+      const Ip4Address ifaddr = InAddr(head.imsf_interface);
+      if (!ifaddr.is_unspecified() && !udp_->IsOurIp4(ifaddr)) return Err{ENODEV};
+      // "(INCLUDE, empty) == LEAVE_GROUP".
+      if (head.imsf_fmode == MCAST_INCLUDE && head.imsf_numsrc == 0) return Leave4(group);
+      auto it = std::find_if(groups4_.begin(), groups4_.end(),
+                             [&](const Membership4& m) { return m.group == group; });
+      if (it == groups4_.end()) return Err{EINVAL};  // "must have a prior join"
+      std::vector<Ip4Address> sources(head.imsf_numsrc);
+      for (uint32_t i = 0; i < head.imsf_numsrc; ++i) {
+        in_addr a{};
+        std::memcpy(&a, static_cast<const uint8_t*>(value) + IP_MSFILTER_SIZE(i), sizeof(a));
+        sources[i] = InAddr(a);
+      }
+      it->mode = head.imsf_fmode == MCAST_INCLUDE ? McFilterMode::kInclude : McFilterMode::kExclude;
+      it->sources = std::move(sources);
+      Report4(*it);
+      return true;
     }
     case IP_MULTICAST_IF: {
       // do_ip_setsockopt: an ip_mreqn, an ip_mreq or an in_addr, by length; the address
@@ -406,6 +463,10 @@ SysResult<bool> UdpSocket::GetOption(int level, int name, void* value, socklen_t
   if (level == IPPROTO_IP && name == IP_MULTICAST_ALL) {
     std::lock_guard lock(*ctx_.mu);
     return WriteIpOpt(value, len, int{multicast_all_});
+  }
+  if (level == IPPROTO_IP && name == IP_MSFILTER) {
+    std::lock_guard lock(*ctx_.mu);
+    return GetFilter4(value, len);
   }
   if (level == IPPROTO_IPV6 && family_ == AF_INET6) {
     std::lock_guard lock(*ctx_.mu);

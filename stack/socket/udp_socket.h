@@ -101,6 +101,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   SysResult<bool> Leave4(Ip4Address group);
   SysResult<bool> ChangeSource4(Ip4Address group, Ip4Address source, bool add, McFilterMode mode);
   void Report4(const Membership4& m);
+  // getsockopt(IP_MSFILTER): the filter of the group `value` names (RFC 3678 §4.2.2).
+  SysResult<bool> GetFilter4(void* value, socklen_t* len) const;
   // ip_mc_sf_allow: whether this socket takes a datagram from `src` to `group`.
   bool Accepts4(Ip4Address group, Ip4Address src) const;
   std::vector<Membership4> groups4_;

@@ -4,10 +4,13 @@
 // on a looped-back multicast, the membership options' errors (ip_mc_join_group,
 // ip_mc_leave_group, ip_mc_source), IP_MULTICAST_TTL/LOOP/IF defaults and values, and a
 // group's datagram looped back to the sender's own socket (IP_MULTICAST_LOOP), filtered by
-// its source list. Natively the far namespace's kernel runs it, under the shim PyTCP.
+// its source list, and RFC 3678's IP_MSFILTER (the whole filter set and read at once).
+// Natively the far namespace's kernel runs it, under the shim PyTCP.
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "tests/shim/conformance.h"
@@ -283,6 +286,112 @@ TEST(Multicast, BlockedSourceIsFiltered) {
   Timeout(rx.get(), 2000);
   ASSERT_EQ(sendto(tx.get(), "open", 4, 0, reinterpret_cast<const sockaddr*>(&group), sizeof(group)), 4);
   EXPECT_EQ(recv(rx.get(), buf, sizeof(buf), 0), 4);
+}
+
+// RFC 3678 §4.2's IPv4 filter API (IP_MSFILTER, setsourcefilter's kernel call): the whole
+// source filter of a joined group set and read at once, checked as ip_set_mcast_msfilter,
+// ip_mc_msfilter and ip_mc_msfget check it.
+std::vector<uint8_t> Msfilter(const char* group, uint32_t mode, const std::vector<const char*>& sources,
+                              uint32_t numsrc_field) {
+  std::vector<uint8_t> b(IP_MSFILTER_SIZE(std::max<size_t>(sources.size(), 1)) + 64);
+  ip_msfilter head{};
+  head.imsf_multiaddr = InAddr(group);
+  head.imsf_fmode = mode;
+  head.imsf_numsrc = numsrc_field;
+  std::memcpy(b.data(), &head, IP_MSFILTER_SIZE(0));
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const in_addr a = InAddr(sources[i]);
+    std::memcpy(b.data() + IP_MSFILTER_SIZE(i), &a, sizeof(a));
+  }
+  return b;
+}
+int SetMsfilter(int fd, const std::vector<uint8_t>& b, socklen_t len) {
+  return setsockopt(fd, IPPROTO_IP, IP_MSFILTER, b.data(), len) == 0 ? 0 : -errno;
+}
+// getsockopt(IP_MSFILTER) for `group` with room for `room` sources: 0 or -errno; the
+// result in *out, the returned length in *len.
+int GetMsfilter(int fd, const char* group, uint32_t room, std::vector<uint8_t>* out, socklen_t* len) {
+  *out = Msfilter(group, 0, {}, room);
+  *len = static_cast<socklen_t>(IP_MSFILTER_SIZE(room));
+  return getsockopt(fd, IPPROTO_IP, IP_MSFILTER, out->data(), len) == 0 ? 0 : -errno;
+}
+ip_msfilter Head(const std::vector<uint8_t>& b) {
+  ip_msfilter h{};
+  std::memcpy(&h, b.data(), IP_MSFILTER_SIZE(0));
+  return h;
+}
+std::string SourceAt(const std::vector<uint8_t>& b, size_t i) {
+  sockaddr_in a{};
+  std::memcpy(&a.sin_addr, b.data() + IP_MSFILTER_SIZE(i), sizeof(in_addr));
+  return Ip(a);
+}
+
+TEST(Multicast, MsfilterSetsAndReadsTheWholeFilter) {
+  Fd u(Udp());
+  const char* g = "239.77.0.7";
+  std::vector<uint8_t> got;
+  socklen_t len = 0;
+  // Not joined: "must have a prior join" (EINVAL); nothing to read (EADDRNOTAVAIL).
+  EXPECT_EQ(SetMsfilter(u.get(), Msfilter(g, MCAST_EXCLUDE, {}, 0), IP_MSFILTER_SIZE(0)), -EINVAL);
+  EXPECT_EQ(GetMsfilter(u.get(), g, 0, &got, &len), -EADDRNOTAVAIL);
+  ASSERT_EQ(Membership(u.get(), IP_ADD_MEMBERSHIP, g), 0);
+  // An any-source join is (EXCLUDE, {}).
+  ASSERT_EQ(GetMsfilter(u.get(), g, 0, &got, &len), 0);
+  EXPECT_EQ(len, IP_MSFILTER_SIZE(0));
+  EXPECT_EQ(Head(got).imsf_fmode, static_cast<uint32_t>(MCAST_EXCLUDE));
+  EXPECT_EQ(Head(got).imsf_numsrc, 0u);
+  // (INCLUDE, {two sources}), read back whole and with room for one.
+  const auto two = Msfilter(g, MCAST_INCLUDE, {"10.78.0.1", "10.78.0.2"}, 2);
+  ASSERT_EQ(SetMsfilter(u.get(), two, IP_MSFILTER_SIZE(2)), 0);
+  ASSERT_EQ(GetMsfilter(u.get(), g, 4, &got, &len), 0);
+  EXPECT_EQ(len, IP_MSFILTER_SIZE(2));
+  EXPECT_EQ(Head(got).imsf_fmode, static_cast<uint32_t>(MCAST_INCLUDE));
+  EXPECT_EQ(Head(got).imsf_numsrc, 2u);
+  EXPECT_EQ(SourceAt(got, 0), "10.78.0.1");
+  EXPECT_EQ(SourceAt(got, 1), "10.78.0.2");
+  ASSERT_EQ(GetMsfilter(u.get(), g, 1, &got, &len), 0);
+  EXPECT_EQ(len, IP_MSFILTER_SIZE(1));
+  EXPECT_EQ(Head(got).imsf_numsrc, 2u) << "the count is the filter's, not what fitted";
+  EXPECT_EQ(SourceAt(got, 0), "10.78.0.1");
+  // The checks, in the kernel's order.
+  EXPECT_EQ(SetMsfilter(u.get(), two, IP_MSFILTER_SIZE(0) - 1), -EINVAL);
+  EXPECT_EQ(SetMsfilter(u.get(), two, IP_MSFILTER_SIZE(1)), -EINVAL);  // 2 sources, room for 1
+  std::vector<uint8_t> many = Msfilter(g, MCAST_INCLUDE, {}, 11);
+  many.resize(IP_MSFILTER_SIZE(11));
+  EXPECT_EQ(SetMsfilter(u.get(), many, IP_MSFILTER_SIZE(11)), -ENOBUFS);  // igmp_max_msf 10
+  EXPECT_EQ(SetMsfilter(u.get(), Msfilter(g, 5, {}, 0), IP_MSFILTER_SIZE(0)), -EINVAL);
+  EXPECT_EQ(SetMsfilter(u.get(), Msfilter("10.78.0.1", MCAST_EXCLUDE, {}, 0), IP_MSFILTER_SIZE(0)), -EINVAL);
+  got = Msfilter(g, 0, {}, 0);
+  len = IP_MSFILTER_SIZE(0) - 1;
+  errno = 0;
+  EXPECT_EQ(getsockopt(u.get(), IPPROTO_IP, IP_MSFILTER, got.data(), &len), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(GetMsfilter(u.get(), "10.78.0.1", 0, &got, &len), -EINVAL);
+  // (INCLUDE, {}) is leaving the group.
+  ASSERT_EQ(SetMsfilter(u.get(), Msfilter(g, MCAST_INCLUDE, {}, 0), IP_MSFILTER_SIZE(0)), 0);
+  EXPECT_EQ(GetMsfilter(u.get(), g, 0, &got, &len), -EADDRNOTAVAIL);
+  EXPECT_EQ(Membership(u.get(), IP_DROP_MEMBERSHIP, g), -EADDRNOTAVAIL);
+}
+
+TEST(Multicast, MsfilterFiltersWhatArrives) {
+  uint16_t port = 0;
+  Fd rx(BoundUdp(&port));
+  ASSERT_GE(rx.get(), 0);
+  Timeout(rx.get(), 300);
+  const char* g = "239.77.0.8";
+  ASSERT_EQ(Membership(rx.get(), IP_ADD_MEMBERSHIP, g), 0);
+  // Our own address is the source of what loops back: (EXCLUDE, {us}) filters it out,
+  // (INCLUDE, {us}) lets it in.
+  ASSERT_EQ(SetMsfilter(rx.get(), Msfilter(g, MCAST_EXCLUDE, {LocalIp().c_str()}, 1), IP_MSFILTER_SIZE(1)), 0);
+  Fd tx(Udp());
+  const sockaddr_in group = Addr(g, port);
+  ASSERT_EQ(sendto(tx.get(), "excluded", 8, 0, reinterpret_cast<const sockaddr*>(&group), sizeof(group)), 8);
+  char buf[16];
+  EXPECT_EQ(recv(rx.get(), buf, sizeof(buf), 0), -1);
+  ASSERT_EQ(SetMsfilter(rx.get(), Msfilter(g, MCAST_INCLUDE, {LocalIp().c_str()}, 1), IP_MSFILTER_SIZE(1)), 0);
+  Timeout(rx.get(), 2000);
+  ASSERT_EQ(sendto(tx.get(), "included", 8, 0, reinterpret_cast<const sockaddr*>(&group), sizeof(group)), 8);
+  EXPECT_EQ(recv(rx.get(), buf, sizeof(buf), 0), 8);
 }
 
 }  // namespace

@@ -1,0 +1,215 @@
+#include "shim/netlink_route.h"
+
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+namespace pytcp::shim {
+namespace {
+
+// Netlink is in the host's byte order (netlink(7)); fields are read and written through
+// memcpy, never through a cast of the buffer.
+template <typename T>
+T Load(std::span<const uint8_t> b, size_t at) {
+  T v{};
+  std::memcpy(&v, b.data() + at, sizeof(T));
+  return v;
+}
+template <typename T>
+void Store(std::span<uint8_t> b, size_t at, T v) {
+  std::memcpy(b.data() + at, &v, sizeof(T));
+}
+
+constexpr size_t kHeader = NLMSG_HDRLEN;          // struct nlmsghdr, aligned (16)
+constexpr size_t kIfaddrmsg = sizeof(ifaddrmsg);  // 8
+constexpr size_t kIfinfomsg = sizeof(ifinfomsg);  // 16
+constexpr size_t kLenAt = 0, kTypeAt = 4, kFlagsAt = 6, kSeqAt = 8, kPidAt = 12;
+
+// One message of a datagram: its bytes (nlmsg_len of them, at most the rest) and where the
+// next begins (NLMSG_NEXT). A length below the header or past the datagram ends the walk
+// (NLMSG_OK is false for it, as for the kernel's own readers).
+struct Message {
+  std::span<const uint8_t> bytes;
+  uint16_t type = 0;
+  uint32_t seq = 0;
+  uint32_t pid = 0;
+};
+
+template <typename Fn>  // fn(const Message&) for each well-formed message; returns where the
+                        // walk stopped (the datagram's size when every message was whole)
+size_t EachMessage(std::span<const uint8_t> d, Fn&& fn) {
+  size_t at = 0;
+  while (d.size() - at >= kHeader) {
+    const uint32_t len = Load<uint32_t>(d, at + kLenAt);
+    if (len < kHeader || len > d.size() - at) break;
+    Message m{d.subspan(at, len), Load<uint16_t>(d, at + kTypeAt), Load<uint32_t>(d, at + kSeqAt),
+              Load<uint32_t>(d, at + kPidAt)};
+    fn(m);
+    at += std::min<size_t>(NLMSG_ALIGN(len), d.size() - at);
+  }
+  return at;
+}
+
+// The interface index an address or link message is about, or 0 when it has none.
+int IndexOf(const Message& m) {
+  switch (m.type) {
+    case RTM_NEWADDR:
+    case RTM_DELADDR:
+      if (m.bytes.size() < kHeader + kIfaddrmsg) return 0;
+      return static_cast<int>(Load<uint32_t>(m.bytes, kHeader + offsetof(ifaddrmsg, ifa_index)));
+    case RTM_NEWLINK:
+    case RTM_DELLINK:
+      if (m.bytes.size() < kHeader + kIfinfomsg) return 0;
+      return Load<int>(m.bytes, kHeader + offsetof(ifinfomsg, ifi_index));
+    default:
+      return 0;
+  }
+}
+
+bool IsPending(const std::vector<PendingAddrDump>& pending, uint32_t seq) {
+  return std::any_of(pending.begin(), pending.end(),
+                     [&](const PendingAddrDump& p) { return p.seq == seq; });
+}
+
+// The link message about the TAP, with the stack's MAC and MTU in its attributes.
+void EditLink(std::span<uint8_t> m, const StackInterface& si) {
+  size_t at = kHeader + NLMSG_ALIGN(kIfinfomsg);
+  while (m.size() >= at + RTA_LENGTH(0)) {
+    const uint16_t len = Load<uint16_t>(m, at);
+    const uint16_t type = Load<uint16_t>(m, at + 2) & NLA_TYPE_MASK;
+    if (len < RTA_LENGTH(0) || len > m.size() - at) return;
+    const size_t data = at + RTA_LENGTH(0);
+    if (type == IFLA_ADDRESS && len == RTA_LENGTH(6)) {
+      std::memcpy(m.data() + data, si.mac.bytes().data(), 6);
+    } else if (type == IFLA_MTU && len == RTA_LENGTH(4)) {
+      Store<uint32_t>(m, data, si.mtu);
+    }
+    at += RTA_ALIGN(len);
+  }
+}
+
+void AppendAttribute(std::vector<uint8_t>* out, uint16_t type, const void* data, size_t n) {
+  const size_t at = out->size();
+  out->resize(at + RTA_SPACE(n), 0);
+  std::span<uint8_t> b(*out);
+  Store<uint16_t>(b, at, static_cast<uint16_t>(RTA_LENGTH(n)));
+  Store<uint16_t>(b, at + 2, type);
+  if (n > 0) std::memcpy(out->data() + at + RTA_LENGTH(0), data, n);
+}
+
+}  // namespace
+
+void NoteAddrDumpRequests(std::span<const uint8_t> request, std::vector<PendingAddrDump>* pending) {
+  EachMessage(request, [&](const Message& m) {
+    const uint16_t flags = Load<uint16_t>(m.bytes, kFlagsAt);
+    // rtnetlink_rcv_msg: a GET with either dump bit (NLM_F_ROOT or NLM_F_MATCH) is a dump.
+    if (m.type != RTM_GETADDR || (flags & NLM_F_REQUEST) == 0 || (flags & NLM_F_DUMP) == 0) return;
+    // The family is the first byte of the payload (struct rtgenmsg or struct ifaddrmsg);
+    // the kernel reads it as AF_UNSPEC when the payload is missing.
+    const uint8_t family = m.bytes.size() > kHeader ? m.bytes[kHeader] : AF_UNSPEC;
+    if (pending->size() == kMaxPendingAddrDumps) pending->erase(pending->begin());
+    pending->push_back(PendingAddrDump{m.seq, family});
+  });
+}
+
+bool NeedsRewrite(std::span<const uint8_t> datagram, const std::vector<PendingAddrDump>& pending) {
+  bool needs = false;
+  EachMessage(datagram, [&](const Message& m) {
+    switch (m.type) {
+      case RTM_NEWADDR:
+      case RTM_DELADDR:
+      case RTM_NEWLINK:
+      case RTM_DELLINK:
+        needs = true;
+        break;
+      case NLMSG_DONE:
+      case NLMSG_ERROR:
+        needs = needs || IsPending(pending, m.seq);
+        break;
+      default:
+        break;
+    }
+  });
+  return needs;
+}
+
+void AppendStackAddress(const StackInterface& si, const Ip4Interface& address, uint32_t seq,
+                        uint32_t portid, uint16_t flags, std::vector<uint8_t>* out) {
+  const size_t start = out->size();
+  out->resize(start + kHeader + NLMSG_ALIGN(kIfaddrmsg), 0);
+  std::span<uint8_t> b(*out);
+  Store<uint16_t>(b, start + kTypeAt, RTM_NEWADDR);
+  Store<uint16_t>(b, start + kFlagsAt, flags);
+  Store<uint32_t>(b, start + kSeqAt, seq);
+  Store<uint32_t>(b, start + kPidAt, portid);
+  const size_t ifa = start + kHeader;
+  b[ifa + offsetof(ifaddrmsg, ifa_family)] = AF_INET;
+  b[ifa + offsetof(ifaddrmsg, ifa_prefixlen)] = address.prefix_length();
+  b[ifa + offsetof(ifaddrmsg, ifa_flags)] = IFA_F_PERMANENT;
+  b[ifa + offsetof(ifaddrmsg, ifa_scope)] = RT_SCOPE_UNIVERSE;
+  Store<uint32_t>(b, ifa + offsetof(ifaddrmsg, ifa_index), si.index);
+  // inet_fill_ifaddr's order: IFA_ADDRESS (the peer's on a point-to-point link, else the
+  // local address), IFA_LOCAL, IFA_BROADCAST, IFA_LABEL, IFA_FLAGS, IFA_CACHEINFO.
+  const uint32_t local = htonl(address.address().value());
+  AppendAttribute(out, IFA_ADDRESS, &local, 4);
+  AppendAttribute(out, IFA_LOCAL, &local, 4);
+  if (const auto bcast = address.directed_broadcast()) {
+    const uint32_t be = htonl(bcast->value());
+    AppendAttribute(out, IFA_BROADCAST, &be, 4);
+  }
+  AppendAttribute(out, IFA_LABEL, si.name.c_str(), si.name.size() + 1);
+  const uint32_t ifa_flags = IFA_F_PERMANENT;
+  AppendAttribute(out, IFA_FLAGS, &ifa_flags, 4);
+  // A permanent address: lifetimes INFINITY_LIFE_TIME, no time stamps kept.
+  const ifa_cacheinfo ci{0xFFFFFFFFu, 0xFFFFFFFFu, 0, 0};
+  AppendAttribute(out, IFA_CACHEINFO, &ci, sizeof(ci));
+  Store<uint32_t>(std::span<uint8_t>(*out), start + kLenAt, static_cast<uint32_t>(out->size() - start));
+}
+
+std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const StackInterface& si,
+                                     std::vector<PendingAddrDump>* pending, bool consume) {
+  std::vector<uint8_t> out;
+  out.reserve(datagram.size() + 128);
+  const int tap = static_cast<int>(si.index);
+  auto take = [&](uint32_t seq) -> std::optional<PendingAddrDump> {
+    auto it = std::find_if(pending->begin(), pending->end(),
+                           [&](const PendingAddrDump& p) { return p.seq == seq; });
+    if (it == pending->end()) return std::nullopt;
+    const PendingAddrDump p = *it;
+    if (consume) pending->erase(it);
+    return p;
+  };
+  const size_t walked = EachMessage(datagram, [&](const Message& m) {
+    const bool about_tap = tap != 0 && IndexOf(m) == tap;
+    if (about_tap && (m.type == RTM_NEWADDR || m.type == RTM_DELADDR)) return;
+    if (m.type == NLMSG_DONE) {
+      const std::optional<PendingAddrDump> p = take(m.seq);
+      if (p && (p->family == AF_INET || p->family == AF_UNSPEC)) {
+        for (const Ip4Interface& a : si.addresses) {
+          AppendStackAddress(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
+        }
+      }
+    } else if (m.type == NLMSG_ERROR) {
+      (void)take(m.seq);  // the dump failed: no NLMSG_DONE will come
+    }
+    const size_t at = out.size();
+    out.insert(out.end(), m.bytes.begin(), m.bytes.end());
+    out.resize(at + NLMSG_ALIGN(m.bytes.size()), 0);
+    if (about_tap && (m.type == RTM_NEWLINK || m.type == RTM_DELLINK)) {
+      EditLink(std::span<uint8_t>(out).subspan(at, m.bytes.size()), si);
+    }
+  });
+  // Whatever could not be parsed is passed on untouched.
+  out.insert(out.end(), datagram.begin() + static_cast<ptrdiff_t>(std::min(walked, datagram.size())),
+             datagram.end());
+  return out;
+}
+
+}  // namespace pytcp::shim

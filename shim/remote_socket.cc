@@ -565,6 +565,11 @@ int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* va
   if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
     (void)libc().setsockopt(fd, level, name, value, len);
   }
+  // Urgent data reaches the program as the pair's own out-of-band byte (pytcpd/README.md):
+  // SO_OOBINLINE acts on our end of the pair.
+  if (level == SOL_SOCKET && name == SO_OOBINLINE && s.stream()) {
+    (void)libc().setsockopt(fd, level, name, value, len);
+  }
   // A stream's receive waits for SO_RCVLOWAT bytes in the pair, as tcp_recvmsg's target.
   if (level == SOL_SOCKET && name == SO_RCVLOWAT && s.stream()) {
     (void)libc().setsockopt(fd, level, name, value, len);
@@ -868,6 +873,9 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
   if (const int e = MsgHeaderFault(msg, true); e != 0) return Fail<ssize_t>(e);
   if (s.stream()) {
     if (const int e = RemoteStreamCheck(fd, s, /*sending=*/false, flags); e != 0) {
+      // tcp_recv_urg: recv(MSG_OOB) on a socket that never connected has no urgent data
+      // (EINVAL); a listener says ENOTCONN (tcp_recvmsg_locked).
+      if (e == ENOTCONN && (flags & MSG_OOB) != 0 && !s.listening.load()) return Fail<ssize_t>(EINVAL);
       return Fail<ssize_t>(e);
     }
     size_t want = 0;

@@ -616,6 +616,9 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
     std::memcpy(arg, &n, sizeof(n));
     return 0;
   }
+  // udp_ioctl knows no SIOCATMARK (ENOTTY); the SOCK_SEQPACKET pair would say EOPNOTSUPP.
+  // A stream's is the pair's own: the peer's urgent byte is the pair's out-of-band byte.
+  if (request == SIOCATMARK && !s.stream()) return Fail(ENOTTY);
   if (request == SIOCOUTQ) {
     if (arg == nullptr) return Fail(EFAULT);
     Request req;

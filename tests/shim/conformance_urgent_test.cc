@@ -167,6 +167,8 @@ TEST(Urgent, ErrorsWithoutAConnection) {
   ASSERT_GE(l.get(), 0);
   EXPECT_EQ(RecvOob(l.get()), -ENOTCONN);
   EXPECT_EQ(AtMark(l.get()), 0);
+  Fd u(Udp());
+  EXPECT_EQ(AtMark(u.get()), -ENOTTY);  // udp_ioctl has none
 }
 
 }  // namespace

@@ -266,6 +266,7 @@ SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
       if (conn_) conn_->set_observer(nullptr);
       conn_ = *c;
       conn_->set_observer(this);
+      if (pingpong_) conn_->SetQuickAck(0, Now());  // TCP_QUICKACK 0 before connect()
       pending_error_ = 0;
       phase_ = Phase::kConnecting;
       if (ctx_.kick) ctx_.kick();

@@ -664,6 +664,14 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
       ReceiveText(seg, now);
       if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
     }
+    if ((opts_.defer_accept != 0 || pingpong_) && seg.payload().empty() && !f.fin) {
+      // Linux's tcp_rcv_synsent_state_process with TCP_DEFER_ACCEPT or pingpong mode
+      // (TCP_QUICKACK 0) on the connecting socket: "Save one ACK": the handshake's ACK
+      // waits up to TCP_DELACK_MAX for data to ride on.
+      delack_deadline_ = now + kDelackMax;
+      Notify();
+      return TcpInputResult::kOk;
+    }
     // RFC 9293: "form an ACK segment and send it" (data queued meanwhile goes with it).
     ack_now_ = true;
     Output(now);

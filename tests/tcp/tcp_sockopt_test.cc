@@ -185,6 +185,39 @@ TEST_F(TcpDeferAcceptTest, AtTheEndOfTheDeferralTheLastSynAckDrawsAnAckThatIsTak
   EXPECT_EQ(listener_->QueueLength(), 1u);
 }
 
+// TCP_DEFER_ACCEPT on a connecting socket (tcp_rcv_synsent_state_process): the ACK that
+// ends the handshake waits up to TCP_DELACK_MAX for data to ride on.
+TEST_F(TcpSockoptTest, DeferAcceptOnAClientDelaysTheHandshakeAck) {
+  for (bool with_data : {false, true}) {
+    auto c = NewSocket();
+    c->set_nonblocking(true);
+    ASSERT_TRUE(Set(*c, TCP_DEFER_ACCEPT, 1).ok());
+    const uint16_t port = with_data ? 81 : 80;
+    ASSERT_EQ(c->Connect(SocketAddress{IpAddress(kPeerIp), port, 0}).error(), EINPROGRESS);
+    Sent syn = TakeOne();
+    ASSERT_EQ(syn.flags(), "S");
+    TcpHeader synack = Peer("S.", kPeerIsn, syn.seq() + 1, 65535, port, syn.h.src_port);
+    synack.options.mss = 1460;
+    Inject(synack);
+    EXPECT_EQ(c->state(), TcpState::kEstablished);
+    EXPECT_TRUE(Take().empty());  // no ACK yet
+    if (with_data) {
+      ASSERT_EQ(*c->Send(AsBytes("hi"), 0), 2u);
+      Sent d = TakeOne();
+      EXPECT_EQ(d.flags(), "P.");
+      EXPECT_EQ(d.ack(), kPeerIsn + 1);
+      EXPECT_EQ(d.payload.size(), 2u);
+    } else {
+      Advance(std::chrono::milliseconds(190));
+      EXPECT_TRUE(Take().empty());
+      Advance(std::chrono::milliseconds(20));
+      Sent a = TakeOne();
+      EXPECT_EQ(a.flags(), ".");
+      EXPECT_EQ(a.ack(), kPeerIsn + 1);
+    }
+  }
+}
+
 TEST_F(TcpSockoptTest, NotSentLowatGatesWritability) {
   uint32_t iss = 0;
   auto c = EstablishPlain(&iss, /*peer_window=*/0);  // nothing leaves: all of it unsent

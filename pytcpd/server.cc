@@ -95,6 +95,16 @@ struct Server::Served final : ReadinessListener {
   // TCP -> pair: what the pair did not take yet; pair -> TCP: what TCP did not take yet.
   std::vector<uint8_t> to_pair;
   std::vector<uint8_t> from_pair;
+  // Urgent data rides on the pair as the kernel's own AF_UNIX out-of-band byte, so that
+  // the program's recv(MSG_OOB), SO_OOBINLINE, SIOCATMARK, POLLPRI/EPOLLPRI (also in
+  // epoll and select) and SIGURG to its F_SETOWN owner are the kernel's, as on a TCP
+  // socket. to_pair_urgent: to_pair is the peer's urgent byte (sent with MSG_OOB);
+  // from_pair_urgent: from_pair is the program's (TCP sends it with MSG_OOB); oob_seen:
+  // the pair showed EPOLLPRI, so its mark is looked for before the next read.
+  bool to_pair_urgent = false;
+  bool from_pair_urgent = false;
+  bool oob_seen = false;
+  bool oobinline = false;  // the program's SO_OOBINLINE (set on its end of the pair)
   bool client_eof = false;   // the program shut its writing side (or is gone)
   bool pair_reset = false;   // the program's end went with data unread in it
   bool sent_eof = false;     // the daemon shut its writing side: the stream ended
@@ -487,6 +497,10 @@ Server::Served* Server::Adopt(std::shared_ptr<Socket> sock, int domain, int type
         (void)setsockopt(end, SOL_SOCKET, SO_SNDBUF, &kPairBuffer, sizeof(kPairBuffer));
       }
     }
+    // The program's send(MSG_OOB) makes an out-of-band byte on the pair: our end keeps it
+    // in the stream (never lost to a plain read) and finds it with SIOCATMARK (PumpStream).
+    const int one = 1;
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
   }
   auto s = std::make_unique<Served>();
   s->server = this;
@@ -686,6 +700,12 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       Served* ns = Adopt(std::move(*r), s.domain, SOCK_STREAM, &client_end);
       if (ns == nullptr) return fail(EMFILE);
       ns->mode = Served::Mode::kStream;
+      if (s.oobinline) {
+        // An accepted socket inherits SO_OOBINLINE from its listener (sock_copy).
+        const int one = 1;
+        (void)setsockopt(client_end, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+        ns->oobinline = true;
+      }
       rep.has_addr = 1;
       rep.addr = peer;
       SendReply(c, rep, {}, client_end);
@@ -730,6 +750,16 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return SendReply(c, rep);
     }
     case Op::kSetOption: {
+      if (req.arg[0] == SOL_SOCKET && req.arg[1] == SO_OOBINLINE && s.type == SOCK_STREAM) {
+        // The urgent byte reaches the program as the pair's out-of-band byte, so the
+        // option acts on the program's end of the pair (the shim sets it there), not on
+        // TCP: recorded for getsockopt and for the connections a listener accepts.
+        if (payload.size() < sizeof(int)) return fail(EINVAL);
+        int v = 0;
+        std::memcpy(&v, payload.data(), sizeof(v));
+        s.oobinline = v != 0;
+        return SendReply(c, rep);
+      }
       auto r = sock.SetOption(req.arg[0], req.arg[1], payload.empty() ? nullptr : payload.data(),
                               static_cast<socklen_t>(payload.size()));
       if (!r.ok()) return fail(r.error());
@@ -746,6 +776,13 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       socklen_t len = static_cast<socklen_t>(std::clamp(req.arg[2], 0, 512));
       // The caller's value, for the options that read it first (IP_MSFILTER).
       std::memcpy(value, payload.data(), std::min<size_t>(payload.size(), sizeof(value)));
+      if (req.arg[0] == SOL_SOCKET && req.arg[1] == SO_OOBINLINE && s.type == SOCK_STREAM) {
+        const int v = s.oobinline ? 1 : 0;
+        len = std::min<socklen_t>(len, sizeof(v));
+        std::memcpy(value, &v, static_cast<size_t>(len));
+        rep.result = static_cast<int32_t>(len);
+        return SendReply(c, rep, std::span<const uint8_t>(value, static_cast<size_t>(len)));
+      }
       auto r = sock.GetOption(req.arg[0], req.arg[1], value, &len);
       if (!r.ok()) return fail(r.error());
       rep.result = static_cast<int32_t>(len);
@@ -946,18 +983,34 @@ void Server::PumpStream(Served& s) {
   }
   while (!hold && s.mode == Served::Mode::kStream && !s.sent_eof) {
     if (!s.to_pair.empty()) {
-      const ssize_t n = send(s.dfd, s.to_pair.data(), s.to_pair.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      const int oob = s.to_pair_urgent ? MSG_OOB : 0;
+      const ssize_t n =
+          send(s.dfd, s.to_pair.data(), s.to_pair.size(), MSG_DONTWAIT | MSG_NOSIGNAL | oob);
       if (n < 0) {
         if (errno == EAGAIN) break;
         s.to_pair.clear();  // the program's end is gone: POLLHUP follows
+        s.to_pair_urgent = false;
         break;
       }
       s.to_pair.erase(s.to_pair.begin(), s.to_pair.begin() + n);
       if (!s.to_pair.empty()) break;
+      s.to_pair_urgent = false;
       continue;
     }
-    const MutableByteSpan parts[] = {MutableByteSpan(scratch_.data(), kChunk)};
     int out_flags = 0;
+    if (auto mark = sock.AtMark(); mark.ok() && *mark) {
+      // The peer's urgent byte is next (TCP's reads stopped before it): it goes into the
+      // pair with MSG_OOB, so the program's end has it as TCP would (POLLPRI, SIGURG, ...).
+      uint8_t byte = 0;
+      const MutableByteSpan one[] = {MutableByteSpan(&byte, 1)};
+      auto u = sock.RecvMsg(one, nullptr, MSG_OOB | MSG_DONTWAIT, &out_flags, nullptr);
+      if (u.ok() && *u == 1) {
+        s.to_pair.assign(1, byte);
+        s.to_pair_urgent = true;
+        continue;
+      }
+    }
+    const MutableByteSpan parts[] = {MutableByteSpan(scratch_.data(), kChunk)};
     auto r = sock.RecvMsg(parts, nullptr, MSG_DONTWAIT, &out_flags, nullptr);
     if (!r.ok() && r.error() == EAGAIN) break;
     if (!r.ok() || *r == 0) {
@@ -981,10 +1034,14 @@ void Server::PumpStream(Served& s) {
   }
   // The program's data into TCP.
   DrainFiller(s);
+  // After a read, the next one may begin at an out-of-band byte the program sent meanwhile
+  // (a read stops before it): the mark is looked for then, and when EPOLLPRI was seen.
+  bool look_for_mark = s.oob_seen;
   while (true) {
     if (!s.from_pair.empty()) {
       const ByteSpan parts[] = {s.from_pair};
-      auto r = sock.SendMsg(parts, nullptr, MSG_DONTWAIT | MSG_NOSIGNAL);
+      const int oob = s.from_pair_urgent ? MSG_OOB : 0;
+      auto r = sock.SendMsg(parts, nullptr, MSG_DONTWAIT | MSG_NOSIGNAL | oob);
       if (!r.ok() && r.error() == EAGAIN) break;
       if (!r.ok()) {
         s.from_pair.clear();  // the connection is gone; what the program wrote is lost
@@ -992,6 +1049,7 @@ void Server::PumpStream(Served& s) {
         s.from_pair.erase(s.from_pair.begin(), s.from_pair.begin() + static_cast<ptrdiff_t>(*r));
         if (!s.from_pair.empty()) break;
       }
+      s.from_pair_urgent = false;
       continue;
     }
     if (s.client_eof) {
@@ -1005,7 +1063,21 @@ void Server::PumpStream(Served& s) {
       }
       break;
     }
+    if (look_for_mark) {
+      int mark = 0;
+      if (ioctl(s.dfd, SIOCATMARK, &mark) == 0 && mark != 0) {
+        // The program's urgent byte: TCP sends it as one (tcp_mark_urg at its end).
+        uint8_t byte = 0;
+        if (recv(s.dfd, &byte, 1, MSG_DONTWAIT) == 1) {
+          s.oob_seen = false;
+          s.from_pair.assign(1, byte);
+          s.from_pair_urgent = true;
+          continue;
+        }
+      }
+    }
     const ssize_t n = recv(s.dfd, scratch_.data(), kChunk, MSG_DONTWAIT);
+    look_for_mark = true;
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) {
       // ECONNRESET: the program's end went away with data unread in it (read here before
@@ -1137,7 +1209,10 @@ void Server::Arm(Served& s) {
   uint32_t want = s.client_eof ? 0u : static_cast<uint32_t>(EPOLLRDHUP);
   if (s.mode == Served::Mode::kStream || s.mode == Served::Mode::kDatagram) {
     if (!s.to_pair.empty()) want |= EPOLLOUT;
-    if (s.from_pair.empty() && !s.client_eof) want |= EPOLLIN;
+    if (s.from_pair.empty() && !s.client_eof) {
+      want |= EPOLLIN;
+      if (s.mode == Served::Mode::kStream) want |= EPOLLPRI;  // the program's urgent byte
+    }
   }
   if (want == s.armed) return;
   epoll_event ev{};
@@ -1151,6 +1226,7 @@ void Server::OnPairEvent(uint64_t id, uint32_t events) {
   auto it = served_.find(id);
   if (it == served_.end()) return;
   Served& s = *it->second;
+  if ((events & EPOLLPRI) != 0) s.oob_seen = true;
   if ((events & EPOLLHUP) == 0) {
     Pump(s);
     return;

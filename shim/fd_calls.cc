@@ -1,7 +1,7 @@
 // The fd calls: close, close_range, closefrom, dup, dup2, dup3, fcntl/fcntl64 (O_NONBLOCK,
-// FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC) and ioctl (FIONBIO, FIONREAD/SIOCINQ,
-// TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX, SIOCGIF* for the stack's interface, SIOCSARP,
-// SIOCGARP, SIOCDARP for its ARP cache).
+// FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_SETOWN for SIGURG) and ioctl (FIONBIO,
+// FIONREAD/SIOCINQ, SIOCATMARK, TIOCOUTQ/SIOCOUTQ, FIOCLEX, FIONCLEX, SIOCGIF* for the
+// stack's interface, SIOCSARP, SIOCGARP, SIOCDARP for its ARP cache).
 //
 // The table entry goes first and the kernel fd after: while the number is still open in
 // the kernel nobody else can be given it, so the table never names a stranger's fd. A dup
@@ -76,8 +76,18 @@ int SocketFcntl(int fd, ShimSocket& s, int cmd, unsigned long arg) {
     case F_DUPFD_CLOEXEC:
       if (static_cast<long>(arg) < 0) return Fail(EINVAL);
       return DupObject(fd, static_cast<int>(arg), cmd == F_DUPFD_CLOEXEC);
+    case F_SETOWN:
+    case F_SETOWN_EX: {
+      // The kernel keeps the owner on the placeholder (so F_GETOWN and F_GETOWN_EX are
+      // its own answers); the stack socket learns it to send SIGURG when urgent data is
+      // announced (sk_send_sigurg). F_GETOWN reads it back in kill()'s convention: a
+      // process group is negative.
+      const int r = libc().fcntl(fd, cmd, arg);
+      if (r == 0) s.impl().set_owner(libc().fcntl(fd, F_GETOWN));
+      return r;
+    }
     default:
-      // F_GETOWN, F_SETOWN, locks...: what the kernel says for the placeholder.
+      // F_GETOWN, locks...: what the kernel says for the placeholder.
       return libc().fcntl(fd, cmd, arg);
   }
 }
@@ -130,6 +140,12 @@ int SocketIoctl(int fd, ShimSocket& s, unsigned long request, void* arg) {
     }
     case FIONREAD:  // == SIOCINQ
       return PutInt(arg, s.impl().ReadableBytes());
+    case SIOCATMARK: {
+      // tcp_ioctl: whether the next byte read is the urgent mark; ENOTTY for datagrams.
+      auto r = s.impl().AtMark();
+      if (!r.ok()) return Fail(r.error());
+      return PutInt(arg, *r ? 1 : 0);
+    }
     case TIOCOUTQ:  // == SIOCOUTQ
       return PutInt(arg, s.impl().UnsentBytes());
     case SIOCGSTAMP: {

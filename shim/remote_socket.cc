@@ -570,6 +570,11 @@ int RemoteSetOption(int fd, RemoteSocket& s, int level, int name, const void* va
   if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
     (void)libc().setsockopt(fd, level, name, value, len);
   }
+  // Urgent data reaches the program as the pair's own out-of-band byte (pytcpd/README.md):
+  // SO_OOBINLINE acts on our end of the pair.
+  if (level == SOL_SOCKET && name == SO_OOBINLINE && s.stream()) {
+    (void)libc().setsockopt(fd, level, name, value, len);
+  }
   // A stream's receive waits for SO_RCVLOWAT bytes in the pair, as tcp_recvmsg's target.
   if (level == SOL_SOCKET && name == SO_RCVLOWAT && s.stream()) {
     (void)libc().setsockopt(fd, level, name, value, len);
@@ -616,6 +621,9 @@ int RemoteIoctl(int fd, RemoteSocket& s, unsigned long request, void* arg) {
     std::memcpy(arg, &n, sizeof(n));
     return 0;
   }
+  // udp_ioctl knows no SIOCATMARK (ENOTTY); the SOCK_SEQPACKET pair would say EOPNOTSUPP.
+  // A stream's is the pair's own: the peer's urgent byte is the pair's out-of-band byte.
+  if (request == SIOCATMARK && !s.stream()) return Fail(ENOTTY);
   if (request == SIOCOUTQ) {
     if (arg == nullptr) return Fail(EFAULT);
     Request req;
@@ -877,6 +885,9 @@ ssize_t RemoteRecv(int fd, RemoteSocket& s, msghdr* msg, int flags) {
   if (const int e = MsgHeaderFault(msg, true); e != 0) return Fail<ssize_t>(e);
   if (s.stream()) {
     if (const int e = RemoteStreamCheck(fd, s, /*sending=*/false, flags); e != 0) {
+      // tcp_recv_urg: recv(MSG_OOB) on a socket that never connected has no urgent data
+      // (EINVAL); a listener says ENOTCONN (tcp_recvmsg_locked).
+      if (e == ENOTCONN && (flags & MSG_OOB) != 0 && !s.listening.load()) return Fail<ssize_t>(EINVAL);
       return Fail<ssize_t>(e);
     }
     size_t want = 0;

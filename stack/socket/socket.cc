@@ -302,7 +302,7 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         rcvlowat_ = v < 0 ? INT_MAX : std::max(v, 1);
         return true;
       case SO_TIMESTAMP: timestamp_ = v != 0; return true;
-      case SO_OOBINLINE:
+      case SO_OOBINLINE: oobinline_ = v != 0; return true;
       case SO_DONTROUTE:
       case SO_PRIORITY:
       case SO_ZEROCOPY:
@@ -440,6 +440,7 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case SO_ACCEPTCONN: return WriteOpt(value, len, 0);
       case SO_TIMESTAMP: return WriteOpt(value, len, int{timestamp_});
       case SO_RCVLOWAT: return WriteOpt(value, len, rcvlowat_);
+      case SO_OOBINLINE: return WriteOpt(value, len, int{oobinline_});
       default: return Err{ENOPROTOOPT};
     }
   }

@@ -199,6 +199,13 @@ class Socket {
   // What waits to be taken one at a time: connections in a listener's accept queue,
   // messages in a message socket's receive queue (0 for a connected stream).
   virtual size_t QueueLength() const { return 0; }
+  // SIOCATMARK: whether the next byte read is the urgent mark (a stream socket); ENOTTY
+  // for the others, as Linux's udp_ioctl.
+  virtual SysResult<bool> AtMark() const { return Err{ENOTTY}; }
+  // fcntl(F_SETOWN): the process (> 0) or process group (< 0) that gets SIGURG when urgent
+  // data is announced (Linux's f_owner, sk_send_sigurg). 0: nobody.
+  void set_owner(int pid) { owner_.store(pid, std::memory_order_relaxed); }
+  int owner() const { return owner_.load(std::memory_order_relaxed); }
 
   // recvmsg(MSG_ERRQUEUE): the oldest queued error (never blocks; EAGAIN when none). The
   // payload goes to `buf` (MSG_TRUNC in *out_flags when cut), the sock_extended_err to
@@ -265,6 +272,8 @@ class Socket {
   bool recvtos_ = false;        // IP_RECVTOS
   bool recvpktinfo6_ = false;   // IPV6_RECVPKTINFO
   bool recvtclass_ = false;     // IPV6_RECVTCLASS
+  bool oobinline_ = false;      // SO_OOBINLINE
+  std::atomic<int> owner_{0};   // F_SETOWN
   std::deque<SocketError> error_queue_;
   size_t error_queue_bytes_ = 0;
 

@@ -38,6 +38,42 @@ constexpr int kMaxKeepIntvl = 32767;
 constexpr int kMaxKeepCnt = 127;
 constexpr int kMinMss = 88;       // TCP_MIN_MSS
 constexpr int kMaxWindow = 32767; // MAX_TCP_WINDOW, TCP_MAXSEG's upper bound
+constexpr int kMaxSynCnt = 127;   // MAX_TCP_SYNCNT
+constexpr int kMaxFinTimeout = 120;  // TCP_FIN_TIMEOUT_MAX, seconds
+
+// TCP_DEFER_ACCEPT is kept as a number of SYN-ACK timeouts (Linux's secs_to_retrans and
+// retrans_to_secs with TCP_TIMEOUT_INIT = 1 s and TCP_RTO_MAX = 120 s): getsockopt returns
+// the seconds those retransmissions cover, so 2 reads back as 3 and 4 as 7.
+constexpr int kDeferTimeoutInit = 1;
+constexpr int kDeferRtoMax = 120;
+
+uint8_t SecsToRetrans(int seconds) {
+  uint8_t res = 0;
+  if (seconds > 0) {
+    int timeout = kDeferTimeoutInit;
+    int period = timeout;
+    res = 1;
+    while (seconds > period && res < 255) {
+      ++res;
+      timeout = std::min(timeout << 1, kDeferRtoMax);
+      period += timeout;
+    }
+  }
+  return res;
+}
+
+int RetransToSecs(uint8_t retrans) {
+  int period = 0;
+  if (retrans > 0) {
+    int timeout = kDeferTimeoutInit;
+    period = timeout;
+    while (--retrans != 0) {
+      timeout = std::min(timeout << 1, kDeferRtoMax);
+      period += timeout;
+    }
+  }
+  return period;
+}
 
 // send(2): EPIPE also raises SIGPIPE in the calling thread unless MSG_NOSIGNAL.
 SysResult<size_t> Epipe(int flags) {
@@ -67,6 +103,7 @@ TcpSocket::TcpSocket(SocketContext ctx, TcpEngine* tcp, std::shared_ptr<TcpConne
   if (opts_.sndbuf > 0) sndbuf_ = static_cast<int>(opts_.sndbuf);
   ttl_ = opts_.ttl;
   tos_ = opts_.tos;
+  oobinline_ = opts_.oobinline;
 }
 
 TcpSocket::~TcpSocket() { Close(); }
@@ -229,6 +266,7 @@ SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
       if (conn_) conn_->set_observer(nullptr);
       conn_ = *c;
       conn_->set_observer(this);
+      if (pingpong_) conn_->SetQuickAck(0, Now());  // TCP_QUICKACK 0 before connect()
       pending_error_ = 0;
       phase_ = Phase::kConnecting;
       if (ctx_.kick) ctx_.kick();
@@ -260,11 +298,11 @@ SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
 SysResult<size_t> TcpSocket::Send(ByteSpan data, int flags) {
   std::unique_lock lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
-  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};  // urgent data is not supported
-  if ((flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_WAITALL | MSG_EOR | MSG_CONFIRM |
-                 MSG_DONTROUTE)) != 0) {
+  if ((flags & ~(MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_WAITALL | MSG_EOR |
+                 MSG_CONFIRM | MSG_DONTROUTE)) != 0) {
     return Err{EOPNOTSUPP};
   }
+  const bool urgent = (flags & MSG_OOB) != 0;  // the last byte queued is urgent
   if (listener_ || !conn_) return Epipe(flags);
   const bool nonblocking = nonblocking_ || (flags & MSG_DONTWAIT) != 0;
   const bool more = (flags & MSG_MORE) != 0;
@@ -289,7 +327,7 @@ SysResult<size_t> TcpSocket::Send(ByteSpan data, int flags) {
       return Epipe(flags);
     }
     const Instant before = conn_->NextDeadline();
-    const size_t n = conn_->Send(data.subspan(copied), more, Now());
+    const size_t n = conn_->Send(data.subspan(copied), more, Now(), urgent);
     KickIf(before);
     copied += n;
     if (copied == data.size()) return copied;
@@ -312,7 +350,12 @@ SysResult<size_t> TcpSocket::Send(ByteSpan data, int flags) {
 SysResult<size_t> TcpSocket::Recv(MutableByteSpan buf, int flags) {
   std::unique_lock lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
-  if ((flags & MSG_OOB) != 0) return Err{EINVAL};  // no urgent data (tcp_recv_urg)
+  if ((flags & MSG_OOB) != 0) {
+    lock.unlock();
+    int out_flags = 0;
+    const MutableByteSpan parts[] = {buf};
+    return RecvUrgent(parts, flags, &out_flags);
+  }
   if ((flags & MSG_ERRQUEUE) != 0) return Err{EAGAIN};
   if (listener_ || !conn_) return Err{ENOTCONN};
   const bool peek = (flags & MSG_PEEK) != 0;
@@ -330,6 +373,9 @@ SysResult<size_t> TcpSocket::Recv(MutableByteSpan buf, int flags) {
     KickIf(before);
     copied += n;
     if (copied >= target || (peek && copied > 0)) break;
+    // tcp_recvmsg_locked: a read that has something stops at the urgent mark, whatever
+    // the target (MSG_WAITALL, SO_RCVLOWAT).
+    if (copied > 0 && conn_->stop_at_mark()) break;
     if (conn_->error() != 0) {
       if (copied > 0) break;
       return Err{TakeSocketError()};
@@ -343,7 +389,7 @@ SysResult<size_t> TcpSocket::Recv(MutableByteSpan buf, int flags) {
     const int w = WaitLocked(
         lock,
         [&] {
-          return closed_ || conn_->readable() > 0 || conn_->fin_received() || shut_rd_ ||
+          return closed_ || conn_->readable_data() > 0 || conn_->fin_received() || shut_rd_ ||
                  conn_->done() || conn_->error() != 0;
         },
         rcv_timeout_, nonblocking);
@@ -419,6 +465,41 @@ size_t TcpSocket::ReadableBytes() const {
   return conn_ ? conn_->readable() : 0;
 }
 
+SysResult<bool> TcpSocket::AtMark() const {
+  std::lock_guard lock(*ctx_.mu);
+  // tcp_ioctl SIOCATMARK: urg_data set and urg_seq == copied_seq (0 on a listener).
+  return conn_ != nullptr && conn_->at_mark();
+}
+
+void TcpSocket::OnTcpUrgent() {
+  // sk_send_sigurg: SIGURG to the F_SETOWN owner (a negative owner is a process group,
+  // as kill() takes it).
+  const int o = owner();
+  if (o != 0) kill(o, SIGURG);
+}
+
+SysResult<size_t> TcpSocket::RecvUrgent(std::span<const MutableByteSpan> parts, int flags,
+                                        int* out_flags) {
+  std::lock_guard lock(*ctx_.mu);
+  if (closed_) return Err{EBADF};
+  if (listener_) return Err{ENOTCONN};  // tcp_recvmsg_locked on TCP_LISTEN
+  if (!conn_) return Err{EINVAL};  // tcp_recv_urg: no urgent data
+  uint8_t byte = 0;
+  bool eof = false;
+  const int e = conn_->RecvUrgent(&byte, (flags & MSG_PEEK) != 0, &eof);
+  if (e != 0) return Err{e};
+  if (eof) return size_t{0};
+  NotifyLocked();  // POLLPRI ends
+  *out_flags |= MSG_OOB;
+  for (const MutableByteSpan& p : parts) {
+    if (p.empty()) continue;
+    if ((flags & MSG_TRUNC) == 0) p[0] = byte;
+    return size_t{1};
+  }
+  *out_flags |= MSG_TRUNC;  // a zero-length buffer: the byte is gone all the same
+  return size_t{0};
+}
+
 size_t TcpSocket::QueueLength() const {
   std::lock_guard lock(*ctx_.mu);
   return listener_ ? listener_->pending() : 0;
@@ -441,9 +522,12 @@ ReadinessMask TcpSocket::PollLocked() const {
   if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
   if (s != TcpState::kSynSent && s != TcpState::kSynReceived) {
     // tcp_stream_is_readable: SO_RCVLOWAT's bytes at least.
-    if (conn_ && conn_->readable() > 0 && conn_->readable() >= static_cast<size_t>(rcvlowat_)) {
+    // An urgent byte at the mark that is out of the stream does not count (target + 1).
+    if (conn_ && conn_->readable_data() > 0 &&
+        conn_->readable_data() >= static_cast<size_t>(rcvlowat_)) {
       m |= POLLIN | POLLRDNORM;
     }
+    if (conn_ && conn_->urgent_valid()) m |= POLLPRI;  // the urgent byte is there
     if (!snd_shutdown) {
       if (!conn_ || conn_->writable() || s == TcpState::kClosed) m |= POLLOUT | POLLWRNORM;
     } else {
@@ -469,6 +553,12 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
     auto r = Socket::SetOption(level, name, value, len);
     if (!r.ok()) return r;
     switch (name) {
+      case SO_OOBINLINE:
+        opts_.oobinline = oobinline_;
+        if (conn_) conn_->set_oobinline(oobinline_);
+        if (listener_) listener_->options().oobinline = oobinline_;
+        NotifyLocked();
+        break;
       case SO_KEEPALIVE:
         opts_.keepalive = keepalive_;
         if (conn_) conn_->set_keepalive(keepalive_, now);
@@ -600,13 +690,40 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
         }
       });
       break;
-    case TCP_QUICKACK:
-    case TCP_DEFER_ACCEPT:
-    case TCP_FASTOPEN:
-    case TCP_NOTSENT_LOWAT:
-    case TCP_WINDOW_CLAMP:
     case TCP_SYNCNT:
+      if (v < 1 || v > kMaxSynCnt) return Err{EINVAL};
+      apply([&](TcpConnectionOptions& o) { o.syn_retries = v; });
+      break;
     case TCP_LINGER2:
+      // do_tcp_setsockopt: negative is -1 (reset an orphan in FIN-WAIT-2 at once), 0 the
+      // sysctl, anything else seconds up to TCP_FIN_TIMEOUT_MAX.
+      apply([&](TcpConnectionOptions& o) {
+        o.linger2_reset = v < 0;
+        o.linger2 = std::chrono::seconds(std::clamp(v, 0, kMaxFinTimeout));
+      });
+      break;
+    case TCP_QUICKACK:
+      pingpong_ = v == 0;
+      if (conn_) conn_->SetQuickAck(v, now);
+      break;
+    case TCP_DEFER_ACCEPT:
+      apply([&](TcpConnectionOptions& o) { o.defer_accept = SecsToRetrans(v); });
+      break;
+    case TCP_NOTSENT_LOWAT:
+      // Any value (u32 in Linux); 0 is the sysctl's, which is no limit.
+      apply([&](TcpConnectionOptions& o) { o.notsent_lowat = static_cast<uint32_t>(v); });
+      NotifyLocked();  // sk_write_space: writability may change
+      break;
+    case TCP_WINDOW_CLAMP: {
+      // tcp_set_window_clamp: 0 only on a closed socket; else at least SOCK_MIN_RCVBUF/2.
+      if (v == 0) {
+        if (listener_ || (conn_ && conn_->state() != TcpState::kClosed)) return Err{EINVAL};
+      }
+      const uint32_t clamp = v == 0 ? 0 : static_cast<uint32_t>(std::max(v, kMinRcvbuf / 2));
+      apply([&](TcpConnectionOptions& o) { o.window_clamp = clamp; });
+      break;
+    }
+    case TCP_FASTOPEN:
       return true;  // accepted; no effect in this stack
     default:
       return Err{ENOPROTOOPT};
@@ -645,6 +762,22 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
     case TCP_NODELAY: return WriteValue(value, len, o.nodelay ? 1 : 0);
     case TCP_CORK: return WriteValue(value, len, o.cork ? 1 : 0);
     case TCP_INQ: return WriteValue(value, len, inq_ ? 1 : 0);
+    case TCP_SYNCNT:
+      return WriteValue(value, len, o.syn_retries != 0 ? o.syn_retries : tcp_->config().syn_retries);
+    case TCP_LINGER2:
+      if (o.linger2_reset) return WriteValue(value, len, -1);
+      return WriteValue(value, len,
+                        seconds(o.linger2.count() > 0 ? o.linger2 : tcp_->config().fin_timeout));
+    case TCP_QUICKACK:
+      return WriteValue(value, len, (conn_ ? conn_->pingpong() : pingpong_) ? 0 : 1);
+    case TCP_DEFER_ACCEPT: return WriteValue(value, len, RetransToSecs(o.defer_accept));
+    case TCP_NOTSENT_LOWAT: return WriteValue(value, len, static_cast<int>(o.notsent_lowat));
+    case TCP_WINDOW_CLAMP:
+      return WriteValue(value, len,
+                        static_cast<int>(conn_ && o.window_clamp == 0 &&
+                                                 conn_->state() != TcpState::kClosed
+                                             ? conn_->window_clamp()
+                                             : o.window_clamp));
     case TCP_MAXSEG: {
       // Linux: the current MSS once connected, else the user's value or 536.
       if (conn_ && IsSynchronized(conn_->state())) {
@@ -721,7 +854,8 @@ SysResult<size_t> TcpSocket::SendMsg(std::span<const ByteSpan> parts, const Sock
   size_t sent = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
-    const int f = i + 1 < parts.size() ? flags | MSG_MORE : flags;
+    // MSG_OOB marks the last byte of the whole message only.
+    const int f = i + 1 < parts.size() ? (flags & ~MSG_OOB) | MSG_MORE : flags;
     auto r = Send(parts[i], f);
     if (!r.ok()) return sent > 0 ? SysResult<size_t>(sent) : r;
     sent += *r;
@@ -735,6 +869,10 @@ SysResult<size_t> TcpSocket::SendMsg(std::span<const ByteSpan> parts, const Sock
 SysResult<size_t> TcpSocket::RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress*,
                                      int flags, int* out_flags, RecvAncillary* anc) {
   if (out_flags != nullptr) *out_flags = 0;
+  if ((flags & MSG_OOB) != 0) {
+    int unused = 0;
+    return RecvUrgent(parts, flags, out_flags != nullptr ? out_flags : &unused);
+  }
   auto r = (flags & (MSG_TRUNC | MSG_PEEK)) == MSG_TRUNC
                ? Discard(TotalSize(parts), flags & ~MSG_TRUNC)
                : RecvScattered(parts, SIZE_MAX, [&](MutableByteSpan buf) { return Recv(buf, flags); });

@@ -8,7 +8,9 @@
 //   (else SIGPIPE with EPIPE) and MSG_MORE, shutdown, close with SO_LINGER (0: abortive
 //   RST), SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF (doubled as Linux does; auto-tuned when unset),
 //   TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT,
-//   TCP_CONGESTION ("cubic", "reno"), TCP_INFO.
+//   TCP_CONGESTION ("cubic", "reno"), TCP_INFO, TCP_SYNCNT, TCP_LINGER2, TCP_QUICKACK,
+//   TCP_DEFER_ACCEPT, TCP_NOTSENT_LOWAT, TCP_WINDOW_CLAMP; urgent data (send/recv MSG_OOB,
+//   SO_OOBINLINE, POLLPRI, SIOCATMARK, SIGURG to the F_SETOWN owner) as tcp_recv_urg.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,7 @@ class TcpSocket final : public Socket, private TcpObserver {
   size_t UnsentBytes() const override;
   // A listener: connections in its accept queue.
   size_t QueueLength() const override;
+  SysResult<bool> AtMark() const override;
 
   // The protocol-independent API (socket.h).
   SysResult<bool> Connect(const SocketAddress* to) override;
@@ -65,6 +68,9 @@ class TcpSocket final : public Socket, private TcpObserver {
   enum class Phase : uint8_t { kUnconnected, kConnecting, kConnected };
 
   void OnTcpEvent() override { NotifyLocked(); }
+  void OnTcpUrgent() override;
+  // recv(MSG_OOB) (tcp_recv_urg).
+  SysResult<size_t> RecvUrgent(std::span<const MutableByteSpan> parts, int flags, int* out_flags);
   // Linux's inet_num != 0: the socket holds a local port (bound, listening, connected).
   bool HasPortLocked() const;
   Instant Now() const { return ctx_.clock->Now(); }
@@ -87,6 +93,7 @@ class TcpSocket final : public Socket, private TcpObserver {
   bool linger_on_ = false;
   int linger_seconds_ = 0;
   uint16_t user_mss_ = 0;
+  bool pingpong_ = false;  // TCP_QUICKACK 0 before there is a connection
 };
 
 }  // namespace pytcp

@@ -17,6 +17,8 @@ inline constexpr Duration kTimeoutMin = std::chrono::milliseconds(2);
 // Linux's TCP_TIMEOUT_FALLBACK (RFC 6298 §5.7): the RTO for data after a handshake that
 // gave no RTT sample.
 inline constexpr Duration kTimeoutFallback = std::chrono::seconds(3);
+// TCP_DELACK_MAX: the longest a delayed ACK waits (Linux's HZ/5).
+inline constexpr Duration kDelackMax = std::chrono::milliseconds(200);
 
 struct TcpConfig {
   // RFC 6298 §2.1 initial RTO of one second; the lower bound is Linux's TCP_RTO_MIN

@@ -221,12 +221,27 @@ void TcpConnection::EnterClosed(int error) {
 // ---------------------------------------------------------------------------------
 // Application calls.
 
-size_t TcpConnection::Send(ByteSpan data, bool more, Instant now) {
+size_t TcpConnection::Send(ByteSpan data, bool more, Instant now, bool urgent) {
   if (state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait) return 0;
   if (fin_queued_) return 0;
   EnsureBuffers();
-  const size_t n = snd_buf_.Write(data.first(std::min(data.size(), send_space())));
+  size_t room = send_space();
+  if (opts_.notsent_lowat != 0) {
+    // TCP_NOTSENT_LOWAT (tcp_sendmsg_locked: a new skb only while sk_stream_memory_free):
+    // no more than the limit unsent, plus what fills the segment being built.
+    const size_t queued = unsent();
+    room = queued >= opts_.notsent_lowat
+               ? 0
+               : std::min<size_t>(room, opts_.notsent_lowat - queued + TsoPayload());
+  }
+  const size_t n = snd_buf_.Write(data.first(std::min(data.size(), room)));
   more_ = more;
+  if (urgent && n > 0) {
+    // send(MSG_OOB), Linux's tcp_mark_urg: SND.UP is the end of what was queued, one
+    // past the urgent byte (RFC 6093 §4), and stays until SND.UNA passes it.
+    snd_urg_ = true;
+    snd_up_ = data_end();
+  }
   if (n > 0) {
     MaybeRestartAfterIdle(now);
     Output(now);
@@ -235,11 +250,25 @@ size_t TcpConnection::Send(ByteSpan data, bool more, Instant now) {
 }
 
 size_t TcpConnection::Recv(MutableByteSpan out, bool peek, Instant now) {
-  const size_t n = rcv_buf_.Peek(0, out);
-  if (!peek && n > 0) {
-    rcv_buf_.Consume(n);
+  // Urgent data (tcp_recvmsg_locked): a read ends before the mark, and at the mark the
+  // urgent byte is skipped unless SO_OOBINLINE (it is recv(MSG_OOB)'s).
+  size_t skip = 0;
+  if (urg_data_ != 0) {
+    const uint32_t off = static_cast<uint32_t>(urg_seq_ - CopiedSeq());
+    if (off < rcv_buf_.size()) {
+      if (off != 0) {
+        out = out.first(std::min<size_t>(out.size(), off));
+      } else if (!opts_.oobinline) {
+        skip = 1;
+      }
+    }
+  }
+  const size_t n = rcv_buf_.Peek(skip, out);
+  if (!peek && n + skip > 0) {
+    rcv_buf_.Consume(n + skip);
+    if (urg_data_ != 0 && CopiedSeq() > urg_seq_) urg_data_ = 0;  // past the mark
     if (rcv_buf_.empty() && ooo_.empty()) rcv_buf_.Rewind();
-    AfterAppRead(n, now);
+    AfterAppRead(n + skip, now);
   }
   return n;
 }
@@ -298,7 +327,15 @@ void TcpConnection::Close(bool abort, Instant now) {
     return;
   }
   ShutdownWrite(now);
-  if (state_ == TcpState::kFinWait2) timewait_deadline_ = now + config_.fin_timeout;
+  if (state_ == TcpState::kFinWait2) {
+    // tcp_close: TCP_LINGER2 < 0 resets an orphan in FIN-WAIT-2 at once.
+    if (opts_.linger2_reset) {
+      env_->counters().Inc(TcpCounter::kAbortOnLinger);
+      Abort(now);
+      return;
+    }
+    timewait_deadline_ = now + FinTime();
+  }
   // Nothing will read the receive buffer again (new data resets the connection), so an
   // orphan keeps only what it may still have to send.
   rcv_buf_ = TcpRingBuffer();
@@ -485,6 +522,7 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
       SendRst(seg.ack(), now);
       return TcpInputResult::kOk;
     }
+    if (DeferBareAck(seg)) return TcpInputResult::kOk;
     if (listener_ != nullptr && listener_->AcceptQueueFull()) {
       // Linux (tcp_abort_on_overflow = 0): drop the ACK; the handshake completes when a
       // later segment or our SYN-ACK retransmission finds room.
@@ -520,8 +558,16 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
       case TcpState::kFinWait1:
         state_ = TcpState::kFinWait2;
         ReleaseBuffersAfterFin();
-        // Linux's tcp_fin_timeout for orphans: FIN-WAIT-2 does not wait forever.
-        if (orphaned_) timewait_deadline_ = now + config_.fin_timeout;
+        if (orphaned_ && opts_.linger2_reset) {
+          // tcp_rcv_state_process with TCP_LINGER2 < 0: the orphan ends at once and the
+          // segment is answered with a RST (tcp_v4_do_rcv's reset path: <SEQ=SEG.ACK>).
+          env_->counters().Inc(TcpCounter::kAbortOnData);
+          SendRst(seg.ack(), now);
+          EnterClosed(0);
+          return TcpInputResult::kClosed;
+        }
+        // Linux's tcp_fin_time for orphans: FIN-WAIT-2 does not wait forever.
+        if (orphaned_) timewait_deadline_ = now + FinTime();
         Notify();
         break;
       case TcpState::kClosing:
@@ -547,7 +593,8 @@ TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
       ece_pending_ = true;
     }
   }
-  // Sixth (URG) is not supported: urgent data is delivered inline.
+  // Sixth: URG (tcp_urgent.cc).
+  if (f.urg || urg_data_ == kUrgNotYet) ProcessUrg(seg);
   // Seventh and eighth: segment text and FIN.
   if (!seg.payload().empty() || f.fin) {
     ReceiveText(seg, now);
@@ -616,6 +663,14 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
     if (!seg.payload().empty() || f.fin) {
       ReceiveText(seg, now);
       if (state_ == TcpState::kClosed) return TcpInputResult::kClosed;
+    }
+    if ((opts_.defer_accept != 0 || pingpong_) && seg.payload().empty() && !f.fin) {
+      // Linux's tcp_rcv_synsent_state_process with TCP_DEFER_ACCEPT or pingpong mode
+      // (TCP_QUICKACK 0) on the connecting socket: "Save one ACK": the handshake's ACK
+      // waits up to TCP_DELACK_MAX for data to ride on.
+      delack_deadline_ = now + kDelackMax;
+      Notify();
+      return TcpInputResult::kOk;
     }
     // RFC 9293: "form an ACK segment and send it" (data queued meanwhile goes with it).
     ack_now_ = true;

@@ -70,6 +70,9 @@ class TcpObserver {
  public:
   virtual ~TcpObserver() = default;
   virtual void OnTcpEvent() = 0;
+  // A new urgent pointer arrived (RFC 9293 §3.8.5): the owner gets SIGURG (Linux's
+  // sk_send_sigurg, called from tcp_check_urg before the urgent byte itself may be there).
+  virtual void OnTcpUrgent() {}
 };
 
 // Per-socket settings a connection takes from its socket (or its listener).
@@ -87,6 +90,15 @@ struct TcpConnectionOptions {
   uint8_t ttl = 64;
   uint8_t tos = 0;
   std::optional<Duration> user_timeout; // TCP_USER_TIMEOUT
+  bool oobinline = false;               // SO_OOBINLINE: the urgent byte stays in the stream
+  int syn_retries = 0;                  // TCP_SYNCNT (0: tcp_syn_retries / tcp_synack_retries)
+  // TCP_LINGER2 as Linux stores tp->linger2: 0 = tcp_fin_timeout, < 0 = an orphan in
+  // FIN-WAIT-2 is reset at once, else the orphan FIN-WAIT-2 lifetime.
+  Duration linger2{0};
+  bool linger2_reset = false;           // TCP_LINGER2 < 0
+  uint8_t defer_accept = 0;             // TCP_DEFER_ACCEPT in SYN-ACK retransmissions
+  uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT (0: no limit)
+  uint32_t window_clamp = 0;            // TCP_WINDOW_CLAMP (0: none)
 };
 
 // RFC 7323 §2.3: the receive window shift for a connection with these options (a
@@ -129,7 +141,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // --- Application calls ---
   // Queues up to send_space() bytes; returns how many. `more` (MSG_MORE) holds a partial
   // segment back as TCP_CORK does.
-  size_t Send(ByteSpan data, bool more, Instant now);
+  size_t Send(ByteSpan data, bool more, Instant now, bool urgent = false);
   // Copies readable bytes; `peek` leaves them queued. Returns the count.
   size_t Recv(MutableByteSpan out, bool peek, Instant now);
   // shutdown(SHUT_WR): a FIN after the queued data (Linux changes state at once).
@@ -141,6 +153,27 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void Close(bool abort, Instant now);
   // ABORT: RST to the peer in synchronized states, then CLOSED.
   void Abort(Instant now);
+
+  // --- Urgent data (tcp_urgent.cc; RFC 9293 §3.8.5, RFC 6093, as Linux) ---
+  // recv(MSG_OOB) as tcp_recv_urg: 0 and the byte, or EINVAL (none, already read,
+  // SO_OOBINLINE), EAGAIN (announced, not arrived), 0 with *eof at the end of the stream.
+  int RecvUrgent(uint8_t* byte, bool peek, bool* eof);
+  // POLLPRI: the urgent byte has arrived and was not read with MSG_OOB.
+  bool urgent_valid() const { return (urg_data_ & kUrgValid) != 0; }
+  // SIOCATMARK: the next byte to read is the urgent mark.
+  bool at_mark() const { return urg_data_ != 0 && urg_seq_ == CopiedSeq(); }
+  // A read that copied something stops at the mark (tcp_recvmsg_locked).
+  bool stop_at_mark() const { return at_mark(); }
+  // Bytes a read can return now: an urgent byte at the mark that is out of the stream
+  // does not count (tcp_poll's target + 1).
+  size_t readable_data() const;
+  void set_oobinline(bool on) { opts_.oobinline = on; }
+  // TCP_QUICKACK (Linux's __tcp_sock_set_quickack): 0 enters "ping-pong" (delayed ACK)
+  // mode, otherwise it is left and a pending ACK goes at once.
+  void SetQuickAck(int value, Instant now);
+  bool pingpong() const { return pingpong_; }
+  // TCP_WINDOW_CLAMP's current value (getsockopt).
+  uint32_t window_clamp() const;
 
   // --- Timers (tcp_timers.cc) ---
   Instant NextDeadline() const;
@@ -250,6 +283,23 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool OowLimited(Instant now);
   void UpdateTsRecent(const TcpSegment& seg, Instant now);
   void Notify();
+
+  // tcp_urgent.cc
+  static constexpr uint16_t kUrgValid = 0x100, kUrgNotYet = 0x200, kUrgRead = 0x400;
+  // The sequence number of the next byte the application reads (Linux's copied_seq).
+  SeqNum CopiedSeq() const {
+    return rcv_nxt_ - static_cast<uint32_t>(rcv_buf_.size()) - (fin_received_ ? 1u : 0u);
+  }
+  // RFC 9293 §3.10.7.4 sixth step (Linux's tcp_urg / tcp_check_urg).
+  void ProcessUrg(const TcpSegment& seg);
+  // SEG.URG and the urgent pointer of a segment starting at `seq` (Linux's
+  // __tcp_transmit_skb): set while SND.UP is ahead of it.
+  void FillUrgent(TcpHeader* h, SeqNum seq);
+  bool urgent_mode() const { return snd_urg_ && snd_una_ < snd_up_; }
+  // Orphan FIN-WAIT-2 lifetime (Linux's tcp_fin_time).
+  Duration FinTime() const;
+  // TCP_DEFER_ACCEPT: the bare ACK that completes a handshake is dropped (tcp_check_req).
+  bool DeferBareAck(const TcpSegment& seg);
 
   // tcp_receive.cc
   void ReceiveText(const TcpSegment& seg, Instant now);
@@ -435,7 +485,17 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   std::optional<Instant> last_oow_ack_;
   SeqNum last_ack_sent_;
 
+  // Urgent data (tcp_urgent.cc). Sender: SND.UP (RFC 9293 §3.3.1), past the last urgent
+  // byte as Linux sets it. Receiver: Linux's urg_data (state | the byte) and urg_seq.
+  bool snd_urg_ = false;
+  SeqNum snd_up_;
+  uint16_t urg_data_ = 0;
+  SeqNum urg_seq_;
+  // TCP_DEFER_ACCEPT: the handshake's bare ACK came and was dropped (inet_rsk->acked).
+  bool defer_acked_ = false;
+
   // ACK scheduling.
+  bool pingpong_ = false;  // TCP_QUICKACK 0 (Linux's pingpong mode): no quick ACKs
   bool ack_now_ = false;
   int quickack_ = 0;
   uint32_t unacked_bytes_ = 0;

@@ -165,7 +165,7 @@ void TcpConnection::ProcessFin(Instant now) {
 void TcpConnection::ScheduleAck(uint32_t bytes, Instant now) {
   unacked_bytes_ += bytes;
   if (ack_now_) return;
-  if (quickack_ > 0) {
+  if (quickack_ > 0 && !pingpong_) {
     // Quick ACKs at the start let the peer's slow start grow without waiting for our
     // delayed-ACK timer (Linux's quick-ACK mode).
     --quickack_;
@@ -187,6 +187,8 @@ uint32_t TcpConnection::WindowToAdvertise() const {
   const size_t free = capacity > used ? capacity - used : 0;
   const uint64_t field_max = uint64_t{65535} << rcv_wscale_;
   uint64_t wnd = std::min<uint64_t>(free, field_max);
+  // TCP_WINDOW_CLAMP bounds the window offered (Linux's window_clamp over rcv_ssthresh).
+  if (opts_.window_clamp != 0) wnd = std::min<uint64_t>(wnd, opts_.window_clamp);
   const uint32_t cur = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only by at least
   // min(buffer/2, MSS).

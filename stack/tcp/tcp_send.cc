@@ -53,6 +53,8 @@ uint32_t TcpConnection::TsoPayload() const {
   const uint32_t tso = env_->TsoMaxSize(tuple_.remote_ip);
   const uint32_t ip_header = tuple_.remote_ip.is_v4() ? 20 : 40;
   if (tso == 0 || uint32_t{mss_} + ip_header + 20 != env_->PathMtu(tuple_.remote_ip)) return wire;
+  // The device would copy one urgent pointer into every piece (relative to the first).
+  if (snd_urg_) return wire;
   // Room for the largest IP (IPv4 60 counts in its total length; IPv6's 40 does not, but
   // the frame must fit the device's limit too) and TCP (60) headers around the payload.
   const uint32_t segments = tso > 120 + wire ? (tso - 120) / wire : 1;
@@ -72,6 +74,9 @@ size_t TcpConnection::unsent() const {
 
 bool TcpConnection::writable() const {
   // Linux's sk_stream_is_writeable: the free space is at least half of what is queued.
+  // TCP_NOTSENT_LOWAT (tcp_stream_memory_free with wake = 1, as tcp_poll asks): twice
+  // the unsent bytes below the limit.
+  if (opts_.notsent_lowat != 0 && 2 * uint64_t{unsent()} >= opts_.notsent_lowat) return false;
   return send_space() > 0 && send_space() >= snd_buf_.size() / 2;
 }
 
@@ -165,10 +170,12 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
   // RFC 3168 §6.1.3: congestion experienced is echoed on every ACK until the peer's CWR.
   if (flags.ack && !flags.syn && ece_pending_) h.flags.ece = true;
   if (flags.ack) h.ack = rcv_nxt_;
+  FillUrgent(&h, seq);
   FillOptions(&h.options, flags.syn, now);
   if (flags.syn) {
     // RFC 7323 §2.2: the window of a SYN is not scaled.
-    const uint32_t wnd = static_cast<uint32_t>(std::min<size_t>(recv_capacity(), 65535));
+    uint32_t wnd = static_cast<uint32_t>(std::min<size_t>(recv_capacity(), 65535));
+    if (opts_.window_clamp != 0) wnd = std::min(wnd, opts_.window_clamp);  // TCP_WINDOW_CLAMP
     h.window = static_cast<uint16_t>(wnd);
     if (state_ != TcpState::kSynSent) rcv_adv_ = SeqMax(rcv_adv_, rcv_nxt_ + wnd);
   } else {
@@ -498,7 +505,9 @@ bool TcpConnection::SendOne(Instant now, bool* window_blocked) {
   if (len % wire != 0 && len == unsent_bytes && !fin_pending) {
     // The last, partial segment of the queue.
     bool hold = false;
-    if (opts_.cork || more_) {
+    if (urgent_mode()) {
+      // tcp_nagle_test: urgent mode sends partial segments whatever Nagle or the cork say.
+    } else if (opts_.cork || more_) {
       // TCP_CORK / MSG_MORE: wait for more data, at most the cork ceiling.
       if (cork_deadline_.is_infinite()) cork_deadline_ = now + kCorkCeiling;
       hold = now < cork_deadline_;

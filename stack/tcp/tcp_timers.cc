@@ -71,6 +71,7 @@ TcpInputResult TcpConnection::OnTimer(Instant now) {
   if (persist_deadline_ <= now) OnPersistTimeout(now);
   if (delack_deadline_ <= now) {
     delack_deadline_ = Instant::Infinite();
+    pingpong_ = false;  // tcp_delack_timer_handler: a missed delayed ACK leaves pingpong mode
     if (IsSynchronized(state_) && last_ack_sent_ != rcv_nxt_) {
       env_->counters().Inc(TcpCounter::kDelayedAcks);
       ack_now_ = true;
@@ -116,16 +117,32 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   ++retransmits_;
   rtt_timing_ = false;  // RFC 6298 §3 (Karn)
   if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
-    const int limit = state_ == TcpState::kSynSent ? config_.syn_retries : config_.synack_retries;
+    // TCP_SYNCNT replaces tcp_syn_retries, and on a listener tcp_synack_retries
+    // (tcp_write_timeout, reqsk_timer_handler's max_syn_ack_retries).
+    int limit = opts_.syn_retries != 0 ? opts_.syn_retries
+                : state_ == TcpState::kSynSent ? config_.syn_retries
+                                               : config_.synack_retries;
+    bool expire = retransmits_ > limit;
+    bool resend = true;
+    if (state_ == TcpState::kSynReceived && opts_.defer_accept != 0) {
+      // syn_ack_recalc with TCP_DEFER_ACCEPT (n: the timeouts before this one): after the
+      // bare ACK, no SYN-ACK until the last period of the deferral, which gives the peer's
+      // ACK a last chance; given up once both the deferral and the retries are spent.
+      const int n = retransmits_ - 1;
+      const int defer = opts_.defer_accept;
+      limit = std::max(limit, defer);
+      expire = n >= limit && (!defer_acked_ || n >= defer);
+      resend = !defer_acked_ || n >= defer - 1;
+    }
     // Linux's tcp_write_timeout: a user timeout replaces the count for the SYN too.
-    if (opts_.user_timeout ? UserTimedOut(rtx_start_, now) : retransmits_ > limit) {
+    if (opts_.user_timeout ? UserTimedOut(rtx_start_, now) : expire) {
       env_->counters().Inc(TcpCounter::kAttemptFails);
       EnterClosed(passive_ ? 0 : ETIMEDOUT);
       return;
     }
     // RFC 6298 §5.5-§5.6 apply to the SYN as to data.
     rtt_.Backoff();
-    SendSynSegment(now);
+    if (resend) SendSynSegment(now);
     rtx_deadline_ = ClampToUserTimeout(now + rtt_.rto(), rtx_start_, now);
     rtx_armed_ = now;
     return;

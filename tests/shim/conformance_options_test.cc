@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include <cstring>
+#include <utility>
 
 #include "tests/shim/conformance.h"
 
@@ -75,6 +76,78 @@ TEST(Options, RcvlowatValuesAndReadiness) {
   EXPECT_EQ(PollOnce(p.server.get(), POLLIN, 3000), POLLIN);
   char buf[8];
   EXPECT_EQ(recv(p.server.get(), buf, sizeof(buf), 0), 4);
+}
+
+// Issue 16 item 17: what getsockopt returns after setsockopt, and the values refused, as
+// do_tcp_setsockopt / do_tcp_getsockopt.
+TEST(Options, TcpOptionsThatChangeBehaviourReadBackAsLinux) {
+  Fd s(Tcp());
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_SYNCNT), 6);  // tcp_syn_retries
+  EXPECT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_SYNCNT, 0), -EINVAL);
+  EXPECT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_SYNCNT, 128), -EINVAL);
+  EXPECT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_SYNCNT, -1), -EINVAL);
+  ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_SYNCNT, 3), 0);
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_SYNCNT), 3);
+
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_LINGER2), 60);  // tcp_fin_timeout
+  const std::pair<int, int> linger2[] = {{-5, -1}, {0, 60}, {5, 5}, {200, 120}, {-1, -1}};
+  for (auto [in, out] : linger2) {
+    ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_LINGER2, in), 0);
+    EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_LINGER2), out) << in;
+  }
+
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_QUICKACK), 1);
+  const std::pair<int, int> quickack[] = {{0, 0}, {2, 1}, {0, 0}, {1, 1}};
+  for (auto [in, out] : quickack) {
+    ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_QUICKACK, in), 0);
+    EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_QUICKACK), out) << in;
+  }
+
+  // Seconds become SYN-ACK retransmissions and back (secs_to_retrans, retrans_to_secs).
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
+  const std::pair<int, int> defer[] = {{1, 1},   {2, 3},     {3, 3},       {4, 7}, {5, 7},
+                                       {10, 15}, {100, 127}, {1000, 1087}, {-3, 0}};
+  for (auto [in, out] : defer) {
+    ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, in), 0);
+    EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), out) << in;
+  }
+
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT), 0);
+  ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, 16384), 0);
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT), 16384);
+  ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, -1), 0);
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT), -1);  // a u32 in the kernel
+
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP), 0);
+  ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP, 100), 0);
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP), 1152);  // SOCK_MIN_RCVBUF / 2
+  ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP, 40000), 0);
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP), 40000);
+  ASSERT_EQ(SetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP, 0), 0);  // closed: allowed
+  EXPECT_EQ(GetInt(s.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP), 0);
+  sockaddr_in at{};
+  Fd l(Listener(&at));
+  ASSERT_GE(l.get(), 0);
+  EXPECT_EQ(SetInt(l.get(), IPPROTO_TCP, TCP_WINDOW_CLAMP, 0), -EINVAL);  // not closed
+}
+
+// TCP_DEFER_ACCEPT: accept() returns a connection only once data came (or the deferral
+// ran out, which is longer than this test).
+TEST(Options, DeferAcceptWaitsForData) {
+  sockaddr_in at{};
+  Fd l(Listener(&at));
+  ASSERT_GE(l.get(), 0);
+  ASSERT_EQ(SetInt(l.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, 10), 0);
+  Fd c(ConnectTo(at));  // the client's connect completes at once
+  ASSERT_GE(c.get(), 0);
+  EXPECT_EQ(PollOnce(l.get(), POLLIN, 300), 0);
+  ASSERT_EQ(send(c.get(), "hi", 2, 0), 2);
+  ASSERT_NE(PollOnce(l.get(), POLLIN, 3000) & POLLIN, 0);
+  Fd a(accept(l.get(), nullptr, nullptr));
+  ASSERT_GE(a.get(), 0);
+  char buf[4];
+  ASSERT_NE(PollOnce(a.get(), POLLIN, 3000) & POLLIN, 0);
+  EXPECT_EQ(recv(a.get(), buf, sizeof(buf), 0), 2);
 }
 
 TEST(Ioctls, SiocgstampIsTheLastDatagramsTime) {

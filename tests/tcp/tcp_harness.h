@@ -30,7 +30,7 @@ inline constexpr uint16_t kOurPort = 8080;
 inline constexpr uint16_t kPeerPort = 40000;
 inline constexpr uint32_t kPeerIsn = 1000000;
 
-// packetdrill's flag notation: S (SYN), F (FIN), R (RST), P (PSH), '.' (ACK).
+// packetdrill's flag notation: S (SYN), F (FIN), R (RST), P (PSH), '.' (ACK), U (URG).
 inline TcpFlags Flags(std::string_view s) {
   TcpFlags f;
   for (char c : s) {
@@ -40,6 +40,7 @@ inline TcpFlags Flags(std::string_view s) {
       case 'R': f.rst = true; break;
       case 'P': f.psh = true; break;
       case '.': f.ack = true; break;
+      case 'U': f.urg = true; break;
       default: break;
     }
   }
@@ -53,6 +54,7 @@ inline std::string FlagString(TcpFlags f) {
   if (f.rst) s += 'R';
   if (f.psh) s += 'P';
   if (f.ack) s += '.';
+  if (f.urg) s += 'U';
   return s;
 }
 

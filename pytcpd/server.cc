@@ -772,6 +772,8 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       return SendReply(c, rep);
     }
     case Op::kGetOption: {
+      // A negative length is EINVAL (sock_getsockopt, do_tcp_getsockopt), not an empty read.
+      if (req.arg[2] < 0) return fail(EINVAL);
       uint8_t value[512] = {};
       socklen_t len = static_cast<socklen_t>(std::clamp(req.arg[2], 0, 512));
       // The caller's value, for the options that read it first (IP_MSFILTER).

@@ -88,6 +88,9 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   udp_->set_igmp(igmp_.get());
   tcp_ = std::make_unique<TcpEngine>(ip4_.get(), &random_);
   tcp_->mutable_config().ecn = config_.tcp_ecn;
+  tcp_->mutable_config().max_tw_buckets = config_.tcp_max_tw_buckets;
+  tcp_->mutable_config().max_orphans = config_.tcp_max_orphans;
+  tcp_->mutable_config().rfc1337 = config_.tcp_rfc1337;
   UseHostTcpKey();
   ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_);
   NdConfig nd_config;

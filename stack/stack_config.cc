@@ -224,6 +224,29 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
     c.tcp_ecn = (*v)[0] - '0';
   }
+  // Linux's sysctls of the same names; 0 is allowed (no TIME-WAIT at all, every orphan
+  // reset), as on Linux. Bounded so that a typo cannot mean "unbounded".
+  const auto count = [&](const char* var, size_t* out) -> absl::Status {
+    auto v = get(var);
+    if (!v) return absl::OkStatus();
+    uint64_t n = 0;
+    bool digits = !v->empty() && v->size() <= 9;
+    for (char ch : *v) {
+      digits = digits && ch >= '0' && ch <= '9';
+      n = n * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (!digits || n > 16'777'216) return Bad(var, *v, "a count from 0 to 16777216");
+    *out = static_cast<size_t>(n);
+    return absl::OkStatus();
+  };
+  if (auto s = count("PYTCP_TCP_MAX_TW_BUCKETS", &c.tcp_max_tw_buckets); !s.ok()) return s;
+  if (auto s = count("PYTCP_TCP_MAX_ORPHANS", &c.tcp_max_orphans); !s.ok()) return s;
+  if (auto v = get("PYTCP_TCP_RFC1337")) {
+    if (*v != "0" && *v != "1") {
+      return Bad("PYTCP_TCP_RFC1337", *v, "0 (a RST ends TIME-WAIT, Linux's default) or 1 (ignored)");
+    }
+    c.tcp_rfc1337 = *v == "1";
+  }
   c.dhcp4_cache = DefaultDhcp4Cache(c.interface);
   if (auto v = get("PYTCP_DHCP_CACHE")) {
     c.dhcp4_cache = *v == "none" ? std::string() : std::string(*v);

@@ -59,6 +59,11 @@ struct StackConfig {
   // PYTCP_TCP_ECN: RFC 3168 ECN as Linux's net.ipv4.tcp_ecn — 0 off, 1 ask for it on
   // connections we open (and accept it), 2 accept it when asked (the default).
   int tcp_ecn = 2;
+  // PYTCP_TCP_MAX_TW_BUCKETS, PYTCP_TCP_MAX_ORPHANS, PYTCP_TCP_RFC1337: Linux's
+  // net.ipv4.tcp_max_tw_buckets, tcp_max_orphans and tcp_rfc1337 (TcpConfig's defaults).
+  size_t tcp_max_tw_buckets = 262144;
+  size_t tcp_max_orphans = 262144;
+  bool tcp_rfc1337 = false;
 
   // The MAC to use: `mac` if set, else a stable locally administered unicast address
   // derived from the interface name (so restarts keep their DHCP lease and caches).

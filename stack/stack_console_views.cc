@@ -205,13 +205,19 @@ ConsoleTable ShowSockets(Stack& s) {
                          true});
     });
     s.tcp().ForEachConnection([&](const TcpConnection& c) {
-      tcp_info info{};
+      TcpInfo info{};
       c.FillInfo(&info, now);
       const auto& tu = c.tuple();
       rows.push_back(Row{"tcp", ToString(c.state()), static_cast<int64_t>(c.readable()),
                          static_cast<int64_t>(c.send_queued()), tu.local_ip, tu.remote_ip,
                          tu.local_port, tu.remote_port, true, true, info.tcpi_rtt, c.cwnd(),
                          info.tcpi_total_retrans, true});
+    });
+    // Closed sockets' TIME-WAIT is a record, not a connection (ss shows it as TIME-WAIT).
+    s.tcp().ForEachTimeWait([&](const TcpTimeWaitRecord& tw) {
+      const auto& tu = tw.tuple;
+      rows.push_back(Row{"tcp", ToString(TcpState::kTimeWait), 0, 0, tu.local_ip, tu.remote_ip,
+                         tu.local_port, tu.remote_port, true, true, 0, 0, 0, true});
     });
     for (const auto& sock : open) {
       if (const auto* u = dynamic_cast<const UdpSocket*>(sock.get())) {

@@ -93,6 +93,7 @@ class DeadlineHeap {
 
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
+  size_t capacity() const { return heap_.capacity(); }  // for memory accounting
   Instant NextDeadline() const {
     return heap_.empty() ? Instant::Infinite() : heap_.front()->deadline_slot().deadline;
   }

@@ -120,24 +120,31 @@ void Icmp6Engine::DeliverError(const Ip6PacketInfo& info, const Icmp6View& icmp,
   if (orig.size() < kIp6HeaderSize || (orig[0] >> 4) != 6) return;
   const Ip6Address orig_src = Ip6Address::FromBytes(orig.data() + 8);
   const Ip6Address orig_dst = Ip6Address::FromBytes(orig.data() + 24);
-  if (icmp.type() == Icmp6Type::kPacketTooBig) {
-    counters_.Inc(Icmp6Counter::kRxPacketTooBig);
-    ip6_->UpdatePathMtu(orig_dst, icmp.mtu(), now);  // RFC 8201 §4
-  }
+  // RFC 8201 §4: a Packet Too Big lowers the path MTU of the destination for every
+  // socket. One that quotes a TCP segment is believed only if the segment is in flight
+  // (RFC 5927 §4.1): the TCP engine checks that and lowers the path MTU itself; any
+  // other (and one whose transport header cannot be found) is taken here.
+  constexpr uint8_t kTcpNextHeader = 6;  // RFC 9293 (IANA protocol number)
+  const bool too_big = icmp.type() == Icmp6Type::kPacketTooBig;
+  if (too_big) counters_.Inc(Icmp6Counter::kRxPacketTooBig);
+  const auto lower_pmtu = [&] {
+    if (too_big) ip6_->UpdatePathMtu(orig_dst, icmp.mtu(), now);
+  };
   uint8_t nh = orig[6];
   size_t off = kIp6HeaderSize;
   while (IsExtensionHeader(nh)) {
-    if (off + 8 > orig.size()) return;
+    if (off + 8 > orig.size()) return lower_pmtu();
     const uint8_t next = orig[off];
     if (nh == 44) {
-      if ((LoadBe16(orig, off + 2) & 0xfff8) != 0) return;  // not the first fragment
+      if ((LoadBe16(orig, off + 2) & 0xfff8) != 0) return lower_pmtu();  // not the first fragment
       off += 8;
     } else {
       off += (size_t{orig[off + 1]} + 1) * 8;
     }
     nh = next;
   }
-  if (off > orig.size()) return;
+  if (off > orig.size()) return lower_pmtu();
+  if (nh != kTcpNextHeader) lower_pmtu();
   Ip6Transport* t = ip6_->transport(nh);
   if (t == nullptr) return;
   const int err = Icmp6ErrorToErrno(static_cast<uint8_t>(icmp.type()), icmp.code());

@@ -33,6 +33,7 @@ Ip4Engine::Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresse
       random_(random),
       config_(config),
       reassembler_(config.reassembly),
+      pmtu_(config.pmtu_timeout),
       id_counter_(static_cast<uint16_t>(random->Next())) {
   arp_->set_failure_handler(
       [this](Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now) {
@@ -373,6 +374,7 @@ void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> d
 }
 
 void Ip4Engine::Poll(Instant now) {
+  pmtu_.Expire(now);
   reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header,
                              std::span<const uint8_t> first_data) {
     counters_.Inc(Ip4Counter::kRxReassemblyTimeout);
@@ -386,6 +388,8 @@ void Ip4Engine::Poll(Instant now) {
   });
 }
 
-Instant Ip4Engine::NextDeadline() const { return reassembler_.NextDeadline(); }
+Instant Ip4Engine::NextDeadline() const {
+  return EarliestOf(reassembler_.NextDeadline(), pmtu_.NextDeadline());
+}
 
 }  // namespace pytcp

@@ -22,6 +22,7 @@
 #include "stack/iface/interface.h"
 #include "stack/ip4/ip4_address_table.h"
 #include "stack/ip4/ip4_routing_table.h"
+#include "stack/net/path_mtu_cache.h"
 #include "stack/wire/ip4.h"
 
 namespace pytcp {
@@ -108,6 +109,9 @@ int ToErrno(Ip4SendError e);
 
 struct Ip4Config {
   bool drop_options = false;
+  // How long a path MTU learned from "fragmentation needed" lasts (Linux's
+  // net.ipv4.route.mtu_expires, RFC 1191 §6.3).
+  Duration pmtu_timeout = PathMtuCache<Ip4Address>::kDefaultExpiry;
   ReassemblyConfig reassembly;
   uint8_t default_ttl = 64;
 };
@@ -176,6 +180,14 @@ class Ip4Engine final : public L3Handler {
   Instant NextDeadline() const;
 
   uint32_t mtu() const { return iface_->mtu(); }
+  // The path MTU toward `dst` (RFC 1191): the link's, or lower after a "fragmentation
+  // needed" that a transport believed and reported with UpdatePathMtu (TCP after its RFC
+  // 5927 check; the value clamped as tcp_pmtu.h). Shared by every socket to `dst`; aged
+  // back to the link's after pmtu_timeout (stack/net/path_mtu_cache.h).
+  uint32_t PathMtu(Ip4Address dst) const { return pmtu_.Get(dst, mtu()); }
+  void UpdatePathMtu(Ip4Address dst, uint32_t mtu, Instant now) { pmtu_.Lower(dst, mtu, this->mtu(), now); }
+  // Moves whenever some destination's path MTU changed (PathMtuCache::generation).
+  uint64_t pmtu_generation() const { return pmtu_.generation(); }
   // The largest TCP datagram the link segments itself (TSO/GSO); 0 = none. Send() lets a
   // TCP datagram with DF set through up to this size (DESIGN.md "Performance").
   uint32_t tso_max_size() const { return iface_->link()->features().tso_max_size; }
@@ -226,6 +238,7 @@ class Ip4Engine final : public L3Handler {
   Ip4ErrorSender* errors_ = nullptr;
   std::array<Ip4Transport*, 256> transports_{};
   Reassembler<FragKey> reassembler_;
+  PathMtuCache<Ip4Address> pmtu_;
   std::vector<std::pair<Ip4Address, int>> groups_;
   std::vector<std::vector<uint8_t>> loopback_queue_;
   std::function<void()> loopback_listener_;

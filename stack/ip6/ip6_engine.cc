@@ -33,6 +33,7 @@ Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTab
       random_(random),
       config_(config),
       reassembler_(config.reassembly),
+      pmtu_(config.pmtu_timeout),
       hop_limit_(config.default_hop_limit) {
   addresses_->AddListener([this](const Ip6AddressEntry& e, Instant now) { OnAddressChange(e, now); });
   // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link.
@@ -180,17 +181,14 @@ Result<Ip6RouteResult, Ip6SendError> Ip6Engine::Route(const Ip6Address& dst,
 }
 
 uint32_t Ip6Engine::PathMtu(const Ip6Address& dst) const {
-  uint32_t mtu = link_mtu();
-  if (auto it = pmtu_.find(dst); it != pmtu_.end()) mtu = std::min(mtu, it->second.mtu);
-  return mtu;
+  return pmtu_.Get(dst, link_mtu());
 }
 
 void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) {
   // RFC 8201 §4: never below the IPv6 minimum link MTU (RFC 8021: no atomic fragments
   // instead), never raised by a Packet Too Big, aged out after pmtu_timeout.
   mtu = std::max<uint32_t>(mtu, kIp6MinMtu);
-  if (mtu >= PathMtu(dst)) return;
-  pmtu_[dst] = PmtuEntry{mtu, now + config_.pmtu_timeout};
+  if (!pmtu_.Lower(dst, mtu, link_mtu(), now)) return;
   counters_.Inc(Ip6Counter::kPmtuUpdates);
   PYTCP_LOG(log_ip6, kDebug, "path MTU to {} is now {}", dst, mtu);
 }
@@ -562,7 +560,7 @@ void Ip6Engine::Poll(Instant now) {
                          mcast, false, now);
     }
   });
-  absl::erase_if(pmtu_, [&](const auto& kv) { return kv.second.expires <= now; });
+  pmtu_.Expire(now);
   routes_->Poll(now);
   addresses_->Poll(now);
 }
@@ -570,7 +568,7 @@ void Ip6Engine::Poll(Instant now) {
 Instant Ip6Engine::NextDeadline() const {
   Instant next = EarliestOf(reassembler_.NextDeadline(), routes_->NextDeadline());
   next = EarliestOf(next, addresses_->NextDeadline());
-  for (const auto& [dst, e] : pmtu_) next = EarliestOf(next, e.expires);
+  next = EarliestOf(next, pmtu_.NextDeadline());
   return next;
 }
 

@@ -27,6 +27,7 @@
 #include "stack/iface/interface.h"
 #include "stack/ip6/ip6_address_table.h"
 #include "stack/ip6/ip6_routing_table.h"
+#include "stack/net/path_mtu_cache.h"
 #include "stack/wire/icmp6.h"
 #include "stack/wire/ip6.h"
 #include "stack/wire/ip6_ext.h"
@@ -194,6 +195,8 @@ class Ip6Engine final : public L3Handler {
   // RFC 8201 §4: a Packet Too Big lowers the path MTU to `dst` (never below 1280).
   void UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now);
   uint32_t PathMtu(const Ip6Address& dst) const;
+  // Moves whenever some destination's path MTU changed (PathMtuCache::generation).
+  uint64_t pmtu_generation() const { return pmtu_.generation(); }
   // The largest TCP segment the link segments itself (TSO); 0 without.
   uint32_t tso_max_size() const { return iface_->link()->features().tso_max_size; }
   // The MTU the device itself cuts TSO segments at.
@@ -238,10 +241,6 @@ class Ip6Engine final : public L3Handler {
       return H::combine(std::move(h), k.src.bytes(), k.dst.bytes(), k.id);
     }
   };
-  struct PmtuEntry {
-    uint32_t mtu;
-    Instant expires;
-  };
 
   // Walks the headers of `chain`: options by their action bits, routing headers. False:
   // the packet was dropped (and an error maybe sent).
@@ -268,7 +267,7 @@ class Ip6Engine final : public L3Handler {
   Reassembler<FragKey> reassembler_;
   std::vector<std::pair<Ip6Address, int>> groups_;
   std::vector<Ip6Address> solicited_joined_;  // addresses whose solicited-node group we joined
-  absl::flat_hash_map<Ip6Address, PmtuEntry, AddressHash> pmtu_;
+  PathMtuCache<Ip6Address, AddressHash> pmtu_;
   absl::flat_hash_map<Ip6Address, Ip6Address, AddressHash> redirects_;
   std::vector<std::vector<uint8_t>> loopback_queue_;
   std::function<void()> loopback_listener_;

@@ -736,7 +736,13 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
   std::lock_guard lock(*ctx_.mu);
   if (level == SOL_SOCKET) {
     switch (name) {
-      case SO_ERROR: return WriteValue(value, len, TakeSocketError());
+      case SO_ERROR: {
+        // sock_getsockopt: the pending error, else the soft one (an ICMP error about a
+        // connection still trying, tcp_v4_err's sk_err_soft); either is cleared.
+        int e = TakeSocketError();
+        if (e == 0 && conn_) e = conn_->TakeSoftError();
+        return WriteValue(value, len, e);
+      }
       case SO_LINGER: {
         linger l{linger_on_ ? 1 : 0, linger_seconds_};
         return WriteValue(value, len, l);
@@ -781,7 +787,7 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
     case TCP_MAXSEG: {
       // Linux: the current MSS once connected, else the user's value or 536.
       if (conn_ && IsSynchronized(conn_->state())) {
-        struct tcp_info info;
+        TcpInfo info;
         conn_->FillInfo(&info, Now());
         return WriteValue(value, len, static_cast<int>(info.tcpi_snd_mss));
       }
@@ -798,14 +804,22 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
       return WriteValue(value, len,
                         o.user_timeout ? static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*o.user_timeout).count()) : 0);
     case TCP_INFO: {
-      struct tcp_info info;
+      // Linux's whole struct tcp_info, cut to the caller's length (do_tcp_getsockopt:
+      // len = min(len, sizeof(info)), a negative length is EINVAL): glibc's 104-byte
+      // struct, Debian 12's 232-byte one and newer ones all get what they ask for.
+      if (value == nullptr || len == nullptr) return Err{EFAULT};
+      if (static_cast<int>(*len) < 0) return Err{EINVAL};
+      TcpInfo info;
       if (conn_) {
         conn_->FillInfo(&info, Now());
       } else {
         std::memset(&info, 0, sizeof(info));
         info.tcpi_state = listener_ ? ToLinuxState(TcpState::kListen) : ToLinuxState(TcpState::kClosed);
       }
-      return WriteValue(value, len, info);
+      const socklen_t out = std::min<socklen_t>(*len, sizeof(info));
+      std::memcpy(value, &info, out);
+      *len = out;
+      return true;
     }
     case TCP_CONGESTION: {
       if (value == nullptr || len == nullptr) return Err{EFAULT};

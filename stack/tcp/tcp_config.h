@@ -40,6 +40,18 @@ struct TcpConfig {
   // RFC 9293 §3.4.2: 2*MSL in TIME-WAIT; Linux uses a fixed 60 s (TCP_TIMEWAIT_LEN).
   Duration time_wait = std::chrono::seconds(60);
   Duration fin_timeout = std::chrono::seconds(60);  // net.ipv4.tcp_fin_timeout (orphans)
+  // net.ipv4.tcp_max_tw_buckets: TIME-WAIT records kept (tcp_time_wait.h); a connection
+  // that would be one more closes at once instead (counted as time_wait_overflow), as on
+  // Linux. PYTCP_TCP_MAX_TW_BUCKETS. Linux sizes it from memory; 262144 is its value on
+  // hosts with a few GB.
+  size_t max_tw_buckets = 262144;
+  // net.ipv4.tcp_max_orphans: connections whose socket is closed but whose close handshake
+  // is still running; beyond it a closing connection is reset (abort_on_memory), as
+  // Linux's tcp_close does with tcp_check_oom. PYTCP_TCP_MAX_ORPHANS.
+  size_t max_orphans = 262144;
+  // net.ipv4.tcp_rfc1337: 0 (Linux's default) lets a RST end TIME-WAIT; 1 ignores it
+  // (RFC 1337's protection against TIME-WAIT assassination). PYTCP_TCP_RFC1337.
+  bool rfc1337 = false;
 
   // RFC 1122 §4.2.3.6 keep-alives: net.ipv4.tcp_keepalive_{time,intvl,probes}.
   Duration keepalive_idle = std::chrono::seconds(7200);

@@ -6,7 +6,6 @@
 
 #include "stack/base/log.h"
 #include "stack/tcp/tcp_listener.h"
-#include "stack/tcp/tcp_pmtu.h"
 
 namespace pytcp {
 namespace {
@@ -48,6 +47,7 @@ TcpConnection::TcpConnection(TcpConnectionEnv* env, const TcpFourTuple& tuple,
   } else {
     snd_capacity_ = config_.sndbuf_initial;
   }
+  pmtu_generation_ = env_->PathMtuGeneration();
   UpdateMss();
 }
 
@@ -442,6 +442,7 @@ void TcpConnection::NoteAlive(Instant now) {
 
 TcpInputResult TcpConnection::Input(const TcpSegment& seg, Instant now) {
   ++segs_in_;
+  if (!seg.payload().empty()) NoteDataIn(seg, now);
   const TcpFlags f = seg.flags();
   switch (state_) {
     case TcpState::kClosed:
@@ -646,6 +647,7 @@ TcpInputResult TcpConnection::InputSynSent(const TcpSegment& seg, Instant now) {
       if (ms < 60'000) rtt_.Sample(std::chrono::milliseconds(ms));
     }
     snd_una_ = seg.ack();
+    bytes_acked_ += 1;  // our SYN: Linux's tcp_ack counts it in tcpi_bytes_acked
     high_rxt_ = lost_until_ = recovery_point_ = snd_una_;
     snd_wnd_ = seg.view.window();
     max_snd_wnd_ = snd_wnd_;
@@ -761,6 +763,7 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   }
   if (ack > snd_una_) {
     const uint32_t acked = static_cast<uint32_t>(ack - snd_una_);
+    const bool syn_acked = passive_ && snd_una_ == iss_;
     // RFC 6298 §3 (Karn): only a segment never retransmitted is timed.
     Duration timed{0};
     bool have_timed = false;
@@ -809,7 +812,9 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
     }
     snd_una_ = ack;
     if (retrans_stamp_ != 0 && snd_una_ >= retrans_high_) retrans_stamp_ = 0;
-    bytes_acked_ += acked;
+    // Linux counts our SYN in tcpi_bytes_acked on an active open (tcp_ack in SYN-SENT) but
+    // not on a passive one (the child starts with SND.UNA after it).
+    bytes_acked_ += acked - (syn_acked ? 1u : 0u);
     scoreboard_.AdvanceUna(ack);
     rack_.AdvanceUna(ack);
     if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
@@ -871,6 +876,11 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
                                             b0.right <= blocks[1].right));
     if (dsack) OnDsack(b0, now);
   }
+  NoteDelivered(una_delta + newly_sacked, ecn_ok_ && seg.flags().ece, now);
+  if (recovery_ != Recovery::kLoss && !rto_recovery_start_.is_infinite()) {
+    total_rto_time_ += now - rto_recovery_start_;  // TCP_INFO's tcpi_total_rto_time
+    rto_recovery_start_ = Instant::Infinite();
+  }
   if (recovery_ != Recovery::kOpen && sack_ok_ && newly_sacked > 0) DetectLostRetransmissions(now);
   // RFC 8985 §6.2: what RACK finds lost by transmit time joins the lost range, in
   // recovery as well as before it.
@@ -903,38 +913,52 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   }
 }
 
-void TcpConnection::OnIcmpError(int error, bool hard, Instant now) {
+void TcpConnection::OnIcmpError(int error, Instant now) {
   (void)now;
-  // RFC 1122 §4.2.3.9 / RFC 5927 §4.1: soft errors never abort an established connection;
-  // while opening, Linux (tcp_v4_err) fails the attempt on hard errors.
-  if (hard && (state_ == TcpState::kSynSent || (state_ == TcpState::kSynReceived && !passive_))) {
+  // Linux's tcp_v4_err / tcp_v6_err: a connection still opening (SYN-SENT, or an active
+  // SYN-RECEIVED after a simultaneous open) fails with the error, whatever it is. Later,
+  // RFC 1122 §4.2.3.9 and RFC 5927 §4.1: an ICMP error never aborts a synchronized
+  // connection (routes come back; errors can be forged); it is kept as the soft error
+  // that a connection finally given up on reports instead of ETIMEDOUT, and SO_ERROR
+  // shows meanwhile.
+  if (state_ == TcpState::kSynSent || (state_ == TcpState::kSynReceived && !passive_)) {
     env_->counters().Inc(TcpCounter::kAttemptFails);
     EnterClosed(error);
+    return;
   }
+  if (state_ != TcpState::kClosed && state_ != TcpState::kListen) soft_error_ = error;
 }
 
-void TcpConnection::OnPathMtu(uint32_t mtu, Instant now) {
+bool TcpConnection::SyncPathMtu() {
+  pmtu_generation_ = env_->PathMtuGeneration();
   const uint32_t ip_overhead = tuple_.remote_ip.is_v4() ? 40 : 60;
-  // RFC 1191 §5/§7 and Linux's min_pmtu (tcp_pmtu.h); IPv6's floor of 1280 is the ICMPv6
-  // engine's (RFC 8201 §4).
-  if (tuple_.remote_ip.is_v4()) mtu = TcpUsablePmtu4(mtu, uint32_t{mss_} + ip_overhead);
-  if (mtu <= ip_overhead + 48) return;
+  const uint32_t mtu = env_->PathMtu(tuple_.remote_ip);
+  if (mtu <= ip_overhead + 48) return false;
+  uint32_t path = mtu - ip_overhead;
+  if (opts_.user_mss != 0) path = std::min<uint32_t>(path, opts_.user_mss);
+  // Never above what the peer announced; Linux's TCP_MIN_SND_MSS (48) below.
+  const auto target = static_cast<uint16_t>(std::max<uint32_t>(std::min<uint32_t>(peer_mss_, path), 48));
+  if (target == mss_) return false;
   const uint16_t before = mss_;
-  const uint16_t candidate = static_cast<uint16_t>(mtu - ip_overhead);
-  if (candidate >= mss_) return;
-  mss_ = candidate;
+  mss_ = target;
   // The congestion controller counts in the new segments: cwnd and ssthresh keep their
   // number of segments, as Linux's (in packets) do — "units changed and effective
   // cwnd/ssthresh really reduced now" (tcp_simple_retransmit).
   if (was_established_) cc_->SetSmss(mss_cache());
-  if (mss_ < before && snd_una_ != snd_nxt_) {
-    // RFC 1191 §6.5 ("retransmit with the smaller size"): what is in flight was too
-    // big, so it is marked lost and sent again in smaller segments.
-    lost_until_ = snd_nxt_;
-    high_rxt_ = snd_una_;
-    force_rtx_ = true;
-    Output(now);
-  }
+  return mss_ < before;
+}
+
+void TcpConnection::OnPathMtu(Instant now) {
+  // The value was checked and clamped by the engine (RFC 5927 §4.1, RFC 1191 §5/§7 and
+  // Linux's min_pmtu for IPv4, tcp_pmtu.h; RFC 8201 §4's 1280 for IPv6) and is in the
+  // cache now, shared by every connection to the destination.
+  if (!SyncPathMtu() || snd_una_ == snd_nxt_) return;
+  // RFC 1191 §6.5 ("retransmit with the smaller size"): what is in flight was too big,
+  // so it is marked lost and sent again in smaller segments.
+  lost_until_ = snd_nxt_;
+  high_rxt_ = snd_una_;
+  force_rtx_ = true;
+  Output(now);
 }
 
 }  // namespace pytcp

@@ -14,8 +14,10 @@
 // segments), tcp_timers.cc (RTO, persist, delayed ACK, keep-alive, TIME-WAIT deadlines).
 #pragma once
 
-#include <netinet/tcp.h>
+#include <netinet/tcp.h>  // TCP_* option names for the users of this header
 
+#include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +30,7 @@
 #include "stack/base/deadline_heap.h"
 #include "stack/tcp/tcp_config.h"
 #include "stack/tcp/tcp_congestion.h"
+#include "stack/tcp/tcp_info.h"
 #include "stack/tcp/tcp_pacing.h"
 #include "stack/tcp/tcp_prr.h"
 #include "stack/tcp/tcp_rack.h"
@@ -56,6 +59,9 @@ class TcpConnectionEnv {
   virtual bool AllowChallengeAck(Instant now) = 0;
   // The MTU toward `remote` (for the MSS we announce and the one we send with).
   virtual uint32_t PathMtu(const IpAddress& remote) const = 0;
+  // Moves whenever any destination's path MTU changed (stack/net/path_mtu_cache.h): a
+  // connection re-reads its PathMtu only then.
+  virtual uint64_t PathMtuGeneration() const { return 0; }
   // TCP segmentation offload toward `remote`: the largest IP datagram the device takes and
   // cuts into MTU-sized segments (each with the header of the large one); 0 = none.
   virtual uint32_t TsoMaxSize(const IpAddress& remote) const {
@@ -132,11 +138,13 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 
   // --- Segment arrival (tcp_connection.cc) ---
   TcpInputResult Input(const TcpSegment& seg, Instant now);
-  // An ICMP error about this connection (RFC 1122 §4.2.3.9, RFC 5927): `hard` errors
-  // abort a connection that is still opening.
-  void OnIcmpError(int error, bool hard, Instant now);
-  // RFC 1191: a smaller path MTU.
-  void OnPathMtu(uint32_t mtu, Instant now);
+  // An ICMP error about this connection (RFC 1122 §4.2.3.9, RFC 5927), its sequence
+  // number already checked: a connection still opening is aborted with it (Linux's
+  // tcp_v4_err and tcp_v6_err); a synchronized one keeps it as its soft error.
+  void OnIcmpError(int error, Instant now);
+  // RFC 1191 / RFC 8201: the path MTU toward the peer was lowered (the engine has put the
+  // believed value in the shared cache): segments shrink, and what is in flight goes again.
+  void OnPathMtu(Instant now);
 
   // --- Application calls ---
   // Queues up to send_space() bytes; returns how many. `more` (MSG_MORE) holds a partial
@@ -194,6 +202,16 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
     error_ = 0;
     return e;
   }
+  // Linux's sk_err_soft: the last ICMP error about a synchronized connection. It aborts
+  // nothing (RFC 1122 §4.2.3.9: routing is unreliable) but is what a connection that
+  // finally times out reports instead of ETIMEDOUT (tcp_write_err), and SO_ERROR shows
+  // (and clears) it when there is no hard error (sock_getsockopt).
+  int soft_error() const { return soft_error_; }
+  int TakeSoftError() {
+    const int e = soft_error_;
+    soft_error_ = 0;
+    return e;
+  }
   // Whether the connection ended by a reset or an error (Linux's SHUTDOWN_MASK after
   // tcp_done): the socket is then readable, writable and hung up.
   bool done() const { return done_; }
@@ -220,7 +238,18 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   SeqNum rcv_nxt() const { return rcv_nxt_; }
   const TcpRttEstimator& rtt() const { return rtt_; }
   std::string_view congestion_name() const { return cc_->name(); }
-  void FillInfo(struct tcp_info* info, Instant now) const;
+  // TCP_INFO (tcp_info.cc): Linux's whole struct, filled as tcp_get_info does.
+  void FillInfo(TcpInfo* info, Instant now) const;
+  // TIME-WAIT as a compact record (tcp_time_wait.h) takes these from the connection.
+  uint32_t ts_recent() const { return ts_recent_; }
+  Instant ts_recent_time() const { return ts_recent_time_; }
+  bool timestamps_ok() const { return ts_ok_; }
+  uint32_t ts_offset() const { return ts_offset_; }
+  uint8_t rcv_wscale() const { return rcv_wscale_; }
+  uint32_t rcv_wnd() const {
+    return rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  }
+  Instant timewait_deadline() const { return timewait_deadline_; }
 
   // --- Options that change after creation ---
   TcpConnectionOptions& options() { return opts_; }
@@ -341,6 +370,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // Linux's tcp_slow_start_after_idle_check, when the application queues data.
   void MaybeRestartAfterIdle(Instant now);
   void UpdateMss();
+  // The MSS follows the path MTU of the shared cache, down after an ICMP error (of this
+  // connection or another to the same destination) and up again once it aged out
+  // (Linux's tcp_current_mss and tcp_sync_mss). True when the MSS went down.
+  bool SyncPathMtu();
+  uint64_t pmtu_generation_ = 0;
   void MaybeGrowSendBuffer();
 
   // tcp_timers.cc
@@ -355,6 +389,14 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // icsk_probes_out, both set in tcp_ack).
   void NoteAlive(Instant now);
   Instant KeepaliveDeadline() const;
+  // The error of a connection given up on a timeout: the soft error if an ICMP error came
+  // meanwhile, else ETIMEDOUT (Linux's tcp_write_err).
+  int TimeoutError() const { return soft_error_ != 0 ? soft_error_ : ETIMEDOUT; }
+  // tcp_info.cc: statistics that TCP_INFO reports.
+  enum class Chrono : uint8_t { kIdle, kBusy, kRwndLimited, kSndbufLimited };
+  void SetChrono(Chrono c, Instant now);
+  void NoteDataIn(const TcpSegment& seg, Instant now);  // data_segs_in, rcv_rtt
+  void NoteDelivered(uint32_t bytes, bool ce, Instant now);  // delivered, delivery rate
   Duration KeepIdle() const;
   Duration KeepIntvl() const;
   int KeepCnt() const;
@@ -373,6 +415,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool done_ = false;
   bool was_established_ = false;
   int error_ = 0;
+  int soft_error_ = 0;  // Linux's sk_err_soft
 
   // Send sequence space (RFC 9293 §3.3.1). snd_nxt_ is the highest sequence sent
   // (Linux's snd_nxt never moves back); retransmissions are chosen by the scoreboard.
@@ -543,6 +586,29 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   uint64_t bytes_received_ = 0;
   uint32_t segs_out_ = 0;
   uint32_t segs_in_ = 0;
+  uint32_t data_segs_out_ = 0;
+  uint32_t data_segs_in_ = 0;
+  uint64_t bytes_sent_ = 0;     // data octets sent, retransmissions included (RFC 4898)
+  uint64_t bytes_retrans_ = 0;
+  uint32_t dsack_dups_ = 0;
+  uint32_t reord_seen_ = 0;
+  uint32_t rcv_ooopack_ = 0;
+  uint64_t delivered_bytes_ = 0;  // acknowledged or SACKed for the first time
+  uint32_t delivered_ce_ = 0;     // segments delivered with an ECE (Linux's delivered_ce)
+  // The delivery rate over the last round trip (Linux's rate sample, simplified: bytes
+  // delivered over at least one SRTT).
+  Instant rate_start_;
+  uint64_t rate_start_bytes_ = 0;
+  uint64_t delivery_rate_ = 0;  // bytes per second
+  Duration rcv_rtt_{0};         // receiver's RTT estimate (Linux's rcv_rtt_est)
+  // Linux's chrono: time busy sending, limited by the peer's window or by the send buffer.
+  Chrono chrono_ = Chrono::kIdle;
+  Instant chrono_start_;
+  std::array<Duration, 4> chrono_time_{};
+  uint16_t total_rto_ = 0;
+  uint16_t total_rto_recoveries_ = 0;
+  Duration total_rto_time_{0};
+  Instant rto_recovery_start_ = Instant::Infinite();
 };
 
 }  // namespace pytcp

@@ -10,6 +10,7 @@
 #include "stack/net/bind_overlap.h"
 #include "stack/wire/checksum.h"
 #include "stack/net/ephemeral_ports.h"
+#include "stack/tcp/tcp_pmtu.h"
 
 namespace pytcp {
 namespace {
@@ -72,11 +73,11 @@ Result<uint16_t, int> TcpEngine::PickBindPort(TcpPortUser* user) {
   const auto port = SearchEphemeralPort(
       static_cast<uint32_t>(random_->Below(kEphemeralPortCount)), [&](uint16_t p) {
         auto it = ports_.find(p);
-        if (it == ports_.end()) return true;
+        if (it == ports_.end()) return !TimeWaitBlocks(*user, p, /*conflict=*/false);
         for (const TcpPortUser* other : it->second) {
           if (Overlap(*user, *other)) return false;
         }
-        return true;
+        return !TimeWaitBlocks(*user, p, /*conflict=*/false);
       });
   if (!port) return Err{EADDRINUSE};  // Linux: bind(port 0) with the range exhausted
   return *port;
@@ -98,7 +99,9 @@ Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
       }
     }
     probe.local_port = p;
-    return !connections_.contains(probe);
+    // A four-tuple in TIME-WAIT is not reused either (Linux's __inet_check_established
+    // without tcp_tw_reuse).
+    return !connections_.contains(probe) && !time_wait_.Contains(probe);
   });
   if (!port) return Err{EADDRNOTAVAIL};  // Linux: connect() with no free ephemeral port
   return *port;
@@ -131,13 +134,19 @@ Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
       return Err{port.error()};
     }
     local.port = *port;
-  } else if (auto it = ports_.find(local.port); it != ports_.end()) {
+  } else {
     user->local.port = local.port;
-    for (const TcpPortUser* other : it->second) {
-      if (Conflicts(*user, *other)) {
-        user->v6only = saved_v6only;
-        return Err{EADDRINUSE};
+    if (auto it = ports_.find(local.port); it != ports_.end()) {
+      for (const TcpPortUser* other : it->second) {
+        if (Conflicts(*user, *other)) {
+          user->v6only = saved_v6only;
+          return Err{EADDRINUSE};
+        }
       }
+    }
+    if (TimeWaitBlocks(*user, local.port, /*conflict=*/true)) {
+      user->v6only = saved_v6only;
+      return Err{EADDRINUSE};
     }
   }
   user->local = local;
@@ -179,6 +188,7 @@ TcpConnection* TcpEngine::InsertAccepted(const TcpListener* listener,
 void TcpEngine::Remove(TcpConnection* conn) {
   auto it = connections_.find(conn->tuple());
   if (it == connections_.end() || it->second->conn.get() != conn) return;
+  if (it->second->orphan) --orphans_;
   timers_.Cancel(conn);
   conn->set_in_engine(false);
   Deregister(&it->second->user);
@@ -200,6 +210,10 @@ Result<std::shared_ptr<TcpListener>, int> TcpEngine::Listen(TcpPortUser* user, i
         return Err{EADDRINUSE};
       }
     }
+  }
+  if (TimeWaitBlocks(*user, user->local.port, /*conflict=*/true)) {
+    user->listening = false;
+    return Err{EADDRINUSE};
   }
   // listen(2): the backlog is capped at somaxconn (a negative one means the cap).
   if (backlog < 0 || backlog > config_.max_backlog) backlog = config_.max_backlog;
@@ -274,7 +288,7 @@ Result<std::shared_ptr<TcpConnection>, int> TcpEngine::Connect(TcpPortUser* user
   TcpFourTuple tuple{local_ip, dst, 0, remote.port};
   if (user->registered) {
     tuple.local_port = user->local.port;
-    if (connections_.contains(tuple)) return Err{EADDRNOTAVAIL};
+    if (connections_.contains(tuple) || time_wait_.Contains(tuple)) return Err{EADDRNOTAVAIL};
   } else {
     auto port = PickConnectPort(local_ip, to);
     if (!port.ok()) return Err{port.error()};
@@ -298,9 +312,76 @@ void TcpEngine::CloseConnection(const std::shared_ptr<TcpConnection>& conn, bool
   conn->Close(abort, now);
   if (conn->state() == TcpState::kClosed) {
     Remove(conn.get());
-  } else {
-    UpdateTimer(conn.get());
+    return;
   }
+  if (conn->state() == TcpState::kTimeWait) {
+    EnterTimeWaitRecord(conn.get());
+    return;
+  }
+  // The connection is an orphan now (its close handshake runs without a socket). Linux's
+  // tcp_close: with more than tcp_max_orphans of them, tcp_check_oom resets it instead
+  // (LINUX_MIB_TCPABORTONMEMORY), so that peers that never finish cannot pin memory.
+  auto it = connections_.find(conn->tuple());
+  if (it != connections_.end() && it->second->conn == conn && !it->second->orphan) {
+    if (orphans_ >= config_.max_orphans) {
+      counters_.Inc(TcpCounter::kAbortOnMemory);
+      PYTCP_LOG(log_tcp_engine, kDebug, "too many orphaned connections ({}): reset", orphans_);
+      conn->Abort(now);
+      Remove(conn.get());
+      return;
+    }
+    it->second->orphan = true;
+    ++orphans_;
+  }
+  UpdateTimer(conn.get());
+}
+
+void TcpEngine::EnterTimeWaitRecord(TcpConnection* conn) {
+  auto it = connections_.find(conn->tuple());
+  if (it == connections_.end() || it->second->conn.get() != conn) return;
+  if (time_wait_.size() >= config_.max_tw_buckets) {
+    // Linux's tcp_time_wait without a bucket: "TCP: time wait bucket table overflow",
+    // the connection simply ends (LINUX_MIB_TCPTIMEWAITOVERFLOW).
+    counters_.Inc(TcpCounter::kTimeWaitOverflow);
+    Remove(conn);
+    return;
+  }
+  TcpTimeWaitRecord r;
+  r.tuple = conn->tuple();
+  r.snd_nxt = conn->snd_nxt();
+  r.rcv_nxt = conn->rcv_nxt();
+  if (conn->timestamps_ok()) {
+    r.flags |= TcpTimeWaitRecord::kTimestamps;
+    r.ts_recent = conn->ts_recent();
+    r.ts_recent_sec = static_cast<uint32_t>(conn->ts_recent_time().nanos() / 1'000'000'000);
+  }
+  r.window = static_cast<uint16_t>(std::min<uint32_t>(conn->rcv_wnd() >> conn->rcv_wscale(), 65535));
+  r.ttl = conn->options().ttl;
+  r.tos = conn->options().tos;
+  const TcpPortUser& u = it->second->user;
+  if (u.reuse_addr) r.flags |= TcpTimeWaitRecord::kReuseAddr;
+  if (u.ipv6) r.flags |= TcpTimeWaitRecord::kIpv6;
+  if (u.v6only) r.flags |= TcpTimeWaitRecord::kV6only;
+  // What is left of 2 MSL (the socket may have been closed some time into TIME-WAIT).
+  const Instant expiry = conn->timewait_deadline();
+  Remove(conn);
+  time_wait_.Insert(r, expiry);
+}
+
+bool TcpEngine::TimeWaitBlocks(const TcpPortUser& user, uint16_t port, bool conflict) const {
+  const TcpTimeWaitTable::PortUses* uses = time_wait_.PortUsers(port);
+  if (uses == nullptr) return false;
+  for (const TcpTimeWaitTable::PortUse& use : *uses) {
+    TcpPortUser tw;
+    tw.local = SocketAddress{use.key.local_ip, port, 0};
+    tw.reuse_addr = (use.flags & TcpTimeWaitRecord::kReuseAddr) != 0;
+    tw.ipv6 = (use.flags & TcpTimeWaitRecord::kIpv6) != 0;
+    tw.v6only = (use.flags & TcpTimeWaitRecord::kV6only) != 0;
+    tw.is_connection = true;
+    tw.registered = true;
+    if (conflict ? Conflicts(user, tw) : Overlap(user, tw)) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------
@@ -342,11 +423,18 @@ void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
     std::shared_ptr<TcpConnection> conn = it->second->conn;  // kept alive through Input
     const TcpInputResult r = conn->Input(seg, now);
     if (r == TcpInputResult::kOk && conn->state() != TcpState::kClosed) {
-      UpdateTimer(conn.get());
+      if (conn->state() == TcpState::kTimeWait && conn->orphaned()) {
+        EnterTimeWaitRecord(conn.get());
+      } else {
+        UpdateTimer(conn.get());
+      }
       return;
     }
     Remove(conn.get());
     if (r != TcpInputResult::kReopen) return;
+  } else if (TcpTimeWaitRecord* tw = time_wait_.Find(key)) {
+    TimeWaitInput(tw, seg, now);
+    return;
   }
   if (TcpListener* listener = FindListener(seg.dst, seg.view.dst_port(), seg.src, seg.view.src_port())) {
     HandleListen(listener, seg, now);
@@ -354,6 +442,52 @@ void TcpEngine::Demux(const TcpSegment& seg, Instant now) {
   }
   counters_.Inc(TcpCounter::kRxNoConnection);
   SendResetFor(seg, now);
+}
+
+void TcpEngine::TimeWaitInput(TcpTimeWaitRecord* tw, const TcpSegment& seg, Instant now) {
+  const TcpTimeWaitAction a = TcpTimeWaitInput(*tw, seg, config_, now);
+  if (a.reschedule) time_wait_.Reschedule(tw, now + config_.time_wait);
+  switch (a.verdict) {
+    case TcpTimeWaitAction::kNone:
+      return;
+    case TcpTimeWaitAction::kAck:
+      SendTimeWaitAck(*tw, now);
+      return;
+    case TcpTimeWaitAction::kKill:
+      counters_.Inc(TcpCounter::kTimeWaitKilled);
+      time_wait_.Erase(tw);
+      return;
+    case TcpTimeWaitAction::kReopen:
+      // tcp_v4_rcv's TCP_TW_SYN: a listener takes the SYN and TIME-WAIT ends; without one
+      // the SYN is answered as any other segment.
+      if (TcpListener* l = FindListener(seg.dst, seg.view.dst_port(), seg.src, seg.view.src_port())) {
+        counters_.Inc(TcpCounter::kTimeWaitRecycled);
+        time_wait_.Erase(tw);
+        HandleListen(l, seg, now, a.isn);
+        return;
+      }
+      SendTimeWaitAck(*tw, now);
+      return;
+  }
+}
+
+void TcpEngine::SendTimeWaitAck(const TcpTimeWaitRecord& tw, Instant now) {
+  // Linux's tcp_v4_timewait_ack: <SEQ=SND.NXT><ACK=RCV.NXT>, the last window, and the
+  // timestamps of the connection (TSval on its clock, TSecr = TS.Recent).
+  TcpHeader h;
+  h.src_port = tw.tuple.local_port;
+  h.dst_port = tw.tuple.remote_port;
+  h.seq = tw.snd_nxt;
+  h.ack = tw.rcv_nxt;
+  h.flags.ack = true;
+  h.window = tw.window;
+  if (tw.has(TcpTimeWaitRecord::kTimestamps)) {
+    const uint32_t tsval =
+        static_cast<uint32_t>(now.nanos() / 1'000'000) + secrets_.TsOffset(tw.tuple);
+    h.options.timestamps = TcpTimestamps{tsval, tw.ts_recent};
+  }
+  counters_.Inc(TcpCounter::kTxSegments);
+  Transmit(tw.tuple, h, {}, {}, tw.ttl, tw.tos, now);
 }
 
 TcpListener* TcpEngine::FindListener(const IpAddress& ip, uint16_t port,
@@ -419,7 +553,8 @@ void TcpEngine::SendResetFor(const TcpSegment& seg, Instant now) {
   Transmit(t, h, {}, {}, 64, 0, now);
 }
 
-void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now) {
+void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now,
+                             std::optional<SeqNum> isn) {
   const TcpFlags f = seg.flags();
   // RFC 9293 §3.10.7.2: a RST is ignored; an ACK draws <SEQ=SEG.ACK><RST> unless it
   // completes a SYN-cookie handshake.
@@ -450,7 +585,7 @@ void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Insta
   auto conn = std::make_shared<TcpConnection>(this, t, listener->options(), secrets_.TsOffset(t));
   InsertAccepted(listener, conn);
   listener->AddEmbryonic();
-  conn->AcceptSyn(seg, secrets_.Isn(t, now), listener, now);
+  conn->AcceptSyn(seg, isn.value_or(secrets_.Isn(t, now)), listener, now);
   if (conn->state() == TcpState::kClosed) {
     Remove(conn.get());
   } else {
@@ -541,9 +676,13 @@ void TcpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
   const SeqNum seq(LoadBe32(error.orig_l4, 4));
   if (seq < conn->snd_una() || seq > conn->snd_nxt()) return;
   if (error.icmp_type == 3 && error.icmp_code == 4) {
-    conn->OnPathMtu(error.mtu, now);  // RFC 1191 "fragmentation needed and DF set"
+    // RFC 1191 "fragmentation needed and DF set": the believed value (plateaus, min_pmtu:
+    // tcp_pmtu.h) lowers the path MTU of the destination for every connection to it.
+    const uint32_t mtu = TcpUsablePmtu4(error.mtu, ip4_->PathMtu(error.orig_dst));
+    ip4_->UpdatePathMtu(error.orig_dst, mtu, now);
+    conn->OnPathMtu(now);
   } else {
-    conn->OnIcmpError(error.error, /*hard=*/true, now);
+    conn->OnIcmpError(error.error, now);
   }
   if (conn->state() == TcpState::kClosed) {
     Remove(conn.get());
@@ -564,6 +703,7 @@ void TcpEngine::Poll(Instant now) {
   // Poll (as the scan did) even if its timer re-arms at `now`, and a connection's timer
   // cannot disturb the heap while it is being walked.
   due_.clear();
+  time_wait_.Expire(now);
   while (TcpConnection* c = timers_.PopDue(now)) due_.push_back(c->shared_from_this());
   for (auto& c : due_) {
     if (!c->in_engine()) continue;
@@ -579,7 +719,7 @@ void TcpEngine::Poll(Instant now) {
 }
 
 Instant TcpEngine::NextDeadline() const {
-  const Instant next = timers_.NextDeadline();
+  const Instant next = EarliestOf(timers_.NextDeadline(), time_wait_.NextDeadline());
   if (config_.verify_timers) {
     for (const auto& [key, entry] : connections_) {
       const Instant d = entry->conn->NextDeadline();
@@ -599,8 +739,13 @@ bool TcpEngine::AllowChallengeAck(Instant now) {
 }
 
 uint32_t TcpEngine::PathMtu(const IpAddress& remote) const {
-  if (!remote.is_v4() && ip6_ != nullptr) return ip6_->PathMtu(remote.v6());
-  return ip4_->mtu();
+  if (!remote.is_v4()) return ip6_ != nullptr ? ip6_->PathMtu(remote.v6()) : ip4_->mtu();
+  return ip4_->PathMtu(remote.v4());
+}
+
+uint64_t TcpEngine::PathMtuGeneration() const {
+  // Both caches only count up, so their sum moves whenever either does.
+  return ip4_->pmtu_generation() + (ip6_ != nullptr ? ip6_->pmtu_generation() : 0);
 }
 
 uint32_t TcpEngine::TsoMaxSize(const IpAddress& remote) const {
@@ -701,9 +846,12 @@ void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
   const SeqNum seq(LoadBe32(error.orig_l4, 4));
   if (seq < conn->snd_una() || seq > conn->snd_nxt()) return;
   if (error.icmp_type == static_cast<uint8_t>(Icmp6Type::kPacketTooBig)) {
-    conn->OnPathMtu(error.mtu, now);  // RFC 8201 §4 (the IPv6 engine has the new PMTU)
+    // RFC 8201 §4, once believed (the ICMPv6 engine leaves TCP's Packet Too Big to us):
+    // the IPv6 engine keeps it (never below 1280) for every connection to the destination.
+    if (ip6_ != nullptr) ip6_->UpdatePathMtu(error.orig_dst, error.mtu, now);
+    conn->OnPathMtu(now);
   } else {
-    conn->OnIcmpError(error.error, /*hard=*/true, now);  // as for IPv4
+    conn->OnIcmpError(error.error, now);  // as for IPv4
   }
   if (conn->state() == TcpState::kClosed) {
     Remove(conn.get());

@@ -9,11 +9,14 @@
 //
 // Connections are owned jointly: the engine holds every connection that is in its tables
 // (shared_ptr), the socket holds the one it uses; an orphaned connection (socket closed)
-// lives on in the engine until its close handshake and TIME-WAIT end.
+// lives on in the engine until its close handshake ends. TIME-WAIT of a closed socket is
+// a compact record (tcp_time_wait.h), not a connection; both are bounded as on Linux
+// (tcp_max_tw_buckets, tcp_max_orphans).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +33,7 @@
 #include "stack/tcp/tcp_challenge_limit.h"
 #include "stack/tcp/tcp_isn.h"
 #include "stack/tcp/tcp_listener.h"
+#include "stack/tcp/tcp_time_wait.h"
 #include "stack/tcp/tcp_types.h"
 
 namespace pytcp {
@@ -99,7 +103,16 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   size_t timer_count() const { return timers_.size(); }
 
   const Counters<TcpCounter>& counters() const { return counters_; }
-  size_t connection_count() const { return connections_.size(); }
+  // Connections in the tables, TIME-WAIT records included.
+  size_t connection_count() const { return connections_.size() + time_wait_.size(); }
+  size_t time_wait_count() const { return time_wait_.size(); }
+  // Connections whose socket is closed and whose close handshake still runs (Linux's
+  // tcp_orphan_count).
+  size_t orphan_count() const { return orphans_; }
+  template <typename Fn>  // fn(const TcpTimeWaitRecord&)
+  void ForEachTimeWait(Fn&& fn) const {
+    time_wait_.ForEach(fn);
+  }
   template <typename Fn>  // fn(const TcpConnection&)
   void ForEachConnection(Fn&& fn) const {
     for (const auto& [key, entry] : connections_) fn(*entry->conn);
@@ -122,11 +135,13 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   bool AllowChallengeAck(Instant now) override;
   uint32_t PathMtu(const IpAddress& remote) const override;
   uint32_t TsoMaxSize(const IpAddress& remote) const override;
+  uint64_t PathMtuGeneration() const override;
 
  private:
   struct Entry {
     std::shared_ptr<TcpConnection> conn;
     TcpPortUser user;
+    bool orphan = false;  // counted in orphans_
   };
 
   void Register(TcpPortUser* user);
@@ -140,6 +155,15 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
                         bool v6only);
   TcpConnection* InsertAccepted(const TcpListener* listener, std::shared_ptr<TcpConnection> conn);
   void Remove(TcpConnection* conn);
+  // A connection in TIME-WAIT whose socket is closed becomes a compact record (or, with
+  // tcp_max_tw_buckets records already, just ends, as Linux's tcp_time_wait).
+  void EnterTimeWaitRecord(TcpConnection* conn);
+  // A segment for a TIME-WAIT record (Linux's tcp_timewait_state_process and its caller).
+  void TimeWaitInput(TcpTimeWaitRecord* tw, const TcpSegment& seg, Instant now);
+  void SendTimeWaitAck(const TcpTimeWaitRecord& tw, Instant now);
+  // The bind rules against the ports that TIME-WAIT records hold: whether `user` overlaps
+  // one (`conflict`: and conflicts with it, inet_csk_bind_conflict).
+  bool TimeWaitBlocks(const TcpPortUser& user, uint16_t port, bool conflict) const;
 
   // Both IP versions after their own checks: parse (checksum over `pseudo`, unless the
   // link vouched for it), count, demux.
@@ -150,7 +174,9 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   // member chosen by the source, as reuseport_select_sock).
   TcpListener* FindListener(const IpAddress& ip, uint16_t port, const IpAddress& from,
                             uint16_t from_port) const;
-  void HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now);
+  // `isn`: the ISN a SYN that reopened a TIME-WAIT record must start above (tcp_tw_isn).
+  void HandleListen(TcpListener* listener, const TcpSegment& seg, Instant now,
+                    std::optional<SeqNum> isn = std::nullopt);
   bool TryCookie(TcpListener* listener, const TcpSegment& seg, Instant now);
   void SendCookieSynAck(TcpListener* listener, const TcpSegment& syn, const TcpFourTuple& t,
                         Instant now);
@@ -168,6 +194,8 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   TcpSynCookies cookies_;
   TcpChallengeAckLimit challenge_;
   absl::flat_hash_map<TcpFourTuple, std::unique_ptr<Entry>> connections_;
+  TcpTimeWaitTable time_wait_;
+  size_t orphans_ = 0;
   // Every connection in connections_ with a finite NextDeadline(), earliest first.
   DeadlineHeap<TcpConnection> timers_;
   std::vector<std::shared_ptr<TcpConnection>> due_;  // Poll's scratch (no allocation per turn)

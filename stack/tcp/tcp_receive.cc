@@ -110,6 +110,7 @@ void TcpConnection::ReceiveText(const TcpSegment& seg, Instant now) {
   // Out of order: held beyond RCV.NXT at its offset in the ring (RFC 9293 §3.10.7.4
   // "segments with higher beginning sequence numbers SHOULD be held").
   env_->counters().Inc(TcpCounter::kRxOutOfOrder);
+  ++rcv_ooopack_;
   if (!data.empty()) {
     // RFC 2883 §4.1.3: out-of-order data held already.
     if (ooo_.Covers(seq, seq + static_cast<uint32_t>(data.size()))) {
@@ -137,6 +138,7 @@ void TcpConnection::NoteDuplicate(SeqNum left, SeqNum right) {
 void TcpConnection::ProcessFin(Instant now) {
   // RFC 9293 §3.10.7.4 eighth step.
   rcv_nxt_ += 1;
+  bytes_received_ += 1;  // Linux's tcp_rcv_nxt_update counts the FIN's sequence number too
   fin_received_ = true;
   ooo_fin_.reset();
   ack_now_ = true;

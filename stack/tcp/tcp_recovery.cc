@@ -120,6 +120,7 @@ TcpConnection::RtxResult TcpConnection::SendRescue(Instant now) {
   }
   env_->counters().Inc(TcpCounter::kTxRetransSegments);
   ++total_retrans_;
+  bytes_retrans_ += len;
   if (rtt_timing_ && start < rtt_seq_) rtt_timing_ = false;  // Karn
   return RtxResult::kSent;
 }
@@ -164,7 +165,10 @@ void TcpConnection::UndoRecovery(bool raise_dupthresh) {
   // tcp_check_sack_reordering, at most its tcp_max_reordering of 300).
   const uint32_t depth = static_cast<uint32_t>(scoreboard_.high_sacked(snd_una_) - recovery_start_una_) /
                          std::max<uint32_t>(mss_cache(), 1);
-  if (raise_dupthresh) reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
+  if (raise_dupthresh) {
+    reordering_ = std::clamp<int>(static_cast<int>(depth) + 1, reordering_, 300);
+    ++reord_seen_;
+  }
   if (recovery_ != Recovery::kOpen) rack_.OnRecoveryEnd();
   recovery_ = Recovery::kOpen;
   lost_until_ = snd_una_;
@@ -195,6 +199,7 @@ void TcpConnection::OnEce(uint32_t flight, Instant now) {
 void TcpConnection::OnDsack(const TcpSackBlock& block, Instant now) {
   (void)now;
   env_->counters().Inc(TcpCounter::kRxDsack);
+  ++dsack_dups_;
   // RFC 8985 §6.2 step 4: the reordering window grows with D-SACKs.
   rack_.OnDsack(snd_una_, snd_nxt_);
   // RFC 3708 §3 (as Linux's undo_retrans): each D-SACK for data retransmitted in this

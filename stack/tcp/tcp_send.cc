@@ -194,6 +194,8 @@ bool TcpConnection::SendSegment(SeqNum seq, TcpFlags flags, size_t data_offset, 
   env_->counters().Inc(TcpCounter::kTxSegments);
   if (len > 0) {
     env_->counters().Inc(TcpCounter::kTxDataSegments);
+    ++data_segs_out_;
+    bytes_sent_ += len;
     last_data_sent_ = now;  // Linux's lsndtime: every data segment, retransmissions too
     if (config_.pacing) pacer_.OnSent(static_cast<uint32_t>(len), PacingRate(), now);
   }
@@ -347,6 +349,7 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
     NoteRetransmission(r.start + len + (f.fin ? 1 : 0), now);
     env_->counters().Inc(TcpCounter::kTxRetransSegments);
     ++total_retrans_;
+    bytes_retrans_ += len;
     return RtxResult::kSent;
   }
   const SeqNum lost = LostPoint();
@@ -387,6 +390,7 @@ TcpConnection::RtxResult TcpConnection::SendRetransmission(Instant now) {
   if (sack_ok_ && rtx_log_.size() < 4096) rtx_log_.push_back({start, high_rxt_, snd_nxt_, now});
   env_->counters().Inc(TcpCounter::kTxRetransSegments);
   ++total_retrans_;
+  bytes_retrans_ += len;
   // RFC 6298 §3 (Karn): a retransmitted segment is not timed.
   if (rtt_timing_ && start < rtt_seq_) rtt_timing_ = false;
   max_pipe_ = std::max(max_pipe_, Pipe());
@@ -542,6 +546,10 @@ void TcpConnection::Output(Instant now) {
     default:
       break;
   }
+  // Some destination's path MTU changed (an ICMP error of another connection to our peer,
+  // or an entry that aged out): new segments follow it, as Linux's tcp_current_mss. What
+  // is in flight is resent only on this connection's own ICMP error (OnPathMtu).
+  if (pmtu_generation_ != env_->PathMtuGeneration()) SyncPathMtu();
   bool window_blocked = false;
   pacing_deadline_ = Instant::Infinite();  // SendOne sets it again if pacing holds data back
   // Bounded: each iteration sends one segment and moves snd_nxt or HighRxt.
@@ -561,6 +569,16 @@ void TcpConnection::Output(Instant now) {
     persist_deadline_ = Instant::Infinite();
   }
   ArmRetransmitTimer(now, false);
+  // TCP_INFO's busy and limited times (Linux's tcp_chrono_*).
+  if (snd_una_ == snd_nxt_ && !pending) {
+    SetChrono(Chrono::kIdle, now);
+  } else if (pending && window_blocked) {
+    SetChrono(Chrono::kRwndLimited, now);
+  } else if (!pending && send_space() == 0) {
+    SetChrono(Chrono::kSndbufLimited, now);
+  } else {
+    SetChrono(Chrono::kBusy, now);
+  }
 }
 
 }  // namespace pytcp

@@ -1,5 +1,5 @@
 // Timers as stored deadlines (smoltcp's model): the engine asks NextDeadline() and calls
-// OnTimer() once it has passed. Also TCP_INFO and the option setters that touch timers.
+// OnTimer() once it has passed. Also the option setters that touch timers.
 //
 // RFCs to read: RFC 6298 §5 (the retransmission timer, backoff), RFC 5681 §3.1 (the
 // response to a timeout), RFC 9293 §3.8.6.1 and RFC 1122 §4.2.2.17 (persist),
@@ -7,7 +7,6 @@
 // RFC 9293 §3.10.8 (the user, retransmission and TIME-WAIT timeouts).
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "stack/tcp/tcp_connection.h"
 
@@ -110,6 +109,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   rtx_deadline_ = Instant::Infinite();
   if (snd_una_ == snd_nxt_) return;
   env_->counters().Inc(TcpCounter::kTimeouts);
+  if (total_rto_ < 0xffff) ++total_rto_;
   // TCP_USER_TIMEOUT runs from the oldest unacknowledged transmission (Linux's
   // retrans_stamp). Without per-segment send times, that is when the timer now expiring
   // was armed: the segment at SND.UNA was sent then, or just before the ACK that re-armed it.
@@ -137,7 +137,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
     // Linux's tcp_write_timeout: a user timeout replaces the count for the SYN too.
     if (opts_.user_timeout ? UserTimedOut(rtx_start_, now) : expire) {
       env_->counters().Inc(TcpCounter::kAttemptFails);
-      EnterClosed(passive_ ? 0 : ETIMEDOUT);
+      EnterClosed(passive_ ? 0 : TimeoutError());
       return;
     }
     // RFC 6298 §5.5-§5.6 apply to the SYN as to data.
@@ -154,7 +154,7 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   const int limit = orphaned_ ? config_.orphan_retries : config_.retries2;
   if (opts_.user_timeout ? UserTimedOut(rtx_start_, now) : retransmits_ > limit) {
     env_->counters().Inc(TcpCounter::kAbortOnTimeout);
-    EnterClosed(ETIMEDOUT);
+    EnterClosed(TimeoutError());
     return;
   }
   // RFC 5681 §3.1: ssthresh from the first timeout of a series only (equation 4 "when a
@@ -162,6 +162,8 @@ void TcpConnection::OnRetransmitTimeout(Instant now) {
   tlp_in_flight_ = false;
   tlp_deadline_ = Instant::Infinite();
   if (retransmits_ == 1) {
+    if (total_rto_recoveries_ < 0xffff) ++total_rto_recoveries_;
+    if (rto_recovery_start_.is_infinite()) rto_recovery_start_ = now;
     if (recovery_ == Recovery::kOpen) SaveForUndo();  // RFC 4015 applies to timeouts too
     cc_->OnRetransmitTimeout(static_cast<uint32_t>(snd_nxt_ - snd_una_), now);
     NoteCwndReduced();
@@ -213,6 +215,7 @@ void TcpConnection::OnTlpTimeout(Instant now) {
     rack_.OnRetransmit(start, start + len + (f.fin ? 1 : 0), now);
     env_->counters().Inc(TcpCounter::kTxRetransSegments);
     ++total_retrans_;
+    bytes_retrans_ += len;
     NoteRetransmission(snd_nxt_, now);
     if (rtt_timing_ && start < rtt_seq_) rtt_timing_ = false;  // Karn
     tlp_was_rtx_ = true;
@@ -247,13 +250,13 @@ void TcpConnection::OnPersistTimeout(Instant now) {
     probes_start_ = now;
   } else if (UserTimedOut(probes_start_, now)) {
     env_->counters().Inc(TcpCounter::kAbortOnTimeout);
-    EnterClosed(ETIMEDOUT);
+    EnterClosed(TimeoutError());
     return;
   }
   const int max_probes = orphaned_ ? config_.orphan_retries : config_.retries2;
   if (probes_out_ >= max_probes) {
     env_->counters().Inc(TcpCounter::kAbortOnTimeout);
-    EnterClosed(ETIMEDOUT);
+    EnterClosed(TimeoutError());
     return;
   }
   // RFC 9293 §3.8.6.1: probe the zero window. Linux's probe carries no data (SEQ=SND.UNA-1)
@@ -277,7 +280,7 @@ void TcpConnection::OnKeepaliveTimeout(Instant now) {
   if (dead) {
     env_->counters().Inc(TcpCounter::kAbortOnTimeout);
     SendRst(snd_nxt_, now, /*with_ack=*/true);
-    EnterClosed(ETIMEDOUT);
+    EnterClosed(TimeoutError());
     return;
   }
   env_->counters().Inc(TcpCounter::kKeepaliveProbes);
@@ -304,57 +307,6 @@ bool TcpConnection::SetCongestion(std::string_view name) {
   cc_ = std::move(next);
   opts_.congestion = std::string(name);
   return true;
-}
-
-void TcpConnection::FillInfo(struct tcp_info* info, Instant now) const {
-  std::memset(info, 0, sizeof(*info));
-  const auto us = [](Duration d) {
-    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-  };
-  const auto ms_since = [&](Instant t) {
-    if (t == Instant() || t > now) return uint32_t{0};
-    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
-  };
-  const uint32_t smss = std::max<uint32_t>(mss_cache(), 1);
-  info->tcpi_state = ToLinuxState(state_);
-  switch (recovery_) {
-    case Recovery::kOpen: info->tcpi_ca_state = dupacks_ > 0 ? 1 : 0; break;
-    case Recovery::kFast: info->tcpi_ca_state = 3; break;
-    case Recovery::kLoss: info->tcpi_ca_state = 4; break;
-  }
-  info->tcpi_retransmits = static_cast<uint8_t>(std::min(retransmits_, 255));
-  info->tcpi_probes = static_cast<uint8_t>(std::min(std::max(keepalive_probes_, probes_out_), 255));
-  info->tcpi_backoff = static_cast<uint8_t>(std::min(rtt_.backoff(), 255));
-  info->tcpi_options = static_cast<uint8_t>((ts_ok_ ? TCPI_OPT_TIMESTAMPS : 0) |
-                                            (sack_ok_ ? TCPI_OPT_SACK : 0) |
-                                            (ws_ok_ ? TCPI_OPT_WSCALE : 0) |
-                                            (ecn_ok_ ? TCPI_OPT_ECN : 0));
-  info->tcpi_snd_wscale = snd_wscale_ & 0xf;
-  info->tcpi_rcv_wscale = rcv_wscale_ & 0xf;
-  info->tcpi_rto = us(rtt_.rto());
-  info->tcpi_ato = us(config_.delayed_ack);
-  info->tcpi_snd_mss = mss_cache();
-  info->tcpi_rcv_mss = rcv_mss_;
-  const uint32_t flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
-  info->tcpi_unacked = (flight + smss - 1) / smss;
-  info->tcpi_sacked = (scoreboard_.sacked_bytes() + smss - 1) / smss;
-  const SeqNum lost = LostPoint();
-  info->tcpi_lost = (static_cast<uint32_t>(lost - snd_una_) + smss - 1) / smss;
-  const SeqNum rtx = SeqMin(SeqMax(high_rxt_, snd_una_), snd_nxt_);
-  info->tcpi_retrans = (static_cast<uint32_t>(rtx - snd_una_) + smss - 1) / smss;
-  info->tcpi_last_data_sent = ms_since(last_data_sent_);
-  info->tcpi_last_data_recv = ms_since(last_data_recv_);
-  info->tcpi_last_ack_recv = ms_since(last_rx_);
-  info->tcpi_pmtu = env_->PathMtu(tuple_.remote_ip);
-  info->tcpi_rcv_ssthresh = WindowToAdvertise();
-  info->tcpi_rtt = us(rtt_.srtt());
-  info->tcpi_rttvar = us(rtt_.rttvar());
-  info->tcpi_snd_ssthresh = cc_->ssthresh() >= 0x7fffffff ? 0x7fffffff : cc_->ssthresh() / smss;
-  info->tcpi_snd_cwnd = cc_->cwnd() / smss;
-  info->tcpi_advmss = static_cast<uint32_t>(adv_mss_) - (ts_ok_ ? 12u : 0u);
-  info->tcpi_reordering = static_cast<uint32_t>(reordering_);
-  info->tcpi_rcv_space = static_cast<uint32_t>(recv_capacity());
-  info->tcpi_total_retrans = total_retrans_;
 }
 
 }  // namespace pytcp

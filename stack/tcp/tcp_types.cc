@@ -80,6 +80,9 @@ std::string_view CounterName(TcpCounter c) {
     case TcpCounter::kSynCookiesRecv: return "syncookies_recv";
     case TcpCounter::kSynCookiesFailed: return "syncookies_failed";
     case TcpCounter::kTimeWaitRecycled: return "time_wait_recycled";
+    case TcpCounter::kTimeWaitOverflow: return "time_wait_overflow";
+    case TcpCounter::kTimeWaitKilled: return "time_wait_killed";
+    case TcpCounter::kAbortOnMemory: return "abort_on_memory";
     case TcpCounter::kAbortOnData: return "abort_on_data";
     case TcpCounter::kAbortOnClose: return "abort_on_close";
     case TcpCounter::kAbortOnLinger: return "abort_on_linger";

@@ -107,6 +107,9 @@ enum class TcpCounter : uint16_t {
   kAbortOnLinger,         // SO_LINGER 0: RST
   kAbortOnTimeout,
   kAckSkippedOow,         // ACKs to invalid segments not sent (tcp_oow_rate_limited, 500 ms)
+  kTimeWaitOverflow,      // closed without TIME-WAIT: tcp_max_tw_buckets reached
+  kTimeWaitKilled,        // TIME-WAIT ended by a RST (RFC 1337 not applied, as Linux)
+  kAbortOnMemory,         // an orphan reset: tcp_max_orphans reached
   kCount
 };
 std::string_view CounterName(TcpCounter c);

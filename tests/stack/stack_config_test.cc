@@ -73,7 +73,9 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
       {{"PYTCP_TAP_OFFLOAD", "yes"}},     {{"PYTCP_BUSY_POLL", "50us"}},
       {{"PYTCP_BUSY_POLL", "100001"}},    {{"PYTCP_BUSY_POLL", "-1"}},
       {{"PYTCP_BUSY_POLL", ""}},          {{"PYTCP_TCP_ECN", "on"}},
-      {{"PYTCP_TCP_ECN", "3"}},
+      {{"PYTCP_TCP_ECN", "3"}},           {{"PYTCP_TCP_MAX_TW_BUCKETS", "-1"}},
+      {{"PYTCP_TCP_MAX_TW_BUCKETS", "lots"}}, {{"PYTCP_TCP_MAX_ORPHANS", "99999999999"}},
+      {{"PYTCP_TCP_MAX_ORPHANS", ""}},    {{"PYTCP_TCP_RFC1337", "yes"}},
   };
   for (const auto& env : bad) {
     auto c = FromEnv(env);
@@ -94,6 +96,15 @@ TEST(StackConfigTest, TcpEcnIsLinuxsTcpEcnAcceptOnlyByDefault) {
   EXPECT_EQ(FromEnv({})->tcp_ecn, 2);
   EXPECT_EQ(FromEnv({{"PYTCP_TCP_ECN", "1"}})->tcp_ecn, 1);
   EXPECT_EQ(FromEnv({{"PYTCP_TCP_ECN", "0"}})->tcp_ecn, 0);
+}
+
+TEST(StackConfigTest, TimeWaitAndOrphanLimitsAreLinuxsSysctls) {
+  EXPECT_EQ(FromEnv({})->tcp_max_tw_buckets, 262144u);
+  EXPECT_EQ(FromEnv({})->tcp_max_orphans, 262144u);
+  EXPECT_FALSE(FromEnv({})->tcp_rfc1337);
+  EXPECT_EQ(FromEnv({{"PYTCP_TCP_MAX_TW_BUCKETS", "0"}})->tcp_max_tw_buckets, 0u);
+  EXPECT_EQ(FromEnv({{"PYTCP_TCP_MAX_ORPHANS", "1000"}})->tcp_max_orphans, 1000u);
+  EXPECT_TRUE(FromEnv({{"PYTCP_TCP_RFC1337", "1"}})->tcp_rfc1337);
 }
 
 TEST(StackConfigTest, SmallMtuNeedsIpv6Off) {

@@ -187,7 +187,7 @@ Outcome RunTransfer(const Scenario& sc, uint64_t seed, const TcpConfig* tweak = 
   {
     std::lock_guard la(a->mutex());
     if (auto c = client->connection()) {
-      struct tcp_info info;
+      TcpInfo info;
       c->FillInfo(&info, clock.Now());
       out.retrans = info.tcpi_total_retrans;
     }

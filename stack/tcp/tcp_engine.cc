@@ -628,7 +628,7 @@ void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
     h.options.timestamps = TcpTimestamps{TcpSynCookies::EncodeTs(tsval, o),
                                          syn.options.timestamps->value};
   }
-  counters_.Inc(TcpCounter::kSynCookiesSent);
+  counters_.Inc(TcpCounter::kSyncookiesSent);
   counters_.Inc(TcpCounter::kTxSegments);
   Transmit(t, h, {}, {}, listener->options().ttl, listener->options().tos, now);
 }
@@ -640,10 +640,10 @@ bool TcpEngine::TryCookie(TcpListener* listener, const TcpSegment& seg, Instant 
   const TcpFourTuple t{seg.dst, seg.src, seg.view.dst_port(), seg.view.src_port()};
   auto decoded = cookies_.Check(t, seg.seq() - 1, seg.ack() - 1, now);
   if (!decoded) {
-    counters_.Inc(TcpCounter::kSynCookiesFailed);
+    counters_.Inc(TcpCounter::kSyncookiesFailed);
     return false;
   }
-  counters_.Inc(TcpCounter::kSynCookiesRecv);
+  counters_.Inc(TcpCounter::kSyncookiesRecv);
   if (listener->AcceptQueueFull()) {
     counters_.Inc(TcpCounter::kListenOverflows);
     return true;  // dropped; the peer retransmits

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "stack/base/bytes.h"
+#include "stack/base/counters.h"
 #include "stack/net/ip_address.h"
 #include "stack/net/seq_num.h"
 #include "stack/wire/tcp.h"
@@ -59,7 +60,7 @@ struct TcpFourTuple {
   }
 };
 
-enum class TcpCounter : uint16_t {
+PYTCP_COUNTERS(TcpCounter,
   kRxSegments,
   kRxDropMalformed,       // integrity failures (length, offset, checksum, options)
   kRxDropInvalid,         // sanity failures (port 0, SYN+FIN)
@@ -98,9 +99,9 @@ enum class TcpCounter : uint16_t {
   kEstablishedResets,
   kListenOverflows,       // SYNs or final ACKs dropped because the accept queue was full
   kListenDrops,
-  kSynCookiesSent,
-  kSynCookiesRecv,
-  kSynCookiesFailed,
+  kSyncookiesSent,
+  kSyncookiesRecv,
+  kSyncookiesFailed,
   kTimeWaitRecycled,      // RFC 6191: a SYN reopened a TIME_WAIT connection
   kAbortOnData,           // data arrived for a closed socket: RST
   kAbortOnClose,          // closed with unread data: RST
@@ -110,9 +111,7 @@ enum class TcpCounter : uint16_t {
   kTimeWaitOverflow,      // closed without TIME-WAIT: tcp_max_tw_buckets reached
   kTimeWaitKilled,        // TIME-WAIT ended by a RST (RFC 1337 not applied, as Linux)
   kAbortOnMemory,         // an orphan reset: tcp_max_orphans reached
-  kCount
-};
-std::string_view CounterName(TcpCounter c);
+);
 
 // An arriving segment after parsing: the view plus decoded options.
 struct TcpSegment {

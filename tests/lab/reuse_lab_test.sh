@@ -68,12 +68,18 @@ read -r n2 r2 slow2 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP
 read -r n3 r3 slow3 < <(in_host timeout 30 python3 "$TMP/conns.py" "$LAB_PEER_IP4" "$LAB_HTTP_PORT" 3)
 best=$(awk -v a="$r2" -v b="$r3" 'BEGIN { print (a > b ? a : b) }')
 c1=$(curl_ms)
-# Known flake (issue 16 note, session 6): about one run in two on an idle machine, one
-# connection among the later programs' thousands waits for a SYN retransmission, and now
-# and then the curl right after them fails; not understood yet. The curl is tried once
-# more, and the check below bounds the waits to one in a thousand connections (the bug
-# this test guards made every reused four-tuple wait: 2-4 connections/s).
-if ((c1 == 99999)); then c1=$(curl_ms); fi
+# Known flake (issue 16 note): now and then the curl right after the programs takes a
+# second, or fails. Its capture (printed below) shows why: the peer answers the first SYN
+# at once, but the new program's stack reads that SYN-ACK only when its SYN timer fires a
+# second later (its ACK leaves with the same timestamp as the retransmitted SYN): a frame
+# left unread in the TAP, a lost wake-up of the in-process runtime at start-up, not the
+# TIME-WAIT reuse this test guards (that made every reused four-tuple wait: 2-4
+# connections/s). Until it is found, a failed or slow curl is tried once more; the check
+# below still fails when both are.
+if ((c1 == 99999 || c1 > c0 + 100)); then
+  echo "the curl after them took ${c1} ms; trying once more (known flake)"
+  c1=$(curl_ms)
+fi
 sleep 1
 kill "$dump" 2>/dev/null || true
 sleep 1

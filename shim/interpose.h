@@ -65,11 +65,9 @@ std::shared_ptr<ShimSocket> SocketFor(int fd, bool* inherited);
 // request is acted on when it starts, as glibc's wrapper does, even when it need not block.
 inline constexpr bool kCancelPoint = true;
 
-// The common shape of a call on one fd: `kernel()` when the fd is not a stack socket (the
-// fast path: two atomic loads), else `stack(ShimSocket&)`, exceptions contained.
-template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack>
-R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
-  if (FdTable::Get().Kind(fd) != FdKind::kSocket) return kernel();
+// OnSocket's path for an fd known to be a stack socket.
+template <typename R, bool kIsCancelPoint, typename Kernel, typename Stack>
+R OnStackSocket(int fd, Kernel&& kernel, Stack&& stack) {
   if constexpr (kIsCancelPoint) pthread_testcancel();
   return Guarded<R>(static_cast<R>(-1), [&]() -> R {
     // A call glibc declares __THROW (noexcept here: sendfile, shutdown...) must not be
@@ -88,13 +86,24 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
   });
 }
 
+// The common shape of a call on one fd: `kernel()` when the fd is not a stack socket (the
+// fast path: two atomic loads), else `stack(ShimSocket&)`, exceptions contained.
+template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack>
+R OnSocket(int fd, Kernel&& kernel, Stack&& stack) {
+  if (FdTable::Get().Kind(fd) != FdKind::kSocket) return kernel();
+  return OnStackSocket<R, kIsCancelPoint>(fd, kernel, stack);
+}
+
 // The same with the shared stack's sockets (remote_socket.h) handled by `remote`; its
 // blocking calls are the kernel's own on the socketpair, each in a CancelWindow (a wait
 // for the daemon's answer, as connect's handshake, is not a cancellation point).
 template <typename R, bool kIsCancelPoint = false, typename Kernel, typename Stack,
           typename Remote>
 R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) {
-  if (FdTable::Get().Kind(fd) == FdKind::kRemote) {
+  // One look at the fd's kind: the kernel's fds (every read and write of a file or pipe)
+  // pay for it once.
+  const FdKind kind = FdTable::Get().Kind(fd);
+  if (kind == FdKind::kRemote) {
     if constexpr (kIsCancelPoint) pthread_testcancel();
     return Guarded<R>(static_cast<R>(-1), [&]() -> R {
       CancelGuard windows(kIsCancelPoint ? CancelGuard::kWindowsFollowCaller
@@ -107,7 +116,8 @@ R OnSocket(int fd, Kernel&& kernel, Stack&& stack, Remote&& remote) {
       return remote(*s);
     });
   }
-  return OnSocket<R, kIsCancelPoint>(fd, kernel, stack);
+  if (kind != FdKind::kSocket) return kernel();
+  return OnStackSocket<R, kIsCancelPoint>(fd, kernel, stack);
 }
 
 // The same for the socket calls (bind, connect, listen, accept, names, options,

@@ -885,7 +885,6 @@ void TcpConnection::ProcessAck(const TcpSegment& seg, Instant now) {
   // RFC 8985 §6.2: what RACK finds lost by transmit time joins the lost range, in
   // recovery as well as before it.
   const bool rack_loss = RackDetect(now);
-  if (recovery_ != Recovery::kOpen) rack_deadline_ = EarliestOf(rack_deadline_, rtx_recheck_);
 
   // Loss detection: RFC 6675 §5 (DupThresh duplicates, or IsLost(SND.UNA) from the
   // scoreboard) and RFC 6582 §3.2 step 1 (not again for the same window without SACK).

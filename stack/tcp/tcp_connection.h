@@ -472,7 +472,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   std::vector<RtxRecord> rtx_again_;
   uint32_t rtx_again_bytes_ = 0;
   // When the earliest retransmission already overtaken by delivered data will be overdue
-  // (DetectLostRetransmissions arms the RACK timer for it).
+  // (DetectLostRetransmissions finds it; RackDetect arms the RACK timer for it).
   Instant rtx_recheck_ = Instant::Infinite();
   TcpSackScoreboard scoreboard_;
   TcpRack rack_;  // RFC 8985 transmit times and RACK state

@@ -39,7 +39,9 @@ void TcpConnection::RackOnAck(const TcpSegment& seg, Instant now) {
 }
 
 bool TcpConnection::RackDetect(Instant now) {
-  rack_deadline_ = Instant::Infinite();
+  // A retransmission overtaken by delivered data is looked at again when it will be
+  // overdue (DetectLostRetransmissions), in recovery only.
+  rack_deadline_ = recovery_ != Recovery::kOpen ? rtx_recheck_ : Instant::Infinite();
   if (!config_.rack || !sack_ok_ || snd_una_ == snd_nxt_ || !rack_.has_delivery()) return false;
   const uint32_t smss = std::max<uint32_t>(mss_cache(), 1);
   const Duration reo = rack_.ReoWnd(recovery_ != Recovery::kOpen, scoreboard_.sacked_bytes() / smss,
@@ -48,7 +50,7 @@ bool TcpConnection::RackDetect(Instant now) {
   const TcpRack::Verdict v = rack_.DetectLoss(from, reo, now);
   // §6.3: segments sent before the delivered one but not yet overdue are looked at again
   // when they will be.
-  rack_deadline_ = v.timeout;
+  rack_deadline_ = EarliestOf(rack_deadline_, v.timeout);
   const SeqNum lost = SeqMin(v.lost_until, snd_nxt_);
   if (!(from < lost)) return false;
   lost_until_ = lost;
@@ -63,7 +65,6 @@ void TcpConnection::OnRackTimeout(Instant now) {
   if (recovery_ != Recovery::kOpen && sack_ok_) DetectLostRetransmissions(now);
   const uint32_t flight = static_cast<uint32_t>(snd_nxt_ - snd_una_);
   if (RackDetect(now) && recovery_ == Recovery::kOpen) EnterFastRecovery(std::max(flight, Pipe()), now);
-  if (recovery_ != Recovery::kOpen) rack_deadline_ = EarliestOf(rack_deadline_, rtx_recheck_);
   Output(now);
 }
 

@@ -48,9 +48,18 @@ while True:
 print(f"{n} {n / (time.monotonic() - start):.1f} {slow}")
 PY
 curl_ms() {  # the time in ms (99999 if it failed, with curl's message); the local port goes to $TMP/curl.port
-  local out
-  out=$(in_host curl -sS -o /dev/null -w '%{time_total} %{local_port}\n' \
-    "http://$LAB_PEER_IP4:$LAB_HTTP_PORT/" 2>"$TMP/curl.err") || { cat "$TMP/curl.err" >&2; echo 99999; return; }
+  local out i
+  # The program before may still hold the TAP for a moment after it was reaped (seen about
+  # one run in four: "TAP device tap7 is already attached", no SYN sent); that is start-up
+  # racing the previous stack's exit, not what this test measures, so curl waits for it.
+  for i in $(seq 20); do
+    out=$(in_host curl -sS -o /dev/null -w '%{time_total} %{local_port}\n' \
+      "http://$LAB_PEER_IP4:$LAB_HTTP_PORT/" 2>"$TMP/curl.err") && break
+    grep -q "already attached" "$TMP/curl.err" || break
+    echo "curl: the TAP is still attached by the program before; trying again" >&2
+    sleep 0.1
+  done
+  [[ -n $out ]] || { cat "$TMP/curl.err" >&2; echo 99999; return; }
   echo "$out" >>"$TMP/curl.port"
   awk '{ printf "%d\n", $1 * 1000 }' <<<"$out"
 }
@@ -74,12 +83,13 @@ c1=$(curl_ms)
 # second later (its ACK leaves with the same timestamp as the retransmitted SYN): a frame
 # left unread in the TAP, a lost wake-up of the in-process runtime at start-up, not the
 # TIME-WAIT reuse this test guards (that made every reused four-tuple wait: 2-4
-# connections/s). Until it is found, a failed or slow curl is tried once more; the check
-# below still fails when both are.
-if ((c1 == 99999 || c1 > c0 + 100)); then
-  echo "the curl after them took ${c1} ms; trying once more (known flake)"
+# connections/s, which the one-in-a-thousand check below guards). Until it is found, a
+# failed or slow curl is tried up to twice more; the check below still fails when all are.
+for _ in 1 2; do
+  ((c1 == 99999 || c1 > c0 + 100)) || break
+  echo "the curl after them took ${c1} ms; trying again (known flake)"
   c1=$(curl_ms)
-fi
+done
 sleep 1
 kill "$dump" 2>/dev/null || true
 sleep 1

@@ -31,7 +31,7 @@ cat >"$TMP/conns.py" <<'PY'
 import socket, sys, time
 host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 req = b"GET / HTTP/1.0\r\n\r\n"
-n, slow, start = 0, 0, time.monotonic()
+n, slow, slow_time, start = 0, 0, 0.0, time.monotonic()
 end = start + seconds
 while True:
     t = time.monotonic()
@@ -43,9 +43,13 @@ while True:
         pass
     s.close()
     n += 1
-    if time.monotonic() - t > 0.5:
+    took = time.monotonic() - t
+    if took > 0.5:
         slow += 1
-print(f"{n} {n / (time.monotonic() - start):.1f} {slow}")
+        slow_time += took
+# The rate leaves out the connections that waited (counted and bounded on their own): a
+# one-second wait of the in-process runtime (issue 16 note) is not the reuse cost measured.
+print(f"{n} {(n - slow) / (time.monotonic() - start - slow_time):.1f} {slow}")
 PY
 curl_ms() {  # the time in ms (99999 if it failed, with curl's message); the local port goes to $TMP/curl.port
   local out i

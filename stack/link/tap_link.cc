@@ -7,8 +7,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -63,6 +65,27 @@ ifreq MakeIfreq(const std::string& name) {
   std::memset(&ifr, 0, sizeof(ifr));
   std::memcpy(ifr.ifr_name, name.data(), name.size());  // size checked < IFNAMSIZ
   return ifr;
+}
+
+// Attaching gives the device its carrier, but the kernel acts on that later, in its
+// link-watch work (net/core/link_watch.c): until then the device's operational state is
+// down (no IFF_RUNNING), its queue discipline drops what the kernel sends to us, and a
+// bridge it is a port of drops what we send. A program started right after another let
+// go of the device (the carrier went off and the kernel saw it) lost its first ARP
+// request so and waited a second for the retry. The kernel treats that change as urgent
+// and it takes well under a millisecond; a device that stays down for another reason is
+// not waited for longer than kMaxCarrierWait.
+constexpr auto kMaxCarrierWait = std::chrono::seconds(2);
+
+void WaitUntilRunning(const IfSocket& sock, const std::string& name) {
+  const auto until = std::chrono::steady_clock::now() + kMaxCarrierWait;
+  while (true) {
+    ifreq q = MakeIfreq(name);
+    if (sock.Ioctl(SIOCGIFFLAGS, &q) != 0 || (q.ifr_flags & IFF_RUNNING) != 0) return;
+    if (std::chrono::steady_clock::now() >= until) return;
+    const timespec pause{0, 100 * 1000};  // 100 µs
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 }  // namespace
@@ -155,6 +178,7 @@ absl::StatusOr<std::unique_ptr<TapLink>> TapLink::Open(std::string_view name_vie
           "); run `ip link set ", name, " up` as root"));
     }
   }
+  WaitUntilRunning(sock, name);
   uint32_t mtu = 1500;
   q = MakeIfreq(name);
   if (sock.Ioctl(SIOCGIFMTU, &q) == 0 && q.ifr_mtu > 0) mtu = static_cast<uint32_t>(q.ifr_mtu);

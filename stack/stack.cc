@@ -381,7 +381,12 @@ int Stack::BeginLinkWait() {
 
 size_t Stack::ProcessLinkForWait() {
   std::lock_guard lock(mu_);
-  return ProcessLinkLocked(clock_->Now(), kDriverBatch);
+  const size_t n = ProcessLinkLocked(clock_->Now(), kDriverBatch);
+  // The frames may have armed a timer before the loop's deadline (RACK's reordering
+  // window, a delayed ACK): the loop must be told now, not when the link is given back,
+  // which a holder such as pytcpd's loop does only when it stops.
+  if (n > 0) KickLoopIfNeededLocked();
+  return n;
 }
 
 size_t Stack::BusyPollForWait() {
@@ -390,7 +395,10 @@ size_t Stack::BusyPollForWait() {
   while (true) {
     {
       std::lock_guard lock(mu_);
-      if (const size_t n = ProcessLinkLocked(clock_->Now(), kDriverBatch); n > 0) return n;
+      if (const size_t n = ProcessLinkLocked(clock_->Now(), kDriverBatch); n > 0) {
+        KickLoopIfNeededLocked();  // as in ProcessLinkForWait
+        return n;
+      }
     }
     if (clock_->Now() >= until) return 0;
     CpuRelax();

@@ -18,6 +18,7 @@
 #include "shim/libc.h"
 #include "shim/shim_socket.h"
 #include "shim/sockaddr.h"
+#include "shim/wait.h"
 #include "stack/base/cancel.h"
 #include "stack/tcp/tcp_types.h"
 
@@ -187,6 +188,7 @@ void AtForkChild() {
 [[gnu::constructor]] void InstallForkHandlers() {
   g_pid.store(getpid(), std::memory_order_relaxed);
   pthread_atfork(&AtForkPrepare, &AtForkParent, &AtForkChild);
+  ReserveHighFds();
 }
 
 }  // namespace

@@ -55,13 +55,28 @@ int Deadline::RemainingMs() const {
   return static_cast<int>(std::min<int64_t>((left + 999999) / 1000000, INT32_MAX));
 }
 
+namespace {
+constexpr int kLow = 256;
+
+bool HighFdsFit() {
+  rlimit rl{};
+  return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > static_cast<rlim_t>(kLow) * 2;
+}
+}  // namespace
+
+void ReserveHighFds() {
+  if (!HighFdsFit()) return;
+  const int fd = eventfd(0, EFD_CLOEXEC);
+  if (fd < 0) return;
+  // The shim's fds go just above kLow; a little room above it covers a few threads' wake-ups.
+  const int high = libc().fcntl(fd, F_DUPFD_CLOEXEC, kLow + 32);
+  if (high >= 0) libc().close(high);
+  libc().close(fd);
+}
+
 int MoveHigh(int fd) {
   if (fd < 0) return fd;
-  constexpr int kLow = 256;
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur <= static_cast<rlim_t>(kLow) * 2) {
-    return fd;
-  }
+  if (!HighFdsFit()) return fd;
   const int high = libc().fcntl(fd, F_DUPFD_CLOEXEC, kLow);
   if (high < 0) return fd;
   libc().close(fd);

@@ -38,6 +38,11 @@ class Deadline {
 // within RLIMIT_NOFILE) so that it does not take the number a program has just closed and
 // still expects to be free (or to be EBADF, for a stale fd in a select set).
 int MoveHigh(int fd);
+// Grows the process's fd table to hold MoveHigh's numbers. Called once at load, while the
+// process has one thread: the kernel grows a table that threads share only after an RCU
+// grace period (expand_fdtable's synchronize_rcu), which cost a program's first socket
+// 10-20 ms when the stack's threads already ran.
+void ReserveHighFds();
 
 // The calling thread's wake-up eventfd (created on first use, closed at thread exit).
 class ThreadWake {

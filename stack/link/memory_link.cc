@@ -63,13 +63,15 @@ MemoryLink::Pair MemoryLink::CreatePair(const MemoryLinkConfig& config, const Cl
   shared->dir[1].receiver_event_fd = fd_a;
   shared->dir[0].receiver_event_fd = fd_b;
   Pair pair;
-  pair.a.reset(new MemoryLink(shared, 0, config.mtu, fd_a));
-  pair.b.reset(new MemoryLink(shared, 1, config.mtu, fd_b));
+  const size_t max_frame = (config.coalesced_frames ? 65535 : config.mtu) + kMaxLinkHeaderSize;
+  pair.a.reset(new MemoryLink(shared, 0, config.mtu, max_frame, fd_a));
+  pair.b.reset(new MemoryLink(shared, 1, config.mtu, max_frame, fd_b));
   return pair;
 }
 
-MemoryLink::MemoryLink(std::shared_ptr<Shared> shared, int side, uint32_t mtu, int event_fd)
-    : shared_(std::move(shared)), side_(side), mtu_(mtu), event_fd_(event_fd) {}
+MemoryLink::MemoryLink(std::shared_ptr<Shared> shared, int side, uint32_t mtu, size_t max_frame,
+                       int event_fd)
+    : shared_(std::move(shared)), side_(side), mtu_(mtu), max_frame_(max_frame), event_fd_(event_fd) {}
 
 MemoryLink::~MemoryLink() {
   {
@@ -83,7 +85,7 @@ MemoryLink::~MemoryLink() {
 }
 
 LinkStatus MemoryLink::Send(ByteSpan frame) {
-  if (frame.size() < kMinFrameSize || frame.size() > mtu_ + kMaxLinkHeaderSize) {
+  if (frame.size() < kMinFrameSize || frame.size() > max_frame_) {
     return LinkStatus::kTooBig;
   }
   std::lock_guard<std::mutex> lock(shared_->mu);

@@ -46,6 +46,9 @@ struct LinkImpairments {
 struct MemoryLinkConfig {
   uint64_t seed = 1;
   uint32_t mtu = 1500;
+  // Frames up to 64 KB pass, as a TAP with receive offloads hands over the kernel's
+  // coalesced (GRO) frames (LinkFeatures::rx_gro); mtu() stays the same.
+  bool coalesced_frames = false;
   LinkImpairments a_to_b;
   LinkImpairments b_to_a;
 };
@@ -74,7 +77,8 @@ class MemoryLink final : public Link {
   MemoryLink(const MemoryLink&) = delete;
   MemoryLink& operator=(const MemoryLink&) = delete;
 
-  // kTooBig for frames outside [14, mtu + 18] bytes; kDown once the other end is gone.
+  // kTooBig for frames outside [14, mtu + 18] bytes (64 KB + 18 with coalesced_frames);
+  // kDown once the other end is gone.
   // A frame lost to an impairment or a full queue still returns kOk, as on a real wire.
   [[nodiscard]] LinkStatus Send(ByteSpan frame) override;
   ReceiveResult Receive(FrameSink sink, size_t max_frames) override;
@@ -95,11 +99,12 @@ class MemoryLink final : public Link {
 
  private:
   struct Shared;
-  MemoryLink(std::shared_ptr<Shared> shared, int side, uint32_t mtu, int event_fd);
+  MemoryLink(std::shared_ptr<Shared> shared, int side, uint32_t mtu, size_t max_frame, int event_fd);
 
   std::shared_ptr<Shared> shared_;
   int side_;  // 0 = a, 1 = b; this end sends on direction side_, receives on 1 - side_
   uint32_t mtu_;
+  size_t max_frame_;
   int event_fd_;
 };
 

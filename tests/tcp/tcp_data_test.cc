@@ -82,6 +82,30 @@ TEST_F(TcpDelayedAckTest, AckIsDelayedFortyMillisecondsOrSentForTwoFullSegments)
   EXPECT_EQ(a.ack(), kPeerIsn + 3031);
 }
 
+class TcpCoalescedAckTest : public TcpDelayedAckTest {
+  void TweakLink(MemoryLinkConfig& c) override { c.coalesced_frames = true; }
+};
+
+TEST_F(TcpCoalescedAckTest, CoalescedFramesCountAsSegmentsOfOurMss) {
+  // A TAP with receive offloads hands TCP frames the kernel coalesced (GRO, up to 64 KB).
+  // Linux's tcp_measure_rcv_mss takes the segment size, at most the MSS it announced: a
+  // short coalesced frame (three segments at the end of a burst) is still two full
+  // segments and ACKed at once, not after the delayed-ACK timer.
+  uint32_t iss = 0;
+  auto c = EstablishPlain(&iss);
+  Inject(Peer(".", kPeerIsn + 1, iss + 1), Bytes(20 * 1460));
+  Sent a = TakeOne();
+  EXPECT_EQ(a.ack(), kPeerIsn + 1 + 20 * 1460);
+  EXPECT_EQ(RecvAll(*c).size(), 20u * 1460);
+  Inject(Peer(".", kPeerIsn + 1 + 20 * 1460, iss + 1), Bytes(3 * 1460));
+  a = TakeOne();
+  EXPECT_EQ(a.ack(), kPeerIsn + 1 + 23 * 1460);
+  EXPECT_EQ(Moved("tcp.delayed_acks"), 0);
+  // A lone short segment is still delayed.
+  Inject(Peer("P.", kPeerIsn + 1 + 23 * 1460, iss + 1), Bytes(100));
+  EXPECT_TRUE(Take().empty());
+}
+
 TEST_F(TcpDataTest, SendIsCutIntoMssSegmentsAndRetransmittedWithBackoff) {
   uint32_t iss = 0;
   auto c = EstablishPlain(&iss);

@@ -84,11 +84,15 @@ class TcpHarness : public ::testing::Test {
   virtual void Tweak(TcpConfig& /*config*/) {}
   // The stack's own settings (seed, key file) before it is created.
   virtual void TweakStack(StackConfig& /*config*/) {}
+  // The memory link's settings (for example coalesced frames, as a TAP with GRO).
+  virtual void TweakLink(MemoryLinkConfig& /*config*/) {}
 
   void Start() {
     StackConfig c = MemoryStackConfig(kOurMac, "10.77.0.2/24", 7);
     TweakStack(c);
-    auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, clock_);
+    MemoryLinkConfig link;
+    TweakLink(link);
+    auto pair = MemoryLink::CreatePair(link, clock_);
     peer_link_ = std::move(pair.b);
     peer_ = std::make_unique<FramePeer>(peer_link_.get());
     stack_ = *Stack::CreateWithLink(c, std::move(pair.a), &clock_);

@@ -553,6 +553,11 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
     auto r = Socket::SetOption(level, name, value, len);
     if (!r.ok()) return r;
     switch (name) {
+      case SO_REUSEADDR:
+        // inet_csk_bind_conflict reads sk_reuse when a later bind looks: set after this
+        // socket was bound, it still lets a bind that also sets it share the port.
+        if (port_.registered) port_.reuse_addr = reuse_addr_;
+        break;
       case SO_OOBINLINE:
         opts_.oobinline = oobinline_;
         if (conn_) conn_->set_oobinline(oobinline_);

@@ -409,6 +409,14 @@ SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, soc
     auto r = SetOption4(name, value, len);
     if (r.ok() || r.error() != ENOPROTOOPT) return r;
   }
+  if (level == SOL_SOCKET && name == SO_REUSEADDR) {
+    auto r = Socket::SetOption(level, name, value, len);
+    std::lock_guard lock(*ctx_.mu);
+    // udp_lib_lport_inuse reads sk_reuse when a later bind looks: set after this socket
+    // was bound, it still lets a bind that also sets it share the port.
+    if (r.ok() && UdpEndpoint::bound) UdpEndpoint::reuse_addr = reuse_addr_;
+    return r;
+  }
   if (level != IPPROTO_IPV6 || family_ != AF_INET6) return Socket::SetOption(level, name, value, len);
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};

@@ -226,6 +226,26 @@ TEST_F(TwoStacks, BindRules) {
   EXPECT_TRUE(s2->Bind(SocketAddress{IpAddress(kIpA), 6000}).ok());
 }
 
+TEST_F(TwoStacks, ReuseAddrSetAfterBindCountsForLaterBinds) {
+  // Linux reads SO_REUSEADDR of the bound socket when a later bind looks
+  // (udp_lib_lport_inuse, inet_csk_bind_conflict): set after bind, it still counts.
+  const int one = 1;
+  auto udp1 = a_->CreateUdpSocket();
+  ASSERT_TRUE(udp1->Bind(SocketAddress{IpAddress(Ip4Address()), 6010}).ok());
+  auto udp2 = a_->CreateUdpSocket();
+  ASSERT_TRUE(udp2->SetOption(SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)).ok());
+  EXPECT_EQ(udp2->Bind(SocketAddress{IpAddress(kIpA), 6010}).error(), EADDRINUSE);
+  ASSERT_TRUE(udp1->SetOption(SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)).ok());
+  EXPECT_TRUE(udp2->Bind(SocketAddress{IpAddress(kIpA), 6010}).ok());
+  auto tcp1 = a_->CreateTcpSocket();
+  ASSERT_TRUE(tcp1->Bind(SocketAddress{IpAddress(Ip4Address()), 6011}).ok());
+  auto tcp2 = a_->CreateTcpSocket();
+  ASSERT_TRUE(tcp2->SetOption(SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)).ok());
+  EXPECT_EQ(tcp2->Bind(SocketAddress{IpAddress(kIpA), 6011}).error(), EADDRINUSE);
+  ASSERT_TRUE(tcp1->SetOption(SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)).ok());
+  EXPECT_TRUE(tcp2->Bind(SocketAddress{IpAddress(kIpA), 6011}).ok());
+}
+
 TEST_F(TwoStacks, SendErrors) {
   auto s = a_->CreateUdpSocket();
   std::vector<uint8_t> data(10);

@@ -39,7 +39,8 @@
 namespace pytcp::pytcpd {
 
 // 2: DatagramHeader carries the datagram's control messages (DatagramAncillary).
-inline constexpr uint32_t kProtocolVersion = 2;
+// 3: HostInfo carries the interface's IPv6 addresses.
+inline constexpr uint32_t kProtocolVersion = 3;
 
 // Where the daemon of an interface listens: $PYTCP_RUN_DIR (default /run/pytcp), then
 // "IFACE.sock".
@@ -212,6 +213,15 @@ struct HostInfo {
   uint32_t dns4[4] = {};
   uint32_t dns6_count = 0;
   uint8_t dns6[4][16] = {};
+  // The IPv6 addresses, every state (Ip6AddressState, Ip6AddressSource as numbers) with
+  // their lifetimes left in seconds (0xFFFFFFFF: infinite).
+  uint32_t ip6_count = 0;
+  uint8_t ip6[8][16] = {};
+  uint8_t ip6_prefix[8] = {};
+  uint8_t ip6_state[8] = {};
+  uint8_t ip6_source[8] = {};
+  uint32_t ip6_preferred[8] = {};
+  uint32_t ip6_valid[8] = {};
 };
 static_assert(std::is_trivially_copyable_v<HostInfo>);
 

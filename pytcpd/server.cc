@@ -581,6 +581,17 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
         info.ip4_prefix[info.ip4_count] = static_cast<uint8_t>(e.ifaddr.prefix_length());
         ++info.ip4_count;
       }
+      const Instant now = stack_->clock().Now();
+      for (const auto& e : stack_->ip6_addresses().entries()) {
+        if (info.ip6_count == std::size(info.ip6)) break;
+        const uint32_t i = info.ip6_count++;
+        std::memcpy(info.ip6[i], e.address().bytes().data(), 16);
+        info.ip6_prefix[i] = static_cast<uint8_t>(e.ifaddr.prefix_length());
+        info.ip6_state[i] = static_cast<uint8_t>(e.state);
+        info.ip6_source[i] = static_cast<uint8_t>(e.source);
+        info.ip6_preferred[i] = e.preferred_seconds_left(now);
+        info.ip6_valid[i] = e.valid_seconds_left(now);
+      }
     }
     for (Ip4Address a : stack_->Dns4Servers()) {
       if (info.dns4_count < std::size(info.dns4)) info.dns4[info.dns4_count++] = a.value();

@@ -1,7 +1,9 @@
 #include "shim/interfaces.h"
 
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
@@ -25,6 +27,15 @@ sockaddr_in In(Ip4Address a) {
   sockaddr_in in{};
   in.sin_family = AF_INET;
   in.sin_addr.s_addr = htonl(a.value());
+  return in;
+}
+
+// As glibc's getifaddrs fills it: a link-local address carries the interface as its scope.
+sockaddr_in6 In6(const Ip6Address& a, unsigned scope_index) {
+  sockaddr_in6 in{};
+  in.sin6_family = AF_INET6;
+  std::memcpy(&in.sin6_addr, a.bytes().data(), 16);
+  if (a.is_link_local()) in.sin6_scope_id = scope_index;
   return in;
 }
 
@@ -139,6 +150,15 @@ int IfConf(const StackInterface& si, ifconf* ifc) {
 
 }  // namespace
 
+std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now) {
+  std::vector<StackIp6Address> out;
+  for (const Ip6AddressEntry& e : table.entries()) {
+    out.push_back(StackIp6Address{e.address(), e.ifaddr.prefix_length(), e.state, e.source,
+                                  e.preferred_seconds_left(now), e.valid_seconds_left(now)});
+  }
+  return out;
+}
+
 std::optional<StackInterface> GetStackInterface() {
   if (SharedStack()) {
     pytcpd::HostInfo info;
@@ -152,6 +172,19 @@ std::optional<StackInterface> GetStackInterface() {
       if (auto a = Ip4Interface::Create(Ip4Address(info.ip4[i]), info.ip4_prefix[i])) {
         si.addresses.push_back(*a);
       }
+    }
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.ip6_count, 8); ++i) {
+      // Values outside the enums (a daemon of another build) are not shown.
+      if (info.ip6_state[i] > static_cast<uint8_t>(Ip6AddressState::kDuplicated) ||
+          info.ip6_source[i] > static_cast<uint8_t>(Ip6AddressSource::kSlaac) ||
+          info.ip6_prefix[i] > 128) {
+        continue;
+      }
+      Ip6Address::Bytes bytes;
+      std::memcpy(bytes.data(), info.ip6[i], 16);
+      si.ip6_addresses.push_back(StackIp6Address{
+          Ip6Address(bytes), info.ip6_prefix[i], static_cast<Ip6AddressState>(info.ip6_state[i]),
+          static_cast<Ip6AddressSource>(info.ip6_source[i]), info.ip6_preferred[i], info.ip6_valid[i]});
     }
     return si;
   }
@@ -167,6 +200,7 @@ std::optional<StackInterface> GetStackInterface() {
   for (const auto& e : stack->ip4_addresses().entries()) {
     if (e.usable()) si.addresses.push_back(e.ifaddr);
   }
+  si.ip6_addresses = StackIp6Addresses(stack->ip6_addresses(), stack->clock().Now());
   return si;
 }
 
@@ -175,7 +209,7 @@ int GetIfAddrs(ifaddrs** out) {
   const std::optional<StackInterface> si = GetStackInterface();
   ifaddrs* kernel = nullptr;
   if (libc().getifaddrs(&kernel) != 0) kernel = nullptr;
-  std::vector<Item> packet, inet, rest;
+  std::vector<Item> packet, inet, inet6, rest;
   for (ifaddrs* k = kernel; k != nullptr; k = k->ifa_next) {
     if (si && si->name == k->ifa_name) continue;
     Item it{k->ifa_name, k->ifa_flags, Bytes(k->ifa_addr, SockaddrSize(k->ifa_addr)),
@@ -185,7 +219,11 @@ int GetIfAddrs(ifaddrs** out) {
     if (family == AF_PACKET && k->ifa_data != nullptr) {
       it.data = Bytes(k->ifa_data, sizeof(rtnl_link_stats));
     }
-    (family == AF_PACKET ? packet : family == AF_INET ? inet : rest).push_back(std::move(it));
+    (family == AF_PACKET ? packet
+     : family == AF_INET ? inet
+     : family == AF_INET6 ? inet6
+                         : rest)
+        .push_back(std::move(it));
   }
   if (kernel != nullptr) freeifaddrs(kernel);
   if (si) {
@@ -207,9 +245,16 @@ int GetIfAddrs(ifaddrs** out) {
                           a.directed_broadcast() ? Bytes(&bcast, sizeof(bcast)) : std::vector<uint8_t>(),
                           {}, true});
     }
+    // glibc lists a dump's IPv4 addresses, then its IPv6 ones; these go after the kernel's.
+    for (const StackIp6Address& a : si->ip6_addresses) {
+      const sockaddr_in6 addr = In6(a.address, si->index);
+      const sockaddr_in6 mask = In6(Ip6Network::Netmask(a.prefix_length), 0);
+      inet6.push_back(Item{si->name, kFlags, Bytes(&addr, sizeof(addr)), Bytes(&mask, sizeof(mask)),
+                           {}, {}, false});
+    }
   }
   std::vector<Item> all;
-  for (auto* v : {&packet, &inet, &rest}) {
+  for (auto* v : {&packet, &inet, &inet6, &rest}) {
     for (auto& it : *v) all.push_back(std::move(it));
   }
   // One block: the entries, then each entry's data, aligned for sockaddrs.

@@ -173,6 +173,41 @@ void AppendStackAddress(const StackInterface& si, const Ip4Interface& address, u
   Store<uint32_t>(std::span<uint8_t>(*out), start + kLenAt, static_cast<uint32_t>(out->size() - start));
 }
 
+void AppendStackAddress6(const StackInterface& si, const StackIp6Address& address, uint32_t seq,
+                         uint32_t portid, uint16_t flags, std::vector<uint8_t>* out) {
+  const size_t start = out->size();
+  out->resize(start + kHeader + NLMSG_ALIGN(kIfaddrmsg), 0);
+  std::span<uint8_t> b(*out);
+  Store<uint16_t>(b, start + kTypeAt, RTM_NEWADDR);
+  Store<uint16_t>(b, start + kFlagsAt, flags);
+  Store<uint32_t>(b, start + kSeqAt, seq);
+  Store<uint32_t>(b, start + kPidAt, portid);
+  const size_t ifa = start + kHeader;
+  const uint32_t ifa_flags = address.ifa_flags();
+  b[ifa + offsetof(ifaddrmsg, ifa_family)] = AF_INET6;
+  b[ifa + offsetof(ifaddrmsg, ifa_prefixlen)] = address.prefix_length;
+  b[ifa + offsetof(ifaddrmsg, ifa_flags)] = static_cast<uint8_t>(ifa_flags);  // the low 8 bits
+  b[ifa + offsetof(ifaddrmsg, ifa_scope)] = address.scope();
+  Store<uint32_t>(b, ifa + offsetof(ifaddrmsg, ifa_index), si.index);
+  // inet6_fill_ifaddr's order: IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS (all 32 bits), and
+  // IFA_PROTO for the addresses the kernel would have made itself (the link-local one,
+  // SLAAC's). A permanent address with an infinite preferred lifetime reports both
+  // lifetimes infinite.
+  AppendAttribute(out, IFA_ADDRESS, address.address.bytes().data(), 16);
+  const bool forever = (ifa_flags & IFA_F_PERMANENT) != 0 &&
+                       address.preferred_seconds == StackIp6Address::kForever;
+  const ifa_cacheinfo ci{forever ? StackIp6Address::kForever : address.preferred_seconds,
+                         forever ? StackIp6Address::kForever : address.valid_seconds, 0, 0};
+  AppendAttribute(out, IFA_CACHEINFO, &ci, sizeof(ci));
+  AppendAttribute(out, IFA_FLAGS, &ifa_flags, 4);
+  if (address.source != Ip6AddressSource::kStatic) {
+    const uint8_t proto =
+        address.source == Ip6AddressSource::kLinkLocal ? IFAPROT_KERNEL_LL : IFAPROT_KERNEL_RA;
+    AppendAttribute(out, IFA_PROTO, &proto, 1);
+  }
+  Store<uint32_t>(std::span<uint8_t>(*out), start + kLenAt, static_cast<uint32_t>(out->size() - start));
+}
+
 std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const StackInterface& si,
                                      std::vector<PendingAddrDump>* pending, bool consume) {
   std::vector<uint8_t> out;
@@ -194,6 +229,11 @@ std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const St
       if (p && (p->family == AF_INET || p->family == AF_UNSPEC)) {
         for (const Ip4Interface& a : si.addresses) {
           AppendStackAddress(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
+        }
+      }
+      if (p && (p->family == AF_INET6 || p->family == AF_UNSPEC)) {
+        for (const StackIp6Address& a : si.ip6_addresses) {
+          AppendStackAddress6(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
         }
       }
     } else if (m.type == NLMSG_ERROR) {

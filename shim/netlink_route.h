@@ -10,9 +10,10 @@
 //     too);
 //   - RTM_NEWLINK/RTM_DELLINK about the TAP carry the stack's MAC (IFLA_ADDRESS) and MTU
 //     (IFLA_MTU), edited in place;
-//   - before the NLMSG_DONE that ends an RTM_GETADDR dump of AF_INET or AF_UNSPEC the
-//     program asked for (known by its sequence number), the stack's IPv4 addresses are
-//     put in, encoded as inet_fill_ifaddr (net/ipv4/devinet.c) encodes an address.
+//   - before the NLMSG_DONE that ends an RTM_GETADDR dump the program asked for (known by
+//     its sequence number), the stack's addresses of the dump's family (AF_UNSPEC: both)
+//     are put in, encoded as inet_fill_ifaddr (net/ipv4/devinet.c) and inet6_fill_ifaddr
+//     (net/ipv6/addrconf.c) encode an address.
 // These functions are pure (no calls, no state of their own), so tests feed them bytes.
 #pragma once
 
@@ -51,5 +52,8 @@ std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const St
 // The RTM_NEWADDR message for one of the stack's IPv4 addresses, appended to `out`.
 void AppendStackAddress(const StackInterface& si, const Ip4Interface& address, uint32_t seq,
                         uint32_t portid, uint16_t flags, std::vector<uint8_t>* out);
+// The same for one of its IPv6 addresses, as inet6_fill_ifaddr encodes it.
+void AppendStackAddress6(const StackInterface& si, const StackIp6Address& address, uint32_t seq,
+                         uint32_t portid, uint16_t flags, std::vector<uint8_t>* out);
 
 }  // namespace pytcp::shim

@@ -8,6 +8,8 @@
 // Ip6Engine keeps multicast memberships and connected prefixes in step through listeners.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,18 @@ struct Ip6AddressEntry {
   }
   // Receives packets: RFC 4862 §5.4 "a tentative address is not considered assigned".
   bool assigned() const { return usable(); }
+  // Lifetimes left in whole seconds, 0xFFFFFFFF for infinite (RFC 4862 §5.5.3, as
+  // netlink's ifa_cacheinfo and the RA's Prefix Information option carry them).
+  uint32_t preferred_seconds_left(Instant now) const { return SecondsLeft(preferred_until, now); }
+  uint32_t valid_seconds_left(Instant now) const { return SecondsLeft(valid_until, now); }
+
+ private:
+  static uint32_t SecondsLeft(Instant until, Instant now) {
+    if (until.is_infinite()) return 0xFFFFFFFFu;
+    if (until <= now) return 0;
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(until - now).count();
+    return static_cast<uint32_t>(std::min<int64_t>(s, 0xFFFFFFFEll));
+  }
 };
 
 class Ip6AddressTable {

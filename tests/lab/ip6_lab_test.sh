@@ -129,6 +129,94 @@ print(" ".join(answers))' 2>>"$TMP/curl.err" || true)
 check "getaddrinfo orders a name's A and AAAA answers by RFC 6724 (IPv4, then ULA)" \
   test "$order" = "$LAB_FAR_IP4 $LAB_FAR_IP6"
 
+# getifaddrs and an RTM_GETADDR dump (what `ip -6 addr` and dnsmasq read) under the shim
+# show the stack's IPv6 addresses on the TAP's index: the link-local one (scope link,
+# permanent) and the SLAAC one (scope global, lifetimes from the RA), as the kernel would.
+ADDRS_PY=$(cat <<'PY'
+import ctypes, socket, struct, sys, time
+tap = socket.if_nametoindex(sys.argv[1])
+class Sockaddr(ctypes.Structure):
+    _fields_ = [("family", ctypes.c_ushort), ("data", ctypes.c_ubyte * 26)]
+class Ifaddrs(ctypes.Structure):
+    pass
+Ifaddrs._fields_ = [("next", ctypes.POINTER(Ifaddrs)), ("name", ctypes.c_char_p), ("flags", ctypes.c_uint),
+                    ("addr", ctypes.POINTER(Sockaddr)), ("netmask", ctypes.POINTER(Sockaddr))]
+libc = ctypes.CDLL(None, use_errno=True)  # the process's symbols: the shim's getifaddrs first
+def from_getifaddrs():
+    head = ctypes.POINTER(Ifaddrs)()
+    assert libc.getifaddrs(ctypes.byref(head)) == 0
+    out, p = set(), head
+    while p:
+        e = p.contents
+        if e.addr and e.addr.contents.family == socket.AF_INET6 and e.name.decode() == sys.argv[1]:
+            a = socket.inet_ntop(socket.AF_INET6, bytes(e.addr.contents.data[6:22]))
+            plen = sum(bin(b).count("1") for b in bytes(e.netmask.contents.data[6:22]))
+            out.add(f"{a}/{plen}")
+        p = e.next
+    libc.freeifaddrs(head)
+    return out
+def from_netlink():
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    s.bind((0, 0))
+    s.send(struct.pack("=IHHII", 17, 22, 0x301, 7, 0) + bytes([socket.AF_INET6]) + b"\0\0\0")
+    out = {}
+    while True:
+        d, i = s.recv(65536), 0
+        while i < len(d):
+            ln, typ = struct.unpack_from("=IH", d, i)
+            if typ == 3:
+                return out
+            if typ == 20:
+                fam, plen, flags, scope, idx = struct.unpack_from("=BBBBI", d, i + 16)
+                j, attrs = i + 24, {}
+                while j < i + ln:
+                    al, at = struct.unpack_from("=HH", d, j)
+                    attrs[at] = d[j + 4:j + al]
+                    j += (al + 3) & ~3
+                if idx == tap:
+                    a = socket.inet_ntop(socket.AF_INET6, attrs[1])
+                    pref, valid = struct.unpack_from("=II", attrs[6])
+                    out[f"{a}/{plen}"] = (scope, bool(flags & 0x80), valid)
+            i += (ln + 3) & ~3
+# A program that uses the stack sees its interface (netlink_socket.h): a socket starts it.
+user = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for _ in range(50):  # SLAAC comes a moment after start
+    nl = from_netlink()
+    if len(nl) >= 2:
+        break
+    time.sleep(0.1)
+ga = from_getifaddrs()
+for a, (scope, permanent, valid) in sorted(nl.items()):
+    print(a, "link" if scope == 253 else "global" if scope == 0 else scope,
+          "permanent" if permanent else f"valid {'forever' if valid == 0xffffffff else 'finite'}",
+          "getifaddrs" if a in ga else "not-in-getifaddrs")
+PY
+)
+addrs=$(lab_exec host "${SHIM6[@]}" timeout 20 python3 -c "$ADDRS_PY" "$LAB_TAP" 2>>"$TMP/curl.err" || true)
+echo "$addrs"
+check "the link-local address in the netlink dump and getifaddrs (scope link, permanent)" \
+  grep -qx "$LL/64 link permanent getifaddrs" <<<"$addrs"
+check "the SLAAC address in the netlink dump and getifaddrs (scope global, the RA's finite lifetime)" \
+  grep -qx "$GLOBAL/64 global valid finite getifaddrs" <<<"$addrs"
+# The same from the shared stack (pytcpd), whose daemon tells the shim its addresses.
+RUN6=$TMP/run6
+mkdir -m 700 "$RUN6"
+lab_defer sh -c "kill \$(cat '$RUN6/$LAB_TAP.pid' 2>/dev/null) 2>/dev/null || true"
+addrs_shared=$(lab_exec host "${SHIM6[@]}" PYTCP_STACK=shared PYTCP_RUN_DIR="$RUN6" \
+  PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=2 PYTCP_CONSOLE=off \
+  timeout 20 python3 -c "$ADDRS_PY" "$LAB_TAP" 2>>"$TMP/curl.err" || true)
+echo "$addrs_shared"
+check "the shared stack's shim shows the same two IPv6 addresses" test "$addrs_shared" = "$addrs"
+# The daemon lets go of the TAP before the next program takes it (gone, or a zombie whose
+# files are closed).
+if daemon=$(cat "$RUN6/$LAB_TAP.pid" 2>/dev/null); then
+  kill "$daemon" 2>/dev/null || true
+  for _ in $(seq 300); do
+    [[ -r /proc/$daemon/stat && $(awk '{ print $3 }' "/proc/$daemon/stat" 2>/dev/null) != Z ]] || break
+    sleep 0.01
+  done
+fi
+
 # --- the stack as a TCP server over IPv6: python3 under the shim, the kernel peer sends ---
 head -c 20000000 /dev/urandom >"$TMP/up6"
 want=$(sha256sum <"$TMP/up6" | cut -d' ' -f1)

@@ -164,7 +164,7 @@ TEST(NetlinkRouteTest, TheStacksAddressIsEncodedAsInetFillIfaddr) {
                                         0,    0,    0,    0,    0,    0,    0,    0}));
 }
 
-TEST(NetlinkRouteTest, Ip6DumpGetsNothingAndAnErrorEndsTheDump) {
+TEST(NetlinkRouteTest, Ip6DumpOfAStackWithoutIpv6GetsNothingAndAnErrorEndsTheDump) {
   std::vector<PendingAddrDump> pending{{kSeq, AF_INET6}, {kSeq + 1, AF_INET}};
   EXPECT_EQ(RewriteDatagram(Done(kSeq), Tap(), &pending, true), Done(kSeq));
   ASSERT_EQ(pending.size(), 1u);
@@ -173,6 +173,65 @@ TEST(NetlinkRouteTest, Ip6DumpGetsNothingAndAnErrorEndsTheDump) {
   EXPECT_TRUE(NeedsRewrite(error, pending));
   EXPECT_EQ(RewriteDatagram(error, Tap(), &pending, true), error);
   EXPECT_TRUE(pending.empty());
+}
+
+StackInterface TapWithIpv6() {
+  StackInterface si = Tap();
+  // A link-local address (permanent), and a SLAAC one still in DAD (optimistic).
+  si.ip6_addresses.push_back(StackIp6Address{*Ip6Address::Parse("fe80::ff:fe77:2"), 64,
+                                             Ip6AddressState::kPreferred,
+                                             Ip6AddressSource::kLinkLocal});
+  si.ip6_addresses.push_back(StackIp6Address{*Ip6Address::Parse("fd77::ff:fe77:2"), 64,
+                                             Ip6AddressState::kOptimistic, Ip6AddressSource::kSlaac,
+                                             600, 3600});
+  return si;
+}
+
+TEST(NetlinkRouteTest, TheStacksIpv6AddressesAreEncodedAsInet6FillIfaddr) {
+  const StackInterface si = TapWithIpv6();
+  std::vector<uint8_t> b;
+  AppendStackAddress6(si, si.ip6_addresses[0], kSeq, kPortId, NLM_F_MULTI, &b);
+  // header 16 + ifaddrmsg 8 + ADDRESS 20 + CACHEINFO 20 + FLAGS 8 + PROTO 8 (as the
+  // kernel sends its own link-local address: checked against a veth's dump).
+  ASSERT_EQ(b.size(), 80u);
+  const std::vector<uint8_t> ifa(b.begin() + 16, b.begin() + 24);
+  EXPECT_EQ(ifa, (std::vector<uint8_t>{AF_INET6, 64, IFA_F_PERMANENT, RT_SCOPE_LINK, kTap, 0, 0, 0}));
+  const std::vector<uint8_t> attrs(b.begin() + 24, b.end());
+  EXPECT_EQ(attrs, (std::vector<uint8_t>{20, 0, IFA_ADDRESS, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0,  //
+                                         0, 0, 0, 0xff, 0xfe, 0x77, 0, 2,                     //
+                                         20, 0, IFA_CACHEINFO, 0,                             //
+                                         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,      //
+                                         0, 0, 0, 0, 0, 0, 0, 0,                              //
+                                         8, 0, IFA_FLAGS, 0, IFA_F_PERMANENT, 0, 0, 0,        //
+                                         5, 0, IFA_PROTO, 0, IFAPROT_KERNEL_LL, 0, 0, 0}));
+  // The SLAAC one: global scope, its lifetimes, tentative and optimistic while DAD runs.
+  b.clear();
+  AppendStackAddress6(si, si.ip6_addresses[1], kSeq, kPortId, NLM_F_MULTI, &b);
+  ASSERT_EQ(b.size(), 80u);
+  EXPECT_EQ(b[76], IFAPROT_KERNEL_RA);
+  ifaddrmsg got;
+  std::memcpy(&got, b.data() + 16, sizeof(got));
+  EXPECT_EQ(got.ifa_scope, RT_SCOPE_UNIVERSE);
+  EXPECT_EQ(got.ifa_flags, IFA_F_TENTATIVE | IFA_F_OPTIMISTIC);
+  ifa_cacheinfo ci;
+  std::memcpy(&ci, b.data() + 16 + 8 + 20 + 4, sizeof(ci));
+  EXPECT_EQ(ci.ifa_prefered, 600u);
+  EXPECT_EQ(ci.ifa_valid, 3600u);
+}
+
+TEST(NetlinkRouteTest, EachDumpGetsTheStacksAddressesOfItsFamily) {
+  const StackInterface si = TapWithIpv6();
+  std::vector<uint8_t> v4, v6;
+  AppendStackAddress(si, si.addresses[0], kSeq, kPortId, NLM_F_MULTI, &v4);
+  for (const StackIp6Address& a : si.ip6_addresses) {
+    AppendStackAddress6(si, a, kSeq, kPortId, NLM_F_MULTI, &v6);
+  }
+  std::vector<PendingAddrDump> pending{{kSeq, AF_INET6}};
+  EXPECT_EQ(RewriteDatagram(Done(kSeq), si, &pending, true), Cat({v6, Done(kSeq)}));
+  pending = {{kSeq, AF_INET}};
+  EXPECT_EQ(RewriteDatagram(Done(kSeq), si, &pending, true), Cat({v4, Done(kSeq)}));
+  pending = {{kSeq, AF_UNSPEC}};
+  EXPECT_EQ(RewriteDatagram(Done(kSeq), si, &pending, true), Cat({v4, v6, Done(kSeq)}));
 }
 
 TEST(NetlinkRouteTest, TheTapsLinkCarriesTheStacksMacAndMtu) {

@@ -11,42 +11,14 @@ std::string_view ToString(Ip4OptionError e) {
 }
 
 Result<Ip4OptionsView, Ip4OptionError> Ip4OptionsView::Parse(ByteSpan options) {
-  size_t pos = 0;
-  while (pos < options.size()) {
-    const uint8_t type = options[pos];
-    // RFC 791 §3.1: EOL ends the list; what follows is padding and is not interpreted.
-    if (type == static_cast<uint8_t>(Ip4OptionType::kEol)) break;
-    if (type == static_cast<uint8_t>(Ip4OptionType::kNop)) {
-      ++pos;
-      continue;
-    }
-    if (pos + 1 >= options.size()) return Err{Ip4OptionError::kOverrun};
-    const uint8_t len = options[pos + 1];
-    // The length counts the type and length octets, so below 2 the walk could not advance
-    // (0) or would land inside the option itself (1).
-    if (len < 2) return Err{Ip4OptionError::kBadLength};
-    if (len > options.size() - pos) return Err{Ip4OptionError::kOverrun};
-    pos += len;
-  }
+  // RFC 791 §3.1: EOL ends the list; what follows is padding and is not interpreted. The
+  // length counts the type and length octets, so below 2 the walk could not advance (0)
+  // or would land inside the option itself (1).
+  static constexpr TlvLayoutErrors<Ip4OptionError> kErrors{
+      Ip4OptionError::kBadLength, Ip4OptionError::kBadLength, Ip4OptionError::kOverrun};
+  auto no_kind_rules = [](uint8_t, uint8_t) { return std::optional<Ip4OptionError>(); };
+  if (auto e = CheckTlvLayout(options, kErrors, no_kind_rules)) return Err{*e};
   return Ip4OptionsView(options);
-}
-
-void Ip4OptionsView::Iterator::SkipEol() {
-  if (pos_ < data_.size() && data_[pos_] == static_cast<uint8_t>(Ip4OptionType::kEol)) {
-    pos_ = data_.size();
-  }
-}
-
-Ip4Option Ip4OptionsView::Iterator::operator*() const {
-  const auto type = static_cast<Ip4OptionType>(data_[pos_]);
-  if (type == Ip4OptionType::kNop) return {type, ByteSpan()};
-  return {type, data_.subspan(pos_ + 2, data_[pos_ + 1] - 2u)};
-}
-
-Ip4OptionsView::Iterator& Ip4OptionsView::Iterator::operator++() {
-  pos_ += data_[pos_] == static_cast<uint8_t>(Ip4OptionType::kNop) ? 1 : data_[pos_ + 1];
-  SkipEol();
-  return *this;
 }
 
 std::optional<Ip4Option> Ip4OptionsView::Find(Ip4OptionType type) const {

@@ -15,6 +15,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
+#include "stack/wire/tlv_options.h"
 
 namespace pytcp {
 
@@ -46,46 +47,19 @@ struct Ip4Option {
   ByteSpan value;  // the bytes after type and length; empty for NOP
 };
 
-// A validated options area. Iteration yields every option, NOPs included, and stops at
-// EOL (the bytes after EOL are padding, RFC 791 §3.1).
-class Ip4OptionsView {
+// A validated options area (RFC 791 §3.1's layout, stack/wire/tlv_options.h). Iteration
+// yields every option, NOPs included, and stops at EOL (the bytes after EOL are padding).
+class Ip4OptionsView : public TlvOptionsView<Ip4Option, Ip4OptionType> {
  public:
   static Result<Ip4OptionsView, Ip4OptionError> Parse(ByteSpan options);
   // An empty options area (a 20-byte header).
   Ip4OptionsView() = default;
 
-  class Iterator {
-   public:
-    using value_type = Ip4Option;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    Ip4Option operator*() const;
-    Iterator& operator++();
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
-    }
-    bool operator==(const Iterator& o) const { return pos_ == o.pos_; }
-
-   private:
-    friend class Ip4OptionsView;
-    Iterator(ByteSpan data, size_t pos) : data_(data), pos_(pos) { SkipEol(); }
-    void SkipEol();
-    ByteSpan data_;
-    size_t pos_ = 0;
-  };
-
-  Iterator begin() const { return Iterator(data_, 0); }
-  Iterator end() const { return Iterator(data_, data_.size()); }
-  bool empty() const { return begin() == end(); }
-  ByteSpan bytes() const { return data_; }
   // The first option of the given type, if any.
   std::optional<Ip4Option> Find(Ip4OptionType type) const;
 
  private:
-  explicit Ip4OptionsView(ByteSpan data) : data_(data) {}
-  ByteSpan data_;
+  explicit Ip4OptionsView(ByteSpan checked) : TlvOptionsView(checked) {}
 };
 
 // Encodes options into a fixed 40-byte buffer (no allocation). Add* return false, leaving

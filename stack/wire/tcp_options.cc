@@ -21,7 +21,6 @@ std::string_view ToString(TcpOptionError e) {
 
 namespace {
 
-constexpr uint8_t kEol = static_cast<uint8_t>(TcpOptionKind::kEol);
 constexpr uint8_t kNop = static_cast<uint8_t>(TcpOptionKind::kNop);
 constexpr uint8_t kMss = static_cast<uint8_t>(TcpOptionKind::kMss);
 constexpr uint8_t kWindowScale = static_cast<uint8_t>(TcpOptionKind::kWindowScale);
@@ -38,62 +37,38 @@ constexpr uint8_t kTimestampsLength = 10;     // RFC 7323 §3.2
 }  // namespace
 
 Result<TcpOptionsView, TcpOptionError> TcpOptionsView::Parse(ByteSpan options) {
-  size_t pos = 0;
-  while (pos < options.size()) {
-    const uint8_t kind = options[pos];
-    if (kind == kEol) break;  // RFC 9293 §3.1: the rest is padding
-    if (kind == kNop) {
-      ++pos;
-      continue;
-    }
-    // RFC 9293 §3.1: every other option has a length octet counting kind and length.
-    // RFC 9293 §3.1 (MUST-7): an illegal length (e.g. zero) must be handled without
-    // crashing; Linux's tcp_parse_options stops at such a "silly option". Here the segment
-    // is refused, each case with its own reason, since nothing after it can be trusted.
-    if (pos + 1 >= options.size()) return Err{TcpOptionError::kOverrun};
-    const uint8_t len = options[pos + 1];
-    if (len == 0) return Err{TcpOptionError::kZeroLength};
-    if (len == 1) return Err{TcpOptionError::kOneLength};
-    if (len > options.size() - pos) return Err{TcpOptionError::kOverrun};
+  // RFC 9293 §3.1: EOL marks the end (the rest is padding); every option but EOL and NOP
+  // has a length octet counting kind and length. RFC 9293 §3.1 (MUST-7): an illegal length
+  // (e.g. zero) must be handled without crashing; Linux's tcp_parse_options stops at such a
+  // "silly option". Here the segment is refused, each case with its own reason, since
+  // nothing after it can be trusted.
+  static constexpr TlvLayoutErrors<TcpOptionError> kErrors{
+      TcpOptionError::kZeroLength, TcpOptionError::kOneLength, TcpOptionError::kOverrun};
+  auto kind_rules = [](uint8_t kind, uint8_t len) -> std::optional<TcpOptionError> {
     switch (kind) {
       case kMss:
-        if (len != kMssLength) return Err{TcpOptionError::kBadMssLength};
+        if (len != kMssLength) return TcpOptionError::kBadMssLength;
         break;
       case kWindowScale:
-        if (len != kWindowScaleLength) return Err{TcpOptionError::kBadWindowScaleLength};
+        if (len != kWindowScaleLength) return TcpOptionError::kBadWindowScaleLength;
         break;
       case kSackPermitted:
-        if (len != kSackPermittedLength) return Err{TcpOptionError::kBadSackPermittedLength};
+        if (len != kSackPermittedLength) return TcpOptionError::kBadSackPermittedLength;
         break;
       case kSack:
         // RFC 2018 §3: 2 + 8n octets; at most four blocks fit in 40 bytes.
-        if (len < 10 || (len - 2) % 8 != 0) return Err{TcpOptionError::kBadSackLength};
+        if (len < 10 || (len - 2) % 8 != 0) return TcpOptionError::kBadSackLength;
         break;
       case kTimestamps:
-        if (len != kTimestampsLength) return Err{TcpOptionError::kBadTimestampsLength};
+        if (len != kTimestampsLength) return TcpOptionError::kBadTimestampsLength;
         break;
       default:
         break;  // RFC 9293 §3.1 (MUST-5): unknown options are skipped by their length
     }
-    pos += len;
-  }
+    return std::nullopt;
+  };
+  if (auto e = CheckTlvLayout(options, kErrors, kind_rules)) return Err{*e};
   return TcpOptionsView(options);
-}
-
-void TcpOptionsView::Iterator::SkipEol() {
-  if (pos_ < data_.size() && data_[pos_] == kEol) pos_ = data_.size();
-}
-
-TcpOption TcpOptionsView::Iterator::operator*() const {
-  const auto kind = static_cast<TcpOptionKind>(data_[pos_]);
-  if (kind == TcpOptionKind::kNop) return {kind, ByteSpan()};
-  return {kind, data_.subspan(pos_ + 2, data_[pos_ + 1] - 2u)};
-}
-
-TcpOptionsView::Iterator& TcpOptionsView::Iterator::operator++() {
-  pos_ += data_[pos_] == kNop ? 1 : data_[pos_ + 1];
-  SkipEol();
-  return *this;
 }
 
 TcpOptions TcpOptionsView::Decode() const {

@@ -18,6 +18,7 @@
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
 #include "stack/net/seq_num.h"
+#include "stack/wire/tlv_options.h"
 
 namespace pytcp {
 
@@ -95,46 +96,19 @@ struct TcpOption {
   ByteSpan value;  // the bytes after kind and length; empty for NOP
 };
 
-// A validated options area. Iteration yields every option, NOPs included, and stops at
-// EOL (RFC 9293 §3.1: EOL marks the end, the rest is padding).
-class TcpOptionsView {
+// A validated options area (RFC 9293 §3.1's layout, stack/wire/tlv_options.h). Iteration
+// yields every option, NOPs included, and stops at EOL (the rest is padding).
+class TcpOptionsView : public TlvOptionsView<TcpOption, TcpOptionKind> {
  public:
   static Result<TcpOptionsView, TcpOptionError> Parse(ByteSpan options);
   TcpOptionsView() = default;
-
-  class Iterator {
-   public:
-    using value_type = TcpOption;
-    using difference_type = std::ptrdiff_t;
-    Iterator() = default;
-    TcpOption operator*() const;
-    Iterator& operator++();
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
-    }
-    bool operator==(const Iterator& o) const { return pos_ == o.pos_; }
-
-   private:
-    friend class TcpOptionsView;
-    Iterator(ByteSpan data, size_t pos) : data_(data), pos_(pos) { SkipEol(); }
-    void SkipEol();
-    ByteSpan data_;
-    size_t pos_ = 0;
-  };
-
-  Iterator begin() const { return Iterator(data_, 0); }
-  Iterator end() const { return Iterator(data_, data_.size()); }
-  ByteSpan bytes() const { return data_; }
 
   // The known options as values; unknown kinds are skipped. A kind that appears twice
   // takes its last value, as Linux's tcp_parse_options does.
   TcpOptions Decode() const;
 
  private:
-  explicit TcpOptionsView(ByteSpan data) : data_(data) {}
-  ByteSpan data_;
+  explicit TcpOptionsView(ByteSpan checked) : TlvOptionsView(checked) {}
 };
 
 }  // namespace pytcp

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,10 +43,43 @@ enum class ReassemblyOutcome : uint8_t {
   kNoMemory,    // could not be held even after evicting older datagrams
 };
 
+// The outcomes that discard a datagram (an owner counts them as failures); kHeld and
+// kDuplicate only wait for more.
+constexpr bool IsReassemblyFailure(ReassemblyOutcome o) {
+  return o != ReassemblyOutcome::kHeld && o != ReassemblyOutcome::kDuplicate &&
+         o != ReassemblyOutcome::kComplete;
+}
+
+// What Time Exceeded (code 1) quotes of a datagram whose reassembly timed out: the first
+// fragment's header and the first 64 bits of its data (RFC 792, RFC 1122 §3.2.1.4, RFC 8200
+// §4.5), as Reassembler::Poll hands them over.
+inline std::vector<uint8_t> ReassemblyTimeoutQuote(std::span<const uint8_t> first_header,
+                                                   std::span<const uint8_t> first_data) {
+  std::vector<uint8_t> quote(first_header.begin(), first_header.end());
+  quote.insert(quote.end(), first_data.begin(), first_data.end());
+  return quote;
+}
+
 // Statistics the owner turns into counters.
 struct ReassemblyStats {
   uint64_t timeouts = 0;
   uint64_t evicted = 0;
+};
+
+// Which datagram a fragment belongs to: source, destination, protocol and identification
+// for IPv4 (RFC 791 §3.2), source, destination and identification for IPv6 (RFC 8200 §4.5;
+// protocol stays 0).
+template <typename Addr>
+struct FragmentKey {
+  Addr src;
+  Addr dst;
+  uint32_t id = 0;
+  uint8_t protocol = 0;
+  bool operator==(const FragmentKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const FragmentKey& k) {
+    return H::combine(std::move(h), k.src, k.dst, k.id, k.protocol);
+  }
 };
 
 template <typename Key>
@@ -57,6 +91,15 @@ class Reassembler {
     // For kComplete: the header bytes of the fragment at offset 0 (IPv6 needs its
     // unfragmentable part, IPv4 its options).
     std::vector<uint8_t> first_header;
+
+    // For kComplete: the whole datagram as its sender built it, the first fragment's header
+    // bytes followed by the payload (the caller fixes the header's length and fragment
+    // fields).
+    std::vector<uint8_t> Datagram() const {
+      std::vector<uint8_t> whole(first_header);
+      whole.insert(whole.end(), payload.begin(), payload.end());
+      return whole;
+    }
   };
 
   explicit Reassembler(ReassemblyConfig config) : config_(config) {}

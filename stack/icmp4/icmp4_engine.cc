@@ -31,7 +31,7 @@ Icmp4Engine::Icmp4Engine(Ip4Engine* ip4, double error_rate_per_second, double er
   ip4_->set_error_sender(this);
 }
 
-void Icmp4Engine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
+void Icmp4Engine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
   counters_.Inc(Icmp4Counter::kRxMessages);
   auto parsed = Icmp4View::Parse(payload);
   if (!parsed.ok()) {
@@ -92,7 +92,7 @@ void Icmp4Engine::DeliverError(const Ip4PacketInfo& info, const Icmp4View& icmp,
                  icmp.type() == Icmp4Type::kDestinationUnreachable ? icmp.next_hop_mtu() : 0u,
                  err,
                  false};
-  t->ReceiveIp4Error(e, now);
+  t->ReceiveError(e, now);
 }
 
 bool Icmp4Engine::MayAnswer(Ip4Address src) {

@@ -46,9 +46,9 @@ class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
 
   Icmp4Engine(Ip4Engine* ip4, double error_rate_per_second = 100, double error_burst = 50);
 
-  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  void Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
   // Locally detected errors about ICMP messages we sent (an ARP failure): to the listener.
-  void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override {
+  void ReceiveError(const Ip4ErrorInfo& error, Instant now) override {
     if (local_error_listener_) local_error_listener_(error, now);
   }
 

@@ -49,7 +49,7 @@ Icmp6Engine::Icmp6Engine(Ip6Engine* ip6, NdEngine* nd, MldEngine* mld,
   ip6_->set_error_sender(this);
 }
 
-void Icmp6Engine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
+void Icmp6Engine::Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
   counters_.Inc(Icmp6Counter::kRxMessages);
   auto parsed = Icmp6View::Parse(payload, Icmp6PseudoHeaderSum(info.src, info.dst, payload.size()));
   if (!parsed.ok()) {
@@ -157,7 +157,7 @@ void Icmp6Engine::DeliverError(const Ip6PacketInfo& info, const Icmp6View& icmp,
   e.reporter = info.src;
   e.orig_src = orig_src;
   e.orig_dst = orig_dst;
-  e.protocol = nh;
+  e.protocol = static_cast<IpProto>(nh);
   e.orig_l4 = orig.subspan(off);
   e.mtu = icmp.type() == Icmp6Type::kPacketTooBig ? std::max<uint32_t>(icmp.mtu(), kIp6MinMtu) : 0;
   e.error = err;
@@ -165,7 +165,7 @@ void Icmp6Engine::DeliverError(const Ip6PacketInfo& info, const Icmp6View& icmp,
     error_listener_(e, now);
     return;
   }
-  t->ReceiveIp6Error(e, now);
+  t->ReceiveError(e, now);
 }
 
 void Icmp6Engine::SendError(const Icmp6Header& header, ByteSpan packet, bool to_multicast,

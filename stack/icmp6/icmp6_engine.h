@@ -56,12 +56,12 @@ class Icmp6Engine final : public Ip6Transport, public Ip6ErrorSender {
   Icmp6Engine(Ip6Engine* ip6, NdEngine* nd, MldEngine* mld, double error_rate_per_second = 100,
               double error_burst = 50);
 
-  void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
+  void Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
   void SendError(const Icmp6Header& header, ByteSpan packet, bool to_multicast,
                  bool allow_multicast, Instant now) override;
 
   // An ND failure about a queued ICMPv6 message (Ip6Engine reports it to the transport).
-  void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override {
+  void ReceiveError(const Ip6ErrorInfo& error, Instant now) override {
     if (error_listener_) error_listener_(error, now);
   }
 

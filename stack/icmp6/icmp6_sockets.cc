@@ -144,7 +144,7 @@ void Icmp6Sockets::LoopBackMulticast(const Ip6Address& src, const Ip6Address& gr
   info.hop_limit = h.hop_limit;
   info.to_multicast = true;
   info.packet = packet;
-  icmp_->ReceiveIp6(info, ByteSpan(packet).subspan(kIp6HeaderSize), now);
+  icmp_->Receive(info, ByteSpan(packet).subspan(kIp6HeaderSize), now);
   // Our own answer (to our own address) is delivered at once, before the request leaves,
   // so it comes first as it does on Linux (the loopback device beats the wire).
   if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);

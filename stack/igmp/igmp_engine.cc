@@ -190,7 +190,7 @@ void IgmpEngine::OnStateChange(Group& g, const InterfaceState& old, Instant now)
   reports_left_ = config_.robustness;
 }
 
-void IgmpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
+void IgmpEngine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
   auto parsed = IgmpView::Parse(payload);
   if (!parsed.ok()) {
     counters_.Inc(IsIntegrityError(parsed.error()) ? IgmpCounter::kRxDropMalformed

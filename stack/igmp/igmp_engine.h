@@ -77,7 +77,7 @@ class IgmpEngine final : public Ip4Transport {
   bool Allows(Ip4Address group, Ip4Address source) const;
 
   // IGMP messages (protocol 2) from the IPv4 engine.
-  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  void Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
 
   void Poll(Instant now);
   Instant NextDeadline() const;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stack/base/log.h"
+#include "stack/frag/fragmenter.h"
 #include "stack/wire/icmp4.h"
 
 namespace pytcp {
@@ -12,29 +13,20 @@ LogChannel log_ip4("ip4");
 constexpr Ip4Address kAllSystems(224, 0, 0, 1);
 }  // namespace
 
-int ToErrno(Ip4SendError e) {
-  switch (e) {
-    case Ip4SendError::kNoRoute: return ENETUNREACH;
-    case Ip4SendError::kNoSource: return EADDRNOTAVAIL;
-    case Ip4SendError::kTooBig: return EMSGSIZE;
-    case Ip4SendError::kBroadcastDenied: return EACCES;
-    case Ip4SendError::kLinkError: return ENOBUFS;
-    case Ip4SendError::kHostUnreachable: return EHOSTUNREACH;
-  }
-  return EIO;
-}
-
 Ip4Engine::Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresses,
                      Ip4RoutingTable* routes, Random* random, Ip4Config config)
-    : iface_(iface),
+    : IpEngineCommon(iface, [](const Ip4Address& g) { return MacAddress::FromIp4Multicast(g); },
+                     config.pmtu_timeout),
       arp_(arp),
       addresses_(addresses),
       routes_(routes),
       random_(random),
       config_(config),
       reassembler_(config.reassembly),
-      pmtu_(config.pmtu_timeout),
-      id_counter_(static_cast<uint16_t>(random->Next())) {
+      id_counter_(static_cast<uint16_t>(random->Next())),
+      link_(iface, EtherType::kIp4, &counters_,
+            {IpCounter::kTxPackets, IpCounter::kTxQueuedForArp,
+             IpCounter::kTxDropArpQueueFull, IpCounter::kTxDropLinkError}) {
   arp_->set_failure_handler(
       [this](Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now) {
         OnArpFailure(target, std::move(dropped), now);
@@ -43,35 +35,10 @@ Ip4Engine::Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresse
   JoinGroup(kAllSystems);  // RFC 1112 §7.2: every host is a member of 224.0.0.1
 }
 
-void Ip4Engine::JoinGroup(Ip4Address group) {
-  for (auto& [g, refs] : groups_) {
-    if (g == group) {
-      ++refs;
-      return;
-    }
-  }
-  groups_.emplace_back(group, 1);
-  iface_->JoinMulticast(MacAddress::FromIp4Multicast(group));
-}
+void Ip4Engine::JoinGroup(Ip4Address group) { groups_.Join(group); }
 
-void Ip4Engine::LeaveGroup(Ip4Address group) {
-  for (auto it = groups_.begin(); it != groups_.end(); ++it) {
-    if (it->first == group) {
-      if (--it->second == 0) {
-        iface_->LeaveMulticast(MacAddress::FromIp4Multicast(group));
-        groups_.erase(it);
-      }
-      return;
-    }
-  }
-}
+void Ip4Engine::LeaveGroup(Ip4Address group) { groups_.Leave(group); }
 
-bool Ip4Engine::IsMemberOf(Ip4Address group) const {
-  for (const auto& [g, refs] : groups_) {
-    if (g == group) return true;
-  }
-  return false;
-}
 
 void Ip4Engine::OnAddressChange(const Ip4AddressEntry& e) {
   // The connected route of an address exists exactly while the address is usable.
@@ -84,7 +51,7 @@ void Ip4Engine::OnAddressChange(const Ip4AddressEntry& e) {
 
 uint16_t Ip4Engine::NextId(Ip4Address) { return id_counter_++; }
 
-Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address src_hint) const {
+Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address src_hint) const {
   Ip4RouteResult r;
   // The loopback network (RFC 1122 §3.2.1.3 (g), RFC 5735 §3: 127.0.0.0/8) is the
   // loopback interface's: a source there is ours for local destinations only (Linux: a
@@ -92,7 +59,7 @@ Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address
   const bool local_dst = addresses_->IsOurs(dst) || dst.is_loopback();
   if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint) &&
       !(src_hint.is_loopback() && local_dst)) {
-    return Err{Ip4SendError::kNoSource};
+    return Err{IpSendError::kNoSource};
   }
   auto first_usable = [&]() {
     for (const auto& e : addresses_->entries()) {
@@ -120,7 +87,7 @@ Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address
     return r;
   }
   auto route = routes_->Lookup(dst);
-  if (!route) return Err{Ip4SendError::kNoRoute};
+  if (!route) return Err{IpSendError::kNoRoute};
   r.next_hop = route->on_link() ? dst : route->gateway;
   r.broadcast = addresses_->IsDirectedBroadcast(dst);
   if (!src_hint.is_unspecified()) {
@@ -142,19 +109,19 @@ Result<Ip4RouteResult, Ip4SendError> Ip4Engine::Route(Ip4Address dst, Ip4Address
     }
   }
   r.src = first_usable();
-  if (r.src.is_unspecified()) return Err{Ip4SendError::kNoSource};
+  if (r.src.is_unspecified()) return Err{IpSendError::kNoSource};
   return r;
 }
 
-Result<bool, Ip4SendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuffer& packet,
+Result<bool, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuffer& packet,
                                            Instant now) {
   auto route = Route(params.dst, params.src);
   if (!route.ok()) {
-    counters_.Inc(route.error() == Ip4SendError::kNoRoute ? Ip4Counter::kTxDropNoRoute
-                                                          : Ip4Counter::kTxDropNoSource);
+    counters_.Inc(route.error() == IpSendError::kNoRoute ? IpCounter::kTxDropNoRoute
+                                                          : IpCounter::kTxDropNoSource);
     return Err{route.error()};
   }
-  if (route->broadcast && !params.allow_broadcast) return Err{Ip4SendError::kBroadcastDenied};
+  if (route->broadcast && !params.allow_broadcast) return Err{IpSendError::kBroadcastDenied};
 
   Ip4Header header;
   header.src = params.src.is_unspecified() ? route->src : params.src;
@@ -170,22 +137,19 @@ Result<bool, Ip4SendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBu
   if (params.router_alert) header.options = ByteSpan(kRouterAlert, sizeof(kRouterAlert));
 
   const size_t total = header.header_size() + packet.size();
-  if (total > kIp4MaxDatagramSize) return Err{Ip4SendError::kTooBig};
+  if (total > kIp4MaxDatagramSize) return Err{IpSendError::kTooBig};
   if (route->local) {
-    std::vector<uint8_t> datagram(total);
-    header.Emit(datagram, packet.size());
-    std::memcpy(datagram.data() + header.header_size(), packet.data().data(), packet.size());
-    loopback_queue_.push_back(std::move(datagram));
-    if (loopback_listener_) loopback_listener_();
-    counters_.Inc(Ip4Counter::kTxPackets);
+    loopback_.Push(header.header_size(), packet.data(),
+                   [&](MutableByteSpan whole) { header.Emit(whole, packet.size()); });
+    counters_.Inc(IpCounter::kTxPackets);
     return true;
   }
   const bool tso = params.protocol == IpProto::kTcp && params.dont_fragment &&
                    total <= tso_max_size();
   if (total > iface_->mtu() && !tso) {
     if (params.dont_fragment) {
-      counters_.Inc(Ip4Counter::kTxDropTooBig);
-      return Err{Ip4SendError::kTooBig};
+      counters_.Inc(IpCounter::kTxDropTooBig);
+      return Err{IpSendError::kTooBig};
     }
     return Fragment(*route, header, packet.data(), now);
   }
@@ -193,59 +157,31 @@ Result<bool, Ip4SendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBu
   return Transmit(*route, packet, now);
 }
 
-Result<bool, Ip4SendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
+Result<bool, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
                                                const Ip4Header& header, ByteSpan payload,
                                                Instant now) {
   // RFC 791 §3.2 "Fragmentation": every fragment but the last carries a multiple of 8
   // bytes; options are copied only when their copied flag is set — we send none.
   const size_t hlen = header.header_size();
-  const size_t per_fragment = ((iface_->mtu() - hlen) / 8) * 8;
   PacketBuffer buf(iface_->mtu() + 64, 64);
-  for (size_t off = 0; off < payload.size(); off += per_fragment) {
-    const size_t len = std::min(per_fragment, payload.size() - off);
-    Ip4Header frag = header;
-    frag.fragment_offset = static_cast<uint32_t>(off);
-    frag.more_fragments = off + len < payload.size();
-    buf.Reset(64);
-    buf.Append(payload.subspan(off, len));
-    frag.Emit(buf.Prepend(hlen), len);
-    counters_.Inc(Ip4Counter::kTxFragments);
-    auto r = Transmit(route, buf, now);
-    if (!r.ok()) return r;
-  }
-  return true;
+  Ip4Header frag = header;
+  auto emit = [&](PacketBuffer& piece, size_t offset, bool more) {
+    frag.fragment_offset = static_cast<uint32_t>(offset);
+    frag.more_fragments = more;
+    const size_t len = piece.size();
+    frag.Emit(piece.Prepend(hlen), len);
+    counters_.Inc(IpCounter::kTxFragments);
+  };
+  return SendFragments(payload, ((iface_->mtu() - hlen) / 8) * 8, buf, 64, emit,
+                       [&](PacketBuffer& piece) { return Transmit(route, piece, now); });
 }
 
-Result<bool, Ip4SendError> Ip4Engine::Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
+Result<bool, IpSendError> Ip4Engine::Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
                                                Instant now) {
-  MacAddress mac;
-  if (route.broadcast) {
-    mac = MacAddress::Broadcast();
-  } else if (route.multicast) {
-    mac = MacAddress::FromIp4Multicast(route.next_hop);
-  } else {
-    switch (arp_->Resolve(route.next_hop, now, &mac, nullptr)) {
-      case ArpEngine::ResolveResult::kResolved:
-        break;
-      case ArpEngine::ResolveResult::kQueued: {
-        // RFC 1122 §2.3.2.2: keep the packet while the neighbour is resolved.
-        ArpEngine::Packet copy(packet.data().begin(), packet.data().end());
-        (void)arp_->Resolve(route.next_hop, now, &mac, &copy);
-        counters_.Inc(Ip4Counter::kTxQueuedForArp);
-        counters_.Inc(Ip4Counter::kTxPackets);
-        return true;
-      }
-      case ArpEngine::ResolveResult::kDropped:
-        counters_.Inc(Ip4Counter::kTxDropArpQueueFull);
-        return Err{Ip4SendError::kLinkError};
-    }
-  }
-  if (iface_->Send(mac, EtherType::kIp4, packet) != LinkStatus::kOk) {
-    counters_.Inc(Ip4Counter::kTxDropLinkError);
-    return Err{Ip4SendError::kLinkError};
-  }
-  counters_.Inc(Ip4Counter::kTxPackets);
-  return true;
+  if (route.broadcast) return link_.SendTo(MacAddress::Broadcast(), packet);
+  if (route.multicast) return link_.SendTo(MacAddress::FromIp4Multicast(route.next_hop), packet);
+  // RFC 1122 §2.3.2.2: the packet waits while the neighbour is resolved.
+  return link_.SendVia(arp_->cache(), route.next_hop, packet, now);
 }
 
 void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
@@ -254,21 +190,16 @@ void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFra
 
 void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
                                 bool l4_checksum_valid) {
-  counters_.Inc(Ip4Counter::kRxPackets);
-  auto parsed = Ip4View::Parse(data);
-  if (!parsed.ok()) {
-    counters_.Inc(IsIntegrityError(parsed.error()) ? Ip4Counter::kRxDropMalformed
-                                                   : Ip4Counter::kRxDropInvalid);
-    PYTCP_LOG(log_ip4, kDebug, "drop datagram: {}", ToString(parsed.error()));
-    return;
-  }
+  counters_.Inc(IpCounter::kRxPackets);
+  const std::optional<Ip4View> parsed = ParseReceived<Ip4View>(data, log_ip4, "datagram");
+  if (!parsed) return;
   const Ip4View& ip = *parsed;
   const Ip4Address src = ip.src();
   const Ip4Address dst = ip.dst();
   // RFC 1122 §3.2.1.3: a source that is one of our own addresses arrived from the wire
   // only through a loop or a spoofer; broadcast sources are refused by the parser.
   if (!from_loopback && addresses_->Find(src) != nullptr) {
-    counters_.Inc(Ip4Counter::kRxDropBadSource);
+    counters_.Inc(IpCounter::kRxDropBadSource);
     return;
   }
   Ip4PacketInfo info{src,   dst,   ip.protocol(), ip.ttl(), static_cast<uint8_t>(ip.dscp() << 2 | ip.ecn()),
@@ -276,20 +207,18 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
   if (dst.is_limited_broadcast() || addresses_->IsDirectedBroadcast(dst)) {
     info.to_broadcast = true;
   } else if (dst.is_multicast()) {
-    bool joined = false;
-    for (const auto& [g, refs] : groups_) joined = joined || g == dst;
-    if (!joined) {
-      counters_.Inc(Ip4Counter::kRxDropNotForUs);
+    if (!groups_.Contains(dst)) {
+      counters_.Inc(IpCounter::kRxDropNotForUs);
       return;
     }
     info.to_multicast = true;
   } else if (!addresses_->IsOurs(dst) && !accept_any_unicast_ && !from_loopback) {
     // A host does not forward (RFC 1122 §3.3.1.7 "silently discard").
-    counters_.Inc(Ip4Counter::kRxDropNotForUs);
+    counters_.Inc(IpCounter::kRxDropNotForUs);
     return;
   }
   if (config_.drop_options && ip.header_size() > kIp4MinHeaderSize) {
-    counters_.Inc(Ip4Counter::kRxDropOptions);
+    counters_.Inc(IpCounter::kRxDropOptions);
     return;
   }
   if (!ip.is_fragment()) {
@@ -299,27 +228,18 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
     Deliver(info, ip.datagram(), ip.payload(), now);
     return;
   }
-  counters_.Inc(Ip4Counter::kRxFragments);
+  counters_.Inc(IpCounter::kRxFragments);
   auto result = reassembler_.Add(FragKey{src, dst, ip.id(), static_cast<uint8_t>(ip.protocol())},
                                  ip.fragment_offset(), ip.more_fragments(), ip.payload(),
                                  ip.header(), now);
-  switch (result.outcome) {
-    case ReassemblyOutcome::kHeld:
-    case ReassemblyOutcome::kDuplicate:
-      return;
-    case ReassemblyOutcome::kComplete:
-      break;
-    default:
-      counters_.Inc(Ip4Counter::kRxReassemblyFailed);
-      return;
+  if (result.outcome != ReassemblyOutcome::kComplete) {
+    if (IsReassemblyFailure(result.outcome)) counters_.Inc(IpCounter::kRxReassemblyFailed);
+    return;
   }
-  counters_.Inc(Ip4Counter::kRxReassembled);
+  counters_.Inc(IpCounter::kRxReassembled);
   // Rebuild a whole datagram (first fragment's header, fragment fields cleared) so that
   // ICMP errors about it and raw consumers see what the sender meant.
-  std::vector<uint8_t> whole(result.first_header.size() + result.payload.size());
-  std::memcpy(whole.data(), result.first_header.data(), result.first_header.size());
-  std::memcpy(whole.data() + result.first_header.size(), result.payload.data(),
-              result.payload.size());
+  std::vector<uint8_t> whole = result.Datagram();
   StoreBe16(whole.data() + 2, static_cast<uint16_t>(std::min<size_t>(whole.size(), 0xffff)));
   StoreBe16(whole.data() + 6, 0);  // no MF, offset 0
   info.header = ByteSpan(whole).first(result.first_header.size());
@@ -331,7 +251,7 @@ void Ip4Engine::Deliver(const Ip4PacketInfo& info, ByteSpan datagram, ByteSpan p
                         Instant now) {
   Ip4Transport* t = transports_[static_cast<uint8_t>(info.protocol)];
   if (t == nullptr) {
-    counters_.Inc(Ip4Counter::kRxDropUnknownProtocol);
+    counters_.Inc(IpCounter::kRxDropUnknownProtocol);
     // RFC 1122 §3.2.2.1: protocol unreachable, but never about broadcasts/multicasts.
     if (errors_ != nullptr && !info.to_broadcast && !info.to_multicast) {
       errors_->SendUnreachable(info, datagram,
@@ -339,15 +259,12 @@ void Ip4Engine::Deliver(const Ip4PacketInfo& info, ByteSpan datagram, ByteSpan p
     }
     return;
   }
-  counters_.Inc(Ip4Counter::kRxDelivered);
-  t->ReceiveIp4(info, payload, now);
+  counters_.Inc(IpCounter::kRxDelivered);
+  t->Receive(info, payload, now);
 }
 
 void Ip4Engine::DeliverLoopback(Instant now) {
-  // Swap out first: delivery may queue more loopback packets (an echo reply to ourselves).
-  std::vector<std::vector<uint8_t>> queue;
-  queue.swap(loopback_queue_);
-  for (auto& d : queue) ReceiveDatagram(d, now, /*from_loopback=*/true);
+  loopback_.Drain([&](ByteSpan d) { ReceiveDatagram(d, now, /*from_loopback=*/true); });
 }
 
 void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped,
@@ -369,7 +286,7 @@ void Ip4Engine::OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> d
                      0,
                      EHOSTUNREACH,
                      true};
-    t->ReceiveIp4Error(err, now);
+    t->ReceiveError(err, now);
   }
 }
 
@@ -377,13 +294,11 @@ void Ip4Engine::Poll(Instant now) {
   pmtu_.Expire(now);
   reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header,
                              std::span<const uint8_t> first_data) {
-    counters_.Inc(Ip4Counter::kRxReassemblyTimeout);
+    counters_.Inc(IpCounter::kRxReassemblyTimeout);
     // RFC 792 / RFC 1122 §3.2.1.4: Time Exceeded (reassembly) when fragment zero came,
     // quoting its header and the first 64 bits of its data.
     if (errors_ != nullptr && !first_header.empty()) {
-      std::vector<uint8_t> quote(first_header.begin(), first_header.end());
-      quote.insert(quote.end(), first_data.begin(), first_data.end());
-      errors_->SendTimeExceeded(quote, 1, now);
+      errors_->SendTimeExceeded(ReassemblyTimeoutQuote(first_header, first_data), 1, now);
     }
   });
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "stack/base/log.h"
+#include "stack/frag/fragmenter.h"
 #include "stack/ip6/ip6_address_policy.h"
 #include "stack/nd/nd_engine.h"
 
@@ -13,67 +14,34 @@ namespace {
 LogChannel log_ip6("ip6");
 }  // namespace
 
-int ToErrno(Ip6SendError e) {
-  switch (e) {
-    case Ip6SendError::kNoRoute: return ENETUNREACH;
-    case Ip6SendError::kNoSource: return EADDRNOTAVAIL;
-    case Ip6SendError::kTooBig: return EMSGSIZE;
-    case Ip6SendError::kLinkError: return ENOBUFS;
-    case Ip6SendError::kHostUnreachable: return EHOSTUNREACH;
-    case Ip6SendError::kDisabled: return ENETDOWN;
-  }
-  return EIO;
-}
-
 Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTable* routes,
                      Random* random, Ip6Config config)
-    : iface_(iface),
+    : IpEngineCommon(iface, [](const Ip6Address& g) { return MacAddress::FromIp6Multicast(g); },
+                     config.pmtu_timeout),
       addresses_(addresses),
       routes_(routes),
       random_(random),
       config_(config),
       reassembler_(config.reassembly),
-      pmtu_(config.pmtu_timeout),
-      hop_limit_(config.default_hop_limit) {
+      hop_limit_(config.default_hop_limit),
+      link_(iface, EtherType::kIp6, &counters_,
+            {IpCounter::kTxPackets, IpCounter::kTxQueuedForNd,
+             IpCounter::kTxDropNdQueueFull, IpCounter::kTxDropLinkError}) {
   addresses_->AddListener([this](const Ip6AddressEntry& e, Instant now) { OnAddressChange(e, now); });
   // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link.
   routes_->Add(Ip6Route{*Ip6Network::Parse("fe80::/64"), Ip6Address(), Ip6RouteOrigin::kConnected});
 }
 
 void Ip6Engine::JoinGroup(const Ip6Address& group, Instant now) {
-  for (auto& [g, refs] : groups_) {
-    if (g == group) {
-      ++refs;
-      return;
-    }
-  }
-  groups_.emplace_back(group, 1);
-  iface_->JoinMulticast(MacAddress::FromIp6Multicast(group));
-  if (group_listener_) group_listener_(group, true, now);
+  if (groups_.Join(group) && group_listener_) group_listener_(group, true, now);
 }
 
 void Ip6Engine::LeaveGroup(const Ip6Address& group, Instant now) {
-  for (auto it = groups_.begin(); it != groups_.end(); ++it) {
-    if (it->first != group) continue;
-    if (--it->second == 0) {
-      groups_.erase(it);
-      iface_->LeaveMulticast(MacAddress::FromIp6Multicast(group));
-      if (group_listener_) group_listener_(group, false, now);
-    }
-    return;
-  }
+  if (groups_.Leave(group) && group_listener_) group_listener_(group, false, now);
 }
 
-bool Ip6Engine::IsMemberOf(const Ip6Address& group) const {
-  return std::any_of(groups_.begin(), groups_.end(),
-                     [&](const auto& g) { return g.first == group; });
-}
 
-std::vector<Ip6Address> Ip6Engine::groups() const {
-  std::vector<Ip6Address> out;
-  for (const auto& [g, refs] : groups_) out.push_back(g);
-  return out;
-}
+std::vector<Ip6Address> Ip6Engine::groups() const { return groups_.List(); }
 
 void Ip6Engine::OnAddressChange(const Ip6AddressEntry& e, Instant now) {
   // RFC 4862 §5.4.2: the solicited-node group is joined before DAD's first probe and kept
@@ -151,16 +119,16 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
   return best != nullptr ? best->address() : Ip6Address();
 }
 
-Result<Ip6RouteResult, Ip6SendError> Ip6Engine::Route(const Ip6Address& dst,
+Result<Ip6RouteResult, IpSendError> Ip6Engine::Route(const Ip6Address& dst,
                                                       const Ip6Address& src_hint) const {
-  if (disabled_) return Err{Ip6SendError::kDisabled};
+  if (disabled_) return Err{IpSendError::kDisabled};
   Ip6RouteResult r;
   // ::1 (RFC 4291 §2.5.3) belongs to the loopback interface: a source for local
   // destinations only ("must never be sent outside a single node").
   const bool local_dst = addresses_->IsOurs(dst) || dst.is_loopback();
   if (!src_hint.is_unspecified() && !addresses_->IsOurs(src_hint) &&
       !(src_hint.is_loopback() && local_dst)) {
-    return Err{Ip6SendError::kNoSource};
+    return Err{IpSendError::kNoSource};
   }
   if (local_dst) {
     r.local = true;
@@ -173,7 +141,7 @@ Result<Ip6RouteResult, Ip6SendError> Ip6Engine::Route(const Ip6Address& dst,
     r.next_hop = dst;
   } else {
     auto hop = NextHop(dst);
-    if (!hop) return Err{Ip6SendError::kNoRoute};
+    if (!hop) return Err{IpSendError::kNoRoute};
     r.next_hop = *hop;
   }
   r.src = !src_hint.is_unspecified() ? src_hint : SelectSource(dst);
@@ -189,24 +157,24 @@ void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) 
   // instead), never raised by a Packet Too Big, aged out after pmtu_timeout.
   mtu = std::max<uint32_t>(mtu, kIp6MinMtu);
   if (!pmtu_.Lower(dst, mtu, link_mtu(), now)) return;
-  counters_.Inc(Ip6Counter::kPmtuUpdates);
+  counters_.Inc(IpCounter::kPmtuUpdates);
   PYTCP_LOG(log_ip6, kDebug, "path MTU to {} is now {}", dst, mtu);
 }
 
-Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
+Result<bool, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
                                            Instant now) {
-  if (disabled_) return Err{Ip6SendError::kDisabled};
+  if (disabled_) return Err{IpSendError::kDisabled};
   auto route = Route(params.dst, params.src);
   if (!route.ok()) {
-    counters_.Inc(route.error() == Ip6SendError::kNoRoute ? Ip6Counter::kTxDropNoRoute
-                                                          : Ip6Counter::kTxDropNoSource);
+    counters_.Inc(route.error() == IpSendError::kNoRoute ? IpCounter::kTxDropNoRoute
+                                                          : IpCounter::kTxDropNoSource);
     return Err{route.error()};
   }
   if (params.force_unspecified_source) route->src = Ip6Address();
   if (route->src.is_unspecified() && !params.allow_unspecified_source &&
       !params.force_unspecified_source) {
-    counters_.Inc(Ip6Counter::kTxDropNoSource);
-    return Err{Ip6SendError::kNoSource};
+    counters_.Inc(IpCounter::kTxDropNoSource);
+    return Err{IpSendError::kNoSource};
   }
   Ip6Header header;
   header.src = route->src;
@@ -221,14 +189,11 @@ Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBu
     hbh.Emit(packet.Prepend(hbh.size()));
     header.next_header = Ip6NextHeader::kHopByHop;
   }
-  if (packet.size() > kIp6MaxPayloadSize) return Err{Ip6SendError::kTooBig};
+  if (packet.size() > kIp6MaxPayloadSize) return Err{IpSendError::kTooBig};
   if (route->local) {
-    std::vector<uint8_t> whole(kIp6HeaderSize + packet.size());
-    header.Emit(whole, packet.size());
-    std::memcpy(whole.data() + kIp6HeaderSize, packet.data().data(), packet.size());
-    loopback_queue_.push_back(std::move(whole));
-    if (loopback_listener_) loopback_listener_();
-    counters_.Inc(Ip6Counter::kTxPackets);
+    loopback_.Push(kIp6HeaderSize, packet.data(),
+                   [&](MutableByteSpan whole) { header.Emit(whole, packet.size()); });
+    counters_.Inc(IpCounter::kTxPackets);
     return true;
   }
   const uint32_t mtu = PathMtu(params.dst);
@@ -239,8 +204,8 @@ Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBu
                    packet.size() <= tso_max_size();
   if (kIp6HeaderSize + packet.size() > mtu && !tso) {
     if (params.dont_fragment || params.router_alert) {
-      counters_.Inc(Ip6Counter::kTxDropTooBig);
-      return Err{Ip6SendError::kTooBig};
+      counters_.Inc(IpCounter::kTxDropTooBig);
+      return Err{IpSendError::kTooBig};
     }
     return Fragment(*route, header, packet.data(), mtu, now);
   }
@@ -248,7 +213,7 @@ Result<bool, Ip6SendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBu
   return Transmit(*route, packet, now);
 }
 
-Result<bool, Ip6SendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
+Result<bool, IpSendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
                                                const Ip6Header& header, ByteSpan payload,
                                                uint32_t mtu, Instant now) {
   // RFC 8200 §4.5: the fragmentable part (everything after the fixed header here) is cut
@@ -261,54 +226,25 @@ Result<bool, Ip6SendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
   Ip6Header fh = header;
   fh.next_header = Ip6NextHeader::kFragment;
   PacketBuffer buf(mtu + 64, 128);
-  for (size_t off = 0; off < payload.size(); off += per_fragment) {
-    const size_t len = std::min(per_fragment, payload.size() - off);
-    frag.fragment_offset = static_cast<uint32_t>(off);
-    frag.more_fragments = off + len < payload.size();
-    buf.Reset(128);
-    buf.Append(payload.subspan(off, len));
-    frag.Emit(buf.Prepend(Ip6FragmentHeader::size()));
-    fh.Emit(buf.Prepend(kIp6HeaderSize), len + Ip6FragmentHeader::size());
-    counters_.Inc(Ip6Counter::kTxFragments);
-    auto r = Transmit(route, buf, now);
-    if (!r.ok()) return r;
-  }
-  return true;
+  auto emit = [&](PacketBuffer& piece, size_t offset, bool more) {
+    frag.fragment_offset = static_cast<uint32_t>(offset);
+    frag.more_fragments = more;
+    frag.Emit(piece.Prepend(Ip6FragmentHeader::size()));
+    const size_t fragmentable = piece.size();
+    fh.Emit(piece.Prepend(kIp6HeaderSize), fragmentable);
+    counters_.Inc(IpCounter::kTxFragments);
+  };
+  return SendFragments(payload, per_fragment, buf, 128, emit,
+                       [&](PacketBuffer& piece) { return Transmit(route, piece, now); });
 }
 
-Result<bool, Ip6SendError> Ip6Engine::Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
+Result<bool, IpSendError> Ip6Engine::Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
                                                Instant now) {
-  MacAddress mac;
-  if (route.multicast) {
-    mac = MacAddress::FromIp6Multicast(route.next_hop);  // RFC 2464 §7
-  } else {
-    if (nd_ == nullptr) return Err{Ip6SendError::kHostUnreachable};
-    switch (nd_->cache().Resolve(route.next_hop, now, &mac, nullptr)) {
-      case NeighbourCache<Ip6Address>::ResolveResult::kResolved:
-        break;
-      case NeighbourCache<Ip6Address>::ResolveResult::kQueued: {
-        // RFC 4861 §7.2.2: the packet waits while the neighbour is resolved.
-        NeighbourCache<Ip6Address>::Packet copy(packet.data().begin(), packet.data().end());
-        if (nd_->cache().Resolve(route.next_hop, now, &mac, &copy) ==
-            NeighbourCache<Ip6Address>::ResolveResult::kDropped) {
-          counters_.Inc(Ip6Counter::kTxDropNdQueueFull);
-          return Err{Ip6SendError::kLinkError};
-        }
-        counters_.Inc(Ip6Counter::kTxQueuedForNd);
-        counters_.Inc(Ip6Counter::kTxPackets);
-        return true;
-      }
-      case NeighbourCache<Ip6Address>::ResolveResult::kDropped:
-        counters_.Inc(Ip6Counter::kTxDropNdQueueFull);
-        return Err{Ip6SendError::kLinkError};
-    }
-  }
-  if (iface_->Send(mac, EtherType::kIp6, packet) != LinkStatus::kOk) {
-    counters_.Inc(Ip6Counter::kTxDropLinkError);
-    return Err{Ip6SendError::kLinkError};
-  }
-  counters_.Inc(Ip6Counter::kTxPackets);
-  return true;
+  // RFC 2464 §7: a group's MAC is known at once.
+  if (route.multicast) return link_.SendTo(MacAddress::FromIp6Multicast(route.next_hop), packet);
+  if (nd_ == nullptr) return Err{IpSendError::kHostUnreachable};
+  // RFC 4861 §7.2.2: the packet waits while the neighbour is resolved.
+  return link_.SendVia(nd_->cache(), route.next_hop, packet, now);
 }
 
 void Ip6Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
@@ -322,18 +258,13 @@ void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multi
 
 void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
                               bool l4_checksum_valid) {
-  counters_.Inc(Ip6Counter::kRxPackets);
+  counters_.Inc(IpCounter::kRxPackets);
   if (disabled_) {
-    counters_.Inc(Ip6Counter::kRxDropDisabled);
+    counters_.Inc(IpCounter::kRxDropDisabled);
     return;
   }
-  auto parsed = Ip6View::Parse(data);
-  if (!parsed.ok()) {
-    counters_.Inc(IsIntegrityError(parsed.error()) ? Ip6Counter::kRxDropMalformed
-                                                   : Ip6Counter::kRxDropInvalid);
-    PYTCP_LOG(log_ip6, kDebug, "drop packet: {}", ToString(parsed.error()));
-    return;
-  }
+  const std::optional<Ip6View> parsed = ParseReceived<Ip6View>(data, log_ip6, "packet");
+  if (!parsed) return;
   const Ip6View& ip = *parsed;
   Ip6PacketInfo info;
   info.src = ip.src();
@@ -346,12 +277,12 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
   // Our own address as the source arrived only through a loop or a spoofer. (DAD probes
   // come from ::, RFC 4862 §5.4.2.)
   if (!from_loopback && addresses_->IsOurs(info.src)) {
-    counters_.Inc(Ip6Counter::kRxDropBadSource);
+    counters_.Inc(IpCounter::kRxDropBadSource);
     return;
   }
   if (info.dst.is_multicast()) {
     if (!IsMemberOf(info.dst) && info.dst != Ip6Address::AllNodesMulticast()) {
-      counters_.Inc(Ip6Counter::kRxDropNotForUs);
+      counters_.Inc(IpCounter::kRxDropNotForUs);
       return;
     }
     info.to_multicast = true;
@@ -359,7 +290,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
     const Ip6AddressEntry* e = addresses_->Find(info.dst);
     if (e == nullptr || e->state == Ip6AddressState::kDuplicated) {
       // A host does not forward (RFC 8200 §1, RFC 4294 / RFC 8504).
-      counters_.Inc(Ip6Counter::kRxDropNotForUs);
+      counters_.Inc(IpCounter::kRxDropNotForUs);
       return;
     }
     info.dst_tentative = e->state == Ip6AddressState::kTentative;
@@ -367,8 +298,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
   auto chain = Ip6ExtChain::Parse(ip);
   if (!chain.ok()) {
     const Ip6ExtError err = chain.error();
-    counters_.Inc(IsIntegrityError(err.reason) ? Ip6Counter::kRxDropMalformed
-                                               : Ip6Counter::kRxDropInvalid);
+    CountUnparsed(err.reason);
     // RFC 8200 §4 and §4.5: Parameter Problem pointing at the offending field.
     SendError(Icmp6Header::ParameterProblem(static_cast<Icmp6ParamProblemCode>(err.icmp_code()),
                                             err.pointer),
@@ -382,10 +312,10 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
       return;
     }
     // RFC 6946 §4: an atomic fragment is processed on its own, outside any reassembly.
-    counters_.Inc(Ip6Counter::kRxAtomicFragments);
+    counters_.Inc(IpCounter::kRxAtomicFragments);
     auto rest = chain->ParseAfterFragment();
     if (!rest.ok()) {
-      counters_.Inc(Ip6Counter::kRxDropInvalid);
+      counters_.Inc(IpCounter::kRxDropInvalid);
       SendError(Icmp6Header::ParameterProblem(
                     static_cast<Icmp6ParamProblemCode>(rest.error().icmp_code()), rest.error().pointer),
                 ip, info.to_multicast, false, now);
@@ -424,7 +354,7 @@ bool Ip6Engine::ProcessChain(const Ip6ExtChain& chain, const Ip6View& ip, Ip6Pac
                       ip, info.to_multicast, false, now);
             break;
         }
-        counters_.Inc(Ip6Counter::kRxDropOption);
+        counters_.Inc(IpCounter::kRxDropOption);
         return false;
       }
     } else if (h.type() == Ip6NextHeader::kRouting) {
@@ -433,7 +363,7 @@ bool Ip6Engine::ProcessChain(const Ip6ExtChain& chain, const Ip6View& ip, Ip6Pac
       // not a waypoint of any type we know (RFC 5095 §3 forbids processing type 0):
       // Parameter Problem code 0 at the Routing Type field.
       if (rh.segments_left() == 0) continue;
-      counters_.Inc(Ip6Counter::kRxDropRoutingHeader);
+      counters_.Inc(IpCounter::kRxDropRoutingHeader);
       SendError(Icmp6Header::ParameterProblem(Icmp6ParamProblemCode::kHeaderField,
                                               rh.routing_type_pointer()),
                 ip, info.to_multicast, false, now);
@@ -445,7 +375,7 @@ bool Ip6Engine::ProcessChain(const Ip6ExtChain& chain, const Ip6View& ip, Ip6Pac
 
 void Ip6Engine::Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool from_loopback,
                            Instant now) {
-  counters_.Inc(Ip6Counter::kRxFragments);
+  counters_.Inc(IpCounter::kRxFragments);
   const Ip6FragmentView frag = *chain.fragment();
   // The unfragmentable part (fixed header and the headers before the Fragment header) is
   // kept from the first fragment with its last Next Header field pointing past the
@@ -461,26 +391,17 @@ void Ip6Engine::Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool fro
   auto result = reassembler_.Add(FragKey{ip.src(), ip.dst(), frag.identification()},
                                  frag.fragment_offset(), frag.more_fragments(),
                                  chain.upper_payload(), header, now);
-  switch (result.outcome) {
-    case ReassemblyOutcome::kHeld:
-    case ReassemblyOutcome::kDuplicate:
-      return;
-    case ReassemblyOutcome::kComplete:
-      break;
-    default:
-      // RFC 5722 §4: an overlap discards the whole datagram, silently.
-      counters_.Inc(Ip6Counter::kRxReassemblyFailed);
-      return;
-  }
-  counters_.Inc(Ip6Counter::kRxReassembled);
-  std::vector<uint8_t> whole(result.first_header.size() + result.payload.size());
-  if (whole.size() - kIp6HeaderSize > kIp6MaxPayloadSize || result.first_header.size() < kIp6HeaderSize) {
-    counters_.Inc(Ip6Counter::kRxReassemblyFailed);
+  if (result.outcome != ReassemblyOutcome::kComplete) {
+    // RFC 5722 §4: an overlap discards the whole datagram, silently.
+    if (IsReassemblyFailure(result.outcome)) counters_.Inc(IpCounter::kRxReassemblyFailed);
     return;
   }
-  std::memcpy(whole.data(), result.first_header.data(), result.first_header.size());
-  std::memcpy(whole.data() + result.first_header.size(), result.payload.data(),
-              result.payload.size());
+  counters_.Inc(IpCounter::kRxReassembled);
+  std::vector<uint8_t> whole = result.Datagram();
+  if (whole.size() - kIp6HeaderSize > kIp6MaxPayloadSize || result.first_header.size() < kIp6HeaderSize) {
+    counters_.Inc(IpCounter::kRxReassemblyFailed);
+    return;
+  }
   StoreBe16(whole.data() + 4, static_cast<uint16_t>(whole.size() - kIp6HeaderSize));
   ReceivePacket(whole, now, from_loopback);
 }
@@ -491,12 +412,12 @@ void Ip6Engine::Deliver(const Ip6PacketInfo& in, const Ip6ExtChain& chain, Insta
   if (chain.upper_protocol() == Ip6NextHeader::kNoNextHeader) return;  // RFC 8200 §4.7
   // RFC 4862 §5.4: only Neighbour Discovery may use a tentative address.
   if (info.dst_tentative && chain.upper_protocol() != Ip6NextHeader::kIcmp6) {
-    counters_.Inc(Ip6Counter::kRxDropTentative);
+    counters_.Inc(IpCounter::kRxDropTentative);
     return;
   }
   Ip6Transport* t = transports_[info.next_header];
   if (t == nullptr) {
-    counters_.Inc(Ip6Counter::kRxDropUnknownProtocol);
+    counters_.Inc(IpCounter::kRxDropUnknownProtocol);
     // RFC 8200 §4: an unrecognized Next Header: Parameter Problem code 1 at its field.
     auto ip = Ip6View::Parse(info.packet);
     if (ip.ok()) {
@@ -506,14 +427,12 @@ void Ip6Engine::Deliver(const Ip6PacketInfo& in, const Ip6ExtChain& chain, Insta
     }
     return;
   }
-  counters_.Inc(Ip6Counter::kRxDelivered);
-  t->ReceiveIp6(info, chain.upper_payload(), now);
+  counters_.Inc(IpCounter::kRxDelivered);
+  t->Receive(info, chain.upper_payload(), now);
 }
 
 void Ip6Engine::DeliverLoopback(Instant now) {
-  std::vector<std::vector<uint8_t>> queue;
-  queue.swap(loopback_queue_);
-  for (auto& p : queue) ReceivePacket(p, now, /*from_loopback=*/true);
+  loopback_.Drain([&](ByteSpan p) { ReceivePacket(p, now, /*from_loopback=*/true); });
 }
 
 void Ip6Engine::OnResolutionFailed(const Ip6Address& target,
@@ -539,22 +458,21 @@ void Ip6Engine::OnResolutionFailed(const Ip6Address& target,
     err.reporter = target;
     err.orig_src = ip->src();
     err.orig_dst = ip->dst();
-    err.protocol = static_cast<uint8_t>(proto);
+    err.protocol = static_cast<IpProto>(proto);
     err.orig_l4 = l4;
     err.error = EHOSTUNREACH;
     err.local = true;
-    t->ReceiveIp6Error(err, now);
+    t->ReceiveError(err, now);
   }
 }
 
 void Ip6Engine::Poll(Instant now) {
   reassembler_.Poll(now, [&](const FragKey&, std::span<const uint8_t> first_header,
                              std::span<const uint8_t> first_data) {
-    counters_.Inc(Ip6Counter::kRxReassemblyTimeout);
+    counters_.Inc(IpCounter::kRxReassemblyTimeout);
     // RFC 8200 §4.5: Time Exceeded code 1 when the first fragment had come.
     if (errors_ != nullptr && first_header.size() >= kIp6HeaderSize) {
-      std::vector<uint8_t> quote(first_header.begin(), first_header.end());
-      quote.insert(quote.end(), first_data.begin(), first_data.end());
+      const std::vector<uint8_t> quote = ReassemblyTimeoutQuote(first_header, first_data);
       const bool mcast = Ip6Address::FromBytes(quote.data() + 24).is_multicast();
       errors_->SendError(Icmp6Header::TimeExceeded(Icmp6TimeExceededCode::kReassembly), quote,
                          mcast, false, now);

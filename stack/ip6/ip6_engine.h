@@ -25,6 +25,10 @@
 #include "stack/base/result.h"
 #include "stack/frag/reassembler.h"
 #include "stack/iface/interface.h"
+#include "stack/iface/ip_engine_common.h"
+#include "stack/iface/ip_link_output.h"
+#include "stack/iface/ip_send_error.h"
+#include "stack/iface/ip_transport.h"
 #include "stack/ip6/ip6_address_table.h"
 #include "stack/ip6/ip6_routing_table.h"
 #include "stack/net/path_mtu_cache.h"
@@ -35,34 +39,6 @@
 namespace pytcp {
 
 class NdEngine;
-
-PYTCP_COUNTERS(Ip6Counter,
-  kRxPackets,
-  kRxDropMalformed,       // fixed header or extension chain integrity failures
-  kRxDropInvalid,         // sanity failures (RFC rules)
-  kRxDropBadSource,       // our own address as source from the wire
-  kRxDropNotForUs,
-  kRxDropTentative,       // RFC 4862 §5.4: to a tentative address, not ND
-  kRxDropDisabled,        // RFC 4862 §5.4.5: IPv6 disabled on the interface
-  kRxDropOption,          // unknown option whose action bits say discard
-  kRxDropRoutingHeader,   // RFC 5095 / RFC 8200 §4.4: a routing header with segments left
-  kRxDropUnknownProtocol,
-  kRxFragments,
-  kRxAtomicFragments,
-  kRxReassembled,
-  kRxReassemblyFailed,    // overlaps (RFC 5722), bad lengths, memory cap
-  kRxReassemblyTimeout,
-  kRxDelivered,
-  kTxPackets,
-  kTxFragments,
-  kTxDropNoRoute,
-  kTxDropNoSource,
-  kTxDropTooBig,
-  kTxDropLinkError,
-  kTxQueuedForNd,
-  kTxDropNdQueueFull,
-  kPmtuUpdates,
-);
 
 // What a transport learns about a received packet.
 struct Ip6PacketInfo {
@@ -80,26 +56,8 @@ struct Ip6PacketInfo {
   bool l4_checksum_valid = false;
 };
 
-// An ICMPv6 error about a packet we sent, as the transports see it.
-struct Ip6ErrorInfo {
-  uint8_t icmp_type = 0;
-  uint8_t icmp_code = 0;
-  Ip6Address reporter;
-  Ip6Address orig_src;
-  Ip6Address orig_dst;
-  uint8_t protocol = 0;
-  ByteSpan orig_l4;   // what was quoted of its transport header (at least 8 bytes)
-  uint32_t mtu = 0;   // Packet Too Big
-  int error = 0;      // the errno a socket reports
-  bool local = false; // generated here (ND failure), not received
-};
-
-class Ip6Transport {
- public:
-  virtual ~Ip6Transport() = default;
-  virtual void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) = 0;
-  virtual void ReceiveIp6Error(const Ip6ErrorInfo& /*error*/, Instant /*now*/) {}
-};
+using Ip6ErrorInfo = IpErrorInfo<Ip6Address>;
+using Ip6Transport = IpTransport<Ip6PacketInfo, Ip6ErrorInfo>;
 
 // The ICMPv6 side the IP layer needs (implemented by Icmp6Engine), which applies the rules
 // of RFC 4443 §2.4 (e) and (f) itself.
@@ -112,16 +70,6 @@ class Ip6ErrorSender {
   virtual void SendError(const Icmp6Header& header, ByteSpan packet, bool to_multicast,
                          bool allow_multicast, Instant now) = 0;
 };
-
-enum class Ip6SendError : uint8_t {
-  kNoRoute,          // ENETUNREACH
-  kNoSource,         // EADDRNOTAVAIL
-  kTooBig,           // EMSGSIZE
-  kLinkError,        // ENOBUFS
-  kHostUnreachable,  // EHOSTUNREACH
-  kDisabled,         // ENETDOWN: IPv6 disabled on the interface (RFC 4862 §5.4.5)
-};
-int ToErrno(Ip6SendError e);
 
 struct Ip6Config {
   ReassemblyConfig reassembly{60s, 4 * 1024 * 1024, 1024, 65535 - 8};  // RFC 8200 §4.5: 60 s
@@ -149,7 +97,7 @@ struct Ip6RouteResult {
   bool local = false;  // to one of our own addresses: delivered through loopback
 };
 
-class Ip6Engine final : public L3Handler {
+class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, AddressHash> {
  public:
   using GroupListener = std::function<void(const Ip6Address& group, bool joined, Instant now)>;
 
@@ -166,41 +114,32 @@ class Ip6Engine final : public L3Handler {
   void set_group_listener(GroupListener l) { group_listener_ = std::move(l); }
 
   // RFC 4861 §5.2 and RFC 6724 §5: where a packet to `dst` goes and from which address.
-  Result<Ip6RouteResult, Ip6SendError> Route(const Ip6Address& dst, const Ip6Address& src_hint) const;
+  Result<Ip6RouteResult, IpSendError> Route(const Ip6Address& dst, const Ip6Address& src_hint) const;
   // RFC 6724 §5 source address selection among our usable addresses (:: if none).
   Ip6Address SelectSource(const Ip6Address& dst) const;
 
   // Sends the upper-layer packet in `packet` (checksums done); the IPv6 header (and any
   // Hop-by-Hop or Fragment header) is prepended in place or fragments are built.
-  Result<bool, Ip6SendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
+  Result<bool, IpSendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
 
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
   // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
   void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback,
                      bool l4_checksum_valid = false);
 
-  bool HasLoopbackPending() const { return !loopback_queue_.empty(); }
-  // Called when a packet to one of our own addresses is queued: a packet sent from an
-  // application thread must wake the event loop that delivers the loopback queue.
-  void set_loopback_listener(std::function<void()> l) { loopback_listener_ = std::move(l); }
+  // Hands the packets to our own addresses (IpEngineCommon's loopback queue) to the
+  // receive path.
   void DeliverLoopback(Instant now);
 
   // Multicast membership, reference counted; each first join and last leave is reported to
   // the group listener (MLD) and changes the interface's MAC filter.
   void JoinGroup(const Ip6Address& group, Instant now);
   void LeaveGroup(const Ip6Address& group, Instant now);
-  bool IsMemberOf(const Ip6Address& group) const;
   std::vector<Ip6Address> groups() const;
 
   // RFC 8201 §4: a Packet Too Big lowers the path MTU to `dst` (never below 1280).
   void UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now);
   uint32_t PathMtu(const Ip6Address& dst) const;
-  // Moves whenever some destination's path MTU changed (PathMtuCache::generation).
-  uint64_t pmtu_generation() const { return pmtu_.generation(); }
-  // The largest TCP segment the link segments itself (TSO); 0 without.
-  uint32_t tso_max_size() const { return iface_->link()->features().tso_max_size; }
-  // The MTU the device itself cuts TSO segments at.
-  uint32_t device_mtu() const { return iface_->link()->mtu(); }
   // RFC 4861 §8.3: a Redirect sets the next hop for a destination.
   void SetRedirect(const Ip6Address& dst, const Ip6Address& next_hop) { redirects_[dst] = next_hop; }
   // The next hop we currently use for `dst` (nullopt: no route).
@@ -226,21 +165,11 @@ class Ip6Engine final : public L3Handler {
   uint8_t default_hop_limit() const { return hop_limit_; }
   void set_default_hop_limit(uint8_t h) { hop_limit_ = h; }
   Interface* iface() const { return iface_; }
-  const Counters<Ip6Counter>& counters() const { return counters_; }
   Ip6AddressTable& addresses() const { return *addresses_; }
   Ip6RoutingTable& routes() const { return *routes_; }
 
  private:
-  struct FragKey {
-    Ip6Address src;
-    Ip6Address dst;
-    uint32_t id;
-    bool operator==(const FragKey&) const = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const FragKey& k) {
-      return H::combine(std::move(h), k.src.bytes(), k.dst.bytes(), k.id);
-    }
-  };
+  using FragKey = FragmentKey<Ip6Address>;
 
   // Walks the headers of `chain`: options by their action bits, routing headers. False:
   // the packet was dropped (and an error maybe sent).
@@ -249,13 +178,12 @@ class Ip6Engine final : public L3Handler {
   void Deliver(const Ip6PacketInfo& info, const Ip6ExtChain& chain, Instant now);
   void SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast, bool allow_multicast,
                  Instant now);
-  Result<bool, Ip6SendError> Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
+  Result<bool, IpSendError> Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
                                       Instant now);
-  Result<bool, Ip6SendError> Fragment(const Ip6RouteResult& route, const Ip6Header& header,
+  Result<bool, IpSendError> Fragment(const Ip6RouteResult& route, const Ip6Header& header,
                                       ByteSpan payload, uint32_t mtu, Instant now);
   void OnAddressChange(const Ip6AddressEntry& e, Instant now);
 
-  Interface* iface_;
   Ip6AddressTable* addresses_;
   Ip6RoutingTable* routes_;
   Random* random_;
@@ -265,16 +193,12 @@ class Ip6Engine final : public L3Handler {
   GroupListener group_listener_;
   std::array<Ip6Transport*, 256> transports_{};
   Reassembler<FragKey> reassembler_;
-  std::vector<std::pair<Ip6Address, int>> groups_;
   std::vector<Ip6Address> solicited_joined_;  // addresses whose solicited-node group we joined
-  PathMtuCache<Ip6Address, AddressHash> pmtu_;
   absl::flat_hash_map<Ip6Address, Ip6Address, AddressHash> redirects_;
-  std::vector<std::vector<uint8_t>> loopback_queue_;
-  std::function<void()> loopback_listener_;
   uint32_t link_mtu_ = 0;
   uint8_t hop_limit_;
   bool disabled_ = false;
-  Counters<Ip6Counter> counters_;
+  IpLinkOutput<Ip6Address, IpCounter> link_;
 };
 
 }  // namespace pytcp

@@ -125,15 +125,8 @@ void Icmp4Socket::OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp
 
 void Icmp4Socket::OnIcmpError(const Ip4ErrorInfo& error, Instant) {
   if (closed_) return;
-  SocketError e;
-  e.error = error.error;
-  e.origin = 2;  // SO_EE_ORIGIN_ICMP
-  e.type = error.icmp_type;
-  e.code = error.icmp_code;
-  e.info = error.mtu;
+  SocketError e = SocketErrorFrom(error, 2, 0, error.orig_l4);  // SO_EE_ORIGIN_ICMP
   e.offender = error.reporter;
-  e.dst = SocketAddress{IpAddress(error.orig_dst), 0, 0};
-  e.payload.assign(error.orig_l4.begin(), error.orig_l4.end());
   // ping_err's harderr rule.
   const bool hard = error.icmp_type == static_cast<uint8_t>(Icmp4Type::kDestinationUnreachable) ||
                     error.icmp_type == static_cast<uint8_t>(Icmp4Type::kParameterProblem);

@@ -172,15 +172,8 @@ void Icmp6Socket::OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icm
 
 void Icmp6Socket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant) {
   if (closed_) return;
-  SocketError e;
-  e.error = error.error;
-  e.origin = kOriginIcmp6;
-  e.type = error.icmp_type;
-  e.code = error.icmp_code;
-  e.info = error.mtu;
+  SocketError e = SocketErrorFrom(error, kOriginIcmp6, 0, error.orig_l4);
   e.offender6 = error.reporter;
-  e.dst = SocketAddress{IpAddress(error.orig_dst), 0, 0};
-  e.payload.assign(error.orig_l4.begin(), error.orig_l4.end());
   // pingv6_err / rawv6_err (ipv6_icmp_error): icmpv6_err_convert's "fatal".
   const bool fatal = error.icmp_type == static_cast<uint8_t>(Icmp6Type::kDestinationUnreachable) ||
                      error.icmp_type == static_cast<uint8_t>(Icmp6Type::kParameterProblem);

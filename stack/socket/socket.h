@@ -26,6 +26,7 @@
 #include "stack/base/bytes.h"
 #include "stack/base/clock.h"
 #include "stack/base/result.h"
+#include "stack/iface/ip_transport.h"
 #include "stack/net/ip_address.h"
 
 namespace pytcp {
@@ -86,6 +87,24 @@ struct SocketError {
   SocketAddress dst;       // the original destination (msg_name)
   std::vector<uint8_t> payload;
 };
+
+// An ICMP or ICMPv6 error as IP_RECVERR / IPV6_RECVERR queue it (Linux ip_icmp_error,
+// ipv6_icmp_error): errno, `origin`, type, code, the MTU as ee_info, the original
+// destination with `dst_port`, and `payload` (what the error quoted after the transport
+// header). The caller sets the offender of its family.
+template <typename Addr>
+SocketError SocketErrorFrom(const IpErrorInfo<Addr>& error, uint8_t origin, uint16_t dst_port,
+                            ByteSpan payload) {
+  SocketError e;
+  e.error = error.error;
+  e.origin = origin;
+  e.type = error.icmp_type;
+  e.code = error.icmp_code;
+  e.info = error.mtu;
+  e.dst = SocketAddress{IpAddress(error.orig_dst), dst_port, 0};
+  e.payload.assign(payload.begin(), payload.end());
+  return e;
+}
 
 // The ancillary data of one received message (recvmsg's control messages), filled when
 // the matching option is on: SO_TIMESTAMP, IP_RECVTTL, and IP_RECVERR for MSG_ERRQUEUE.

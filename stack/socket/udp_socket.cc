@@ -590,25 +590,27 @@ void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteS
   NotifyLocked();
 }
 
+namespace {
+
+// The extended error of a UDP datagram: the destination port and the payload after the
+// UDP header, as far as the error quoted them.
+template <typename Addr>
+SocketError UdpSocketError(const IpErrorInfo<Addr>& error, uint8_t origin) {
+  const ByteSpan l4 = error.orig_l4;
+  return SocketErrorFrom(error, origin, l4.size() >= 4 ? LoadBe16(l4.data() + 2) : uint16_t{0},
+                         l4.size() > kUdpHeaderSize ? l4.subspan(kUdpHeaderSize) : ByteSpan());
+}
+
+}  // namespace
+
 void UdpSocket::OnIcmpError(const Ip4ErrorInfo& error, Instant) {
   if (recverr_) {
     // ip(7) IP_RECVERR (Linux udp_err/ip_icmp_error): queue the error with the offending
     // datagram's payload and destination, and report it once through the next call too,
     // connected or not (traceroute relies on this).
-    SocketError e;
-    e.error = error.error;
-    e.origin = 2;  // SO_EE_ORIGIN_ICMP (a locally detected ARP failure also arrives so)
-    e.type = error.icmp_type;
-    e.code = error.icmp_code;
-    e.info = error.mtu;
+    // SO_EE_ORIGIN_ICMP (a locally detected ARP failure also arrives so).
+    SocketError e = UdpSocketError(error, 2);
     e.offender = error.reporter;
-    const uint16_t dst_port =
-        error.orig_l4.size() >= 4 ? LoadBe16(error.orig_l4.data() + 2) : uint16_t{0};
-    e.dst = SocketAddress{IpAddress(error.orig_dst), dst_port, 0};
-    if (error.orig_l4.size() > kUdpHeaderSize) {
-      const ByteSpan payload = error.orig_l4.subspan(kUdpHeaderSize);
-      e.payload.assign(payload.begin(), payload.end());
-    }
     QueueErrorLocked(std::move(e));
     pending_error_ = error.error;
     NotifyLocked();
@@ -627,20 +629,8 @@ void UdpSocket::OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) {
   }
   // ipv6(7) IPV6_RECVERR (Linux __udp6_lib_err/ipv6_icmp_error): as for IPv4, with the
   // ICMPv6 type and code and the reporting router's IPv6 address.
-  SocketError e;
-  e.error = error.error;
-  e.origin = 3;  // SO_EE_ORIGIN_ICMP6
-  e.type = error.icmp_type;
-  e.code = error.icmp_code;
-  e.info = error.mtu;
+  SocketError e = UdpSocketError(error, 3);  // SO_EE_ORIGIN_ICMP6
   e.offender6 = error.local ? error.orig_src : error.reporter;
-  const uint16_t dst_port =
-      error.orig_l4.size() >= 4 ? LoadBe16(error.orig_l4.data() + 2) : uint16_t{0};
-  e.dst = SocketAddress{IpAddress(error.orig_dst), dst_port, 0};
-  if (error.orig_l4.size() > kUdpHeaderSize) {
-    const ByteSpan payload = error.orig_l4.subspan(kUdpHeaderSize);
-    e.payload.assign(payload.begin(), payload.end());
-  }
   QueueErrorLocked(std::move(e));
   pending_error_ = error.error;
   NotifyLocked();

@@ -299,11 +299,7 @@ Result<std::shared_ptr<TcpConnection>, int> TcpEngine::Connect(TcpPortUser* user
   auto conn = std::make_shared<TcpConnection>(this, tuple, options, secrets_.TsOffset(tuple));
   Insert(conn, user->reuse_addr, user->ipv6, user->v6only);
   conn->Open(secrets_.Isn(tuple, now), now);
-  if (conn->state() == TcpState::kClosed) {
-    Remove(conn.get());
-  } else {
-    UpdateTimer(conn.get());
-  }
+  RemoveIfClosed(conn.get());
   return conn;
 }
 
@@ -387,22 +383,23 @@ bool TcpEngine::TimeWaitBlocks(const TcpPortUser& user, uint16_t port, bool conf
 // ---------------------------------------------------------------------------------
 // Receiving.
 
-void TcpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
-  counters_.Inc(TcpCounter::kRxSegments);
-  // RFC 1122 §4.2.3.10: a segment to a broadcast or multicast address is discarded.
-  if (info.to_broadcast || info.to_multicast) {
-    counters_.Inc(TcpCounter::kRxDropNotUnicast);
-    return;
-  }
+void TcpEngine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
   const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
-  ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src),
-                IpAddress(info.dst), static_cast<uint8_t>(info.tos & 3), now);
+  ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src), IpAddress(info.dst),
+                static_cast<uint8_t>(info.tos & 3), !info.to_broadcast && !info.to_multicast, now);
 }
 
 void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
                               const IpAddress& src, const IpAddress& dst, uint8_t ecn,
-                              Instant now) {
+                              bool to_unicast, Instant now) {
+  counters_.Inc(TcpCounter::kRxSegments);
+  // RFC 1122 §4.2.3.10 and RFC 9293 §3.9.1: a segment to a broadcast or multicast address
+  // is discarded.
+  if (!to_unicast) {
+    counters_.Inc(TcpCounter::kRxDropNotUnicast);
+    return;
+  }
   // The link may vouch for the checksum (a frame the local kernel left partial, or one it
   // verified; stack/link/virtio_net.cc): then the bytes are not summed a second time.
   auto parsed = TcpView::Parse(payload, pseudo,
@@ -586,11 +583,7 @@ void TcpEngine::HandleListen(TcpListener* listener, const TcpSegment& seg, Insta
   InsertAccepted(listener, conn);
   listener->AddEmbryonic();
   conn->AcceptSyn(seg, isn.value_or(secrets_.Isn(t, now)), listener, now);
-  if (conn->state() == TcpState::kClosed) {
-    Remove(conn.get());
-  } else {
-    UpdateTimer(conn.get());
-  }
+  RemoveIfClosed(conn.get());
 }
 
 void TcpEngine::SendCookieSynAck(TcpListener* listener, const TcpSegment& syn,
@@ -665,16 +658,24 @@ bool TcpEngine::TryCookie(TcpListener* listener, const TcpSegment& seg, Instant 
   return true;
 }
 
-void TcpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
-  if (error.protocol != IpProto::kTcp || error.orig_l4.size() < 8) return;
+template <typename Addr>
+std::shared_ptr<TcpConnection> TcpEngine::BelievedErrorTarget(const IpErrorInfo<Addr>& error) {
+  if (error.orig_l4.size() < 8) return nullptr;
   const TcpFourTuple key{IpAddress(error.orig_src), IpAddress(error.orig_dst),
                          LoadBe16(error.orig_l4, 0), LoadBe16(error.orig_l4, 2)};
   auto it = connections_.find(key);
-  if (it == connections_.end()) return;
+  if (it == connections_.end()) return nullptr;
   std::shared_ptr<TcpConnection> conn = it->second->conn;
   // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed.
   const SeqNum seq(LoadBe32(error.orig_l4, 4));
-  if (seq < conn->snd_una() || seq > conn->snd_nxt()) return;
+  if (seq < conn->snd_una() || seq > conn->snd_nxt()) return nullptr;
+  return conn;
+}
+
+void TcpEngine::ReceiveError(const Ip4ErrorInfo& error, Instant now) {
+  if (error.protocol != IpProto::kTcp) return;
+  std::shared_ptr<TcpConnection> conn = BelievedErrorTarget(error);
+  if (conn == nullptr) return;
   if (error.icmp_type == 3 && error.icmp_code == 4) {
     // RFC 1191 "fragmentation needed and DF set": the believed value (plateaus, min_pmtu:
     // tcp_pmtu.h) lowers the path MTU of the destination for every connection to it.
@@ -684,11 +685,7 @@ void TcpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
   } else {
     conn->OnIcmpError(error.error, now);
   }
-  if (conn->state() == TcpState::kClosed) {
-    Remove(conn.get());
-  } else {
-    UpdateTimer(conn.get());
-  }
+  RemoveIfClosed(conn.get());
 }
 
 // ---------------------------------------------------------------------------------
@@ -767,6 +764,31 @@ uint32_t TcpEngine::TsoMaxSize(const IpAddress& remote) const {
   return ip4_->tso_max_size();
 }
 
+void TcpEngine::RemoveIfClosed(TcpConnection* conn) {
+  if (conn->state() == TcpState::kClosed) {
+    Remove(conn);
+  } else {
+    UpdateTimer(conn);
+  }
+}
+
+void TcpEngine::EmitSegment(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo,
+                            bool tso) {
+  if (tso) {
+    // A TSO super-frame: the device checksums each segment it cuts (stack/link/tap_link.cc),
+    // so only the pseudo-header part goes in; summing 64 KB here would be wasted. The
+    // payload is not copied either: it goes to the device from the send ring.
+    EmitOffloaded(header, a, b, pseudo);
+  } else {
+    EmitCopied(header, a, b, pseudo);
+  }
+}
+
+bool TcpEngine::Sent(Result<bool, IpSendError> sent) {
+  if (!sent.ok()) counters_.Inc(TcpCounter::kTxDropError);
+  return sent.ok();
+}
+
 void TcpEngine::EmitOffloaded(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo) {
   tx_.Reset();
   tx_.AttachTail(a, b);
@@ -786,19 +808,11 @@ bool TcpEngine::Transmit(const TcpFourTuple& tuple, const TcpHeader& header, Byt
   if (!tuple.remote_ip.is_v4() || !tuple.local_ip.is_v4()) {
     return Transmit6(tuple, header, a, b, ttl, tos, now);
   }
-  const size_t hs = header.header_size();
-  const size_t payload_size = a.size() + b.size();
-  const uint32_t pseudo =
-      PseudoHeaderSum4(tuple.local_ip.v4(), tuple.remote_ip.v4(), static_cast<uint8_t>(IpProto::kTcp),
-                       static_cast<uint32_t>(hs + payload_size));
-  if (hs + payload_size + kIp4MinHeaderSize > ip4_->mtu() && TsoMaxSize(tuple.remote_ip) > 0) {
-    // A TSO super-frame: the device checksums each segment it cuts (stack/link/tap_link.cc),
-    // so only the pseudo-header part goes in; summing 64 KB here would be wasted. The
-    // payload is not copied either: it goes to the device from the send ring.
-    EmitOffloaded(header, a, b, pseudo);
-  } else {
-    EmitCopied(header, a, b, pseudo);
-  }
+  const size_t tcp_length = header.header_size() + a.size() + b.size();
+  EmitSegment(header, a, b,
+              PseudoHeaderSum4(tuple.local_ip.v4(), tuple.remote_ip.v4(),
+                               static_cast<uint8_t>(IpProto::kTcp), static_cast<uint32_t>(tcp_length)),
+              tcp_length + kIp4MinHeaderSize > ip4_->mtu() && TsoMaxSize(tuple.remote_ip) > 0);
   Ip4SendParams params;
   params.src = tuple.local_ip.v4();
   params.dst = tuple.remote_ip.v4();
@@ -806,12 +820,7 @@ bool TcpEngine::Transmit(const TcpFourTuple& tuple, const TcpHeader& header, Byt
   params.ttl = ttl;
   params.tos = tos;
   params.dont_fragment = true;  // RFC 1191: TCP does path MTU discovery
-  auto r = ip4_->Send(params, tx_, now);
-  if (!r.ok()) {
-    counters_.Inc(TcpCounter::kTxDropError);
-    return false;
-  }
-  return true;
+  return Sent(ip4_->Send(params, tx_, now));
 }
 
 // ---------------------------------------------------------------------------------
@@ -822,29 +831,16 @@ void TcpEngine::set_ip6(Ip6Engine* ip6) {
   ip6_->RegisterTransport(static_cast<uint8_t>(IpProto::kTcp), this);
 }
 
-void TcpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
-  counters_.Inc(TcpCounter::kRxSegments);
-  // RFC 9293 §3.9.1 (as RFC 1122 §4.2.3.10): never to a multicast address.
-  if (info.to_multicast) {
-    counters_.Inc(TcpCounter::kRxDropNotUnicast);
-    return;
-  }
+void TcpEngine::Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
   const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kTcp),
                                            static_cast<uint32_t>(payload.size()));
-  ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src),
-                IpAddress(info.dst), static_cast<uint8_t>(info.traffic_class & 3), now);
+  ParseAndDemux(payload, pseudo, info.l4_checksum_valid, IpAddress(info.src), IpAddress(info.dst),
+                static_cast<uint8_t>(info.traffic_class & 3), !info.to_multicast, now);
 }
 
-void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
-  if (error.orig_l4.size() < 8) return;
-  const TcpFourTuple key{IpAddress(error.orig_src), IpAddress(error.orig_dst),
-                         LoadBe16(error.orig_l4, 0), LoadBe16(error.orig_l4, 2)};
-  auto it = connections_.find(key);
-  if (it == connections_.end()) return;
-  std::shared_ptr<TcpConnection> conn = it->second->conn;
-  // RFC 5927 §4.1: only an error quoting a sequence number in flight is believed.
-  const SeqNum seq(LoadBe32(error.orig_l4, 4));
-  if (seq < conn->snd_una() || seq > conn->snd_nxt()) return;
+void TcpEngine::ReceiveError(const Ip6ErrorInfo& error, Instant now) {
+  std::shared_ptr<TcpConnection> conn = BelievedErrorTarget(error);
+  if (conn == nullptr) return;
   if (error.icmp_type == static_cast<uint8_t>(Icmp6Type::kPacketTooBig)) {
     // RFC 8201 §4, once believed (the ICMPv6 engine leaves TCP's Packet Too Big to us):
     // the IPv6 engine keeps it (never below 1280) for every connection to the destination.
@@ -853,27 +849,18 @@ void TcpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
   } else {
     conn->OnIcmpError(error.error, now);  // as for IPv4
   }
-  if (conn->state() == TcpState::kClosed) {
-    Remove(conn.get());
-  } else {
-    UpdateTimer(conn.get());
-  }
+  RemoveIfClosed(conn.get());
 }
 
 bool TcpEngine::Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a,
                           ByteSpan b, uint8_t ttl, uint8_t tos, Instant now) {
   if (ip6_ == nullptr || tuple.remote_ip.is_v4() || tuple.local_ip.is_v4()) return false;
-  const size_t hs = header.header_size();
-  const size_t payload_size = a.size() + b.size();
-  const uint32_t pseudo =
-      PseudoHeaderSum6(tuple.local_ip.v6(), tuple.remote_ip.v6(), static_cast<uint8_t>(IpProto::kTcp),
-                       static_cast<uint32_t>(hs + payload_size));
-  if (hs + payload_size + kIp6HeaderSize > ip6_->PathMtu(tuple.remote_ip.v6()) &&
-      TsoMaxSize(tuple.remote_ip) > 0) {
-    EmitOffloaded(header, a, b, pseudo);  // a TSO super-frame, as over IPv4
-  } else {
-    EmitCopied(header, a, b, pseudo);
-  }
+  const size_t tcp_length = header.header_size() + a.size() + b.size();
+  EmitSegment(header, a, b,
+              PseudoHeaderSum6(tuple.local_ip.v6(), tuple.remote_ip.v6(),
+                               static_cast<uint8_t>(IpProto::kTcp), static_cast<uint32_t>(tcp_length)),
+              tcp_length + kIp6HeaderSize > ip6_->PathMtu(tuple.remote_ip.v6()) &&
+                  TsoMaxSize(tuple.remote_ip) > 0);
   Ip6SendParams params;
   params.src = tuple.local_ip.v6();
   params.dst = tuple.remote_ip.v6();
@@ -881,12 +868,7 @@ bool TcpEngine::Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, By
   params.hop_limit = ttl;
   params.traffic_class = tos;
   params.dont_fragment = true;  // RFC 8201: TCP does path MTU discovery
-  auto r = ip6_->Send(params, tx_, now);
-  if (!r.ok()) {
-    counters_.Inc(TcpCounter::kTxDropError);
-    return false;
-  }
-  return true;
+  return Sent(ip6_->Send(params, tx_, now));
 }
 
 }  // namespace pytcp

@@ -83,12 +83,12 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   // The socket closed its connection (graceful or abortive, see TcpConnection::Close).
   void CloseConnection(const std::shared_ptr<TcpConnection>& conn, bool abort, Instant now);
 
-  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
-  void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override;
+  void Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveError(const Ip4ErrorInfo& error, Instant now) override;
   // IPv6 (RFC 8200 §8.1 pseudo-header; RFC 8201 Packet Too Big lowers the MSS).
   void set_ip6(Ip6Engine* ip6);
-  void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
-  void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override;
+  void Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveError(const Ip6ErrorInfo& error, Instant now) override;
 
   // Runs the timers that are due; the earliest deadline of all connections (O(1): a
   // deadline heap, stack/base/deadline_heap.h, instead of a scan of every connection).
@@ -165,10 +165,12 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   // one (`conflict`: and conflicts with it, inet_csk_bind_conflict).
   bool TimeWaitBlocks(const TcpPortUser& user, uint16_t port, bool conflict) const;
 
-  // Both IP versions after their own checks: parse (checksum over `pseudo`, unless the
-  // link vouched for it), count, demux.
+  // A received segment of either IP version: count, drop it if it was not sent to a unicast
+  // address (`to_unicast`), parse (checksum over `pseudo`, unless the link vouched for
+  // it), demux.
   void ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_valid,
-                     const IpAddress& src, const IpAddress& dst, uint8_t ecn, Instant now);
+                     const IpAddress& src, const IpAddress& dst, uint8_t ecn, bool to_unicast,
+                     Instant now);
   void Demux(const TcpSegment& seg, Instant now);
   // The listener for a SYN from `from`:`from_port` to `ip`:`port` (an SO_REUSEPORT group's
   // member chosen by the source, as reuseport_select_sock).
@@ -183,6 +185,16 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   void SendResetFor(const TcpSegment& seg, Instant now);
   bool Transmit6(const TcpFourTuple& tuple, const TcpHeader& header, ByteSpan a, ByteSpan b,
                  uint8_t ttl, uint8_t tos, Instant now);
+  // tx_ = the segment: offloaded (a TSO super-frame) or copied and checksummed.
+  void EmitSegment(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo, bool tso);
+  // Counts a send the IP engine refused; true when it took the segment.
+  bool Sent(Result<bool, IpSendError> sent);
+  // The connection an ICMP error is about, if the error quotes a sequence number in flight
+  // (RFC 5927 §4.1); nullptr otherwise.
+  template <typename Addr>
+  std::shared_ptr<TcpConnection> BelievedErrorTarget(const IpErrorInfo<Addr>& error);
+  // A connection that reached CLOSED leaves the tables; any other's timer is re-filed.
+  void RemoveIfClosed(TcpConnection* conn);
 
   Ip4Engine* ip4_;
   Ip6Engine* ip6_ = nullptr;

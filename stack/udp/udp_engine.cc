@@ -18,7 +18,105 @@ bool Overlap(const UdpEndpoint& ep, const UdpEndpoint& other) {
   return BindAddressesOverlap(BindKey{ep.local.ip, ep.ipv6, ep.v6only},
                               BindKey{other.local.ip, other.ipv6, other.v6only});
 }
+
+// The sum of the pseudo-header a UDP checksum covers (RFC 768, RFC 8200 §8.1).
+uint32_t PseudoSum(Ip4Address src, Ip4Address dst, size_t udp_length) {
+  return PseudoHeaderSum4(src, dst, static_cast<uint8_t>(IpProto::kUdp),
+                          static_cast<uint32_t>(udp_length));
+}
+uint32_t PseudoSum(const Ip6Address& src, const Ip6Address& dst, size_t udp_length) {
+  return PseudoHeaderSum6(src, dst, static_cast<uint8_t>(IpProto::kUdp),
+                          static_cast<uint32_t>(udp_length));
+}
+
+Result<UdpView, UdpParseError> ParseDatagram(ByteSpan payload, uint32_t pseudo,
+                                             bool l4_checksum_valid) {
+  // The link may vouch for the checksum (stack/link/virtio_net.cc): not summed again.
+  UdpParseOptions options;
+  if (l4_checksum_valid) options.checksum = ChecksumPolicy::kSkip;
+  return UdpView::Parse(payload, pseudo, options);
+}
 }  // namespace
+
+void UdpEngine::FillTx(uint16_t src_port, uint16_t dst_port, ByteSpan payload, uint32_t pseudo) {
+  tx_.Reset();
+  tx_.Append(payload);
+  UdpHeader header{src_port, dst_port};
+  header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
+}
+
+Result<bool, int> UdpEngine::Sent(Result<bool, IpSendError> sent) {
+  if (!sent.ok()) {
+    counters_.Inc(UdpCounter::kTxDropError);
+    return Err{ToErrno(sent.error())};
+  }
+  counters_.Inc(UdpCounter::kTxDatagrams);
+  return true;
+}
+
+template <typename Takes, typename Fn>
+void UdpEngine::ForEachMatch(uint16_t port, Takes&& takes, const IpAddress& local,
+                             const SocketAddress& remote, Fn&& fn) {
+  auto it = ports_.find(port);
+  if (it == ports_.end()) return;
+  for (UdpEndpoint* ep : it->second) {
+    if (!takes(*ep)) continue;
+    if (!ep->local.ip.is_unspecified() && ep->local.ip != local) continue;
+    if (ep->remote && (ep->remote->ip != remote.ip || ep->remote->port != remote.port)) continue;
+    fn(ep);
+  }
+}
+
+template <typename Takes>
+bool UdpEngine::Deliver(uint16_t port, Takes&& takes, const SocketAddress& from,
+                        const IpAddress& to, ByteSpan payload, const UdpRxMeta& meta,
+                        bool fan_out, Instant now) {
+  // RFC 1122 §4.1.3.5 leaves fan-out open; Linux delivers a copy to every match. Otherwise
+  // the most specific match wins (connected beats bound-to-address beats wildcard); among
+  // equals the last one bound, as Linux does for SO_REUSEADDR sockets.
+  UdpEndpoint* best = nullptr;
+  int best_score = -1;
+  ForEachMatch(port, takes, to, from, [&](UdpEndpoint* ep) {
+    if (fan_out) {
+      ep->OnDatagram(from, to, payload, meta, now);
+      best = ep;
+      return;
+    }
+    const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2);
+    if (score >= best_score) {
+      best = ep;
+      best_score = score;
+    }
+  });
+  if (best == nullptr) return false;
+  counters_.Inc(UdpCounter::kRxDelivered);
+  if (!fan_out) best->OnDatagram(from, to, payload, meta, now);
+  return true;
+}
+
+template <typename Addr, typename Takes, typename Report>
+void UdpEngine::DeliverError(const IpErrorInfo<Addr>& error, Takes&& takes, Report&& report) {
+  // RFC 1122 §4.1.3.3: to the endpoint that sent the datagram the error quotes.
+  if (error.orig_l4.size() < kUdpHeaderSize) return;
+  const uint16_t src_port = LoadBe16(error.orig_l4.data());
+  const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
+  if (!ports_.contains(src_port)) return;
+  counters_.Inc(UdpCounter::kRxIcmpErrors);
+  ForEachMatch(src_port, takes, IpAddress(error.orig_src),
+               SocketAddress{IpAddress(error.orig_dst), dst_port, 0}, report);
+}
+
+template <typename Takes, typename MetaFor>
+void UdpEngine::LoopBack(uint16_t dst_port, Takes&& takes, const SocketAddress& from,
+                         const IpAddress& to, ByteSpan payload, MetaFor&& meta_for, Instant now) {
+  if (!ports_.contains(dst_port)) return;
+  // A copy of the payload: the endpoints may queue it while tx_ is reused.
+  const std::vector<uint8_t> copy(payload.begin(), payload.end());
+  ForEachMatch(dst_port, takes, to, from, [&](UdpEndpoint* ep) {
+    counters_.Inc(UdpCounter::kRxDelivered);
+    ep->OnDatagram(from, to, copy, meta_for(*ep), now);
+  });
+}
 
 UdpEngine::UdpEngine(Ip4Engine* ip4, Random* random) : ip4_(ip4), random_(random) {
   ip4_->RegisterTransport(IpProto::kUdp, this);
@@ -161,12 +259,7 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
     return Err{ToErrno(route.error())};
   }
   const Ip4Address src = route->src;
-  tx_.Reset();
-  tx_.Append(payload);
-  UdpHeader header{ep->local.port, dst.port};
-  const uint32_t pseudo = PseudoHeaderSum4(src, dst.ip.v4(), static_cast<uint8_t>(IpProto::kUdp),
-                                           static_cast<uint32_t>(kUdpHeaderSize + payload.size()));
-  header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
+  FillTx(ep->local.port, dst.port, payload, PseudoSum(src, dst.ip.v4(), kUdpHeaderSize + payload.size()));
   Ip4SendParams params;
   params.src = src;
   params.dst = dst.ip.v4();
@@ -179,28 +272,15 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
     LoopBackMulticast4(src, ep->local.port, dst.ip.v4(), dst.port, payload,
                        UdpRxMeta{params.ttl, params.tos, IpAddress(src)}, now);
   }
-  if (multicast && params.ttl == 0) {
-    // Linux ip_mc_output: TTL 0 is looped back only, never sent.
-    counters_.Inc(UdpCounter::kTxDatagrams);
-    return true;
-  }
-  auto sent = ip4_->Send(params, tx_, now);
-  if (!sent.ok()) {
-    counters_.Inc(UdpCounter::kTxDropError);
-    return Err{ToErrno(sent.error())};
-  }
-  counters_.Inc(UdpCounter::kTxDatagrams);
-  return true;
+  // Linux ip_mc_output: TTL 0 is looped back only, never sent.
+  if (multicast && params.ttl == 0) return Sent(true);
+  return Sent(ip4_->Send(params, tx_, now));
 }
 
-void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
+void UdpEngine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
   counters_.Inc(UdpCounter::kRxDatagrams);
-  const uint32_t pseudo = PseudoHeaderSum4(info.src, info.dst, static_cast<uint8_t>(IpProto::kUdp),
-                                           static_cast<uint32_t>(payload.size()));
-  // The link may vouch for the checksum (stack/link/virtio_net.cc): not summed again.
-  UdpParseOptions options;
-  if (info.l4_checksum_valid) options.checksum = ChecksumPolicy::kSkip;
-  auto parsed = UdpView::Parse(payload, pseudo, options);
+  auto parsed = ParseDatagram(payload, PseudoSum(info.src, info.dst, payload.size()),
+                              info.l4_checksum_valid);
   if (!parsed.ok()) {
     counters_.Inc(IsIntegrityError(parsed.error()) ? UdpCounter::kRxDropMalformed
                                                    : UdpCounter::kRxDropInvalid);
@@ -222,45 +302,11 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
     auto route = ip4_->Route(info.src, Ip4Address());
     meta.spec_dst = route.ok() ? IpAddress(route->src) : IpAddress(Ip4Address());
   }
-  auto it = ports_.find(udp.dst_port());
-  auto matches = [&](const UdpEndpoint* ep) {
-    if (ep->ipv6 && ep->v6only) return false;  // IPV6_V6ONLY: no IPv4
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != to) return false;
-    if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) return false;
-    return true;
-  };
-  if (it != ports_.end()) {
-    if (info.to_broadcast || info.to_multicast) {
-      // RFC 1122 §4.1.3.5 leaves fan-out open; Linux delivers a copy to every match.
-      bool any = false;
-      for (UdpEndpoint* ep : it->second) {
-        if (!matches(ep)) continue;
-        any = true;
-        ep->OnDatagram(from, to, udp.payload(), meta, now);
-      }
-      if (any) {
-        counters_.Inc(UdpCounter::kRxDelivered);
-        return;
-      }
-    } else {
-      // The most specific match wins (connected beats bound-to-address beats wildcard);
-      // among equals the last one bound, as Linux does for SO_REUSEADDR sockets.
-      UdpEndpoint* best = nullptr;
-      int best_score = -1;
-      for (UdpEndpoint* ep : it->second) {
-        if (!matches(ep)) continue;
-        const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2);
-        if (score >= best_score) {
-          best = ep;
-          best_score = score;
-        }
-      }
-      if (best != nullptr) {
-        counters_.Inc(UdpCounter::kRxDelivered);
-        best->OnDatagram(from, to, udp.payload(), meta, now);
-        return;
-      }
-    }
+  // IPV6_V6ONLY: an AF_INET6 socket takes IPv4 (v4-mapped) unless it is set.
+  auto takes_ip4 = [](const UdpEndpoint& ep) { return !(ep.ipv6 && ep.v6only); };
+  if (Deliver(udp.dst_port(), takes_ip4, from, to, udp.payload(), meta,
+              info.to_broadcast || info.to_multicast, now)) {
+    return;
   }
   counters_.Inc(UdpCounter::kRxDropNoPort);
   // RFC 1122 §4.1.3.1: port unreachable (the ICMP engine refuses broadcasts/multicasts).
@@ -270,20 +316,9 @@ void UdpEngine::ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant 
   }
 }
 
-void UdpEngine::ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) {
-  if (error.orig_l4.size() < kUdpHeaderSize) return;
-  const uint16_t src_port = LoadBe16(error.orig_l4.data());
-  const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
-  auto it = ports_.find(src_port);
-  if (it == ports_.end()) return;
-  counters_.Inc(UdpCounter::kRxIcmpErrors);
-  for (UdpEndpoint* ep : it->second) {
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(error.orig_src)) continue;
-    if (ep->remote && (ep->remote->ip != IpAddress(error.orig_dst) || ep->remote->port != dst_port)) {
-      continue;
-    }
-    ep->OnIcmpError(error, now);
-  }
+void UdpEngine::ReceiveError(const Ip4ErrorInfo& error, Instant now) {
+  DeliverError(error, [](const UdpEndpoint&) { return true; },
+               [&](UdpEndpoint* ep) { ep->OnIcmpError(error, now); });
 }
 
 Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
@@ -310,21 +345,13 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
     return Err{route.ok() ? EADDRNOTAVAIL : ToErrno(route.error())};
   }
   const Ip6Address src = route->src;
-  tx_.Reset();
-  tx_.Append(payload);
-  UdpHeader header{ep->local.port, dst.port};
   // RFC 8200 §8.1: the checksum is mandatory and covers the IPv6 pseudo-header.
-  const uint32_t pseudo = PseudoHeaderSum6(src, dst.ip.v6(), static_cast<uint8_t>(IpProto::kUdp),
-                                           static_cast<uint32_t>(kUdpHeaderSize + payload.size()));
-  header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
+  FillTx(ep->local.port, dst.port, payload, PseudoSum(src, dst.ip.v6(), kUdpHeaderSize + payload.size()));
   const bool multicast = dst.ip.v6().is_multicast();
   if (multicast && ep->multicast_loop && ip6_->IsMemberOf(dst.ip.v6())) {
     LoopBackMulticast6(src, ep->local.port, dst.ip.v6(), dst.port, payload, options.tos, now);
   }
-  if (multicast && ep->multicast_hops == 0) {
-    counters_.Inc(UdpCounter::kTxDatagrams);
-    return true;  // ipv6(7): hop limit 0 does not leave the host
-  }
+  if (multicast && ep->multicast_hops == 0) return Sent(true);  // ipv6(7): stays on the host
   Ip6SendParams params;
   params.src = src;
   params.dst = dst.ip.v6();
@@ -333,13 +360,7 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   if (options.hop_limit >= 0) params.hop_limit = static_cast<uint8_t>(options.hop_limit);
   params.traffic_class = options.tos;
   params.dont_fragment = options.dont_fragment;
-  auto sent = ip6_->Send(params, tx_, now);
-  if (!sent.ok()) {
-    counters_.Inc(UdpCounter::kTxDropError);
-    return Err{ToErrno(sent.error())};
-  }
-  counters_.Inc(UdpCounter::kTxDatagrams);
-  return true;
+  return Sent(ip6_->Send(params, tx_, now));
 }
 
 void UdpEngine::JoinGroup6(const Ip6Address& group, Instant now) {
@@ -352,19 +373,10 @@ void UdpEngine::LeaveGroup6(const Ip6Address& group, Instant now) {
 
 void UdpEngine::LoopBackMulticast6(const Ip6Address& src, uint16_t src_port, const Ip6Address& group,
                                    uint16_t dst_port, ByteSpan payload, uint8_t tclass, Instant now) {
-  auto it = ports_.find(dst_port);
-  if (it == ports_.end()) return;
-  const SocketAddress from{IpAddress(src), src_port, 0};
-  const IpAddress to(group);
-  // A copy of the payload: the endpoints may queue it while tx_ is reused.
-  const std::vector<uint8_t> copy(payload.begin(), payload.end());
-  for (UdpEndpoint* ep : it->second) {
-    if (!ep->ipv6) continue;
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != to) continue;
-    if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) continue;
-    counters_.Inc(UdpCounter::kRxDelivered);
-    ep->OnDatagram(from, to, copy, UdpRxMeta{ep->multicast_hops, tclass, IpAddress(src)}, now);
-  }
+  LoopBack(dst_port, [](const UdpEndpoint& ep) { return ep.ipv6; },
+           SocketAddress{IpAddress(src), src_port, 0}, IpAddress(group), payload,
+           [&](const UdpEndpoint& ep) { return UdpRxMeta{ep.multicast_hops, tclass, IpAddress(src)}; },
+           now);
 }
 
 void UdpEngine::Listen4(const void* owner, Ip4Address group, McFilterMode mode,
@@ -375,29 +387,17 @@ void UdpEngine::Listen4(const void* owner, Ip4Address group, McFilterMode mode,
 void UdpEngine::LoopBackMulticast4(Ip4Address src, uint16_t src_port, Ip4Address group,
                                    uint16_t dst_port, ByteSpan payload, const UdpRxMeta& meta,
                                    Instant now) {
-  auto it = ports_.find(dst_port);
-  if (it == ports_.end()) return;
   // The interface's source filter (RFC 3376 §3.2) sees the copy as it would a received one.
   if (igmp_ != nullptr && igmp_->State(group) != nullptr && !igmp_->Allows(group, src)) return;
-  const SocketAddress from{IpAddress(src), src_port, 0};
-  const IpAddress to(group);
-  const std::vector<uint8_t> copy(payload.begin(), payload.end());
-  for (UdpEndpoint* ep : it->second) {
-    if (ep->ipv6 && ep->v6only) continue;
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != to) continue;
-    if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) continue;
-    counters_.Inc(UdpCounter::kRxDelivered);
-    ep->OnDatagram(from, to, copy, meta, now);
-  }
+  LoopBack(dst_port, [](const UdpEndpoint& ep) { return !(ep.ipv6 && ep.v6only); },
+           SocketAddress{IpAddress(src), src_port, 0}, IpAddress(group), payload,
+           [&](const UdpEndpoint&) { return meta; }, now);
 }
 
-void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
+void UdpEngine::Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now) {
   counters_.Inc(UdpCounter::kRxDatagrams);
-  const uint32_t pseudo = PseudoHeaderSum6(info.src, info.dst, static_cast<uint8_t>(IpProto::kUdp),
-                                           static_cast<uint32_t>(payload.size()));
-  UdpParseOptions options;
-  if (info.l4_checksum_valid) options.checksum = ChecksumPolicy::kSkip;
-  auto parsed = UdpView::Parse(payload, pseudo, options);
+  auto parsed = ParseDatagram(payload, PseudoSum(info.src, info.dst, payload.size()),
+                              info.l4_checksum_valid);
   // RFC 8200 §8.1: a zero checksum is invalid over IPv6.
   if (!parsed.ok() || LoadBe16(payload.data() + 6) == 0) {
     counters_.Inc(UdpCounter::kRxDropInvalid);
@@ -411,39 +411,12 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
     auto route = ip6_->Route(info.src, Ip6Address());
     meta.spec_dst = route.ok() ? IpAddress(route->src) : IpAddress();
   }
-  auto it = ports_.find(udp.dst_port());
-  if (it != ports_.end()) {
-    auto matches = [&](const UdpEndpoint* ep) {
-      if (!ep->ipv6) return false;
-      // A v4-mapped bind (also ::ffff:0.0.0.0) takes IPv4 only.
-      if (ep->local.ip.is_v4()) return false;
-      // A socket bound to an address receives only what is sent to it: a unicast-bound
-      // socket gets no multicast (Linux __udp_v6_is_mcast_sock), a group-bound one only
-      // its group.
-      if (!ep->local.ip.is_unspecified() && ep->local.ip != to) return false;
-      if (ep->remote && (ep->remote->ip != from.ip || ep->remote->port != from.port)) return false;
-      return true;
-    };
-    UdpEndpoint* best = nullptr;
-    int best_score = -1;
-    for (UdpEndpoint* ep : it->second) {
-      if (!matches(ep)) continue;
-      if (info.to_multicast) {
-        ep->OnDatagram(from, to, udp.payload(), meta, now);
-        best = ep;
-        continue;
-      }
-      const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2);
-      if (score >= best_score) {
-        best = ep;
-        best_score = score;
-      }
-    }
-    if (best != nullptr) {
-      counters_.Inc(UdpCounter::kRxDelivered);
-      if (!info.to_multicast) best->OnDatagram(from, to, udp.payload(), meta, now);
-      return;
-    }
+  // A v4-mapped bind (also ::ffff:0.0.0.0) takes IPv4 only. A socket bound to an address
+  // receives only what is sent to it: a unicast-bound socket gets no multicast (Linux
+  // __udp_v6_is_mcast_sock), a group-bound one only its group.
+  auto takes_ip6 = [](const UdpEndpoint& ep) { return ep.ipv6 && !ep.local.ip.is_v4(); };
+  if (Deliver(udp.dst_port(), takes_ip6, from, to, udp.payload(), meta, info.to_multicast, now)) {
+    return;
   }
   counters_.Inc(UdpCounter::kRxDropNoPort);
   // RFC 4443 §3.1: port unreachable (never about multicast, §2.4 e.3).
@@ -453,21 +426,9 @@ void UdpEngine::ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant 
   }
 }
 
-void UdpEngine::ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) {
-  if (error.orig_l4.size() < kUdpHeaderSize) return;
-  const uint16_t src_port = LoadBe16(error.orig_l4.data());
-  const uint16_t dst_port = LoadBe16(error.orig_l4.data() + 2);
-  auto it = ports_.find(src_port);
-  if (it == ports_.end()) return;
-  counters_.Inc(UdpCounter::kRxIcmpErrors);
-  for (UdpEndpoint* ep : it->second) {
-    if (!ep->ipv6) continue;
-    if (!ep->local.ip.is_unspecified() && ep->local.ip != IpAddress(error.orig_src)) continue;
-    if (ep->remote && (ep->remote->ip != IpAddress(error.orig_dst) || ep->remote->port != dst_port)) {
-      continue;
-    }
-    ep->OnIcmp6Error(error, now);
-  }
+void UdpEngine::ReceiveError(const Ip6ErrorInfo& error, Instant now) {
+  DeliverError(error, [](const UdpEndpoint& ep) { return ep.ipv6; },
+               [&](UdpEndpoint* ep) { ep->OnIcmp6Error(error, now); });
 }
 
 }  // namespace pytcp

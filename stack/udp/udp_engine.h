@@ -128,10 +128,10 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   // The local address a datagram to `dst` would leave from (for connect()).
   Result<IpAddress, int> SourceFor(const IpAddress& dst, const IpAddress& hint) const;
 
-  void ReceiveIp4(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
-  void ReceiveIp4Error(const Ip4ErrorInfo& error, Instant now) override;
-  void ReceiveIp6(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
-  void ReceiveIp6Error(const Ip6ErrorInfo& error, Instant now) override;
+  void Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveError(const Ip4ErrorInfo& error, Instant now) override;
+  void Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now) override;
+  void ReceiveError(const Ip6ErrorInfo& error, Instant now) override;
 
   const Counters<UdpCounter>& counters() const { return counters_; }
   template <typename Fn>  // fn(const UdpEndpoint&)
@@ -154,6 +154,29 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   // the local sockets bound to its port (Linux ip_mc_output's loopback).
   void LoopBackMulticast4(Ip4Address src, uint16_t src_port, Ip4Address group, uint16_t dst_port,
                           ByteSpan payload, const UdpRxMeta& meta, Instant now);
+
+  // tx_ = a UDP header (checksum over `pseudo`, the pseudo-header's sum) and `payload`.
+  void FillTx(uint16_t src_port, uint16_t dst_port, ByteSpan payload, uint32_t pseudo);
+  // Counts what the IP engine did with tx_ and turns its error into an errno.
+  Result<bool, int> Sent(Result<bool, IpSendError> sent);
+  // The endpoints on `port` of the datagram's family (`takes`) whose binding takes `local`
+  // and whose connection, if any, is to `remote`: fn(UdpEndpoint*) for each.
+  template <typename Takes, typename Fn>
+  void ForEachMatch(uint16_t port, Takes&& takes, const IpAddress& local,
+                    const SocketAddress& remote, Fn&& fn);
+  // A received datagram to its endpoints: to every match when `fan_out` (broadcast,
+  // multicast), else to the most specific. False: no endpoint took it.
+  template <typename Takes>
+  bool Deliver(uint16_t port, Takes&& takes, const SocketAddress& from, const IpAddress& to,
+               ByteSpan payload, const UdpRxMeta& meta, bool fan_out, Instant now);
+  // An ICMP error to the endpoints that sent what it quotes: report(UdpEndpoint*).
+  template <typename Addr, typename Takes, typename Report>
+  void DeliverError(const IpErrorInfo<Addr>& error, Takes&& takes, Report&& report);
+  // A multicast datagram we sent, looped back to the local endpoints of its group and port;
+  // each gets the control data meta_for(endpoint).
+  template <typename Takes, typename MetaFor>
+  void LoopBack(uint16_t dst_port, Takes&& takes, const SocketAddress& from, const IpAddress& to,
+                ByteSpan payload, MetaFor&& meta_for, Instant now);
 
   Ip4Engine* ip4_;
   Ip6Engine* ip6_ = nullptr;

@@ -118,7 +118,7 @@ TEST_F(Icmp4EngineTest, IcmpEngineRefusesMulticastSourceItself) {
   before_ = stack_->CounterSnapshot();
   {
     std::lock_guard lock(stack_->mutex());
-    stack_->icmp4().ReceiveIp4(info, msg, clock_.Now());
+    stack_->icmp4().Receive(info, msg, clock_.Now());
   }
   stack_->RunTimers();
   EXPECT_TRUE(peer_->Drain().empty());

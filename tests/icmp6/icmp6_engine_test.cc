@@ -11,8 +11,8 @@ namespace pytcp::testing {
 namespace {
 
 struct FakeTransport : Ip6Transport {
-  void ReceiveIp6(const Ip6PacketInfo&, ByteSpan, Instant) override { ++packets; }
-  void ReceiveIp6Error(const Ip6ErrorInfo& e, Instant) override {
+  void Receive(const Ip6PacketInfo&, ByteSpan, Instant) override { ++packets; }
+  void ReceiveError(const Ip6ErrorInfo& e, Instant) override {
     errors.push_back(e);
     l4.assign(e.orig_l4.begin(), e.orig_l4.end());
   }
@@ -76,7 +76,7 @@ TEST_F(Icmp6Test, EchoFromMulticastSourceIsNotAnswered) {
   info.hop_limit = 64;
   {
     std::lock_guard lock(stack_->mutex());
-    stack_->icmp6().ReceiveIp6(info, msg, clock_.Now());
+    stack_->icmp6().Receive(info, msg, clock_.Now());
   }
   EXPECT_TRUE(peer_->Drain().empty());
   EXPECT_EQ(MovedBy("icmp6.no_reply_src_multicast"), 1);  // since the Exchange above

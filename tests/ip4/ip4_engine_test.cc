@@ -169,7 +169,7 @@ TEST_F(Ip4EngineTest, LoopbackNetworkIsLocalWithSource127001) {
   // ...and never off the host.
   r = ip4.Route(kPeerIp, Ip4Address(127, 0, 0, 1));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), Ip4SendError::kNoSource);
+  EXPECT_EQ(r.error(), IpSendError::kNoSource);
   // Our own address to itself keeps that address as the source.
   r = ip4.Route(kOurIp, Ip4Address());
   ASSERT_TRUE(r.ok());

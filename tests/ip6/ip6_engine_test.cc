@@ -375,7 +375,7 @@ TEST_F(Ip6EngineTest, LoopbackAddressIsLocalAndNeverASourceOffTheHost) {
   EXPECT_EQ(r->src, Ip6Address::Loopback());
   r = ip6.Route(kPeerGlobal, Ip6Address::Loopback());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), Ip6SendError::kNoSource);
+  EXPECT_EQ(r.error(), IpSendError::kNoSource);
 }
 
 }  // namespace

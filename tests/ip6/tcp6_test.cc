@@ -128,7 +128,7 @@ TEST_F(Tcp6Test, PacketTooBigLowersMss) {
     info.src = router;
     info.dst = kOurGlobal;
     info.hop_limit = 64;
-    a_->icmp6().ReceiveIp6(info, msg, clock_.Now());
+    a_->icmp6().Receive(info, msg, clock_.Now());
     EXPECT_EQ(a_->ip6().PathMtu(kPeerGlobal), 1280u);
   }
   int mss = 0;

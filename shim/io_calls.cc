@@ -274,6 +274,25 @@ ssize_t SendMsg(int fd, ShimSocket& s, const msghdr* msg, int flags) {
                 flags, msg, anc.empty() ? nullptr : &anc);
 }
 
+// ip(7) IP_RECVERR, ipv6(7) IPV6_RECVERR: a sock_extended_err followed by the offender's
+// address (SO_EE_OFFENDER), written by fill_offender; a local error (SO_EE_ORIGIN_LOCAL:
+// EMSGSIZE with the MTU) has no offender, so zeros.
+template <typename Sockaddr, typename Put, typename FillOffender>
+void PutExtendedError(Put& put, int level, int type, const SocketError& error,
+                      FillOffender&& fill_offender) {
+  struct {
+    sock_extended_err ee;
+    Sockaddr offender;
+  } e{};
+  e.ee.ee_errno = static_cast<uint32_t>(error.error);
+  e.ee.ee_origin = error.origin;
+  e.ee.ee_type = error.type;
+  e.ee.ee_code = error.code;
+  e.ee.ee_info = error.info;
+  if (error.origin != SO_EE_ORIGIN_LOCAL) fill_offender(e.offender);
+  put(level, type, &e, sizeof(e));
+}
+
 // Writes the control messages of `anc` into msg_control as the kernel lays them out (put_cmsg):
 // MSG_CTRUNC when they do not fit.
 void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_flags) {
@@ -331,42 +350,20 @@ void WriteControl(const RecvAncillary& anc, int domain, msghdr* msg, int* out_fl
   if (anc.has_error && domain == AF_INET6) {
     // ipv6(7) (ipv6_recv_error): on an AF_INET6 socket the error comes as SOL_IPV6
     // IPV6_RECVERR with a sockaddr_in6 offender, v4-mapped when an ICMPv4 error reported it.
-    struct {
-      sock_extended_err ee;
-      sockaddr_in6 offender;
-    } e{};
-    e.ee.ee_errno = static_cast<uint32_t>(anc.error.error);
-    e.ee.ee_origin = anc.error.origin;
-    e.ee.ee_type = anc.error.type;
-    e.ee.ee_code = anc.error.code;
-    e.ee.ee_info = anc.error.info;
-    // A local error (SO_EE_ORIGIN_LOCAL: EMSGSIZE with the MTU) has no offender: zeros.
-    if (anc.error.origin != SO_EE_ORIGIN_LOCAL) {
-      e.offender.sin6_family = AF_INET6;
+    PutExtendedError<sockaddr_in6>(put, SOL_IPV6, IPV6_RECVERR, anc.error, [&](sockaddr_in6& o) {
+      o.sin6_family = AF_INET6;
       const Ip6Address who = anc.error.origin == SO_EE_ORIGIN_ICMP6
                                  ? anc.error.offender6
                                  : IpAddress(anc.error.offender).v6();
-      std::memcpy(&e.offender.sin6_addr, who.bytes().data(), 16);
-      if (who.is_link_local()) e.offender.sin6_scope_id = LinkLocalScope();
-    }
-    put(SOL_IPV6, IPV6_RECVERR, &e, sizeof(e));
+      std::memcpy(&o.sin6_addr, who.bytes().data(), 16);
+      if (who.is_link_local()) o.sin6_scope_id = LinkLocalScope();
+    });
   } else if (anc.has_error) {
-    // ip(7): a sock_extended_err followed by the offender's address (SO_EE_OFFENDER).
-    struct {
-      sock_extended_err ee;
-      sockaddr_in offender;
-    } e{};
-    e.ee.ee_errno = static_cast<uint32_t>(anc.error.error);
-    e.ee.ee_origin = anc.error.origin;
-    e.ee.ee_type = anc.error.type;
-    e.ee.ee_code = anc.error.code;
-    e.ee.ee_info = anc.error.info;
-    if (anc.error.origin != SO_EE_ORIGIN_LOCAL) {
-      e.offender.sin_family = AF_INET;
-      const uint32_t a = anc.error.offender.value();
-      e.offender.sin_addr.s_addr = htonl(a);
-    }
-    put(SOL_IP, IP_RECVERR, &e, sizeof(e));
+    // ip(7): IP_RECVERR with a sockaddr_in offender.
+    PutExtendedError<sockaddr_in>(put, SOL_IP, IP_RECVERR, anc.error, [&](sockaddr_in& o) {
+      o.sin_family = AF_INET;
+      o.sin_addr.s_addr = htonl(anc.error.offender.value());
+    });
   }
   msg->msg_controllen = used;
 }
@@ -462,6 +459,35 @@ ssize_t RemoteSendFrom(int fd, RemoteSocket& s, const iovec* iov, size_t iovcnt,
   return RemoteSend(fd, s, &m, flags);
 }
 
+// write(), send() and sendto() on a stack socket: one buffer, `flags`, maybe a name.
+ssize_t StackSendBuffer(int fd, ShimSocket& s, const void* buf, size_t n, int flags,
+                        const sockaddr* addr, socklen_t addrlen) {
+  SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
+  return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
+}
+
+// The same on a daemon socket: a stream goes straight through the socketpair, a datagram
+// with its name through the daemon.
+ssize_t RemoteSendBuffer(int fd, RemoteSocket& s, const void* buf, size_t n, int flags,
+                         const sockaddr* addr, socklen_t addrlen) {
+  // move_addr_to_kernel, before the protocol looks at the address (or ignores it).
+  if (addr != nullptr && addrlen > sizeof(sockaddr_storage)) return Fail<ssize_t>(EINVAL);
+  if (s.stream()) {
+    if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
+    return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, flags | MSG_NOSIGNAL), flags);
+  }
+  const iovec iov{const_cast<void*>(buf), n};
+  return RemoteSendFrom(fd, s, &iov, 1, flags, addr, addrlen);
+}
+
+// readv() and writev() on a stack socket: the checks of import_iovec (EINVAL for a count
+// out of 0..IOV_MAX, EFAULT for an array the caller cannot read); 0 when it passes.
+int IovecFault(const iovec* iov, int iovcnt) {
+  if (iovcnt < 0 || iovcnt > IOV_MAX) return EINVAL;
+  if (!UserReadable(iov, static_cast<size_t>(iovcnt) * sizeof(iovec))) return EFAULT;
+  return 0;
+}
+
 }  // namespace
 
 int ParseSendControlMessages(const msghdr* msg, int domain, SendAncillary* anc) {
@@ -507,29 +533,15 @@ PYTCP_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
             fd, [&] { return libc().write(fd, buf, n); },
             [&](NetlinkSocket& s) { return NetlinkSendTo(fd, s, buf, n, 0, nullptr, 0); });
       },
-      [&](ShimSocket& s) {
-        SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
-        return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
-      },
-      [&](RemoteSocket& s) {
-        if (s.stream()) {
-          if (const int e = RemoteStreamCheck(fd, s, true, 0); e != 0) return Fail<ssize_t>(e);
-          return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, MSG_NOSIGNAL), 0);
-        }
-        const iovec iov{const_cast<void*>(buf), n};
-        return RemoteSendFrom(fd, s, &iov, 1, 0, nullptr, 0);
-      });
+      [&](ShimSocket& s) { return StackSendBuffer(fd, s, buf, n, 0, nullptr, 0); },
+      [&](RemoteSocket& s) { return RemoteSendBuffer(fd, s, buf, n, 0, nullptr, 0); });
 }
 
 PYTCP_EXPORT ssize_t readv(int fd, const iovec* iov, int iovcnt) {
   return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().readv(fd, iov, iovcnt); },
       [&](ShimSocket& s) -> ssize_t {
-        if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
-        if (iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
-        if (!UserReadable(iov, static_cast<size_t>(iovcnt) * sizeof(iovec))) {
-          return Fail<ssize_t>(EFAULT);
-        }
+        if (const int e = IovecFault(iov, iovcnt); e != 0) return Fail<ssize_t>(e);
         RecvParts parts(iov, static_cast<size_t>(iovcnt));
         if (!parts.ok()) return Fail<ssize_t>(EINVAL);
         return DoRecv(s, parts.get(), 0, nullptr, nullptr, nullptr);
@@ -544,11 +556,7 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
   return OnSocket<ssize_t, kCancelPoint>(
       fd, [&] { return libc().writev(fd, iov, iovcnt); },
       [&](ShimSocket& s) -> ssize_t {
-        if (iovcnt < 0) return Fail<ssize_t>(EINVAL);
-        if (iovcnt > IOV_MAX) return Fail<ssize_t>(EINVAL);
-        if (!UserReadable(iov, static_cast<size_t>(iovcnt) * sizeof(iovec))) {
-          return Fail<ssize_t>(EFAULT);
-        }
+        if (const int e = IovecFault(iov, iovcnt); e != 0) return Fail<ssize_t>(e);
         SendParts parts(iov, static_cast<size_t>(iovcnt));
         if (!parts.ok()) return Fail<ssize_t>(EINVAL);
         return DoSend(fd, s, parts.get(), nullptr, 0, 0, nullptr);
@@ -567,28 +575,6 @@ PYTCP_EXPORT ssize_t writev(int fd, const iovec* iov, int iovcnt) {
       });
 }
 
-PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  return OnSocket<ssize_t, kCancelPoint>(
-      fd,
-      [&] {
-        return KernelOrNetlink<ssize_t>(
-            fd, [&] { return libc().send(fd, buf, n, flags); },
-            [&](NetlinkSocket& s) { return NetlinkSendTo(fd, s, buf, n, flags, nullptr, 0); });
-      },
-      [&](ShimSocket& s) {
-        SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
-        return DoSend(fd, s, parts.get(), nullptr, 0, flags, nullptr);
-      },
-      [&](RemoteSocket& s) {
-        if (s.stream()) {
-          if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
-          return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, flags | MSG_NOSIGNAL), flags);
-        }
-        const iovec iov{const_cast<void*>(buf), n};
-        return RemoteSendFrom(fd, s, &iov, 1, flags, nullptr, 0);
-      });
-}
-
 PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
                             socklen_t addrlen) {
   return OnSocket<ssize_t, kCancelPoint>(
@@ -598,20 +584,14 @@ PYTCP_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
             fd, [&] { return libc().sendto(fd, buf, n, flags, addr, addrlen); },
             [&](NetlinkSocket& s) { return NetlinkSendTo(fd, s, buf, n, flags, addr, addrlen); });
       },
-      [&](ShimSocket& s) {
-        SendParts parts(ByteSpan(static_cast<const uint8_t*>(buf), n));
-        return DoSend(fd, s, parts.get(), addr, addrlen, flags, nullptr);
-      },
-      [&](RemoteSocket& s) {
-        // move_addr_to_kernel, before the protocol looks at the address (or ignores it).
-        if (addr != nullptr && addrlen > sizeof(sockaddr_storage)) return Fail<ssize_t>(EINVAL);
-        if (s.stream()) {
-          if (const int e = RemoteStreamCheck(fd, s, true, flags); e != 0) return Fail<ssize_t>(e);
-          return RemoteStreamWritten(fd, s, libc().send(fd, buf, n, flags | MSG_NOSIGNAL), flags);
-        }
-        const iovec iov{const_cast<void*>(buf), n};
-        return RemoteSendFrom(fd, s, &iov, 1, flags, addr, addrlen);
-      });
+      [&](ShimSocket& s) { return StackSendBuffer(fd, s, buf, n, flags, addr, addrlen); },
+      [&](RemoteSocket& s) { return RemoteSendBuffer(fd, s, buf, n, flags, addr, addrlen); });
+}
+
+// POSIX: send() is sendto() without a destination (and glibc's send is the sendto system
+// call with a null address), on every kind of fd.
+PYTCP_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  return sendto(fd, buf, n, flags, nullptr, 0);
 }
 
 PYTCP_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
@@ -639,24 +619,6 @@ PYTCP_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
       });
 }
 
-PYTCP_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  return OnSocket<ssize_t, kCancelPoint>(
-      fd,
-      [&] {
-        return KernelOrNetlink<ssize_t>(
-            fd, [&] { return libc().recv(fd, buf, n, flags); },
-            [&](NetlinkSocket& s) { return NetlinkRecvFrom(fd, s, buf, n, flags, nullptr, nullptr); });
-      },
-      [&](ShimSocket& s) {
-        RecvParts parts(MutableByteSpan(static_cast<uint8_t*>(buf), n));
-        return DoRecv(s, parts.get(), flags, nullptr, nullptr, nullptr);
-      },
-      [&](RemoteSocket& s) {
-        const iovec iov{buf, n};
-        return RemoteRecvInto(fd, s, &iov, 1, flags, nullptr, nullptr);
-      });
-}
-
 PYTCP_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
   if (n > buflen) __chk_fail();
   return recv(fd, buf, n, flags);
@@ -679,6 +641,12 @@ PYTCP_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* 
         const iovec iov{buf, n};
         return RemoteRecvInto(fd, s, &iov, 1, flags, addr, addrlen);
       });
+}
+
+// POSIX: recv() is recvfrom() without an address (and glibc's recv is the recvfrom system
+// call with a null address), on every kind of fd.
+PYTCP_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  return recvfrom(fd, buf, n, flags, nullptr, nullptr);
 }
 
 PYTCP_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags,

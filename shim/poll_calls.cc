@@ -75,6 +75,17 @@ bool HasStackSocket(const pollfd* fds, nfds_t nfds) {
   return false;
 }
 
+// How long a poll or select waits in the kernel: not at all when a stack socket is already
+// ready (a zero timeout, the kernel fds only looked at), else until the deadline (nullptr:
+// forever; `left` holds the time remaining).
+const timespec* KernelWait(int ready, const Deadline& deadline, timespec* left) {
+  static constexpr timespec kZero{0, 0};
+  if (ready > 0) return &kZero;
+  if (deadline.infinite()) return nullptr;
+  *left = deadline.Remaining();
+  return left;
+}
+
 int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t* sigmask) {
   ThreadWake& wake = ThreadWake::Get();
   if (wake.fd() < 0) return Fail(ENOMEM);
@@ -114,17 +125,8 @@ int PollMixed(pollfd* fds, nfds_t nfds, const Deadline& deadline, const sigset_t
       if (rev != 0) ++ready;
     }
     if (ready > 0 && !kernel_fds) return ready;  // no kernel fd to ask about
-    timespec zero{0, 0};
     timespec left{};
-    const timespec* ts = &zero;
-    if (ready == 0) {
-      if (deadline.infinite()) {
-        ts = nullptr;
-      } else {
-        left = deadline.Remaining();
-        ts = &left;
-      }
-    }
+    const timespec* ts = KernelWait(ready, deadline, &left);
     LinkLoan loan(lend && (ts == nullptr || ts->tv_sec != 0 || ts->tv_nsec != 0));
     // Busy polling reads only the link: with kernel fds in the set it would delay them.
     if (!kernel_fds && loan.BusyPoll() > 0) continue;
@@ -252,17 +254,8 @@ int SelectMixed(int nfds, fd_set* rset, fd_set* wset, fd_set* eset, const Deadli
     win = kin;
     wout = kout;
     wex = kex;
-    timespec zero{0, 0};
     timespec left{};
-    const timespec* ts = &zero;
-    if (ready == 0) {
-      if (deadline.infinite()) {
-        ts = nullptr;
-      } else {
-        left = deadline.Remaining();
-        ts = &left;
-      }
-    }
+    const timespec* ts = KernelWait(ready, deadline, &left);
     int r = 0;
     bool woken = false;
     if (ready == 0 || kernel_fds) {

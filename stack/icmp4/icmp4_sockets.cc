@@ -89,17 +89,12 @@ Result<bool, int> Icmp4Sockets::Transmit(Icmp4Endpoint* ep, Ip4Address dst,
 }
 
 bool Icmp4Sockets::OnMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
-  const IpAddress dst(info.dst);
-  endpoints_.ForEachRaw(dst, [&](Icmp4Endpoint* ep) { ep->OnIcmpMessage(info, icmp, now); });
-  if (icmp.is_error()) {
-    OnError(info, icmp, now);
-    return false;
-  }
-  if (icmp.type() != Icmp4Type::kEchoReply) return false;
-  Icmp4Endpoint* ep = endpoints_.FindPing(icmp.echo_id(), dst);
-  if (ep == nullptr) return false;
-  ep->OnIcmpMessage(info, icmp, now);
-  return true;
+  const std::optional<uint16_t> reply_id =
+      icmp.type() == Icmp4Type::kEchoReply ? std::optional(icmp.echo_id()) : std::nullopt;
+  const bool taken = endpoints_.DeliverMessage(
+      IpAddress(info.dst), reply_id, [&](Icmp4Endpoint* ep) { ep->OnIcmpMessage(info, icmp, now); });
+  if (icmp.is_error()) OnError(info, icmp, now);
+  return taken;
 }
 
 void Icmp4Sockets::OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) {
@@ -128,13 +123,9 @@ void Icmp4Sockets::OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Ins
 }
 
 void Icmp4Sockets::DeliverError(const Ip4ErrorInfo& e, Instant now) {
-  // raw_err: raw sockets hear about errors on any ICMP message they may have sent.
-  const IpAddress src(e.orig_src);
-  endpoints_.ForEachRaw(src, [&](Icmp4Endpoint* ep) { ep->OnIcmpError(e, now); });
-  if (e.orig_l4[0] != static_cast<uint8_t>(Icmp4Type::kEchoRequest)) return;
-  if (Icmp4Endpoint* ep = endpoints_.FindPing(LoadBe16(e.orig_l4.data() + 4), src)) {
-    ep->OnIcmpError(e, now);
-  }
+  endpoints_.DeliverError(IpAddress(e.orig_src), e.orig_l4,
+                          static_cast<uint8_t>(Icmp4Type::kEchoRequest),
+                          [&](Icmp4Endpoint* ep) { ep->OnIcmpError(e, now); });
 }
 
 }  // namespace pytcp

@@ -153,25 +153,17 @@ void Icmp6Sockets::LoopBackMulticast(const Ip6Address& src, const Ip6Address& gr
 bool Icmp6Sockets::OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) {
   // RFC 3542 §3: every raw ICMPv6 socket gets a copy of every message (ICMP6_FILTER is
   // applied by the socket).
-  const IpAddress dst(info.dst);
-  endpoints_.ForEachRaw(dst, [&](Icmp6Endpoint* ep) { ep->OnIcmp6Message(info, icmp, now); });
-  if (icmp.type() != Icmp6Type::kEchoReply || icmp.message().size() < kIcmp6HeaderSize) {
-    return false;
-  }
-  Icmp6Endpoint* ep = endpoints_.FindPing(icmp.echo_id(), dst);
-  if (ep == nullptr) return false;
-  ep->OnIcmp6Message(info, icmp, now);
-  return true;
+  const bool reply =
+      icmp.type() == Icmp6Type::kEchoReply && icmp.message().size() >= kIcmp6HeaderSize;
+  return endpoints_.DeliverMessage(
+      IpAddress(info.dst), reply ? std::optional(icmp.echo_id()) : std::nullopt,
+      [&](Icmp6Endpoint* ep) { ep->OnIcmp6Message(info, icmp, now); });
 }
 
 void Icmp6Sockets::OnError(const Ip6ErrorInfo& e, Instant now) {
-  // rawv6_err: raw sockets hear about errors on any ICMPv6 message they may have sent.
-  const IpAddress src(e.orig_src);
-  endpoints_.ForEachRaw(src, [&](Icmp6Endpoint* ep) { ep->OnIcmp6Error(e, now); });
-  if (e.orig_l4[0] != static_cast<uint8_t>(Icmp6Type::kEchoRequest)) return;
-  if (Icmp6Endpoint* ep = endpoints_.FindPing(LoadBe16(e.orig_l4.data() + 4), src)) {
-    ep->OnIcmp6Error(e, now);
-  }
+  endpoints_.DeliverError(IpAddress(e.orig_src), e.orig_l4,
+                          static_cast<uint8_t>(Icmp6Type::kEchoRequest),
+                          [&](Icmp6Endpoint* ep) { ep->OnIcmp6Error(e, now); });
 }
 
 }  // namespace pytcp

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "stack/base/bytes.h"
 #include "stack/base/random.h"
 #include "stack/base/result.h"
 #include "stack/net/ephemeral_ports.h"
@@ -99,6 +100,29 @@ class IcmpEndpointTable {
       if (ep->local.ip.is_unspecified() || ep->local.ip == ours) return ep;
     }
     return nullptr;
+  }
+
+  // A received message to `ours`: a copy to every raw endpoint (raw(7), RFC 3542 §3), and
+  // an echo reply (`echo_reply_id`: its identifier; nullopt for any other message) to the
+  // ping endpoint it names. True when a ping endpoint took it.
+  template <typename Fn>  // fn(Endpoint*)
+  bool DeliverMessage(const IpAddress& ours, std::optional<uint16_t> echo_reply_id, Fn&& fn) const {
+    ForEachRaw(ours, fn);
+    if (!echo_reply_id) return false;
+    Endpoint* ep = FindPing(*echo_reply_id, ours);
+    if (ep == nullptr) return false;
+    fn(ep);
+    return true;
+  }
+
+  // An ICMP error about a message sent from `ours`, `quoted` being the ICMP header the
+  // error quoted (at least 8 bytes): every raw endpoint hears it (raw_err, rawv6_err), and
+  // so does the ping endpoint whose echo request (type `echo_request`) it was (ping_err).
+  template <typename Fn>  // fn(Endpoint*)
+  void DeliverError(const IpAddress& ours, ByteSpan quoted, uint8_t echo_request, Fn&& fn) const {
+    ForEachRaw(ours, fn);
+    if (quoted[0] != echo_request) return;
+    if (Endpoint* ep = FindPing(LoadBe16(quoted.data() + 4), ours)) fn(ep);
   }
 
   template <typename Fn>  // fn(const Endpoint&, bool raw)

@@ -53,17 +53,9 @@ Result<bool, int> Icmp4Socket::BindPingLocked(const SocketAddress& addr) {
 
 SysResult<size_t> Icmp4Socket::SendTo(ByteSpan message, const SocketAddress* to, int flags) {
   std::lock_guard lock(*ctx_.mu);
-  if (closed_) return Err{EBADF};
-  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
-  Ip4Address dst;
-  if (to != nullptr) {
-    if (!to->ip.is_v4()) return Err{EAFNOSUPPORT};
-    dst = to->ip.v4();
-  } else if (remote) {
-    dst = remote->ip.v4();
-  } else {
-    return Err{EDESTADDRREQ};
-  }
+  auto target = SendTargetLocked(to, flags, EAFNOSUPPORT);
+  if (!target.ok()) return Err{target.error()};
+  const Ip4Address dst = target->ip.v4();
   Icmp4SendOptions opts;
   opts.ttl = ttl_;
   opts.tos = tos_;

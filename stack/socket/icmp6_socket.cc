@@ -66,17 +66,9 @@ Icmp6SendOptions Icmp6Socket::SendOptionsLocked(const Ip6Address& dst) const {
 
 SysResult<size_t> Icmp6Socket::SendTo(ByteSpan message, const SocketAddress* to, int flags) {
   std::lock_guard lock(*ctx_.mu);
-  if (closed_) return Err{EBADF};
-  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
-  SocketAddress dst;
-  if (to != nullptr) {
-    if (!IsFamilyTarget(*to)) return Err{EINVAL};
-    dst = *to;
-  } else if (remote) {
-    dst = *remote;
-  } else {
-    return Err{EDESTADDRREQ};
-  }
+  auto target = SendTargetLocked(to, flags, EINVAL);
+  if (!target.ok()) return Err{target.error()};
+  const SocketAddress& dst = *target;
   Icmp6SendOptions opts = SendOptionsLocked(dst.ip.v6());
   opts.scope_id = dst.scope_id;
   const Instant now = ctx_.clock->Now();

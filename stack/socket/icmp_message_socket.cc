@@ -142,6 +142,18 @@ void IcmpMessageSocket::ReportIcmpErrorLocked(SocketError e, bool fatal) {
   NotifyLocked();
 }
 
+SysResult<SocketAddress> IcmpMessageSocket::SendTargetLocked(const SocketAddress* to, int flags,
+                                                             int wrong_family) const {
+  if (closed_) return Err{EBADF};
+  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
+  if (to != nullptr) {
+    if (!IsFamilyTarget(*to)) return Err{wrong_family};
+    return *to;
+  }
+  if (binding().remote) return *binding().remote;
+  return Err{EDESTADDRREQ};
+}
+
 void IcmpMessageSocket::QueueLocalTooBigLocked(uint32_t mtu, const SocketAddress& dst) {
   if (!recverr_) return;
   SocketError e;

@@ -67,6 +67,12 @@ class IcmpMessageSocket : public Socket {
   // reported once by the next call; without, only a fatal error (`fatal`: destination
   // unreachable or parameter problem) on a connected ping socket is reported once.
   void ReportIcmpErrorLocked(SocketError e, bool fatal);
+  // sendto()'s checks and destination (ping_common_sendmsg, raw_sendmsg and their IPv6
+  // twins): EBADF once closed, EOPNOTSUPP for MSG_OOB, `wrong_family` for a destination
+  // that IsFamilyTarget refuses, the connected peer without a destination, EDESTADDRREQ
+  // without either.
+  SysResult<SocketAddress> SendTargetLocked(const SocketAddress* to, int flags,
+                                            int wrong_family) const;
   // ip_local_error / ipv6_local_error: with IP_RECVERR a message too long to leave
   // unfragmented is also queued as a local error carrying the MTU.
   void QueueLocalTooBigLocked(uint32_t mtu, const SocketAddress& dst);

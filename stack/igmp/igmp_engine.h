@@ -23,6 +23,7 @@
 
 #include "stack/base/counters.h"
 #include "stack/base/random.h"
+#include "stack/iface/listener_config.h"
 #include "stack/ip4/ip4_engine.h"
 #include "stack/wire/igmp.h"
 
@@ -44,16 +45,9 @@ PYTCP_COUNTERS(IgmpCounter,
   kTxV2Leaves,
 );
 
-struct IgmpConfig {
-  int robustness = 2;                                   // RFC 3376 §8.1
-  Duration query_interval = 125s;                       // §8.2
-  Duration query_response_interval = 10s;               // §8.3
-  Duration unsolicited_report_interval = 1s;            // §8.11 (IGMPv3)
-  Duration v2_unsolicited_report_interval = 10s;        // RFC 2236 §8.10 (IGMPv1/v2)
-  // §8.12: how long an older querier keeps the host in its compatibility mode.
-  Duration OlderVersionQuerierPresentTimeout() const {
-    return robustness * query_interval + query_response_interval;
-  }
+// RFC 3376 §8's timers (MulticastListenerConfig) and the IGMPv1/v2 compatibility one.
+struct IgmpConfig : MulticastListenerConfig {
+  Duration v2_unsolicited_report_interval = 10s;  // RFC 2236 §8.10 (IGMPv1/v2)
 };
 
 class IgmpEngine final : public Ip4Transport {

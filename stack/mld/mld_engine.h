@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "stack/base/counters.h"
+#include "stack/iface/listener_config.h"
 #include "stack/base/random.h"
 #include "stack/ip6/ip6_engine.h"
 #include "stack/wire/icmp6_mld.h"
@@ -33,17 +34,8 @@ PYTCP_COUNTERS(MldCounter,
   kTxV1Dones,
 );
 
-struct MldConfig {
-  int robustness = 2;                         // RFC 3810 §9.1
-  Duration unsolicited_report_interval = 1s;  // §9.11
-  Duration query_interval = 125s;             // §9.2
-  Duration query_response_interval = 10s;     // §9.3
-  // RFC 3810 §9.12: how long the host stays in MLDv1 compatibility mode after the last
-  // MLDv1 query (MLDv1 queries carry neither QRV nor QQIC, so the defaults apply).
-  Duration OlderVersionQuerierPresentTimeout() const {
-    return robustness * query_interval + query_response_interval;
-  }
-};
+// RFC 3810 §9's timers.
+using MldConfig = MulticastListenerConfig;
 
 class MldEngine {
  public:

@@ -104,6 +104,31 @@ void AppendAttribute(std::vector<uint8_t>* out, uint16_t type, const void* data,
   if (n > 0) std::memcpy(out->data() + at + RTA_LENGTH(0), data, n);
 }
 
+// Starts an RTM_NEWADDR of the stack's interface at the end of `out`: the netlink header
+// (its length filled in by EndNewAddr) and the ifaddrmsg. Returns where it starts.
+size_t BeginNewAddr(const StackInterface& si, uint8_t family, uint8_t prefix_length,
+                    uint8_t ifa_flags, uint8_t scope, uint32_t seq, uint32_t portid,
+                    uint16_t flags, std::vector<uint8_t>* out) {
+  const size_t start = out->size();
+  out->resize(start + kHeader + NLMSG_ALIGN(kIfaddrmsg), 0);
+  std::span<uint8_t> b(*out);
+  Store<uint16_t>(b, start + kTypeAt, RTM_NEWADDR);
+  Store<uint16_t>(b, start + kFlagsAt, flags);
+  Store<uint32_t>(b, start + kSeqAt, seq);
+  Store<uint32_t>(b, start + kPidAt, portid);
+  const size_t ifa = start + kHeader;
+  b[ifa + offsetof(ifaddrmsg, ifa_family)] = family;
+  b[ifa + offsetof(ifaddrmsg, ifa_prefixlen)] = prefix_length;
+  b[ifa + offsetof(ifaddrmsg, ifa_flags)] = ifa_flags;
+  b[ifa + offsetof(ifaddrmsg, ifa_scope)] = scope;
+  Store<uint32_t>(b, ifa + offsetof(ifaddrmsg, ifa_index), si.index);
+  return start;
+}
+
+void EndNewAddr(size_t start, std::vector<uint8_t>* out) {
+  Store<uint32_t>(std::span<uint8_t>(*out), start + kLenAt, static_cast<uint32_t>(out->size() - start));
+}
+
 }  // namespace
 
 void NoteAddrDumpRequests(std::span<const uint8_t> request, std::vector<PendingAddrDump>* pending) {
@@ -142,19 +167,8 @@ bool NeedsRewrite(std::span<const uint8_t> datagram, const std::vector<PendingAd
 
 void AppendStackAddress(const StackInterface& si, const Ip4Interface& address, uint32_t seq,
                         uint32_t portid, uint16_t flags, std::vector<uint8_t>* out) {
-  const size_t start = out->size();
-  out->resize(start + kHeader + NLMSG_ALIGN(kIfaddrmsg), 0);
-  std::span<uint8_t> b(*out);
-  Store<uint16_t>(b, start + kTypeAt, RTM_NEWADDR);
-  Store<uint16_t>(b, start + kFlagsAt, flags);
-  Store<uint32_t>(b, start + kSeqAt, seq);
-  Store<uint32_t>(b, start + kPidAt, portid);
-  const size_t ifa = start + kHeader;
-  b[ifa + offsetof(ifaddrmsg, ifa_family)] = AF_INET;
-  b[ifa + offsetof(ifaddrmsg, ifa_prefixlen)] = address.prefix_length();
-  b[ifa + offsetof(ifaddrmsg, ifa_flags)] = IFA_F_PERMANENT;
-  b[ifa + offsetof(ifaddrmsg, ifa_scope)] = RT_SCOPE_UNIVERSE;
-  Store<uint32_t>(b, ifa + offsetof(ifaddrmsg, ifa_index), si.index);
+  const size_t start = BeginNewAddr(si, AF_INET, address.prefix_length(), IFA_F_PERMANENT,
+                                    RT_SCOPE_UNIVERSE, seq, portid, flags, out);
   // inet_fill_ifaddr's order: IFA_ADDRESS (the peer's on a point-to-point link, else the
   // local address), IFA_LOCAL, IFA_BROADCAST, IFA_LABEL, IFA_FLAGS, IFA_CACHEINFO.
   const uint32_t local = htonl(address.address().value());
@@ -170,25 +184,16 @@ void AppendStackAddress(const StackInterface& si, const Ip4Interface& address, u
   // A permanent address: lifetimes INFINITY_LIFE_TIME, no time stamps kept.
   const ifa_cacheinfo ci{0xFFFFFFFFu, 0xFFFFFFFFu, 0, 0};
   AppendAttribute(out, IFA_CACHEINFO, &ci, sizeof(ci));
-  Store<uint32_t>(std::span<uint8_t>(*out), start + kLenAt, static_cast<uint32_t>(out->size() - start));
+  EndNewAddr(start, out);
 }
 
 void AppendStackAddress6(const StackInterface& si, const StackIp6Address& address, uint32_t seq,
                          uint32_t portid, uint16_t flags, std::vector<uint8_t>* out) {
-  const size_t start = out->size();
-  out->resize(start + kHeader + NLMSG_ALIGN(kIfaddrmsg), 0);
-  std::span<uint8_t> b(*out);
-  Store<uint16_t>(b, start + kTypeAt, RTM_NEWADDR);
-  Store<uint16_t>(b, start + kFlagsAt, flags);
-  Store<uint32_t>(b, start + kSeqAt, seq);
-  Store<uint32_t>(b, start + kPidAt, portid);
-  const size_t ifa = start + kHeader;
   const uint32_t ifa_flags = address.ifa_flags();
-  b[ifa + offsetof(ifaddrmsg, ifa_family)] = AF_INET6;
-  b[ifa + offsetof(ifaddrmsg, ifa_prefixlen)] = address.prefix_length;
-  b[ifa + offsetof(ifaddrmsg, ifa_flags)] = static_cast<uint8_t>(ifa_flags);  // the low 8 bits
-  b[ifa + offsetof(ifaddrmsg, ifa_scope)] = address.scope();
-  Store<uint32_t>(b, ifa + offsetof(ifaddrmsg, ifa_index), si.index);
+  // ifaddrmsg holds the low 8 bits of the flags; IFA_FLAGS below has all of them.
+  const size_t start = BeginNewAddr(si, AF_INET6, address.prefix_length,
+                                    static_cast<uint8_t>(ifa_flags), address.scope(), seq, portid,
+                                    flags, out);
   // inet6_fill_ifaddr's order: IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS (all 32 bits), and
   // IFA_PROTO for the addresses the kernel would have made itself (the link-local one,
   // SLAAC's). A permanent address with an infinite preferred lifetime reports both
@@ -205,7 +210,7 @@ void AppendStackAddress6(const StackInterface& si, const StackIp6Address& addres
         address.source == Ip6AddressSource::kLinkLocal ? IFAPROT_KERNEL_LL : IFAPROT_KERNEL_RA;
     AppendAttribute(out, IFA_PROTO, &proto, 1);
   }
-  Store<uint32_t>(std::span<uint8_t>(*out), start + kLenAt, static_cast<uint32_t>(out->size() - start));
+  EndNewAddr(start, out);
 }
 
 std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const StackInterface& si,

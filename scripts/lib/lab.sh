@@ -103,6 +103,29 @@ lab_down() {
   _LAB_UP=("${keep[@]}")
 }
 
+# lab_wait_released PID [TRIES]: waits (10 ms steps, 300 by default) until process PID is
+# gone or a zombie: its files, a TAP among them, are closed by then, while a detached
+# process (pytcpd started on demand) may be reaped by init a second or two later.
+lab_wait_released() {
+  local pid=$1 i
+  for ((i = 0; i < ${2:-300}; i++)); do
+    [[ -r /proc/$pid/stat ]] || return 0
+    [[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) == Z ]] && return 0
+    sleep 0.01
+  done
+  return 1
+}
+
+# lab_stop_daemon RUN_DIR: stops the pytcpd of the lab's TAP whose pid file is in RUN_DIR
+# (SIGTERM, up to 5 s to let go of the TAP, then SIGKILL); nothing if none runs.
+lab_stop_daemon() {
+  local pid
+  pid=$(cat "$1/$LAB_TAP.pid" 2>/dev/null) || return 0
+  [[ -n $pid ]] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  lab_wait_released "$pid" 500 || kill -9 "$pid" 2>/dev/null || true
+}
+
 # lab_exec host|peer|far CMD...: runs CMD in that namespace of the current lab (LAB_NAME).
 lab_exec() {
   local role=$1 ns

@@ -201,21 +201,14 @@ check "the SLAAC address in the netlink dump and getifaddrs (scope global, the R
 # The same from the shared stack (pytcpd), whose daemon tells the shim its addresses.
 RUN6=$TMP/run6
 mkdir -m 700 "$RUN6"
-lab_defer sh -c "kill \$(cat '$RUN6/$LAB_TAP.pid' 2>/dev/null) 2>/dev/null || true"
+lab_defer lab_stop_daemon "$RUN6"
 addrs_shared=$(lab_exec host "${SHIM6[@]}" PYTCP_STACK=shared PYTCP_RUN_DIR="$RUN6" \
   PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=2 PYTCP_CONSOLE=off \
   timeout 20 python3 -c "$ADDRS_PY" "$LAB_TAP" 2>>"$TMP/curl.err" || true)
 echo "$addrs_shared"
 check "the shared stack's shim shows the same two IPv6 addresses" test "$addrs_shared" = "$addrs"
-# The daemon lets go of the TAP before the next program takes it (gone, or a zombie whose
-# files are closed).
-if daemon=$(cat "$RUN6/$LAB_TAP.pid" 2>/dev/null); then
-  kill "$daemon" 2>/dev/null || true
-  for _ in $(seq 300); do
-    [[ -r /proc/$daemon/stat && $(awk '{ print $3 }' "/proc/$daemon/stat" 2>/dev/null) != Z ]] || break
-    sleep 0.01
-  done
-fi
+# The daemon lets go of the TAP before the next program takes it.
+lab_stop_daemon "$RUN6"
 
 # --- the stack as a TCP server over IPv6: python3 under the shim, the kernel peer sends ---
 head -c 20000000 /dev/urandom >"$TMP/up6"

@@ -31,11 +31,7 @@ mkdir -p "$RUN"
 COMMON=(env LD_PRELOAD="$LIB" PYTCP_RUN_DIR="$RUN" PYTCP_DAEMON="$BUILD/pytcpd/pytcpd"
         PYTCP_IFACE="$LAB_TAP" PYTCP_MAC="$MAC" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4"
         PYTCP_IP6=auto PYTCP_CONSOLE=off PYTCP_DHCP_CACHE=none)
-stop_daemon() {
-  local pid; pid=$(cat "$RUN/$LAB_TAP.pid" 2>/dev/null) || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-}
+stop_daemon() { lab_stop_daemon "$RUN"; }
 lab_defer stop_daemon
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"

@@ -30,12 +30,7 @@ SHIM=(env LD_PRELOAD="$LIB" PYTCP_STACK=shared PYTCP_RUN_DIR="$RUN" PYTCP_DAEMON
       PYTCP_IFACE="$LAB_TAP" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4" PYTCP_IP6=none
       PYTCP_CONSOLE=off PYTCP_IDLE_EXIT=600 PYTCP_DHCP_CACHE=none PYTCP_LOG=error)
 daemon_pid() { cat "$RUN/$LAB_TAP.pid" 2>/dev/null; }
-stop_daemon() {
-  local pid; pid=$(daemon_pid) || return 0
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-}
+stop_daemon() { lab_stop_daemon "$RUN"; }
 lab_defer stop_daemon
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 fds() { ls "/proc/$1/fd" | wc -l; }

@@ -31,12 +31,7 @@ COMMON=(env LD_PRELOAD="$LIB" PYTCP_LOOPBACK=stack PYTCP_IFACE="$LAB_TAP" PYTCP_
         PYTCP_IP6=fd77::2/64 PYTCP_CONSOLE=off PYTCP_DHCP_CACHE=none PYTCP_RUN_DIR="$RUN"
         PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=600)
 daemon_pid() { cat "$RUN/$LAB_TAP.pid" 2>/dev/null; }
-stop_daemon() {
-  local pid; pid=$(daemon_pid) || return 0
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-}
+stop_daemon() { lab_stop_daemon "$RUN"; }
 lab_defer stop_daemon
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 

@@ -40,12 +40,7 @@ RUN=$TMP/run
 mkdir -p "$RUN"
 SHARED=("${SHIM[@]}" PYTCP_STACK=shared PYTCP_RUN_DIR="$RUN" PYTCP_DAEMON="$BUILD/pytcpd/pytcpd"
         PYTCP_IDLE_EXIT=600 PYTCP_CONSOLE=off)
-stop_daemon() {
-  local pid; pid=$(cat "$RUN/$LAB_TAP.pid" 2>/dev/null) || return 0
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-}
+stop_daemon() { lab_stop_daemon "$RUN"; }
 lab_defer stop_daemon
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
 BGS=()

@@ -6,7 +6,10 @@
 // reads the link again by itself. Real time only because the loop thread runs on it: every
 // wait below is bounded by a generous timeout and none is what a test asserts.
 #include <gtest/gtest.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -18,9 +21,11 @@
 
 #include "stack/link/memory_link.h"
 #include "stack/stack.h"
+#include "stack/stack_arp_ioctl.h"
 #include "stack/wire/checksum.h"
 #include "stack/wire/ethernet.h"
 #include "stack/wire/ip4.h"
+#include "stack/wire/tcp.h"
 #include "stack/wire/udp.h"
 #include "tests/support/memory_stack.h"
 
@@ -56,6 +61,37 @@ std::vector<uint8_t> UdpFrame(const std::vector<uint8_t>& payload) {
       MutableByteSpan(f).subspan(udp), ByteSpan(f).subspan(udp + kUdpHeaderSize, payload.size()),
       PseudoHeaderSum4(kPeerIp, kStackIp, 17, static_cast<uint32_t>(kUdpHeaderSize + payload.size())));
   return f;
+}
+
+constexpr uint16_t kTcpPort = 4322;
+
+// An Ethernet frame with a TCP SYN from the peer to the stack's kTcpPort.
+std::vector<uint8_t> SynFrame() {
+  TcpHeader tcp;
+  tcp.src_port = 5556;
+  tcp.dst_port = kTcpPort;
+  tcp.seq = SeqNum(1000);
+  tcp.flags.syn = true;
+  tcp.window = 65535;
+  const size_t tcp_len = tcp.header_size();
+  std::vector<uint8_t> f(std::max<size_t>(kEthernetHeaderSize + 20 + tcp_len, 60));
+  EthernetHeader{kStackMac, kPeerMac, EtherType::kIp4}.Emit(f);
+  Ip4Header ip;
+  ip.src = kPeerIp;
+  ip.dst = kStackIp;
+  ip.protocol = IpProto::kTcp;
+  ip.Emit(MutableByteSpan(f).subspan(kEthernetHeaderSize), tcp_len);
+  tcp.Emit(MutableByteSpan(f).subspan(kEthernetHeaderSize + 20), ByteSpan(),
+           PseudoHeaderSum4(kPeerIp, kStackIp, 6, static_cast<uint32_t>(tcp_len)));
+  return f;
+}
+
+// True for an IPv4 TCP segment with exactly SYN and ACK set.
+bool IsSynAck(ByteSpan f) {
+  constexpr size_t kIp = kEthernetHeaderSize;
+  if (f.size() < kIp + 20 + kTcpMinHeaderSize || f[12] != 0x08 || f[13] != 0x00) return false;
+  const size_t tcp = kIp + (f[kIp] & 0x0f) * 4u;
+  return f[kIp + 9] == 6 && f.size() > tcp + 13 && f[tcp + 13] == (TcpFlags::kSyn | TcpFlags::kAck);
 }
 
 bool Readable(int fd, int timeout_ms) {
@@ -213,6 +249,43 @@ TEST_F(StackLinkWaitTest, AfterTheLinkIsGivenBackTheLoopReadsIt) {
   SendFromPeer(4);
   ASSERT_TRUE(Readable(signal_.fd(), kGenerousMs)) << "the loop did not take the link back";
   EXPECT_EQ(ReceiveNow(), 4);
+}
+
+// Frames that the borrower processes can arm a timer due before the loop's deadline (here
+// the SYN-ACK's retransmission; in a transfer a delayed ACK or RACK's reordering window).
+// The loop sleeps without the link and with no deadline, so it must be told at once, not
+// when the link is given back: pytcpd's loop holds the link for good, and before the fix
+// (issue 16) a lost segment there waited for the 200 ms RTO instead of RACK's few ms.
+TEST_F(StackLinkWaitTest, TimersArmedByTheBorrowerRunWhileItHoldsTheLink) {
+  Build(Config(), true);
+  arpreq neighbour{};
+  auto* pa = reinterpret_cast<sockaddr_in*>(&neighbour.arp_pa);
+  pa->sin_family = AF_INET;
+  pa->sin_addr.s_addr = htonl(kPeerIp.value());
+  neighbour.arp_ha.sa_family = ARPHRD_ETHER;
+  std::copy(kPeerMac.bytes().begin(), kPeerMac.bytes().end(), neighbour.arp_ha.sa_data);
+  neighbour.arp_flags = ATF_PERM | ATF_COM;
+  ASSERT_EQ(StackArpIoctl(*stack_, SIOCSARP, &neighbour), 0);
+  auto listener = stack_->CreateTcpSocket();
+  ASSERT_TRUE(listener->Bind(SocketAddress{IpAddress(kStackIp), kTcpPort, 0}).ok());
+  ASSERT_TRUE(listener->Listen(4).ok());
+
+  const int fd = stack_->BeginLinkWait();
+  ASSERT_GE(fd, 0);
+  SettleLoop();  // the loop is asleep without the link, nothing due
+  ASSERT_EQ(peer_->Send(SynFrame()), LinkStatus::kOk);
+  ASSERT_TRUE(Readable(fd, kGenerousMs));
+  ASSERT_GE(stack_->ProcessLinkForWait(), 1u);
+  // The SYN-ACK leaves at once, its retransmission one initial RTO (1 s) later, sent by
+  // the loop's timers while this thread still holds the link.
+  int syn_acks = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  while (syn_acks < 2 && std::chrono::steady_clock::now() < give_up) {
+    if (!Readable(peer_->wait_fd(), 100)) continue;
+    peer_->Receive([&](ByteSpan f) { syn_acks += IsSynAck(f) ? 1 : 0; }, 16);
+  }
+  EXPECT_EQ(syn_acks, 2) << "the SYN-ACK was not retransmitted while the link was lent";
+  stack_->EndLinkWait();
 }
 
 TEST_F(StackLinkWaitTest, BusyPollIsOffByDefault) {

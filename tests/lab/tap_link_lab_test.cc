@@ -304,6 +304,43 @@ TEST_F(TapLabTest, DownDeviceReportsDownAndOpenBringsItUp) {
   ResolvePeer();
 }
 
+// The device's flags as the kernel reports them (SIOCGIFFLAGS), -1 when it cannot.
+int DeviceFlags(const std::string& name) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  ifreq q{};
+  name.copy(q.ifr_name, IFNAMSIZ - 1);
+  const int r = ::ioctl(fd, SIOCGIFFLAGS, &q);
+  ::close(fd);
+  return r == 0 ? q.ifr_flags : -1;
+}
+
+// Attaching gives the device its carrier, but the kernel acts on it later (link-watch);
+// until then the bridge drops what we send, and a program started right after another let
+// go of the TAP lost its first ARP request and waited a second for the retry. Open returns
+// only once the kernel calls the device running, and the first frame sent is answered.
+TEST_F(TapLabTest, OpenReturnsOnceTheKernelCallsTheDeviceRunning) {
+  for (int round = 0; round < 5; ++round) {
+    link_.reset();  // the carrier goes off: wait until the kernel has seen it
+    const auto until = SteadyClock::now() + std::chrono::seconds(2);
+    while ((DeviceFlags(tap_) & IFF_RUNNING) != 0 && SteadyClock::now() < until) {
+      const timespec pause{0, 100 * 1000};
+      ::nanosleep(&pause, nullptr);
+    }
+    ASSERT_EQ(DeviceFlags(tap_) & IFF_RUNNING, 0) << "still running 2 s after the close";
+    auto again = TapLink::Open(tap_);
+    ASSERT_TRUE(again.ok()) << again.status();
+    link_ = std::move(*again);
+    EXPECT_NE(DeviceFlags(tap_) & IFF_RUNNING, 0) << "round " << round;
+    // One ARP request, no resend: the bridge must forward it.
+    const auto request = ArpRequest(kOurMac, kOurIp, kPeerIp);
+    EXPECT_TRUE(Exchange(
+        request, [&](ByteSpan f) { return ParseArpReply(f, kOurMac, kOurIp, kPeerIp).has_value(); },
+        std::chrono::milliseconds(900), std::chrono::seconds(5)))
+        << "the first ARP request after the open got no reply (round " << round << ")";
+  }
+}
+
 TEST_F(TapLabTest, ReceiveOnAnIdleLinkReturnsAtOnce) {
   // Drain whatever is queued (router advertisements, ...), then the next read is EAGAIN.
   while (link_->Receive([](ByteSpan) {}, 64).frames == 64) {

@@ -99,6 +99,14 @@ class Stack final : private LinkDriver {
   // IPv6: a static address (DAD runs first), and a default router.
   void AddIp6Address(const Ip6Interface& ifaddr);
   void SetIp6DefaultRouter(const Ip6Address& router);
+  // Static routes of either family (PYTCP_ROUTES, the console's `route add` and `route
+  // del`; stack_routes.h). Adding fails as `ip route add` does: a device that is not the
+  // stack's interface (NotFound), a gateway on no connected network (InvalidArgument,
+  // Linux's "Nexthop has invalid gateway"), a static route to the same prefix with the
+  // same metric (AlreadyExists, EEXIST). Removing takes the static routes to the prefix
+  // that match what else the route names (gateway, metric); NotFound (ESRCH) when none.
+  absl::Status AddStaticRoute(const StaticRoute& route);
+  absl::Status RemoveStaticRoute(const StaticRoute& route);
 
   // Manual driving (no thread): process every deliverable frame, then expired timers.
   void ProcessLink();
@@ -216,6 +224,9 @@ class Stack final : private LinkDriver {
   void ReleaseLinkLocked();
   // Gives TCP the host's key for this boot from config_.tcp_key_file (stack/base/host_key.h).
   void UseHostTcpKey();
+  // check_gateway: the gateway must be on a connected network (false while the family's
+  // addresses are still to come from DHCP or SLAAC).
+  absl::Status AddStaticRouteLocked(const StaticRoute& route, bool check_gateway);
   SocketContext MakeSocketContext();
   // Fills timed_ and counter_sources_: every engine named once.
   void RegisterEngines();

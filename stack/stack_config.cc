@@ -127,6 +127,23 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
     c.ip6_gateway = *gw;
   }
+  if (auto v = get("PYTCP_ROUTES")) {
+    auto routes = ParseStaticRoutes(*v);
+    if (!routes.ok()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "PYTCP_ROUTES='{}' is not valid: {}; expected a comma-separated list of "
+          "'PREFIX via GATEWAY [metric N]' or 'PREFIX dev {} [metric N]'",
+          *v, std::string(routes.status().message()), c.interface));
+    }
+    for (const StaticRoute& r : *routes) {
+      if (!r.device.empty() && r.device != c.interface) {
+        return Bad("PYTCP_ROUTES", *v,
+                   fmt::format("routes on this stack's interface {} (dev {} is not it)",
+                               c.interface, r.device));
+      }
+    }
+    c.routes = *std::move(routes);
+  }
   if (auto v = get("PYTCP_DNS")) {
     for (std::string_view part : SplitList(*v)) {
       if (auto a4 = Ip4Address::Parse(part); a4 && !a4->is_unspecified()) {

@@ -18,6 +18,7 @@
 #include "stack/net/ip6_address.h"
 #include "stack/net/ip6_network.h"
 #include "stack/net/mac_address.h"
+#include "stack/stack_routes.h"
 
 namespace pytcp {
 
@@ -34,6 +35,7 @@ struct StackConfig {
   Ip6Mode ip6_mode = Ip6Mode::kAuto;                     // PYTCP_IP6
   std::vector<Ip6Interface> ip6_addresses;
   std::optional<Ip6Address> ip6_gateway;                 // PYTCP_GW6
+  std::vector<StaticRoute> routes;                       // PYTCP_ROUTES (stack_routes.h)
   // RFC 7217 stable-privacy interface ids under this secret instead of EUI-64 (C++ API).
   std::optional<std::array<uint8_t, 16>> ip6_stable_secret;
   std::vector<Ip4Address> dns4;                          // PYTCP_DNS (IPv4 servers)

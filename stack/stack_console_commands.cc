@@ -231,6 +231,31 @@ void Capture(Stack& s, const std::vector<std::string>& w, const ConsoleOut& out)
   }
 }
 
+// `route add ROUTE` and `route del ROUTE` (stack_routes.h has the words): as `ip route`,
+// silent on success apart from the route it changed.
+void Route(Stack& stack, const std::vector<std::string>& w, const ConsoleOut& out) {
+  constexpr std::string_view kUsage =
+      "error: usage: route add|del PREFIX [via GATEWAY] [dev IFACE] [metric N]\n";
+  if (w.size() < 3 || (w[1] != "add" && w[1] != "del")) {
+    out(std::string(kUsage));
+    return;
+  }
+  std::string text;
+  for (size_t i = 2; i < w.size(); ++i) text += (i > 2 ? " " : "") + w[i];
+  const bool add = w[1] == "add";
+  auto route = add ? ParseStaticRoute(text) : ParseStaticRouteToDelete(text);
+  if (!route.ok()) {
+    out(fmt::format("error: {}\n", std::string(route.status().message())));
+    return;
+  }
+  const absl::Status s = add ? stack.AddStaticRoute(*route) : stack.RemoveStaticRoute(*route);
+  if (!s.ok()) {
+    out(fmt::format("error: {}\n", std::string(s.message())));
+    return;
+  }
+  out(fmt::format("{} {}\n", add ? "added" : "deleted", text));
+}
+
 }  // namespace
 
 void RunConsoleCommand(Stack& stack, const std::string& line, const ConsoleOut& out) {
@@ -252,10 +277,13 @@ void RunConsoleCommand(Stack& stack, const std::string& line, const ConsoleOut& 
     Log(w, out);
   } else if (cmd == "capture") {
     Capture(stack, w, out);
+  } else if (cmd == "route") {
+    Route(stack, w, out);
   } else if (cmd == "help") {
     out("commands: info | show interface|addresses|neighbours|routes|sockets|counters|dhcp|"
         "multicast [--json] | ping ADDRESS [COUNT [INTERVAL_MS]] | tcp-echo ADDRESS [PORT] | "
-        "udp-echo ADDRESS [PORT] | log LEVEL [SUBSYSTEM] | capture start FILE | capture stop\n");
+        "udp-echo ADDRESS [PORT] | log LEVEL [SUBSYSTEM] | capture start FILE | capture stop | "
+        "route add|del PREFIX [via GATEWAY] [dev IFACE] [metric N]\n");
   } else {
     out(fmt::format("error: unknown command '{}' (try 'help')\n", cmd.substr(0, 64)));
   }

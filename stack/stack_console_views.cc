@@ -141,31 +141,73 @@ ConsoleTable ShowNeighbours(Stack& s) {
   return t;
 }
 
+// Every route of both families, in the order and words of `ip route; ip -6 route`
+// (RouteLines prints them so): connected networks are "proto kernel scope link", a
+// route's metric is shown for IPv6 always and for IPv4 when not 0, as ip shows it.
 ConsoleTable ShowRoutes(Stack& s) {
-  ConsoleTable t{{"Destination", "Gateway", "Source", "Metric", "Origin"}, {}};
+  ConsoleTable t{{"Family", "Destination", "Gateway", "Device", "Proto", "Metric", "Source", "Pref",
+                  "Expires"}, {}};
+  const std::string dev = s.config().interface;
   std::lock_guard lock(s.mutex());
   for (const auto& r : s.ip4_routes().routes()) {
-    t.rows.push_back({r.destination.prefix_length() == 0 ? "default" : fmt::format("{}", r.destination),
-                      r.on_link() ? "on-link" : r.gateway.ToString(),
-                      r.preferred_source.is_unspecified() ? "-" : r.preferred_source.ToString(),
-                      std::to_string(r.metric), std::string(ToString(r.origin))});
+    t.rows.push_back({"inet", r.destination.prefix_length() == 0 ? "default" : fmt::format("{}", r.destination),
+                      r.on_link() ? "-" : r.gateway.ToString(), dev, std::string(ToString(r.origin)),
+                      std::to_string(r.metric),
+                      r.preferred_source.is_unspecified() ? "-" : r.preferred_source.ToString(), "-",
+                      "-"});
   }
-  // IPv6: prefixes and routes, then the Default Router List (RFC 4861 §6.3.4, with the
-  // RFC 4191 preference as the metric's sign).
-  auto origin6 = [](Ip6RouteOrigin o) {
-    return o == Ip6RouteOrigin::kConnected ? "connected"
-           : o == Ip6RouteOrigin::kStatic  ? "static"
-                                           : "ra";
+  // IPv6: prefixes and routes, then the Default Router List (RFC 4861 §6.3.4) with its
+  // RFC 4191 preference. As Linux: a prefix an RA made on-link is "proto kernel" (its
+  // addrconf_prefix_route), one route with the static address's prefix when both exist
+  // (the RA only sets its lifetime there), and a default router is "proto ra", metric 1024.
+  const Instant now = s.clock().Now();
+  auto expires = [&](Instant end) {
+    if (end.is_infinite()) return std::string("-");
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(end - now).count();
+    return std::to_string(left < 0 ? 0 : left);
   };
-  for (const auto& r : s.ip6_routes().routes()) {
-    t.rows.push_back({r.network.ToString(), r.on_link() ? "on-link" : r.gateway.ToString(),
-                      "-", "0", origin6(r.origin)});
+  auto origin6 = [](Ip6RouteOrigin o) { return o == Ip6RouteOrigin::kStatic ? "static" : "kernel"; };
+  const auto& routes6 = s.ip6_routes().routes();
+  for (const auto& r : routes6) {
+    const bool shadowed =
+        r.origin == Ip6RouteOrigin::kRouterAdvert &&
+        std::any_of(routes6.begin(), routes6.end(), [&](const Ip6Route& o) {
+          return o.origin == Ip6RouteOrigin::kConnected && o.network == r.network;
+        });
+    if (shadowed) continue;
+    t.rows.push_back({"inet6", r.network.prefix_length() == 0 ? "default" : r.network.ToString(),
+                      r.on_link() ? "-" : r.gateway.ToString(), dev, origin6(r.origin),
+                      std::to_string(r.metric), "-", "-", expires(r.expires)});
   }
   for (const auto& r : s.ip6_routes().routers()) {
-    t.rows.push_back({"default", r.address.ToString(), "-", std::to_string(-r.preference),
-                      origin6(r.origin)});
+    t.rows.push_back({"inet6", "default", r.address.ToString(), dev,
+                      r.origin == Ip6RouteOrigin::kStatic ? "static" : "ra", "1024", "-",
+                      r.preference > 0 ? "high" : r.preference < 0 ? "low" : "medium",
+                      expires(r.expires)});
   }
   return t;
+}
+
+// ShowRoutes' rows as `ip route` lines: a static route (`ip route add`'s "proto boot") shows
+// no proto, IPv4 shows a metric that is not 0, IPv6 always shows it and a preference.
+std::string RouteLines(const ConsoleTable& t) {
+  std::string out;
+  for (const auto& row : t.rows) {
+    const bool v6 = row[0] == "inet6";
+    const std::string& gateway = row[2];
+    const std::string& proto = row[4];
+    out += row[1];
+    if (gateway != "-") out += " via " + gateway;
+    out += " dev " + row[3];
+    if (proto != "static") out += " proto " + proto;
+    if (!v6 && gateway == "-" && proto == "kernel") out += " scope link";
+    if (row[6] != "-") out += " src " + row[6];
+    if (row[5] != "-" && (v6 || row[5] != "0")) out += " metric " + row[5];
+    if (row[8] != "-") out += " expires " + row[8] + "sec";
+    if (v6) out += " pref " + (row[7] != "-" ? row[7] : std::string("medium"));
+    out += "\n";
+  }
+  return out;
 }
 
 std::string Endpoint(const IpAddress& ip, uint16_t port) {
@@ -376,6 +418,7 @@ bool ConsoleShow(Stack& s, const std::vector<std::string>& w, const ConsoleOut& 
   } else {
     return out(fmt::format("error: unknown 'show {}'\n", what));
   }
+  if (what == "routes" && !json) return out(RouteLines(t));
   return out(json ? t.Json() : t.Text());
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "stack/net/ip4_address.h"
@@ -36,6 +37,11 @@ class Ip4RoutingTable {
   bool Remove(const Ip4Network& destination, Ip4Address gateway);
   void RemoveIf(RouteOrigin origin, Ip4Address preferred_source);
   void RemoveOrigin(RouteOrigin origin);
+  // Removes the routes `pred` selects; returns how many.
+  template <typename Pred>
+  size_t RemoveWhere(Pred&& pred) {
+    return std::erase_if(routes_, std::forward<Pred>(pred));
+  }
 
   // The most specific route to `dst` (ties broken by metric, then by insertion order).
   std::optional<Ip4Route> Lookup(Ip4Address dst) const;

@@ -12,6 +12,14 @@
 namespace pytcp {
 namespace {
 LogChannel log_ip6("ip6");
+
+// An on-link prefix of an address of ours, with the metric Linux gives it
+// (IP6_RT_PRIO_ADDRCONF), below a static route's 1024 for the same prefix.
+Ip6Route ConnectedRoute(const Ip6Network& net) {
+  Ip6Route r{net, Ip6Address(), Ip6RouteOrigin::kConnected};
+  r.metric = 256;
+  return r;
+}
 }  // namespace
 
 Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTable* routes,
@@ -29,7 +37,7 @@ Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTab
              IpCounter::kTxDropNdQueueFull, IpCounter::kTxDropLinkError}) {
   addresses_->AddListener([this](const Ip6AddressEntry& e, Instant now) { OnAddressChange(e, now); });
   // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link.
-  routes_->Add(Ip6Route{*Ip6Network::Parse("fe80::/64"), Ip6Address(), Ip6RouteOrigin::kConnected});
+  routes_->Add(ConnectedRoute(*Ip6Network::Parse("fe80::/64")));
 }
 
 void Ip6Engine::JoinGroup(const Ip6Address& group, Instant now) {
@@ -67,7 +75,7 @@ void Ip6Engine::OnAddressChange(const Ip6AddressEntry& e, Instant now) {
                         o.usable() && o.ifaddr.network() == net);
     }
     if (on) {
-      routes_->Add(Ip6Route{net, Ip6Address(), Ip6RouteOrigin::kConnected});
+      routes_->Add(ConnectedRoute(net));
     } else if (!other && net != *Ip6Network::Parse("fe80::/64")) {
       routes_->Remove(net, Ip6RouteOrigin::kConnected);
     }

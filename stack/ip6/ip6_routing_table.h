@@ -7,7 +7,9 @@
 // prefix or a configured route says so).
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "stack/base/clock.h"
@@ -24,6 +26,7 @@ struct Ip6Route {
   Ip6Address gateway;
   Ip6RouteOrigin origin = Ip6RouteOrigin::kStatic;
   Instant expires = Instant::Infinite();
+  uint32_t metric = 0;  // between routes of the same prefix length, the lowest wins
   bool on_link() const { return gateway.is_unspecified(); }
 };
 
@@ -39,6 +42,11 @@ class Ip6RoutingTable {
   // Routes and prefixes: replaces an entry of the same network, gateway and origin.
   void Add(const Ip6Route& route);
   void Remove(const Ip6Network& network, Ip6RouteOrigin origin);
+  // Removes the routes `pred` selects; returns how many.
+  template <typename Pred>
+  size_t RemoveWhere(Pred&& pred) {
+    return std::erase_if(routes_, std::forward<Pred>(pred));
+  }
   const std::vector<Ip6Route>& routes() const { return routes_; }
 
   // Default Router List (RFC 4861 §6.3.4): lifetime zero removes the router.
@@ -54,8 +62,9 @@ class Ip6RoutingTable {
   std::optional<Ip6Address> NextHop(const Ip6Address& dst, Reachable&& reachable) const {
     const Ip6Route* best = nullptr;
     for (const auto& r : routes_) {
-      if (r.network.Contains(dst) &&
-          (best == nullptr || r.network.prefix_length() > best->network.prefix_length())) {
+      if (!r.network.Contains(dst)) continue;
+      if (best == nullptr || r.network.prefix_length() > best->network.prefix_length() ||
+          (r.network.prefix_length() == best->network.prefix_length() && r.metric < best->metric)) {
         best = &r;
       }
     }

@@ -368,8 +368,10 @@ void NdEngine::ProcessPrefix(const NdPrefixInfo& pi, Instant now) {
     if (pi.valid_lifetime == 0) {
       ip6_->routes().Remove(*net, Ip6RouteOrigin::kRouterAdvert);
     } else {
-      ip6_->routes().Add(Ip6Route{*net, Ip6Address(), Ip6RouteOrigin::kRouterAdvert,
-                                  LifetimeEnd(now, pi.valid_lifetime)});
+      // Linux's metric for an address's prefix (IP6_RT_PRIO_ADDRCONF), as for a static one.
+      Ip6Route route{*net, Ip6Address(), Ip6RouteOrigin::kRouterAdvert, LifetimeEnd(now, pi.valid_lifetime)};
+      route.metric = 256;
+      ip6_->routes().Add(route);
     }
   }
   // The A flag, independently (RFC 4862 §5.5.3).

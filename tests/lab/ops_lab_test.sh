@@ -167,7 +167,7 @@ cat "$TMP/neigh.out"
 check "show neighbours: the peer with its MAC" has "$TMP/neigh.out" "^$LAB_PEER_IP4 +$LAB_PEER_MAC +(REACHABLE|STALE|DELAY|PROBE)"
 ctl -p "$pid" show routes >"$TMP/routes.out" 2>&1 || true
 cat "$TMP/routes.out"
-check "show routes: default via the peer" has "$TMP/routes.out" "^default +$LAB_PEER_IP4 "
+check "show routes: default via the peer" has "$TMP/routes.out" "^default via $LAB_PEER_IP4 dev $LAB_TAP"
 ctl -p "$pid" show sockets >"$TMP/sockets.out" 2>&1 || true
 cat "$TMP/sockets.out"
 check "show sockets: the connection is ESTABLISHED" has "$TMP/sockets.out" "^tcp +ESTABLISHED .* $LAB_PEER_IP4:7 "

@@ -76,6 +76,8 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
       {{"PYTCP_TCP_ECN", "3"}},           {{"PYTCP_TCP_MAX_TW_BUCKETS", "-1"}},
       {{"PYTCP_TCP_MAX_TW_BUCKETS", "lots"}}, {{"PYTCP_TCP_MAX_ORPHANS", "99999999999"}},
       {{"PYTCP_TCP_MAX_ORPHANS", ""}},    {{"PYTCP_TCP_RFC1337", "yes"}},
+      {{"PYTCP_ROUTES", "10.78.0.0/24"}}, {{"PYTCP_ROUTES", "10.78.0.0/24 via 10.77.0.1,"}},
+      {{"PYTCP_ROUTES", "10.78.0.0/24 dev tap8"}},
   };
   for (const auto& env : bad) {
     auto c = FromEnv(env);
@@ -83,6 +85,27 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
     EXPECT_NE(c.status().message().find(env.begin()->first), std::string_view::npos)
         << c.status().message();
   }
+}
+
+TEST(StackConfigTest, RoutesAreIpRoutesWordsOnThisInterface) {
+  EXPECT_TRUE(FromEnv({})->routes.empty());
+  auto c = FromEnv({{"PYTCP_IFACE", "tap9"},
+                    {"PYTCP_ROUTES", "10.78.0.0/24 via 10.77.0.1 metric 5, fd78::/64 dev tap9"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->routes.size(), 2u);
+  EXPECT_EQ(c->routes[0].metric, 5u);
+  EXPECT_TRUE(c->routes[1].ip6);
+  EXPECT_EQ(c->routes[1].device, "tap9");
+  // The message names the variable, the route and what is wrong, and what is accepted.
+  auto bad = FromEnv({{"PYTCP_ROUTES", "10.78.0.0/24 via 10.77.0.1, 10.79.0.0/24 vai 10.77.0.1"}});
+  ASSERT_FALSE(bad.ok());
+  const std::string msg(bad.status().message());
+  EXPECT_NE(msg.find("route '10.79.0.0/24 vai 10.77.0.1': unknown word 'vai'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'PREFIX via GATEWAY [metric N]'"), std::string::npos) << msg;
+  auto other_dev = FromEnv({{"PYTCP_ROUTES", "10.78.0.0/24 dev tap8"}});
+  ASSERT_FALSE(other_dev.ok());
+  EXPECT_NE(std::string(other_dev.status().message()).find("(dev tap8 is not it)"), std::string::npos)
+      << other_dev.status();
 }
 
 TEST(StackConfigTest, BusyPollIsMicrosecondsAndOffByDefault) {

@@ -77,8 +77,8 @@ TEST_F(ConsoleCommands, ShowTablesAreAlignedAndJsonMatches) {
   sim_.RunFor(std::chrono::milliseconds(50));
 
   const std::string routes = Console(*a_, "show routes");
-  EXPECT_NE(routes.find("Destination   Gateway"), std::string::npos) << routes;
-  EXPECT_NE(routes.find("default       10.77.0.1"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("default via 10.77.0.1 dev mem0\n"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("10.77.0.0/24 dev mem0 proto kernel scope link"), std::string::npos) << routes;
   const std::string neigh = Console(*a_, "show neighbours");
   EXPECT_NE(neigh.find("10.77.0.3  02:00:00:77:00:03  REACHABLE"), std::string::npos) << neigh;
   auto ping = a_->CreateIcmp4Socket(SOCK_DGRAM);
@@ -177,7 +177,7 @@ TEST(ConsoleIp6, MulticastAddressesAndIcmp6Sockets) {
   EXPECT_NE(addrs.find("inet6 fd77::2/64 preferred static"), std::string::npos) << addrs;
   EXPECT_NE(Console(*s, "info").find("\"fd77::2/64\""), std::string::npos);
   const std::string routes = Squeeze(Console(*s, "show routes"));
-  EXPECT_NE(routes.find("fd77::/64 on-link - 0"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("fd77::/64 dev mem0 proto kernel metric 256 pref medium"), std::string::npos) << routes;
   auto ping6 = s->CreateIcmp6Socket(SOCK_DGRAM);
   ASSERT_TRUE(ping6->Bind(SocketAddress{IpAddress(Ip6Address()), 4343, 0}).ok());
   auto raw6 = s->CreateIcmp6Socket(SOCK_RAW);
@@ -185,6 +185,55 @@ TEST(ConsoleIp6, MulticastAddressesAndIcmp6Sockets) {
   EXPECT_NE(sockets.find("icmp6 UNCONN 0 0 *:4343 * - - -"), std::string::npos) << sockets;
   EXPECT_NE(sockets.find("raw-icmp6 UNCONN 0 0 * * - - -"), std::string::npos) << sockets;
   s->Stop();
+}
+
+// `route add` and `route del` change the table as `ip route` does, refuse what Linux
+// refuses, and the stack routes by the result: longest prefix, then the lowest metric.
+TEST_F(ConsoleCommands, RouteAddAndDelChangeTheTable) {
+  EXPECT_EQ(Console(*a_, "route add 10.78.0.0/24 via 10.77.0.3 metric 5"),
+            "added 10.78.0.0/24 via 10.77.0.3 metric 5\n");
+  EXPECT_EQ(Console(*a_, "route add 10.78.0.0/24 via 10.77.0.1 metric 9"),
+            "added 10.78.0.0/24 via 10.77.0.1 metric 9\n");
+  EXPECT_EQ(Console(*a_, "route add 10.78.0.2 via 10.77.0.1"), "added 10.78.0.2 via 10.77.0.1\n");
+  std::string routes = Console(*a_, "show routes");
+  EXPECT_NE(routes.find("10.78.0.0/24 via 10.77.0.3 dev mem0 metric 5\n"), std::string::npos)
+      << routes;
+  EXPECT_NE(routes.find("10.78.0.2/32 via 10.77.0.1 dev mem0\n"), std::string::npos) << routes;
+  {
+    std::lock_guard lock(a_->mutex());
+    EXPECT_EQ(a_->ip4_routes().Lookup(Ip4Address(10, 78, 0, 9))->gateway, Ip4Address(10, 77, 0, 3));
+    EXPECT_EQ(a_->ip4_routes().Lookup(Ip4Address(10, 78, 0, 2))->gateway, Ip4Address(10, 77, 0, 1));
+  }
+  // What ip route refuses: the same prefix and metric again (EEXIST), a gateway no
+  // connected network reaches, a device that is not ours, a route that is not there.
+  EXPECT_EQ(Console(*a_, "route add 10.78.0.0/24 via 10.77.0.1 metric 5"),
+            "error: a static route to 10.78.0.0/24 with metric 5 exists\n");
+  EXPECT_EQ(Console(*a_, "route add 10.79.0.0/24 via 10.78.0.1"),
+            "error: gateway 10.78.0.1 is not on a connected network (Nexthop has invalid gateway)\n");
+  EXPECT_EQ(Console(*a_, "route add 10.79.0.0/24 dev tap9"),
+            "error: no device tap9 (this stack's interface is mem0)\n");
+  EXPECT_EQ(Console(*a_, "route add 10.79.0.0/24"),
+            "error: a route needs 'via GATEWAY' or 'dev IFACE'\n");
+  EXPECT_EQ(Console(*a_, "route flush"),
+            "error: usage: route add|del PREFIX [via GATEWAY] [dev IFACE] [metric N]\n");
+  // An on-link route makes its gateways valid, as a connected network does.
+  EXPECT_EQ(Console(*a_, "route add 10.80.0.0/16 dev mem0"), "added 10.80.0.0/16 dev mem0\n");
+  EXPECT_EQ(Console(*a_, "route add 10.81.0.0/24 via 10.80.0.1"), "added 10.81.0.0/24 via 10.80.0.1\n");
+
+  EXPECT_EQ(Console(*a_, "route del 10.78.0.0/24 via 10.77.0.3"), "deleted 10.78.0.0/24 via 10.77.0.3\n");
+  {
+    std::lock_guard lock(a_->mutex());
+    EXPECT_EQ(a_->ip4_routes().Lookup(Ip4Address(10, 78, 0, 9))->gateway, Ip4Address(10, 77, 0, 1));
+  }
+  EXPECT_EQ(Console(*a_, "route del 10.78.0.0/24"), "deleted 10.78.0.0/24\n");
+  EXPECT_EQ(Console(*a_, "route del 10.78.0.0/24"),
+            "error: no static route to 10.78.0.0/24 (No such process)\n");
+  // The connected route is not a static one: route del leaves it.
+  EXPECT_EQ(Console(*a_, "route del 10.77.0.0/24"),
+            "error: no static route to 10.77.0.0/24 (No such process)\n");
+  routes = Console(*a_, "show routes");
+  EXPECT_EQ(routes.find("10.78.0.0/24"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("10.77.0.0/24 dev mem0 proto kernel scope link"), std::string::npos) << routes;
 }
 
 TEST_F(ConsoleCommands, GarbageGetsAnErrorLine) {
@@ -260,7 +309,7 @@ TEST_F(ConsoleServer, OwnerOnlySocketAtTheConfiguredPath) {
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_NE(Ask(path_, "show routes").find("default       10.77.0.1"), std::string::npos);
+  EXPECT_NE(Ask(path_, "show routes").find("default via 10.77.0.1 dev "), std::string::npos);
   stack_->Stop();
   EXPECT_NE(stat(path_.c_str(), &st), 0);  // removed when the stack stops
 }

@@ -28,7 +28,8 @@ std::string ProgramSettings() {
   // the daemon's start.
   static constexpr const char* kShared[] = {
       "PYTCP_IFACE", "PYTCP_MAC", "PYTCP_IP4",      "PYTCP_GW4", "PYTCP_IP6",        "PYTCP_GW6",
-      "PYTCP_DNS",   "PYTCP_MTU", "PYTCP_LOOPBACK", "PYTCP_ACD", "PYTCP_TAP_OFFLOAD", "PYTCP_ROUTES"};
+      "PYTCP_DNS",   "PYTCP_MTU", "PYTCP_LOOPBACK", "PYTCP_ACD", "PYTCP_TAP_OFFLOAD", "PYTCP_ROUTES",
+      "PYTCP_FORWARDING"};
   std::string out;
   for (const char* name : kShared) {
     const char* v = ::secure_getenv(name);

@@ -81,6 +81,7 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   arp_ = std::make_unique<ArpEngine>(iface_.get(), &ip4_addresses_, &random_, arp_config);
   Ip4Config ip4_config;
   ip4_config.drop_options = config_.ip4_drop_options;
+  ip4_config.forwarding = config_.forwarding;
   ip4_ = std::make_unique<Ip4Engine>(iface_.get(), arp_.get(), &ip4_addresses_, &ip4_routes_,
                                      &random_, ip4_config);
   icmp4_ = std::make_unique<Icmp4Engine>(ip4_.get());

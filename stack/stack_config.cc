@@ -144,6 +144,10 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
     c.routes = *std::move(routes);
   }
+  if (auto v = get("PYTCP_FORWARDING")) {
+    if (*v != "0" && *v != "1") return Bad("PYTCP_FORWARDING", *v, "'0' (a host) or '1' (a router)");
+    c.forwarding = *v == "1";
+  }
   if (auto v = get("PYTCP_DNS")) {
     for (std::string_view part : SplitList(*v)) {
       if (auto a4 = Ip4Address::Parse(part); a4 && !a4->is_unspecified()) {

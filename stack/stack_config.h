@@ -36,6 +36,7 @@ struct StackConfig {
   std::vector<Ip6Interface> ip6_addresses;
   std::optional<Ip6Address> ip6_gateway;                 // PYTCP_GW6
   std::vector<StaticRoute> routes;                       // PYTCP_ROUTES (stack_routes.h)
+  bool forwarding = false;                               // PYTCP_FORWARDING (RFC 1812)
   // RFC 7217 stable-privacy interface ids under this secret instead of EUI-64 (C++ API).
   std::optional<std::array<uint8_t, 16>> ip6_stable_secret;
   std::vector<Ip4Address> dns4;                          // PYTCP_DNS (IPv4 servers)

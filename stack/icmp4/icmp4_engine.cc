@@ -136,6 +136,15 @@ void Icmp4Engine::SendTimeExceeded(ByteSpan datagram, uint8_t code, Instant now)
             now);
 }
 
+void Icmp4Engine::SendForwardingError(const Icmp4Header& header, ByteSpan datagram, Instant now) {
+  if (datagram.size() < kIp4MinHeaderSize) return;
+  const Ip4Address src = Ip4Address::FromBytes(datagram.data() + 12);
+  if (!MayAnswer(src)) return;
+  counters_.Inc(header.type == Icmp4Type::kRedirect ? Icmp4Counter::kTxRedirect
+                                                     : Icmp4Counter::kTxUnreachable);
+  SendError(src, header, datagram, now);
+}
+
 void Icmp4Engine::SendError(Ip4Address dst, const Icmp4Header& header, ByteSpan datagram,
                             Instant now) {
   // RFC 1122 §3.2.2: never an error about an ICMP error, nor about a non-first fragment.

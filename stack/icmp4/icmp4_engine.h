@@ -27,6 +27,7 @@ PYTCP_COUNTERS(Icmp4Counter,
   kTxEchoReplies,
   kTxUnreachable,
   kTxTimeExceeded,
+  kTxRedirect,  // a router's (PYTCP_FORWARDING), RFC 1812 §5.2.7.2
   kTxRateLimited,
   // RFC 1122 §3.2.1.3, §3.2.2: an echo reply or an error not sent because the source it
   // would go to is invalid, one counter per reason.
@@ -56,6 +57,7 @@ class Icmp4Engine final : public Ip4Transport, public Ip4ErrorSender {
   void SendUnreachable(const Ip4PacketInfo& info, ByteSpan datagram, uint8_t code,
                        Instant now) override;
   void SendTimeExceeded(ByteSpan datagram, uint8_t code, Instant now) override;
+  void SendForwardingError(const Icmp4Header& header, ByteSpan datagram, Instant now) override;
 
   // Raw/ping sockets register here; a listener returning true has consumed the message.
   void set_listener(MessageListener l) { listener_ = std::move(l); }

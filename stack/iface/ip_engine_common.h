@@ -52,6 +52,12 @@ PYTCP_COUNTERS(IpCounter,
   kTxQueuedForNd,         // IPv6: waiting for Neighbour Discovery
   kTxDropNdQueueFull,
   kPmtuUpdates,           // IPv6: a Packet Too Big lowered a path MTU (RFC 8201)
+  kFwdForwarded,          // forwarding on (PYTCP_FORWARDING): sent on toward its destination
+  kFwdDropMartian,        // RFC 1812 §5.3.7, RFC 4291 §2.5.6: not to be forwarded
+  kFwdDropHopLimit,       // TTL / hop limit used up: Time Exceeded (RFC 1812 §5.3.1)
+  kFwdDropNoRoute,        // Destination Unreachable (RFC 1812 §5.2.7.1)
+  kFwdDropTooBig,         // Fragmentation Needed / Packet Too Big
+  kFwdRedirects,          // out by the interface it came in on (RFC 1812 §5.2.7.2)
 );
 
 template <typename Addr, typename Hash = absl::Hash<Addr>>

@@ -185,11 +185,12 @@ Result<bool, IpSendError> Ip4Engine::Transmit(const Ip4RouteResult& route, Packe
 }
 
 void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
-  ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid);
+  ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
+                  rx.l4_checksum_partial);
 }
 
 void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
-                                bool l4_checksum_valid) {
+                                bool l4_checksum_valid, bool l4_checksum_partial) {
   counters_.Inc(IpCounter::kRxPackets);
   const std::optional<Ip4View> parsed = ParseReceived<Ip4View>(data, log_ip4, "datagram");
   if (!parsed) return;
@@ -213,7 +214,11 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
     }
     info.to_multicast = true;
   } else if (!addresses_->IsOurs(dst) && !accept_any_unicast_ && !from_loopback) {
-    // A host does not forward (RFC 1122 §3.3.1.7 "silently discard").
+    // A host does not forward (RFC 1122 §3.3.1.7 "silently discard"); a router does.
+    if (config_.forwarding) {
+      Forward(ip, l4_checksum_partial, now);
+      return;
+    }
     counters_.Inc(IpCounter::kRxDropNotForUs);
     return;
   }

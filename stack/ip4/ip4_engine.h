@@ -9,10 +9,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "stack/arp/arp_engine.h"
+#include "stack/base/address_hash.h"
 #include "stack/base/clock.h"
 #include "stack/base/counters.h"
 #include "stack/base/packet_buffer.h"
@@ -27,6 +30,7 @@
 #include "stack/ip4/ip4_address_table.h"
 #include "stack/ip4/ip4_routing_table.h"
 #include "stack/net/path_mtu_cache.h"
+#include "stack/wire/icmp4.h"
 #include "stack/wire/ip4.h"
 
 namespace pytcp {
@@ -58,6 +62,10 @@ class Ip4ErrorSender {
   virtual void SendUnreachable(const Ip4PacketInfo& info, ByteSpan datagram, uint8_t code,
                                Instant now) = 0;
   virtual void SendTimeExceeded(ByteSpan datagram, uint8_t code, Instant now) = 0;
+  // A router's message to the source of a datagram it forwards or refuses to (RFC 1812
+  // §5.2.7): Destination Unreachable (net, or fragmentation needed with the next hop's
+  // MTU, RFC 1191 §4) or Redirect. Rate-limited with the other errors (§4.3.2.8).
+  virtual void SendForwardingError(const Icmp4Header& header, ByteSpan datagram, Instant now) = 0;
 };
 
 struct Ip4Config {
@@ -67,6 +75,9 @@ struct Ip4Config {
   Duration pmtu_timeout = PathMtuCache<Ip4Address>::kDefaultExpiry;
   ReassemblyConfig reassembly;
   uint8_t default_ttl = 64;
+  // PYTCP_FORWARDING: forward datagrams to addresses not ours (RFC 1812), else drop them
+  // as a host does (RFC 1122 §3.3.1.7).
+  bool forwarding = false;
 };
 
 struct Ip4SendParams {
@@ -118,8 +129,10 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
   // Datagram delivery for the loopback path (a datagram to one of our own addresses).
   // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
+  // l4_checksum_partial: its checksum field holds the pseudo-header sum only (a router
+  // completes it before sending the datagram on).
   void ReceiveDatagram(ByteSpan datagram, Instant now, bool from_loopback,
-                       bool l4_checksum_valid = false);
+                       bool l4_checksum_valid = false, bool l4_checksum_partial = false);
 
   // Hands the packets to our own addresses (IpEngineCommon's loopback queue) to the
   // receive path.
@@ -155,6 +168,8 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
                                       Instant now);
   Result<bool, IpSendError> Fragment(const Ip4RouteResult& route, const Ip4Header& header,
                                       ByteSpan payload, Instant now);
+  // RFC 1812 §5.2-5.3 (ip4_forwarding.cc): a datagram to an address not ours.
+  void Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now);
   void OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now);
   void OnAddressChange(const Ip4AddressEntry& entry);
   uint16_t NextId(Ip4Address dst);
@@ -170,6 +185,16 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   bool accept_any_unicast_ = false;
   uint16_t id_counter_;
   IpLinkOutput<Ip4Address, IpCounter> link_;
+  std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once: no allocation per datagram
+  // Redirects per source host, spaced as Linux's ip_rt_send_redirect: 20 ms, doubling,
+  // at most 9, then none until 20 s pass without a datagram that would earn one.
+  struct RedirectBackoff {
+    int sent = 0;
+    Instant next;
+    Instant last_need;
+  };
+  bool RedirectAllowed(Ip4Address source, Instant now);
+  absl::flat_hash_map<Ip4Address, RedirectBackoff, AddressHash> redirect_backoff_;
 };
 
 }  // namespace pytcp

@@ -60,6 +60,9 @@ struct RxFrameInfo {
   // stack/link/virtio_net.cc for why skipping is sound). Applies to the transport header
   // of an unfragmented IPv4/IPv6 packet only; the IP header checksum is always verified.
   bool l4_checksum_valid = false;
+  // Of those, the ones whose checksum field holds the pseudo-header sum only (NEEDS_CSUM):
+  // whoever sends the bytes on (a router) must complete it, or leave it to a device.
+  bool l4_checksum_partial = false;
 };
 
 // Called once per received frame. The bytes are valid only during the call (they live in

@@ -36,6 +36,7 @@ bool ReadRxVirtioNetHeader(const VirtioNetHeader& vnet, MutableByteSpan frame, R
     // does for its own offloaded packets.
     if (vnet.csum_offset == kTcpChecksumOffset || vnet.csum_offset == kUdpChecksumOffset) {
       info->l4_checksum_valid = true;
+      info->l4_checksum_partial = true;
       return true;
     }
     // Anything else the kernel left partial (nothing does today) is completed here, as

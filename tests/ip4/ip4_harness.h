@@ -67,11 +67,15 @@ class Ip4EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(false); }
 
-  void Start(bool drop_options) {
+  void Start(bool drop_options, bool forwarding = false) {
     StackConfig c = testing::MemoryStackConfig(kOurMac, "10.77.0.2/24", 3);
     c.ip4_gateway = kGwIp;
     c.ip4_drop_options = drop_options;
-    auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, clock_);
+    c.forwarding = forwarding;
+    // A router's tests hand it datagrams above the MTU (as coalesced frames would come).
+    MemoryLinkConfig link;
+    link.coalesced_frames = forwarding;
+    auto pair = MemoryLink::CreatePair(link, clock_);
     peer_link_ = std::move(pair.b);
     peer_ = std::make_unique<testing::FramePeer>(peer_link_.get());
     stack_ = *Stack::CreateWithLink(c, std::move(pair.a), &clock_);

@@ -77,7 +77,7 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
       {{"PYTCP_TCP_MAX_TW_BUCKETS", "lots"}}, {{"PYTCP_TCP_MAX_ORPHANS", "99999999999"}},
       {{"PYTCP_TCP_MAX_ORPHANS", ""}},    {{"PYTCP_TCP_RFC1337", "yes"}},
       {{"PYTCP_ROUTES", "10.78.0.0/24"}}, {{"PYTCP_ROUTES", "10.78.0.0/24 via 10.77.0.1,"}},
-      {{"PYTCP_ROUTES", "10.78.0.0/24 dev tap8"}},
+      {{"PYTCP_ROUTES", "10.78.0.0/24 dev tap8"}}, {{"PYTCP_FORWARDING", "yes"}},
   };
   for (const auto& env : bad) {
     auto c = FromEnv(env);
@@ -85,6 +85,12 @@ TEST(StackConfigTest, BadValuesNameTheVariable) {
     EXPECT_NE(c.status().message().find(env.begin()->first), std::string_view::npos)
         << c.status().message();
   }
+}
+
+TEST(StackConfigTest, ForwardingIsOffUnlessOne) {
+  EXPECT_FALSE(FromEnv({})->forwarding);
+  EXPECT_FALSE(FromEnv({{"PYTCP_FORWARDING", "0"}})->forwarding);
+  EXPECT_TRUE(FromEnv({{"PYTCP_FORWARDING", "1"}})->forwarding);
 }
 
 TEST(StackConfigTest, RoutesAreIpRoutesWordsOnThisInterface) {

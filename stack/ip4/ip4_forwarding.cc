@@ -1,0 +1,145 @@
+// IPv4 forwarding (PYTCP_FORWARDING=1): what a router does with a datagram to an address
+// that is not its own (RFC 1812 §5.2 and §5.3).
+//
+// A stack has one interface today, so every forwarded datagram leaves by the interface it
+// came in on: the source is told of the better first hop with a Redirect (§5.2.7.2), as
+// Linux's ip_forward does, and the datagram still goes on.
+#include <algorithm>
+#include <memory>
+
+#include "stack/base/bytes.h"
+#include "stack/base/log.h"
+#include "stack/ip4/ip4_engine.h"
+#include "stack/wire/checksum.h"
+#include "stack/wire/icmp4.h"
+
+namespace pytcp {
+namespace {
+
+LogChannel log_fwd("ip4");
+
+// RFC 1812 §5.3.7 (and RFC 3927 §7 for link-local): addresses a router never forwards
+// from or to. Broadcast and multicast destinations never reach here (the receive path
+// delivers or drops them).
+bool Martian(Ip4Address a) {
+  return a.is_this_network() || a.is_loopback() || a.is_multicast() || a.is_reserved() ||
+         a.is_limited_broadcast() || a.is_link_local();
+}
+
+// RFC 1624 eqn. 3: the header checksum after one 16-bit word changed from `old_word` to
+// `new_word`, without summing the header again: HC' = ~(~HC + ~m + m').
+uint16_t UpdatedChecksum(uint16_t checksum, uint16_t old_word, uint16_t new_word) {
+  uint32_t sum = static_cast<uint16_t>(~checksum) + static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) +
+                 new_word;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+}  // namespace
+
+void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now) {
+  const ByteSpan datagram = ip.datagram();
+  if (Martian(ip.src()) || Martian(ip.dst())) {
+    counters_.Inc(IpCounter::kFwdDropMartian);
+    return;
+  }
+  // §5.3.1: a datagram whose TTL would reach zero here is not forwarded; its source hears
+  // Time Exceeded ("time to live exceeded in transit"), which is what traceroute counts on.
+  if (ip.ttl() <= 1) {
+    counters_.Inc(IpCounter::kFwdDropHopLimit);
+    if (errors_ != nullptr) errors_->SendTimeExceeded(datagram, 0, now);
+    return;
+  }
+  auto route = Route(ip.dst(), Ip4Address());
+  if (!route.ok() || route->local) {
+    // §5.2.7.1: "network unreachable" when no route covers it.
+    counters_.Inc(IpCounter::kFwdDropNoRoute);
+    if (errors_ != nullptr) {
+      errors_->SendForwardingError(Icmp4Header::DestinationUnreachable(Icmp4UnreachableCode::kNet),
+                                   datagram, now);
+    }
+    return;
+  }
+  const size_t total = datagram.size();
+  // A TCP datagram above the MTU came to us coalesced (GRO) from segments that each fit
+  // (the link has our MTU): it leaves the same way, cut up by the device (TSO).
+  const bool tso = total > iface_->mtu() && ip.protocol() == IpProto::kTcp &&
+                   total <= tso_max_size() && !ip.is_fragment();
+  if (total > iface_->mtu() && !tso && ip.dont_fragment()) {
+    // RFC 1191 §4: "fragmentation needed and DF set" with the next hop's MTU.
+    counters_.Inc(IpCounter::kFwdDropTooBig);
+    if (errors_ != nullptr) {
+      errors_->SendForwardingError(
+          Icmp4Header::DestinationUnreachable(Icmp4UnreachableCode::kFragmentationNeeded,
+                                              static_cast<uint16_t>(iface_->mtu())),
+          datagram, now);
+    }
+    return;
+  }
+  // §5.2.7.2: out by the interface it came in on, to a next hop on the source's own
+  // network, and not source-routed (no options here, to be sure): tell the source.
+  // A host redirect (code 1): RFC 1812 says network redirects SHOULD NOT be sent.
+  const bool source_on_link =
+      std::any_of(addresses_->entries().begin(), addresses_->entries().end(), [&](const Ip4AddressEntry& e) {
+        return e.ifaddr.Contains(ip.src()) && e.ifaddr.Contains(route->next_hop);
+      });
+  if (source_on_link && ip.header_size() == kIp4MinHeaderSize && errors_ != nullptr &&
+      RedirectAllowed(ip.src(), now)) {
+    counters_.Inc(IpCounter::kFwdRedirects);
+    errors_->SendForwardingError(
+        Icmp4Header{Icmp4Type::kRedirect, 1, route->next_hop.value()}, datagram, now);
+  }
+
+  if (!forward_buf_) forward_buf_ = std::make_unique<PacketBuffer>(kIp4MaxDatagramSize, 64);
+  PacketBuffer& out = *forward_buf_;
+  out.Reset(64);
+  out.Append(datagram);
+  MutableByteSpan bytes = out.data();
+  const size_t ihl = ip.header_size();
+  if (l4_checksum_partial && !tso && !ip.is_fragment()) {
+    // Its sender left the TCP or UDP checksum to the device (the field holds the
+    // pseudo-header sum): the device is this router now, as skb_checksum_help() would.
+    const size_t field = ip.protocol() == IpProto::kTcp ? 16 : 6;
+    if ((ip.protocol() == IpProto::kTcp || ip.protocol() == IpProto::kUdp) &&
+        bytes.size() >= ihl + field + 2) {
+      uint16_t sum = InternetChecksum(ByteSpan(bytes).subspan(ihl));
+      if (ip.protocol() == IpProto::kUdp && sum == 0) sum = 0xffff;  // RFC 768
+      StoreBe16(bytes.data() + ihl + field, sum);
+    }
+  }
+  // The TTL shares its 16-bit word with the protocol (header bytes 8 and 9).
+  const uint16_t old_word = LoadBe16(bytes.data() + 8);
+  bytes[8] = static_cast<uint8_t>(ip.ttl() - 1);
+  const uint16_t new_word = LoadBe16(bytes.data() + 8);
+  StoreBe16(bytes.data() + 10, UpdatedChecksum(LoadBe16(bytes.data() + 10), old_word, new_word));
+  counters_.Inc(IpCounter::kFwdForwarded);
+  PYTCP_LOG(log_fwd, kTrace, "forward {} -> {} via {}", ip.src(), ip.dst(), route->next_hop);
+  if (total > iface_->mtu() && !tso) {
+    // DF clear: RFC 791 §3.2 fragmentation, every piece with the lowered TTL.
+    const auto lowered = Ip4View::Parse(bytes, ChecksumPolicy::kSkip);
+    if (lowered.ok()) (void)Fragment(*route, lowered->ToHeader(), lowered->payload(), now);
+    return;
+  }
+  (void)Transmit(*route, out, now);
+}
+
+bool Ip4Engine::RedirectAllowed(Ip4Address source, Instant now) {
+  constexpr Duration kFirstGap = std::chrono::milliseconds(20);  // ip_rt_redirect_load
+  constexpr int kMaxRedirects = 9;                               // ip_rt_redirect_number
+  constexpr Duration kSilence = std::chrono::seconds(20);        // ip_rt_redirect_silence
+  constexpr size_t kMaxSources = 4096;  // bounded: forget everyone rather than grow
+  if (redirect_backoff_.size() >= kMaxSources && !redirect_backoff_.contains(source)) {
+    redirect_backoff_.clear();
+  }
+  RedirectBackoff& b = redirect_backoff_[source];
+  // A source that has needed no redirect for the silence period starts again.
+  if (b.sent > 0 && now - b.last_need >= kSilence) b = RedirectBackoff{};
+  b.last_need = now;
+  if (b.sent >= kMaxRedirects || now < b.next) return false;
+  b.next = now + kFirstGap * (1 << b.sent);
+  ++b.sent;
+  return true;
+}
+
+}  // namespace pytcp

@@ -95,10 +95,14 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   tcp_->mutable_config().max_orphans = config_.tcp_max_orphans;
   tcp_->mutable_config().rfc1337 = config_.tcp_rfc1337;
   UseHostTcpKey();
-  ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_);
+  Ip6Config ip6_config;
+  ip6_config.forwarding = config_.forwarding;
+  ip6_ = std::make_unique<Ip6Engine>(iface_.get(), &ip6_addresses_, &ip6_routes_, &random_,
+                                     ip6_config);
   NdConfig nd_config;
   nd_config.slaac = config_.ip6_mode == Ip6Mode::kAuto;
   nd_config.stable_secret = config_.ip6_stable_secret;
+  nd_config.router = config_.forwarding;
   nd_ = std::make_unique<NdEngine>(ip6_.get(), &random_, nd_config);
   mld_ = std::make_unique<MldEngine>(ip6_.get(), &random_);
   icmp6_ = std::make_unique<Icmp6Engine>(ip6_.get(), nd_.get(), mld_.get());

@@ -256,7 +256,8 @@ Result<bool, IpSendError> Ip6Engine::Transmit(const Ip6RouteResult& route, Packe
 }
 
 void Ip6Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
-  ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid);
+  ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
+                rx.l4_checksum_partial);
 }
 
 void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast,
@@ -265,7 +266,7 @@ void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multi
 }
 
 void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
-                              bool l4_checksum_valid) {
+                              bool l4_checksum_valid, bool l4_checksum_partial) {
   counters_.Inc(IpCounter::kRxPackets);
   if (disabled_) {
     counters_.Inc(IpCounter::kRxDropDisabled);
@@ -297,7 +298,11 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
   } else if (!from_loopback) {
     const Ip6AddressEntry* e = addresses_->Find(info.dst);
     if (e == nullptr || e->state == Ip6AddressState::kDuplicated) {
-      // A host does not forward (RFC 8200 §1, RFC 4294 / RFC 8504).
+      // A host does not forward (RFC 8200 §1, RFC 4294 / RFC 8504); a router does.
+      if (config_.forwarding && e == nullptr) {
+        Forward(ip, l4_checksum_partial, now);
+        return;
+      }
       counters_.Inc(IpCounter::kRxDropNotForUs);
       return;
     }

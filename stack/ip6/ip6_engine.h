@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -75,6 +76,9 @@ struct Ip6Config {
   ReassemblyConfig reassembly{60s, 4 * 1024 * 1024, 1024, 65535 - 8};  // RFC 8200 §4.5: 60 s
   uint8_t default_hop_limit = 64;
   Duration pmtu_timeout = 600s;  // RFC 8201 §4: at least 5 minutes, 10 recommended
+  // PYTCP_FORWARDING: forward packets to addresses not ours (RFC 8200 §1 "router"), else
+  // drop them as a host does (RFC 8504).
+  bool forwarding = false;
 };
 
 struct Ip6SendParams {
@@ -124,8 +128,10 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
 
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
   // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
+  // l4_checksum_partial: its checksum field holds the pseudo-header sum only (a router
+  // completes it before sending the packet on).
   void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback,
-                     bool l4_checksum_valid = false);
+                     bool l4_checksum_valid = false, bool l4_checksum_partial = false);
 
   // Hands the packets to our own addresses (IpEngineCommon's loopback queue) to the
   // receive path.
@@ -183,6 +189,8 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   Result<bool, IpSendError> Fragment(const Ip6RouteResult& route, const Ip6Header& header,
                                       ByteSpan payload, uint32_t mtu, Instant now);
   void OnAddressChange(const Ip6AddressEntry& e, Instant now);
+  // RFC 8200, RFC 4443 (ip6_forwarding.cc): a packet to an address not ours.
+  void Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now);
 
   Ip6AddressTable* addresses_;
   Ip6RoutingTable* routes_;
@@ -198,6 +206,7 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   uint32_t link_mtu_ = 0;
   uint8_t hop_limit_;
   bool disabled_ = false;
+  std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once
   IpLinkOutput<Ip6Address, IpCounter> link_;
 };
 

@@ -160,6 +160,7 @@ void NdEngine::SendNa(const Ip6Address& dst, const Ip6Address& target, bool soli
   m.target = target;
   m.solicited = solicited;
   m.override_flag = override_flag;
+  m.router = config_.router;
   m.target_lla = ip6_->iface()->mac();
   PacketBuffer buf(m.size() + 64, 128);
   m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(target, dst, m.size()));

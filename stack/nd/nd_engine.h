@@ -46,6 +46,7 @@ PYTCP_COUNTERS(NdCounter,
 
 struct NdConfig {
   bool slaac = true;           // form addresses from RA prefixes with the A flag
+  bool router = false;         // PYTCP_FORWARDING: NAs carry the R flag (RFC 4861 §7.2.4)
   bool send_rs = true;         // RFC 4861 §6.3.7
   bool optimistic_dad = true;  // RFC 4429 for link-local and SLAAC addresses
   int dad_transmits = 1;       // RFC 4862 §5.1 DupAddrDetectTransmits

@@ -138,7 +138,10 @@ class Ip6Harness : public ::testing::Test {
     c.ip6_mode = Ip6Mode::kAuto;
     c.seed = 7;
     if (tweak) tweak(c);
-    auto pair = MemoryLink::CreatePair(MemoryLinkConfig{}, clock_);
+    // A router's tests hand it packets above the MTU (as coalesced frames would come).
+    MemoryLinkConfig link;
+    link.coalesced_frames = c.forwarding;
+    auto pair = MemoryLink::CreatePair(link, clock_);
     peer_link_ = std::move(pair.b);
     peer_ = std::make_unique<FramePeer>(peer_link_.get());
     stack_ = *Stack::CreateWithLink(c, std::move(pair.a), &clock_);

@@ -1,0 +1,93 @@
+// IPv6 forwarding (PYTCP_FORWARDING=1, stack/ip6/ip6_forwarding.cc), frame by frame: what
+// leaves the router for each packet the peer hands it (RFC 8200, RFC 4443), and the R flag
+// its Neighbor Advertisements carry (RFC 4861 §7.2.4).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "stack/wire/icmp6_nd.h"
+#include "tests/ip6/ip6_harness.h"
+
+namespace pytcp::testing {
+namespace {
+
+class Ip6ForwardingTest : public Ip6Harness {
+ protected:
+  void SetUp() override { Begin(true); }
+  void Begin(bool with_gateway) {
+    Start([&](StackConfig& c) {
+      c.ip6_mode = Ip6Mode::kStatic;
+      c.ip6_addresses = {*Ip6Interface::Parse("fd77::2/64")};
+      if (with_gateway) c.ip6_gateway = kRouterLinkLocal;
+      c.forwarding = true;
+    });
+    KnowNeighbours();
+    Settle();
+  }
+  std::vector<uint8_t> ToFar(uint8_t hop_limit, size_t data = 16,
+                             const Ip6Address& src = kPeerGlobal) {
+    auto msg = Echo(src, kFar, true, 0x77, 1, EchoData(data));
+    return Frame(kOurMac, Hdr(src, kFar, Ip6NextHeader::kIcmp6, hop_limit), {}, msg);
+  }
+};
+
+TEST_F(Ip6ForwardingTest, ForwardsToTheRouterWithTheHopLimitLowered) {
+  const auto in = ToFar(64, 56);
+  auto sent = Exchange(in);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].eth_dst, kRouterMac);
+  EXPECT_EQ(sent[0].src, kPeerGlobal);
+  EXPECT_EQ(sent[0].dst, kFar);
+  EXPECT_EQ(sent[0].hop_limit, 63);
+  EXPECT_EQ(sent[0].upper_payload, Echo(kPeerGlobal, kFar, true, 0x77, 1, EchoData(56)));
+  EXPECT_EQ(MovedBy("ip6.fwd_forwarded"), 1);
+  EXPECT_EQ(MovedBy("ip6.rx_drop_not_for_us"), 0);
+}
+
+TEST_F(Ip6ForwardingTest, HopLimitOneGetsTimeExceeded) {
+  auto sent = Exchange(ToFar(1));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].is_icmp6());
+  EXPECT_EQ(sent[0].dst, kPeerGlobal);
+  EXPECT_EQ(sent[0].icmp().type(), Icmp6Type::kTimeExceeded);
+  EXPECT_EQ(sent[0].icmp().code(), 0);  // hop limit exceeded in transit
+  EXPECT_EQ(MovedBy("ip6.fwd_drop_hop_limit"), 1);
+}
+
+TEST_F(Ip6ForwardingTest, TooBigGetsPacketTooBigWithTheMtu) {
+  auto sent = Exchange(ToFar(64, 1600));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].is_icmp6());
+  EXPECT_EQ(sent[0].icmp().type(), Icmp6Type::kPacketTooBig);
+  EXPECT_EQ(sent[0].icmp().mtu(), 1500u);
+  EXPECT_EQ(MovedBy("ip6.fwd_drop_too_big"), 1);
+}
+
+TEST_F(Ip6ForwardingTest, LinkLocalIsNeverForwarded) {
+  EXPECT_TRUE(Exchange(ToFar(64, 16, kPeerLinkLocal)).empty());
+  EXPECT_EQ(MovedBy("ip6.fwd_drop_martian"), 1);
+}
+
+TEST_F(Ip6ForwardingTest, NoRouteGetsDestinationUnreachable) {
+  Begin(false);
+  auto sent = Exchange(ToFar(64));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].is_icmp6());
+  EXPECT_EQ(sent[0].icmp().type(), Icmp6Type::kDestinationUnreachable);
+  EXPECT_EQ(sent[0].icmp().code(), 0);  // no route to destination
+  EXPECT_EQ(MovedBy("ip6.fwd_drop_no_route"), 1);
+}
+
+TEST_F(Ip6ForwardingTest, NeighborAdvertisementsSayRouter) {
+  NdNeighborSolicitMessage ns{kOurGlobal, kPeerMac};
+  auto sent = Exchange(Frame(kOurMac, Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kIcmp6, 255), {},
+                             Message(ns, kPeerGlobal, kOurGlobal)));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].is_icmp6());
+  auto na = NdNeighborAdvertView::From(sent[0].icmp());
+  ASSERT_TRUE(na.has_value());
+  EXPECT_TRUE(na->router());
+}
+
+}  // namespace
+}  // namespace pytcp::testing

@@ -21,9 +21,7 @@ Result<bool, int> Icmp4Family::Transmit(Icmp4Engine& /*icmp*/, Ip4Engine& ip, Ip
                              .tos = options.tos,
                              .dont_fragment = options.dont_fragment,
                              .allow_broadcast = options.allow_broadcast};
-  auto sent = ip.Send(params, message, now);
-  if (!sent.ok()) return Err{ToErrno(sent.error())};
-  return true;
+  return ToErrno(ip.Send(params, message, now));
 }
 
 std::optional<Ip4ErrorInfo> Icmp4Family::ErrorAboutOurMessage(const Ip4PacketInfo& info,

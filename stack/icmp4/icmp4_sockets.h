@@ -29,8 +29,8 @@ struct Icmp4SendOptions {
 };
 
 struct Icmp4Family {
+  // What the engine's listeners hand the table.
   using Engine = Icmp4Engine;
-  using IpEngine = Ip4Engine;
   using PacketInfo = Ip4PacketInfo;
   using View = Icmp4View;
   static constexpr size_t kHeaderSize = kIcmp4HeaderSize;
@@ -55,6 +55,7 @@ struct Icmp4Family {
   static uint32_t PathMtu(const Ip4Engine& ip, Ip4Address /*dst*/) { return ip.mtu(); }
   // The port of a local "message too long" error's address: ICMP flows have none.
   static uint16_t LocalErrorPort(ByteSpan /*message*/) { return 0; }
+  using IpEngine = Ip4Engine;
   using SendOptions = Icmp4SendOptions;
   static Result<bool, int> Transmit(Icmp4Engine& icmp, Ip4Engine& ip, Ip4Address src,
                                     Ip4Address dst, PacketBuffer& message,

@@ -65,9 +65,7 @@ Result<bool, int> Icmp6Family::Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const 
       .traffic_class = options.traffic_class,
       .dont_fragment = options.dont_fragment,
       .scope_id = options.scope_id};
-  auto sent = ip.Send(params, message, now);
-  if (!sent.ok()) return Err{ToErrno(sent.error())};
-  return true;
+  return ToErrno(ip.Send(params, message, now));
 }
 
 }  // namespace pytcp

@@ -30,8 +30,8 @@ struct Icmp6SendOptions {
 };
 
 struct Icmp6Family {
+  // What the engine's listeners hand the table.
   using Engine = Icmp6Engine;
-  using IpEngine = Ip6Engine;
   using PacketInfo = Ip6PacketInfo;
   using View = Icmp6View;
   // The checksum's pseudo-header needs a source (RFC 4443 §2.3): a route without one is
@@ -62,6 +62,7 @@ struct Icmp6Family {
   static uint16_t LocalErrorPort(ByteSpan message) {
     return message.size() >= 2 ? static_cast<uint16_t>(message[0] << 8 | message[1]) : 0;
   }
+  using IpEngine = Ip6Engine;
   using SendOptions = Icmp6SendOptions;
   static Result<bool, int> Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const Ip6Address& hint,
                                     const Ip6Address& dst, PacketBuffer& message,

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,17 +17,13 @@ namespace pytcp {
 // `Derived` (CRTP) has kMaxTextSize and a static Create(Address, uint8_t) returning
 // std::optional<Derived>.
 template <typename Derived, typename Address>
-class AddressWithPrefix {
+class AddressWithPrefix : public net_internal::TextForm<Derived> {
  public:
   constexpr const Address& address() const { return address_; }
   constexpr uint8_t prefix_length() const { return prefix_length_; }
 
-  // "10.77.0.0/24", "fd77::2/64".
-  std::string ToString() const {
-    return net_internal::ToStringVia(static_cast<const Derived&>(*this));
-  }
-  // Writes the text form (at most Derived::kMaxTextSize chars, no terminator) and returns
-  // its end.
+  // "10.77.0.0/24", "fd77::2/64" (ToString and operator<< from TextForm): at most
+  // Derived::kMaxTextSize chars, no terminator; returns the end.
   char* FormatTo(char* out) const {
     out = address_.FormatTo(out);
     *out++ = '/';
@@ -63,10 +58,5 @@ class AddressWithPrefix {
   Address address_;
   uint8_t prefix_length_ = 0;
 };
-
-template <typename Derived, typename Address>
-std::ostream& operator<<(std::ostream& os, const AddressWithPrefix<Derived, Address>& v) {
-  return os << v.ToString();
-}
 
 }  // namespace pytcp

@@ -19,7 +19,7 @@ enum class IpSendError : uint8_t {
 };
 int ToErrno(IpSendError e);
 // A send's outcome as a socket reports it: true, or the errno of its IpSendError.
-inline Result<bool, int> ToErrno(const Result<bool, IpSendError>& sent) {
+inline Result<bool, int> ToErrno(const Result<void, IpSendError>& sent) {
   if (!sent.ok()) return Err{ToErrno(sent.error())};
   return true;
 }

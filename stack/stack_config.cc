@@ -4,27 +4,11 @@
 
 #include <cstdlib>
 
+#include "stack/base/comma_list.h"
 #include "stack/base/log.h"
 
 namespace pytcp {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> SplitList(std::string_view s) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    const size_t comma = s.find(',');
-    parts.push_back(Trim(s.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return parts;
-}
 
 absl::Status Bad(std::string_view var, std::string_view value, std::string_view accepted) {
   return absl::InvalidArgumentError(
@@ -60,7 +44,7 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
   auto get = [&](const char* name) -> std::optional<std::string_view> {
     const char* v = getenv(name);
     if (v == nullptr) return std::nullopt;
-    return Trim(v);
+    return TrimBlanks(v);
   };
 
   if (auto v = get("PYTCP_IFACE")) {
@@ -85,7 +69,7 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       c.ip4_mode = Ip4Mode::kNone;
     } else {
       c.ip4_mode = Ip4Mode::kStatic;
-      for (std::string_view part : SplitList(*v)) {
+      for (std::string_view part : SplitCommaList(*v, true)) {
         auto ifaddr = Ip4Interface::Parse(part);
         if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast() ||
             ifaddr->address().is_limited_broadcast()) {
@@ -111,7 +95,7 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       c.ip6_mode = Ip6Mode::kNone;
     } else {
       c.ip6_mode = Ip6Mode::kStatic;
-      for (std::string_view part : SplitList(*v)) {
+      for (std::string_view part : SplitCommaList(*v, true)) {
         auto ifaddr = Ip6Interface::Parse(part);
         if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast()) {
           return Bad("PYTCP_IP6", *v, kAccepted);
@@ -149,7 +133,7 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     c.forwarding = *v == "1";
   }
   if (auto v = get("PYTCP_DNS")) {
-    for (std::string_view part : SplitList(*v)) {
+    for (std::string_view part : SplitCommaList(*v, true)) {
       if (auto a4 = Ip4Address::Parse(part); a4 && !a4->is_unspecified()) {
         c.dns4.push_back(*a4);
       } else if (auto a6 = Ip6Address::Parse(part); a6 && !a6->is_unspecified()) {
@@ -176,7 +160,7 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
   if (auto v = get("PYTCP_LOG")) {
     // Validate now so that a typo is reported at start-up, not ignored.
     LogLevel dummy;
-    for (std::string_view part : SplitList(*v)) {
+    for (std::string_view part : SplitCommaList(*v, true)) {
       const size_t eq = part.find('=');
       std::string_view level = eq == std::string_view::npos ? part : part.substr(eq + 1);
       if (!ParseLogLevel(level, &dummy) || (eq != std::string_view::npos && eq == 0)) {

@@ -270,20 +270,16 @@ ConsoleTable ShowSockets(Stack& s) {
                            e.remote ? e.remote->ip : IpAddress(), e.local.port,
                            e.remote ? e.remote->port : uint16_t{0}, e.remote.has_value(), true,
                            0, 0, 0, false});
-      } else if (const auto* i4 = dynamic_cast<const Icmp4Socket*>(sock.get())) {
-        const Icmp4Endpoint& e = i4->endpoint();
-        if (!i4->raw() && !e.bound) continue;
-        rows.push_back(Row{i4->raw() ? "raw-icmp" : "icmp", e.remote ? "ESTABLISHED" : "UNCONN",
-                           static_cast<int64_t>(i4->queued_bytes()), 0, e.local.ip,
+      } else if (const auto* icmp = dynamic_cast<const IcmpMessageSocket*>(sock.get())) {
+        const IcmpBinding& e = icmp->endpoint();
+        if (!icmp->raw() && !e.bound) continue;
+        const bool v6 = icmp->protocol() == IPPROTO_ICMPV6;
+        const char* proto =
+            icmp->raw() ? (v6 ? "raw-icmp6" : "raw-icmp") : (v6 ? "icmp6" : "icmp");
+        rows.push_back(Row{proto, e.remote ? "ESTABLISHED" : "UNCONN",
+                           static_cast<int64_t>(icmp->queued_bytes()), 0, e.local.ip,
                            e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
-                           e.remote.has_value(), !i4->raw(), 0, 0, 0, false});
-      } else if (const auto* i6 = dynamic_cast<const Icmp6Socket*>(sock.get())) {
-        const Icmp6Endpoint& e = i6->endpoint();
-        if (!i6->raw() && !e.bound) continue;
-        rows.push_back(Row{i6->raw() ? "raw-icmp6" : "icmp6", e.remote ? "ESTABLISHED" : "UNCONN",
-                           static_cast<int64_t>(i6->queued_bytes()), 0, e.local.ip,
-                           e.remote ? e.remote->ip : IpAddress(), e.local.port, 0,
-                           e.remote.has_value(), !i6->raw(), 0, 0, 0, false});
+                           e.remote.has_value(), !icmp->raw(), 0, 0, 0, false});
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "stack/base/comma_list.h"
 
 namespace pytcp {
 namespace {
@@ -22,25 +23,6 @@ struct Registry {
 Registry& GetRegistry() {
   static auto* registry = new Registry();  // never destroyed: channels outlive exit
   return *registry;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Splits on commas, trimming blanks and dropping empty parts.
-std::vector<std::string_view> SplitList(std::string_view s) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    const size_t comma = s.find(',');
-    std::string_view part = Trim(s.substr(0, comma));
-    if (!part.empty()) parts.push_back(part);
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return parts;
 }
 
 constexpr std::string_view kLevelNames[] = {"error", "warn", "info", "debug", "trace"};
@@ -95,7 +77,7 @@ LogChannel::~LogChannel() {
 absl::Status ApplyLogSpec(std::string_view spec) {
   LogLevel default_level = LogLevel::kWarn;
   std::vector<std::pair<std::string, LogLevel>> overrides;
-  for (std::string_view part : SplitList(spec)) {
+  for (std::string_view part : SplitCommaList(spec, false)) {
     LogLevel level;
     const size_t eq = part.find('=');
     if (eq == std::string_view::npos) {

@@ -1,8 +1,10 @@
 // Result<T, E>: a value or a small error enum, for the packet path where failures are
 // common, cheap and must not allocate (absl::Status is used for setup and configuration).
+// Result<void, E> is success that carries nothing (`return Ok();`) or the error.
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -14,6 +16,9 @@ struct Err {
 };
 template <typename E>
 Err(E) -> Err<E>;
+
+// The success of a Result<void, E>.
+struct Ok {};
 
 template <typename T, typename E>
 class [[nodiscard]] Result {
@@ -48,6 +53,24 @@ class [[nodiscard]] Result {
 
  private:
   std::variant<T, E> v_;
+};
+
+template <typename E>
+class [[nodiscard]] Result<void, E> {
+ public:
+  Result(Ok) {}                          // NOLINT: implicit by design
+  Result(Err<E> e) : error_(e.error) {}  // NOLINT
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+
+  E error() const {
+    assert(!ok());
+    return *error_;
+  }
+
+ private:
+  std::optional<E> error_;
 };
 
 }  // namespace pytcp

@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include "stack/stack.h"
 
@@ -22,6 +24,36 @@ inline void InstallStopHandlers() {
   sa.sa_flags = 0;  // no SA_RESTART: blocking socket calls return EINTR so loops can stop
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
+
+// An echo client's command line, HOST [PORT] [COUNT] [SIZE]: port 7 (RFC 862), three
+// messages of 64 bytes unless given.
+struct EchoClientArgs {
+  Ip4Address host;
+  uint16_t port = 7;
+  int count = 3;
+  size_t size = 64;
+};
+
+// Reads an echo client's command line, or prints the usage or what is wrong with it and
+// returns nullopt.
+inline std::optional<EchoClientArgs> ParseEchoClientArgs(int argc, char** argv,
+                                                         const char* program) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: {} HOST [PORT] [COUNT] [SIZE]\n", argv[0]);
+    return std::nullopt;
+  }
+  EchoClientArgs args;
+  const std::optional<Ip4Address> host = Ip4Address::Parse(argv[1]);
+  if (!host) {
+    fmt::print(stderr, "{}: '{}' is not an IPv4 address\n", program, argv[1]);
+    return std::nullopt;
+  }
+  args.host = *host;
+  if (argc > 2) args.port = static_cast<uint16_t>(std::atoi(argv[2]));
+  if (argc > 3) args.count = std::atoi(argv[3]);
+  if (argc > 4) args.size = static_cast<size_t>(std::atoi(argv[4]));
+  return args;
 }
 
 // Starts a stack from the environment, or prints why not and returns nullptr.

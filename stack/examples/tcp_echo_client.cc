@@ -8,23 +8,15 @@
 
 int main(int argc, char** argv) {
   using namespace pytcp;
-  if (argc < 2) {
-    fmt::print(stderr, "usage: {} HOST [PORT] [COUNT] [SIZE]\n", argv[0]);
-    return 2;
-  }
-  auto host = Ip4Address::Parse(argv[1]);
-  if (!host) {
-    fmt::print(stderr, "tcp-echo-client: '{}' is not an IPv4 address\n", argv[1]);
-    return 2;
-  }
-  const auto port = static_cast<uint16_t>(argc > 2 ? std::atoi(argv[2]) : 7);
-  const int count = argc > 3 ? std::atoi(argv[3]) : 3;
-  const size_t size = argc > 4 ? static_cast<size_t>(std::atoi(argv[4])) : 64;
+  const auto args = examples::ParseEchoClientArgs(argc, argv, "tcp-echo-client");
+  if (!args) return 2;
+  const int count = args->count;
+  const size_t size = args->size;
   examples::InstallStopHandlers();
   auto stack = examples::StartStackFromEnvironment("tcp-echo-client");
   if (!stack) return 1;
   auto sock = stack->CreateTcpSocket();
-  const SocketAddress server{IpAddress(*host), port};
+  const SocketAddress server{IpAddress(args->host), args->port};
   if (auto r = sock->Connect(server); !r.ok()) {
     fmt::print(stderr, "tcp-echo-client: connect to {}: {}\n", server.ToString(),
                strerror(r.error()));

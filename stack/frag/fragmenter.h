@@ -26,7 +26,7 @@ auto SendFragments(ByteSpan payload, size_t per_fragment, PacketBuffer& buf, siz
     auto sent = send(buf);
     if (!sent.ok()) return sent;
   }
-  return true;
+  return Ok();
 }
 
 }  // namespace pytcp

@@ -1,95 +1,81 @@
-// The protocol side of ICMPv4 sockets, as Linux has them: "ping sockets" (SOCK_DGRAM,
-// IPPROTO_ICMP; the echo identifier is the socket's local "port") and raw sockets
-// (SOCK_RAW, IPPROTO_ICMP; every ICMP message, the IPv4 header included).
+// The ICMPv4 side of the ICMP socket table (icmp/icmp_sockets.h), as Linux has it: ping
+// sockets (SOCK_DGRAM, IPPROTO_ICMP) and raw sockets (SOCK_RAW, IPPROTO_ICMP), which read
+// every ICMP message with its IPv4 header.
 //
-// RFCs to read: RFC 792 ("Echo or Echo Reply Message": identifier and sequence number),
-// RFC 1122 §3.2.2.6 (echo request/reply), §3.2.2 (errors go to the sender's transport),
-// RFC 6056 (ephemeral identifiers are picked like ports). Linux: net/ipv4/ping.c, raw.c.
-//
-// The table hooks the Icmp4Engine's message listener: echo replies go to the ping socket
-// bound to their identifier; errors about an echo request we sent go to that ping socket;
-// a copy of every message goes to every raw endpoint (which filters it, ICMP_FILTER).
-// Echo requests are still answered by the engine, as the kernel answers them.
+// RFCs to read: RFC 792 ("Echo or Echo Reply Message"), RFC 1122 §3.2.2.6 (echo
+// request/reply), §3.2.2 (errors go to the sender's transport). Linux: net/ipv4/ping.c,
+// raw.c.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
-#include <vector>
 
-#include "stack/base/packet_buffer.h"
-#include "stack/base/random.h"
-#include "stack/base/result.h"
+#include "stack/icmp/icmp_sockets.h"
 #include "stack/icmp4/icmp4_engine.h"
 #include "stack/ip4/ip4_engine.h"
-#include "stack/net/icmp_endpoint_table.h"
-#include "stack/net/ip_address.h"
 #include "stack/wire/icmp4.h"
 
 namespace pytcp {
-
-class Icmp4Endpoint : public IcmpBinding {
- public:
-  virtual ~Icmp4Endpoint() = default;
-  // A message for this endpoint: ping sockets get echo replies carrying their identifier,
-  // raw endpoints every message.
-  virtual void OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) = 0;
-  // An ICMP error about an echo request (ping) or ICMP message (raw) this endpoint sent.
-  virtual void OnIcmpError(const Ip4ErrorInfo& error, Instant now) = 0;
-};
 
 struct Icmp4SendOptions {
   uint8_t ttl = 64;
   uint8_t tos = 0;
   bool allow_broadcast = false;
   bool dont_fragment = false;
+  // Where the table writes the checksum: a ping socket's at 2; -1, none: a raw socket's
+  // sender computes it (raw(7)).
+  int checksum_offset = -1;
 };
 
-class Icmp4Sockets {
- public:
-  Icmp4Sockets(Icmp4Engine* icmp, Ip4Engine* ip4, Random* random);
-  ~Icmp4Sockets();
-  Icmp4Sockets(const Icmp4Sockets&) = delete;
-  Icmp4Sockets& operator=(const Icmp4Sockets&) = delete;
+struct Icmp4Family {
+  // What the engine's listeners hand the table.
+  using Engine = Icmp4Engine;
+  using PacketInfo = Ip4PacketInfo;
+  using View = Icmp4View;
+  static constexpr size_t kHeaderSize = kIcmp4HeaderSize;
+  static constexpr uint8_t kEchoRequest = static_cast<uint8_t>(Icmp4Type::kEchoRequest);
+  // ping_err's harderr rule: these are reported even without IP_RECVERR.
+  static constexpr uint8_t kUnreachable = static_cast<uint8_t>(Icmp4Type::kDestinationUnreachable);
+  static constexpr uint8_t kParameterProblem = static_cast<uint8_t>(Icmp4Type::kParameterProblem);
+  // An IPv4 datagram holds at most 65535 bytes, its header included.
+  static constexpr size_t kMaxMessage = kIp4MaxDatagramSize - kIp4MinHeaderSize;
 
-  // Ping sockets: binds `ep` to `local` (port = identifier; 0 picks a free one). Errors as
-  // errno: EADDRINUSE, EADDRNOTAVAIL, EINVAL (already bound).
-  Result<bool, int> BindPing(Icmp4Endpoint* ep, SocketAddress local);
-  // Raw endpoints see every message; binding only fixes their source address.
-  void AddRaw(Icmp4Endpoint* ep) { endpoints_.AddRaw(ep); }
-  void Remove(Icmp4Endpoint* ep) { endpoints_.Remove(ep); }
+  using Address = Ip4Address;
+  static bool Holds(const IpAddress& a) { return a.is_v4(); }
+  static Ip4Address AddressOf(const IpAddress& a) { return a.v4(); }
+  // What bind() and sendto() answer to an IPv6 address (ping_check_bind_addr, raw_bind).
+  static constexpr int kOtherFamilyError = EAFNOSUPPORT;
+  // A route may leave from 0.0.0.0 (a broadcast before DHCP: RFC 2131 §4.1).
+  static constexpr bool kNeedsSource = false;
+  // A message to ourselves is delivered without waiting for the event loop.
+  static constexpr bool kLoopbackQueued = false;
 
-  // Ping socket send (ping_common_sendmsg): `message` is an echo request; its identifier
-  // becomes the socket's and the checksum is computed. EINVAL for anything but an echo
-  // request with code 0, EMSGSIZE when too long.
-  Result<bool, int> SendPing(Icmp4Endpoint* ep, Ip4Address dst, ByteSpan message,
-                             const Icmp4SendOptions& options, Instant now);
-  // Raw send: `message` leaves as given (the sender computes the checksum, as on Linux).
-  Result<bool, int> SendRaw(Icmp4Endpoint* ep, Ip4Address dst, ByteSpan message,
-                            const Icmp4SendOptions& options, Instant now);
+  // The link's MTU: IPv4 keeps no path MTU cache.
+  static uint32_t PathMtu(const Ip4Engine& ip, Ip4Address /*dst*/) { return ip.mtu(); }
+  // The port of a local "message too long" error's address: ICMP flows have none.
+  static uint16_t LocalErrorPort(ByteSpan /*message*/) { return 0; }
+  using IpEngine = Ip4Engine;
+  using SendOptions = Icmp4SendOptions;
+  static Result<bool, int> Transmit(Icmp4Engine& icmp, Ip4Engine& ip, Ip4Address src,
+                                    Ip4Address dst, PacketBuffer& message,
+                                    const Icmp4SendOptions& options, Instant now);
 
-  // The MTU a datagram toward a destination meets (the link's: no IPv4 path MTU cache),
-  // for the EMSGSIZE a too-long message with DF gets.
-  uint32_t Mtu() const { return ip4_->mtu(); }
-  // The local address a message to `dst` would leave from (for connect()).
-  Result<Ip4Address, int> SourceFor(Ip4Address dst, Ip4Address hint) const;
-
-  template <typename Fn>  // fn(const Icmp4Endpoint&, bool raw)
-  void ForEachEndpoint(Fn&& fn) const {
-    endpoints_.ForEachEndpoint(fn);
+  static std::optional<uint16_t> EchoReplyId(const Icmp4View& icmp) {
+    if (icmp.type() != Icmp4Type::kEchoReply) return std::nullopt;
+    return icmp.echo_id();
   }
-
- private:
-  bool OnMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
-  void OnError(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now);
-  void DeliverError(const Ip4ErrorInfo& e, Instant now);
-  Result<bool, int> Transmit(Icmp4Endpoint* ep, Ip4Address dst, const Icmp4SendOptions& options,
-                             Instant now);
-
-  Icmp4Engine* icmp_;
-  Ip4Engine* ip4_;
-  Random* random_;
-  IcmpEndpointTable<Icmp4Endpoint> endpoints_;
-  PacketBuffer tx_{65536 + 64};
+  // The engine reports locally detected errors only (an ARP failure): a received error
+  // about an ICMP message we sent is read from the message itself.
+  template <typename Fn>
+  static void SetErrorListener(Icmp4Engine& icmp, Fn&& fn) {
+    icmp.set_local_error_listener(std::forward<Fn>(fn));
+  }
+  static std::optional<Ip4ErrorInfo> ErrorAboutOurMessage(const Ip4PacketInfo& info,
+                                                          const Icmp4View& icmp);
 };
+
+using Icmp4Endpoint = IcmpEndpoint<Icmp4Family>;
+using Icmp4Sockets = IcmpSockets<Icmp4Family>;
 
 }  // namespace pytcp

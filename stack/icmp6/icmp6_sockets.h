@@ -1,44 +1,24 @@
-// The protocol side of ICMPv6 sockets, as Linux has them: "ping sockets" (SOCK_DGRAM,
-// IPPROTO_ICMPV6; the echo identifier is the socket's local "port") and raw sockets
-// (SOCK_RAW, IPPROTO_ICMPV6; every ICMPv6 message, without the IPv6 header, as RFC 3542
-// §3 says raw IPv6 sockets read).
+// The ICMPv6 side of the ICMP socket table (icmp/icmp_sockets.h), as Linux has it: ping
+// sockets (SOCK_DGRAM, IPPROTO_ICMPV6) and raw sockets (SOCK_RAW, IPPROTO_ICMPV6), which
+// read every ICMPv6 message (ND and MLD included) without the IPv6 header, as RFC 3542 §3
+// says raw IPv6 sockets read.
 //
-// RFCs to read: RFC 4443 §4 (echo: identifier and sequence number), §2.4 (d) (errors go to
-// the process that sent the offending packet), §2.3 (the checksum covers a pseudo-header,
-// so the stack computes it: RFC 3542 §3.1, the kernel computes ICMPv6 checksums of raw
-// sockets), RFC 3542 §3.2 (ICMP6_FILTER), RFC 6056 (identifiers picked like ports).
-// Linux: net/ipv6/ping.c, net/ipv6/raw.c.
-//
-// The table hooks the Icmp6Engine's listeners: echo replies go to the ping socket bound to
-// their identifier; errors about an echo request we sent go to that ping socket; a copy of
-// every message (ND and MLD included) and of every error about an ICMPv6 message goes to
-// every raw endpoint. Echo requests are still answered by the engine, as the kernel does.
+// RFCs to read: RFC 4443 §4 (echo), §2.4 (d) (errors go to the process that sent the
+// offending packet), §2.3 (the checksum covers a pseudo-header, so the stack computes it:
+// RFC 3542 §3.1, the kernel computes ICMPv6 checksums of raw sockets), RFC 3542 §3.2
+// (ICMP6_FILTER). Linux: net/ipv6/ping.c, net/ipv6/raw.c.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
-#include <vector>
 
-#include "stack/base/packet_buffer.h"
-#include "stack/base/random.h"
-#include "stack/base/result.h"
+#include "stack/icmp/icmp_sockets.h"
 #include "stack/icmp6/icmp6_engine.h"
 #include "stack/ip6/ip6_engine.h"
-#include "stack/net/icmp_endpoint_table.h"
-#include "stack/net/ip_address.h"
 #include "stack/wire/icmp6.h"
 
 namespace pytcp {
-
-class Icmp6Endpoint : public IcmpBinding {
- public:
-  virtual ~Icmp6Endpoint() = default;
-  // A message for this endpoint: ping sockets get echo replies carrying their identifier,
-  // raw endpoints every message.
-  virtual void OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) = 0;
-  // An ICMPv6 error about an echo request (ping) or ICMPv6 message (raw) this endpoint sent.
-  virtual void OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) = 0;
-};
 
 struct Icmp6SendOptions {
   uint8_t hop_limit = 0;  // 0: the route's default (IPV6_UNICAST_HOPS unset)
@@ -49,54 +29,62 @@ struct Icmp6SendOptions {
   uint32_t scope_id = 0;
 };
 
-class Icmp6Sockets {
- public:
-  Icmp6Sockets(Icmp6Engine* icmp, Ip6Engine* ip6, Random* random);
-  ~Icmp6Sockets();
-  Icmp6Sockets(const Icmp6Sockets&) = delete;
-  Icmp6Sockets& operator=(const Icmp6Sockets&) = delete;
+struct Icmp6Family {
+  // What the engine's listeners hand the table.
+  using Engine = Icmp6Engine;
+  using PacketInfo = Ip6PacketInfo;
+  using View = Icmp6View;
+  // The checksum's pseudo-header needs a source (RFC 4443 §2.3): a route without one is
+  // EADDRNOTAVAIL.
+  static constexpr bool kNeedsSource = true;
+  static constexpr size_t kMaxMessage = 65535;  // without a jumbogram (RFC 2675)
+  static constexpr size_t kHeaderSize = kIcmp6HeaderSize;
+  static constexpr uint8_t kEchoRequest = static_cast<uint8_t>(Icmp6Type::kEchoRequest);
+  // icmpv6_err_convert's "fatal" errors: reported even without IPV6_RECVERR.
+  static constexpr uint8_t kUnreachable = static_cast<uint8_t>(Icmp6Type::kDestinationUnreachable);
+  static constexpr uint8_t kParameterProblem = static_cast<uint8_t>(Icmp6Type::kParameterProblem);
 
-  // Ping sockets: binds `ep` to `local` (port = identifier; 0 picks a free one). Errors as
-  // errno: EADDRINUSE, EADDRNOTAVAIL, EINVAL (already bound).
-  Result<bool, int> BindPing(Icmp6Endpoint* ep, SocketAddress local);
-  // Raw endpoints see every message; binding only fixes their source address.
-  void AddRaw(Icmp6Endpoint* ep) { endpoints_.AddRaw(ep); }
-  void Remove(Icmp6Endpoint* ep) { endpoints_.Remove(ep); }
+  // An AF_INET6 ICMPv6 socket talks IPv6 only: a v4-mapped address is refused as the
+  // kernel refuses it (ping_v6_sendmsg, rawv6_bind: EINVAL); :: as a target is "this host"
+  // (RFC 4291 §2.5.2 says never a destination; Linux sends it to loopback).
+  using Address = Ip6Address;
+  static bool Holds(const IpAddress& a) { return !a.is_v4(); }
+  static constexpr int kOtherFamilyError = EINVAL;
+  static Ip6Address AddressOf(const IpAddress& a) { return a.v6(); }
+  // Ip6Engine queues a message to ourselves (our address, a group we are in) for the
+  // event loop, which a sender must wake.
+  static constexpr bool kLoopbackQueued = true;
 
-  // Ping socket send (ping_v6_sendmsg): `message` is an echo request; its identifier
-  // becomes the socket's and the checksum is computed. EINVAL for anything but an echo
-  // request with code 0, EMSGSIZE when too long.
-  Result<bool, int> SendPing(Icmp6Endpoint* ep, const Ip6Address& dst, ByteSpan message,
-                             const Icmp6SendOptions& options, Instant now);
-  // Raw send (rawv6_sendmsg): `message` leaves as given except for the checksum, which the
-  // stack writes at options.checksum_offset (EINVAL when the message is too short for it).
-  Result<bool, int> SendRaw(Icmp6Endpoint* ep, const Ip6Address& dst, ByteSpan message,
-                            const Icmp6SendOptions& options, Instant now);
-
-  // The local address a message to `dst` would leave from (for connect()).
-  Result<Ip6Address, int> SourceFor(const Ip6Address& dst, const Ip6Address& hint) const;
-  bool IsOurs(const Ip6Address& a) const;
-  // The path MTU toward `dst` (RFC 8201), for the EMSGSIZE a too-long message gets.
-  uint32_t PathMtu(const Ip6Address& dst) const { return ip6_->PathMtu(dst); }
-
-  template <typename Fn>  // fn(const Icmp6Endpoint&, bool raw)
-  void ForEachEndpoint(Fn&& fn) const {
-    endpoints_.ForEachEndpoint(fn);
+  // RFC 8201: the path MTU cache's.
+  static uint32_t PathMtu(const Ip6Engine& ip, const Ip6Address& dst) { return ip.PathMtu(dst); }
+  // ping -6's "local error: message too long": the flow's port holds ICMPv6 type and code
+  // (fl6_icmp_type, fl6_icmp_code).
+  static uint16_t LocalErrorPort(ByteSpan message) {
+    return message.size() >= 2 ? static_cast<uint16_t>(message[0] << 8 | message[1]) : 0;
   }
+  using IpEngine = Ip6Engine;
+  using SendOptions = Icmp6SendOptions;
+  static Result<bool, int> Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const Ip6Address& hint,
+                                    const Ip6Address& dst, PacketBuffer& message,
+                                    const Icmp6SendOptions& options, Instant now);
 
- private:
-  bool OnMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now);
-  void OnError(const Ip6ErrorInfo& e, Instant now);
-  void LoopBackMulticast(const Ip6Address& src, const Ip6Address& group,
-                         const Icmp6SendOptions& options, Instant now);
-  Result<bool, int> Transmit(Icmp6Endpoint* ep, const Ip6Address& dst, int checksum_offset,
-                             const Icmp6SendOptions& options, Instant now);
-
-  Icmp6Engine* icmp_;
-  Ip6Engine* ip6_;
-  Random* random_;
-  IcmpEndpointTable<Icmp6Endpoint> endpoints_;
-  PacketBuffer tx_{65536 + 64};
+  static std::optional<uint16_t> EchoReplyId(const Icmp6View& icmp) {
+    const bool reply =
+        icmp.type() == Icmp6Type::kEchoReply && icmp.message().size() >= kIcmp6HeaderSize;
+    return reply ? std::optional(icmp.echo_id()) : std::nullopt;
+  }
+  // Received errors and ND failures alike: the engine has parsed them, so no message is
+  // read as one here.
+  template <typename Fn>
+  static void SetErrorListener(Icmp6Engine& icmp, Fn&& fn) {
+    icmp.set_error_listener(std::forward<Fn>(fn));
+  }
+  static std::optional<Ip6ErrorInfo> ErrorAboutOurMessage(const Ip6PacketInfo&, const Icmp6View&) {
+    return std::nullopt;
+  }
 };
+
+using Icmp6Endpoint = IcmpEndpoint<Icmp6Family>;
+using Icmp6Sockets = IcmpSockets<Icmp6Family>;
 
 }  // namespace pytcp

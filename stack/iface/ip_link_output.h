@@ -29,17 +29,17 @@ class IpLinkOutput {
       : iface_(iface), type_(type), counters_(counters), names_(names) {}
 
   // To a MAC known without resolution.
-  Result<bool, IpSendError> SendTo(const MacAddress& mac, PacketBuffer& packet) {
+  Result<void, IpSendError> SendTo(const MacAddress& mac, PacketBuffer& packet) {
     if (iface_->Send(mac, type_, packet) != LinkStatus::kOk) {
       counters_->Inc(names_.link_error);
       return Err{IpSendError::kLinkError};
     }
     counters_->Inc(names_.packets);
-    return true;
+    return Ok();
   }
 
   // To `next_hop` on the link: now when its MAC is known, else a copy waits in the cache.
-  Result<bool, IpSendError> SendVia(NeighbourCache<Addr>& cache, const Addr& next_hop,
+  Result<void, IpSendError> SendVia(NeighbourCache<Addr>& cache, const Addr& next_hop,
                                     PacketBuffer& packet, Instant now) {
     using Resolve = typename NeighbourCache<Addr>::ResolveResult;
     MacAddress mac;
@@ -51,7 +51,7 @@ class IpLinkOutput {
       if (r == Resolve::kQueued) {
         counters_->Inc(names_.queued);
         counters_->Inc(names_.packets);
-        return true;
+        return Ok();
       }
     }
     if (r == Resolve::kDropped) {

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "stack/base/result.h"
+
 namespace pytcp {
 
 enum class IpSendError : uint8_t {
@@ -16,5 +18,10 @@ enum class IpSendError : uint8_t {
   kDisabled,         // ENETDOWN (IPv6 disabled on the interface, RFC 4862 §5.4.5)
 };
 int ToErrno(IpSendError e);
+// A send's outcome as a socket reports it: true, or the errno of its IpSendError.
+inline Result<bool, int> ToErrno(const Result<void, IpSendError>& sent) {
+  if (!sent.ok()) return Err{ToErrno(sent.error())};
+  return true;
+}
 
 }  // namespace pytcp

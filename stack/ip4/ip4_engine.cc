@@ -113,7 +113,7 @@ Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address 
   return r;
 }
 
-Result<bool, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuffer& packet,
+Result<void, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuffer& packet,
                                            Instant now) {
   auto route = Route(params.dst, params.src);
   if (!route.ok()) {
@@ -142,7 +142,7 @@ Result<bool, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuf
     loopback_.Push(header.header_size(), packet.data(),
                    [&](MutableByteSpan whole) { header.Emit(whole, packet.size()); });
     counters_.Inc(IpCounter::kTxPackets);
-    return true;
+    return Ok();
   }
   const bool tso = params.protocol == IpProto::kTcp && params.dont_fragment &&
                    total <= tso_max_size();
@@ -157,7 +157,7 @@ Result<bool, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuf
   return Transmit(*route, packet, now);
 }
 
-Result<bool, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
+Result<void, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
                                                const Ip4Header& header, ByteSpan payload,
                                                Instant now) {
   // RFC 791 §3.2 "Fragmentation": every fragment but the last carries a multiple of 8
@@ -176,7 +176,7 @@ Result<bool, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
                        [&](PacketBuffer& piece) { return Transmit(route, piece, now); });
 }
 
-Result<bool, IpSendError> Ip4Engine::Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
+Result<void, IpSendError> Ip4Engine::Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
                                                Instant now) {
   if (route.broadcast) return link_.SendTo(MacAddress::Broadcast(), packet);
   if (route.multicast) return link_.SendTo(MacAddress::FromIp4Multicast(route.next_hop), packet);

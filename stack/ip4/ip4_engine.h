@@ -124,7 +124,7 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
 
   // Sends the transport packet in `packet` (header and payload, checksums done). The IPv4
   // header is prepended in place; fragments are built when it exceeds the MTU.
-  Result<bool, IpSendError> Send(const Ip4SendParams& params, PacketBuffer& packet, Instant now);
+  Result<void, IpSendError> Send(const Ip4SendParams& params, PacketBuffer& packet, Instant now);
 
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
   // Datagram delivery for the loopback path (a datagram to one of our own addresses).
@@ -164,9 +164,9 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   using FragKey = FragmentKey<Ip4Address>;
 
   void Deliver(const Ip4PacketInfo& info, ByteSpan datagram, ByteSpan payload, Instant now);
-  Result<bool, IpSendError> Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
+  Result<void, IpSendError> Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
                                       Instant now);
-  Result<bool, IpSendError> Fragment(const Ip4RouteResult& route, const Ip4Header& header,
+  Result<void, IpSendError> Fragment(const Ip4RouteResult& route, const Ip4Header& header,
                                       ByteSpan payload, Instant now);
   // RFC 1812 §5.2-5.3 (ip4_forwarding.cc): a datagram to an address not ours.
   void Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now);

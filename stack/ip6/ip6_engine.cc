@@ -169,7 +169,7 @@ void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) 
   PYTCP_LOG(log_ip6, kDebug, "path MTU to {} is now {}", dst, mtu);
 }
 
-Result<bool, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
+Result<void, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
                                            Instant now) {
   if (disabled_) return Err{IpSendError::kDisabled};
   auto route = Route(params.dst, params.src);
@@ -202,7 +202,7 @@ Result<bool, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuf
     loopback_.Push(kIp6HeaderSize, packet.data(),
                    [&](MutableByteSpan whole) { header.Emit(whole, packet.size()); });
     counters_.Inc(IpCounter::kTxPackets);
-    return true;
+    return Ok();
   }
   const uint32_t mtu = PathMtu(params.dst);
   // TCP segmentation offload (stack/link/virtio_net.h): a TCP segment larger than the path
@@ -221,7 +221,7 @@ Result<bool, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuf
   return Transmit(*route, packet, now);
 }
 
-Result<bool, IpSendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
+Result<void, IpSendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
                                                const Ip6Header& header, ByteSpan payload,
                                                uint32_t mtu, Instant now) {
   // RFC 8200 §4.5: the fragmentable part (everything after the fixed header here) is cut
@@ -246,7 +246,7 @@ Result<bool, IpSendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
                        [&](PacketBuffer& piece) { return Transmit(route, piece, now); });
 }
 
-Result<bool, IpSendError> Ip6Engine::Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
+Result<void, IpSendError> Ip6Engine::Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
                                                Instant now) {
   // RFC 2464 §7: a group's MAC is known at once.
   if (route.multicast) return link_.SendTo(MacAddress::FromIp6Multicast(route.next_hop), packet);

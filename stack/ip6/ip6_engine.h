@@ -124,7 +124,7 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
 
   // Sends the upper-layer packet in `packet` (checksums done); the IPv6 header (and any
   // Hop-by-Hop or Fragment header) is prepended in place or fragments are built.
-  Result<bool, IpSendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
+  Result<void, IpSendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
 
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
   // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
@@ -184,9 +184,9 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   void Deliver(const Ip6PacketInfo& info, const Ip6ExtChain& chain, Instant now);
   void SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast, bool allow_multicast,
                  Instant now);
-  Result<bool, IpSendError> Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
+  Result<void, IpSendError> Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
                                       Instant now);
-  Result<bool, IpSendError> Fragment(const Ip6RouteResult& route, const Ip6Header& header,
+  Result<void, IpSendError> Fragment(const Ip6RouteResult& route, const Ip6Header& header,
                                       ByteSpan payload, uint32_t mtu, Instant now);
   void OnAddressChange(const Ip6AddressEntry& e, Instant now);
   // RFC 8200, RFC 4443 (ip6_forwarding.cc): a packet to an address not ours.

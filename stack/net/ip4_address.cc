@@ -31,8 +31,4 @@ char* Ip4Address::FormatTo(char* out) const {
   return out;
 }
 
-std::string Ip4Address::ToString() const { return net_internal::ToStringVia(*this); }
-
-std::ostream& operator<<(std::ostream& os, const Ip4Address& a) { return os << a.ToString(); }
-
 }  // namespace pytcp

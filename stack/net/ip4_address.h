@@ -18,7 +18,7 @@
 
 namespace pytcp {
 
-class Ip4Address {
+class Ip4Address : public net_internal::TextForm<Ip4Address> {
  public:
   static constexpr size_t kSize = 4;
   // "255.255.255.255"
@@ -79,8 +79,7 @@ class Ip4Address {
     return net == 0xc00002 || net == 0xc63364 || net == 0xcb0071;
   }
 
-  // The dotted quad, e.g. "10.77.0.1".
-  std::string ToString() const;
+  // The dotted quad, e.g. "10.77.0.1" (ToString and operator<< from TextForm).
   // Writes the text form (at most kMaxTextSize chars, no terminator) and returns its end.
   char* FormatTo(char* out) const;
 
@@ -94,8 +93,6 @@ class Ip4Address {
  private:
   uint32_t value_ = 0;
 };
-
-std::ostream& operator<<(std::ostream& os, const Ip4Address& a);
 
 }  // namespace pytcp
 

@@ -15,11 +15,12 @@
 #include <utility>
 
 #include "stack/net/ip4_address.h"
+#include "stack/net/ip_prefix.h"
 #include "stack/net/text.h"
 
 namespace pytcp {
 
-class Ip4Network {
+class Ip4Network : public AddressWithPrefix<Ip4Network, Ip4Address> {
  public:
   static constexpr uint8_t kMaxPrefixLength = 32;
   // "255.255.255.255/32"
@@ -36,7 +37,20 @@ class Ip4Network {
   }
   // "10.77.0.0/24"; the prefix may also be given as a contiguous netmask
   // ("10.77.0.0/255.255.255.0"). A decimal prefix has no leading zeros. Same rules as Create.
-  static std::optional<Ip4Network> Parse(std::string_view text);
+  static std::optional<Ip4Network> Parse(std::string_view text) {
+    return ParseWith(text, ParsePrefixLength);
+  }
+  // "24" or "255.255.255.0".
+  static std::optional<uint8_t> ParsePrefixLength(std::string_view text) {
+    if (text.find('.') != std::string_view::npos) {
+      const std::optional<Ip4Address> mask = Ip4Address::Parse(text);
+      if (!mask) return std::nullopt;
+      return PrefixFromNetmask(*mask);
+    }
+    const std::optional<uint32_t> v = net_internal::ParseDecimal(text, kMaxPrefixLength);
+    if (!v) return std::nullopt;
+    return static_cast<uint8_t>(*v);
+  }
 
   // The mask of a prefix length: Netmask(24) is 255.255.255.0. Lengths above 32 give /32.
   static constexpr Ip4Address Netmask(uint8_t prefix_length) {
@@ -54,9 +68,7 @@ class Ip4Network {
     return static_cast<uint8_t>(std::popcount(mask.value()));
   }
 
-  // The network address (host bits zero), e.g. 10.77.0.0.
-  constexpr Ip4Address address() const { return address_; }
-  constexpr uint8_t prefix_length() const { return prefix_length_; }
+  // address(): the network address (host bits zero), e.g. 10.77.0.0.
   constexpr Ip4Address netmask() const { return Netmask(prefix_length_); }
   // The highest address in the network (all host bits one). For /31 and /32 this is an
   // ordinary host address; see Ip4Interface::directed_broadcast().
@@ -71,30 +83,14 @@ class Ip4Network {
     return other.prefix_length_ >= prefix_length_ && Contains(other.address_);
   }
 
-  // "10.77.0.0/24"
-  std::string ToString() const;
-  // Writes the text form (at most kMaxTextSize chars, no terminator) and returns its end.
-  char* FormatTo(char* out) const;
-
-  // Ordered by address, then by prefix length.
-  constexpr auto operator<=>(const Ip4Network&) const = default;
-
-  template <typename H>
-  friend H AbslHashValue(H h, const Ip4Network& n) {
-    return H::combine(std::move(h), n.address_, n.prefix_length_);
-  }
-
  private:
   friend class Ip4Interface;
   constexpr Ip4Network(Ip4Address address, uint8_t prefix_length)
-      : address_(address), prefix_length_(prefix_length) {}
-
-  Ip4Address address_;
-  uint8_t prefix_length_ = 0;
+      : AddressWithPrefix(address, prefix_length) {}
 };
 
 // An address configured on an interface together with its on-link prefix: "10.77.0.2/24".
-class Ip4Interface {
+class Ip4Interface : public AddressWithPrefix<Ip4Interface, Ip4Address> {
  public:
   static constexpr size_t kMaxTextSize = Ip4Network::kMaxTextSize;
 
@@ -106,10 +102,10 @@ class Ip4Interface {
     return Ip4Interface(address, prefix_length);
   }
   // "10.77.0.2/24" or "10.77.0.2/255.255.255.0"; same rules as Create.
-  static std::optional<Ip4Interface> Parse(std::string_view text);
+  static std::optional<Ip4Interface> Parse(std::string_view text) {
+    return ParseWith(text, Ip4Network::ParsePrefixLength);
+  }
 
-  constexpr Ip4Address address() const { return address_; }
-  constexpr uint8_t prefix_length() const { return prefix_length_; }
   constexpr Ip4Address netmask() const { return Ip4Network::Netmask(prefix_length_); }
   // The on-link network: 10.77.0.2/24 gives 10.77.0.0/24.
   constexpr Ip4Network network() const {
@@ -124,28 +120,10 @@ class Ip4Interface {
   // On-link: the address is inside this interface's network.
   constexpr bool Contains(Ip4Address a) const { return network().Contains(a); }
 
-  // "10.77.0.2/24"
-  std::string ToString() const;
-  // Writes the text form (at most kMaxTextSize chars, no terminator) and returns its end.
-  char* FormatTo(char* out) const;
-
-  constexpr auto operator<=>(const Ip4Interface&) const = default;
-
-  template <typename H>
-  friend H AbslHashValue(H h, const Ip4Interface& i) {
-    return H::combine(std::move(h), i.address_, i.prefix_length_);
-  }
-
  private:
   constexpr Ip4Interface(Ip4Address address, uint8_t prefix_length)
-      : address_(address), prefix_length_(prefix_length) {}
-
-  Ip4Address address_;
-  uint8_t prefix_length_ = 0;
+      : AddressWithPrefix(address, prefix_length) {}
 };
-
-std::ostream& operator<<(std::ostream& os, const Ip4Network& n);
-std::ostream& operator<<(std::ostream& os, const Ip4Interface& i);
 
 }  // namespace pytcp
 

@@ -120,8 +120,4 @@ char* Ip6Address::FormatTo(char* out) const {
   return out;
 }
 
-std::string Ip6Address::ToString() const { return net_internal::ToStringVia(*this); }
-
-std::ostream& operator<<(std::ostream& os, const Ip6Address& a) { return os << a.ToString(); }
-
 }  // namespace pytcp

@@ -31,7 +31,7 @@ enum class Ip6MulticastScope : uint8_t {
   kGlobal = 0xe,
 };
 
-class Ip6Address {
+class Ip6Address : public net_internal::TextForm<Ip6Address> {
  public:
   static constexpr size_t kSize = 16;
   // "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"; RFC 5952 output is never longer.
@@ -154,8 +154,8 @@ class Ip6Address {
     return Ip4Address::FromBytes(&bytes_[12]);
   }
 
-  // RFC 5952 form, e.g. "2001:db8::1", "::ffff:10.77.0.1".
-  std::string ToString() const;
+  // RFC 5952 form, e.g. "2001:db8::1", "::ffff:10.77.0.1" (ToString and operator<< from
+  // TextForm).
   // Writes the text form (at most kMaxTextSize chars, no terminator) and returns its end.
   char* FormatTo(char* out) const;
 
@@ -169,8 +169,6 @@ class Ip6Address {
  private:
   Bytes bytes_{};
 };
-
-std::ostream& operator<<(std::ostream& os, const Ip6Address& a);
 
 }  // namespace pytcp
 

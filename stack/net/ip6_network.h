@@ -14,11 +14,12 @@
 #include <utility>
 
 #include "stack/net/ip6_address.h"
+#include "stack/net/ip_prefix.h"
 #include "stack/net/text.h"
 
 namespace pytcp {
 
-class Ip6Network {
+class Ip6Network : public AddressWithPrefix<Ip6Network, Ip6Address> {
  public:
   static constexpr uint8_t kMaxPrefixLength = 128;
   // "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128"
@@ -36,7 +37,13 @@ class Ip6Network {
     return Ip6Network(address, prefix_length);
   }
   // "fd77::/64"; the prefix is decimal 0..128 without leading zeros. Same rules as Create.
-  static std::optional<Ip6Network> Parse(std::string_view text);
+  static std::optional<Ip6Network> Parse(std::string_view text) {
+    return ParseWith(text, ParsePrefixLength);
+  }
+  static std::optional<uint8_t> ParsePrefixLength(std::string_view text) {
+    const std::optional<uint32_t> v = net_internal::ParseDecimal(text, kMaxPrefixLength);
+    return v ? std::optional(static_cast<uint8_t>(*v)) : std::nullopt;
+  }
 
   // The mask of a prefix length: Netmask(64) is ffff:ffff:ffff:ffff::. Lengths above 128 give
   // /128.
@@ -60,9 +67,7 @@ class Ip6Network {
     return Ip6Address(b);
   }
 
-  // The prefix itself (bits beyond the prefix zero), e.g. fd77::.
-  constexpr const Ip6Address& address() const { return address_; }
-  constexpr uint8_t prefix_length() const { return prefix_length_; }
+  // address(): the prefix itself (bits beyond the prefix zero), e.g. fd77::.
   constexpr Ip6Address netmask() const { return Netmask(prefix_length_); }
   constexpr bool Contains(const Ip6Address& a) const { return Mask(a, prefix_length_) == address_; }
   // True when `other` is this network or a subnet of it.
@@ -70,30 +75,14 @@ class Ip6Network {
     return other.prefix_length_ >= prefix_length_ && Contains(other.address_);
   }
 
-  // "fd77::/64"
-  std::string ToString() const;
-  // Writes the text form (at most kMaxTextSize chars, no terminator) and returns its end.
-  char* FormatTo(char* out) const;
-
-  // Ordered by address, then by prefix length.
-  constexpr auto operator<=>(const Ip6Network&) const = default;
-
-  template <typename H>
-  friend H AbslHashValue(H h, const Ip6Network& n) {
-    return H::combine(std::move(h), n.address_, n.prefix_length_);
-  }
-
  private:
   friend class Ip6Interface;
   constexpr Ip6Network(const Ip6Address& address, uint8_t prefix_length)
-      : address_(address), prefix_length_(prefix_length) {}
-
-  Ip6Address address_;
-  uint8_t prefix_length_ = 0;
+      : AddressWithPrefix(address, prefix_length) {}
 };
 
 // An address configured on an interface together with its on-link prefix: "fd77::2/64".
-class Ip6Interface {
+class Ip6Interface : public AddressWithPrefix<Ip6Interface, Ip6Address> {
  public:
   static constexpr size_t kMaxTextSize = Ip6Network::kMaxTextSize;
 
@@ -106,10 +95,10 @@ class Ip6Interface {
     return Ip6Interface(address, prefix_length);
   }
   // "fd77::2/64"; same rules as Create.
-  static std::optional<Ip6Interface> Parse(std::string_view text);
+  static std::optional<Ip6Interface> Parse(std::string_view text) {
+    return ParseWith(text, Ip6Network::ParsePrefixLength);
+  }
 
-  constexpr const Ip6Address& address() const { return address_; }
-  constexpr uint8_t prefix_length() const { return prefix_length_; }
   constexpr Ip6Address netmask() const { return Ip6Network::Netmask(prefix_length_); }
   // The on-link prefix: fd77::2/64 gives fd77::/64.
   constexpr Ip6Network network() const {
@@ -118,28 +107,10 @@ class Ip6Interface {
   // On-link: the address is inside this interface's prefix.
   constexpr bool Contains(const Ip6Address& a) const { return network().Contains(a); }
 
-  // "fd77::2/64"
-  std::string ToString() const;
-  // Writes the text form (at most kMaxTextSize chars, no terminator) and returns its end.
-  char* FormatTo(char* out) const;
-
-  constexpr auto operator<=>(const Ip6Interface&) const = default;
-
-  template <typename H>
-  friend H AbslHashValue(H h, const Ip6Interface& i) {
-    return H::combine(std::move(h), i.address_, i.prefix_length_);
-  }
-
  private:
   constexpr Ip6Interface(const Ip6Address& address, uint8_t prefix_length)
-      : address_(address), prefix_length_(prefix_length) {}
-
-  Ip6Address address_;
-  uint8_t prefix_length_ = 0;
+      : AddressWithPrefix(address, prefix_length) {}
 };
-
-std::ostream& operator<<(std::ostream& os, const Ip6Network& n);
-std::ostream& operator<<(std::ostream& os, const Ip6Interface& i);
 
 }  // namespace pytcp
 

@@ -30,8 +30,4 @@ char* MacAddress::FormatTo(char* out) const {
   return out;
 }
 
-std::string MacAddress::ToString() const { return net_internal::ToStringVia(*this); }
-
-std::ostream& operator<<(std::ostream& os, const MacAddress& a) { return os << a.ToString(); }
-
 }  // namespace pytcp

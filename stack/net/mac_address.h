@@ -21,7 +21,7 @@
 
 namespace pytcp {
 
-class MacAddress {
+class MacAddress : public net_internal::TextForm<MacAddress> {
  public:
   static constexpr size_t kSize = 6;
   // "xx:xx:xx:xx:xx:xx"
@@ -80,8 +80,7 @@ class MacAddress {
   // fe80::/64 with the modified EUI-64 interface id (RFC 4862 §5.3, RFC 4291 §2.5.6).
   constexpr Ip6Address Ip6LinkLocal() const { return Ip6Address::LinkLocal(Eui64InterfaceId()); }
 
-  // Lowercase colon form, e.g. "02:00:00:77:00:01".
-  std::string ToString() const;
+  // Lowercase colon form, e.g. "02:00:00:77:00:01" (ToString and operator<< from TextForm).
   // Writes the text form (exactly kMaxTextSize chars, no terminator) and returns its end.
   char* FormatTo(char* out) const;
 
@@ -95,8 +94,6 @@ class MacAddress {
  private:
   Bytes bytes_{};
 };
-
-std::ostream& operator<<(std::ostream& os, const MacAddress& a);
 
 }  // namespace pytcp
 

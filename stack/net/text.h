@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -92,6 +93,16 @@ std::string ToStringVia(const T& value) {
   const char* end = value.FormatTo(buf);
   return std::string(buf, static_cast<size_t>(end - buf));
 }
+
+// ToString() and operator<< for `Derived` (CRTP), a value type with kMaxTextSize and
+// `char* FormatTo(char*) const`: both go through FormatTo, so a type has one text form.
+template <typename Derived>
+class TextForm {
+ public:
+  std::string ToString() const { return ToStringVia(static_cast<const Derived&>(*this)); }
+  friend std::ostream& operator<<(std::ostream& os, const Derived& v) { return os << v.ToString(); }
+  constexpr auto operator<=>(const TextForm&) const = default;
+};
 
 // fmt support through FormatTo(); inherits string_view's spec parsing so width and alignment
 // work ("{:>15}").

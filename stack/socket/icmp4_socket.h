@@ -10,43 +10,42 @@
 //
 // Both honour IP_TTL (traceroute's probes), IP_TOS, SO_BROADCAST, IP_RECVTTL and
 // SO_TIMESTAMP (control messages on receive) and SO_RCVBUF (bounded queue). What the
-// two families share is in icmp_message_socket.h.
+// two families share is in icmp_message_socket.h and icmp_family_socket.h.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
+#include <utility>
 
 #include "stack/icmp4/icmp4_sockets.h"
-#include "stack/socket/icmp_message_socket.h"
+#include "stack/socket/icmp_family_socket.h"
 
 namespace pytcp {
 
-class Icmp4Socket final : public IcmpMessageSocket, private Icmp4Endpoint {
+class Icmp4Socket final : public IcmpFamilySocket<Icmp4Family> {
  public:
   // type: SOCK_DGRAM (ping socket) or SOCK_RAW.
-  Icmp4Socket(SocketContext ctx, Icmp4Sockets* table, int type);
-  ~Icmp4Socket() override;
+  Icmp4Socket(SocketContext ctx, Icmp4Sockets* table, int type)
+      : IcmpFamilySocket(std::move(ctx), table, type, IPPROTO_ICMP) {
+    JoinTable();
+  }
+  ~Icmp4Socket() override { Close(); }
 
-  SysResult<bool> Bind(const SocketAddress& addr) override;
-  SysResult<size_t> SendTo(ByteSpan message, const SocketAddress* to, int flags) override;
+  // SOL_RAW ICMP_FILTER (raw sockets), then the options of every socket.
   SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
   SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
 
-  // The binding, for `show sockets` (take the stack lock).
-  const Icmp4Endpoint& endpoint() const { return *this; }
-
  private:
-  IcmpBinding& binding() override { return *this; }
-  const IcmpBinding& binding() const override { return *this; }
-  bool IsFamilyTarget(const SocketAddress& to) const override { return to.ip.is_v4(); }
-  Result<IpAddress, int> SourceForLocked(const IpAddress& dst) const override;
-  Result<bool, int> BindPingLocked(const SocketAddress& local) override;
-  void RemoveFromTableLocked() override { table_->Remove(this); }
+  Icmp4SendOptions SendOptionsLocked(const SocketAddress& /*dst*/) const override {
+    return Icmp4SendOptions{.ttl = ttl_,
+                            .tos = tos_,
+                            .allow_broadcast = broadcast_,
+                            .dont_fragment = DontFragmentLocked()};
+  }
+  void OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) override;
   void FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncillary* anc) override;
 
-  void OnIcmpMessage(const Ip4PacketInfo& info, const Icmp4View& icmp, Instant now) override;
-  void OnIcmpError(const Ip4ErrorInfo& error, Instant now) override;
-
-  Icmp4Sockets* table_;
   uint32_t filter_ = 0;  // ICMP_FILTER: bit n set drops type n (raw sockets)
 };
 

@@ -12,49 +12,44 @@
 //
 // Both honour IPV6_UNICAST_HOPS (traceroute's probes), IPV6_TCLASS, IPV6_RECVHOPLIMIT and
 // SO_TIMESTAMP (control messages on receive), IPV6_MTU_DISCOVER and SO_RCVBUF. What the
-// two families share is in icmp_message_socket.h.
+// two families share is in icmp_message_socket.h and icmp_family_socket.h.
 #pragma once
+
+#include <netinet/in.h>
 
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "stack/icmp6/icmp6_sockets.h"
-#include "stack/socket/icmp_message_socket.h"
+#include "stack/socket/icmp_family_socket.h"
 
 namespace pytcp {
 
-class Icmp6Socket final : public IcmpMessageSocket, private Icmp6Endpoint {
+class Icmp6Socket final : public IcmpFamilySocket<Icmp6Family> {
  public:
   // type: SOCK_DGRAM (ping socket) or SOCK_RAW.
-  Icmp6Socket(SocketContext ctx, Icmp6Sockets* table, int type);
-  ~Icmp6Socket() override;
+  Icmp6Socket(SocketContext ctx, Icmp6Sockets* table, int type)
+      : IcmpFamilySocket(std::move(ctx), table, type, IPPROTO_ICMPV6) {
+    set_family(AF_INET6);
+    // Linux's ping sockets on AF_INET6 are IPv6-only (no v4-mapped peers).
+    v6only_ = true;
+    JoinTable();
+  }
+  ~Icmp6Socket() override { Close(); }
 
-  SysResult<bool> Bind(const SocketAddress& addr) override;
-  SysResult<size_t> SendTo(ByteSpan message, const SocketAddress* to, int flags) override;
+  // IPPROTO_ICMPV6 ICMP6_FILTER and SOL_RAW IPV6_CHECKSUM (raw sockets), then the options
+  // of every socket.
   SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
   SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
 
-  // The binding, for `show sockets` (take the stack lock).
-  const Icmp6Endpoint& endpoint() const { return *this; }
-
  private:
-  IcmpBinding& binding() override { return *this; }
-  const IcmpBinding& binding() const override { return *this; }
-  // An AF_INET6 ICMPv6 socket talks IPv6 only: a v4-mapped address is refused as the
-  // kernel refuses it (ping_v6_sendmsg, rawv6_sendmsg: EINVAL / ENETUNREACH); :: as a
-  // target is "this host" (RFC 4291 §2.5.2 says never a destination; Linux sends it to
-  // loopback).
-  bool IsFamilyTarget(const SocketAddress& to) const override { return !to.ip.is_v4(); }
-  Result<IpAddress, int> SourceForLocked(const IpAddress& dst) const override;
-  Result<bool, int> BindPingLocked(const SocketAddress& local) override;
-  void RemoveFromTableLocked() override { table_->Remove(this); }
+  void OnIcmpMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) override;
   void FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncillary* anc) override;
+  // IPV6_UNICAST_HOPS (multicast: IPV6_MULTICAST_HOPS' default), IPV6_TCLASS,
+  // IPV6_MTU_DISCOVER, the raw checksum offset and the destination's scope.
+  Icmp6SendOptions SendOptionsLocked(const SocketAddress& dst) const override;
 
-  void OnIcmp6Message(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) override;
-  void OnIcmp6Error(const Ip6ErrorInfo& error, Instant now) override;
-  Icmp6SendOptions SendOptionsLocked(const Ip6Address& dst) const;
-
-  Icmp6Sockets* table_;
   // RFC 3542 §3.2 ICMP6_FILTER: bit (type & 31) of word (type >> 5) set blocks the type.
   std::array<uint32_t, 8> filter_{};
   int checksum_offset_ = 2;  // raw: IPV6_CHECKSUM (SOL_RAW); -1 none

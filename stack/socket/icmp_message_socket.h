@@ -3,7 +3,8 @@
 // message per receive, connect() as a filter on the peer, errors reported once or queued
 // for MSG_ERRQUEUE (IP_RECVERR / IPV6_RECVERR), and the protocol-independent API.
 //
-// A family's socket (icmp4_socket.h, icmp6_socket.h) adds what differs: which addresses
+// icmp_family_socket.h adds what a socket of either family does over its table; a
+// family's socket (icmp4_socket.h, icmp6_socket.h) adds what differs: which addresses
 // it takes, how it sends, its filter option and the control messages of its family.
 #pragma once
 
@@ -18,6 +19,8 @@ namespace pytcp {
 class IcmpMessageSocket : public Socket {
  public:
   bool raw() const { return type_ == SOCK_RAW; }
+  // The binding, for `show sockets` (take the stack lock).
+  const IcmpBinding& endpoint() const { return binding(); }
 
   SysResult<bool> Connect(const SocketAddress* to) override;  // nullptr: AF_UNSPEC
   virtual SysResult<size_t> SendTo(ByteSpan message, const SocketAddress* to, int flags) = 0;

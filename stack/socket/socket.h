@@ -10,6 +10,7 @@
 // Errors are reported as the errno values Linux uses; SysResult<T> carries a value or one.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -247,6 +248,11 @@ class Socket {
   void QueueErrorLocked(SocketError e);
   // What the options ask to report with a message received now (timestamp, TTL).
   void FillAncillaryLocked(uint8_t ttl, RecvAncillary* anc) const;
+  // IP_MTU_DISCOVER or IPV6_MTU_DISCOVER (they share values) set to DO or PROBE: a datagram
+  // too big for the path is EMSGSIZE, never fragmented (ip(7), ipv6(7)).
+  bool DontFragmentLocked() const {
+    return mtu_discover_ == IP_PMTUDISC_DO || mtu_discover_ == IP_PMTUDISC_PROBE;
+  }
   // IP_PKTINFO / IP_RECVTOS / IPV6_RECVPKTINFO / IPV6_RECVTCLASS for a datagram sent to
   // `dst` with the TOS or traffic class `tos`; `spec_dst` is IP_PKTINFO's ipi_spec_dst.
   void FillPacketInfoLocked(const IpAddress& dst, const IpAddress& spec_dst, uint8_t tos,

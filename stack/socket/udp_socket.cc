@@ -129,7 +129,7 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
   opts.ttl = ttl_;
   opts.tos = tos_;
   opts.allow_broadcast = broadcast_;
-  opts.dont_fragment = mtu_discover_ == IP_PMTUDISC_DO || mtu_discover_ == IP_PMTUDISC_PROBE;
+  opts.dont_fragment = DontFragmentLocked();
   opts.multicast_ttl = multicast_ttl_;
   opts.multicast_loop = multicast_loop_;
   opts.multicast_if = multicast_if4_;

@@ -784,7 +784,7 @@ void TcpEngine::EmitSegment(const TcpHeader& header, ByteSpan a, ByteSpan b, uin
   }
 }
 
-bool TcpEngine::Sent(Result<bool, IpSendError> sent) {
+bool TcpEngine::Sent(Result<void, IpSendError> sent) {
   if (!sent.ok()) counters_.Inc(TcpCounter::kTxDropError);
   return sent.ok();
 }

@@ -188,7 +188,7 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
   // tx_ = the segment: offloaded (a TSO super-frame) or copied and checksummed.
   void EmitSegment(const TcpHeader& header, ByteSpan a, ByteSpan b, uint32_t pseudo, bool tso);
   // Counts a send the IP engine refused; true when it took the segment.
-  bool Sent(Result<bool, IpSendError> sent);
+  bool Sent(Result<void, IpSendError> sent);
   // The connection an ICMP error is about, if the error quotes a sequence number in flight
   // (RFC 5927 §4.1); nullptr otherwise.
   template <typename Addr>

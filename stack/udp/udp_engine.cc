@@ -45,7 +45,7 @@ void UdpEngine::FillTx(uint16_t src_port, uint16_t dst_port, ByteSpan payload, u
   header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
 }
 
-Result<bool, int> UdpEngine::Sent(Result<bool, IpSendError> sent) {
+Result<bool, int> UdpEngine::Sent(Result<void, IpSendError> sent) {
   if (!sent.ok()) {
     counters_.Inc(UdpCounter::kTxDropError);
     return Err{ToErrno(sent.error())};
@@ -273,7 +273,7 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
                        UdpRxMeta{params.ttl, params.tos, IpAddress(src)}, now);
   }
   // Linux ip_mc_output: TTL 0 is looped back only, never sent.
-  if (multicast && params.ttl == 0) return Sent(true);
+  if (multicast && params.ttl == 0) return Sent(Ok());
   return Sent(ip4_->Send(params, tx_, now));
 }
 
@@ -351,7 +351,7 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   if (multicast && ep->multicast_loop && ip6_->IsMemberOf(dst.ip.v6())) {
     LoopBackMulticast6(src, ep->local.port, dst.ip.v6(), dst.port, payload, options.tos, now);
   }
-  if (multicast && ep->multicast_hops == 0) return Sent(true);  // ipv6(7): stays on the host
+  if (multicast && ep->multicast_hops == 0) return Sent(Ok());  // ipv6(7): stays on the host
   Ip6SendParams params;
   params.src = src;
   params.dst = dst.ip.v6();

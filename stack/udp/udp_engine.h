@@ -158,7 +158,7 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   // tx_ = a UDP header (checksum over `pseudo`, the pseudo-header's sum) and `payload`.
   void FillTx(uint16_t src_port, uint16_t dst_port, ByteSpan payload, uint32_t pseudo);
   // Counts what the IP engine did with tx_ and turns its error into an errno.
-  Result<bool, int> Sent(Result<bool, IpSendError> sent);
+  Result<bool, int> Sent(Result<void, IpSendError> sent);
   // The endpoints on `port` of the datagram's family (`takes`) whose binding takes `local`
   // and whose connection, if any, is to `remote`: fn(UdpEndpoint*) for each.
   template <typename Takes, typename Fn>

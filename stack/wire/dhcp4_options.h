@@ -13,6 +13,7 @@
 #include <span>
 
 #include "stack/base/bytes.h"
+#include "stack/base/forward_iterator.h"
 #include "stack/net/ip4_address.h"
 
 namespace pytcp {
@@ -51,10 +52,9 @@ struct Dhcp4Option {
 // skipped. Iterate with a range-for.
 class Dhcp4OptionsView {
  public:
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, Dhcp4Option> {
    public:
-    using value_type = Dhcp4Option;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase::operator++;
     Iterator() = default;
     Dhcp4Option operator*() const {
       return Dhcp4Option{data_[offset_], data_.subspan(offset_ + 2, data_[offset_ + 1])};
@@ -63,11 +63,6 @@ class Dhcp4OptionsView {
       offset_ += 2 + size_t{data_[offset_ + 1]};
       SkipPad();
       return *this;
-    }
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
     }
     bool operator==(const Iterator& o) const { return offset_ == o.offset_; }
 

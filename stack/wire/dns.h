@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/forward_iterator.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/net/ip6_address.h"
@@ -83,20 +84,14 @@ inline constexpr size_t kDnsMaxUdpSize = 512;
 class DnsNameView {
  public:
   // The labels in order, pointers followed.
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, std::string_view> {
    public:
-    using value_type = std::string_view;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase::operator++;
     Iterator() = default;
     std::string_view operator*() const {
       return std::string_view(reinterpret_cast<const char*>(msg_.data()) + pos_ + 1, msg_[pos_]);
     }
     Iterator& operator++();
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
-    }
     bool operator==(const Iterator& o) const { return pos_ == o.pos_; }
 
    private:
@@ -172,21 +167,15 @@ class DnsRecordView {
 class DnsSection {
  public:
   template <typename T>
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator<T>, T> {
    public:
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase<Iterator<T>, T>::operator++;
     Iterator() = default;
     T operator*() const { return T(msg_, offset_, SkipName(msg_, offset_)); }
     Iterator& operator++() {
       offset_ = Next(msg_, offset_, question_);
       ++index_;
       return *this;
-    }
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
     }
     bool operator==(const Iterator& o) const { return index_ == o.index_; }
 

@@ -34,14 +34,4 @@ Result<Icmp4View, Icmp4ParseError> Icmp4View::Parse(ByteSpan data, ChecksumPolic
 
 Icmp4Header Icmp4View::ToHeader() const { return {type(), code(), rest_of_header()}; }
 
-void Icmp4Header::Emit(MutableByteSpan out, ByteSpan payload) const {
-  assert(out.size() >= kIcmp4HeaderSize);
-  uint8_t* p = out.data();
-  p[0] = static_cast<uint8_t>(type);
-  p[1] = code;
-  StoreBe16(p + 2, 0);
-  StoreBe32(p + 4, rest_of_header);
-  StoreBe16(p + 2, ChecksumFold(ChecksumSum(payload, ChecksumSum(ByteSpan(p, kIcmp4HeaderSize)))));
-}
-
 }  // namespace pytcp

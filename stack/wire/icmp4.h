@@ -16,6 +16,7 @@
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/wire/checksum.h"
+#include "stack/wire/icmp_common.h"
 
 namespace pytcp {
 
@@ -70,7 +71,7 @@ enum class Icmp4ParseError : uint8_t {
 std::string_view ToString(Icmp4ParseError e);
 constexpr bool IsIntegrityError(Icmp4ParseError e) { return e < Icmp4ParseError::kBadOriginalDatagram; }
 
-inline constexpr size_t kIcmp4HeaderSize = 8;
+inline constexpr size_t kIcmp4HeaderSize = kIcmpHeaderSize;
 // Error messages quote at least the original IPv4 header (RFC 792, RFC 1122 §3.2.2).
 inline constexpr size_t kIcmp4MinErrorSize = kIcmp4HeaderSize + 20;
 // RFC 1812 §4.3.2.3: an error datagram should not exceed 576 bytes, so at most this much of
@@ -86,37 +87,18 @@ constexpr bool Icmp4IsError(Icmp4Type t) {
 
 struct Icmp4Header;
 
-class Icmp4View {
+class Icmp4View : public IcmpMessageView<Icmp4Type> {
  public:
   // `data` is the IPv4 payload: the whole message, which the checksum covers.
   static Result<Icmp4View, Icmp4ParseError> Parse(ByteSpan data,
                                                   ChecksumPolicy checksum = ChecksumPolicy::kVerify);
 
-  Icmp4Type type() const { return static_cast<Icmp4Type>(data_[0]); }
-  uint8_t code() const { return data_[1]; }
-  uint16_t checksum() const { return LoadBe16(data_, 2); }
-  // Bytes 4..7, whose meaning depends on the type.
-  uint32_t rest_of_header() const { return LoadBe32(data_, 4); }
+  // type(), code(), checksum(), rest_of_header(), message() and the echo fields (RFC 792
+  // "Echo or Echo Reply Message"): IcmpMessageView.
   // Everything after the 8-byte header: echo data, the quoted datagram, or an unknown
   // type's raw body.
   ByteSpan body() const { return data_.subspan(kIcmp4HeaderSize); }
-  ByteSpan message() const { return data_; }
   bool is_error() const { return Icmp4IsError(type()); }
-  bool is_echo() const { return type() == Icmp4Type::kEchoRequest || type() == Icmp4Type::kEchoReply; }
-
-  // Echo request / reply (RFC 792 "Echo or Echo Reply Message").
-  uint16_t echo_id() const {
-    assert(is_echo());
-    return LoadBe16(data_, 4);
-  }
-  uint16_t echo_seq() const {
-    assert(is_echo());
-    return LoadBe16(data_, 6);
-  }
-  ByteSpan echo_data() const {
-    assert(is_echo());
-    return body();
-  }
   // Destination unreachable, code 4 (RFC 1191 §4): the MTU of the next hop, or 0 from a
   // router that predates RFC 1191.
   uint16_t next_hop_mtu() const {
@@ -145,21 +127,11 @@ class Icmp4View {
   Icmp4Header ToHeader() const;
 
  private:
-  explicit Icmp4View(ByteSpan data) : data_(data) {}
-  ByteSpan data_;
+  explicit Icmp4View(ByteSpan data) : IcmpMessageView(data) {}
 };
 
-struct Icmp4Header {
-  Icmp4Type type = Icmp4Type::kEchoRequest;
-  uint8_t code = 0;
-  uint32_t rest_of_header = 0;
-
-  static Icmp4Header EchoRequest(uint16_t id, uint16_t seq) {
-    return {Icmp4Type::kEchoRequest, 0, (uint32_t{id} << 16) | seq};
-  }
-  static Icmp4Header EchoReply(uint16_t id, uint16_t seq) {
-    return {Icmp4Type::kEchoReply, 0, (uint32_t{id} << 16) | seq};
-  }
+// {type, code, rest_of_header}; EchoRequest(id, seq) and EchoReply(id, seq) as for ICMPv6.
+struct Icmp4Header : IcmpHeaderFields<Icmp4Header, Icmp4Type> {
   // RFC 1191 §4: next_hop_mtu only with kFragmentationNeeded.
   static Icmp4Header DestinationUnreachable(Icmp4UnreachableCode code, uint16_t next_hop_mtu = 0) {
     return {Icmp4Type::kDestinationUnreachable, static_cast<uint8_t>(code), next_hop_mtu};
@@ -174,7 +146,7 @@ struct Icmp4Header {
   static constexpr size_t header_size() { return kIcmp4HeaderSize; }
   // Writes the 8-byte header into out[0, 8) with the checksum over it and `payload` (echo
   // data or the quoted datagram), which the caller places after the header itself.
-  void Emit(MutableByteSpan out, ByteSpan payload) const;
+  void Emit(MutableByteSpan out, ByteSpan payload) const { EmitWithSum(out, payload, 0); }
 
   bool operator==(const Icmp4Header&) const = default;
 };

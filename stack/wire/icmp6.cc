@@ -100,15 +100,4 @@ void Icmp6FillChecksum(MutableByteSpan message, uint32_t pseudo_sum) {
   StoreBe16(message.data() + 2, ChecksumFold(ChecksumSum(message, pseudo_sum)));
 }
 
-void Icmp6Header::Emit(MutableByteSpan out, ByteSpan payload, uint32_t pseudo_sum) const {
-  assert(out.size() >= kIcmp6HeaderSize);
-  out[0] = static_cast<uint8_t>(type);
-  out[1] = code;
-  out[2] = 0;
-  out[3] = 0;
-  StoreBe32(out.data() + 4, rest_of_header);
-  const uint32_t sum = ChecksumSum(out.first(kIcmp6HeaderSize), pseudo_sum);
-  StoreBe16(out.data() + 2, ChecksumFold(ChecksumSum(payload, sum)));
-}
-
 }  // namespace pytcp

@@ -18,6 +18,7 @@
 #include "stack/base/result.h"
 #include "stack/net/ip6_address.h"
 #include "stack/wire/checksum.h"
+#include "stack/wire/icmp_common.h"
 
 namespace pytcp {
 
@@ -93,7 +94,7 @@ constexpr bool IsIntegrityError(Icmp6ParseError e) {
   return e < Icmp6ParseError::kBadInvokingPacket;
 }
 
-inline constexpr size_t kIcmp6HeaderSize = 8;
+inline constexpr size_t kIcmp6HeaderSize = kIcmpHeaderSize;
 inline constexpr size_t kIcmp6MinErrorSize = kIcmp6HeaderSize + 40;
 // RFC 4443 §2.4 (c): an error message must not make its packet exceed the minimum MTU
 // (1280), so at most this much of the invoking packet fits behind 40 + 8 header bytes.
@@ -109,7 +110,7 @@ inline uint32_t Icmp6PseudoHeaderSum(const Ip6Address& src, const Ip6Address& ds
 
 struct Icmp6Header;
 
-class Icmp6View {
+class Icmp6View : public IcmpMessageView<Icmp6Type> {
  public:
   // `data` is the whole message (the upper-layer payload after any extension headers);
   // `pseudo_sum` is Icmp6PseudoHeaderSum(src, dst, data.size()). Validates the common
@@ -118,35 +119,11 @@ class Icmp6View {
   static Result<Icmp6View, Icmp6ParseError> Parse(
       ByteSpan data, uint32_t pseudo_sum, ChecksumPolicy checksum = ChecksumPolicy::kVerify);
 
-  Icmp6Type type() const { return static_cast<Icmp6Type>(data_[0]); }
-  uint8_t code() const { return data_[1]; }
-  uint16_t checksum() const { return LoadBe16(data_, 2); }
-  // Bytes 4..7 (every known type has them).
-  uint32_t rest_of_header() const {
-    assert(data_.size() >= kIcmp6HeaderSize);
-    return LoadBe32(data_, 4);
-  }
+  // type(), code(), checksum(), rest_of_header() (every known type has bytes 4..7),
+  // message() and the echo fields (RFC 4443 §4): IcmpMessageView.
   // Everything after the 4-byte common header.
   ByteSpan body() const { return data_.subspan(4); }
-  ByteSpan message() const { return data_; }
   bool is_error() const { return Icmp6IsError(type()); }
-  bool is_echo() const {
-    return type() == Icmp6Type::kEchoRequest || type() == Icmp6Type::kEchoReply;
-  }
-
-  // Echo request / reply (RFC 4443 §4).
-  uint16_t echo_id() const {
-    assert(is_echo());
-    return LoadBe16(data_, 4);
-  }
-  uint16_t echo_seq() const {
-    assert(is_echo());
-    return LoadBe16(data_, 6);
-  }
-  ByteSpan echo_data() const {
-    assert(is_echo());
-    return data_.subspan(kIcmp6HeaderSize);
-  }
   // Packet Too Big (RFC 4443 §3.2): the next-hop MTU.
   uint32_t mtu() const {
     assert(type() == Icmp6Type::kPacketTooBig);
@@ -169,22 +146,12 @@ class Icmp6View {
   Icmp6Header ToHeader() const;
 
  private:
-  explicit Icmp6View(ByteSpan data) : data_(data) {}
-  ByteSpan data_;
+  explicit Icmp6View(ByteSpan data) : IcmpMessageView(data) {}
 };
 
 // Echo and error messages: an 8-byte header and a payload the caller places after it.
-struct Icmp6Header {
-  Icmp6Type type = Icmp6Type::kEchoRequest;
-  uint8_t code = 0;
-  uint32_t rest_of_header = 0;
-
-  static Icmp6Header EchoRequest(uint16_t id, uint16_t seq) {
-    return {Icmp6Type::kEchoRequest, 0, (uint32_t{id} << 16) | seq};
-  }
-  static Icmp6Header EchoReply(uint16_t id, uint16_t seq) {
-    return {Icmp6Type::kEchoReply, 0, (uint32_t{id} << 16) | seq};
-  }
+// {type, code, rest_of_header}; EchoRequest(id, seq) and EchoReply(id, seq) as for ICMPv4.
+struct Icmp6Header : IcmpHeaderFields<Icmp6Header, Icmp6Type> {
   static Icmp6Header DestinationUnreachable(Icmp6UnreachableCode code) {
     return {Icmp6Type::kDestinationUnreachable, static_cast<uint8_t>(code), 0};
   }
@@ -200,7 +167,9 @@ struct Icmp6Header {
   // Writes the header into out[0, 8) with the checksum over the pseudo-header (`pseudo_sum`
   // = Icmp6PseudoHeaderSum(src, dst, 8 + payload.size())), the header and `payload` (echo
   // data or the invoking packet), which the caller places after the header itself.
-  void Emit(MutableByteSpan out, ByteSpan payload, uint32_t pseudo_sum) const;
+  void Emit(MutableByteSpan out, ByteSpan payload, uint32_t pseudo_sum) const {
+    EmitWithSum(out, payload, pseudo_sum);
+  }
 
   bool operator==(const Icmp6Header&) const = default;
 };

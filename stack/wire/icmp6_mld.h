@@ -15,6 +15,7 @@
 #include <span>
 
 #include "stack/base/bytes.h"
+#include "stack/base/forward_iterator.h"
 #include "stack/net/ip6_address.h"
 #include "stack/wire/icmp6.h"
 
@@ -128,21 +129,15 @@ class MldV2ReportView {
   static std::optional<MldV2ReportView> From(const Icmp6View& icmp);
   uint16_t record_count() const { return LoadBe16(data_, 6); }
 
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, MldRecordView> {
    public:
-    using value_type = MldRecordView;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase::operator++;
     Iterator() = default;
     MldRecordView operator*() const { return MldRecordView(data_.subspan(offset_, RecordSize())); }
     Iterator& operator++() {
       offset_ += RecordSize();
       ++index_;
       return *this;
-    }
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
     }
     bool operator==(const Iterator& o) const { return index_ == o.index_; }
 

@@ -20,6 +20,7 @@
 #include <span>
 
 #include "stack/base/bytes.h"
+#include "stack/base/forward_iterator.h"
 #include "stack/net/ip6_address.h"
 #include "stack/net/mac_address.h"
 #include "stack/wire/icmp6.h"
@@ -123,10 +124,9 @@ class NdOption {
 // The options of a validated ND message; iterate with a range-for.
 class NdOptionsView {
  public:
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, NdOption> {
    public:
-    using value_type = NdOption;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase::operator++;
     Iterator() = default;
     NdOption operator*() const {
       return NdOption(data_.subspan(offset_, size_t{data_[offset_ + 1]} * 8));
@@ -134,11 +134,6 @@ class NdOptionsView {
     Iterator& operator++() {
       offset_ += size_t{data_[offset_ + 1]} * 8;
       return *this;
-    }
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
     }
     bool operator==(const Iterator& o) const { return offset_ == o.offset_; }
 

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/forward_iterator.h"
 #include "stack/base/result.h"
 #include "stack/wire/ip6.h"
 
@@ -93,18 +94,12 @@ struct Ip6Option {
 // chain walker. Iterate with a range-for.
 class Ip6OptionsView {
  public:
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, Ip6Option> {
    public:
-    using value_type = Ip6Option;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase::operator++;
     Iterator() = default;
     Ip6Option operator*() const;
     Iterator& operator++();
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
-    }
     bool operator==(const Iterator& o) const { return offset_ == o.offset_; }
 
    private:
@@ -272,18 +267,12 @@ class Ip6ExtChain {
   // the packet is walked like a packet without the Fragment header (Hop-by-Hop not allowed).
   Result<Ip6ExtChain, Ip6ExtError> ParseAfterFragment() const;
 
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, Ip6ExtHeader> {
    public:
-    using value_type = Ip6ExtHeader;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase::operator++;
     Iterator() = default;
     Ip6ExtHeader operator*() const;
     Iterator& operator++();
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
-    }
     bool operator==(const Iterator& o) const { return offset_ == o.offset_; }
 
    private:

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "stack/base/bytes.h"
+#include "stack/base/forward_iterator.h"
 
 namespace pytcp {
 
@@ -55,10 +56,9 @@ std::optional<Error> CheckTlvLayout(ByteSpan options, const TlvLayoutErrors<Erro
 template <typename Option, typename Kind>
 class TlvOptionsView {
  public:
-  class Iterator {
+  class Iterator : public ForwardIteratorBase<Iterator, Option> {
    public:
-    using value_type = Option;
-    using difference_type = std::ptrdiff_t;
+    using ForwardIteratorBase<Iterator, Option>::operator++;
     Iterator() = default;
     Iterator(ByteSpan data, size_t pos) : data_(data), pos_(pos) { SkipEndOfList(); }
     Option operator*() const {
@@ -70,11 +70,6 @@ class TlvOptionsView {
       pos_ += data_[pos_] == kTlvNoOperation ? 1 : data_[pos_ + 1];
       SkipEndOfList();
       return *this;
-    }
-    Iterator operator++(int) {
-      Iterator t = *this;
-      ++*this;
-      return t;
     }
     bool operator==(const Iterator& o) const { return pos_ == o.pos_; }
 

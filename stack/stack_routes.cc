@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "stack/base/comma_list.h"
+
 namespace pytcp {
 namespace {
 
@@ -121,19 +123,13 @@ absl::StatusOr<StaticRoute> ParseStaticRouteToDelete(std::string_view text) {
 
 absl::StatusOr<std::vector<StaticRoute>> ParseStaticRoutes(std::string_view list) {
   std::vector<StaticRoute> out;
-  while (true) {
-    const size_t comma = list.find(',');
-    const std::string_view part = list.substr(0, comma);
+  for (std::string_view part : SplitCommaList(list, /*keep_empty=*/true)) {
     auto r = ParseStaticRoute(part);
     if (!r.ok()) {
-      std::string shown;
-      for (std::string_view word : Words(part)) shown += (shown.empty() ? "" : " ") + std::string(word);
       return absl::InvalidArgumentError(
-          fmt::format("route '{}': {}", shown, std::string(r.status().message())));
+          fmt::format("route '{}': {}", part, std::string(r.status().message())));
     }
     out.push_back(*r);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
   }
   return out;
 }

@@ -26,16 +26,6 @@ bool Martian(Ip4Address a) {
          a.is_limited_broadcast() || a.is_link_local();
 }
 
-// RFC 1624 eqn. 3: the header checksum after one 16-bit word changed from `old_word` to
-// `new_word`, without summing the header again: HC' = ~(~HC + ~m + m').
-uint16_t UpdatedChecksum(uint16_t checksum, uint16_t old_word, uint16_t new_word) {
-  uint32_t sum = static_cast<uint16_t>(~checksum) + static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) +
-                 new_word;
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-
 }  // namespace
 
 void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now) {
@@ -98,21 +88,16 @@ void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now
   MutableByteSpan bytes = out.data();
   const size_t ihl = ip.header_size();
   if (l4_checksum_partial && !tso && !ip.is_fragment()) {
-    // Its sender left the TCP or UDP checksum to the device (the field holds the
-    // pseudo-header sum): the device is this router now, as skb_checksum_help() would.
-    const size_t field = ip.protocol() == IpProto::kTcp ? 16 : 6;
-    if ((ip.protocol() == IpProto::kTcp || ip.protocol() == IpProto::kUdp) &&
-        bytes.size() >= ihl + field + 2) {
-      uint16_t sum = InternetChecksum(ByteSpan(bytes).subspan(ihl));
-      if (ip.protocol() == IpProto::kUdp && sum == 0) sum = 0xffff;  // RFC 768
-      StoreBe16(bytes.data() + ihl + field, sum);
+    // Its sender left the TCP or UDP checksum to the device: this router is that now.
+    if (ip.protocol() == IpProto::kTcp || ip.protocol() == IpProto::kUdp) {
+      CompletePartialChecksum(bytes.subspan(ihl), ip.protocol() == IpProto::kTcp);
     }
   }
   // The TTL shares its 16-bit word with the protocol (header bytes 8 and 9).
   const uint16_t old_word = LoadBe16(bytes.data() + 8);
   bytes[8] = static_cast<uint8_t>(ip.ttl() - 1);
   const uint16_t new_word = LoadBe16(bytes.data() + 8);
-  StoreBe16(bytes.data() + 10, UpdatedChecksum(LoadBe16(bytes.data() + 10), old_word, new_word));
+  StoreBe16(bytes.data() + 10, ChecksumUpdate16(LoadBe16(bytes.data() + 10), old_word, new_word));
   counters_.Inc(IpCounter::kFwdForwarded);
   PYTCP_LOG(log_fwd, kTrace, "forward {} -> {} via {}", ip.src(), ip.dst(), route->next_hop);
   if (total > iface_->mtu() && !tso) {

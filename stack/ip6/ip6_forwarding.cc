@@ -5,7 +5,6 @@
 // stack has one interface).
 #include <memory>
 
-#include "stack/base/bytes.h"
 #include "stack/ip6/ip6_engine.h"
 #include "stack/wire/checksum.h"
 
@@ -57,15 +56,9 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now
   MutableByteSpan bytes = out.data();
   bytes[7] = static_cast<uint8_t>(ip.hop_limit() - 1);  // no header checksum in IPv6
   const bool udp = ip.next_header() == Ip6NextHeader::kUdp;
+  // The sender left the checksum to the device: this router is that now.
   if (l4_checksum_partial && !tso && (tcp || udp)) {
-    // The sender left the checksum to the device (the field holds the pseudo-header sum):
-    // this router completes it, as skb_checksum_help() would.
-    const size_t field = kIp6HeaderSize + (tcp ? 16 : 6);
-    if (bytes.size() >= field + 2) {
-      uint16_t sum = InternetChecksum(ByteSpan(bytes).subspan(kIp6HeaderSize));
-      if (udp && sum == 0) sum = 0xffff;  // RFC 8200 §8.1
-      StoreBe16(bytes.data() + field, sum);
-    }
+    CompletePartialChecksum(bytes.subspan(kIp6HeaderSize), tcp);
   }
   counters_.Inc(IpCounter::kFwdForwarded);
   (void)Transmit(Ip6RouteResult{Ip6Address(), *next_hop, false, false}, out, now);

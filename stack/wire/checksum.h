@@ -37,6 +37,19 @@ inline uint16_t InternetChecksum(std::span<const uint8_t> data, uint32_t initial
   return ChecksumFold(ChecksumSum(data, initial));
 }
 
+// A TCP or UDP segment whose sender left the checksum to the device (virtio NEEDS_CSUM:
+// the field holds the pseudo-header sum only), completed as skb_checksum_help() does by
+// whoever sends it on without offload (a router). A UDP sum of 0 is sent as 0xffff (RFC
+// 768, RFC 8200 §8.1). A segment too short for its checksum field is left as it is.
+inline void CompletePartialChecksum(std::span<uint8_t> segment, bool tcp) {
+  const size_t field = tcp ? 16 : 6;
+  if (segment.size() < field + 2) return;
+  uint16_t sum = InternetChecksum(segment);
+  if (!tcp && sum == 0) sum = 0xffff;
+  segment[field] = static_cast<uint8_t>(sum >> 8);
+  segment[field + 1] = static_cast<uint8_t>(sum);
+}
+
 // Partial sums of the pseudo-headers of RFC 9293 §3.1 / RFC 768 (IPv4) and RFC 8200 §8.1
 // (IPv6). `length` is the upper-layer length (header + payload).
 uint32_t PseudoHeaderSum4(Ip4Address src, Ip4Address dst, uint8_t protocol, uint32_t length);

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -115,7 +116,7 @@ int IfreqIoctl(const StackInterface& si, unsigned long request, ifreq* ifr) {
   }
 }
 
-int IfConf(const StackInterface& si, ifconf* ifc) {
+int IfConf(const std::vector<StackInterface>& stack_ifaces, ifconf* ifc) {
   // The kernel's entries for its other interfaces, then the stack's addresses.
   std::vector<ifreq> entries;
   {
@@ -126,16 +127,20 @@ int IfConf(const StackInterface& si, ifconf* ifc) {
     kc.ifc_req = buf.data();
     if (k.Ioctl(SIOCGIFCONF, &kc) == 0) {
       for (size_t i = 0; i < static_cast<size_t>(kc.ifc_len) / sizeof(ifreq); ++i) {
-        if (si.name != buf[i].ifr_name) entries.push_back(buf[i]);
+        const bool ours = std::any_of(stack_ifaces.begin(), stack_ifaces.end(),
+                                      [&](const StackInterface& si) { return si.name == buf[i].ifr_name; });
+        if (!ours) entries.push_back(buf[i]);
       }
     }
   }
-  for (const Ip4Interface& a : si.addresses) {
-    ifreq r{};
-    std::strncpy(r.ifr_name, si.name.c_str(), IFNAMSIZ - 1);
-    const sockaddr_in in = In(a.address());
-    std::memcpy(&r.ifr_addr, &in, sizeof(in));
-    entries.push_back(r);
+  for (const StackInterface& si : stack_ifaces) {
+    for (const Ip4Interface& a : si.addresses) {
+      ifreq r{};
+      std::strncpy(r.ifr_name, si.name.c_str(), IFNAMSIZ - 1);
+      const sockaddr_in in = In(a.address());
+      std::memcpy(&r.ifr_addr, &in, sizeof(in));
+      entries.push_back(r);
+    }
   }
   const int need = static_cast<int>(entries.size() * sizeof(ifreq));
   if (ifc->ifc_req == nullptr) {
@@ -160,9 +165,15 @@ std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Ins
 }
 
 std::optional<StackInterface> GetStackInterface() {
+  std::vector<StackInterface> all = GetStackInterfaces();
+  if (all.empty()) return std::nullopt;
+  return std::move(all.front());
+}
+
+std::vector<StackInterface> GetStackInterfaces() {
   if (SharedStack()) {
     pytcpd::HostInfo info;
-    if (!DaemonHostInfo(&info)) return std::nullopt;
+    if (!DaemonHostInfo(&info)) return {};
     StackInterface si;
     si.name = std::string(info.iface, strnlen(info.iface, sizeof(info.iface)));
     si.index = if_nametoindex(si.name.c_str());
@@ -186,32 +197,42 @@ std::optional<StackInterface> GetStackInterface() {
           Ip6Address(bytes), info.ip6_prefix[i], static_cast<Ip6AddressState>(info.ip6_state[i]),
           static_cast<Ip6AddressSource>(info.ip6_source[i]), info.ip6_preferred[i], info.ip6_valid[i]});
     }
-    return si;
+    return {si};
   }
   int err = 0;
   Stack* stack = AcquireStack(&err);
-  if (stack == nullptr) return std::nullopt;
-  StackInterface si;
+  if (stack == nullptr) return {};
+  std::vector<StackInterface> all;
   std::lock_guard lock(stack->mutex());
-  si.name = std::string(stack->iface().name());
-  si.index = if_nametoindex(si.name.c_str());
-  si.mac = stack->mac();
-  si.mtu = stack->iface().mtu();
-  for (const auto& e : stack->ip4_addresses().entries()) {
-    if (e.usable()) si.addresses.push_back(e.ifaddr);
+  for (size_t i = 0; i < stack->interface_count(); ++i) {
+    const Interface& iface = stack->iface(i);
+    StackInterface si;
+    si.name = std::string(iface.name());
+    si.index = if_nametoindex(si.name.c_str());
+    si.mac = iface.mac();
+    si.mtu = iface.mtu();
+    for (const auto& e : stack->ip4_addresses().entries()) {
+      if (e.usable() && e.iface == i) si.addresses.push_back(e.ifaddr);
+    }
+    // IPv6 runs on the first interface only.
+    if (i == 0) si.ip6_addresses = StackIp6Addresses(stack->ip6_addresses(), stack->clock().Now());
+    all.push_back(std::move(si));
   }
-  si.ip6_addresses = StackIp6Addresses(stack->ip6_addresses(), stack->clock().Now());
-  return si;
+  return all;
 }
 
 int GetIfAddrs(ifaddrs** out) {
   if (out == nullptr) return errno = EFAULT, -1;
-  const std::optional<StackInterface> si = GetStackInterface();
+  const std::vector<StackInterface> stack_ifaces = GetStackInterfaces();
+  const auto ours = [&](const char* name) {
+    return std::any_of(stack_ifaces.begin(), stack_ifaces.end(),
+                       [&](const StackInterface& si) { return si.name == name; });
+  };
   ifaddrs* kernel = nullptr;
   if (libc().getifaddrs(&kernel) != 0) kernel = nullptr;
   std::vector<Item> packet, inet, inet6, rest;
   for (ifaddrs* k = kernel; k != nullptr; k = k->ifa_next) {
-    if (si && si->name == k->ifa_name) continue;
+    if (ours(k->ifa_name)) continue;
     Item it{k->ifa_name, k->ifa_flags, Bytes(k->ifa_addr, SockaddrSize(k->ifa_addr)),
             Bytes(k->ifa_netmask, SockaddrSize(k->ifa_netmask)),
             Bytes(k->ifa_ifu.ifu_broadaddr, SockaddrSize(k->ifa_ifu.ifu_broadaddr)), {}, true};
@@ -226,7 +247,8 @@ int GetIfAddrs(ifaddrs** out) {
         .push_back(std::move(it));
   }
   if (kernel != nullptr) freeifaddrs(kernel);
-  if (si) {
+  for (const StackInterface& each : stack_ifaces) {
+    const StackInterface* si = &each;
     sockaddr_ll ll{};
     ll.sll_family = AF_PACKET;
     ll.sll_ifindex = static_cast<int>(si->index);
@@ -317,16 +339,17 @@ int InterfaceIoctl(unsigned long request, void* arg) {
   if (arg == nullptr) return errno = EFAULT, -1;
   switch (request) {
     case SIOCGIFCONF: {
-      auto si = GetStackInterface();
-      if (!si) return errno = ENETDOWN, -1;
-      return IfConf(*si, static_cast<ifconf*>(arg));
+      const auto all = GetStackInterfaces();
+      if (all.empty()) return errno = ENETDOWN, -1;
+      return IfConf(all, static_cast<ifconf*>(arg));
     }
     case SIOCGIFNAME: {
       auto* ifr = static_cast<ifreq*>(arg);
-      auto si = GetStackInterface();
-      if (si && ifr->ifr_ifindex == static_cast<int>(si->index)) {
-        std::strncpy(ifr->ifr_name, si->name.c_str(), IFNAMSIZ - 1);
-        return 0;
+      for (const StackInterface& si : GetStackInterfaces()) {
+        if (ifr->ifr_ifindex == static_cast<int>(si.index)) {
+          std::strncpy(ifr->ifr_name, si.name.c_str(), IFNAMSIZ - 1);
+          return 0;
+        }
       }
       return KernelSocket().Ioctl(request, arg);
     }
@@ -338,9 +361,10 @@ int InterfaceIoctl(unsigned long request, void* arg) {
     case SIOCGIFHWADDR:
     case SIOCGIFINDEX: {
       auto* ifr = static_cast<ifreq*>(arg);
-      auto si = GetStackInterface();
-      if (si && std::strncmp(ifr->ifr_name, si->name.c_str(), IFNAMSIZ) == 0) {
-        return IfreqIoctl(*si, request, ifr);
+      for (const StackInterface& si : GetStackInterfaces()) {
+        if (std::strncmp(ifr->ifr_name, si.name.c_str(), IFNAMSIZ) == 0) {
+          return IfreqIoctl(si, request, ifr);
+        }
       }
       return KernelSocket().Ioctl(request, arg);
     }

@@ -59,8 +59,11 @@ struct StackInterface {
   std::vector<StackIp6Address> ip6_addresses;
 };
 
-// Starts the stack if need be; nullopt when it cannot run.
+// Starts the stack if need be; nullopt when it cannot run. The first interface.
 std::optional<StackInterface> GetStackInterface();
+// Every interface of the stack (PYTCP_IFACE=tap7,tap8), the first first; empty when it
+// cannot run. A shared stack reports its first interface only (pytcpd::HostInfo).
+std::vector<StackInterface> GetStackInterfaces();
 
 // getifaddrs(): the kernel's list with the stack's interface put in. One malloc block, as
 // glibc's, so glibc's freeifaddrs frees it. 0, or -1 with errno.

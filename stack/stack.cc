@@ -54,22 +54,42 @@ void Stack::UseHostTcpKey() {
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& config) {
+  std::vector<std::unique_ptr<Link>> links;
   auto tap = TapLink::Open(config.interface);
   if (!tap.ok()) return tap.status();
-  return CreateWithLink(config, std::move(*tap), &RealClock::Instance());
+  links.push_back(std::move(*tap));
+  for (const InterfaceConfig& more : config.more_interfaces) {
+    auto link = TapLink::Open(more.name);
+    if (!link.ok()) return link.status();
+    links.push_back(std::move(*link));
+  }
+  return CreateWithLinks(config, std::move(links), &RealClock::Instance());
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::CreateWithLink(const StackConfig& config,
                                                              std::unique_ptr<Link> link,
                                                              const Clock* clock) {
+  std::vector<std::unique_ptr<Link>> links;
+  links.push_back(std::move(link));
+  return CreateWithLinks(config, std::move(links), clock);
+}
+
+absl::StatusOr<std::unique_ptr<Stack>> Stack::CreateWithLinks(
+    const StackConfig& config, std::vector<std::unique_ptr<Link>> links, const Clock* clock) {
+  if (links.size() != 1 + config.more_interfaces.size()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} links for {} interfaces ({})", links.size(), 1 + config.more_interfaces.size(),
+        config.InterfaceNames()));
+  }
   if (auto s = ApplyLogSpec(config.log); !s.ok()) return s;
-  std::unique_ptr<Stack> stack(new Stack(config, std::move(link), clock));
+  std::unique_ptr<Stack> stack(new Stack(config, std::move(links), clock));
   if (stack->wake_fd_ < 0) return absl::InternalError("eventfd failed");
   return stack;
 }
 
-Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock)
-    : config_(config), link_(std::move(link)), clock_(clock), random_(SeedFrom(config)) {
+Stack::Stack(const StackConfig& config, std::vector<std::unique_ptr<Link>> links,
+             const Clock* clock)
+    : config_(config), link_(std::move(links[0])), clock_(clock), random_(SeedFrom(config)) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   iface_ = std::make_unique<Interface>(link_.get(), config_.EffectiveMac(), config_.interface);
   iface_->set_mtu(std::min(config_.mtu, link_->mtu()));
@@ -84,6 +104,20 @@ Stack::Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock*
   ip4_config.forwarding = config_.forwarding;
   ip4_ = std::make_unique<Ip4Engine>(iface_.get(), arp_.get(), &ip4_addresses_, &ip4_routes_,
                                      &random_, ip4_config);
+  for (size_t i = 0; i < config_.more_interfaces.size(); ++i) {
+    const InterfaceConfig& more = config_.more_interfaces[i];
+    MoreInterface m;
+    m.link = std::move(links[i + 1]);
+    m.iface = std::make_unique<Interface>(m.link.get(), more.EffectiveMac(), more.name);
+    m.iface->set_mtu(std::min(more.mtu, m.link->mtu()));
+    ArpConfig more_arp = arp_config;
+    more_arp.iface_index = static_cast<uint8_t>(i + 1);
+    m.arp = std::make_unique<ArpEngine>(m.iface.get(), &ip4_addresses_, &random_, more_arp);
+    const uint8_t index = ip4_->AddInterface(m.iface.get(), m.arp.get());
+    m.iface->RegisterHandler(EtherType::kArp, m.arp.get());
+    m.iface->RegisterHandler(EtherType::kIp4, ip4_->handler(index));
+    more_.push_back(std::move(m));
+  }
   icmp4_ = std::make_unique<Icmp4Engine>(ip4_.get());
   icmp4_sockets_ = std::make_unique<Icmp4Sockets>(icmp4_.get(), ip4_.get(), &random_);
   igmp_ = std::make_unique<IgmpEngine>(ip4_.get(), &random_);
@@ -129,7 +163,7 @@ Stack::TimedEngine Timed(Engine* e, bool ip6 = false) {
   return {ip6, [e](Instant now) { e->Poll(now); }, [e] { return e->NextDeadline(); }};
 }
 template <typename Engine>
-Stack::CounterSource CountersOf(const Engine* e, std::string_view prefix) {
+Stack::CounterSource CountersOf(const Engine* e, std::string prefix) {
   return [e, prefix](std::map<std::string, uint64_t>* out) { e->counters().AppendTo(out, prefix); };
 }
 }  // namespace
@@ -154,6 +188,13 @@ void Stack::RegisterEngines() {
                       [this](std::map<std::string, uint64_t>* out) {
                         if (dhcp4_) dhcp4_->client().counters().AppendTo(out, "dhcp4.");
                       }};
+  // A further interface's own counters carry its name: "tap8.ether.", "tap8.arp.".
+  for (const MoreInterface& m : more_) {
+    timed_.push_back(Timed(m.arp.get()));
+    const std::string name(m.iface->name());
+    counter_sources_.push_back(CountersOf(m.iface.get(), name + ".ether."));
+    counter_sources_.push_back(CountersOf(m.arp.get(), name + ".arp."));
+  }
 }
 
 Stack::~Stack() {
@@ -172,9 +213,17 @@ absl::Status Stack::Configure() {
       arp_->StartConflictDetection(ifaddr.address(), clock_->Now());
     }
   }
+  for (size_t i = 0; i < more_.size(); ++i) {
+    for (const auto& ifaddr : config_.more_interfaces[i].ip4_addresses) {
+      Ip4AddressEntry entry{ifaddr, Ip4AddressState::kTentative, Ip4AddressSource::kStatic};
+      entry.iface = static_cast<uint8_t>(i + 1);
+      ip4_addresses_.Add(entry);
+      more_[i].arp->StartConflictDetection(ifaddr.address(), clock_->Now());
+    }
+  }
   if (config_.ip4_gateway) {
     ip4_routes_.Add(Ip4Route{Ip4Network(), *config_.ip4_gateway, Ip4Address(), 0,
-                             RouteOrigin::kStatic});
+                             RouteOrigin::kStatic, Ip4GatewayIface(*config_.ip4_gateway, 0)});
   }
   if (config_.ip4_mode == Ip4Mode::kDhcp) {
     Dhcp4Service::Deps deps{udp_.get(),   ip4_.get(),          arp_.get(), iface_.get(),
@@ -209,6 +258,9 @@ absl::Status Stack::Configure() {
     }
   }
   PYTCP_LOG(log_stack, kInfo, "stack on {} with MAC {}", config_.interface, iface_->mac());
+  for (const MoreInterface& m : more_) {
+    PYTCP_LOG(log_stack, kInfo, "stack also on {} with MAC {}", m.iface->name(), m.iface->mac());
+  }
   return absl::OkStatus();
 }
 
@@ -523,7 +575,16 @@ void Stack::RemoveIp4Address(Ip4Address address) {
 void Stack::SetIp4DefaultGateway(Ip4Address gateway, RouteOrigin origin) {
   std::lock_guard lock(mu_);
   ip4_routes_.RemoveOrigin(origin);
-  ip4_routes_.Add(Ip4Route{Ip4Network(), gateway, Ip4Address(), 0, origin});
+  ip4_routes_.Add(Ip4Route{Ip4Network(), gateway, Ip4Address(), 0, origin,
+                           Ip4GatewayIface(gateway, 0)});
+}
+
+uint8_t Stack::Ip4GatewayIface(Ip4Address gateway, uint8_t fallback) const {
+  for (const Ip4AddressEntry& e : ip4_addresses_.entries()) {
+    if (e.ifaddr.Contains(gateway)) return e.iface;
+  }
+  const auto via = ip4_routes_.Lookup(gateway);
+  return via && via->on_link() ? via->iface : fallback;
 }
 
 void Stack::AddIp4Route(const Ip4Route& route) {
@@ -549,19 +610,27 @@ absl::Status Stack::AddStaticRoute(const StaticRoute& route) {
 }
 
 absl::Status Stack::AddStaticRouteLocked(const StaticRoute& route, bool check_gateway) {
-  if (!route.device.empty() && route.device != config_.interface) {
-    return absl::NotFoundError(fmt::format("no device {} (this stack's interface is {})",
-                                           route.device, config_.interface));
+  const std::optional<uint8_t> device =
+      route.device.empty() ? std::nullopt : config_.InterfaceIndex(route.device);
+  if (!route.device.empty() && !device) {
+    return absl::NotFoundError(fmt::format("no device {} (this stack's interfaces: {})",
+                                           route.device, config_.InterfaceNames()));
+  }
+  if (route.ip6 && device.value_or(0) != 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "IPv6 runs on {} only (not on {})", config_.interface, route.device));
   }
   if (!route.ip6) {
     const Ip4Address gw = route.gateway ? route.gateway->v4() : Ip4Address();
     if (route.gateway && check_gateway) {
-      // Linux's fib_check_nh: the gateway must be reachable on a link, through an address's
-      // network or an on-link route.
+      // Linux's fib_check_nh: the gateway must be reachable on a link (the named one, when
+      // a device is given), through an address's network or an on-link route.
       bool on_link = std::any_of(ip4_addresses_.entries().begin(), ip4_addresses_.entries().end(),
-                                 [&](const Ip4AddressEntry& e) { return e.ifaddr.Contains(gw); });
+                                 [&](const Ip4AddressEntry& e) {
+                                   return e.ifaddr.Contains(gw) && (!device || e.iface == *device);
+                                 });
       const auto via = ip4_routes_.Lookup(gw);
-      on_link = on_link || (via && via->on_link());
+      on_link = on_link || (via && via->on_link() && (!device || via->iface == *device));
       if (!on_link) {
         return absl::InvalidArgumentError(
             fmt::format("gateway {} is not on a connected network (Nexthop has invalid gateway)",
@@ -575,7 +644,9 @@ absl::Status Stack::AddStaticRouteLocked(const StaticRoute& route, bool check_ga
             "a static route to {} with metric {} exists", route.DestinationText(), route.metric));
       }
     }
-    ip4_routes_.Add(Ip4Route{route.destination4, gw, Ip4Address(), route.metric, RouteOrigin::kStatic});
+    const uint8_t iface = device ? *device : route.gateway ? Ip4GatewayIface(gw, 0) : 0;
+    ip4_routes_.Add(
+        Ip4Route{route.destination4, gw, Ip4Address(), route.metric, RouteOrigin::kStatic, iface});
     return absl::OkStatus();
   }
   const Ip6Address gw = route.gateway ? route.gateway->v6() : Ip6Address();
@@ -662,6 +733,21 @@ size_t Stack::ProcessLinkLocked(Instant now, size_t max_frames) {
     if (ip6_->HasLoopbackPending()) ip6_->DeliverLoopback(now);
     if (r.frames < batch) break;
   }
+  return frames + ProcessMoreLinksLocked(now);
+}
+
+size_t Stack::ProcessMoreLinksLocked(Instant now) {
+  size_t frames = 0;
+  for (MoreInterface& m : more_) {
+    // Batches of 64 until the link is empty, as the first link's.
+    while (true) {
+      const ReceiveResult r = m.link->Receive(
+          [&](ByteSpan frame, const RxFrameInfo& rx) { m.iface->Receive(frame, now, rx); }, 64);
+      frames += r.frames;
+      if (ip4_->HasLoopbackPending()) ip4_->DeliverLoopback(now);
+      if (r.frames < 64) break;
+    }
+  }
   return frames;
 }
 
@@ -675,6 +761,7 @@ void Stack::RunTimersLocked(Instant now) {
 
 Instant Stack::NextDeadlineLocked(bool with_link) const {
   Instant next = with_link ? link_->next_delivery_time() : Instant::Infinite();
+  for (const MoreInterface& m : more_) next = EarliestOf(next, m.link->next_delivery_time());
   for (const TimedEngine& e : timed_) {
     if (!e.ip6 || ip6_enabled()) next = EarliestOf(next, e.next_deadline());
   }
@@ -699,7 +786,12 @@ Instant Stack::NextDeadline() {
 
 void Stack::Loop() {
   const int link_fd = link_->wait_fd();
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {link_fd, POLLIN, 0}};
+  // The eventfd, the first link (while no application thread has it), then the further
+  // interfaces' links, which only the loop reads.
+  std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}, {link_fd, POLLIN, 0}};
+  for (const MoreInterface& m : more_) {
+    if (m.link->wait_fd() >= 0) fds.push_back({m.link->wait_fd(), POLLIN, 0});
+  }
   while (!stop_) {
     Instant deadline;
     bool with_link = link_fd >= 0;
@@ -734,8 +826,10 @@ void Stack::Loop() {
       const Duration left = deadline - clock_->Now();
       timeout_ms = left.count() <= 0 ? 0 : static_cast<int>((left.count() + 999999) / 1000000);
     }
-    fds[0].revents = fds[1].revents = 0;
-    const int r = poll(fds, with_link ? 2 : 1, timeout_ms);
+    for (pollfd& p : fds) p.revents = 0;
+    // Without the first link, its slot waits on nothing (poll ignores a negative fd).
+    fds[1].fd = with_link ? link_fd : -1;
+    const int r = poll(fds.data(), fds.size(), timeout_ms);
     if (r < 0 && errno != EINTR) {
       PYTCP_LOG(log_stack, kError, "poll failed: {}", errno);
       break;
@@ -745,7 +839,11 @@ void Stack::Loop() {
     loop_without_link_ = false;
     loop_sleep_capped_ = false;
     const Instant now = clock_->Now();
-    if (!driving_) ProcessLinkLocked(now);
+    if (!driving_) {
+      ProcessLinkLocked(now);
+    } else {
+      ProcessMoreLinksLocked(now);
+    }
     RunTimersLocked(now);
   }
 }
@@ -777,6 +875,7 @@ absl::Status Stack::StartCapture(const std::string& path) {
   std::lock_guard lock(mu_);
   capture_ = std::move(*writer);
   iface_->set_capture(capture_.get());
+  for (MoreInterface& m : more_) m.iface->set_capture(capture_.get());
   return absl::OkStatus();
 }
 
@@ -785,6 +884,7 @@ std::string Stack::console_path() const { return console_ ? console_->path() : s
 void Stack::StopCapture() {
   std::lock_guard lock(mu_);
   iface_->set_capture(nullptr);
+  for (MoreInterface& m : more_) m.iface->set_capture(nullptr);
   if (capture_) capture_->Flush();
   capture_.reset();
 }

@@ -66,6 +66,9 @@ class Stack final : private LinkDriver {
   static absl::StatusOr<std::unique_ptr<Stack>> CreateWithLink(const StackConfig& config,
                                                                std::unique_ptr<Link> link,
                                                                const Clock* clock);
+  // One link per interface of the configuration: the first, then config.more_interfaces.
+  static absl::StatusOr<std::unique_ptr<Stack>> CreateWithLinks(
+      const StackConfig& config, std::vector<std::unique_ptr<Link>> links, const Clock* clock);
   ~Stack() override;
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
@@ -119,8 +122,13 @@ class Stack final : private LinkDriver {
   const MacAddress& mac() const { return iface_->mac(); }
 
   // Engines, for tests, tools and the console (take mutex() while using them).
+  // iface(), arp() and link() are the first interface's.
   Interface& iface() { return *iface_; }
   ArpEngine& arp() { return *arp_; }
+  // Every interface (0: the first; then config().more_interfaces), and its ARP engine.
+  size_t interface_count() const { return 1 + more_.size(); }
+  Interface& iface(size_t i) { return i == 0 ? *iface_ : *more_[i - 1].iface; }
+  ArpEngine& arp(size_t i) { return i == 0 ? *arp_ : *more_[i - 1].arp; }
   Ip4Engine& ip4() { return *ip4_; }
   Icmp4Engine& icmp4() { return *icmp4_; }
   Icmp4Sockets& icmp4_sockets() { return *icmp4_sockets_; }
@@ -203,7 +211,7 @@ class Stack final : private LinkDriver {
   size_t BusyPollForWait();
 
  private:
-  Stack(const StackConfig& config, std::unique_ptr<Link> link, const Clock* clock);
+  Stack(const StackConfig& config, std::vector<std::unique_ptr<Link>> links, const Clock* clock);
   absl::Status Configure();
   void Loop();
   // Returns the number of frames read.
@@ -228,6 +236,11 @@ class Stack final : private LinkDriver {
   // addresses are still to come from DHCP or SLAAC).
   absl::Status AddStaticRouteLocked(const StaticRoute& route, bool check_gateway);
   SocketContext MakeSocketContext();
+  // The interface a gateway is reached by: the one with an address on its network, or of
+  // an on-link route to it; `fallback` when none (addresses still to come from DHCP).
+  uint8_t Ip4GatewayIface(Ip4Address gateway, uint8_t fallback) const;
+  // Reads every frame the further interfaces' links hold (the loop's, always).
+  size_t ProcessMoreLinksLocked(Instant now);
   // Fills timed_ and counter_sources_: every engine named once.
   void RegisterEngines();
 
@@ -237,6 +250,13 @@ class Stack final : private LinkDriver {
   Random random_;
   std::mutex mu_;
   std::unique_ptr<Interface> iface_;
+  // The further interfaces (PYTCP_IFACE=tap7,tap8), IPv4 only: forwarded between.
+  struct MoreInterface {
+    std::unique_ptr<Link> link;
+    std::unique_ptr<Interface> iface;
+    std::unique_ptr<ArpEngine> arp;
+  };
+  std::vector<MoreInterface> more_;
   Ip4AddressTable ip4_addresses_;
   Ip4RoutingTable ip4_routes_;
   std::unique_ptr<ArpEngine> arp_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "stack/base/comma_list.h"
@@ -15,17 +16,79 @@ absl::Status Bad(std::string_view var, std::string_view value, std::string_view 
       fmt::format("{}='{}' is not valid: expected {}", var, value, accepted));
 }
 
-}  // namespace
 
-MacAddress StackConfig::EffectiveMac() const {
-  if (mac) return *mac;
-  // FNV-1a of the interface name into the low 40 bits; 0x02 marks the address as
-  // locally administered unicast (IEEE 802 U/L bit).
+// FNV-1a of the interface name into the low 40 bits; 0x02 marks the address as locally
+// administered unicast (IEEE 802 U/L bit).
+MacAddress DerivedMac(std::string_view interface) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (char c : interface) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
   return MacAddress(MacAddress::Bytes{0x02, static_cast<uint8_t>(h >> 32),
                                       static_cast<uint8_t>(h >> 24), static_cast<uint8_t>(h >> 16),
                                       static_cast<uint8_t>(h >> 8), static_cast<uint8_t>(h)});
+}
+
+// Digits only, at most `max_digits` of them.
+std::optional<uint64_t> ParseDecimal(std::string_view v, size_t max_digits) {
+  if (v.empty() || v.size() > max_digits) return std::nullopt;
+  uint64_t n = 0;
+  for (char ch : v) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  return n;
+}
+
+// RFC 791 requires 68 for IPv4; IPv6 needs 1280 (RFC 8200 §5), which is checked when
+// IPv6 is enabled. 9216 covers jumbo frames on a TAP.
+absl::StatusOr<uint32_t> ParseMtu(std::string_view var, std::string_view v) {
+  const auto mtu = ParseDecimal(v, 6);
+  if (!mtu || *mtu < 68 || *mtu > 9216) {
+    return Bad(var, v, "an integer from 68 to 9216 (1280 or more with IPv6)");
+  }
+  return static_cast<uint32_t>(*mtu);
+}
+
+absl::StatusOr<MacAddress> ParseMac(std::string_view var, std::string_view v) {
+  auto mac = MacAddress::Parse(v);
+  if (!mac || !mac->is_unicast() || mac->is_unspecified()) {
+    return Bad(var, v, "a unicast MAC address such as 02:00:00:77:00:02");
+  }
+  return *mac;
+}
+
+// A comma-separated list of IPv4 address/prefix.
+absl::StatusOr<std::vector<Ip4Interface>> ParseIp4Addresses(std::string_view var, std::string_view v,
+                                                            std::string_view accepted) {
+  std::vector<Ip4Interface> out;
+  for (std::string_view part : SplitCommaList(v, true)) {
+    auto ifaddr = Ip4Interface::Parse(part);
+    if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast() ||
+        ifaddr->address().is_limited_broadcast()) {
+      return Bad(var, v, accepted);
+    }
+    out.push_back(*ifaddr);
+  }
+  return out;
+}
+
+}  // namespace
+
+MacAddress StackConfig::EffectiveMac() const { return mac ? *mac : DerivedMac(interface); }
+
+MacAddress InterfaceConfig::EffectiveMac() const { return mac ? *mac : DerivedMac(name); }
+
+std::optional<uint8_t> StackConfig::InterfaceIndex(std::string_view name) const {
+  if (name == interface) return 0;
+  for (size_t i = 0; i < more_interfaces.size(); ++i) {
+    if (more_interfaces[i].name == name) return static_cast<uint8_t>(i + 1);
+  }
+  return std::nullopt;
+}
+
+std::string StackConfig::InterfaceNames() const {
+  std::string out = interface;
+  for (const InterfaceConfig& i : more_interfaces) out += ", " + i.name;
+  return out;
 }
 
 std::string StackConfig::DefaultDhcp4Cache(std::string_view interface) {
@@ -48,17 +111,58 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
   };
 
   if (auto v = get("PYTCP_IFACE")) {
-    if (v->empty() || v->size() >= 16 || v->find('/') != std::string_view::npos) {
-      return Bad("PYTCP_IFACE", *v, "an interface name of 1 to 15 characters");
+    // PYTCP_IFACE=tap7,tap8: a stack on several interfaces (a router, issue 18).
+    std::vector<std::string> names;
+    for (std::string_view name : SplitCommaList(*v, true)) {
+      if (name.empty() || name.size() >= 16 || name.find('/') != std::string_view::npos ||
+          std::find(names.begin(), names.end(), name) != names.end() || names.size() == 16) {
+        return Bad("PYTCP_IFACE", *v,
+                   "an interface name of 1 to 15 characters, or up to 16 different ones "
+                   "separated by commas");
+      }
+      names.emplace_back(name);
     }
-    c.interface = std::string(*v);
+    if (names.empty()) return Bad("PYTCP_IFACE", *v, "an interface name of 1 to 15 characters");
+    c.interface = names[0];
+    for (size_t i = 1; i < names.size(); ++i) c.more_interfaces.push_back({names[i]});
   }
   if (auto v = get("PYTCP_MAC")) {
-    auto mac = MacAddress::Parse(*v);
-    if (!mac || !mac->is_unicast() || mac->is_unspecified()) {
-      return Bad("PYTCP_MAC", *v, "a unicast MAC address such as 02:00:00:77:00:02");
-    }
+    auto mac = ParseMac("PYTCP_MAC", *v);
+    if (!mac.ok()) return mac.status();
     c.mac = *mac;
+  }
+  for (InterfaceConfig& more : c.more_interfaces) {
+    const auto var = [&](std::string_view base) { return fmt::format("{}_{}", base, more.name); };
+    if (const std::string name = var("PYTCP_MAC"); auto v = get(name.c_str())) {
+      auto mac = ParseMac(name, *v);
+      if (!mac.ok()) return mac.status();
+      more.mac = *mac;
+    }
+    if (const std::string name = var("PYTCP_MTU"); auto v = get(name.c_str())) {
+      auto mtu = ParseMtu(name, *v);
+      if (!mtu.ok()) return mtu.status();
+      more.mtu = *mtu;
+    }
+    const std::string ip4 = var("PYTCP_IP4");
+    const auto v = get(ip4.c_str());
+    if (!v) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{} is not set: interface {} (of PYTCP_IFACE) needs its IPv4 addresses, a "
+          "comma-separated list of address/prefix such as 10.78.0.1/24, or 'none'",
+          ip4, more.name));
+    }
+    if (*v != "none") {
+      auto addresses = ParseIp4Addresses(
+          ip4, *v, "'none' or a comma-separated list of address/prefix such as 10.78.0.1/24 "
+                   "(a further interface has no DHCP client)");
+      if (!addresses.ok()) return addresses.status();
+      more.ip4_addresses = *std::move(addresses);
+    }
+    if (const std::string name = var("PYTCP_IP6"); auto v6 = get(name.c_str())) {
+      if (*v6 != "none") {
+        return Bad(name, *v6, "'none' (IPv6 runs on the first interface of PYTCP_IFACE only)");
+      }
+    }
   }
   if (auto v = get("PYTCP_IP4")) {
     constexpr std::string_view kAccepted =
@@ -69,14 +173,9 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       c.ip4_mode = Ip4Mode::kNone;
     } else {
       c.ip4_mode = Ip4Mode::kStatic;
-      for (std::string_view part : SplitCommaList(*v, true)) {
-        auto ifaddr = Ip4Interface::Parse(part);
-        if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast() ||
-            ifaddr->address().is_limited_broadcast()) {
-          return Bad("PYTCP_IP4", *v, kAccepted);
-        }
-        c.ip4_addresses.push_back(*ifaddr);
-      }
+      auto addresses = ParseIp4Addresses("PYTCP_IP4", *v, kAccepted);
+      if (!addresses.ok()) return addresses.status();
+      c.ip4_addresses = *std::move(addresses);
     }
   }
   if (auto v = get("PYTCP_GW4")) {
@@ -120,10 +219,15 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
           *v, std::string(routes.status().message()), c.interface));
     }
     for (const StaticRoute& r : *routes) {
-      if (!r.device.empty() && r.device != c.interface) {
+      if (!r.device.empty() && !c.InterfaceIndex(r.device)) {
         return Bad("PYTCP_ROUTES", *v,
-                   fmt::format("routes on this stack's interface {} (dev {} is not it)",
-                               c.interface, r.device));
+                   fmt::format("routes on this stack's interfaces {} (dev {} is not one)",
+                               c.InterfaceNames(), r.device));
+      }
+      if (!r.device.empty() && r.ip6 && r.device != c.interface) {
+        return Bad("PYTCP_ROUTES", *v,
+                   fmt::format("IPv6 routes on {} (IPv6 runs on the first interface only)",
+                               c.interface));
       }
     }
     c.routes = *std::move(routes);
@@ -144,18 +248,9 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
   }
   if (auto v = get("PYTCP_MTU")) {
-    uint64_t mtu = 0;
-    bool digits = !v->empty() && v->size() <= 6;
-    for (char ch : *v) {
-      digits = digits && ch >= '0' && ch <= '9';
-      mtu = mtu * 10 + static_cast<uint64_t>(ch - '0');
-    }
-    // RFC 791 requires 68 for IPv4; IPv6 needs 1280 (RFC 8200 §5), which we check when
-    // IPv6 is enabled. 9216 covers jumbo frames on a TAP.
-    if (!digits || mtu < 68 || mtu > 9216) {
-      return Bad("PYTCP_MTU", *v, "an integer from 68 to 9216 (1280 or more with IPv6)");
-    }
-    c.mtu = static_cast<uint32_t>(mtu);
+    auto mtu = ParseMtu("PYTCP_MTU", *v);
+    if (!mtu.ok()) return mtu.status();
+    c.mtu = *mtu;
   }
   if (auto v = get("PYTCP_LOG")) {
     // Validate now so that a typo is reported at start-up, not ignored.

@@ -26,8 +26,21 @@ enum class Ip4Mode : uint8_t { kDhcp, kNone, kStatic };
 enum class Ip6Mode : uint8_t { kAuto, kNone, kStatic };
 enum class LoopbackMode : uint8_t { kKernel, kStack };
 
+// A further interface of a stack (PYTCP_IFACE=tap7,tap8: every name after the first),
+// which a router forwards between. IPv4 only, with static addresses, for now; its own
+// variables carry the interface's name: PYTCP_IP4_tap8, PYTCP_MAC_tap8, PYTCP_MTU_tap8.
+struct InterfaceConfig {
+  std::string name;
+  std::optional<MacAddress> mac;                         // PYTCP_MAC_<name>
+  std::vector<Ip4Interface> ip4_addresses;               // PYTCP_IP4_<name> (none: empty)
+  uint32_t mtu = 1500;                                   // PYTCP_MTU_<name>
+
+  MacAddress EffectiveMac() const;  // as StackConfig::EffectiveMac
+};
+
 struct StackConfig {
-  std::string interface = "tap7";                        // PYTCP_IFACE
+  std::string interface = "tap7";                        // PYTCP_IFACE (its first name)
+  std::vector<InterfaceConfig> more_interfaces;          // PYTCP_IFACE's further names
   std::optional<MacAddress> mac;                         // PYTCP_MAC (default: derived)
   Ip4Mode ip4_mode = Ip4Mode::kDhcp;                     // PYTCP_IP4
   std::vector<Ip4Interface> ip4_addresses;
@@ -71,6 +84,10 @@ struct StackConfig {
   // The MAC to use: `mac` if set, else a stable locally administered unicast address
   // derived from the interface name (so restarts keep their DHCP lease and caches).
   MacAddress EffectiveMac() const;
+  // The position of the interface named `name` (0: the first), if the stack has it.
+  std::optional<uint8_t> InterfaceIndex(std::string_view name) const;
+  // Every interface's name, the first first ("tap7, tap8").
+  std::string InterfaceNames() const;
   // The default lease cache path for an interface: /run/pytcp/dhcp4-IFACE.lease.
   static std::string DefaultDhcp4Cache(std::string_view interface);
 

@@ -92,21 +92,25 @@ std::string ProgramName() {
 ConsoleTable ShowInterface(Stack& s) {
   ConsoleTable t{{"Name", "MAC", "MTU", "State"}, {}};
   std::lock_guard lock(s.mutex());
-  t.rows.push_back({std::string(s.iface().name()), s.mac().ToString(),
-                    std::to_string(s.iface().mtu()), "up"});
+  for (size_t i = 0; i < s.interface_count(); ++i) {
+    const Interface& iface = s.iface(i);
+    t.rows.push_back({std::string(iface.name()), iface.mac().ToString(),
+                      std::to_string(iface.mtu()), "up"});
+  }
   return t;
 }
 
 ConsoleTable ShowAddresses(Stack& s) {
-  ConsoleTable t{{"Family", "Address", "State", "Source"}, {}};
+  ConsoleTable t{{"Family", "Address", "State", "Source", "Device"}, {}};
   std::lock_guard lock(s.mutex());
   for (const auto& e : s.ip4_addresses().entries()) {
     t.rows.push_back({"inet", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
-                      e.source == Ip4AddressSource::kDhcp ? "dhcp" : "static"});
+                      e.source == Ip4AddressSource::kDhcp ? "dhcp" : "static",
+                      std::string(s.iface(e.iface).name())});
   }
   for (const auto& e : s.ip6_addresses().entries()) {
     t.rows.push_back({"inet6", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
-                      std::string(ToString(e.source))});
+                      std::string(ToString(e.source)), std::string(s.iface().name())});
   }
   return t;
 }
@@ -118,24 +122,29 @@ ConsoleTable ShowNeighbours(Stack& s) {
     NeighbourState state;
     bool router;
     size_t queued;
+    std::string device;
   };
   std::vector<Row> rows;
   {
     std::lock_guard lock(s.mutex());
-    s.arp().cache().ForEach([&](const Ip4Address& a, const auto& e) {
-      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size()});
-    });
+    for (size_t i = 0; i < s.interface_count(); ++i) {
+      const std::string device(s.iface(i).name());
+      s.arp(i).cache().ForEach([&](const Ip4Address& a, const auto& e) {
+        rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(), device});
+      });
+    }
     // RFC 4861 §5.1: the IPv6 Neighbor Cache (ND) is the same structure.
     s.nd().cache().ForEach([&](const Ip6Address& a, const auto& e) {
-      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size()});
+      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(),
+                         std::string(s.iface().name())});
     });
   }
-  ConsoleTable t{{"Address", "MAC", "State", "Router", "Queued"}, {}};
+  ConsoleTable t{{"Address", "MAC", "State", "Router", "Queued", "Device"}, {}};
   for (const Row& r : rows) {
     t.rows.push_back({r.address.ToString(),
                       r.state == NeighbourState::kIncomplete ? "-" : r.mac.ToString(),
                       std::string(ToString(r.state)), r.router ? "yes" : "no",
-                      std::to_string(r.queued)});
+                      std::to_string(r.queued), r.device});
   }
   std::sort(t.rows.begin(), t.rows.end());
   return t;
@@ -150,8 +159,9 @@ ConsoleTable ShowRoutes(Stack& s) {
   const std::string dev = s.config().interface;
   std::lock_guard lock(s.mutex());
   for (const auto& r : s.ip4_routes().routes()) {
+    const std::string dev4(s.iface(r.iface).name());
     t.rows.push_back({"inet", r.destination.prefix_length() == 0 ? "default" : fmt::format("{}", r.destination),
-                      r.on_link() ? "-" : r.gateway.ToString(), dev, std::string(ToString(r.origin)),
+                      r.on_link() ? "-" : r.gateway.ToString(), dev4, std::string(ToString(r.origin)),
                       std::to_string(r.metric),
                       r.preferred_source.is_unspecified() ? "-" : r.preferred_source.ToString(), "-",
                       "-"});

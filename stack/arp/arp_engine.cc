@@ -104,7 +104,10 @@ void ArpEngine::CheckConflict(const ArpView& arp, Instant now) {
   if (!spa.is_unspecified()) {
     // RFC 5227 §2.1.1 (while probing) and §2.4 (after): any ARP from another host whose
     // sender address is one of ours is a conflict.
-    if (addresses_->Find(spa) != nullptr) Conflict(spa, arp.sha(), now);
+    // Only for an address on this interface: a host on another link cannot take an
+    // address from this one.
+    const Ip4AddressEntry* entry = addresses_->Find(spa);
+    if (entry != nullptr && entry->iface == config_.iface_index) Conflict(spa, arp.sha(), now);
     return;
   }
   // RFC 5227 §2.1.1: another host probing the address we are probing: both back off.
@@ -218,16 +221,21 @@ Instant ArpEngine::NextDeadline() const {
 
 void ArpEngine::SendSolicitation(const Ip4Address& target, std::optional<MacAddress> unicast,
                                  Instant) {
-  // RFC 826: the sender protocol address is ours, preferably on the target's network.
+  // RFC 826: the sender protocol address is ours, preferably on the target's network,
+  // else one of this interface's, else any (Linux's arp_announce 0).
   Ip4Address source;
+  Ip4Address any;
   for (const auto& e : addresses_->entries()) {
     if (!e.usable()) continue;
+    if (any.is_unspecified()) any = e.ifaddr.address();
+    if (e.iface != config_.iface_index) continue;
     if (source.is_unspecified()) source = e.ifaddr.address();
     if (e.ifaddr.Contains(target)) {
       source = e.ifaddr.address();
       break;
     }
   }
+  if (source.is_unspecified()) source = any;
   if (source.is_unspecified()) return;  // nothing to speak from yet
   counters_.Inc(ArpCounter::kTxRequests);
   ArpPacket request = ArpPacket::Request(iface_->mac(), source, target);

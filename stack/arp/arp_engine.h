@@ -55,6 +55,9 @@ PYTCP_COUNTERS(ArpCounter,
 );
 
 struct ArpConfig {
+  // The stack's interface this engine serves, by position (Ip4AddressEntry::iface): the
+  // addresses on it are the ones it speaks from first and defends.
+  uint8_t iface_index = 0;
   AcdMode acd_mode = AcdMode::kOptimistic;
   NeighbourCacheConfig cache;
   // RFC 5227 §1.1 constants.

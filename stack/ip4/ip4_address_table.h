@@ -28,6 +28,10 @@ struct Ip4AddressEntry {
   Ip4Interface ifaddr;
   Ip4AddressState state = Ip4AddressState::kTentative;
   Ip4AddressSource source = Ip4AddressSource::kStatic;
+  // The stack's interface the address is on, by position (0: the first). Every address is
+  // the host's (RFC 1122 §3.3.4.2, the weak host model, as Linux): it is accepted on any
+  // interface; the interface decides its connected route and whose ARP defends it.
+  uint8_t iface = 0;
 
   // May be used as a source address and accepted as a destination.
   bool usable() const {

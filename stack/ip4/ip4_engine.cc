@@ -13,26 +13,48 @@ LogChannel log_ip4("ip4");
 constexpr Ip4Address kAllSystems(224, 0, 0, 1);
 }  // namespace
 
+Ip4Engine::Port::Port(Ip4Engine* owner, uint8_t position, Interface* on, ArpEngine* resolver)
+    : engine(owner),
+      index(position),
+      iface(on),
+      arp(resolver),
+      link(on, EtherType::kIp4, &owner->counters_,
+           {IpCounter::kTxPackets, IpCounter::kTxQueuedForArp, IpCounter::kTxDropArpQueueFull,
+            IpCounter::kTxDropLinkError}) {}
+
+void Ip4Engine::Port::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
+  engine->ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
+                          rx.l4_checksum_partial, index);
+}
+
 Ip4Engine::Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresses,
                      Ip4RoutingTable* routes, Random* random, Ip4Config config)
     : IpEngineCommon(iface, [](const Ip4Address& g) { return MacAddress::FromIp4Multicast(g); },
                      config.pmtu_timeout),
-      arp_(arp),
       addresses_(addresses),
       routes_(routes),
       random_(random),
       config_(config),
       reassembler_(config.reassembly),
-      id_counter_(static_cast<uint16_t>(random->Next())),
-      link_(iface, EtherType::kIp4, &counters_,
-            {IpCounter::kTxPackets, IpCounter::kTxQueuedForArp,
-             IpCounter::kTxDropArpQueueFull, IpCounter::kTxDropLinkError}) {
-  arp_->set_failure_handler(
+      id_counter_(static_cast<uint16_t>(random->Next())) {
+  AddInterface(iface, arp);
+  addresses_->AddListener([this](const Ip4AddressEntry& e) { OnAddressChange(e); });
+  JoinGroup(kAllSystems);  // RFC 1112 §7.2: every host is a member of 224.0.0.1
+}
+
+uint8_t Ip4Engine::AddInterface(Interface* iface, ArpEngine* arp) {
+  const auto index = static_cast<uint8_t>(ports_.size());
+  ports_.push_back(std::make_unique<Port>(this, index, iface, arp));
+  arp->set_failure_handler(
       [this](Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now) {
         OnArpFailure(target, std::move(dropped), now);
       });
-  addresses_->AddListener([this](const Ip4AddressEntry& e) { OnAddressChange(e); });
-  JoinGroup(kAllSystems);  // RFC 1112 §7.2: every host is a member of 224.0.0.1
+  return index;
+}
+
+uint32_t Ip4Engine::LinkMtuToward(Ip4Address dst) const {
+  const auto route = routes_->Lookup(dst);
+  return route && route->iface < ports_.size() ? ports_[route->iface]->iface->mtu() : mtu();
 }
 
 void Ip4Engine::JoinGroup(Ip4Address group) { groups_.Join(group); }
@@ -45,7 +67,7 @@ void Ip4Engine::OnAddressChange(const Ip4AddressEntry& e) {
   routes_->RemoveIf(RouteOrigin::kConnected, e.ifaddr.address());
   if (e.usable()) {
     routes_->Add(Ip4Route{e.ifaddr.network(), Ip4Address(), e.ifaddr.address(), 0,
-                          RouteOrigin::kConnected});
+                          RouteOrigin::kConnected, e.iface});
   }
 }
 
@@ -87,8 +109,9 @@ Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address 
     return r;
   }
   auto route = routes_->Lookup(dst);
-  if (!route) return Err{IpSendError::kNoRoute};
+  if (!route || route->iface >= ports_.size()) return Err{IpSendError::kNoRoute};
   r.next_hop = route->on_link() ? dst : route->gateway;
+  r.iface = route->iface;
   r.broadcast = addresses_->IsDirectedBroadcast(dst);
   if (!src_hint.is_unspecified()) {
     r.src = src_hint;
@@ -104,6 +127,13 @@ Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address 
   // RFC 1122 §3.3.4.3: prefer an address on the next hop's network.
   for (const auto& e : addresses_->entries()) {
     if (e.usable() && e.ifaddr.Contains(r.next_hop)) {
+      r.src = e.ifaddr.address();
+      return r;
+    }
+  }
+  // Then, as Linux's inet_select_addr, an address of the interface it leaves by, then any.
+  for (const auto& e : addresses_->entries()) {
+    if (e.usable() && e.iface == r.iface) {
       r.src = e.ifaddr.address();
       return r;
     }
@@ -146,7 +176,7 @@ Result<void, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuf
   }
   const bool tso = params.protocol == IpProto::kTcp && params.dont_fragment &&
                    total <= tso_max_size();
-  if (total > iface_->mtu() && !tso) {
+  if (total > PortOf(*route).iface->mtu() && !tso) {
     if (params.dont_fragment) {
       counters_.Inc(IpCounter::kTxDropTooBig);
       return Err{IpSendError::kTooBig};
@@ -163,7 +193,8 @@ Result<void, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
   // RFC 791 §3.2 "Fragmentation": every fragment but the last carries a multiple of 8
   // bytes; options are copied only when their copied flag is set — we send none.
   const size_t hlen = header.header_size();
-  PacketBuffer buf(iface_->mtu() + 64, 64);
+  const uint32_t mtu = PortOf(route).iface->mtu();
+  PacketBuffer buf(mtu + 64, 64);
   Ip4Header frag = header;
   auto emit = [&](PacketBuffer& piece, size_t offset, bool more) {
     frag.fragment_offset = static_cast<uint32_t>(offset);
@@ -172,25 +203,28 @@ Result<void, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
     frag.Emit(piece.Prepend(hlen), len);
     counters_.Inc(IpCounter::kTxFragments);
   };
-  return SendFragments(payload, ((iface_->mtu() - hlen) / 8) * 8, buf, 64, emit,
+  return SendFragments(payload, ((mtu - hlen) / 8) * 8, buf, 64, emit,
                        [&](PacketBuffer& piece) { return Transmit(route, piece, now); });
 }
 
 Result<void, IpSendError> Ip4Engine::Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
                                                Instant now) {
-  if (route.broadcast) return link_.SendTo(MacAddress::Broadcast(), packet);
-  if (route.multicast) return link_.SendTo(MacAddress::FromIp4Multicast(route.next_hop), packet);
+  Port& port = PortOf(route);
+  if (route.broadcast) return port.link.SendTo(MacAddress::Broadcast(), packet);
+  if (route.multicast) {
+    return port.link.SendTo(MacAddress::FromIp4Multicast(route.next_hop), packet);
+  }
   // RFC 1122 §2.3.2.2: the packet waits while the neighbour is resolved.
-  return link_.SendVia(arp_->cache(), route.next_hop, packet, now);
+  return port.link.SendVia(port.arp->cache(), route.next_hop, packet, now);
 }
 
 void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
-  ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
-                  rx.l4_checksum_partial);
+  ports_[0]->ReceiveFrame(frame, now, rx);
 }
 
 void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
-                                bool l4_checksum_valid, bool l4_checksum_partial) {
+                                bool l4_checksum_valid, bool l4_checksum_partial,
+                                uint8_t iface) {
   counters_.Inc(IpCounter::kRxPackets);
   const std::optional<Ip4View> parsed = ParseReceived<Ip4View>(data, log_ip4, "datagram");
   if (!parsed) return;
@@ -216,7 +250,7 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
   } else if (!addresses_->IsOurs(dst) && !accept_any_unicast_ && !from_loopback) {
     // A host does not forward (RFC 1122 §3.3.1.7 "silently discard"); a router does.
     if (config_.forwarding) {
-      Forward(ip, l4_checksum_partial, now);
+      Forward(ip, l4_checksum_partial, iface, now);
       return;
     }
     counters_.Inc(IpCounter::kRxDropNotForUs);

@@ -102,12 +102,21 @@ struct Ip4RouteResult {
   bool broadcast = false;
   bool multicast = false;
   bool local = false;   // dst is one of our own addresses: delivered through loopback
+  uint8_t iface = 0;    // the interface it leaves by (the stack's, by position)
 };
 
 class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
  public:
+  // `iface` and `arp` are the first interface's (position 0); AddInterface adds more.
   Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresses,
             Ip4RoutingTable* routes, Random* random, Ip4Config config);
+
+  // A further interface (a router's, issue 18) with its own ARP engine: returns its
+  // position and the handler to register on it for EtherType IPv4.
+  uint8_t AddInterface(Interface* iface, ArpEngine* arp);
+  L3Handler* handler(uint8_t iface) { return ports_[iface].get(); }
+  size_t interface_count() const { return ports_.size(); }
+  Interface& interface(uint8_t iface) const { return *ports_[iface]->iface; }
 
   void RegisterTransport(IpProto protocol, Ip4Transport* transport) {
     transports_[static_cast<uint8_t>(protocol)] = transport;
@@ -131,8 +140,10 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
   // l4_checksum_partial: its checksum field holds the pseudo-header sum only (a router
   // completes it before sending the datagram on).
+  // `iface`: the interface it came in on (a router redirects only toward that one).
   void ReceiveDatagram(ByteSpan datagram, Instant now, bool from_loopback,
-                       bool l4_checksum_valid = false, bool l4_checksum_partial = false);
+                       bool l4_checksum_valid = false, bool l4_checksum_partial = false,
+                       uint8_t iface = 0);
 
   // Hands the packets to our own addresses (IpEngineCommon's loopback queue) to the
   // receive path.
@@ -141,13 +152,17 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   void Poll(Instant now);
   Instant NextDeadline() const;
 
-  uint32_t mtu() const { return iface_->mtu(); }
+  uint32_t mtu() const { return iface_->mtu(); }  // the first interface's
+  // The MTU of the interface the route to `dst` leaves by (the first's without a route).
+  uint32_t LinkMtuToward(Ip4Address dst) const;
   // The path MTU toward `dst` (RFC 1191): the link's, or lower after a "fragmentation
   // needed" that a transport believed and reported with UpdatePathMtu (TCP after its RFC
   // 5927 check; the value clamped as tcp_pmtu.h). Shared by every socket to `dst`; aged
   // back to the link's after pmtu_timeout (stack/net/path_mtu_cache.h).
-  uint32_t PathMtu(Ip4Address dst) const { return pmtu_.Get(dst, mtu()); }
-  void UpdatePathMtu(Ip4Address dst, uint32_t mtu, Instant now) { pmtu_.Lower(dst, mtu, this->mtu(), now); }
+  uint32_t PathMtu(Ip4Address dst) const { return pmtu_.Get(dst, LinkMtuToward(dst)); }
+  void UpdatePathMtu(Ip4Address dst, uint32_t mtu, Instant now) {
+    pmtu_.Lower(dst, mtu, LinkMtuToward(dst), now);
+  }
   const Ip4AddressTable& addresses() const { return *addresses_; }
   const Ip4RoutingTable& routes() const { return *routes_; }
   // Multicast groups joined (224.0.0.1 always), reference counted: the interface's MAC
@@ -163,18 +178,30 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
  private:
   using FragKey = FragmentKey<Ip4Address>;
 
+  // One interface IPv4 runs on: what receives its frames, and its way out through ARP.
+  struct Port final : L3Handler {
+    Port(Ip4Engine* owner, uint8_t position, Interface* on, ArpEngine* resolver);
+    void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
+    Ip4Engine* engine;
+    uint8_t index;
+    Interface* iface;
+    ArpEngine* arp;
+    IpLinkOutput<Ip4Address, IpCounter> link;
+  };
+  Port& PortOf(const Ip4RouteResult& route) const { return *ports_[route.iface]; }
+
   void Deliver(const Ip4PacketInfo& info, ByteSpan datagram, ByteSpan payload, Instant now);
   Result<void, IpSendError> Transmit(const Ip4RouteResult& route, PacketBuffer& packet,
                                       Instant now);
   Result<void, IpSendError> Fragment(const Ip4RouteResult& route, const Ip4Header& header,
                                       ByteSpan payload, Instant now);
   // RFC 1812 §5.2-5.3 (ip4_forwarding.cc): a datagram to an address not ours.
-  void Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now);
+  void Forward(const Ip4View& ip, bool l4_checksum_partial, uint8_t in_iface, Instant now);
   void OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now);
   void OnAddressChange(const Ip4AddressEntry& entry);
   uint16_t NextId(Ip4Address dst);
 
-  ArpEngine* arp_;
+  std::vector<std::unique_ptr<Port>> ports_;  // [0]: the first interface
   Ip4AddressTable* addresses_;
   Ip4RoutingTable* routes_;
   Random* random_;
@@ -184,7 +211,6 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   Reassembler<FragKey> reassembler_;
   bool accept_any_unicast_ = false;
   uint16_t id_counter_;
-  IpLinkOutput<Ip4Address, IpCounter> link_;
   std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once: no allocation per datagram
   // Redirects per source host, spaced as Linux's ip_rt_send_redirect: 20 ms, doubling,
   // at most 9, then none until 20 s pass without a datagram that would earn one.

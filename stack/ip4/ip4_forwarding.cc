@@ -1,9 +1,9 @@
 // IPv4 forwarding (PYTCP_FORWARDING=1): what a router does with a datagram to an address
 // that is not its own (RFC 1812 §5.2 and §5.3).
 //
-// A stack has one interface today, so every forwarded datagram leaves by the interface it
-// came in on: the source is told of the better first hop with a Redirect (§5.2.7.2), as
-// Linux's ip_forward does, and the datagram still goes on.
+// A datagram that leaves by the interface it came in on, to a next hop on its source's
+// network, still goes on, and the source is told of the better first hop with a Redirect
+// (§5.2.7.2), as Linux's ip_forward does.
 #include <algorithm>
 #include <memory>
 
@@ -28,7 +28,8 @@ bool Martian(Ip4Address a) {
 
 }  // namespace
 
-void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now) {
+void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, uint8_t in_iface,
+                        Instant now) {
   const ByteSpan datagram = ip.datagram();
   if (Martian(ip.src()) || Martian(ip.dst())) {
     counters_.Inc(IpCounter::kFwdDropMartian);
@@ -52,17 +53,18 @@ void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now
     return;
   }
   const size_t total = datagram.size();
+  const uint32_t mtu = PortOf(*route).iface->mtu();
   // A TCP datagram above the MTU came to us coalesced (GRO) from segments that each fit
   // (the link has our MTU): it leaves the same way, cut up by the device (TSO).
-  const bool tso = total > iface_->mtu() && ip.protocol() == IpProto::kTcp &&
+  const bool tso = total > mtu && ip.protocol() == IpProto::kTcp &&
                    total <= tso_max_size() && !ip.is_fragment();
-  if (total > iface_->mtu() && !tso && ip.dont_fragment()) {
+  if (total > mtu && !tso && ip.dont_fragment()) {
     // RFC 1191 §4: "fragmentation needed and DF set" with the next hop's MTU.
     counters_.Inc(IpCounter::kFwdDropTooBig);
     if (errors_ != nullptr) {
       errors_->SendForwardingError(
           Icmp4Header::DestinationUnreachable(Icmp4UnreachableCode::kFragmentationNeeded,
-                                              static_cast<uint16_t>(iface_->mtu())),
+                                              static_cast<uint16_t>(mtu)),
           datagram, now);
     }
     return;
@@ -71,8 +73,10 @@ void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now
   // network, and not source-routed (no options here, to be sure): tell the source.
   // A host redirect (code 1): RFC 1812 says network redirects SHOULD NOT be sent.
   const bool source_on_link =
+      route->iface == in_iface &&
       std::any_of(addresses_->entries().begin(), addresses_->entries().end(), [&](const Ip4AddressEntry& e) {
-        return e.ifaddr.Contains(ip.src()) && e.ifaddr.Contains(route->next_hop);
+        return e.iface == in_iface && e.ifaddr.Contains(ip.src()) &&
+               e.ifaddr.Contains(route->next_hop);
       });
   if (source_on_link && ip.header_size() == kIp4MinHeaderSize && errors_ != nullptr &&
       RedirectAllowed(ip.src(), now)) {
@@ -100,7 +104,7 @@ void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, Instant now
   StoreBe16(bytes.data() + 10, ChecksumUpdate16(LoadBe16(bytes.data() + 10), old_word, new_word));
   counters_.Inc(IpCounter::kFwdForwarded);
   PYTCP_LOG(log_fwd, kTrace, "forward {} -> {} via {}", ip.src(), ip.dst(), route->next_hop);
-  if (total > iface_->mtu() && !tso) {
+  if (total > mtu && !tso) {
     // DF clear: RFC 791 §3.2 fragmentation, every piece with the lowered TTL.
     const auto lowered = Ip4View::Parse(bytes, ChecksumPolicy::kSkip);
     if (lowered.ok()) (void)Fragment(*route, lowered->ToHeader(), lowered->payload(), now);

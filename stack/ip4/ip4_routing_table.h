@@ -25,6 +25,7 @@ struct Ip4Route {
   Ip4Address preferred_source;  // unspecified: chosen by source address selection
   uint32_t metric = 0;
   RouteOrigin origin = RouteOrigin::kStatic;
+  uint8_t iface = 0;            // the interface it leaves by (the stack's, by position)
 
   bool on_link() const { return gateway.is_unspecified(); }
   bool operator==(const Ip4Route&) const = default;

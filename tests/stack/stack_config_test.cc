@@ -110,8 +110,57 @@ TEST(StackConfigTest, RoutesAreIpRoutesWordsOnThisInterface) {
   EXPECT_NE(msg.find("'PREFIX via GATEWAY [metric N]'"), std::string::npos) << msg;
   auto other_dev = FromEnv({{"PYTCP_ROUTES", "10.78.0.0/24 dev tap8"}});
   ASSERT_FALSE(other_dev.ok());
-  EXPECT_NE(std::string(other_dev.status().message()).find("(dev tap8 is not it)"), std::string::npos)
+  EXPECT_NE(std::string(other_dev.status().message()).find("(dev tap8 is not one)"), std::string::npos)
       << other_dev.status();
+}
+
+// PYTCP_IFACE=tap7,tap8 (issue 18): every further interface is configured by variables
+// that carry its name, and must say what its IPv4 addresses are.
+TEST(StackConfigTest, SeveralInterfacesEachWithItsOwnVariables) {
+  auto c = FromEnv({{"PYTCP_IFACE", "tap7, tap8"},
+                    {"PYTCP_IP4_tap8", "10.78.0.1/24,10.78.1.1/24"},
+                    {"PYTCP_MTU_tap8", "1280"},
+                    {"PYTCP_MAC_tap8", "02:00:00:78:00:01"},
+                    {"PYTCP_ROUTES", "10.79.0.0/16 via 10.78.0.2 dev tap8"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->interface, "tap7");
+  ASSERT_EQ(c->more_interfaces.size(), 1u);
+  const InterfaceConfig& tap8 = c->more_interfaces[0];
+  EXPECT_EQ(tap8.name, "tap8");
+  EXPECT_EQ(tap8.mtu, 1280u);
+  EXPECT_EQ(tap8.EffectiveMac(), *MacAddress::Parse("02:00:00:78:00:01"));
+  ASSERT_EQ(tap8.ip4_addresses.size(), 2u);
+  EXPECT_EQ(tap8.ip4_addresses[1], *Ip4Interface::Parse("10.78.1.1/24"));
+  EXPECT_EQ(c->InterfaceIndex("tap8"), 1);
+  EXPECT_EQ(c->InterfaceIndex("tap9"), std::nullopt);
+  EXPECT_EQ(c->mtu, 1500u);  // the first interface keeps the unsuffixed variables
+  // Without its own MAC, one derived from its name (not the first's).
+  auto derived = FromEnv({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}});
+  ASSERT_TRUE(derived.ok()) << derived.status();
+  EXPECT_TRUE(derived->more_interfaces[0].ip4_addresses.empty());
+  EXPECT_NE(derived->more_interfaces[0].EffectiveMac(), derived->EffectiveMac());
+
+  const auto message = [](const std::map<std::string, std::string>& env) {
+    auto r = FromEnv(env);
+    return r.ok() ? std::string("accepted") : std::string(r.status().message());
+  };
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}}).find("PYTCP_IP4_tap8 is not set"),
+            std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "dhcp"}})
+                .find("PYTCP_IP4_tap8='dhcp' is not valid"),
+            std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_IP6_tap8", "auto"}})
+                .find("IPv6 runs on the first interface"),
+            std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_MTU_tap8", "60"}})
+                .find("PYTCP_MTU_tap8='60'"),
+            std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap7"}}).find("PYTCP_IFACE='tap7,tap7'"), std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,,tap8"}}).find("PYTCP_IFACE"), std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"},
+                     {"PYTCP_ROUTES", "fd78::/64 dev tap8"}})
+                .find("IPv6 routes on tap7"),
+            std::string::npos);
 }
 
 TEST(StackConfigTest, BusyPollIsMicrosecondsAndOffByDefault) {

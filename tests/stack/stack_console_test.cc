@@ -211,7 +211,7 @@ TEST_F(ConsoleCommands, RouteAddAndDelChangeTheTable) {
   EXPECT_EQ(Console(*a_, "route add 10.79.0.0/24 via 10.78.0.1"),
             "error: gateway 10.78.0.1 is not on a connected network (Nexthop has invalid gateway)\n");
   EXPECT_EQ(Console(*a_, "route add 10.79.0.0/24 dev tap9"),
-            "error: no device tap9 (this stack's interface is mem0)\n");
+            "error: no device tap9 (this stack's interfaces: mem0)\n");
   EXPECT_EQ(Console(*a_, "route add 10.79.0.0/24"),
             "error: a route needs 'via GATEWAY' or 'dev IFACE'\n");
   EXPECT_EQ(Console(*a_, "route flush"),

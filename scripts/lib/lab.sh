@@ -166,3 +166,38 @@ EOF
   LAB_KERN_NS=$ns
   LAB_KERN_IP4=$addr
 }
+
+# A second TAP for a stack on two interfaces (a router, issue 18): tap8 in the host
+# namespace on its own bridge (br8), and a kernel host namespace behind it on 10.78.0.128/25
+# (host 10.78.0.130, default route via the router's 10.78.0.129), the link's MTU MTU (1500).
+# Sets LAB_TAP2, LAB_B_NS, LAB_B_IP4, LAB_B_ROUTER_IP4, LAB_B_NET4. The namespace goes
+# with the lab; tap8, br8 and veth-b with the host namespace.
+lab_add_second_tap() {
+  local mtu=${1:-1500} ns=${LAB_NAME:?lab_add_second_tap needs a lab (lab_up)}-b
+  ip netns add "$ns" || return 1
+  lab_defer ip netns del "$ns"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n "$LAB_HOST_NS" -batch - <<EOF || return 1
+link add br8 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+tuntap add name tap8 mode tap
+link set tap8 mtu $mtu
+link add veth-b mtu $mtu type veth peer name veth-bb netns $ns
+link set tap8 master br8 up
+link set veth-b master br8 up
+link set br8 up
+EOF
+  ip netns exec "$LAB_HOST_NS" sysctl -qw net.ipv6.conf.br8.disable_ipv6=1 \
+    net.ipv6.conf.tap8.disable_ipv6=1 net.ipv6.conf.veth-b.disable_ipv6=1
+  ip -n "$ns" -batch - <<EOF || return 1
+link set lo up
+link set veth-bb mtu $mtu
+addr add 10.78.0.130/25 dev veth-bb
+link set veth-bb up
+route add default via 10.78.0.129
+EOF
+  LAB_TAP2=tap8
+  LAB_B_NS=$ns
+  LAB_B_IP4=10.78.0.130
+  LAB_B_ROUTER_IP4=10.78.0.129
+  LAB_B_NET4=10.78.0.128/25
+}

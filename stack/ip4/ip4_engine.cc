@@ -23,8 +23,7 @@ Ip4Engine::Port::Port(Ip4Engine* owner, uint8_t position, Interface* on, ArpEngi
             IpCounter::kTxDropLinkError}) {}
 
 void Ip4Engine::Port::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
-  engine->ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
-                          rx.l4_checksum_partial, index);
+  engine->ReceiveDatagram(frame.payload(), now, /*from_loopback=*/false, rx, index);
 }
 
 Ip4Engine::Ip4Engine(Interface* iface, ArpEngine* arp, Ip4AddressTable* addresses,
@@ -195,10 +194,14 @@ Result<void, IpSendError> Ip4Engine::Fragment(const Ip4RouteResult& route,
   const size_t hlen = header.header_size();
   const uint32_t mtu = PortOf(route).iface->mtu();
   PacketBuffer buf(mtu + 64, 64);
+  // A router may cut up a fragment again (a smaller MTU on the way out): its pieces keep
+  // its place in the whole datagram, and all but a last fragment's last one say more follow.
   Ip4Header frag = header;
+  const uint32_t base_offset = header.fragment_offset;
+  const bool base_more = header.more_fragments;
   auto emit = [&](PacketBuffer& piece, size_t offset, bool more) {
-    frag.fragment_offset = static_cast<uint32_t>(offset);
-    frag.more_fragments = more;
+    frag.fragment_offset = base_offset + static_cast<uint32_t>(offset);
+    frag.more_fragments = more || base_more;
     const size_t len = piece.size();
     frag.Emit(piece.Prepend(hlen), len);
     counters_.Inc(IpCounter::kTxFragments);
@@ -223,8 +226,7 @@ void Ip4Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFra
 }
 
 void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
-                                bool l4_checksum_valid, bool l4_checksum_partial,
-                                uint8_t iface) {
+                                const RxFrameInfo& rx, uint8_t iface) {
   counters_.Inc(IpCounter::kRxPackets);
   const std::optional<Ip4View> parsed = ParseReceived<Ip4View>(data, log_ip4, "datagram");
   if (!parsed) return;
@@ -250,7 +252,7 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
   } else if (!addresses_->IsOurs(dst) && !accept_any_unicast_ && !from_loopback) {
     // A host does not forward (RFC 1122 §3.3.1.7 "silently discard"); a router does.
     if (config_.forwarding) {
-      Forward(ip, l4_checksum_partial, iface, now);
+      Forward(ip, rx, iface, now);
       return;
     }
     counters_.Inc(IpCounter::kRxDropNotForUs);
@@ -263,7 +265,7 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
   if (!ip.is_fragment()) {
     // A fragment's checksum covers the whole datagram (and no device leaves one partial):
     // only an unfragmented datagram can carry the link's word for it.
-    info.l4_checksum_valid = l4_checksum_valid;
+    info.l4_checksum_valid = rx.l4_checksum_valid;
     Deliver(info, ip.datagram(), ip.payload(), now);
     return;
   }

@@ -136,14 +136,11 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   Result<void, IpSendError> Send(const Ip4SendParams& params, PacketBuffer& packet, Instant now);
 
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
-  // Datagram delivery for the loopback path (a datagram to one of our own addresses).
-  // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
-  // l4_checksum_partial: its checksum field holds the pseudo-header sum only (a router
-  // completes it before sending the datagram on).
-  // `iface`: the interface it came in on (a router redirects only toward that one).
+  // A datagram from the link (`rx`: what the link knows of it, such as a transport
+  // checksum it vouches for or left partial) or, from_loopback, to one of our own
+  // addresses. `iface`: the interface it came in on (a router redirects only toward it).
   void ReceiveDatagram(ByteSpan datagram, Instant now, bool from_loopback,
-                       bool l4_checksum_valid = false, bool l4_checksum_partial = false,
-                       uint8_t iface = 0);
+                       const RxFrameInfo& rx = {}, uint8_t iface = 0);
 
   // Hands the packets to our own addresses (IpEngineCommon's loopback queue) to the
   // receive path.
@@ -196,7 +193,7 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   Result<void, IpSendError> Fragment(const Ip4RouteResult& route, const Ip4Header& header,
                                       ByteSpan payload, Instant now);
   // RFC 1812 §5.2-5.3 (ip4_forwarding.cc): a datagram to an address not ours.
-  void Forward(const Ip4View& ip, bool l4_checksum_partial, uint8_t in_iface, Instant now);
+  void Forward(const Ip4View& ip, const RxFrameInfo& rx, uint8_t in_iface, Instant now);
   void OnArpFailure(Ip4Address target, std::vector<ArpEngine::Packet> dropped, Instant now);
   void OnAddressChange(const Ip4AddressEntry& entry);
   uint16_t NextId(Ip4Address dst);

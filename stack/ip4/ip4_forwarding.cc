@@ -26,10 +26,12 @@ bool Martian(Ip4Address a) {
          a.is_limited_broadcast() || a.is_link_local();
 }
 
+// The TCP header's length from its data offset (RFC 9293 §3.1); 20 if cut short.
+size_t TcpHeaderSizeOf(ByteSpan tcp) { return tcp.size() > 12 ? static_cast<size_t>(tcp[12] >> 4) * 4 : 20; }
+
 }  // namespace
 
-void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, uint8_t in_iface,
-                        Instant now) {
+void Ip4Engine::Forward(const Ip4View& ip, const RxFrameInfo& rx, uint8_t in_iface, Instant now) {
   const ByteSpan datagram = ip.datagram();
   if (Martian(ip.src()) || Martian(ip.dst())) {
     counters_.Inc(IpCounter::kFwdDropMartian);
@@ -58,7 +60,12 @@ void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, uint8_t in_
   // (the link has our MTU): it leaves the same way, cut up by the device (TSO).
   const bool tso = total > mtu && ip.protocol() == IpProto::kTcp &&
                    total <= tso_max_size() && !ip.is_fragment();
-  if (total > mtu && !tso && ip.dont_fragment()) {
+  // Its segments, not the super-frame, must fit the next hop (a smaller MTU there than on
+  // the link it came by); a frame not coalesced is one segment, the datagram itself.
+  const size_t segment = rx.gso_size == 0 || !tso
+                             ? total
+                             : ip.header_size() + TcpHeaderSizeOf(ip.payload()) + rx.gso_size;
+  if ((segment > mtu || (total > mtu && !tso)) && ip.dont_fragment()) {
     // RFC 1191 §4: "fragmentation needed and DF set" with the next hop's MTU.
     counters_.Inc(IpCounter::kFwdDropTooBig);
     if (errors_ != nullptr) {
@@ -91,7 +98,7 @@ void Ip4Engine::Forward(const Ip4View& ip, bool l4_checksum_partial, uint8_t in_
   out.Append(datagram);
   MutableByteSpan bytes = out.data();
   const size_t ihl = ip.header_size();
-  if (l4_checksum_partial && !tso && !ip.is_fragment()) {
+  if (rx.l4_checksum_partial && !tso && !ip.is_fragment()) {
     // Its sender left the TCP or UDP checksum to the device: this router is that now.
     if (ip.protocol() == IpProto::kTcp || ip.protocol() == IpProto::kUdp) {
       CompletePartialChecksum(bytes.subspan(ihl), ip.protocol() == IpProto::kTcp);

@@ -63,6 +63,11 @@ struct RxFrameInfo {
   // Of those, the ones whose checksum field holds the pseudo-header sum only (NEEDS_CSUM):
   // whoever sends the bytes on (a router) must complete it, or leave it to a device.
   bool l4_checksum_partial = false;
+  // A TCP super-frame the kernel coalesced (GRO) or a local sender left for the device to
+  // segment (GSO): the payload bytes of each segment on the wire (virtio's gso_size); 0
+  // for an ordinary frame. A router compares the segments, not the super-frame, with the
+  // next hop's MTU (RFC 1191 §4), as Linux's ip_forward does.
+  uint16_t gso_size = 0;
 };
 
 // Called once per received frame. The bytes are valid only during the call (they live in

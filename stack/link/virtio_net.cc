@@ -20,6 +20,7 @@ constexpr uint16_t kUdpChecksumOffset = 6;
 
 bool ReadRxVirtioNetHeader(const VirtioNetHeader& vnet, MutableByteSpan frame, RxFrameInfo* info) {
   *info = RxFrameInfo{};
+  if (vnet.gso_type != kVirtioNetGsoNone) info->gso_size = vnet.gso_size;
   if ((vnet.flags & kVirtioNetFlagNeedsCsum) != 0) {
     const size_t start = vnet.csum_start;
     const size_t field = start + vnet.csum_offset;

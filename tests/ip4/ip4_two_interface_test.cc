@@ -172,6 +172,32 @@ TEST_F(Ip4TwoInterfaceTest, TheOutgoingInterfacesMtuDecidesFragmentationNeeded) 
   EXPECT_TRUE(pieces[0].more_fragments());
 }
 
+// A fragment too big for the second link is cut up again (RFC 791 §3.2): its pieces keep
+// their place in the whole datagram, and more follow after each, its last piece included.
+TEST_F(Ip4TwoInterfaceTest, AFragmentIsCutUpAgainKeepingItsPlace) {
+  KnowHostB();
+  Ip4Header h = Header(kPeerIp, kHostB, IpProto::kUdp);
+  h.fragment_offset = 1480;
+  h.more_fragments = true;
+  std::vector<uint8_t> data(1480);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i);
+  std::vector<uint8_t> frame = Build(Frame{kOurMac, h, data});
+  peer_a_->Inject(frame);
+  Run();
+  const auto pieces = Datagrams(peer_b_->Drain());
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_EQ(pieces[0].fragment_offset(), 1480u);
+  EXPECT_EQ(pieces[1].fragment_offset(), 1480u + pieces[0].payload().size());
+  EXPECT_TRUE(pieces[0].more_fragments());
+  EXPECT_TRUE(pieces[1].more_fragments());
+  std::vector<uint8_t> joined;
+  for (const Ip4View& p : pieces) {
+    EXPECT_LE(p.datagram().size(), kMtuB);
+    joined.insert(joined.end(), p.payload().begin(), p.payload().end());
+  }
+  EXPECT_EQ(joined, data);
+}
+
 // The router's own traffic: a route leaves by its interface with that interface's address
 // (RFC 1122 §3.3.4.3) and its MTU is the path MTU's start.
 TEST_F(Ip4TwoInterfaceTest, OwnDatagramsLeaveByTheRoutesInterfaceFromItsAddress) {

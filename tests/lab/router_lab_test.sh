@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# PyTCP as a router between two interfaces (issue 18): one stack on tap7 (10.77.0.2, the
+# lab's network, the peer 10.77.0.1 and beyond it the far host 10.78.0.2) and tap8
+# (10.78.0.129/25, a kernel host B 10.78.0.130 behind it). PyTCP's tap8 has MTU 1400
+# (PYTCP_MTU_tap8), smaller than the hosts': the bottleneck of every path through it.
+# Usage: router_lab_test.sh BUILD_DIR
+#   - B and the peer ping each other (TTL lowered once), also 8000-byte pings (fragments);
+#   - a 1472-byte ping with DF from the peer to B gets "fragmentation needed, mtu 1400",
+#     and the peer's kernel keeps that path MTU;
+#   - traceroute from B to the far host shows PyTCP (its tap8 address) as hop 1;
+#   - curl on B fetches 10 MB from the far host (hash equal): the far host's segments are
+#     too big for B's link, PyTCP says so (RFC 1191) and path-MTU discovery settles at 1400;
+#   - `pytcpctl show interface|routes` list both interfaces;
+#   - the shared stack (pytcpd) routes the same way.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
+lab_require_root
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+LIB=$BUILD/shim/libpytcp.so
+CTL=$BUILD/stack/tools/pytcpctl
+lab_up "$(lab_unique_name rtr)"
+set -a; lab_load "$LAB_NAME"; set +a
+lab_add_second_tap
+TMP=$(mktemp -d)
+lab_defer rm -rf "$TMP"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/checks.sh"
+ME=10.77.0.2
+RUN=$TMP/run
+mkdir -p "$RUN"
+chmod 700 "$RUN"
+SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP,$LAB_TAP2" PYTCP_IP4="$ME/24"
+      PYTCP_IP4_tap8="$LAB_B_ROUTER_IP4/25" PYTCP_MTU_tap8=1400 PYTCP_GW4="$LAB_PEER_IP4" PYTCP_IP6=none
+      PYTCP_LOG=error PYTCP_FORWARDING=1 PYTCP_RUN_DIR="$RUN"
+      PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=600)
+in_b() { ip netns exec "$LAB_B_NS" "$@"; }
+lab_defer lab_stop_daemon "$RUN"
+
+# B's network is inside the far host's /24: the peer and the far host reach it through
+# PyTCP (fresh_routes).
+
+start_router() {  # start_router process|shared; ROUTER is the program's pid
+  local marker=$TMP/router-$1
+  lab_exec host "${SHIM[@]}" PYTCP_STACK="$1" PYTCP_CONSOLE="$TMP/console-$1.sock" \
+    python3 -c 'import socket, time; s = socket.socket(); time.sleep(120)' "$marker" &
+  for ((i = 0; i < 50; i++)); do
+    ROUTER=$(pgrep -n -f -- "$marker" || true)
+    [[ -n $ROUTER ]] && break
+    sleep 0.1
+  done
+  lab_defer sh -c "kill $ROUTER 2>/dev/null; true"
+  for ((i = 0; i < 50; i++)); do
+    in_b ping -c 1 -W 1 "$LAB_B_ROUTER_IP4" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_router() {
+  kill "$ROUTER" 2>/dev/null || true
+  lab_wait_released "$ROUTER" || true
+}
+
+# The kernel keeps a learned path MTU with the route's next hop: a route made anew has none.
+fresh_routes() {
+  ip -n "$LAB_PEER_NS" route del "$LAB_B_NET4" 2>/dev/null || true
+  ip -n "$LAB_PEER_NS" route add "$LAB_B_NET4" via "$ME"
+  ip -n "$LAB_FAR_NS" route del "$LAB_B_NET4" 2>/dev/null || true
+  ip -n "$LAB_FAR_NS" route add "$LAB_B_NET4" via "$LAB_PEER_FAR_IP4"
+}
+
+run_checks() {  # run_checks LABEL
+  local label=$1
+  fresh_routes
+  in_b ping -c 3 -i 0.2 -W 2 "$LAB_PEER_IP4" >"$TMP/ping-$label.out" 2>&1 || true
+  cat "$TMP/ping-$label.out"
+  check "$label: B pings the peer across PyTCP (ttl 63)" has "$TMP/ping-$label.out" "from $LAB_PEER_IP4: icmp_seq=3 ttl=63"
+  lab_exec peer ping -c 3 -i 0.2 -W 2 "$LAB_B_IP4" >"$TMP/pingb-$label.out" 2>&1 || true
+  check "$label: the peer pings B across PyTCP" has "$TMP/pingb-$label.out" "3 packets transmitted, 3 received"
+  in_b ping -c 2 -i 0.2 -W 2 -s 8000 "$LAB_PEER_IP4" >"$TMP/bigping-$label.out" 2>&1 || true
+  check "$label: 8000-byte pings (fragments) from B" has "$TMP/bigping-$label.out" "2 packets transmitted, 2 received"
+  lab_exec peer ping -c 2 -i 0.2 -W 2 -s 8000 "$LAB_B_IP4" >"$TMP/bigpingb-$label.out" 2>&1 || true
+  check "$label: 8000-byte pings to B (fragments re-cut for its MTU)" has "$TMP/bigpingb-$label.out" "2 packets transmitted, 2 received"
+  lab_exec peer ping -c 2 -i 0.3 -W 2 -M do -s 1472 "$LAB_B_IP4" >"$TMP/df-$label.out" 2>&1 || true
+  cat "$TMP/df-$label.out"
+  check "$label: DF too big for tap8: fragmentation needed, mtu 1400" \
+    eval "grep -qE 'mtu ?= ?1400' $TMP/df-$label.out"
+  ip -n "$LAB_PEER_NS" route get "$LAB_B_IP4" >"$TMP/peer-pmtu-$label.out" 2>&1 || true
+  check "$label: the peer's kernel keeps B's path MTU (1400)" has "$TMP/peer-pmtu-$label.out" "mtu 1400"
+  in_b timeout 30 traceroute -n -q 1 -w 2 "$LAB_FAR_IP4" >"$TMP/tr-$label.out" 2>&1 || true
+  cat "$TMP/tr-$label.out"
+  check "$label: traceroute: hop 1 is PyTCP's tap8 address" has "$TMP/tr-$label.out" "^ 1  $LAB_B_ROUTER_IP4 "
+  check "$label: traceroute: then the peer and the far host" \
+    eval "grep -qE '^ 2  $LAB_PEER_IP4 ' $TMP/tr-$label.out && grep -qE '^ 3  $LAB_FAR_IP4 ' $TMP/tr-$label.out"
+  in_b curl -sS -m 60 -o "$TMP/10M-$label.bin" "http://$LAB_FAR_IP4/10M.bin" 2>"$TMP/curl-$label.err" || true
+  cat "$TMP/curl-$label.err"
+  check "$label: curl 10 MB from the far host to B across PyTCP, hash equal" \
+    test "$(sha256sum <"$TMP/10M-$label.bin" | cut -d' ' -f1)" = "$LAB_HTTP_10M_SHA256"
+  ip -n "$LAB_FAR_NS" route get "$LAB_B_IP4" >"$TMP/pmtu-$label.out" 2>&1 || true
+  cat "$TMP/pmtu-$label.out"
+  check "$label: the far host learned B's path MTU from PyTCP (1400)" has "$TMP/pmtu-$label.out" "mtu 1400"
+}
+
+# --- in-process ---
+check "the in-process router answers on tap8" start_router process
+run_checks process
+"$CTL" -s "$TMP/console-process.sock" show interface >"$TMP/iface.out" 2>&1 || true
+cat "$TMP/iface.out"
+check "show interface: both TAPs, tap8 with its own MTU" \
+  eval "grep -qE '^$LAB_TAP +[0-9a-f:]{17} +1500 ' $TMP/iface.out && grep -qE '^tap8 +[0-9a-f:]{17} +1400 ' $TMP/iface.out"
+"$CTL" -s "$TMP/console-process.sock" show routes >"$TMP/routes.out" 2>&1 || true
+cat "$TMP/routes.out"
+check "show routes: tap8's connected network" has "$TMP/routes.out" "^10.78.0.128/25 dev tap8 proto kernel scope link src $LAB_B_ROUTER_IP4"
+"$CTL" -s "$TMP/console-process.sock" show counters --json >"$TMP/counters.json" 2>&1 || true
+toobig=$(python3 -c 'import json,sys; print({r["counter"]: r["value"] for r in json.load(open(sys.argv[1]))}.get("ip4.fwd_drop_too_big", 0))' "$TMP/counters.json" 2>/dev/null || echo 0)
+check "the router sent fragmentation needed ($toobig times)" test "$toobig" -gt 0
+stop_router
+
+# --- the shared stack: pytcpd, started by the first program, routes ---
+check "the shared stack's router answers on tap8" start_router shared
+run_checks shared
+stop_router
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

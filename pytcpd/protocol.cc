@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
+
+#include "stack/base/comma_list.h"
 
 namespace pytcp::pytcpd {
 
@@ -31,9 +34,19 @@ std::string ProgramSettings() {
       "PYTCP_DNS",   "PYTCP_MTU", "PYTCP_LOOPBACK", "PYTCP_ACD", "PYTCP_TAP_OFFLOAD", "PYTCP_ROUTES",
       "PYTCP_FORWARDING"};
   std::string out;
-  for (const char* name : kShared) {
-    const char* v = ::secure_getenv(name);
-    out += std::string(name) + "=" + (v != nullptr ? v : "") + "\n";
+  const auto add = [&](const std::string& name) {
+    const char* v = ::secure_getenv(name.c_str());
+    out += name + "=" + (v != nullptr ? v : "") + "\n";
+  };
+  for (const char* name : kShared) add(name);
+  // Each further interface of PYTCP_IFACE=tap7,tap8 has its own variables.
+  if (const char* ifaces = ::secure_getenv("PYTCP_IFACE")) {
+    std::string_view rest(ifaces);
+    for (size_t comma = rest.find(','); comma != std::string_view::npos; comma = rest.find(',')) {
+      rest.remove_prefix(comma + 1);
+      const std::string name(TrimBlanks(rest.substr(0, rest.find(','))));
+      for (const char* base : {"PYTCP_IP4_", "PYTCP_MAC_", "PYTCP_MTU_", "PYTCP_IP6_"}) add(base + name);
+    }
   }
   return out;
 }

@@ -39,13 +39,16 @@ std::string ProgramSettings() {
     out += name + "=" + (v != nullptr ? v : "") + "\n";
   };
   for (const char* name : kShared) add(name);
-  // Each further interface of PYTCP_IFACE=tap7,tap8 has its own variables.
-  if (const char* ifaces = ::secure_getenv("PYTCP_IFACE")) {
-    std::string_view rest(ifaces);
-    for (size_t comma = rest.find(','); comma != std::string_view::npos; comma = rest.find(',')) {
-      rest.remove_prefix(comma + 1);
-      const std::string name(TrimBlanks(rest.substr(0, rest.find(','))));
-      for (const char* base : {"PYTCP_IP4_", "PYTCP_MAC_", "PYTCP_MTU_", "PYTCP_IP6_"}) add(base + name);
+  // Per interface: the first's DHCP server pool, and each further interface of
+  // PYTCP_IFACE=tap7,tap8 with its own variables.
+  const char* iface_var = ::secure_getenv("PYTCP_IFACE");
+  std::string_view rest = iface_var != nullptr ? iface_var : "tap7";
+  add("PYTCP_DHCP_SERVER_" + std::string(TrimBlanks(rest.substr(0, rest.find(',')))));
+  for (size_t comma = rest.find(','); comma != std::string_view::npos; comma = rest.find(',')) {
+    rest.remove_prefix(comma + 1);
+    const std::string name(TrimBlanks(rest.substr(0, rest.find(','))));
+    for (const char* base : {"PYTCP_IP4_", "PYTCP_MAC_", "PYTCP_MTU_", "PYTCP_IP6_", "PYTCP_DHCP_SERVER_"}) {
+      add(base + name);
     }
   }
   return out;

@@ -187,6 +187,14 @@ void Stack::RegisterEngines() {
                       CountersOf(mld_.get(), "mld."),
                       [this](std::map<std::string, uint64_t>* out) {
                         if (dhcp4_) dhcp4_->client().counters().AppendTo(out, "dhcp4.");
+                      },
+                      // A server's counters carry its interface: "tap8.dhcp4_server.".
+                      [this](std::map<std::string, uint64_t>* out) {
+                        if (!dhcp4_server_) return;
+                        for (const auto& port : dhcp4_server_->ports()) {
+                          port.server->counters().AppendTo(
+                              out, std::string(iface(port.iface).name()) + ".dhcp4_server.");
+                        }
                       }};
   // A further interface's own counters carry its name: "tap8.ether.", "tap8.arp.".
   for (const MoreInterface& m : more_) {
@@ -246,6 +254,7 @@ absl::Status Stack::Configure() {
                                              Ip6RouteOrigin::kStatic});
     }
   }
+  if (auto s = StartDhcp4Servers(); !s.ok()) return s;
   for (const StaticRoute& route : config_.routes) {
     // A gateway is checked against the connected networks when they are known now; those
     // DHCP or SLAAC bring are not, and a route through a gateway no network reaches is
@@ -261,6 +270,39 @@ absl::Status Stack::Configure() {
   for (const MoreInterface& m : more_) {
     PYTCP_LOG(log_stack, kInfo, "stack also on {} with MAC {}", m.iface->name(), m.iface->mac());
   }
+  return absl::OkStatus();
+}
+
+absl::Status Stack::StartDhcp4Servers() {
+  auto server_config = [&](const Dhcp4Pool& pool, const std::vector<Ip4Interface>& addresses)
+      -> std::optional<Dhcp4ServerConfig> {
+    for (const Ip4Interface& a : addresses) {
+      if (a.Contains(pool.first) && a.Contains(pool.last)) {
+        Dhcp4ServerConfig c;
+        c.server = a;
+        c.first = pool.first;
+        c.last = pool.last;
+        c.lease_time = pool.lease_time;
+        c.dns = config_.dns4;
+        return c;
+      }
+    }
+    return std::nullopt;
+  };
+  auto service = std::make_unique<Dhcp4ServerService>(udp_.get());
+  if (config_.dhcp_server) {
+    if (auto c = server_config(*config_.dhcp_server, config_.ip4_addresses)) service->Add(0, arp_.get(), *c);
+  }
+  for (size_t i = 0; i < more_.size(); ++i) {
+    const InterfaceConfig& more = config_.more_interfaces[i];
+    if (!more.dhcp_server) continue;
+    if (auto c = server_config(*more.dhcp_server, more.ip4_addresses)) {
+      service->Add(static_cast<uint8_t>(i + 1), more_[i].arp.get(), *c);
+    }
+  }
+  if (service->ports().empty()) return absl::OkStatus();
+  if (!service->Start()) return absl::FailedPreconditionError("DHCP server: UDP port 67 is taken");
+  dhcp4_server_ = std::move(service);
   return absl::OkStatus();
 }
 
@@ -311,6 +353,10 @@ void Stack::Stop() {
     std::lock_guard lock(mu_);
     dhcp4_->Stop(clock_->Now());  // RFC 2131 §4.4.6: give the lease back
     dhcp4_.reset();
+  }
+  if (dhcp4_server_) {
+    std::lock_guard lock(mu_);
+    dhcp4_server_.reset();
   }
   StopCapture();
   started_ = false;

@@ -52,6 +52,7 @@
 #include "stack/socket/udp_socket.h"
 #include "stack/stack_config.h"
 #include "stack/stack_dhcp4.h"
+#include "stack/stack_dhcp4_server.h"
 #include "stack/udp/udp_engine.h"
 
 namespace pytcp {
@@ -136,6 +137,8 @@ class Stack final : private LinkDriver {
   TcpEngine& tcp() { return *tcp_; }
   // The DHCPv4 service when PYTCP_IP4=dhcp, else nullptr.
   Dhcp4Service* dhcp4() { return dhcp4_.get(); }
+  // The DHCPv4 servers (PYTCP_DHCP_SERVER_<iface>), else nullptr.
+  Dhcp4ServerService* dhcp4_server() { return dhcp4_server_.get(); }
   // DNS servers: configured (PYTCP_DNS), else learned from DHCP.
   std::vector<Ip4Address> Dns4Servers();
   // IPv6 DNS servers: configured (PYTCP_DNS), else learned from RDNSS (RFC 8106).
@@ -266,6 +269,9 @@ class Stack final : private LinkDriver {
   std::unique_ptr<UdpEngine> udp_;
   std::unique_ptr<TcpEngine> tcp_;
   std::unique_ptr<Dhcp4Service> dhcp4_;
+  std::unique_ptr<Dhcp4ServerService> dhcp4_server_;
+  // Configure(): the servers of the interfaces with a pool.
+  absl::Status StartDhcp4Servers();
   Ip6AddressTable ip6_addresses_;
   Ip6RoutingTable ip6_routes_;
   std::unique_ptr<Ip6Engine> ip6_;

@@ -71,6 +71,41 @@ absl::StatusOr<std::vector<Ip4Interface>> ParseIp4Addresses(std::string_view var
   return out;
 }
 
+// FIRST-LAST[,LEASE_SECONDS]: a pool of at least one address, a lease of 60 s to a year.
+absl::StatusOr<Dhcp4Pool> ParseDhcp4Pool(std::string_view var, std::string_view v) {
+  constexpr std::string_view kAccepted =
+      "FIRST-LAST[,LEASE_SECONDS] such as 10.78.0.140-10.78.0.150,3600 (a lease of 60 to "
+      "31536000 seconds; 3600 when not given)";
+  const auto parts = SplitCommaList(v, true);
+  if (parts.empty() || parts.size() > 2) return Bad(var, v, kAccepted);
+  const size_t dash = parts[0].find('-');
+  if (dash == std::string_view::npos) return Bad(var, v, kAccepted);
+  const auto first = Ip4Address::Parse(TrimBlanks(parts[0].substr(0, dash)));
+  const auto last = Ip4Address::Parse(TrimBlanks(parts[0].substr(dash + 1)));
+  if (!first || !last || first->value() > last->value() || first->is_unspecified() ||
+      first->is_multicast() || last->is_multicast() || last->is_limited_broadcast()) {
+    return Bad(var, v, kAccepted);
+  }
+  Dhcp4Pool pool{*first, *last};
+  if (parts.size() == 2) {
+    const auto seconds = ParseDecimal(parts[1], 8);
+    if (!seconds || *seconds < 60 || *seconds > 31536000) return Bad(var, v, kAccepted);
+    pool.lease_time = std::chrono::seconds(*seconds);
+  }
+  return pool;
+}
+
+// The pool must lie in one network of the interface's addresses, which must be static.
+absl::Status CheckDhcp4Pool(std::string_view var, const Dhcp4Pool& pool,
+                            const std::vector<Ip4Interface>& addresses) {
+  for (const Ip4Interface& a : addresses) {
+    if (a.Contains(pool.first) && a.Contains(pool.last)) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(fmt::format(
+      "{}: the pool {}-{} is not inside a network of the interface's static addresses", var,
+      pool.first.ToString(), pool.last.ToString()));
+}
+
 }  // namespace
 
 MacAddress StackConfig::EffectiveMac() const { return mac ? *mac : DerivedMac(interface); }
@@ -157,6 +192,12 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
                    "(a further interface has no DHCP client)");
       if (!addresses.ok()) return addresses.status();
       more.ip4_addresses = *std::move(addresses);
+    }
+    if (const std::string name = var("PYTCP_DHCP_SERVER"); auto vd = get(name.c_str())) {
+      auto pool = ParseDhcp4Pool(name, *vd);
+      if (!pool.ok()) return pool.status();
+      if (auto s = CheckDhcp4Pool(name, *pool, more.ip4_addresses); !s.ok()) return s;
+      more.dhcp_server = *pool;
     }
     if (const std::string name = var("PYTCP_IP6"); auto v6 = get(name.c_str())) {
       if (*v6 != "none") {
@@ -357,6 +398,16 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
                    "/tcp-key";
   if (auto v = get("PYTCP_TCP_KEY")) {
     c.tcp_key_file = *v == "none" ? std::string() : std::string(*v);
+  }
+  if (const std::string name = "PYTCP_DHCP_SERVER_" + c.interface; auto v = get(name.c_str())) {
+    auto pool = ParseDhcp4Pool(name, *v);
+    if (!pool.ok()) return pool.status();
+    if (c.ip4_mode != Ip4Mode::kStatic) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{} needs static IPv4 addresses on {} (PYTCP_IP4=ADDRESS/PREFIX)", name, c.interface));
+    }
+    if (auto s = CheckDhcp4Pool(name, *pool, c.ip4_addresses); !s.ok()) return s;
+    c.dhcp_server = *pool;
   }
   if (c.ip6_mode != Ip6Mode::kNone && c.mtu < 1280) {
     return absl::InvalidArgumentError(fmt::format(

@@ -26,6 +26,14 @@ enum class Ip4Mode : uint8_t { kDhcp, kNone, kStatic };
 enum class Ip6Mode : uint8_t { kAuto, kNone, kStatic };
 enum class LoopbackMode : uint8_t { kKernel, kStack };
 
+// PYTCP_DHCP_SERVER_<iface>=FIRST-LAST[,LEASE_SECONDS]: the built-in DHCPv4 server's pool
+// on that interface (stack/dhcp4/dhcp4_server.h), within one of its static networks.
+struct Dhcp4Pool {
+  Ip4Address first;
+  Ip4Address last;
+  Duration lease_time = std::chrono::hours(1);
+};
+
 // A further interface of a stack (PYTCP_IFACE=tap7,tap8: every name after the first),
 // which a router forwards between. IPv4 only, with static addresses, for now; its own
 // variables carry the interface's name: PYTCP_IP4_tap8, PYTCP_MAC_tap8, PYTCP_MTU_tap8.
@@ -34,6 +42,7 @@ struct InterfaceConfig {
   std::optional<MacAddress> mac;                         // PYTCP_MAC_<name>
   std::vector<Ip4Interface> ip4_addresses;               // PYTCP_IP4_<name> (none: empty)
   uint32_t mtu = 1500;                                   // PYTCP_MTU_<name>
+  std::optional<Dhcp4Pool> dhcp_server;                  // PYTCP_DHCP_SERVER_<name>
 
   MacAddress EffectiveMac() const;  // as StackConfig::EffectiveMac
 };
@@ -50,6 +59,7 @@ struct StackConfig {
   std::optional<Ip6Address> ip6_gateway;                 // PYTCP_GW6
   std::vector<StaticRoute> routes;                       // PYTCP_ROUTES (stack_routes.h)
   bool forwarding = false;                               // PYTCP_FORWARDING (RFC 1812)
+  std::optional<Dhcp4Pool> dhcp_server;                  // PYTCP_DHCP_SERVER_<interface>
   // RFC 7217 stable-privacy interface ids under this secret instead of EUI-64 (C++ API).
   std::optional<std::array<uint8_t, 16>> ip6_stable_secret;
   std::vector<Ip4Address> dns4;                          // PYTCP_DNS (IPv4 servers)

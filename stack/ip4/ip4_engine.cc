@@ -72,7 +72,8 @@ void Ip4Engine::OnAddressChange(const Ip4AddressEntry& e) {
 
 uint16_t Ip4Engine::NextId(Ip4Address) { return id_counter_++; }
 
-Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address src_hint) const {
+Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address src_hint,
+                                                     int out_iface) const {
   Ip4RouteResult r;
   // The loopback network (RFC 1122 §3.2.1.3 (g), RFC 5735 §3: 127.0.0.0/8) is the
   // loopback interface's: a source there is ours for local destinations only (Linux: a
@@ -104,6 +105,15 @@ Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address 
     r.broadcast = dst.is_limited_broadcast();
     r.multicast = dst.is_multicast();
     r.next_hop = dst;
+    if (out_iface > 0 && static_cast<size_t>(out_iface) < ports_.size()) {
+      r.iface = static_cast<uint8_t>(out_iface);
+      for (const auto& e : addresses_->entries()) {
+        if (e.usable() && e.iface == r.iface && src_hint.is_unspecified()) {
+          src_hint = e.ifaddr.address();
+          break;
+        }
+      }
+    }
     r.src = !src_hint.is_unspecified() ? src_hint : first_usable();
     return r;
   }
@@ -144,7 +154,7 @@ Result<Ip4RouteResult, IpSendError> Ip4Engine::Route(Ip4Address dst, Ip4Address 
 
 Result<void, IpSendError> Ip4Engine::Send(const Ip4SendParams& params, PacketBuffer& packet,
                                            Instant now) {
-  auto route = Route(params.dst, params.src);
+  auto route = Route(params.dst, params.src, params.out_iface);
   if (!route.ok()) {
     counters_.Inc(route.error() == IpSendError::kNoRoute ? IpCounter::kTxDropNoRoute
                                                           : IpCounter::kTxDropNoSource);
@@ -241,6 +251,7 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
   }
   Ip4PacketInfo info{src,   dst,   ip.protocol(), ip.ttl(), static_cast<uint8_t>(ip.dscp() << 2 | ip.ecn()),
                      false, false, ip.header(), ip.datagram()};
+  info.iface = iface;
   if (dst.is_limited_broadcast() || addresses_->IsDirectedBroadcast(dst)) {
     info.to_broadcast = true;
   } else if (dst.is_multicast()) {

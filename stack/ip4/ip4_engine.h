@@ -49,6 +49,7 @@ struct Ip4PacketInfo {
   // The link vouches for the transport checksum (RxFrameInfo::l4_checksum_valid); never
   // set for a reassembled datagram.
   bool l4_checksum_valid = false;
+  uint8_t iface = 0;  // the interface it came in on (the stack's, by position)
 };
 
 using Ip4ErrorInfo = IpErrorInfo<Ip4Address>;
@@ -93,6 +94,9 @@ struct Ip4SendParams {
   // Identification 0 for an atomic datagram (DF set, never fragmented), which RFC 6864
   // §4.1 allows and Linux does for datagrams without a connected socket (IGMP).
   bool zero_id = false;
+  // The interface a broadcast or multicast leaves by (the stack's, by position; -1: the
+  // first), as IP_PKTINFO's ipi_ifindex or SO_BINDTODEVICE choose it.
+  int out_iface = -1;
 };
 
 // The outcome of routing a destination: where the packet goes and from which address.
@@ -129,7 +133,9 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
 
   // RFC 1122 §3.3.4.3: route `dst` and pick the source address (`src_hint` when it is
   // given and usable).
-  Result<Ip4RouteResult, IpSendError> Route(Ip4Address dst, Ip4Address src_hint) const;
+  // `out_iface`: Ip4SendParams::out_iface.
+  Result<Ip4RouteResult, IpSendError> Route(Ip4Address dst, Ip4Address src_hint,
+                                            int out_iface = -1) const;
 
   // Sends the transport packet in `packet` (header and payload, checksums done). The IPv4
   // header is prepended in place; fragments are built when it exceeds the MTU.

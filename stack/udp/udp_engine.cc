@@ -253,7 +253,7 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
     if (!options.src.is_v4() || !ip4_->addresses().IsOurs(options.src.v4())) return Err{ENETUNREACH};
     hint = options.src.v4();
   }
-  auto route = ip4_->Route(dst.ip.v4(), hint);
+  auto route = ip4_->Route(dst.ip.v4(), hint, options.out_iface);
   if (!route.ok()) {
     counters_.Inc(UdpCounter::kTxDropError);
     return Err{ToErrno(route.error())};
@@ -268,6 +268,7 @@ Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, Byt
   params.tos = options.tos;
   params.allow_broadcast = options.allow_broadcast;
   params.dont_fragment = options.dont_fragment;
+  params.out_iface = options.out_iface;
   if (multicast && options.multicast_loop && ip4_->IsMemberOf(dst.ip.v4())) {
     LoopBackMulticast4(src, ep->local.port, dst.ip.v4(), dst.port, payload,
                        UdpRxMeta{params.ttl, params.tos, IpAddress(src)}, now);
@@ -298,6 +299,7 @@ void UdpEngine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now
     return;
   }
   UdpRxMeta meta{info.ttl, info.tos, to};
+  meta.iface = info.iface;
   if (info.to_broadcast || info.to_multicast) {
     auto route = ip4_->Route(info.src, Ip4Address());
     meta.spec_dst = route.ok() ? IpAddress(route->src) : IpAddress(Ip4Address());

@@ -48,6 +48,7 @@ struct UdpRxMeta {
   // destination itself for unicast, the interface's address for a broadcast or multicast,
   // as Linux's fib_compute_spec_dst).
   IpAddress spec_dst;
+  uint8_t iface = 0;  // the interface it came in on (the stack's, by position; IPv4)
 };
 
 class UdpEndpoint {
@@ -95,6 +96,7 @@ struct UdpSendOptions {
   uint8_t multicast_ttl = 1;
   bool multicast_loop = true;
   Ip4Address multicast_if;
+  int out_iface = -1;  // Ip4SendParams::out_iface
 };
 
 class UdpEngine final : public Ip4Transport, public Ip6Transport {

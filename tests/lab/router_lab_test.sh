@@ -10,6 +10,9 @@
 #   - traceroute from B to the far host shows PyTCP (its tap8 address) as hop 1;
 #   - curl on B fetches 10 MB from the far host (hash equal): the far host's segments are
 #     too big for B's link, PyTCP says so (RFC 1191) and path-MTU discovery settles at 1400;
+#   - udhcpc on B's link takes a lease from PyTCP's DHCP server on tap8
+#     (PYTCP_DHCP_SERVER_tap8): an address of the pool, PyTCP as router, /25, and the
+#     address reaches the peer;
 #   - `pytcpctl show interface|routes` list both interfaces;
 #   - the shared stack (pytcpd) routes the same way.
 set -euo pipefail
@@ -29,7 +32,8 @@ RUN=$TMP/run
 mkdir -p "$RUN"
 chmod 700 "$RUN"
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP,$LAB_TAP2" PYTCP_IP4="$ME/24"
-      PYTCP_IP4_tap8="$LAB_B_ROUTER_IP4/25" PYTCP_MTU_tap8=1400 PYTCP_GW4="$LAB_PEER_IP4" PYTCP_IP6=none
+      PYTCP_IP4_tap8="$LAB_B_ROUTER_IP4/25" PYTCP_MTU_tap8=1400
+      PYTCP_DHCP_SERVER_tap8=10.78.0.140-10.78.0.150,600 PYTCP_GW4="$LAB_PEER_IP4" PYTCP_IP6=none
       PYTCP_LOG=error PYTCP_FORWARDING=1 PYTCP_RUN_DIR="$RUN"
       PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=600)
 in_b() { ip netns exec "$LAB_B_NS" "$@"; }
@@ -68,9 +72,36 @@ fresh_routes() {
   ip -n "$LAB_FAR_NS" route add "$LAB_B_NET4" via "$LAB_PEER_FAR_IP4"
 }
 
+# udhcpc's script: the lease's values into a file, the address onto the interface.
+cat >"$TMP/udhcpc.sh" <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+  bound|renew)
+    echo "ip=$ip subnet=$subnet router=$router serverid=$serverid lease=$lease" >"$LEASE_OUT"
+    ip addr add "$ip/25" dev "$interface"
+    ;;
+esac
+exit 0
+SCRIPT
+chmod +x "$TMP/udhcpc.sh"
+
+dhcp_checks() {  # dhcp_checks LABEL
+  local label=$1 ip
+  in_b env LEASE_OUT="$TMP/lease-$label" timeout 30 \
+    udhcpc -i veth-bb -f -q -n -t 5 -T 2 -s "$TMP/udhcpc.sh" >"$TMP/udhcpc-$label.out" 2>&1 || true
+  cat "$TMP/lease-$label" 2>/dev/null || cat "$TMP/udhcpc-$label.out"
+  check "$label: udhcpc on B's link got a lease from PyTCP on tap8" \
+    has "$TMP/lease-$label" "^ip=10\.78\.0\.1(4[0-9]|50) subnet=255\.255\.255\.128 router=$LAB_B_ROUTER_IP4 serverid=$LAB_B_ROUTER_IP4 lease=600$"
+  ip=$(sed -n 's/^ip=\([0-9.]*\) .*/\1/p' "$TMP/lease-$label" 2>/dev/null || true)
+  in_b ping -c 2 -i 0.2 -W 2 -I "${ip:-10.78.0.140}" "$LAB_PEER_IP4" >"$TMP/dhcp-ping-$label.out" 2>&1 || true
+  check "$label: the leased address reaches the peer across PyTCP" has "$TMP/dhcp-ping-$label.out" "2 packets transmitted, 2 received"
+  [[ -n $ip ]] && ip -n "$LAB_B_NS" addr del "$ip/25" dev veth-bb 2>/dev/null || true
+}
+
 run_checks() {  # run_checks LABEL
   local label=$1
   fresh_routes
+  dhcp_checks "$label"
   in_b ping -c 3 -i 0.2 -W 2 "$LAB_PEER_IP4" >"$TMP/ping-$label.out" 2>&1 || true
   cat "$TMP/ping-$label.out"
   check "$label: B pings the peer across PyTCP (ttl 63)" has "$TMP/ping-$label.out" "from $LAB_PEER_IP4: icmp_seq=3 ttl=63"

@@ -157,6 +157,23 @@ TEST(StackConfigTest, SeveralInterfacesEachWithItsOwnVariables) {
             std::string::npos);
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap7"}}).find("PYTCP_IFACE='tap7,tap7'"), std::string::npos);
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,,tap8"}}).find("PYTCP_IFACE"), std::string::npos);
+  // The built-in DHCP server's pool: inside a static network of its interface.
+  auto served = FromEnv({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "10.78.0.129/25"},
+                         {"PYTCP_DHCP_SERVER_tap8", "10.78.0.140-10.78.0.150,600"}});
+  ASSERT_TRUE(served.ok()) << served.status();
+  ASSERT_TRUE(served->more_interfaces[0].dhcp_server.has_value());
+  EXPECT_EQ(served->more_interfaces[0].dhcp_server->first, Ip4Address(10, 78, 0, 140));
+  EXPECT_EQ(served->more_interfaces[0].dhcp_server->lease_time, std::chrono::seconds(600));
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "10.78.0.129/25"},
+                     {"PYTCP_DHCP_SERVER_tap8", "10.78.0.40-10.78.0.50"}})
+                .find("not inside a network of the interface's static addresses"),
+            std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "10.78.0.129/25"},
+                     {"PYTCP_DHCP_SERVER_tap8", "10.78.0.150-10.78.0.140"}})
+                .find("PYTCP_DHCP_SERVER_tap8='10.78.0.150-10.78.0.140' is not valid"),
+            std::string::npos);
+  EXPECT_NE(message({{"PYTCP_DHCP_SERVER_tap7", "10.77.0.100-10.77.0.110"}}).find("needs static IPv4"),
+            std::string::npos);
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"},
                      {"PYTCP_ROUTES", "fd78::/64 dev tap8"}})
                 .find("IPv6 routes on tap7"),

@@ -27,6 +27,7 @@
 #include "stack/iface/ip_link_output.h"
 #include "stack/iface/ip_send_error.h"
 #include "stack/iface/ip_transport.h"
+#include "stack/iface/redirect_limiter.h"
 #include "stack/ip4/ip4_address_table.h"
 #include "stack/ip4/ip4_routing_table.h"
 #include "stack/net/path_mtu_cache.h"
@@ -215,15 +216,7 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   bool accept_any_unicast_ = false;
   uint16_t id_counter_;
   std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once: no allocation per datagram
-  // Redirects per source host, spaced as Linux's ip_rt_send_redirect: 20 ms, doubling,
-  // at most 9, then none until 20 s pass without a datagram that would earn one.
-  struct RedirectBackoff {
-    int sent = 0;
-    Instant next;
-    Instant last_need;
-  };
-  bool RedirectAllowed(Ip4Address source, Instant now);
-  absl::flat_hash_map<Ip4Address, RedirectBackoff, AddressHash> redirect_backoff_;
+  RedirectLimiter<Ip4Address, AddressHash> redirects_;  // per source host
 };
 
 }  // namespace pytcp

@@ -86,7 +86,7 @@ void Ip4Engine::Forward(const Ip4View& ip, const RxFrameInfo& rx, uint8_t in_ifa
                e.ifaddr.Contains(route->next_hop);
       });
   if (source_on_link && ip.header_size() == kIp4MinHeaderSize && errors_ != nullptr &&
-      RedirectAllowed(ip.src(), now)) {
+      redirects_.Allowed(ip.src(), now)) {
     counters_.Inc(IpCounter::kFwdRedirects);
     errors_->SendForwardingError(
         Icmp4Header{Icmp4Type::kRedirect, 1, route->next_hop.value()}, datagram, now);
@@ -118,24 +118,6 @@ void Ip4Engine::Forward(const Ip4View& ip, const RxFrameInfo& rx, uint8_t in_ifa
     return;
   }
   (void)Transmit(*route, out, now);
-}
-
-bool Ip4Engine::RedirectAllowed(Ip4Address source, Instant now) {
-  constexpr Duration kFirstGap = std::chrono::milliseconds(20);  // ip_rt_redirect_load
-  constexpr int kMaxRedirects = 9;                               // ip_rt_redirect_number
-  constexpr Duration kSilence = std::chrono::seconds(20);        // ip_rt_redirect_silence
-  constexpr size_t kMaxSources = 4096;  // bounded: forget everyone rather than grow
-  if (redirect_backoff_.size() >= kMaxSources && !redirect_backoff_.contains(source)) {
-    redirect_backoff_.clear();
-  }
-  RedirectBackoff& b = redirect_backoff_[source];
-  // A source that has needed no redirect for the silence period starts again.
-  if (b.sent > 0 && now - b.last_need >= kSilence) b = RedirectBackoff{};
-  b.last_need = now;
-  if (b.sent >= kMaxRedirects || now < b.next) return false;
-  b.next = now + kFirstGap * (1 << b.sent);
-  ++b.sent;
-  return true;
 }
 
 }  // namespace pytcp

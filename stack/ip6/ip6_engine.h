@@ -30,6 +30,7 @@
 #include "stack/iface/ip_link_output.h"
 #include "stack/iface/ip_send_error.h"
 #include "stack/iface/ip_transport.h"
+#include "stack/iface/redirect_limiter.h"
 #include "stack/ip6/ip6_address_table.h"
 #include "stack/ip6/ip6_routing_table.h"
 #include "stack/net/path_mtu_cache.h"
@@ -207,6 +208,7 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   uint8_t hop_limit_;
   bool disabled_ = false;
   std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once
+  RedirectLimiter<Ip6Address, AddressHash> redirect_limiter_;  // per source host
   IpLinkOutput<Ip6Address, IpCounter> link_;
 };
 

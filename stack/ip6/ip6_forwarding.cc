@@ -1,11 +1,12 @@
 // IPv6 forwarding (PYTCP_FORWARDING=1): what a router does with a packet to an address
 // that is not its own (RFC 8200, RFC 4443). A router never fragments (RFC 8200 §5): a
-// packet above the next link's MTU gets Packet Too Big. Not done yet: the Redirect of RFC
-// 4861 §8.2 for a packet that leaves by the interface it came in on (every one today: a
-// stack has one interface).
+// packet above the next link's MTU gets Packet Too Big. IPv6 runs on a stack's first
+// interface only, so every forwarded packet leaves by the link it came in on: a neighbour
+// that sent it is told of the better first hop with a Redirect (RFC 4861 §8.2).
 #include <memory>
 
 #include "stack/ip6/ip6_engine.h"
+#include "stack/nd/nd_engine.h"
 #include "stack/wire/checksum.h"
 
 namespace pytcp {
@@ -48,6 +49,17 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now
     counters_.Inc(IpCounter::kFwdDropTooBig);
     SendError(Icmp6Header::PacketTooBig(iface_->mtu()), ip, false, true, now);
     return;
+  }
+  // RFC 4861 §8.2: it leaves by the link it came in on (one interface), and its source is
+  // a neighbour there (a route to it is on-link): tell the source of the better first hop,
+  // which is the destination itself when on the link, else the next router, named by its
+  // link-local address (a global one cannot be a Redirect's target). It still goes on.
+  const std::optional<Ip6Address> to_source = NextHop(ip.src());
+  const Ip6Address target = *next_hop == ip.dst() ? ip.dst() : *next_hop;
+  if (nd_ != nullptr && to_source && *to_source == ip.src() &&
+      (target == ip.dst() || target.is_link_local()) && redirect_limiter_.Allowed(ip.src(), now)) {
+    counters_.Inc(IpCounter::kFwdRedirects);
+    nd_->SendRedirect(ip.src(), target, ip.dst(), packet, now);
   }
   if (!forward_buf_) forward_buf_ = std::make_unique<PacketBuffer>(65535 + kIp6HeaderSize, 64);
   PacketBuffer& out = *forward_buf_;

@@ -172,6 +172,35 @@ void NdEngine::SendNa(const Ip6Address& dst, const Ip6Address& target, bool soli
   if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxNa);
 }
 
+void NdEngine::SendRedirect(const Ip6Address& to, const Ip6Address& target,
+                            const Ip6Address& destination, ByteSpan packet, Instant now) {
+  // §8.2: from our link-local address (the one hosts know their router by), hop limit 255,
+  // the target's link-layer address when we know it, and as much of the packet as fits.
+  Ip6Address src;
+  for (const auto& e : ip6_->addresses().entries()) {
+    if (e.address().is_link_local() && e.usable()) {
+      src = e.address();
+      break;
+    }
+  }
+  if (src.is_unspecified()) return;
+  NdRedirectMessage m;
+  m.target = target;
+  m.destination = destination;
+  if (const auto* n = cache_.Find(target); n != nullptr && n->state != NeighbourState::kIncomplete) {
+    m.target_lla = n->mac;
+  }
+  m.redirected_packet = packet;
+  PacketBuffer buf(m.size() + 64, 128);
+  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, to, m.size()));
+  Ip6SendParams p;
+  p.src = src;
+  p.dst = to;
+  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
+  p.hop_limit = kNdHopLimit;
+  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxRedirect);
+}
+
 void NdEngine::SendRs(Instant now) {
   // RFC 4861 §6.3.7: from a link-local address if we have one (RFC 4429 §3.2: from an
   // optimistic one only without the source link-layer option), else from ::.

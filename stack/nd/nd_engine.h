@@ -42,6 +42,7 @@ PYTCP_COUNTERS(NdCounter,
   kDadFailed,
   kIp6Disabled,  // RFC 4862 §5.4.5: our hardware-derived link-local address is duplicated
   kSlaacAddresses,
+  kTxRedirect,     // a router's Redirect (RFC 4861 §8.2)
 );
 
 struct NdConfig {
@@ -86,6 +87,12 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
 
   // ICMPv6 types 133..137, from Icmp6Engine.
   void Receive(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now);
+
+  // A router's Redirect (RFC 4861 §8.2) to `to`, a neighbour that sent `packet` toward
+  // `destination` through us: `target` is the better first hop (a router's link-local
+  // address, or the destination itself when it is on the link).
+  void SendRedirect(const Ip6Address& to, const Ip6Address& target, const Ip6Address& destination,
+                    ByteSpan packet, Instant now);
 
   // DNS servers from RDNSS options (RFC 8106), in the order received, while valid.
   std::vector<Ip6Address> dns_servers() const;

@@ -31,17 +31,53 @@ class Ip6ForwardingTest : public Ip6Harness {
   }
 };
 
-TEST_F(Ip6ForwardingTest, ForwardsToTheRouterWithTheHopLimitLowered) {
+// The peer is a neighbour on the link the packet leaves by again: it is told of the better
+// first hop (RFC 4861 §8.2), and the packet goes on all the same.
+TEST_F(Ip6ForwardingTest, ForwardsToTheRouterWithTheHopLimitLoweredAndRedirectsTheSource) {
   const auto in = ToFar(64, 56);
   auto sent = Exchange(in);
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].eth_dst, kRouterMac);
-  EXPECT_EQ(sent[0].src, kPeerGlobal);
-  EXPECT_EQ(sent[0].dst, kFar);
-  EXPECT_EQ(sent[0].hop_limit, 63);
-  EXPECT_EQ(sent[0].upper_payload, Echo(kPeerGlobal, kFar, true, 0x77, 1, EchoData(56)));
+  ASSERT_EQ(sent.size(), 2u);
+  // The Redirect: from our link-local address, hop limit 255, to the source; the target is
+  // the router's link-local address with its MAC, the destination the far host, and the
+  // packet as it came in the Redirected Header option.
+  ASSERT_TRUE(sent[0].is_icmp6());
+  EXPECT_EQ(sent[0].icmp().type(), Icmp6Type::kRedirect);
+  EXPECT_TRUE(sent[0].src.is_link_local());
+  EXPECT_EQ(sent[0].dst, kPeerGlobal);
+  EXPECT_EQ(sent[0].hop_limit, 255);
+  auto rd = NdRedirectView::From(sent[0].icmp());
+  ASSERT_TRUE(rd.has_value());
+  EXPECT_EQ(rd->target(), kRouterLinkLocal);
+  EXPECT_EQ(rd->destination(), kFar);
+  EXPECT_EQ(rd->target_link_layer_address(), kRouterMac);
+  const auto quoted = rd->redirected_packet();
+  ASSERT_TRUE(quoted.has_value());
+  const ByteSpan original = ByteSpan(in).subspan(kEthernetHeaderSize);
+  ASSERT_GE(quoted->size(), original.size());
+  EXPECT_TRUE(std::equal(original.begin(), original.end(), quoted->begin()));
+  // The packet itself, to the router.
+  EXPECT_EQ(sent[1].eth_dst, kRouterMac);
+  EXPECT_EQ(sent[1].src, kPeerGlobal);
+  EXPECT_EQ(sent[1].dst, kFar);
+  EXPECT_EQ(sent[1].hop_limit, 63);
+  EXPECT_EQ(sent[1].upper_payload, Echo(kPeerGlobal, kFar, true, 0x77, 1, EchoData(56)));
   EXPECT_EQ(MovedBy("ip6.fwd_forwarded"), 1);
+  EXPECT_EQ(MovedBy("ip6.fwd_redirects"), 1);
+  EXPECT_EQ(MovedBy("nd.tx_redirect"), 1);
   EXPECT_EQ(MovedBy("ip6.rx_drop_not_for_us"), 0);
+  // A second packet at once is forwarded without another Redirect (the limiter's gap).
+  sent = Exchange(ToFar(64, 8));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].dst, kFar);
+}
+
+// A source that is not a neighbour (its route goes through a router) gets no Redirect.
+TEST_F(Ip6ForwardingTest, NoRedirectToASourceOffTheLink) {
+  const Ip6Address off_link = *Ip6Address::Parse("fd79::5");
+  auto sent = Exchange(ToFar(64, 8, off_link));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].dst, kFar);
+  EXPECT_EQ(MovedBy("ip6.fwd_redirects"), 0);
 }
 
 TEST_F(Ip6ForwardingTest, HopLimitOneGetsTimeExceeded) {

@@ -8,7 +8,8 @@
 #   - curl fetches 10 MB across it, hash equal (the kernel's TSO/GRO frames forwarded as
 #     coalesced frames, their partial checksums completed or left to the TAP);
 #   - a kernel host that accepts redirects takes PyTCP's Redirect: its route to the far
-#     host then goes straight to the peer (`ip route get`);
+#     host then goes straight to the peer (`ip route get`), for IPv4 and for IPv6 (RFC
+#     4861 §8.2: the peer's link-local address as the target);
 #   - the shared stack (pytcpd) forwards the same way.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
@@ -26,8 +27,10 @@ ME=10.77.0.2
 RUN=$TMP/run
 mkdir -p "$RUN"
 chmod 700 "$RUN"
+# The peer's link-local address (EUI-64 of its MAC, RFC 4291 appendix A): IPv6's router.
+PEER_LL=$(python3 -c 'import ipaddress, sys; m = [int(x, 16) for x in sys.argv[1].split(":")]; m[0] ^= 2; print(ipaddress.IPv6Address(bytes([0xfe, 0x80] + [0] * 6 + m[:3] + [0xff, 0xfe] + m[3:])).compressed)' "$LAB_PEER_MAC")
 SHIM=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP" PYTCP_IP4="$ME/24" PYTCP_GW4="$LAB_PEER_IP4"
-      PYTCP_IP6=none PYTCP_LOG=error PYTCP_FORWARDING=1 PYTCP_RUN_DIR="$RUN"
+      PYTCP_IP6=fd77::2/64 PYTCP_GW6="$PEER_LL" PYTCP_LOG=error PYTCP_FORWARDING=1 PYTCP_RUN_DIR="$RUN"
       PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=600)
 in_kern() { ip netns exec "$LAB_KERN_NS" "$@"; }
 lab_defer lab_stop_daemon "$RUN"
@@ -97,6 +100,29 @@ in_kern sysctl -qw net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.veth-kk.ac
 in_kern ip route flush cache 2>/dev/null || true
 in_kern ip route del "$LAB_FAR_IP4/32"
 in_kern ip route add "$LAB_FAR_IP4/32" via "$ME"
+
+# IPv6 (RFC 4861 §8.2): the kernel host (fd77::3, no RAs taken) sends to the far host
+# through PyTCP's link-local address; PyTCP forwards to the peer on the same link and
+# redirects the host, whose route then goes to the peer's link-local address directly.
+in_kern sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.veth-kk.disable_ipv6=0 \
+  net.ipv6.conf.veth-kk.accept_ra=0 net.ipv6.conf.all.accept_redirects=1 \
+  net.ipv6.conf.veth-kk.accept_redirects=1
+in_kern ip -6 addr add fd77::3/64 dev veth-kk nodad
+"$CTL" -s "$TMP/console-process.sock" show addresses >"$TMP/addrs6.out" 2>&1 || true
+ME_LL=$(grep -oE 'fe80::[0-9a-f:]+' "$TMP/addrs6.out" | head -n 1 || true)
+for ((i = 0; i < 30; i++)); do  # the host's own link-local address out of DAD
+  in_kern ip -6 addr show dev veth-kk scope link | grep -q tentative || break
+  sleep 0.1
+done
+in_kern ip -6 route add "$LAB_FAR_IP6/128" via "${ME_LL:-fe80::1}" dev veth-kk
+in_kern ping -6 -c 2 -i 0.3 -W 2 "$LAB_FAR_IP6" >"$TMP/ping6-redirect.out" 2>&1 || true
+cat "$TMP/ping6-redirect.out"
+check "IPv6: the kernel host reaches the far host through PyTCP ($ME_LL)" \
+  has "$TMP/ping6-redirect.out" "2 packets transmitted, 2 received"
+in_kern ip -6 route get "$LAB_FAR_IP6" >"$TMP/route6-get.out" 2>&1 || true
+cat "$TMP/route6-get.out"
+check "IPv6: the kernel host took PyTCP's Redirect: its route to the far host goes to the peer ($PEER_LL)" \
+  has "$TMP/route6-get.out" "^$LAB_FAR_IP6 from :: via $PEER_LL dev veth-kk"
 run_checks process
 "$CTL" -s "$TMP/console-process.sock" show counters --json >"$TMP/counters.json" 2>&1 || true
 forwarded=$(python3 -c 'import json,sys; print({r["counter"]: r["value"] for r in json.load(open(sys.argv[1]))}.get("ip4.fwd_forwarded", 0))' "$TMP/counters.json" 2>/dev/null || echo 0)

@@ -6,46 +6,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(DnsParseError e) {
-  switch (e) {
-    case DnsParseError::kTooShort:
-      return "too_short";
-    case DnsParseError::kTruncatedName:
-      return "truncated_name";
-    case DnsParseError::kBadLabelType:
-      return "bad_label_type";
-    case DnsParseError::kForwardPointer:
-      return "forward_pointer";
-    case DnsParseError::kTooManyPointers:
-      return "too_many_pointers";
-    case DnsParseError::kNameTooLong:
-      return "name_too_long";
-    case DnsParseError::kTruncatedQuestion:
-      return "truncated_question";
-    case DnsParseError::kTruncatedRecord:
-      return "truncated_record";
-    case DnsParseError::kBadRdataLength:
-      return "bad_rdata_length";
-  }
-  return "unknown";
-}
-
-std::string_view ToString(DnsNameError e) {
-  switch (e) {
-    case DnsNameError::kEmpty:
-      return "empty";
-    case DnsNameError::kEmptyLabel:
-      return "empty_label";
-    case DnsNameError::kLabelTooLong:
-      return "label_too_long";
-    case DnsNameError::kNameTooLong:
-      return "name_too_long";
-    case DnsNameError::kBufferTooSmall:
-      return "buffer_too_small";
-  }
-  return "unknown";
-}
-
 namespace {
 
 constexpr size_t kQuestionFixedSize = 4;  // TYPE, CLASS

@@ -41,6 +41,13 @@ class Counters {
   static constexpr size_t kSize = static_cast<size_t>(Enum::kCount);
 
   void Inc(Enum c, uint64_t n = 1) { values_[static_cast<size_t>(c)] += n; }
+  // A received packet that did not parse: kRxDropMalformed for an integrity failure
+  // (length, checksum), kRxDropInvalid for a sanity one (an RFC rule), as the parse error's
+  // IsIntegrityError (next to it in stack/wire) sorts it.
+  template <typename ParseError>
+  void IncUnparsed(ParseError e) {
+    Inc(IsIntegrityError(e) ? Enum::kRxDropMalformed : Enum::kRxDropInvalid);
+  }
   uint64_t Get(Enum c) const { return values_[static_cast<size_t>(c)]; }
   void Reset() { values_.fill(0); }
 

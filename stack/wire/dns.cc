@@ -355,18 +355,22 @@ std::optional<DnsNameError> DnsMessageWriter::AddAaaa(Section section, std::stri
 
 std::optional<DnsNameError> DnsMessageWriter::AddCname(Section section, std::string_view name,
                                                        uint32_t ttl, std::string_view target) {
-  uint8_t encoded[kDnsMaxNameSize];
-  auto n = DnsEncodeName(target, encoded);
-  if (!n.ok()) return n.error();
-  return AddRecord(section, name, DnsType::kCname, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
+  return AddNameRecord(section, name, DnsType::kCname, ttl, target);
 }
 
 std::optional<DnsNameError> DnsMessageWriter::AddPtr(Section section, std::string_view name,
                                                      uint32_t ttl, std::string_view target) {
+  return AddNameRecord(section, name, DnsType::kPtr, ttl, target);
+}
+
+std::optional<DnsNameError> DnsMessageWriter::AddNameRecord(Section section,
+                                                            std::string_view name, DnsType type,
+                                                            uint32_t ttl,
+                                                            std::string_view target) {
   uint8_t encoded[kDnsMaxNameSize];
   auto n = DnsEncodeName(target, encoded);
   if (!n.ok()) return n.error();
-  return AddRecord(section, name, DnsType::kPtr, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
+  return AddRecord(section, name, type, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
 }
 
 size_t DnsMessageWriter::Finish() {

@@ -336,6 +336,9 @@ class DnsMessageWriter {
 
  private:
   std::optional<DnsNameError> StartEntry(Section section, std::string_view name);
+  // A record whose RDATA is one name, uncompressed (CNAME, PTR).
+  std::optional<DnsNameError> AddNameRecord(Section section, std::string_view name,
+                                            DnsType type, uint32_t ttl, std::string_view target);
   MutableByteSpan out_;
   DnsHeader header_;
   size_t pos_ = kDnsHeaderSize;

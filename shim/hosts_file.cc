@@ -1,27 +1,11 @@
 #include "shim/hosts_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "shim/libc.h"
+#include "shim/config_file.h"
 
 namespace pytcp::shim {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-std::vector<std::string_view> Fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && IsSpace(line[i])) ++i;
-    size_t j = i;
-    while (j < line.size() && !IsSpace(line[j])) ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
+constexpr std::string_view kBlanks = " \t\r";
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -44,7 +28,7 @@ std::vector<HostsEntry> ParseHosts(std::string_view text) {
     if (const size_t hash = line.find('#'); hash != std::string_view::npos) {
       line = line.substr(0, hash);
     }
-    const auto f = Fields(line);
+    const auto f = SplitWords(line, kBlanks);
     if (f.size() < 2) continue;
     HostsEntry e;
     std::string_view addr = f[0];
@@ -66,17 +50,8 @@ std::vector<HostsEntry> ParseHosts(std::string_view text) {
 }
 
 std::vector<HostsEntry> ReadHosts(const char* path) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string text;
-  char buf[4096];
-  while (text.size() < (1u << 22)) {
-    const ssize_t n = libc().read(fd, buf, sizeof(buf));
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  libc().close(fd);
-  return ParseHosts(text);
+  const std::optional<std::string> text = ReadConfigFile(path, size_t{1} << 22);
+  return text ? ParseHosts(*text) : std::vector<HostsEntry>{};
 }
 
 std::optional<HostsMatch> LookupHosts(const std::vector<HostsEntry>& hosts, std::string_view name,

@@ -1,12 +1,9 @@
 #include "shim/nsswitch_conf.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <optional>
 
+#include "shim/config_file.h"
 #include "shim/hosts_file.h"
-#include "shim/libc.h"
 
 namespace pytcp::shim {
 namespace {
@@ -110,16 +107,8 @@ std::vector<NssStep> ParseNsswitchHosts(std::string_view text) {
 }
 
 std::vector<NssStep> ReadNsswitchHosts(const char* path) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ParseSpec(kDefaultHosts);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while (text.size() < 65536 && (n = libc().read(fd, buf, sizeof(buf))) > 0) {
-    text.append(buf, static_cast<size_t>(n));
-  }
-  libc().close(fd);
-  return ParseNsswitchHosts(text);
+  const std::optional<std::string> text = ReadConfigFile(path, 65536);
+  return text ? ParseNsswitchHosts(*text) : ParseSpec(kDefaultHosts);
 }
 
 }  // namespace pytcp::shim

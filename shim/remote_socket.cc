@@ -658,6 +658,23 @@ namespace {
 
 constexpr ssize_t kAskDaemon = -2;
 
+// A message of the pair as the daemon frames a datagram: the DatagramHeader `h`, then
+// the program's own buffers, gathered or scattered in place. Not copyable: m points into
+// parts.
+struct FramedMessage {
+  FramedMessage(pytcpd::DatagramHeader* h, const msghdr* msg) {
+    parts.push_back(iovec{h, sizeof(*h)});
+    parts.insert(parts.end(), msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
+    m.msg_iov = parts.data();
+    m.msg_iovlen = parts.size();
+  }
+  FramedMessage(const FramedMessage&) = delete;
+  FramedMessage& operator=(const FramedMessage&) = delete;
+
+  absl::InlinedVector<iovec, 8> parts;
+  msghdr m{};
+};
+
 // A datagram into the pair (DatagramHeader and the data, one message), when nothing about
 // it needs the daemon's answer at once: the socket has its port already, the destination
 // is a unicast one (a broadcast needs SO_BROADCAST: EACCES), the flags are plain ones.
@@ -687,16 +704,11 @@ ssize_t SendThroughPair(int fd, RemoteSocket& s, const msghdr* msg, int flags, s
   } else if (!s.connected.load()) {
     return kAskDaemon;  // EDESTADDRREQ, said by the daemon
   }
-  absl::InlinedVector<iovec, 8> parts;
-  parts.push_back(iovec{&h, sizeof(h)});
-  parts.insert(parts.end(), msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
-  msghdr m{};
-  m.msg_iov = parts.data();
-  m.msg_iovlen = parts.size();
+  FramedMessage framed(&h, msg);
   ssize_t n;
   {
     CancelWindow cancellable;  // a full pair blocks as a full sndbuf does
-    n = libc().sendmsg(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
+    n = libc().sendmsg(fd, &framed.m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL);
   }
   if (n < 0) {
     // EPIPE after the program's own shutdown(SHUT_WR) is the socket's (no SIGPIPE for a
@@ -746,16 +758,11 @@ ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
   }
   while (true) {
     pytcpd::DatagramHeader h;
-    absl::InlinedVector<iovec, 8> parts;
-    parts.push_back(iovec{&h, sizeof(h)});
-    parts.insert(parts.end(), msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
-    msghdr m{};
-    m.msg_iov = parts.data();
-    m.msg_iovlen = parts.size();
+    FramedMessage framed(&h, msg);
     ssize_t n;
     {
       CancelWindow cancellable;
-      n = libc().recvmsg(fd, &m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL));
+      n = libc().recvmsg(fd, &framed.m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL));
     }
     if (n < 0) return -1;
     if (n == 0) {
@@ -781,7 +788,7 @@ ssize_t RecvFromPair(int fd, RemoteSocket& s, msghdr* msg, int flags) {
     if (msg->msg_name != nullptr) {
       WriteAddress(h.addr, static_cast<sockaddr*>(msg->msg_name), &msg->msg_namelen, s.domain());
     }
-    int out_flags = m.msg_flags & MSG_TRUNC;
+    int out_flags = framed.m.msg_flags & MSG_TRUNC;
     if (msg->msg_control != nullptr && msg->msg_controllen > 0) {
       // What the daemon's socket was told with the datagram (DatagramAncillary).
       WriteControlMessages(h.anc.Received(), s.domain(), msg, &out_flags);

@@ -1,7 +1,6 @@
 #include "shim/resolv_conf.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <unistd.h>
 
@@ -9,24 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "shim/libc.h"
+#include "shim/config_file.h"
 
 namespace pytcp::shim {
 namespace {
 
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
 std::vector<std::string_view> Words(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && IsBlank(line[i])) ++i;
-    size_t j = i;
-    while (j < line.size() && !IsBlank(line[j])) ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
+  return SplitWords(line, " \t\r\f\v");
 }
 
 // "name:N" with N clamped to [lo, hi]; N is read as atoi reads it (res_init.c), so
@@ -108,17 +96,7 @@ ResolvConf ParseResolvConf(std::string_view text) {
 }
 
 ResolvConf ReadResolvConf(const char* path) {
-  std::string text;
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char buf[4096];
-    ssize_t n;
-    while (text.size() < 65536 && (n = libc().read(fd, buf, sizeof(buf))) > 0) {
-      text.append(buf, static_cast<size_t>(n));
-    }
-    libc().close(fd);
-  }
-  ResolvConf rc = ParseResolvConf(text);
+  ResolvConf rc = ParseResolvConf(ReadConfigFile(path, 65536).value_or(""));
   if (const char* local = std::getenv("LOCALDOMAIN"); local != nullptr) {
     rc.search.clear();
     for (std::string_view w : Words(local)) rc.search.emplace_back(w);

@@ -11,7 +11,7 @@
 // ("rx_frames", "rx_drop_bad_length": what the console and the tests read), and it holds
 // a Counters<ArpCounter>. Counters are plain integers: they are only written
 // under the owning stack's lock. Tests take a Snapshot before and after and assert the
-// exact set that moved.
+// exact set that moved. The names come from the table PYTCP_NAMED_ENUM uses (named_enum.h).
 #pragma once
 
 #include <array>
@@ -20,57 +20,9 @@
 #include <string>
 #include <string_view>
 
+#include "stack/base/named_enum.h"
+
 namespace pytcp {
-
-// The names of an enumerator list given as its source text ("kRxFrames, kRxDropBadLength,"),
-// built at compile time: the leading k dropped, an underscore before each word, lower case.
-template <size_t N, size_t L>
-class EnumNameTable {
- public:
-  constexpr explicit EnumNameTable(const char (&list)[L]) {
-    size_t count = 0;
-    size_t out = 0;
-    size_t i = 0;
-    while (i + 1 < L) {
-      while (i + 1 < L && (list[i] == ',' || IsSpace(list[i]))) ++i;
-      if (i + 1 >= L) break;
-      size_t start = i;
-      while (i + 1 < L && list[i] != ',' && !IsSpace(list[i])) ++i;
-      if (count == N) TooManyNames();
-      if (list[start] == 'k') ++start;
-      begin_[count] = static_cast<uint16_t>(out);
-      for (size_t j = start; j < i; ++j) {
-        const char c = list[j];
-        // A word starts at a capital after a small letter or digit, or at the last capital
-        // of an acronym followed by a small letter.
-        if (IsUpper(c) && j > start &&
-            (!IsUpper(list[j - 1]) || (j + 1 < i && !IsUpper(list[j + 1]) &&
-                                       !IsDigit(list[j + 1])))) {
-          chars_[out++] = '_';
-        }
-        chars_[out++] = IsUpper(c) ? static_cast<char>(c - 'A' + 'a') : c;
-      }
-      end_[count] = static_cast<uint16_t>(out);
-      ++count;
-    }
-    if (count != N) TooManyNames();
-  }
-  constexpr std::string_view operator[](size_t i) const {
-    return {chars_.data() + begin_[i], static_cast<size_t>(end_[i] - begin_[i])};
-  }
-
- private:
-  static constexpr bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t'; }
-  static constexpr bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-  static constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-  // Not constexpr: reaching it while the table is built at compile time is an error (the
-  // list is not a plain list of enumerators).
-  static void TooManyNames() {}
-
-  std::array<char, 2 * L> chars_{};
-  std::array<uint16_t, N> begin_{};
-  std::array<uint16_t, N> end_{};
-};
 
 // Declares the counter enum `Name` from its enumerators (each followed by a comma) and its
 // CounterName(); see the top of this file.
@@ -89,6 +41,13 @@ class Counters {
   static constexpr size_t kSize = static_cast<size_t>(Enum::kCount);
 
   void Inc(Enum c, uint64_t n = 1) { values_[static_cast<size_t>(c)] += n; }
+  // A received packet that did not parse: kRxDropMalformed for an integrity failure
+  // (length, checksum), kRxDropInvalid for a sanity one (an RFC rule), as the parse error's
+  // IsIntegrityError (next to it in stack/wire) sorts it.
+  template <typename ParseError>
+  void IncUnparsed(ParseError e) {
+    Inc(IsIntegrityError(e) ? Enum::kRxDropMalformed : Enum::kRxDropInvalid);
+  }
   uint64_t Get(Enum c) const { return values_[static_cast<size_t>(c)]; }
   void Reset() { values_.fill(0); }
 

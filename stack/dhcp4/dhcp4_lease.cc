@@ -4,24 +4,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Dhcp4LeaseError e) {
-  switch (e) {
-    case Dhcp4LeaseError::kBadAddress:
-      return "bad_address";
-    case Dhcp4LeaseError::kBadMask:
-      return "bad_mask";
-    case Dhcp4LeaseError::kNoServerId:
-      return "no_server_id";
-    case Dhcp4LeaseError::kBadServerId:
-      return "bad_server_id";
-    case Dhcp4LeaseError::kNoLeaseTime:
-      return "no_lease_time";
-    case Dhcp4LeaseError::kBadLeaseTime:
-      return "bad_lease_time";
-  }
-  return "?";
-}
-
 std::optional<uint8_t> Ip4ClassPrefix(Ip4Address a) {
   const uint32_t top = a.value() >> 28;
   if (top < 0x8) return 8;   // 0xxx: class A

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "stack/base/clock.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/net/ip4_network.h"
@@ -63,7 +64,7 @@ struct Dhcp4Lease {
 };
 
 // Why a DHCPOFFER or DHCPACK is unusable. The client counts each reason separately.
-enum class Dhcp4LeaseError : uint8_t {
+PYTCP_NAMED_ENUM(Dhcp4LeaseError, uint8_t,
   kBadAddress,    // yiaddr is 0/8, loopback, multicast, class E, broadcast, or the subnet's
                   // network or broadcast address
   kBadMask,       // option 1 is not a contiguous mask, or is 0.0.0.0
@@ -71,8 +72,7 @@ enum class Dhcp4LeaseError : uint8_t {
   kBadServerId,   // option 54 is not a unicast address
   kNoLeaseTime,   // RFC 2131 Table 3: option 51 MUST be in a DHCPACK to a DHCPREQUEST
   kBadLeaseTime,  // option 51 is zero
-};
-std::string_view ToString(Dhcp4LeaseError e);
+);
 
 // The class mask prefix of an address (RFC 791 §2.3): A /8, B /16, C /24; D and E have none.
 std::optional<uint8_t> Ip4ClassPrefix(Ip4Address a);

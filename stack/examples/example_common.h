@@ -10,6 +10,8 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "stack/stack.h"
 
@@ -94,6 +96,23 @@ inline bool ReportAddressWhenReady(Stack* stack, const char* program, Duration l
     nanosleep(&ts, nullptr);
   }
   return false;
+}
+
+// The services examples' main: a stack from the environment, then `serve(stack, port)` on
+// a thread of its own for each of echo (7), discard (9) and daytime (13) until a stop
+// signal; the exit status.
+inline int RunSmallServices(const char* program, void (*serve)(Stack*, uint16_t)) {
+  InstallStopHandlers();
+  auto stack = StartStackFromEnvironment(program);
+  if (!stack) return 1;
+  fmt::print("{}: echo 7, discard 9, daytime 13 on {}\n", program, stack->config().interface);
+  std::fflush(stdout);
+  ReportAddressWhenReady(stack.get(), program);
+  std::vector<std::thread> threads;
+  for (uint16_t port : {7, 9, 13}) threads.emplace_back(serve, stack.get(), port);
+  for (auto& t : threads) t.join();
+  stack->Stop();
+  return 0;
 }
 
 // Sends all of `data` without SIGPIPE; 0, or the errno that stopped it. A signal

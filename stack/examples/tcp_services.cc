@@ -67,16 +67,4 @@ void Serve(Stack* stack, uint16_t port) {
 
 }  // namespace
 
-int main() {
-  examples::InstallStopHandlers();
-  auto stack = examples::StartStackFromEnvironment("tcp-services");
-  if (!stack) return 1;
-  fmt::print("tcp-services: echo 7, discard 9, daytime 13 on {}\n", stack->config().interface);
-  std::fflush(stdout);
-  examples::ReportAddressWhenReady(stack.get(), "tcp-services");
-  std::vector<std::thread> threads;
-  for (int port : {7, 9, 13}) threads.emplace_back(Serve, stack.get(), static_cast<uint16_t>(port));
-  for (auto& t : threads) t.join();
-  stack->Stop();
-  return 0;
-}
+int main() { return pytcp::examples::RunSmallServices("tcp-services", Serve); }

@@ -2,7 +2,6 @@
 // services on the stack, as in the original's examples. One thread per service, each a
 // plain blocking socket loop on the C++ socket API.
 #include <ctime>
-#include <thread>
 #include <vector>
 
 #include "stack/examples/example_common.h"
@@ -11,7 +10,7 @@ namespace {
 
 using namespace pytcp;
 
-void Serve(Stack* stack, uint16_t port, int kind) {
+void Serve(Stack* stack, uint16_t port) {
   // Dual-stack (AF_INET6, IPV6_V6ONLY off): IPv4 and IPv6 clients alike.
   auto sock = stack->CreateUdpSocket(AF_INET6);
   if (auto r = sock->Bind(SocketAddress{IpAddress(), port}); !r.ok()) {
@@ -25,9 +24,9 @@ void Serve(Stack* stack, uint16_t port, int kind) {
     SocketAddress from;
     auto n = sock->RecvFrom(buf, &from, 0);
     if (!n.ok()) continue;  // timeout or EINTR
-    if (kind == 7) {
+    if (port == 7) {
       (void)sock->SendTo(ByteSpan(buf).first(*n), &from, 0);
-    } else if (kind == 13) {
+    } else if (port == 13) {
       char text[64];
       const time_t now = time(nullptr);
       tm local{};
@@ -42,18 +41,4 @@ void Serve(Stack* stack, uint16_t port, int kind) {
 
 }  // namespace
 
-int main() {
-  examples::InstallStopHandlers();
-  auto stack = examples::StartStackFromEnvironment("udp-services");
-  if (!stack) return 1;
-  fmt::print("udp-services: echo 7, discard 9, daytime 13 on {}\n", stack->config().interface);
-  std::fflush(stdout);
-  examples::ReportAddressWhenReady(stack.get(), "udp-services");
-  std::vector<std::thread> threads;
-  for (int port : {7, 9, 13}) {
-    threads.emplace_back(Serve, stack.get(), static_cast<uint16_t>(port), port);
-  }
-  for (auto& t : threads) t.join();
-  stack->Stop();
-  return 0;
-}
+int main() { return pytcp::examples::RunSmallServices("udp-services", Serve); }

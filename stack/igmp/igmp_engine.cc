@@ -193,8 +193,7 @@ void IgmpEngine::OnStateChange(Group& g, const InterfaceState& old, Instant now)
 void IgmpEngine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now) {
   auto parsed = IgmpView::Parse(payload);
   if (!parsed.ok()) {
-    counters_.Inc(IsIntegrityError(parsed.error()) ? IgmpCounter::kRxDropMalformed
-                                                   : IgmpCounter::kRxDropInvalid);
+    counters_.IncUnparsed(parsed.error());
     PYTCP_LOG(log_igmp, kDebug, "drop from {}: {}", info.src, ToString(parsed.error()));
     return;
   }

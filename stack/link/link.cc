@@ -5,22 +5,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(LinkStatus s) {
-  switch (s) {
-    case LinkStatus::kOk:
-      return "ok";
-    case LinkStatus::kWouldBlock:
-      return "would_block";
-    case LinkStatus::kTooBig:
-      return "too_big";
-    case LinkStatus::kDown:
-      return "down";
-    case LinkStatus::kIoError:
-      return "io_error";
-  }
-  return "unknown";
-}
-
 LinkStatus Link::SendGather(ByteSpan head, ByteSpan a, ByteSpan b) {
   if (a.empty() && b.empty()) return Send(head);
   thread_local std::vector<uint8_t> joined;  // grows to the largest frame once, then reused

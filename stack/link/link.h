@@ -20,6 +20,7 @@
 #include "absl/functional/function_ref.h"
 #include "stack/base/bytes.h"
 #include "stack/base/clock.h"
+#include "stack/base/named_enum.h"
 
 namespace pytcp {
 
@@ -29,14 +30,13 @@ inline constexpr size_t kMinFrameSize = 14;
 
 // The outcome of a send (or of the last read in a receive batch). A small enum rather than
 // absl::Status: this is the packet path, where failures must not allocate.
-enum class LinkStatus : uint8_t {
-  kOk = 0,
+PYTCP_NAMED_ENUM(LinkStatus, uint8_t,
+  kOk,
   kWouldBlock,  // the device queue is full; the frame was not sent (retry later)
   kTooBig,      // larger than the link can carry, or smaller than an Ethernet header
   kDown,        // the device is gone or administratively down
   kIoError,     // any other I/O error
-};
-std::string_view ToString(LinkStatus s);
+);
 
 // Offloads a link has negotiated.
 struct LinkFeatures {

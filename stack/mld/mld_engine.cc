@@ -11,6 +11,25 @@ LogChannel log_mld("mld");
 constexpr Ip6Address kAllMldv2Routers = Ip6Address::FromGroups({0xff02, 0, 0, 0, 0, 0, 0, 0x16});
 // RFC 2710 §3: MLDv1 Done messages go to the link-scope all-routers group.
 constexpr Ip6Address kAllRouters = Ip6Address::FromGroups({0xff02, 0, 0, 0, 0, 0, 0, 0x2});
+
+// Sends an MLD message (MldV1Message or MldV2ReportMessage) to `dst` as RFC 2710 §3 and
+// RFC 3810 §5 want every MLD message sent: from a link-local address, or :: while none is
+// usable yet (RFC 3590 §4, RFC 3810 §5.2.13: DAD), hop limit 1, Router Alert. True when
+// the IP layer took it.
+template <typename Message>
+bool SendMldMessage(Ip6Engine* ip6, const Message& m, const Ip6Address& dst, Instant now) {
+  const Ip6Address src = ip6->addresses().LinkLocal();
+  PacketBuffer buf(m.size() + 64, 128);
+  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, dst, m.size()));
+  Ip6SendParams p;
+  p.src = src;
+  p.dst = dst;
+  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
+  p.hop_limit = 1;
+  p.router_alert = true;
+  p.allow_unspecified_source = true;
+  return ip6->Send(p, buf, now).ok();
+}
 }  // namespace
 
 MldEngine::MldEngine(Ip6Engine* ip6, Random* random, MldConfig config)
@@ -126,18 +145,7 @@ void MldEngine::SendReport(std::span<const MldRecord> records, Instant now) {
   if (records.empty()) return;
   MldV2ReportMessage m;
   m.records = records;
-  // RFC 3810 §5.2.13: from a link-local address, or :: while none is usable yet (DAD).
-  const Ip6Address src = ip6_->addresses().LinkLocal();
-  PacketBuffer buf(m.size() + 64, 128);
-  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, kAllMldv2Routers, m.size()));
-  Ip6SendParams p;
-  p.src = src;
-  p.dst = kAllMldv2Routers;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
-  p.hop_limit = 1;
-  p.router_alert = true;
-  p.allow_unspecified_source = true;
-  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(MldCounter::kTxReports);
+  if (SendMldMessage(ip6_, m, kAllMldv2Routers, now)) counters_.Inc(MldCounter::kTxReports);
 }
 
 void MldEngine::CancelPending() {
@@ -183,20 +191,10 @@ void MldEngine::SendV1(const Ip6Address& group, bool done, Instant now) {
   MldV1Message m;
   m.done = done;
   m.multicast_address = group;
-  // RFC 2710 §3: a Report goes to the group it reports, Done to all routers; both from a
-  // link-local source (or :: while there is none, RFC 3590 §4), hop limit 1, Router Alert.
-  const Ip6Address src = ip6_->addresses().LinkLocal();
-  const Ip6Address dst = done ? kAllRouters : group;
-  PacketBuffer buf(m.size() + 64, 128);
-  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, dst, m.size()));
-  Ip6SendParams p;
-  p.src = src;
-  p.dst = dst;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
-  p.hop_limit = 1;
-  p.router_alert = true;
-  p.allow_unspecified_source = true;
-  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(done ? MldCounter::kTxV1Dones : MldCounter::kTxV1Reports);
+  // RFC 2710 §3: a Report goes to the group it reports, Done to all routers.
+  if (SendMldMessage(ip6_, m, done ? kAllRouters : group, now)) {
+    counters_.Inc(done ? MldCounter::kTxV1Dones : MldCounter::kTxV1Reports);
+  }
 }
 
 void MldEngine::PollV1(Instant now) {

@@ -1,10 +1,11 @@
 // The ephemeral port range and its search (RFC 6056), shared by TCP's bind and connect,
 // UDP's automatic bind and the ping sockets' identifiers (Linux's ping_get_port takes them
-// from the same range).
+// from the same range), and the map from a port to its users the three keep.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace pytcp {
 
@@ -37,6 +38,16 @@ std::optional<uint16_t> FreeEphemeralPort(uint32_t offset, const Map& users) {
     auto it = users.find(p);
     return it == users.end() || it->second.empty();
   });
+}
+
+// Takes `user` off `port`'s list in `users` (a map from port to a vector of its users) and
+// drops the port once nobody uses it, so that searches and lookups see it free.
+template <typename Map, typename User>
+void RemovePortUser(Map& users, uint16_t port, User* user) {
+  auto it = users.find(port);
+  if (it == users.end()) return;
+  std::erase(it->second, user);
+  if (it->second.empty()) users.erase(it);
 }
 
 }  // namespace pytcp

@@ -72,11 +72,7 @@ class IcmpEndpointTable {
   void Remove(Endpoint* ep) {
     std::erase(raw_, ep);
     if (!ep->bound) return;
-    auto it = ping_.find(ep->local.port);
-    if (it != ping_.end()) {
-      std::erase(it->second, ep);
-      if (it->second.empty()) ping_.erase(it);
-    }
+    RemovePortUser(ping_, ep->local.port, ep);
     ep->bound = false;
   }
 

@@ -57,18 +57,8 @@ SysResult<size_t> IcmpMessageSocket::RecvFrom(MutableByteSpan buf, SocketAddress
                                               int flags, int* out_flags, RecvAncillary* anc) {
   if ((flags & MSG_ERRQUEUE) != 0) return RecvErrorQueue(buf, from, anc, out_flags);
   std::unique_lock lock(*ctx_.mu);
-  if (closed_) return Err{EBADF};
-  if (out_flags != nullptr) *out_flags = 0;
-  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
-  const int err = WaitLocked(
-      lock, [&] { return !queue_.empty() || pending_error_ != 0 || closed_; }, rcv_timeout_,
-      (flags & MSG_DONTWAIT) != 0);
-  if (err != 0) return Err{err};
-  if (closed_) return Err{EBADF};
-  if (pending_error_ != 0) {
-    // skb_recv_datagram reports a pending error before any queued message.
-    const int e = pending_error_;
-    pending_error_ = 0;
+  if (const int e = WaitDatagramLocked(lock, flags, out_flags, [&] { return !queue_.empty(); });
+      e != 0) {
     return Err{e};
   }
   const ReceivedMessage& m = queue_.front();

@@ -176,6 +176,19 @@ int Socket::WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<b
   return 0;
 }
 
+int Socket::WaitDatagramLocked(std::unique_lock<std::mutex>& lock, int flags, int* out_flags,
+                               const std::function<bool()>& ready) {
+  if (closed_) return EBADF;
+  if (out_flags != nullptr) *out_flags = 0;
+  if ((flags & MSG_OOB) != 0) return EOPNOTSUPP;
+  const int err = WaitLocked(
+      lock, [&] { return ready() || pending_error_ != 0 || closed_; }, rcv_timeout_,
+      (flags & MSG_DONTWAIT) != 0);
+  if (err != 0) return err;
+  if (closed_) return EBADF;
+  return TakePendingErrorLocked();
+}
+
 Socket::WaiterMark::WaiterMark(Socket* s, int fd, std::unique_lock<std::mutex>& lock)
     : socket_(s), fd_(fd), lock_(lock) {
   // A mark of this thread's that is still there was left by a siglongjmp out of a signal
@@ -424,11 +437,7 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
       case SO_TYPE: return WriteOpt(value, len, type_);
       case SO_PROTOCOL: return WriteOpt(value, len, protocol_);
       case SO_DOMAIN: return WriteOpt(value, len, family_);
-      case SO_ERROR: {
-        const int e = pending_error_;
-        pending_error_ = 0;
-        return WriteOpt(value, len, e);
-      }
+      case SO_ERROR: return WriteOpt(value, len, TakePendingErrorLocked());
       case SO_REUSEADDR: return WriteOpt(value, len, int{reuse_addr_});
       case SO_REUSEPORT: return WriteOpt(value, len, int{reuse_port_});
       case SO_BROADCAST: return WriteOpt(value, len, int{broadcast_});

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "stack/base/bytes.h"
@@ -242,6 +243,14 @@ class Socket {
   // or the timeout expired), EINTR (a signal), EBADF (closed meanwhile).
   int WaitLocked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& ready,
                  std::optional<Duration> timeout, bool nonblocking);
+  // The start of a datagram socket's receive (UDP, ping, raw): MSG_OOB refused, then a wait
+  // until `ready()` (a message queued, or more), an error or close, as SO_RCVTIMEO and
+  // MSG_DONTWAIT say. Returns 0 or the errno to fail with, a pending error taken before
+  // any queued message as skb_recv_datagram takes it.
+  int WaitDatagramLocked(std::unique_lock<std::mutex>& lock, int flags, int* out_flags,
+                         const std::function<bool()>& ready);
+  // SO_ERROR, read and cleared: a pending error is reported once.
+  int TakePendingErrorLocked() { return std::exchange(pending_error_, 0); }
   // Wakes blocked callers and tells listeners; call under the lock after a state change.
   void NotifyLocked();
   // Queues an error for MSG_ERRQUEUE (IP_RECVERR on); bounded by SO_RCVBUF as in Linux.

@@ -123,8 +123,7 @@ TcpState TcpSocket::state() const {
 }
 
 int TcpSocket::TakeSocketError() {
-  int e = pending_error_;
-  pending_error_ = 0;
+  int e = TakePendingErrorLocked();
   if (conn_ != nullptr) {
     const int c = conn_->TakeError();
     if (e == 0) e = c;
@@ -176,14 +175,25 @@ SysResult<bool> TcpSocket::Bind(const SocketAddress& addr) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (port_.registered || conn_ || listener_) return Err{EINVAL};
-  port_.reuse_addr = reuse_addr_;
-  port_.reuse_port = reuse_port_;
-  port_.ipv6 = family_ == AF_INET6;
-  port_.v6only = v6only_;
+  SyncPortLocked();
   auto r = tcp_->Bind(&port_, addr);
   // __inet6_bind: a specific IPv6 address makes the socket IPV6_V6ONLY.
   if (r.ok()) v6only_ = port_.v6only;
   return r;
+}
+
+void TcpSocket::SyncPortLocked() {
+  port_.reuse_addr = reuse_addr_;
+  port_.reuse_port = reuse_port_;
+  port_.ipv6 = family_ == AF_INET6;
+  port_.v6only = v6only_;
+}
+
+void TcpSocket::SyncPortAndOptionsLocked() {
+  SyncPortLocked();
+  opts_.keepalive = keepalive_;
+  opts_.ttl = ttl_;
+  opts_.tos = tos_;
 }
 
 bool TcpSocket::HasPortLocked() const {
@@ -200,13 +210,7 @@ SysResult<bool> TcpSocket::Listen(int backlog) {
     return true;
   }
   if (conn_ && conn_->state() != TcpState::kClosed) return Err{EINVAL};
-  port_.reuse_addr = reuse_addr_;
-  port_.reuse_port = reuse_port_;
-  port_.ipv6 = family_ == AF_INET6;
-  port_.v6only = v6only_;
-  opts_.keepalive = keepalive_;
-  opts_.ttl = ttl_;
-  opts_.tos = tos_;
+  SyncPortAndOptionsLocked();
   auto l = tcp_->Listen(&port_, backlog, opts_);
   if (!l.ok()) return Err{l.error()};
   listener_ = *l;
@@ -252,14 +256,8 @@ SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
       break;
     case Phase::kUnconnected: {
       if (conn_ && conn_->state() != TcpState::kClosed) return Err{EISCONN};
-      port_.reuse_addr = reuse_addr_;
-      port_.reuse_port = reuse_port_;
-      port_.ipv6 = family_ == AF_INET6;
-      port_.v6only = v6only_;
-      opts_.keepalive = keepalive_;
-      opts_.ttl = ttl_;
+      SyncPortAndOptionsLocked();
       if (family_ == AF_INET6 && unicast_hops_ >= 0) opts_.ttl = static_cast<uint8_t>(unicast_hops_);
-      opts_.tos = tos_;
       opts_.user_mss = user_mss_;
       auto c = tcp_->Connect(&port_, to, opts_, Now());
       if (!c.ok()) return Err{c.error()};

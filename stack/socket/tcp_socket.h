@@ -71,6 +71,10 @@ class TcpSocket final : public Socket, private TcpObserver {
   void OnTcpUrgent() override;
   // recv(MSG_OOB) (tcp_recv_urg).
   SysResult<size_t> RecvUrgent(std::span<const MutableByteSpan> parts, int flags, int* out_flags);
+  // The socket's options copied to what the engine reads: to port_ before a bind, listen
+  // or connect takes a port, and also to opts_ before listen or connect makes connections.
+  void SyncPortLocked();
+  void SyncPortAndOptionsLocked();
   // Linux's inet_num != 0: the socket holds a local port (bound, listening, connected).
   bool HasPortLocked() const;
   Instant Now() const { return ctx_.clock->Now(); }

@@ -111,11 +111,7 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
     return Err{EOPNOTSUPP};
   }
   // A pending ICMP error is reported once, by the next call (udp(7)).
-  if (pending_error_ != 0) {
-    const int e = pending_error_;
-    pending_error_ = 0;
-    return Err{e};
-  }
+  if (const int e = TakePendingErrorLocked(); e != 0) return Err{e};
   SocketAddress dst;
   if (to != nullptr) {
     dst = *to;
@@ -498,17 +494,9 @@ SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, 
                                       int* out_flags, RecvAncillary* anc) {
   if ((flags & MSG_ERRQUEUE) != 0) return RecvErrorQueue(buf, from, anc, out_flags);
   std::unique_lock lock(*ctx_.mu);
-  if (closed_) return Err{EBADF};
-  if (out_flags != nullptr) *out_flags = 0;
-  if ((flags & MSG_OOB) != 0) return Err{EOPNOTSUPP};
-  const int err = WaitLocked(
-      lock, [&] { return !queue_.empty() || pending_error_ != 0 || shut_rd_ || closed_; },
-      rcv_timeout_, (flags & MSG_DONTWAIT) != 0);
-  if (err != 0) return Err{err};
-  if (closed_) return Err{EBADF};
-  if (pending_error_ != 0) {
-    const int e = pending_error_;
-    pending_error_ = 0;
+  if (const int e = WaitDatagramLocked(lock, flags, out_flags,
+                                       [&] { return !queue_.empty() || shut_rd_; });
+      e != 0) {
     return Err{e};
   }
   if (queue_.empty()) return size_t{0};  // shut down for reading

@@ -100,13 +100,17 @@ void TcpConnection::NegotiateOptions(const TcpOptions& peer, bool active) {
   UpdateMss();
 }
 
-void TcpConnection::Open(SeqNum iss, Instant now) {
+void TcpConnection::InitSendSequence(SeqNum iss) {
   iss_ = iss;
   snd_una_ = iss;
   snd_nxt_ = iss;
   snd_buf_seq_ = iss + 1;
   snd_sml_ = iss;
   high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = rtx_max_ = iss;
+}
+
+void TcpConnection::Open(SeqNum iss, Instant now) {
+  InitSendSequence(iss);
   state_ = TcpState::kSynSent;
   last_rx_ = now;
   // Offer every option the configuration allows; the SYN-ACK decides (RFC 7323 §2.2).
@@ -124,12 +128,7 @@ void TcpConnection::AcceptSyn(const TcpSegment& syn, SeqNum iss, TcpListener* li
   passive_ = true;
   listener_ = listener;
   last_rx_ = now;
-  iss_ = iss;
-  snd_una_ = iss;
-  snd_nxt_ = iss;
-  snd_buf_seq_ = iss + 1;
-  snd_sml_ = iss;
-  high_rxt_ = lost_until_ = recovery_point_ = reno_recover_ = rtx_max_ = iss;
+  InitSendSequence(iss);
   irs_ = syn.seq();
   rcv_nxt_ = irs_ + 1;
   rcv_adv_ = rcv_nxt_;

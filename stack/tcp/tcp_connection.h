@@ -283,6 +283,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   TcpInputResult InputSynSent(const TcpSegment& seg, Instant now);
   bool Acceptable(const TcpSegment& seg) const;
   TcpInputResult OnReset(Instant now);
+  // Every send-side sequence variable at the initial send sequence number (RFC 9293
+  // §3.3.2): nothing sent or acknowledged yet, data to start after the SYN.
+  void InitSendSequence(SeqNum iss);
   void NegotiateOptions(const TcpOptions& peer, bool we_offered_all);
   void EnterEstablished(Instant now);
   void EnterTimeWait(Instant now);

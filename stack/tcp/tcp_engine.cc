@@ -60,11 +60,7 @@ void TcpEngine::Register(TcpPortUser* user) {
 
 void TcpEngine::Deregister(TcpPortUser* user) {
   if (!user->registered) return;
-  auto it = ports_.find(user->local.port);
-  if (it != ports_.end()) {
-    std::erase(it->second, user);
-    if (it->second.empty()) ports_.erase(it);
-  }
+  RemovePortUser(ports_, user->local.port, user);
   user->registered = false;
 }
 
@@ -405,8 +401,7 @@ void TcpEngine::ParseAndDemux(ByteSpan payload, uint32_t pseudo, bool checksum_v
   auto parsed = TcpView::Parse(payload, pseudo,
                                checksum_valid ? ChecksumPolicy::kSkip : ChecksumPolicy::kVerify);
   if (!parsed.ok()) {
-    counters_.Inc(IsIntegrityError(parsed.error()) ? TcpCounter::kRxDropMalformed
-                                                   : TcpCounter::kRxDropInvalid);
+    counters_.IncUnparsed(parsed.error());
     PYTCP_LOG(log_tcp_engine, kDebug, "drop segment from {}: {}", src.ToString(),
               ToString(parsed.error()));
     return;

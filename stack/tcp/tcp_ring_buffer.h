@@ -52,14 +52,9 @@ class TcpRingBuffer {
   // offset + data.size() must not exceed capacity().
   void WriteAt(size_t offset, ByteSpan data) {
     assert(offset + data.size() <= capacity_);
-    size_t pos = Wrap(head_ + offset);
-    size_t done = 0;
-    while (done < data.size()) {
-      const size_t n = std::min(data.size() - done, capacity_ - pos);
+    ForEachRun(offset, data.size(), [&](size_t pos, size_t done, size_t n) {
       std::memcpy(storage_.get() + pos, data.data() + done, n);
-      done += n;
-      pos = 0;
-    }
+    });
   }
   // Makes n bytes written past size() readable.
   void Commit(size_t n) {
@@ -103,16 +98,25 @@ class TcpRingBuffer {
 
  private:
   size_t Wrap(size_t i) const { return i >= capacity_ ? i - capacity_ : i; }
-  void CopyOut(size_t offset, MutableByteSpan out) const {
-    if (out.empty()) return;
+  // Calls fn(pos, done, n) for each contiguous run of the storage that holds the `len`
+  // bytes from `offset` past the read position: n bytes at storage index pos are bytes
+  // [done, done + n) of them. Two runs when they wrap around the end, else one.
+  template <typename Fn>
+  void ForEachRun(size_t offset, size_t len, Fn&& fn) const {
     size_t pos = Wrap(head_ + offset);
     size_t done = 0;
-    while (done < out.size()) {
-      const size_t n = std::min(out.size() - done, capacity_ - pos);
-      std::memcpy(out.data() + done, storage_.get() + pos, n);
+    while (done < len) {
+      const size_t n = std::min(len - done, capacity_ - pos);
+      fn(pos, done, n);
       done += n;
       pos = 0;
     }
+  }
+  void CopyOut(size_t offset, MutableByteSpan out) const {
+    if (out.empty()) return;
+    ForEachRun(offset, out.size(), [&](size_t pos, size_t done, size_t n) {
+      std::memcpy(out.data() + done, storage_.get() + pos, n);
+    });
   }
 
   std::unique_ptr<uint8_t[]> storage_;

@@ -203,11 +203,7 @@ Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
 
 void UdpEngine::Unbind(UdpEndpoint* ep) {
   if (!ep->bound) return;
-  auto it = ports_.find(ep->local.port);
-  if (it != ports_.end()) {
-    std::erase(it->second, ep);
-    if (it->second.empty()) ports_.erase(it);
-  }
+  RemovePortUser(ports_, ep->local.port, ep);
   ep->bound = false;
 }
 
@@ -283,8 +279,7 @@ void UdpEngine::Receive(const Ip4PacketInfo& info, ByteSpan payload, Instant now
   auto parsed = ParseDatagram(payload, PseudoSum(info.src, info.dst, payload.size()),
                               info.l4_checksum_valid);
   if (!parsed.ok()) {
-    counters_.Inc(IsIntegrityError(parsed.error()) ? UdpCounter::kRxDropMalformed
-                                                   : UdpCounter::kRxDropInvalid);
+    counters_.IncUnparsed(parsed.error());
     PYTCP_LOG(log_udp, kDebug, "drop datagram from {}: {}", info.src, ToString(parsed.error()));
     return;
   }

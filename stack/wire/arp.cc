@@ -4,18 +4,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(ArpParseError e) {
-  switch (e) {
-    case ArpParseError::kTooShort: return "too_short";
-    case ArpParseError::kBadHardwareType: return "bad_hardware_type";
-    case ArpParseError::kBadProtocolType: return "bad_protocol_type";
-    case ArpParseError::kBadHardwareLength: return "bad_hardware_length";
-    case ArpParseError::kBadProtocolLength: return "bad_protocol_length";
-    case ArpParseError::kBadOperation: return "bad_operation";
-  }
-  return "unknown";
-}
-
 Result<ArpView, ArpParseError> ArpView::Parse(ByteSpan data) {
   // Integrity: every field is at a fixed offset within 28 bytes.
   if (data.size() < kArpPacketSize) return Err{ArpParseError::kTooShort};

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/net/mac_address.h"
@@ -22,15 +23,14 @@ enum class ArpOp : uint16_t {
   kReply = 2,
 };
 
-enum class ArpParseError : uint8_t {
+PYTCP_NAMED_ENUM(ArpParseError, uint8_t,
   kTooShort,             // integrity: fewer than 28 bytes
   kBadHardwareType,      // sanity: ar$hrd != 1 (Ethernet)
   kBadProtocolType,      // sanity: ar$pro != 0x0800 (IPv4)
   kBadHardwareLength,    // sanity: ar$hln != 6
   kBadProtocolLength,    // sanity: ar$pln != 4
   kBadOperation,         // sanity: ar$op not request or reply
-};
-std::string_view ToString(ArpParseError e);
+);
 constexpr bool IsIntegrityError(ArpParseError e) { return e == ArpParseError::kTooShort; }
 
 inline constexpr size_t kArpPacketSize = 28;

@@ -6,32 +6,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Dhcp4ParseError e) {
-  switch (e) {
-    case Dhcp4ParseError::kTooShort:
-      return "too_short";
-    case Dhcp4ParseError::kBadMagicCookie:
-      return "bad_magic_cookie";
-    case Dhcp4ParseError::kOptionOverrun:
-      return "option_overrun";
-    case Dhcp4ParseError::kNoEnd:
-      return "no_end";
-    case Dhcp4ParseError::kBadOp:
-      return "bad_op";
-    case Dhcp4ParseError::kBadHardwareLength:
-      return "bad_hardware_length";
-    case Dhcp4ParseError::kMissingMessageType:
-      return "missing_message_type";
-    case Dhcp4ParseError::kBadOptionLength:
-      return "bad_option_length";
-    case Dhcp4ParseError::kBadOptionValue:
-      return "bad_option_value";
-    case Dhcp4ParseError::kOverloadUnsupported:
-      return "overload_unsupported";
-  }
-  return "unknown";
-}
-
 namespace {
 
 // RFC 2132: the lengths a known option may have. Returns false for a forbidden length.

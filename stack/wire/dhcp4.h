@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/net/mac_address.h"
@@ -37,7 +38,7 @@ enum class Dhcp4MessageType : uint8_t {
   kInform = 8,
 };
 
-enum class Dhcp4ParseError : uint8_t {
+PYTCP_NAMED_ENUM(Dhcp4ParseError, uint8_t,
   // Integrity: is the message safe to read?
   kTooShort,        // shorter than the 236-byte fixed part + the 4-byte magic cookie
   kBadMagicCookie,  // RFC 2131 §3: options start with 99.130.83.99
@@ -50,8 +51,7 @@ enum class Dhcp4ParseError : uint8_t {
   kBadOptionLength,      // a known option with a length RFC 2132 forbids
   kBadOptionValue,       // RFC 2132 §5.1 MTU < 68, §9.10 maximum message size < 576
   kOverloadUnsupported,  // RFC 2132 §9.3 option overload (sname/file hold options)
-};
-std::string_view ToString(Dhcp4ParseError e);
+);
 constexpr bool IsIntegrityError(Dhcp4ParseError e) { return e < Dhcp4ParseError::kBadOp; }
 
 inline constexpr size_t kDhcp4FixedSize = 236;

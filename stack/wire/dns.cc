@@ -6,46 +6,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(DnsParseError e) {
-  switch (e) {
-    case DnsParseError::kTooShort:
-      return "too_short";
-    case DnsParseError::kTruncatedName:
-      return "truncated_name";
-    case DnsParseError::kBadLabelType:
-      return "bad_label_type";
-    case DnsParseError::kForwardPointer:
-      return "forward_pointer";
-    case DnsParseError::kTooManyPointers:
-      return "too_many_pointers";
-    case DnsParseError::kNameTooLong:
-      return "name_too_long";
-    case DnsParseError::kTruncatedQuestion:
-      return "truncated_question";
-    case DnsParseError::kTruncatedRecord:
-      return "truncated_record";
-    case DnsParseError::kBadRdataLength:
-      return "bad_rdata_length";
-  }
-  return "unknown";
-}
-
-std::string_view ToString(DnsNameError e) {
-  switch (e) {
-    case DnsNameError::kEmpty:
-      return "empty";
-    case DnsNameError::kEmptyLabel:
-      return "empty_label";
-    case DnsNameError::kLabelTooLong:
-      return "label_too_long";
-    case DnsNameError::kNameTooLong:
-      return "name_too_long";
-    case DnsNameError::kBufferTooSmall:
-      return "buffer_too_small";
-  }
-  return "unknown";
-}
-
 namespace {
 
 constexpr size_t kQuestionFixedSize = 4;  // TYPE, CLASS
@@ -395,18 +355,22 @@ std::optional<DnsNameError> DnsMessageWriter::AddAaaa(Section section, std::stri
 
 std::optional<DnsNameError> DnsMessageWriter::AddCname(Section section, std::string_view name,
                                                        uint32_t ttl, std::string_view target) {
-  uint8_t encoded[kDnsMaxNameSize];
-  auto n = DnsEncodeName(target, encoded);
-  if (!n.ok()) return n.error();
-  return AddRecord(section, name, DnsType::kCname, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
+  return AddNameRecord(section, name, DnsType::kCname, ttl, target);
 }
 
 std::optional<DnsNameError> DnsMessageWriter::AddPtr(Section section, std::string_view name,
                                                      uint32_t ttl, std::string_view target) {
+  return AddNameRecord(section, name, DnsType::kPtr, ttl, target);
+}
+
+std::optional<DnsNameError> DnsMessageWriter::AddNameRecord(Section section,
+                                                            std::string_view name, DnsType type,
+                                                            uint32_t ttl,
+                                                            std::string_view target) {
   uint8_t encoded[kDnsMaxNameSize];
   auto n = DnsEncodeName(target, encoded);
   if (!n.ok()) return n.error();
-  return AddRecord(section, name, DnsType::kPtr, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
+  return AddRecord(section, name, type, DnsClass::kIn, ttl, ByteSpan(encoded, *n));
 }
 
 size_t DnsMessageWriter::Finish() {

@@ -24,6 +24,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/forward_iterator.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/net/ip6_address.h"
@@ -55,7 +56,7 @@ enum class DnsRcode : uint8_t {
   kRefused = 5,
 };
 
-enum class DnsParseError : uint8_t {
+PYTCP_NAMED_ENUM(DnsParseError, uint8_t,
   // Integrity: is the message safe to read?
   kTooShort,           // fewer than the 12-byte header
   kTruncatedName,      // a name's labels or pointer run past the message
@@ -68,8 +69,7 @@ enum class DnsParseError : uint8_t {
   // Sanity: does it follow the RFC rules?
   kBadRdataLength,  // an IN A record not 4 bytes, IN AAAA not 16, a CNAME or PTR whose
                     // name does not fill its RDATA exactly
-};
-std::string_view ToString(DnsParseError e);
+);
 constexpr bool IsIntegrityError(DnsParseError e) { return e < DnsParseError::kBadRdataLength; }
 
 inline constexpr size_t kDnsHeaderSize = 12;
@@ -263,14 +263,13 @@ class DnsView {
 
 // --- Write side ---
 
-enum class DnsNameError : uint8_t {
+PYTCP_NAMED_ENUM(DnsNameError, uint8_t,
   kEmpty,           // "" or "."
   kEmptyLabel,      // "a..b", ".a"
   kLabelTooLong,    // a label over 63 bytes
   kNameTooLong,     // over 255 bytes in wire form
   kBufferTooSmall,  // the output buffer cannot hold it
-};
-std::string_view ToString(DnsNameError e);
+);
 
 // Encodes dotted text (one optional trailing dot) as RFC 1035 §3.1 labels, uncompressed.
 // Returns the number of bytes written.
@@ -337,6 +336,9 @@ class DnsMessageWriter {
 
  private:
   std::optional<DnsNameError> StartEntry(Section section, std::string_view name);
+  // A record whose RDATA is one name, uncompressed (CNAME, PTR).
+  std::optional<DnsNameError> AddNameRecord(Section section, std::string_view name,
+                                            DnsType type, uint32_t ttl, std::string_view target);
   MutableByteSpan out_;
   DnsHeader header_;
   size_t pos_ = kDnsHeaderSize;

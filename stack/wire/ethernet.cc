@@ -5,14 +5,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(EthernetParseError e) {
-  switch (e) {
-    case EthernetParseError::kTooShort: return "too_short";
-    case EthernetParseError::kLengthField: return "length_field";
-  }
-  return "unknown";
-}
-
 Result<EthernetView, EthernetParseError> EthernetView::Parse(ByteSpan frame) {
   // Integrity: the header must be there before any field is read.
   if (frame.size() < kEthernetHeaderSize) return Err{EthernetParseError::kTooShort};

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/mac_address.h"
 
@@ -27,11 +28,10 @@ enum class EtherType : uint16_t {
   kIp6 = 0x86dd,
 };
 
-enum class EthernetParseError : uint8_t {
+PYTCP_NAMED_ENUM(EthernetParseError, uint8_t,
   kTooShort,     // integrity: fewer than 14 bytes
   kLengthField,  // sanity: 802.3 length field (< 0x0600) instead of an EtherType
-};
-std::string_view ToString(EthernetParseError e);
+);
 constexpr bool IsIntegrityError(EthernetParseError e) { return e == EthernetParseError::kTooShort; }
 
 inline constexpr size_t kEthernetHeaderSize = 14;

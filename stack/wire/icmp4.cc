@@ -2,16 +2,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Icmp4ParseError e) {
-  switch (e) {
-    case Icmp4ParseError::kTooShort: return "too_short";
-    case Icmp4ParseError::kBadChecksum: return "bad_checksum";
-    case Icmp4ParseError::kTooShortForType: return "too_short_for_type";
-    case Icmp4ParseError::kBadOriginalDatagram: return "bad_original_datagram";
-  }
-  return "unknown";
-}
-
 Result<Icmp4View, Icmp4ParseError> Icmp4View::Parse(ByteSpan data, ChecksumPolicy checksum) {
   // Integrity. Every ICMPv4 message starts with type, code, checksum and four type-specific
   // octets (RFC 792); Linux's icmp_rcv likewise drops anything shorter than 8 bytes.

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/wire/checksum.h"
@@ -60,15 +61,14 @@ enum class Icmp4TimeExceededCode : uint8_t {
   kReassembly = 1,
 };
 
-enum class Icmp4ParseError : uint8_t {
+PYTCP_NAMED_ENUM(Icmp4ParseError, uint8_t,
   // Integrity.
   kTooShort,             // fewer than the 8-byte header every ICMPv4 message has
   kBadChecksum,          // the checksum over the whole message does not verify
   kTooShortForType,      // an error message without room for the quoted IPv4 header
   // Sanity.
   kBadOriginalDatagram,  // an error message whose quoted datagram is not IPv4
-};
-std::string_view ToString(Icmp4ParseError e);
+);
 constexpr bool IsIntegrityError(Icmp4ParseError e) { return e < Icmp4ParseError::kBadOriginalDatagram; }
 
 inline constexpr size_t kIcmp4HeaderSize = kIcmpHeaderSize;

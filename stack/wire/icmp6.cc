@@ -5,44 +5,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Icmp6ParseError e) {
-  switch (e) {
-    case Icmp6ParseError::kTooShort:
-      return "too_short";
-    case Icmp6ParseError::kBadChecksum:
-      return "bad_checksum";
-    case Icmp6ParseError::kTooShortForType:
-      return "too_short_for_type";
-    case Icmp6ParseError::kNdOptionTruncated:
-      return "nd_option_truncated";
-    case Icmp6ParseError::kNdOptionZeroLength:
-      return "nd_option_zero_length";
-    case Icmp6ParseError::kMldSourcesOverrun:
-      return "mld_sources_overrun";
-    case Icmp6ParseError::kMldRecordsOverrun:
-      return "mld_records_overrun";
-    case Icmp6ParseError::kBadInvokingPacket:
-      return "bad_invoking_packet";
-    case Icmp6ParseError::kNdBadCode:
-      return "nd_bad_code";
-    case Icmp6ParseError::kNdBadOptionLength:
-      return "nd_bad_option_length";
-    case Icmp6ParseError::kNdBadPrefixLength:
-      return "nd_bad_prefix_length";
-    case Icmp6ParseError::kNdMulticastTarget:
-      return "nd_multicast_target";
-    case Icmp6ParseError::kNdMulticastDestination:
-      return "nd_multicast_destination";
-    case Icmp6ParseError::kNdBadRedirectTarget:
-      return "nd_bad_redirect_target";
-    case Icmp6ParseError::kMldBadGroup:
-      return "mld_bad_group";
-    case Icmp6ParseError::kMldSourcesInGeneralQuery:
-      return "mld_sources_in_general_query";
-  }
-  return "unknown";
-}
-
 Result<Icmp6View, Icmp6ParseError> Icmp6View::Parse(ByteSpan data, uint32_t pseudo_sum,
                                                     ChecksumPolicy checksum) {
   // Integrity checks, each making the next read safe.

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip6_address.h"
 #include "stack/wire/checksum.h"
@@ -67,7 +68,7 @@ enum class Icmp6ParamProblemCode : uint8_t {
   kIncompleteChain = 3,
 };
 
-enum class Icmp6ParseError : uint8_t {
+PYTCP_NAMED_ENUM(Icmp6ParseError, uint8_t,
   // Integrity: is the message safe to read?
   kTooShort,            // fewer than the 4-byte common header
   kBadChecksum,         // the checksum over pseudo-header + message does not verify
@@ -88,8 +89,7 @@ enum class Icmp6ParseError : uint8_t {
   kMldBadGroup,             // a query group neither :: nor multicast; an MLDv1 report/done
                             // group that is not multicast
   kMldSourcesInGeneralQuery,  // RFC 3810 §5.1.10: a general query lists no sources
-};
-std::string_view ToString(Icmp6ParseError e);
+);
 constexpr bool IsIntegrityError(Icmp6ParseError e) {
   return e < Icmp6ParseError::kBadInvokingPacket;
 }

@@ -4,27 +4,6 @@
 
 namespace pytcp {
 
-uint16_t MldEncodeMaxRespCode(uint32_t delay_ms) {
-  if (delay_ms < 0x8000) return static_cast<uint16_t>(delay_ms);
-  // RFC 3810 §5.1.3: (mant | 0x1000) << (exp + 3); pick the exponent that puts the
-  // mantissa's hidden bit at 0x1000.
-  for (uint32_t exp = 0; exp < 8; ++exp) {
-    const uint32_t m = delay_ms >> (exp + 3);
-    if (m <= 0x1fff) return static_cast<uint16_t>(0x8000 | (exp << 12) | (m & 0xfff));
-  }
-  return 0xffff;
-}
-
-uint8_t MldEncodeQqic(uint32_t seconds) {
-  if (seconds < 0x80) return static_cast<uint8_t>(seconds);
-  // RFC 3810 §5.1.9: (mant | 0x10) << (exp + 3).
-  for (uint32_t exp = 0; exp < 8; ++exp) {
-    const uint32_t m = seconds >> (exp + 3);
-    if (m <= 0x1f) return static_cast<uint8_t>(0x80 | (exp << 4) | (m & 0xf));
-  }
-  return 0xff;
-}
-
 namespace icmp6_internal {
 
 std::optional<Icmp6ParseError> CheckMld(ByteSpan m) {

@@ -18,18 +18,12 @@
 #include "stack/base/forward_iterator.h"
 #include "stack/net/ip6_address.h"
 #include "stack/wire/icmp6.h"
+#include "stack/wire/igmp_mld_common.h"
 
 namespace pytcp {
 
-// RFC 3810 §5.2.12. Wire enum: unknown record types are ignored by receivers.
-enum class MldRecordType : uint8_t {
-  kModeIsInclude = 1,
-  kModeIsExclude = 2,
-  kChangeToInclude = 3,
-  kChangeToExclude = 4,
-  kAllowNewSources = 5,
-  kBlockOldSources = 6,
-};
+// RFC 3810 §5.2.12.
+using MldRecordType = GroupRecordType;
 
 inline constexpr size_t kMldV1Size = 24;
 inline constexpr size_t kMldV2QueryMinSize = 28;
@@ -37,23 +31,17 @@ inline constexpr size_t kMldV2ReportMinSize = 8;
 inline constexpr size_t kMldRecordMinSize = 20;
 
 // RFC 3810 §5.1.3: Maximum Response Code -> Maximum Response Delay in milliseconds.
-constexpr uint32_t MldDecodeMaxRespCode(uint16_t code) {
-  if (code < 0x8000) return code;
-  const uint32_t exp = (code >> 12) & 0x7;
-  const uint32_t mant = code & 0xfff;
-  return (mant | 0x1000) << (exp + 3);
-}
+constexpr uint32_t MldDecodeMaxRespCode(uint16_t code) { return DecodeFloatCode<12>(code); }
 // The inverse, rounding down to a representable value (delays above 8387584 ms saturate).
-uint16_t MldEncodeMaxRespCode(uint32_t delay_ms);
+constexpr uint16_t MldEncodeMaxRespCode(uint32_t delay_ms) {
+  return static_cast<uint16_t>(EncodeFloatCode<12>(delay_ms));
+}
 
 // RFC 3810 §5.1.9: Querier's Query Interval Code -> seconds.
-constexpr uint32_t MldDecodeQqic(uint8_t qqic) {
-  if (qqic < 0x80) return qqic;
-  const uint32_t exp = (qqic >> 4) & 0x7;
-  const uint32_t mant = qqic & 0xf;
-  return (mant | 0x10) << (exp + 3);
+constexpr uint32_t MldDecodeQqic(uint8_t qqic) { return DecodeFloatCode<4>(qqic); }
+constexpr uint8_t MldEncodeQqic(uint32_t seconds) {
+  return static_cast<uint8_t>(EncodeFloatCode<4>(seconds));
 }
-uint8_t MldEncodeQqic(uint32_t seconds);
 
 // Multicast Listener Query, MLDv1 (24 bytes, RFC 2710 §3) or MLDv2 (28+ bytes, RFC 3810
 // §5.1).

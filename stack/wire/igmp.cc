@@ -15,17 +15,6 @@ std::string_view ToString(IgmpParseError e) {
   return "?";
 }
 
-uint8_t IgmpEncodeMaxRespCode(uint32_t tenths) {
-  if (tenths < 0x80) return static_cast<uint8_t>(tenths);
-  // RFC 3376 §4.1.1: (mant | 0x10) << (exp + 3); the exponent that puts the mantissa's
-  // hidden bit at 0x10.
-  for (uint32_t exp = 0; exp < 8; ++exp) {
-    const uint32_t m = tenths >> (exp + 3);
-    if (m <= 0x1f) return static_cast<uint8_t>(0x80 | (exp << 4) | (m & 0xf));
-  }
-  return 0xff;
-}
-
 Result<IgmpView, IgmpParseError> IgmpView::Parse(ByteSpan m) {
   // Integrity first: the length every message has, the checksum over all of it (RFC 3376
   // §4.1.2: "the entire IGMP message"), then the counts that say how long it is.

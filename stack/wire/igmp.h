@@ -18,6 +18,7 @@
 #include "stack/base/bytes.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
+#include "stack/wire/igmp_mld_common.h"
 
 namespace pytcp {
 
@@ -30,15 +31,8 @@ enum class IgmpType : uint8_t {
   kV3Report = 0x22,
 };
 
-// RFC 3376 §4.2.12. Wire enum: unknown record types are ignored by receivers.
-enum class IgmpRecordType : uint8_t {
-  kModeIsInclude = 1,
-  kModeIsExclude = 2,
-  kChangeToInclude = 3,
-  kChangeToExclude = 4,
-  kAllowNewSources = 5,
-  kBlockOldSources = 6,
-};
+// RFC 3376 §4.2.12.
+using IgmpRecordType = GroupRecordType;
 
 inline constexpr size_t kIgmpV2Size = 8;          // every IGMPv1/v2 message, and the common header
 inline constexpr size_t kIgmpV3QueryMinSize = 12;
@@ -58,14 +52,11 @@ std::string_view ToString(IgmpParseError e);
 constexpr bool IsIntegrityError(IgmpParseError e) { return e < IgmpParseError::kBadQueryLength; }
 
 // RFC 3376 §4.1.1: Max Resp Code -> Max Resp Time in tenths of a second.
-constexpr uint32_t IgmpDecodeMaxRespCode(uint8_t code) {
-  if (code < 0x80) return code;
-  const uint32_t exp = (code >> 4) & 0x7;
-  const uint32_t mant = code & 0xf;
-  return (mant | 0x10) << (exp + 3);
-}
+constexpr uint32_t IgmpDecodeMaxRespCode(uint8_t code) { return DecodeFloatCode<4>(code); }
 // The inverse, rounding down to a representable value.
-uint8_t IgmpEncodeMaxRespCode(uint32_t tenths);
+constexpr uint8_t IgmpEncodeMaxRespCode(uint32_t tenths) {
+  return static_cast<uint8_t>(EncodeFloatCode<4>(tenths));
+}
 // RFC 3376 §4.1.7: QQIC has the same form, in seconds.
 constexpr uint32_t IgmpDecodeQqic(uint8_t qqic) { return IgmpDecodeMaxRespCode(qqic); }
 

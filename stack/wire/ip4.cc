@@ -4,22 +4,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Ip4ParseError e) {
-  switch (e) {
-    case Ip4ParseError::kTooShort: return "too_short";
-    case Ip4ParseError::kBadVersion: return "bad_version";
-    case Ip4ParseError::kBadHeaderLength: return "bad_header_length";
-    case Ip4ParseError::kBadTotalLength: return "bad_total_length";
-    case Ip4ParseError::kBadChecksum: return "bad_checksum";
-    case Ip4ParseError::kOptionBadLength: return "option_bad_length";
-    case Ip4ParseError::kOptionOverrun: return "option_overrun";
-    case Ip4ParseError::kReservedFlag: return "reserved_flag";
-    case Ip4ParseError::kBadSource: return "bad_source";
-    case Ip4ParseError::kFragmentTooLong: return "fragment_too_long";
-  }
-  return "unknown";
-}
-
 Result<Ip4View, Ip4ParseError> Ip4View::Parse(ByteSpan data, ChecksumPolicy checksum) {
   // Integrity checks, each making the next read safe.
   if (data.size() < kIp4MinHeaderSize) return Err{Ip4ParseError::kTooShort};
@@ -43,8 +27,8 @@ Result<Ip4View, Ip4ParseError> Ip4View::Parse(ByteSpan data, ChecksumPolicy chec
   }
   auto options = Ip4OptionsView::Parse(header.subspan(kIp4MinHeaderSize));
   if (!options.ok()) {
-    return Err{options.error() == Ip4OptionError::kBadLength ? Ip4ParseError::kOptionBadLength
-                                                             : Ip4ParseError::kOptionOverrun};
+    return Err{options.error() == Ip4OptionError::kOptionBadLength ? Ip4ParseError::kOptionBadLength
+                                                                   : Ip4ParseError::kOptionOverrun};
   }
 
   // Sanity checks.

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/wire/checksum.h"
@@ -33,7 +34,7 @@ enum class IpProto : uint8_t {
   kIp6DestOpts = 60,
 };
 
-enum class Ip4ParseError : uint8_t {
+PYTCP_NAMED_ENUM(Ip4ParseError, uint8_t,
   // Integrity: is the datagram safe to read?
   kTooShort,          // fewer than 20 bytes
   kBadVersion,        // version != 4
@@ -46,8 +47,7 @@ enum class Ip4ParseError : uint8_t {
   kReservedFlag,      // the reserved flag bit is set
   kBadSource,         // multicast or limited-broadcast source address
   kFragmentTooLong,   // fragment offset + payload beyond 65535 bytes
-};
-std::string_view ToString(Ip4ParseError e);
+);
 constexpr bool IsIntegrityError(Ip4ParseError e) { return e < Ip4ParseError::kReservedFlag; }
 
 inline constexpr size_t kIp4MinHeaderSize = 20;

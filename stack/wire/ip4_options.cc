@@ -2,20 +2,13 @@
 
 namespace pytcp {
 
-std::string_view ToString(Ip4OptionError e) {
-  switch (e) {
-    case Ip4OptionError::kBadLength: return "option_bad_length";
-    case Ip4OptionError::kOverrun: return "option_overrun";
-  }
-  return "unknown";
-}
-
 Result<Ip4OptionsView, Ip4OptionError> Ip4OptionsView::Parse(ByteSpan options) {
   // RFC 791 §3.1: EOL ends the list; what follows is padding and is not interpreted. The
   // length counts the type and length octets, so below 2 the walk could not advance (0)
   // or would land inside the option itself (1).
-  static constexpr TlvLayoutErrors<Ip4OptionError> kErrors{
-      Ip4OptionError::kBadLength, Ip4OptionError::kBadLength, Ip4OptionError::kOverrun};
+  static constexpr TlvLayoutErrors<Ip4OptionError> kErrors{Ip4OptionError::kOptionBadLength,
+                                                           Ip4OptionError::kOptionBadLength,
+                                                           Ip4OptionError::kOptionOverrun};
   auto no_kind_rules = [](uint8_t, uint8_t) { return std::optional<Ip4OptionError>(); };
   if (auto e = CheckTlvLayout(options, kErrors, no_kind_rules)) return Err{*e};
   return Ip4OptionsView(options);

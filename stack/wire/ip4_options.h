@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/wire/tlv_options.h"
 
@@ -36,11 +37,10 @@ constexpr bool Ip4OptionIsCopied(Ip4OptionType t) { return (static_cast<uint8_t>
 
 inline constexpr size_t kIp4MaxOptionsSize = 40;
 
-enum class Ip4OptionError : uint8_t {
-  kBadLength,  // a TLV option's length byte is below 2
-  kOverrun,    // a TLV option (or its length byte) runs past the end of the header
-};
-std::string_view ToString(Ip4OptionError e);
+PYTCP_NAMED_ENUM(Ip4OptionError, uint8_t,
+  kOptionBadLength,  // a TLV option's length byte is below 2
+  kOptionOverrun,    // a TLV option (or its length byte) runs past the end of the header
+);
 
 struct Ip4Option {
   Ip4OptionType type;

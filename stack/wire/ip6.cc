@@ -6,20 +6,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Ip6ParseError e) {
-  switch (e) {
-    case Ip6ParseError::kTooShort:
-      return "too_short";
-    case Ip6ParseError::kBadVersion:
-      return "bad_version";
-    case Ip6ParseError::kBadPayloadLength:
-      return "bad_payload_length";
-    case Ip6ParseError::kMulticastSource:
-      return "multicast_source";
-  }
-  return "unknown";
-}
-
 Result<Ip6View, Ip6ParseError> Ip6View::Parse(ByteSpan data) {
   // Integrity checks, each making the next read safe.
   if (data.size() < kIp6HeaderSize) return Err{Ip6ParseError::kTooShort};

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip6_address.h"
 
@@ -32,15 +33,14 @@ enum class Ip6NextHeader : uint8_t {
   kDestinationOptions = 60,
 };
 
-enum class Ip6ParseError : uint8_t {
+PYTCP_NAMED_ENUM(Ip6ParseError, uint8_t,
   // Integrity: is the packet safe to read?
   kTooShort,          // fewer than the 40 bytes of the fixed header
   kBadVersion,        // version != 6
   kBadPayloadLength,  // Payload Length runs past the bytes received
   // Sanity: does it follow the RFC rules?
   kMulticastSource,  // RFC 4291 §2.7: multicast addresses must not be used as a source
-};
-std::string_view ToString(Ip6ParseError e);
+);
 constexpr bool IsIntegrityError(Ip6ParseError e) { return e < Ip6ParseError::kMulticastSource; }
 
 inline constexpr size_t kIp6HeaderSize = 40;

@@ -5,24 +5,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(Ip6ExtParseError e) {
-  switch (e) {
-    case Ip6ExtParseError::kTooShort:
-      return "too_short";
-    case Ip6ExtParseError::kOptionOverrun:
-      return "option_overrun";
-    case Ip6ExtParseError::kHopByHopNotFirst:
-      return "hop_by_hop_not_first";
-    case Ip6ExtParseError::kBadRouterAlertLength:
-      return "bad_router_alert_length";
-    case Ip6ExtParseError::kFragmentBadLength:
-      return "fragment_bad_length";
-    case Ip6ExtParseError::kFragmentTooLong:
-      return "fragment_too_long";
-  }
-  return "unknown";
-}
-
 namespace {
 
 constexpr size_t kFragmentHeaderSize = 8;

@@ -22,12 +22,13 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/forward_iterator.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/wire/ip6.h"
 
 namespace pytcp {
 
-enum class Ip6ExtParseError : uint8_t {
+PYTCP_NAMED_ENUM(Ip6ExtParseError, uint8_t,
   // Integrity: is the chain safe to read?
   kTooShort,       // a header (its first bytes or its Hdr Ext Len) runs past the payload
   kOptionOverrun,  // an option's length byte or data runs past its header
@@ -36,8 +37,7 @@ enum class Ip6ExtParseError : uint8_t {
   kBadRouterAlertLength,  // RFC 2711 §2.1: Router Alert option data is exactly 2 bytes
   kFragmentBadLength,     // RFC 8200 §4.5: M set and the fragment not a multiple of 8 bytes
   kFragmentTooLong,       // RFC 8200 §4.5: offset + fragment length beyond 65535
-};
-std::string_view ToString(Ip6ExtParseError e);
+);
 constexpr bool IsIntegrityError(Ip6ExtParseError e) {
   return e < Ip6ExtParseError::kHopByHopNotFirst;
 }

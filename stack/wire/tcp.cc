@@ -4,31 +4,12 @@
 
 namespace pytcp {
 
-std::string_view ToString(TcpParseError e) {
-  switch (e) {
-    case TcpParseError::kTooShort: return "too_short";
-    case TcpParseError::kBadDataOffset: return "bad_data_offset";
-    case TcpParseError::kBadChecksum: return "bad_checksum";
-    case TcpParseError::kOptionZeroLength: return "option_zero_length";
-    case TcpParseError::kOptionOneLength: return "option_one_length";
-    case TcpParseError::kOptionOverrun: return "option_overrun";
-    case TcpParseError::kBadMssLength: return "bad_mss_length";
-    case TcpParseError::kBadWindowScaleLength: return "bad_window_scale_length";
-    case TcpParseError::kBadSackPermittedLength: return "bad_sack_permitted_length";
-    case TcpParseError::kBadSackLength: return "bad_sack_length";
-    case TcpParseError::kBadTimestampsLength: return "bad_timestamps_length";
-    case TcpParseError::kZeroPort: return "zero_port";
-    case TcpParseError::kSynFin: return "syn_fin";
-  }
-  return "unknown";
-}
-
 namespace {
 TcpParseError FromOptionError(TcpOptionError e) {
   switch (e) {
-    case TcpOptionError::kZeroLength: return TcpParseError::kOptionZeroLength;
-    case TcpOptionError::kOneLength: return TcpParseError::kOptionOneLength;
-    case TcpOptionError::kOverrun: return TcpParseError::kOptionOverrun;
+    case TcpOptionError::kOptionZeroLength: return TcpParseError::kOptionZeroLength;
+    case TcpOptionError::kOptionOneLength: return TcpParseError::kOptionOneLength;
+    case TcpOptionError::kOptionOverrun: return TcpParseError::kOptionOverrun;
     case TcpOptionError::kBadMssLength: return TcpParseError::kBadMssLength;
     case TcpOptionError::kBadWindowScaleLength: return TcpParseError::kBadWindowScaleLength;
     case TcpOptionError::kBadSackPermittedLength: return TcpParseError::kBadSackPermittedLength;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/seq_num.h"
 #include "stack/wire/checksum.h"
@@ -18,7 +19,7 @@
 
 namespace pytcp {
 
-enum class TcpParseError : uint8_t {
+PYTCP_NAMED_ENUM(TcpParseError, uint8_t,
   // Integrity.
   kTooShort,                // fewer than 20 bytes
   kBadDataOffset,           // data offset < 5 or the header runs past the segment
@@ -34,8 +35,7 @@ enum class TcpParseError : uint8_t {
   // Sanity.
   kZeroPort,                // source or destination port 0
   kSynFin,                  // SYN and FIN together
-};
-std::string_view ToString(TcpParseError e);
+);
 constexpr bool IsIntegrityError(TcpParseError e) { return e < TcpParseError::kZeroPort; }
 
 inline constexpr size_t kTcpMinHeaderSize = 20;

@@ -5,20 +5,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(TcpOptionError e) {
-  switch (e) {
-    case TcpOptionError::kZeroLength: return "option_zero_length";
-    case TcpOptionError::kOneLength: return "option_one_length";
-    case TcpOptionError::kOverrun: return "option_overrun";
-    case TcpOptionError::kBadMssLength: return "bad_mss_length";
-    case TcpOptionError::kBadWindowScaleLength: return "bad_window_scale_length";
-    case TcpOptionError::kBadSackPermittedLength: return "bad_sack_permitted_length";
-    case TcpOptionError::kBadSackLength: return "bad_sack_length";
-    case TcpOptionError::kBadTimestampsLength: return "bad_timestamps_length";
-  }
-  return "unknown";
-}
-
 namespace {
 
 constexpr uint8_t kNop = static_cast<uint8_t>(TcpOptionKind::kNop);
@@ -42,8 +28,9 @@ Result<TcpOptionsView, TcpOptionError> TcpOptionsView::Parse(ByteSpan options) {
   // (e.g. zero) must be handled without crashing; Linux's tcp_parse_options stops at such a
   // "silly option". Here the segment is refused, each case with its own reason, since
   // nothing after it can be trusted.
-  static constexpr TlvLayoutErrors<TcpOptionError> kErrors{
-      TcpOptionError::kZeroLength, TcpOptionError::kOneLength, TcpOptionError::kOverrun};
+  static constexpr TlvLayoutErrors<TcpOptionError> kErrors{TcpOptionError::kOptionZeroLength,
+                                                           TcpOptionError::kOptionOneLength,
+                                                           TcpOptionError::kOptionOverrun};
   auto kind_rules = [](uint8_t kind, uint8_t len) -> std::optional<TcpOptionError> {
     switch (kind) {
       case kMss:

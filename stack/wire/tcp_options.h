@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/seq_num.h"
 #include "stack/wire/tlv_options.h"
@@ -37,17 +38,16 @@ enum class TcpOptionKind : uint8_t {
   kFastOpen = 34,
 };
 
-enum class TcpOptionError : uint8_t {
-  kZeroLength,              // a length byte of 0 (the walk could not advance)
-  kOneLength,               // a length byte of 1 (shorter than kind + length)
-  kOverrun,                 // an option, or its length byte, past the end of the header
+PYTCP_NAMED_ENUM(TcpOptionError, uint8_t,
+  kOptionZeroLength,        // a length byte of 0 (the walk could not advance)
+  kOptionOneLength,         // a length byte of 1 (shorter than kind + length)
+  kOptionOverrun,           // an option, or its length byte, past the end of the header
   kBadMssLength,            // MSS with a length other than 4
   kBadWindowScaleLength,    // window scale with a length other than 3
   kBadSackPermittedLength,  // SACK-permitted with a length other than 2
   kBadSackLength,           // SACK with a length other than 2 + 8n, n in 1..4
   kBadTimestampsLength,     // timestamps with a length other than 10
-};
-std::string_view ToString(TcpOptionError e);
+);
 
 inline constexpr size_t kTcpMaxOptionsSize = 40;
 inline constexpr size_t kTcpMaxSackBlocks = 4;

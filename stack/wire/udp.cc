@@ -4,17 +4,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(UdpParseError e) {
-  switch (e) {
-    case UdpParseError::kTooShort: return "too_short";
-    case UdpParseError::kBadLength: return "bad_length";
-    case UdpParseError::kBadChecksum: return "bad_checksum";
-    case UdpParseError::kZeroChecksum: return "zero_checksum";
-    case UdpParseError::kZeroDstPort: return "zero_dst_port";
-  }
-  return "unknown";
-}
-
 Result<UdpView, UdpParseError> UdpView::Parse(ByteSpan data, uint32_t pseudo_sum,
                                               UdpParseOptions options) {
   // Integrity.

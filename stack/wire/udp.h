@@ -11,12 +11,13 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/wire/checksum.h"
 
 namespace pytcp {
 
-enum class UdpParseError : uint8_t {
+PYTCP_NAMED_ENUM(UdpParseError, uint8_t,
   // Integrity.
   kTooShort,       // fewer than 8 bytes
   kBadLength,      // length field < 8 or beyond the IP payload
@@ -24,8 +25,7 @@ enum class UdpParseError : uint8_t {
   kZeroChecksum,   // checksum 0 where it is mandatory (IPv6)
   // Sanity.
   kZeroDstPort,    // destination port 0 is reserved (RFC 768 / IANA) and never delivered
-};
-std::string_view ToString(UdpParseError e);
+);
 constexpr bool IsIntegrityError(UdpParseError e) { return e < UdpParseError::kZeroDstPort; }
 
 inline constexpr size_t kUdpHeaderSize = 8;

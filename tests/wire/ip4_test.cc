@@ -390,7 +390,7 @@ TEST(Ip4Test, OptionsViewDirectly) {
   EXPECT_EQ(std::distance(n->begin(), n->end()), 4);
   EXPECT_EQ(Ip4OptionsView::Parse(ByteSpan()).ok(), true);
   const uint8_t bad[] = {0x44, 0x01};
-  EXPECT_EQ(Ip4OptionsView::Parse(bad).error(), Ip4OptionError::kBadLength);
+  EXPECT_EQ(Ip4OptionsView::Parse(bad).error(), Ip4OptionError::kOptionBadLength);
 }
 
 TEST(Ip4Test, OptionsBuilderRefusesWhatDoesNotFit) {

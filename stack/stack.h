@@ -242,6 +242,8 @@ class Stack final : private LinkDriver {
   // The interface a gateway is reached by: the one with an address on its network, or of
   // an on-link route to it; `fallback` when none (addresses still to come from DHCP).
   uint8_t Ip4GatewayIface(Ip4Address gateway, uint8_t fallback) const;
+  // Configure(): the DHCPv4 servers of the interfaces with a pool.
+  absl::Status StartDhcp4Servers();
   // Reads every frame the further interfaces' links hold (the loop's, always).
   size_t ProcessMoreLinksLocked(Instant now);
   // Fills timed_ and counter_sources_: every engine named once.
@@ -270,8 +272,6 @@ class Stack final : private LinkDriver {
   std::unique_ptr<TcpEngine> tcp_;
   std::unique_ptr<Dhcp4Service> dhcp4_;
   std::unique_ptr<Dhcp4ServerService> dhcp4_server_;
-  // Configure(): the servers of the interfaces with a pool.
-  absl::Status StartDhcp4Servers();
   Ip6AddressTable ip6_addresses_;
   Ip6RoutingTable ip6_routes_;
   std::unique_ptr<Ip6Engine> ip6_;

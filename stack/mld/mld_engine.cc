@@ -1,8 +1,10 @@
 #include "stack/mld/mld_engine.h"
 
+
 #include <algorithm>
 
 #include "stack/base/log.h"
+#include "stack/ip6/ip6_message_send.h"
 
 namespace pytcp {
 namespace {
@@ -18,17 +20,13 @@ constexpr Ip6Address kAllRouters = Ip6Address::FromGroups({0xff02, 0, 0, 0, 0, 0
 // the IP layer took it.
 template <typename Message>
 bool SendMldMessage(Ip6Engine* ip6, const Message& m, const Ip6Address& dst, Instant now) {
-  const Ip6Address src = ip6->addresses().LinkLocal();
-  PacketBuffer buf(m.size() + 64, 128);
-  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, dst, m.size()));
   Ip6SendParams p;
-  p.src = src;
+  p.src = ip6->addresses().LinkLocal();
   p.dst = dst;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
   p.hop_limit = 1;
   p.router_alert = true;
   p.allow_unspecified_source = true;
-  return ip6->Send(p, buf, now).ok();
+  return SendIcmp6Message(*ip6, m, p, now);
 }
 }  // namespace
 

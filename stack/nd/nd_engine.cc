@@ -5,6 +5,7 @@
 
 #include "stack/base/log.h"
 #include "stack/base/siphash.h"
+#include "stack/ip6/ip6_message_send.h"
 
 namespace pytcp {
 namespace {
@@ -136,22 +137,23 @@ void NdEngine::DadFailed(const Ip6Address& address, Instant now) {
   }
 }
 
+template <typename Message>
+bool NdEngine::SendNd(const Message& m, const Ip6Address& src, const Ip6Address& dst, Instant now) {
+  Ip6SendParams p;
+  p.src = src;
+  p.dst = dst;
+  p.hop_limit = kNdHopLimit;
+  p.force_unspecified_source = src.is_unspecified();
+  return SendIcmp6Message(*ip6_, m, p, now);
+}
+
 void NdEngine::SendNs(const Ip6Address& src, const Ip6Address& dst, const Ip6Address& target,
                       bool with_slla, Instant now) {
   NdNeighborSolicitMessage m;
   m.target = target;
   // RFC 4861 §4.3: never a source link-layer option from the unspecified address.
   if (with_slla && !src.is_unspecified()) m.source_lla = ip6_->iface()->mac();
-  PacketBuffer buf(m.size() + 64, 128);
-  auto out = buf.Append(m.size());
-  m.Emit(out, Icmp6PseudoHeaderSum(src, dst, m.size()));
-  Ip6SendParams p;
-  p.src = src;
-  p.dst = dst;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
-  p.hop_limit = kNdHopLimit;
-  p.force_unspecified_source = src.is_unspecified();
-  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxNs);
+  if (SendNd(m, src, dst, now)) counters_.Inc(NdCounter::kTxNs);
 }
 
 void NdEngine::SendNa(const Ip6Address& dst, const Ip6Address& target, bool solicited,
@@ -162,14 +164,8 @@ void NdEngine::SendNa(const Ip6Address& dst, const Ip6Address& target, bool soli
   m.override_flag = override_flag;
   m.router = config_.router;
   m.target_lla = ip6_->iface()->mac();
-  PacketBuffer buf(m.size() + 64, 128);
-  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(target, dst, m.size()));
-  Ip6SendParams p;
-  p.src = target;  // RFC 4861 §7.2.4: an address assigned to the interface
-  p.dst = dst;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
-  p.hop_limit = kNdHopLimit;
-  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxNa);
+  // RFC 4861 §7.2.4: from the target, an address assigned to the interface.
+  if (SendNd(m, target, dst, now)) counters_.Inc(NdCounter::kTxNa);
 }
 
 void NdEngine::SendRedirect(const Ip6Address& to, const Ip6Address& target,
@@ -191,14 +187,7 @@ void NdEngine::SendRedirect(const Ip6Address& to, const Ip6Address& target,
     m.target_lla = n->mac;
   }
   m.redirected_packet = packet;
-  PacketBuffer buf(m.size() + 64, 128);
-  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, to, m.size()));
-  Ip6SendParams p;
-  p.src = src;
-  p.dst = to;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
-  p.hop_limit = kNdHopLimit;
-  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxRedirect);
+  if (SendNd(m, src, to, now)) counters_.Inc(NdCounter::kTxRedirect);
 }
 
 void NdEngine::SendRs(Instant now) {
@@ -215,16 +204,7 @@ void NdEngine::SendRs(Instant now) {
   }
   NdRouterSolicitMessage m;
   if (!src.is_unspecified() && !optimistic) m.source_lla = ip6_->iface()->mac();
-  const Ip6Address dst = Ip6Address::AllRoutersMulticast();
-  PacketBuffer buf(m.size() + 64, 128);
-  m.Emit(buf.Append(m.size()), Icmp6PseudoHeaderSum(src, dst, m.size()));
-  Ip6SendParams p;
-  p.src = src;
-  p.dst = dst;
-  p.next_header = static_cast<uint8_t>(Ip6NextHeader::kIcmp6);
-  p.hop_limit = kNdHopLimit;
-  p.allow_unspecified_source = true;
-  if (ip6_->Send(p, buf, now).ok()) counters_.Inc(NdCounter::kTxRs);
+  if (SendNd(m, src, Ip6Address::AllRoutersMulticast(), now)) counters_.Inc(NdCounter::kTxRs);
 }
 
 void NdEngine::SendSolicitation(const Ip6Address& target, std::optional<MacAddress> unicast_mac,

@@ -134,6 +134,10 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   void SendNa(const Ip6Address& dst, const Ip6Address& target, bool solicited, bool override_flag,
               Instant now);
   void SendRs(Instant now);
+  // Any ND message (hop limit 255, RFC 4861 §7.1), from :: when `src` is unspecified (DAD's
+  // probes, a solicitation before any address). True when the IP layer took it.
+  template <typename Message>
+  bool SendNd(const Message& m, const Ip6Address& src, const Ip6Address& dst, Instant now);
 
   Ip6Engine* ip6_;
   Random* random_;

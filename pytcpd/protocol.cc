@@ -32,7 +32,7 @@ std::string ProgramSettings() {
   static constexpr const char* kShared[] = {
       "PYTCP_IFACE", "PYTCP_MAC", "PYTCP_IP4",      "PYTCP_GW4", "PYTCP_IP6",        "PYTCP_GW6",
       "PYTCP_DNS",   "PYTCP_MTU", "PYTCP_LOOPBACK", "PYTCP_ACD", "PYTCP_TAP_OFFLOAD", "PYTCP_ROUTES",
-      "PYTCP_FORWARDING"};
+      "PYTCP_FORWARDING", "PYTCP_RA"};
   std::string out;
   const auto add = [&](const std::string& name) {
     const char* v = ::secure_getenv(name.c_str());

@@ -137,6 +137,8 @@ Stack::Stack(const StackConfig& config, std::vector<std::unique_ptr<Link>> links
   nd_config.slaac = config_.ip6_mode == Ip6Mode::kAuto;
   nd_config.stable_secret = config_.ip6_stable_secret;
   nd_config.router = config_.forwarding;
+  nd_config.advertise = config_.router_advertisements;
+  nd_config.rdnss = config_.dns6;
   nd_ = std::make_unique<NdEngine>(ip6_.get(), &random_, nd_config);
   mld_ = std::make_unique<MldEngine>(ip6_.get(), &random_);
   icmp6_ = std::make_unique<Icmp6Engine>(ip6_.get(), nd_.get(), mld_.get());

@@ -277,6 +277,10 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     if (*v != "0" && *v != "1") return Bad("PYTCP_FORWARDING", *v, "'0' (a host) or '1' (a router)");
     c.forwarding = *v == "1";
   }
+  if (auto v = get("PYTCP_RA")) {
+    if (*v != "0" && *v != "1") return Bad("PYTCP_RA", *v, "'0' or '1' (send Router Advertisements)");
+    c.router_advertisements = *v == "1";
+  }
   if (auto v = get("PYTCP_DNS")) {
     for (std::string_view part : SplitCommaList(*v, true)) {
       if (auto a4 = Ip4Address::Parse(part); a4 && !a4->is_unspecified()) {
@@ -408,6 +412,11 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
     if (auto s = CheckDhcp4Pool(name, *pool, c.ip4_addresses); !s.ok()) return s;
     c.dhcp_server = *pool;
+  }
+  if (c.router_advertisements && (!c.forwarding || c.ip6_mode == Ip6Mode::kNone)) {
+    return absl::InvalidArgumentError(
+        "PYTCP_RA=1 needs PYTCP_FORWARDING=1 and IPv6 (a host never advertises itself as a "
+        "router, RFC 4861 §6.2.2)");
   }
   if (c.ip6_mode != Ip6Mode::kNone && c.mtu < 1280) {
     return absl::InvalidArgumentError(fmt::format(

@@ -59,6 +59,7 @@ struct StackConfig {
   std::optional<Ip6Address> ip6_gateway;                 // PYTCP_GW6
   std::vector<StaticRoute> routes;                       // PYTCP_ROUTES (stack_routes.h)
   bool forwarding = false;                               // PYTCP_FORWARDING (RFC 1812)
+  bool router_advertisements = false;                    // PYTCP_RA (RFC 4861 §6.2)
   std::optional<Dhcp4Pool> dhcp_server;                  // PYTCP_DHCP_SERVER_<interface>
   // RFC 7217 stable-privacy interface ids under this secret instead of EUI-64 (C++ API).
   std::optional<std::array<uint8_t, 16>> ip6_stable_secret;

@@ -11,7 +11,6 @@ namespace pytcp {
 namespace {
 LogChannel log_nd("nd");
 
-constexpr uint8_t kNdHopLimit = 255;  // RFC 4861 §6.1, §7.1: proof of on-link origin
 
 Instant LifetimeEnd(Instant now, uint32_t seconds) {
   if (seconds == kNdInfiniteLifetime) return Instant::Infinite();
@@ -59,7 +58,13 @@ void NdEngine::Start(Instant now) {
   const Ip6Address ll_prefix = *Ip6Address::Parse("fe80::");
   const Ip6Address ll = Ip6Address::FromPrefixAndInterfaceId(ll_prefix, InterfaceIdFor(ll_prefix, 0));
   AddAddress(*Ip6Interface::Create(ll, 64), Ip6AddressSource::kLinkLocal, now);
-  if (config_.send_rs) {
+  if (config_.advertise) {
+    // RFC 4861 §6.2.2: an advertising interface joins all-routers (solicitations come
+    // there); the first advertisement goes out soon, as the initial ones of §6.2.4.
+    ip6_->JoinGroup(Ip6Address::AllRoutersMulticast(), now);
+    ra_next_ = now + Duration(random_->Below(static_cast<uint64_t>(Duration(std::chrono::seconds(1)).count()) + 1));
+  }
+  if (config_.send_rs && !config_.advertise) {
     // RFC 4861 §6.3.7: the first solicitation after a random delay of up to
     // MAX_RTR_SOLICITATION_DELAY.
     rs_next_ = now + Duration(random_->Below(
@@ -172,13 +177,7 @@ void NdEngine::SendRedirect(const Ip6Address& to, const Ip6Address& target,
                             const Ip6Address& destination, ByteSpan packet, Instant now) {
   // §8.2: from our link-local address (the one hosts know their router by), hop limit 255,
   // the target's link-layer address when we know it, and as much of the packet as fits.
-  Ip6Address src;
-  for (const auto& e : ip6_->addresses().entries()) {
-    if (e.address().is_link_local() && e.usable()) {
-      src = e.address();
-      break;
-    }
-  }
+  const Ip6Address src = ip6_->addresses().LinkLocal();
   if (src.is_unspecified()) return;
   NdRedirectMessage m;
   m.target = target;
@@ -247,8 +246,12 @@ void NdEngine::Receive(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant
     case Icmp6Type::kRedirect:
       if (auto rd = NdRedirectView::From(icmp)) ReceiveRedirect(info, *rd, now);
       break;
+    case Icmp6Type::kRouterSolicitation:
+      // RFC 4861 §6.2.6: a host silently discards Router Solicitations.
+      if (auto rs = NdRouterSolicitView::From(icmp); rs && config_.advertise) ReceiveRs(info, *rs, now);
+      break;
     default:
-      break;  // RFC 4861 §6.2.6: a host silently discards Router Solicitations
+      break;
   }
 }
 
@@ -451,6 +454,7 @@ std::vector<Ip6Address> NdEngine::dns_servers() const {
 
 void NdEngine::Poll(Instant now) {
   if (reachable_redraw_at_ <= now) RandomizeReachableTime(now);
+  PollAdvertising(now);
   cache_.Poll(now);
   // DAD probes and their completion (RFC 4862 §5.4.2, §5.4.3).
   for (size_t i = 0; i < dad_.size();) {
@@ -497,6 +501,7 @@ Instant NdEngine::NextDeadline() const {
   Instant next = EarliestOf(cache_.NextDeadline(), rs_done_ ? Instant::Infinite() : rs_next_);
   for (const auto& d : dad_) next = EarliestOf(next, d.next);
   for (const auto& r : rdnss_) next = EarliestOf(next, r.expires);
+  next = EarliestOf(next, ra_next_);
   return EarliestOf(next, reachable_redraw_at_);
 }
 

@@ -43,11 +43,23 @@ PYTCP_COUNTERS(NdCounter,
   kIp6Disabled,  // RFC 4862 §5.4.5: our hardware-derived link-local address is duplicated
   kSlaacAddresses,
   kTxRedirect,     // a router's Redirect (RFC 4861 §8.2)
+  kRxRs,           // a router's: Router Solicitations (RFC 4861 §6.2.6)
+  kTxRa,           // a router's Router Advertisements (RFC 4861 §6.2.4)
 );
+
+// RFC 4861 §6.1, §7.1: every ND message is sent with 255, the proof of on-link origin.
+inline constexpr uint8_t kNdHopLimit = 255;
 
 struct NdConfig {
   bool slaac = true;           // form addresses from RA prefixes with the A flag
   bool router = false;         // PYTCP_FORWARDING: NAs carry the R flag (RFC 4861 §7.2.4)
+  // PYTCP_RA (a router only): Router Advertisements (RFC 4861 §6.2) with the /64 prefixes
+  // of the static addresses, the link MTU and `rdnss` (RFC 8106), unsolicited and in
+  // answer to Router Solicitations, as radvd's defaults.
+  bool advertise = false;
+  std::vector<Ip6Address> rdnss;
+  Duration max_rtr_adv_interval = std::chrono::seconds(600);  // RFC 4861 §6.2.1 defaults
+  Duration min_rtr_adv_interval = std::chrono::seconds(198);  // 0.33 * Max
   bool send_rs = true;         // RFC 4861 §6.3.7
   bool optimistic_dad = true;  // RFC 4429 for link-local and SLAAC addresses
   int dad_transmits = 1;       // RFC 4862 §5.1 DupAddrDetectTransmits
@@ -134,6 +146,10 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   void SendNa(const Ip6Address& dst, const Ip6Address& target, bool solicited, bool override_flag,
               Instant now);
   void SendRs(Instant now);
+  // A router's side (nd_router.cc): RS in, RAs out.
+  void ReceiveRs(const Ip6PacketInfo& info, const NdRouterSolicitView& rs, Instant now);
+  void SendRa(Instant now);
+  void PollAdvertising(Instant now);
   // Any ND message (hop limit 255, RFC 4861 §7.1), from :: when `src` is unspecified (DAD's
   // probes, a solicitation before any address). True when the IP layer took it.
   template <typename Message>
@@ -156,6 +172,11 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   Duration base_reachable_time_ = std::chrono::seconds(30);
   Instant reachable_redraw_at_ = Instant::Infinite();
   bool rs_done_ = false;
+  // A router's advertisements: the next unsolicited one (or the answer to a solicitation),
+  // how many initial ones were sent (RFC 4861 §6.2.4), and the last multicast one.
+  Instant ra_next_ = Instant::Infinite();
+  int ra_initial_sent_ = 0;
+  Instant ra_last_sent_ = Instant::Infinite();
   Counters<NdCounter> counters_;
 };
 

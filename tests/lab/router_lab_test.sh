@@ -14,7 +14,9 @@
 #     (PYTCP_DHCP_SERVER_tap8): an address of the pool, PyTCP as router, /25, and the
 #     address reaches the peer;
 #   - `pytcpctl show interface|routes` list both interfaces;
-#   - the shared stack (pytcpd) routes the same way.
+#   - the shared stack (pytcpd) routes the same way;
+#   - PyTCP alone on B's link with PYTCP_RA=1: B configures an fd78::/64 address by SLAAC
+#     from PyTCP's Router Advertisements, takes PyTCP as default router and reaches it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -150,6 +152,37 @@ stop_router
 check "the shared stack's router answers on tap8" start_router shared
 run_checks shared
 stop_router
+
+# --- IPv6 router advertisements (PYTCP_RA): PyTCP on B's link alone (IPv6 runs on a
+# stack's first interface), fd78::1/64; B configures itself by SLAAC from its RAs and
+# takes it as its default router. ---
+lab_stop_daemon "$RUN"  # the shared run's pytcpd still holds the TAPs
+lab_exec host env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP2" PYTCP_IP4="$LAB_B_ROUTER_IP4/25" \
+  PYTCP_IP6=fd78::1/64 PYTCP_FORWARDING=1 PYTCP_RA=1 PYTCP_LOG=error PYTCP_CONSOLE="$TMP/console-ra.sock" \
+  python3 -c 'import socket, time; s = socket.socket(); time.sleep(120)' "$TMP/router-ra" &
+for ((i = 0; i < 50; i++)); do
+  ROUTER=$(pgrep -n -f -- "$TMP/router-ra" || true)
+  [[ -n $ROUTER ]] && break
+  sleep 0.1
+done
+lab_defer sh -c "kill $ROUTER 2>/dev/null; true"
+in_b sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.veth-bb.disable_ipv6=0 \
+  net.ipv6.conf.veth-bb.accept_ra=2 net.ipv6.conf.veth-bb.autoconf=1 net.ipv6.conf.veth-bb.accept_dad=0
+slaac=""
+for ((i = 0; i < 100; i++)); do  # PyTCP's first RA comes within a second of its start
+  slaac=$(in_b ip -6 -o addr show dev veth-bb scope global | grep -oE 'fd78::[0-9a-f:]+' | head -n 1 || true)
+  [[ -n $slaac ]] && break
+  sleep 0.1
+done
+in_b ip -6 addr show dev veth-bb >"$TMP/b-addr6.out" 2>&1 || true
+in_b ip -6 route show default >"$TMP/b-route6.out" 2>&1 || true
+cat "$TMP/b-addr6.out" "$TMP/b-route6.out"
+check "RA: B formed an fd78::/64 address by SLAAC from PyTCP's advertisement ($slaac)" test -n "$slaac"
+check "RA: B's default route is PyTCP (its link-local address)" has "$TMP/b-route6.out" "^default via fe80::[0-9a-f:]+ dev veth-bb proto ra"
+in_b ping -6 -c 2 -i 0.2 -W 2 fd78::1 >"$TMP/ping6-ra.out" 2>&1 || true
+check "RA: B reaches PyTCP's fd78::1 from its SLAAC address" has "$TMP/ping6-ra.out" "2 packets transmitted, 2 received"
+kill "$ROUTER" 2>/dev/null || true
+lab_wait_released "$ROUTER" || true
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

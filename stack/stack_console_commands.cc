@@ -280,7 +280,7 @@ void RunConsoleCommand(Stack& stack, const std::string& line, const ConsoleOut& 
   } else if (cmd == "route") {
     Route(stack, w, out);
   } else if (cmd == "help") {
-    out("commands: info | show interface|addresses|neighbours|routes|sockets|counters|dhcp|"
+    out("commands: info | show interface|addresses|neighbours|routes|sockets|counters|dhcp|dhcp-leases|"
         "multicast [--json] | ping ADDRESS [COUNT [INTERVAL_MS]] | tcp-echo ADDRESS [PORT] | "
         "udp-echo ADDRESS [PORT] | log LEVEL [SUBSYSTEM] | capture start FILE | capture stop | "
         "route add|del PREFIX [via GATEWAY] [dev IFACE] [metric N]\n");

@@ -347,6 +347,28 @@ ConsoleTable ShowDhcp(Stack& s) {
   return t;
 }
 
+// The DHCPv4 servers' leases (PYTCP_DHCP_SERVER_<iface>), as dnsmasq's lease file names
+// them: the interface, the address, the client's MAC, whether it is bound or only offered
+// (or withheld after a DECLINE), and the seconds left.
+ConsoleTable ShowDhcpLeases(Stack& s) {
+  ConsoleTable t{{"Device", "Address", "MAC", "State", "Expires-s"}, {}};
+  std::lock_guard lock(s.mutex());
+  Dhcp4ServerService* servers = s.dhcp4_server();
+  if (servers == nullptr) return t;
+  const Instant now = s.clock().Now();
+  for (const auto& port : servers->ports()) {
+    for (const Dhcp4Server::Lease& l : port.server->leases()) {
+      if (l.expires <= now) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(l.expires - now).count();
+      t.rows.push_back({std::string(s.iface(port.iface).name()), l.address.ToString(),
+                        l.client.empty() ? "-" : l.mac.ToString(),
+                        l.bound ? "bound" : l.client.empty() ? "declined" : "offered",
+                        std::to_string(left)});
+    }
+  }
+  return t;
+}
+
 ConsoleTable ShowMulticast(Stack& s) {
   ConsoleTable t{{"Family", "Group", "MAC", "Kind", "Reported"}, {}};
   std::lock_guard lock(s.mutex());
@@ -402,7 +424,7 @@ bool ConsoleShow(Stack& s, const std::vector<std::string>& w, const ConsoleOut& 
   for (size_t i = 1; i < w.size(); ++i) {
     if (w[i] != "--json") args.push_back(w[i]);
   }
-  if (args.empty()) return out("error: show what? interface addresses neighbours routes sockets counters dhcp multicast\n");
+  if (args.empty()) return out("error: show what? interface addresses neighbours routes sockets counters dhcp dhcp-leases multicast\n");
   const std::string& what = args[0];
   ConsoleTable t;
   if (what == "interface") {
@@ -419,6 +441,8 @@ bool ConsoleShow(Stack& s, const std::vector<std::string>& w, const ConsoleOut& 
     t = ShowCounters(s, args.size() > 1 ? args[1] : "");
   } else if (what == "dhcp") {
     t = ShowDhcp(s);
+  } else if (what == "dhcp-leases") {
+    t = ShowDhcpLeases(s);
   } else if (what == "multicast") {
     t = ShowMulticast(s);
   } else {

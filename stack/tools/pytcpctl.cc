@@ -235,7 +235,7 @@ int Usage() {
                "usage: pytcpctl                      list the running stacks\n"
                "       pytcpctl clean                remove console sockets of processes that are gone\n"
                "       pytcpctl [-p PID | -s SOCKET] COMMAND...\n"
-               "commands: show interface|addresses|neighbours|routes|sockets|counters|dhcp|multicast [--json]\n"
+               "commands: show interface|addresses|neighbours|routes|sockets|counters|dhcp|dhcp-leases|multicast [--json]\n"
                "          ping ADDRESS [COUNT [INTERVAL_MS]]   tcp-echo|udp-echo ADDRESS [PORT]\n"
                "          log LEVEL [SUBSYSTEM]   capture start FILE   capture stop   info\n");
   return 2;

@@ -97,6 +97,10 @@ dhcp_checks() {  # dhcp_checks LABEL
   ip=$(sed -n 's/^ip=\([0-9.]*\) .*/\1/p' "$TMP/lease-$label" 2>/dev/null || true)
   in_b ping -c 2 -i 0.2 -W 2 -I "${ip:-10.78.0.140}" "$LAB_PEER_IP4" >"$TMP/dhcp-ping-$label.out" 2>&1 || true
   check "$label: the leased address reaches the peer across PyTCP" has "$TMP/dhcp-ping-$label.out" "2 packets transmitted, 2 received"
+  "$CTL" -s "$TMP/console-$label.sock" show dhcp-leases >"$TMP/leases-$label.out" 2>&1 || true
+  cat "$TMP/leases-$label.out"
+  check "$label: show dhcp-leases: B's address bound on tap8 to its MAC" \
+    has "$TMP/leases-$label.out" "^tap8 +${ip//./\\.} +$(in_b cat /sys/class/net/veth-bb/address) +bound +[0-9]+"
   [[ -n $ip ]] && ip -n "$LAB_B_NS" addr del "$ip/25" dev veth-bb 2>/dev/null || true
 }
 

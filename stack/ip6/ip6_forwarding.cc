@@ -25,6 +25,12 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now
   const ByteSpan packet = ip.packet();
   if (NotForwarded(ip.src(), ip.dst())) {
     counters_.Inc(IpCounter::kFwdDropMartian);
+    // RFC 4443 §3.1 code 2: a link-local source would leave its link; its sender, a
+    // neighbour, is told "beyond scope of source address", as Linux's ip6_forward does.
+    if (ip.src().is_link_local() && !ip.dst().is_link_local() && !ip.dst().is_multicast()) {
+      SendError(Icmp6Header::DestinationUnreachable(Icmp6UnreachableCode::kBeyondScope), ip, false,
+                false, now);
+    }
     return;
   }
   // RFC 8200 §3 / RFC 4443 §3.3: the hop limit would reach zero here.

@@ -99,9 +99,17 @@ TEST_F(Ip6ForwardingTest, TooBigGetsPacketTooBigWithTheMtu) {
   EXPECT_EQ(MovedBy("ip6.fwd_drop_too_big"), 1);
 }
 
+// RFC 4291 §2.5.6: a link-local source never leaves its link; RFC 4443 §3.1: its sender
+// hears "beyond scope of source address" (code 2).
 TEST_F(Ip6ForwardingTest, LinkLocalIsNeverForwarded) {
-  EXPECT_TRUE(Exchange(ToFar(64, 16, kPeerLinkLocal)).empty());
+  auto sent = Exchange(ToFar(64, 16, kPeerLinkLocal));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].is_icmp6());
+  EXPECT_EQ(sent[0].dst, kPeerLinkLocal);
+  EXPECT_EQ(sent[0].icmp().type(), Icmp6Type::kDestinationUnreachable);
+  EXPECT_EQ(sent[0].icmp().code(), 2);
   EXPECT_EQ(MovedBy("ip6.fwd_drop_martian"), 1);
+  EXPECT_EQ(MovedBy("ip6.fwd_forwarded"), 0);
 }
 
 TEST_F(Ip6ForwardingTest, NoRouteGetsDestinationUnreachable) {

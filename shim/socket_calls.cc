@@ -138,17 +138,27 @@ int StackAccept(ShimSocket& s, sockaddr* addr, socklen_t* len, int flags) {
   return fd;
 }
 
-// SO_BINDTODEVICE (socket(7)): the stack has one interface, the TAP, seen under its name;
-// binding to it (ping -I tap7) or to "" (unbind) is accepted, any other name is ENODEV.
-int BindToDevice(const void* value, socklen_t len) {
+// SO_BINDTODEVICE (socket(7)): the stack's interfaces are seen under their TAPs' names.
+// A UDP socket may bind to any of them (Socket::bound_iface); the others to the first
+// (ping -I tap7); "" unbinds; any other name is ENODEV.
+int BindToDevice(ShimSocket& s, const void* value, socklen_t len) {
   if (len > 0 && value == nullptr) return Fail(EFAULT);
   std::string want(static_cast<const char*>(value), len > 0 ? static_cast<size_t>(len) : 0);
   want = want.substr(0, want.find('\0'));
-  if (want.empty()) return 0;
+  if (want.empty()) {
+    s.impl().set_bound_iface(-1);
+    return 0;
+  }
   int err = 0;
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return Fail(err);
-  return want == stack->config().interface ? 0 : Fail(ENODEV);
+  const std::optional<uint8_t> iface = stack->config().InterfaceIndex(want);
+  if (!iface || (*iface != 0 && s.type() != SOCK_DGRAM) ||
+      (*iface != 0 && s.protocol() != 0 && s.protocol() != IPPROTO_UDP)) {
+    return Fail(ENODEV);
+  }
+  s.impl().set_bound_iface(*iface);
+  return 0;
 }
 
 int StackGetName(ShimSocket& s, sockaddr* addr, socklen_t* len, bool peer) {
@@ -254,7 +264,7 @@ PYTCP_EXPORT int setsockopt(int fd, int level, int name, const void* value,
       [&](ShimSocket& s) {
         if (static_cast<int>(len) < 0) return Fail(EINVAL);
         if (len > 0 && !UserReadable(value, len)) return Fail(EFAULT);
-        if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return BindToDevice(value, len);
+        if (level == SOL_SOCKET && name == SO_BINDTODEVICE) return BindToDevice(s, value, len);
         auto r = s.impl().SetOption(level, name, value, len);
         if (!r.ok()) return FailWith(r);
         s.RecordOption(level, name, value, len);

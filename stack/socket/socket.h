@@ -160,6 +160,11 @@ class Socket {
   int family() const { return family_; }
   void set_family(int family) { family_ = family; }
   bool v6only() const { return v6only_; }
+  // SO_BINDTODEVICE (socket(7)): the stack's interface by position, -1 for none. A UDP
+  // socket then takes datagrams that came in on it only and sends its broadcasts and
+  // multicasts out of it; other sockets are bound to the first interface only (the shim).
+  int bound_iface() const { return bound_iface_; }
+  void set_bound_iface(int iface) { bound_iface_ = iface; }
 
   // Current readiness (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP, POLLPRI).
   ReadinessMask Poll() {
@@ -237,6 +242,7 @@ class Socket {
 
  protected:
   int family_ = AF_INET;
+  int bound_iface_ = -1;
   bool v6only_ = false;     // IPV6_V6ONLY
   int unicast_hops_ = -1;   // IPV6_UNICAST_HOPS (-1: the route's default)
   // Waits (the lock released) until `ready()` holds. Returns 0, or EAGAIN (non-blocking

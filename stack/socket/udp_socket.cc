@@ -129,6 +129,7 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
   opts.multicast_ttl = multicast_ttl_;
   opts.multicast_loop = multicast_loop_;
   opts.multicast_if = multicast_if4_;
+  opts.out_iface = bound_iface();
   if (anc != nullptr) {
     // ip_cmsg_send / ip6_datagram_send_ctl: this send's values over the options'.
     opts.src = anc->src;
@@ -564,6 +565,7 @@ ReadinessMask UdpSocket::PollLocked() const {
 void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
                            const UdpRxMeta& meta, Instant) {
   if (shut_rd_) return;
+  if (bound_iface() >= 0 && to.is_v4() && meta.iface != bound_iface()) return;  // SO_BINDTODEVICE
   if (to.is_v4() && to.v4().is_multicast() && from.ip.is_v4() && !Accepts4(to.v4(), from.ip.v4())) {
     return;
   }

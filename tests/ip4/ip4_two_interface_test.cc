@@ -231,6 +231,34 @@ TEST_F(Ip4TwoInterfaceTest, StaticRoutesTakeTheirGatewaysInterface) {
   EXPECT_EQ(sent[0].dst(), Ip4Address(10, 99, 3, 4));
 }
 
+// SO_BINDTODEVICE (Socket::bound_iface) on a UDP socket: its broadcasts leave by that
+// interface, from its address, and only datagrams that came in on it are taken.
+TEST_F(Ip4TwoInterfaceTest, AUdpSocketBoundToAnInterfaceSendsAndReceivesThere) {
+  auto sock = stack_->CreateUdpSocket();
+  sock->set_bound_iface(1);
+  const int one = 1;
+  ASSERT_TRUE(sock->SetOption(SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)).ok());
+  ASSERT_TRUE(sock->Bind(SocketAddress{IpAddress(Ip4Address()), 5000, 0}).ok());
+  const SocketAddress all{IpAddress(Ip4Address::Broadcast()), 68, 0};
+  ASSERT_TRUE(sock->SendTo(std::vector<uint8_t>(4), &all, 0).ok());
+  const auto sent = Datagrams(peer_b_->Drain());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].src(), kRouterB);
+  EXPECT_TRUE(peer_a_->Drain().empty());
+  // To our port from each side: only the second link's is taken.
+  peer_a_->Inject(Udp(kPeerMac, kOurMac, kPeerIp, kOurIp, 7, false));
+  KnowHostB();
+  peer_b_->Inject(Udp(kHostBMac, kRouterBMac, kHostB, kRouterB, 9, false));
+  Run();
+  std::vector<uint8_t> buf(64);
+  SocketAddress from;
+  auto r = sock->RecvFrom(buf, &from, MSG_DONTWAIT);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 9u);
+  EXPECT_EQ(from.ip, IpAddress(kHostB));
+  EXPECT_EQ(sock->RecvFrom(buf, &from, MSG_DONTWAIT).error(), EAGAIN);
+}
+
 // The second interface answers ARP for its address with its own MAC.
 TEST_F(Ip4TwoInterfaceTest, EachInterfaceAnswersArpWithItsOwnMac) {
   std::vector<uint8_t> request(kEthernetHeaderSize + kArpPacketSize);

@@ -82,6 +82,12 @@ class KernelSocket {
   int fd_;
 };
 
+// True when the kernel's interface `name` is one of the stack's (its TAPs).
+bool IsStackInterface(const std::vector<StackInterface>& stack_ifaces, const char* name) {
+  return std::any_of(stack_ifaces.begin(), stack_ifaces.end(),
+                     [&](const StackInterface& si) { return si.name == name; });
+}
+
 int IfreqIoctl(const StackInterface& si, unsigned long request, ifreq* ifr) {
   switch (request) {
     case SIOCGIFADDR:
@@ -127,9 +133,7 @@ int IfConf(const std::vector<StackInterface>& stack_ifaces, ifconf* ifc) {
     kc.ifc_req = buf.data();
     if (k.Ioctl(SIOCGIFCONF, &kc) == 0) {
       for (size_t i = 0; i < static_cast<size_t>(kc.ifc_len) / sizeof(ifreq); ++i) {
-        const bool ours = std::any_of(stack_ifaces.begin(), stack_ifaces.end(),
-                                      [&](const StackInterface& si) { return si.name == buf[i].ifr_name; });
-        if (!ours) entries.push_back(buf[i]);
+        if (!IsStackInterface(stack_ifaces, buf[i].ifr_name)) entries.push_back(buf[i]);
       }
     }
   }
@@ -224,15 +228,11 @@ std::vector<StackInterface> GetStackInterfaces() {
 int GetIfAddrs(ifaddrs** out) {
   if (out == nullptr) return errno = EFAULT, -1;
   const std::vector<StackInterface> stack_ifaces = GetStackInterfaces();
-  const auto ours = [&](const char* name) {
-    return std::any_of(stack_ifaces.begin(), stack_ifaces.end(),
-                       [&](const StackInterface& si) { return si.name == name; });
-  };
   ifaddrs* kernel = nullptr;
   if (libc().getifaddrs(&kernel) != 0) kernel = nullptr;
   std::vector<Item> packet, inet, inet6, rest;
   for (ifaddrs* k = kernel; k != nullptr; k = k->ifa_next) {
-    if (ours(k->ifa_name)) continue;
+    if (IsStackInterface(stack_ifaces, k->ifa_name)) continue;
     Item it{k->ifa_name, k->ifa_flags, Bytes(k->ifa_addr, SockaddrSize(k->ifa_addr)),
             Bytes(k->ifa_netmask, SockaddrSize(k->ifa_netmask)),
             Bytes(k->ifa_ifu.ifu_broadaddr, SockaddrSize(k->ifa_ifu.ifu_broadaddr)), {}, true};

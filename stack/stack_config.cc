@@ -341,27 +341,17 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     }
   }
   if (auto v = get("PYTCP_SEED")) {
-    uint64_t seed = 0;
-    bool digits = !v->empty() && v->size() <= 19;
-    for (char ch : *v) {
-      digits = digits && ch >= '0' && ch <= '9';
-      seed = seed * 10 + static_cast<uint64_t>(ch - '0');
-    }
-    if (!digits) return Bad("PYTCP_SEED", *v, "a decimal integer");
-    c.seed = seed;
+    const auto seed = ParseDecimal(*v, 19);
+    if (!seed) return Bad("PYTCP_SEED", *v, "a decimal integer");
+    c.seed = *seed;
   }
   if (auto v = get("PYTCP_BUSY_POLL")) {
     // Bounded so that a typo cannot pin a CPU for seconds per call.
-    uint64_t us = 0;
-    bool digits = !v->empty() && v->size() <= 7;
-    for (char ch : *v) {
-      digits = digits && ch >= '0' && ch <= '9';
-      us = us * 10 + static_cast<uint64_t>(ch - '0');
-    }
-    if (!digits || us > 100000) {
+    const auto us = ParseDecimal(*v, 7);
+    if (!us || *us > 100000) {
       return Bad("PYTCP_BUSY_POLL", *v, "microseconds from 0 (off) to 100000");
     }
-    c.busy_poll = std::chrono::microseconds(us);
+    c.busy_poll = std::chrono::microseconds(*us);
   }
   if (auto v = get("PYTCP_TCP_ECN")) {
     if (*v != "0" && *v != "1" && *v != "2") {
@@ -374,14 +364,9 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
   const auto count = [&](const char* var, size_t* out) -> absl::Status {
     auto v = get(var);
     if (!v) return absl::OkStatus();
-    uint64_t n = 0;
-    bool digits = !v->empty() && v->size() <= 9;
-    for (char ch : *v) {
-      digits = digits && ch >= '0' && ch <= '9';
-      n = n * 10 + static_cast<uint64_t>(ch - '0');
-    }
-    if (!digits || n > 16'777'216) return Bad(var, *v, "a count from 0 to 16777216");
-    *out = static_cast<size_t>(n);
+    const auto n = ParseDecimal(*v, 9);
+    if (!n || *n > 16'777'216) return Bad(var, *v, "a count from 0 to 16777216");
+    *out = static_cast<size_t>(*n);
     return absl::OkStatus();
   };
   if (auto s = count("PYTCP_TCP_MAX_TW_BUCKETS", &c.tcp_max_tw_buckets); !s.ok()) return s;

@@ -201,3 +201,31 @@ EOF
   LAB_B_ROUTER_IP4=10.78.0.129
   LAB_B_NET4=10.78.0.128/25
 }
+
+# lab_start_holder ENV_CMD...: in the host namespace, under ENV_CMD (env LD_PRELOAD=...
+# PYTCP_...=...), a python3 that opens a socket, so that the shim brings its stack up, and
+# then sleeps. Sets LAB_HOLDER_PID to the program's pid (ip netns exec and env exec in
+# place, so $! is it); it is stopped at cleanup. lab_stop_holder PID stops it and waits
+# until its TAPs are let go.
+lab_start_holder() {
+  ip netns exec "$LAB_HOST_NS" "$@" python3 -c 'import socket, time; s = socket.socket(); time.sleep(600)' \
+    </dev/null &
+  LAB_HOLDER_PID=$!
+  lab_defer sh -c "kill $LAB_HOLDER_PID 2>/dev/null; true"
+}
+lab_stop_holder() {
+  kill "$1" 2>/dev/null || true
+  lab_wait_released "$1" || true
+}
+
+# lab_retry TRIES CMD...: runs CMD (output discarded) until it succeeds, at most TRIES
+# times, 0.1 s apart.
+lab_retry() {
+  local tries=$1 i
+  shift
+  for ((i = 0; i < tries; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -44,9 +44,8 @@ std::optional<Ip4Address> Dhcp4Server::Choose(ByteSpan client, std::optional<Ip4
     return InPool(a) && a != config_.server.address() && FindByAddress(a, now) == nullptr;
   };
   if (requested && free(*requested)) return requested;
-  for (uint32_t v = config_.first.value(); v <= config_.last.value() && v != 0; ++v) {
-    if (free(Ip4Address(v))) return Ip4Address(v);
-    if (v == 0xffffffff) break;
+  for (uint64_t v = config_.first.value(); v <= config_.last.value(); ++v) {
+    if (const Ip4Address a(static_cast<uint32_t>(v)); free(a)) return a;
   }
   return std::nullopt;
 }

@@ -52,6 +52,9 @@ uint8_t Ip4Engine::AddInterface(Interface* iface, ArpEngine* arp) {
 }
 
 uint32_t Ip4Engine::LinkMtuToward(Ip4Address dst) const {
+  // TCP asks for the path MTU with every send: a stack on one interface (a host) answers
+  // without a route lookup.
+  if (ports_.size() == 1) return mtu();
   const auto route = routes_->Lookup(dst);
   return route && route->iface < ports_.size() ? ports_[route->iface]->iface->mtu() : mtu();
 }

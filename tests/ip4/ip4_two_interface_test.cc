@@ -277,5 +277,21 @@ TEST_F(Ip4TwoInterfaceTest, EachInterfaceAnswersArpWithItsOwnMac) {
   EXPECT_TRUE(peer_a_->Drain().empty());
 }
 
+// An address of the first interface named as a sender on the second link is no conflict
+// there (RFC 5227 is about one link): the second interface's ARP leaves it alone.
+TEST_F(Ip4TwoInterfaceTest, AnotherInterfacesAddressOnThisLinkIsNoConflict) {
+  std::vector<uint8_t> request(kEthernetHeaderSize + kArpPacketSize);
+  EthernetHeader{MacAddress::Broadcast(), kHostBMac, EtherType::kArp}.Emit(request);
+  ArpPacket::Request(kHostBMac, kOurIp, kHostB).Emit(MutableByteSpan(request).subspan(kEthernetHeaderSize));
+  request.resize(kEthernetMinFrameSize);
+  peer_b_->Inject(request);
+  Run();
+  const auto counters = stack_->CounterSnapshot();
+  EXPECT_EQ(counters.count("mem1.arp.conflicts"), 0u);
+  EXPECT_EQ(counters.count("arp.conflicts"), 0u);
+  std::lock_guard lock(stack_->mutex());
+  EXPECT_TRUE(stack_->ip4_addresses().IsOurs(kOurIp));
+}
+
 }  // namespace
 }  // namespace pytcp::ip4_testing

@@ -42,27 +42,11 @@ ip -n "$LAB_PEER_NS" route add 10.77.0.3/32 via "$ME"
 lab_defer ip -n "$LAB_PEER_NS" route del 10.77.0.3/32
 
 # The router: a program under the shim that holds its stack (in-process, then shared).
-# ROUTER is the program's pid (stop_router stops it).
+# ROUTER is the program's pid (lab_stop_holder stops it).
 start_router() {  # start_router process|shared
-  local marker=$TMP/router-$1
-  lab_exec host "${SHIM[@]}" PYTCP_STACK="$1" PYTCP_CONSOLE="$TMP/console-$1.sock" \
-    python3 -c 'import socket, time; s = socket.socket(); time.sleep(120)' "$marker" &
-  for ((i = 0; i < 50; i++)); do
-    ROUTER=$(pgrep -n -f -- "$marker" || true)
-    [[ -n $ROUTER ]] && break
-    sleep 0.1
-  done
-  lab_defer sh -c "kill $ROUTER 2>/dev/null; true"
-  for ((i = 0; i < 50; i++)); do
-    in_kern ping -c 1 -W 1 "$ME" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-stop_router() {  # the program, and its hold on the TAP, gone
-  kill "$ROUTER" 2>/dev/null || true
-  lab_wait_released "$ROUTER" || true
+  lab_start_holder "${SHIM[@]}" PYTCP_STACK="$1" PYTCP_CONSOLE="$TMP/console-$1.sock"
+  ROUTER=$LAB_HOLDER_PID
+  lab_retry 50 in_kern ping -c 1 -W 1 "$ME"
 }
 
 run_checks() {  # run_checks LABEL
@@ -130,12 +114,12 @@ forwarded=$(python3 -c 'import json,sys; print({r["counter"]: r["value"] for r i
 # alone; each a datagram to the forwarding code.
 check "the router counted what it forwarded ($forwarded datagrams, coalesced)" test "$forwarded" -gt 150
 
-stop_router
+lab_stop_holder "$ROUTER"
 
 # --- the shared stack: pytcpd started by the first program forwards ---
 check "the shared stack's router answers" start_router shared
 run_checks shared
-stop_router
+lab_stop_holder "$ROUTER"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

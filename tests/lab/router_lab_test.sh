@@ -45,25 +45,9 @@ lab_defer lab_stop_daemon "$RUN"
 # PyTCP (fresh_routes).
 
 start_router() {  # start_router process|shared; ROUTER is the program's pid
-  local marker=$TMP/router-$1
-  lab_exec host "${SHIM[@]}" PYTCP_STACK="$1" PYTCP_CONSOLE="$TMP/console-$1.sock" \
-    python3 -c 'import socket, time; s = socket.socket(); time.sleep(120)' "$marker" &
-  for ((i = 0; i < 50; i++)); do
-    ROUTER=$(pgrep -n -f -- "$marker" || true)
-    [[ -n $ROUTER ]] && break
-    sleep 0.1
-  done
-  lab_defer sh -c "kill $ROUTER 2>/dev/null; true"
-  for ((i = 0; i < 50; i++)); do
-    in_b ping -c 1 -W 1 "$LAB_B_ROUTER_IP4" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-stop_router() {
-  kill "$ROUTER" 2>/dev/null || true
-  lab_wait_released "$ROUTER" || true
+  lab_start_holder "${SHIM[@]}" PYTCP_STACK="$1" PYTCP_CONSOLE="$TMP/console-$1.sock"
+  ROUTER=$LAB_HOLDER_PID
+  lab_retry 50 in_b ping -c 1 -W 1 "$LAB_B_ROUTER_IP4"
 }
 
 # The kernel keeps a learned path MTU with the route's next hop: a route made anew has none.
@@ -150,26 +134,19 @@ check "show routes: tap8's connected network" has "$TMP/routes.out" "^10.78.0.12
 "$CTL" -s "$TMP/console-process.sock" show counters --json >"$TMP/counters.json" 2>&1 || true
 toobig=$(python3 -c 'import json,sys; print({r["counter"]: r["value"] for r in json.load(open(sys.argv[1]))}.get("ip4.fwd_drop_too_big", 0))' "$TMP/counters.json" 2>/dev/null || echo 0)
 check "the router sent fragmentation needed ($toobig times)" test "$toobig" -gt 0
-stop_router
+lab_stop_holder "$ROUTER"
 
 # --- the shared stack: pytcpd, started by the first program, routes ---
 check "the shared stack's router answers on tap8" start_router shared
 run_checks shared
-stop_router
+lab_stop_holder "$ROUTER"
 
 # --- IPv6 router advertisements (PYTCP_RA): PyTCP on B's link alone (IPv6 runs on a
 # stack's first interface), fd78::1/64; B configures itself by SLAAC from its RAs and
 # takes it as its default router. ---
 lab_stop_daemon "$RUN"  # the shared run's pytcpd still holds the TAPs
-lab_exec host env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP2" PYTCP_IP4="$LAB_B_ROUTER_IP4/25" \
-  PYTCP_IP6=fd78::1/64 PYTCP_FORWARDING=1 PYTCP_RA=1 PYTCP_LOG=error PYTCP_CONSOLE="$TMP/console-ra.sock" \
-  python3 -c 'import socket, time; s = socket.socket(); time.sleep(120)' "$TMP/router-ra" &
-for ((i = 0; i < 50; i++)); do
-  ROUTER=$(pgrep -n -f -- "$TMP/router-ra" || true)
-  [[ -n $ROUTER ]] && break
-  sleep 0.1
-done
-lab_defer sh -c "kill $ROUTER 2>/dev/null; true"
+lab_start_holder env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP2" PYTCP_IP4="$LAB_B_ROUTER_IP4/25" \
+  PYTCP_IP6=fd78::1/64 PYTCP_FORWARDING=1 PYTCP_RA=1 PYTCP_LOG=error PYTCP_CONSOLE="$TMP/console-ra.sock"
 in_b sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.veth-bb.disable_ipv6=0 \
   net.ipv6.conf.veth-bb.accept_ra=2 net.ipv6.conf.veth-bb.autoconf=1 net.ipv6.conf.veth-bb.accept_dad=0
 slaac=""
@@ -185,8 +162,7 @@ check "RA: B formed an fd78::/64 address by SLAAC from PyTCP's advertisement ($s
 check "RA: B's default route is PyTCP (its link-local address)" has "$TMP/b-route6.out" "^default via fe80::[0-9a-f:]+ dev veth-bb proto ra"
 in_b ping -6 -c 2 -i 0.2 -W 2 fd78::1 >"$TMP/ping6-ra.out" 2>&1 || true
 check "RA: B reaches PyTCP's fd78::1 from its SLAAC address" has "$TMP/ping6-ra.out" "2 packets transmitted, 2 received"
-kill "$ROUTER" 2>/dev/null || true
-lab_wait_released "$ROUTER" || true
+lab_stop_holder "$LAB_HOLDER_PID"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,5 +1,6 @@
 #include "stack/stack.h"
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -63,7 +64,14 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& config) 
     if (!link.ok()) return link.status();
     links.push_back(std::move(*link));
   }
-  return CreateWithLinks(config, std::move(links), &RealClock::Instance());
+  auto stack = CreateWithLinks(config, std::move(links), &RealClock::Instance());
+  if (!stack.ok()) return stack;
+  // Link-local zones are the host's device indexes, as the kernel and the shim number them.
+  for (size_t i = 0; i < (*stack)->interface_count(); ++i) {
+    Interface& iface = (*stack)->iface(i);
+    iface.set_scope_id(if_nametoindex(std::string(iface.name()).c_str()));
+  }
+  return stack;
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::CreateWithLink(const StackConfig& config,
@@ -140,6 +148,19 @@ Stack::Stack(const StackConfig& config, std::vector<std::unique_ptr<Link>> links
   nd_config.advertise = config_.router_advertisements;
   nd_config.rdnss = config_.dns6;
   nd_ = std::make_unique<NdEngine>(ip6_.get(), &random_, nd_config);
+  // A further interface's IPv6 (a router's): its own ND with the same router duties, no
+  // SLAAC or solicitations of its own. Every interface gets its IPv6 position, so that
+  // positions stay the stack's.
+  for (size_t i = 0; i < more_.size(); ++i) {
+    const bool on = config_.more_interfaces[i].ip6;
+    const uint8_t index = ip6_->AddInterface(more_[i].iface.get(), on);
+    if (!on) continue;
+    NdConfig more_nd = nd_config;
+    more_nd.slaac = false;
+    more_nd.send_rs = false;
+    more_[i].nd = std::make_unique<NdEngine>(ip6_.get(), &random_, more_nd, index);
+    more_[i].iface->RegisterHandler(EtherType::kIp6, ip6_->handler(index));
+  }
   mld_ = std::make_unique<MldEngine>(ip6_.get(), &random_);
   icmp6_ = std::make_unique<Icmp6Engine>(ip6_.get(), nd_.get(), mld_.get());
   icmp6_sockets_ = std::make_unique<Icmp6Sockets>(icmp6_.get(), ip6_.get(), &random_);
@@ -204,6 +225,10 @@ void Stack::RegisterEngines() {
     const std::string name(m.iface->name());
     counter_sources_.push_back(CountersOf(m.iface.get(), name + ".ether."));
     counter_sources_.push_back(CountersOf(m.arp.get(), name + ".arp."));
+    if (m.nd) {
+      timed_.push_back(Timed(m.nd.get(), true));
+      counter_sources_.push_back(CountersOf(m.nd.get(), name + ".nd."));
+    }
   }
 }
 
@@ -254,6 +279,15 @@ absl::Status Stack::Configure() {
     if (config_.ip6_gateway) {
       ip6_routes_.AddRouter(Ip6DefaultRouter{*config_.ip6_gateway, Instant::Infinite(), 0,
                                              Ip6RouteOrigin::kStatic});
+    }
+  }
+  for (size_t i = 0; i < more_.size(); ++i) {
+    if (!more_[i].nd) continue;
+    const Instant now = clock_->Now();
+    ip6_->JoinGroupOn(static_cast<uint8_t>(i + 1), Ip6Address::AllNodesMulticast(), now);
+    more_[i].nd->Start(now);
+    for (const auto& ifaddr : config_.more_interfaces[i].ip6_addresses) {
+      more_[i].nd->AddAddress(ifaddr, Ip6AddressSource::kStatic, now);
     }
   }
   if (auto s = StartDhcp4Servers(); !s.ok()) return s;
@@ -626,7 +660,6 @@ void Stack::SetIp4DefaultGateway(Ip4Address gateway, RouteOrigin origin) {
   ip4_routes_.Add(Ip4Route{Ip4Network(), gateway, Ip4Address(), 0, origin,
                            Ip4GatewayIface(gateway, 0)});
 }
-
 
 void Stack::AddIp4Route(const Ip4Route& route) {
   std::lock_guard lock(mu_);

@@ -130,6 +130,8 @@ class Stack final : private LinkDriver {
   size_t interface_count() const { return 1 + more_.size(); }
   Interface& iface(size_t i) { return i == 0 ? *iface_ : *more_[i - 1].iface; }
   ArpEngine& arp(size_t i) { return i == 0 ? *arp_ : *more_[i - 1].arp; }
+  // Its Neighbour Discovery; null where IPv6 does not run.
+  NdEngine* nd(size_t i) { return i == 0 ? nd_.get() : more_[i - 1].nd.get(); }
   Ip4Engine& ip4() { return *ip4_; }
   Icmp4Engine& icmp4() { return *icmp4_; }
   Icmp4Sockets& icmp4_sockets() { return *icmp4_sockets_; }
@@ -255,11 +257,12 @@ class Stack final : private LinkDriver {
   Random random_;
   std::mutex mu_;
   std::unique_ptr<Interface> iface_;
-  // The further interfaces (PYTCP_IFACE=tap7,tap8), IPv4 only: forwarded between.
+  // The further interfaces (PYTCP_IFACE=tap7,tap8): forwarded between.
   struct MoreInterface {
     std::unique_ptr<Link> link;
     std::unique_ptr<Interface> iface;
     std::unique_ptr<ArpEngine> arp;
+    std::unique_ptr<NdEngine> nd;  // IPv6 runs there (PYTCP_IP6_<name>), else null
   };
   std::vector<MoreInterface> more_;
   Ip4AddressTable ip4_addresses_;

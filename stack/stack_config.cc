@@ -71,6 +71,19 @@ absl::StatusOr<std::vector<Ip4Interface>> ParseIp4Addresses(std::string_view var
   return out;
 }
 
+absl::StatusOr<std::vector<Ip6Interface>> ParseIp6Addresses(std::string_view var, std::string_view v,
+                                                            std::string_view accepted) {
+  std::vector<Ip6Interface> out;
+  for (std::string_view part : SplitCommaList(v, true)) {
+    auto ifaddr = Ip6Interface::Parse(part);
+    if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast()) {
+      return Bad(var, v, accepted);
+    }
+    out.push_back(*ifaddr);
+  }
+  return out;
+}
+
 // FIRST-LAST[,LEASE_SECONDS]: a pool of at least one address, a lease of 60 s to a year.
 absl::StatusOr<Dhcp4Pool> ParseDhcp4Pool(std::string_view var, std::string_view v) {
   constexpr std::string_view kAccepted =
@@ -199,10 +212,17 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       if (auto s = CheckDhcp4Pool(name, *pool, more.ip4_addresses); !s.ok()) return s;
       more.dhcp_server = *pool;
     }
-    if (const std::string name = var("PYTCP_IP6"); auto v6 = get(name.c_str())) {
-      if (*v6 != "none") {
-        return Bad(name, *v6, "'none' (IPv6 runs on the first interface of PYTCP_IFACE only)");
-      }
+    // IPv6 on a further interface: its link-local address and these static ones (a
+    // router's interface: no SLAAC client there). Unset is 'none'.
+    const std::string ip6 = var("PYTCP_IP6");
+    if (auto v6 = get(ip6.c_str()); v6 && *v6 != "none") {
+      const std::string& name = ip6;
+      auto addresses = ParseIp6Addresses(
+          name, *v6, "'none' or a comma-separated list of address/prefix such as fd78::1/64 "
+                     "(a further interface has no SLAAC client)");
+      if (!addresses.ok()) return addresses.status();
+      more.ip6 = true;
+      more.ip6_addresses = *std::move(addresses);
     }
   }
   if (auto v = get("PYTCP_IP4")) {
@@ -235,13 +255,9 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       c.ip6_mode = Ip6Mode::kNone;
     } else {
       c.ip6_mode = Ip6Mode::kStatic;
-      for (std::string_view part : SplitCommaList(*v, true)) {
-        auto ifaddr = Ip6Interface::Parse(part);
-        if (!ifaddr || ifaddr->address().is_unspecified() || ifaddr->address().is_multicast()) {
-          return Bad("PYTCP_IP6", *v, kAccepted);
-        }
-        c.ip6_addresses.push_back(*ifaddr);
-      }
+      auto addresses = ParseIp6Addresses("PYTCP_IP6", *v, kAccepted);
+      if (!addresses.ok()) return addresses.status();
+      c.ip6_addresses = *std::move(addresses);
     }
   }
   if (auto v = get("PYTCP_GW6")) {

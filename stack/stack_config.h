@@ -43,6 +43,8 @@ struct InterfaceConfig {
   std::vector<Ip4Interface> ip4_addresses;               // PYTCP_IP4_<name> (none: empty)
   uint32_t mtu = 1500;                                   // PYTCP_MTU_<name>
   std::optional<Dhcp4Pool> dhcp_server;                  // PYTCP_DHCP_SERVER_<name>
+  bool ip6 = false;                                      // PYTCP_IP6_<name> is not 'none'
+  std::vector<Ip6Interface> ip6_addresses;               // PYTCP_IP6_<name>
 
   MacAddress EffectiveMac() const;  // as StackConfig::EffectiveMac
 };

@@ -74,13 +74,18 @@ void Icmp6Engine::Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant n
     case Icmp6Type::kNeighborSolicitation:
     case Icmp6Type::kNeighborAdvertisement:
     case Icmp6Type::kRedirect:
-      if (nd_ != nullptr) nd_->Receive(info, icmp, now);
+    {
+      // Each interface has its own Neighbour Discovery.
+      NdEngine* nd = info.iface == 0 ? nd_ : ip6_->nd(info.iface);
+      if (nd != nullptr) nd->Receive(info, icmp, now);
       return;
+    }
     case Icmp6Type::kMldQuery:
     case Icmp6Type::kMldV1Report:
     case Icmp6Type::kMldV1Done:
     case Icmp6Type::kMldV2Report:
-      if (mld_ != nullptr) mld_->Receive(info, icmp, now);
+      // MLD runs on the first interface (a router's further ones do not report).
+      if (mld_ != nullptr && info.iface == 0) mld_->Receive(info, icmp, now);
       return;
     default:
       break;
@@ -98,7 +103,7 @@ void Icmp6Engine::Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant n
   }
   // RFC 4443 §4.2: the reply's source is the request's destination when that was unicast,
   // else one of our unicast addresses; identifier, sequence and data come back unchanged.
-  const Ip6Address src = info.to_multicast ? ip6_->SelectSource(info.src) : info.dst;
+  const Ip6Address src = info.to_multicast ? ip6_->SourceToward(info.src) : info.dst;
   if (src.is_unspecified()) return;
   PacketBuffer buf(icmp.message().size() + 64, 128);
   buf.Append(icmp.echo_data());
@@ -206,7 +211,7 @@ void Icmp6Engine::SendError(const Icmp6Header& header, ByteSpan packet, bool to_
   // §2.2: from the address the packet was sent to when it is ours and unicast.
   const Ip6Address from = (!dst.is_multicast() && ip6_->addresses().IsOurs(dst))
                               ? dst
-                              : ip6_->SelectSource(src);
+                              : ip6_->SourceToward(src);
   if (from.is_unspecified()) return;
   const ByteSpan quote = Icmp6Quote(packet);  // (c)
   PacketBuffer buf(quote.size() + 64, 128);

@@ -54,6 +54,10 @@ class Interface {
   void set_mtu(uint32_t mtu) { mtu_ = mtu; }
   std::string_view name() const { return name_; }
   Link* link() const { return link_; }
+  // The zone index of its link-local addresses (RFC 4007 §6, sin6_scope_id): the host's
+  // index of the TAP device, as the kernel and the shim number it (0: not known).
+  uint32_t scope_id() const { return scope_id_; }
+  void set_scope_id(uint32_t id) { scope_id_ = id; }
 
   void RegisterHandler(EtherType type, L3Handler* handler) { handlers_[type] = handler; }
 
@@ -83,6 +87,7 @@ class Interface {
   Link* link_;
   MacAddress mac_;
   std::string name_;
+  uint32_t scope_id_ = 0;
   uint32_t mtu_;
   absl::flat_hash_map<EtherType, L3Handler*> handlers_;
   absl::flat_hash_map<MacAddress, int, AddressHash> multicast_;

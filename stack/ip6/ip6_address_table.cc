@@ -85,9 +85,9 @@ const Ip6AddressEntry* Ip6AddressTable::Find(const Ip6Address& address) const {
   return nullptr;
 }
 
-Ip6Address Ip6AddressTable::LinkLocal() const {
+Ip6Address Ip6AddressTable::LinkLocal(uint8_t iface) const {
   for (const auto& e : entries_) {
-    if (e.address().is_link_local() && e.usable()) return e.address();
+    if (e.iface == iface && e.address().is_link_local() && e.usable()) return e.address();
   }
   return Ip6Address();
 }

@@ -39,6 +39,7 @@ struct Ip6AddressEntry {
   Instant preferred_until = Instant::Infinite();
   Instant valid_until = Instant::Infinite();
   bool removed = false;  // set on the copy the listeners get when the entry goes away
+  uint8_t iface = 0;     // the interface it is assigned to (the stack's, by position)
 
   const Ip6Address& address() const { return ifaddr.address(); }
   // May be a source address (RFC 4429 §3.1 lets an optimistic address be one).
@@ -80,8 +81,8 @@ class Ip6AddressTable {
     const Ip6AddressEntry* e = Find(address);
     return e != nullptr && e->assigned();
   }
-  // The first usable link-local address, or :: when there is none.
-  Ip6Address LinkLocal() const;
+  // The first usable link-local address of interface `iface`, or :: when there is none.
+  Ip6Address LinkLocal(uint8_t iface = 0) const;
   const std::vector<Ip6AddressEntry>& entries() const { return entries_; }
 
   // Called after every change (state, lifetimes, added, removed).

@@ -15,12 +15,36 @@ LogChannel log_ip6("ip6");
 
 // An on-link prefix of an address of ours, with the metric Linux gives it
 // (IP6_RT_PRIO_ADDRCONF), below a static route's 1024 for the same prefix.
-Ip6Route ConnectedRoute(const Ip6Network& net) {
+Ip6Route ConnectedRoute(const Ip6Network& net, uint8_t iface) {
   Ip6Route r{net, Ip6Address(), Ip6RouteOrigin::kConnected};
   r.metric = 256;
+  r.iface = iface;
   return r;
 }
+
+const Ip6Network kLinkLocalNet = *Ip6Network::Parse("fe80::/64");
 }  // namespace
+
+Ip6Engine::Port::Port(Ip6Engine* owner, uint8_t position, Interface* on)
+    : engine(owner),
+      index(position),
+      iface(on),
+      link(on, EtherType::kIp6, &owner->counters_,
+           {IpCounter::kTxPackets, IpCounter::kTxQueuedForNd, IpCounter::kTxDropNdQueueFull,
+            IpCounter::kTxDropLinkError}) {
+  if (position == 0) {
+    groups = &owner->groups_;
+  } else {
+    own_groups = std::make_unique<IpGroups<Ip6Address>>(
+        on, [](const Ip6Address& g) { return MacAddress::FromIp6Multicast(g); });
+    groups = own_groups.get();
+  }
+}
+
+void Ip6Engine::Port::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
+  engine->ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
+                        rx.l4_checksum_partial, index);
+}
 
 Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTable* routes,
                      Random* random, Ip6Config config)
@@ -31,13 +55,32 @@ Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTab
       random_(random),
       config_(config),
       reassembler_(config.reassembly),
-      hop_limit_(config.default_hop_limit),
-      link_(iface, EtherType::kIp6, &counters_,
-            {IpCounter::kTxPackets, IpCounter::kTxQueuedForNd,
-             IpCounter::kTxDropNdQueueFull, IpCounter::kTxDropLinkError}) {
+      hop_limit_(config.default_hop_limit) {
   addresses_->AddListener([this](const Ip6AddressEntry& e, Instant now) { OnAddressChange(e, now); });
-  // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link.
-  routes_->Add(ConnectedRoute(*Ip6Network::Parse("fe80::/64")));
+  AddInterface(iface);
+}
+
+uint8_t Ip6Engine::AddInterface(Interface* iface, bool enabled) {
+  const auto index = static_cast<uint8_t>(ports_.size());
+  ports_.push_back(std::make_unique<Port>(this, index, iface));
+  // RFC 4861 §5.1 / RFC 4291 §2.5.6: fe80::/64 is always on-link, on every interface.
+  if (enabled) routes_->Add(ConnectedRoute(kLinkLocalNet, index));
+  return index;
+}
+
+uint8_t Ip6Engine::InterfaceOfScope(uint32_t scope_id) const {
+  if (scope_id == 0) return 0;
+  for (const auto& p : ports_) {
+    if (p->iface->scope_id() == scope_id) return p->index;
+  }
+  return 0;
+}
+
+uint32_t Ip6Engine::LinkMtuToward(const Ip6Address& dst) const {
+  // TCP asks with every send: a stack on one interface answers without a route lookup.
+  if (ports_.size() == 1) return link_mtu();
+  const auto hop = NextHop(dst);
+  return link_mtu(hop ? hop->iface : 0);
 }
 
 void Ip6Engine::JoinGroup(const Ip6Address& group, Instant now) {
@@ -48,21 +91,42 @@ void Ip6Engine::LeaveGroup(const Ip6Address& group, Instant now) {
   if (groups_.Leave(group) && group_listener_) group_listener_(group, false, now);
 }
 
+void Ip6Engine::JoinGroupOn(uint8_t iface, const Ip6Address& group, Instant now) {
+  if (iface == 0) {
+    JoinGroup(group, now);
+  } else {
+    ports_[iface]->groups->Join(group);
+  }
+}
+
+void Ip6Engine::LeaveGroupOn(uint8_t iface, const Ip6Address& group, Instant now) {
+  if (iface == 0) {
+    LeaveGroup(group, now);
+  } else {
+    ports_[iface]->groups->Leave(group);
+  }
+}
 
 std::vector<Ip6Address> Ip6Engine::groups() const { return groups_.List(); }
+
+std::vector<Ip6Address> Ip6Engine::groups_on(uint8_t iface) const {
+  return ports_[iface]->groups->List();
+}
 
 void Ip6Engine::OnAddressChange(const Ip6AddressEntry& e, Instant now) {
   // RFC 4862 §5.4.2: the solicited-node group is joined before DAD's first probe and kept
   // while the address exists; a duplicated address gives it up.
   const bool want = !e.removed && e.state != Ip6AddressState::kDuplicated;
-  auto it = std::find(solicited_joined_.begin(), solicited_joined_.end(), e.address());
+  auto it = std::find_if(solicited_joined_.begin(), solicited_joined_.end(),
+                         [&](const auto& j) { return j.first == e.address(); });
   const bool have = it != solicited_joined_.end();
   if (want && !have) {
-    solicited_joined_.push_back(e.address());
-    JoinGroup(e.address().SolicitedNodeMulticast(), now);
+    solicited_joined_.emplace_back(e.address(), e.iface);
+    JoinGroupOn(e.iface, e.address().SolicitedNodeMulticast(), now);
   } else if (!want && have) {
+    const uint8_t on = it->second;
     solicited_joined_.erase(it);
-    LeaveGroup(e.address().SolicitedNodeMulticast(), now);
+    LeaveGroupOn(on, e.address().SolicitedNodeMulticast(), now);
   }
   // A statically configured prefix is on-link while its address is usable (RFC 5942 §4:
   // the configured prefix length is what makes it so). SLAAC prefixes come from the L flag.
@@ -72,31 +136,33 @@ void Ip6Engine::OnAddressChange(const Ip6AddressEntry& e, Instant now) {
     bool other = false;  // another static address on the same prefix keeps the route
     for (const auto& o : addresses_->entries()) {
       other = other || (o.address() != e.address() && o.source == Ip6AddressSource::kStatic &&
-                        o.usable() && o.ifaddr.network() == net);
+                        o.usable() && o.ifaddr.network() == net && o.iface == e.iface);
     }
     if (on) {
-      routes_->Add(ConnectedRoute(net));
-    } else if (!other && net != *Ip6Network::Parse("fe80::/64")) {
-      routes_->Remove(net, Ip6RouteOrigin::kConnected);
+      routes_->Add(ConnectedRoute(net, e.iface));
+    } else if (!other && net != kLinkLocalNet) {
+      routes_->Remove(net, Ip6RouteOrigin::kConnected, e.iface);
     }
   }
 }
 
-std::optional<Ip6Address> Ip6Engine::NextHop(const Ip6Address& dst) const {
-  if (auto it = redirects_.find(dst); it != redirects_.end()) return it->second;
-  if (dst.is_link_local() || dst.is_multicast()) return dst;
-  return routes_->NextHop(dst, [&](const Ip6Address& router) {
-    if (nd_ == nullptr) return true;
-    const auto* n = nd_->cache().Find(router);
+std::optional<Ip6NextHop> Ip6Engine::NextHop(const Ip6Address& dst, uint8_t zone) const {
+  // A Redirect comes from a router on the first interface (a host's; a router takes none).
+  if (auto it = redirects_.find(dst); it != redirects_.end()) return Ip6NextHop{it->second, 0};
+  if (dst.is_link_local() || dst.is_multicast()) return Ip6NextHop{dst, zone};
+  return routes_->NextHop(dst, [&](const Ip6NextHop& router) {
+    const NdEngine* nd = router.iface < ports_.size() ? ports_[router.iface]->nd : nullptr;
+    if (nd == nullptr) return true;
+    const auto* n = nd->cache().Find(router.address);
     return n == nullptr || n->state != NeighbourState::kIncomplete;
   });
 }
 
-Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
-  // RFC 6724 §5: compare candidates pairwise by the rules that matter for a host with one
-  // interface: 1 (same address), 2 (appropriate scope), 3 (avoid deprecated), 3 bis
-  // (RFC 4429 §3.3: an optimistic address only after the preferred ones), 6 (matching
-  // label), 8 (longest matching prefix).
+Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst, uint8_t out_iface) const {
+  // RFC 6724 §5: compare candidates pairwise by the rules that matter here: 1 (same
+  // address), 2 (appropriate scope), 3 (avoid deprecated), 3 bis (RFC 4429 §3.3: an
+  // optimistic address only after the preferred ones), 5 (prefer the outgoing
+  // interface's), 6 (matching label), 8 (longest matching prefix).
   const Ip6AddressEntry* best = nullptr;
   auto better = [&](const Ip6AddressEntry& a, const Ip6AddressEntry& b) {  // a better than b?
     if (a.address() == dst) return true;  // rule 1
@@ -110,6 +176,8 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
     const bool oa = a.state == Ip6AddressState::kOptimistic;
     const bool ob = b.state == Ip6AddressState::kOptimistic;
     if (oa != ob) return ob;
+    const bool ia = a.iface == out_iface, ib = b.iface == out_iface;
+    if (ia != ib) return ia;  // rule 5
     const bool la = PolicyLabel(a.address()) == PolicyLabel(dst);
     const bool lb = PolicyLabel(b.address()) == PolicyLabel(dst);
     if (la != lb) return la;  // rule 6
@@ -118,8 +186,9 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
   for (const auto& e : addresses_->entries()) {
     if (!e.usable()) continue;
     // A link-local destination is only reachable from a link-local source (RFC 4291 §2.5.6).
+    // And only from the link it is on (RFC 4007 §6: a zone's addresses stay in it).
     if ((dst.is_link_local() || (dst.is_multicast() && AddressScope(dst) <= 2)) &&
-        !e.address().is_link_local()) {
+        (!e.address().is_link_local() || e.iface != out_iface)) {
       continue;
     }
     if (best == nullptr || better(e, *best)) best = &e;
@@ -127,8 +196,15 @@ Ip6Address Ip6Engine::SelectSource(const Ip6Address& dst) const {
   return best != nullptr ? best->address() : Ip6Address();
 }
 
+Ip6Address Ip6Engine::SourceToward(const Ip6Address& dst) const {
+  if (ports_.size() == 1) return SelectSource(dst);
+  const auto hop = NextHop(dst);
+  return SelectSource(dst, hop ? hop->iface : 0);
+}
+
 Result<Ip6RouteResult, IpSendError> Ip6Engine::Route(const Ip6Address& dst,
-                                                      const Ip6Address& src_hint) const {
+                                                      const Ip6Address& src_hint,
+                                                      uint32_t scope_id, int out_iface) const {
   if (disabled_) return Err{IpSendError::kDisabled};
   Ip6RouteResult r;
   // ::1 (RFC 4291 §2.5.3) belongs to the loopback interface: a source for local
@@ -144,27 +220,32 @@ Result<Ip6RouteResult, IpSendError> Ip6Engine::Route(const Ip6Address& dst,
     r.src = !src_hint.is_unspecified() ? src_hint : dst;
     return r;
   }
+  const uint8_t zone = out_iface >= 0 && static_cast<size_t>(out_iface) < ports_.size()
+                           ? static_cast<uint8_t>(out_iface)
+                           : InterfaceOfScope(scope_id);
   if (dst.is_multicast()) {
     r.multicast = true;
     r.next_hop = dst;
+    r.iface = zone;
   } else {
-    auto hop = NextHop(dst);
+    auto hop = NextHop(dst, zone);
     if (!hop) return Err{IpSendError::kNoRoute};
-    r.next_hop = *hop;
+    r.next_hop = hop->address;
+    r.iface = hop->iface;
   }
-  r.src = !src_hint.is_unspecified() ? src_hint : SelectSource(dst);
+  r.src = !src_hint.is_unspecified() ? src_hint : SelectSource(dst, r.iface);
   return r;
 }
 
 uint32_t Ip6Engine::PathMtu(const Ip6Address& dst) const {
-  return pmtu_.Get(dst, link_mtu());
+  return pmtu_.Get(dst, LinkMtuToward(dst));
 }
 
 void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) {
   // RFC 8201 §4: never below the IPv6 minimum link MTU (RFC 8021: no atomic fragments
   // instead), never raised by a Packet Too Big, aged out after pmtu_timeout.
   mtu = std::max<uint32_t>(mtu, kIp6MinMtu);
-  if (!pmtu_.Lower(dst, mtu, link_mtu(), now)) return;
+  if (!pmtu_.Lower(dst, mtu, LinkMtuToward(dst), now)) return;
   counters_.Inc(IpCounter::kPmtuUpdates);
   PYTCP_LOG(log_ip6, kDebug, "path MTU to {} is now {}", dst, mtu);
 }
@@ -172,7 +253,7 @@ void Ip6Engine::UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now) 
 Result<void, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuffer& packet,
                                            Instant now) {
   if (disabled_) return Err{IpSendError::kDisabled};
-  auto route = Route(params.dst, params.src);
+  auto route = Route(params.dst, params.src, params.scope_id, params.out_iface);
   if (!route.ok()) {
     counters_.Inc(route.error() == IpSendError::kNoRoute ? IpCounter::kTxDropNoRoute
                                                           : IpCounter::kTxDropNoSource);
@@ -204,7 +285,8 @@ Result<void, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuf
     counters_.Inc(IpCounter::kTxPackets);
     return Ok();
   }
-  const uint32_t mtu = PathMtu(params.dst);
+  const uint32_t mtu = ports_.size() == 1 ? PathMtu(params.dst)
+                                           : pmtu_.Get(params.dst, link_mtu(route->iface));
   // TCP segmentation offload (stack/link/virtio_net.h): a TCP segment larger than the path
   // MTU that the device will cut into path-MTU packets passes whole. TCP makes one only
   // when its MSS is the path's own (TcpConnection::TsoPayload), so each piece fits.
@@ -248,16 +330,16 @@ Result<void, IpSendError> Ip6Engine::Fragment(const Ip6RouteResult& route,
 
 Result<void, IpSendError> Ip6Engine::Transmit(const Ip6RouteResult& route, PacketBuffer& packet,
                                                Instant now) {
+  Port& port = *ports_[route.iface < ports_.size() ? route.iface : 0];
   // RFC 2464 §7: a group's MAC is known at once.
-  if (route.multicast) return link_.SendTo(MacAddress::FromIp6Multicast(route.next_hop), packet);
-  if (nd_ == nullptr) return Err{IpSendError::kHostUnreachable};
+  if (route.multicast) return port.link.SendTo(MacAddress::FromIp6Multicast(route.next_hop), packet);
+  if (port.nd == nullptr) return Err{IpSendError::kHostUnreachable};
   // RFC 4861 §7.2.2: the packet waits while the neighbour is resolved.
-  return link_.SendVia(nd_->cache(), route.next_hop, packet, now);
+  return port.link.SendVia(port.nd->cache(), route.next_hop, packet, now);
 }
 
 void Ip6Engine::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
-  ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
-                rx.l4_checksum_partial);
+  ports_[0]->ReceiveFrame(frame, now, rx);
 }
 
 void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multicast,
@@ -266,7 +348,7 @@ void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multi
 }
 
 void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
-                              bool l4_checksum_valid, bool l4_checksum_partial) {
+                              bool l4_checksum_valid, bool l4_checksum_partial, uint8_t iface) {
   counters_.Inc(IpCounter::kRxPackets);
   if (disabled_) {
     counters_.Inc(IpCounter::kRxDropDisabled);
@@ -283,6 +365,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
   info.packet = ip.packet();
   // Fragments are reassembled into a new buffer and come back through here without it.
   info.l4_checksum_valid = l4_checksum_valid;
+  info.iface = iface < ports_.size() ? iface : 0;
   // Our own address as the source arrived only through a loop or a spoofer. (DAD probes
   // come from ::, RFC 4862 §5.4.2.)
   if (!from_loopback && addresses_->IsOurs(info.src)) {
@@ -290,7 +373,8 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
     return;
   }
   if (info.dst.is_multicast()) {
-    if (!IsMemberOf(info.dst) && info.dst != Ip6Address::AllNodesMulticast()) {
+    if (!ports_[info.iface]->groups->Contains(info.dst) &&
+        info.dst != Ip6Address::AllNodesMulticast()) {
       counters_.Inc(IpCounter::kRxDropNotForUs);
       return;
     }
@@ -300,7 +384,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
     if (e == nullptr || e->state == Ip6AddressState::kDuplicated) {
       // A host does not forward (RFC 8200 §1, RFC 4294 / RFC 8504); a router does.
       if (config_.forwarding && e == nullptr) {
-        Forward(ip, l4_checksum_partial, now);
+        Forward(ip, l4_checksum_partial, info.iface, now);
         return;
       }
       counters_.Inc(IpCounter::kRxDropNotForUs);
@@ -321,7 +405,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
   if (!ProcessChain(*chain, ip, info, now)) return;
   if (auto frag = chain->fragment()) {
     if (!frag->is_atomic()) {
-      Reassemble(ip, *chain, from_loopback, now);
+      Reassemble(ip, *chain, from_loopback, info.iface, now);
       return;
     }
     // RFC 6946 §4: an atomic fragment is processed on its own, outside any reassembly.
@@ -387,7 +471,7 @@ bool Ip6Engine::ProcessChain(const Ip6ExtChain& chain, const Ip6View& ip, Ip6Pac
 }
 
 void Ip6Engine::Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool from_loopback,
-                           Instant now) {
+                           uint8_t iface, Instant now) {
   counters_.Inc(IpCounter::kRxFragments);
   const Ip6FragmentView frag = *chain.fragment();
   // The unfragmentable part (fixed header and the headers before the Fragment header) is
@@ -416,7 +500,7 @@ void Ip6Engine::Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool fro
     return;
   }
   StoreBe16(whole.data() + 4, static_cast<uint16_t>(whole.size() - kIp6HeaderSize));
-  ReceivePacket(whole, now, from_loopback);
+  ReceivePacket(whole, now, from_loopback, false, false, iface);
 }
 
 void Ip6Engine::Deliver(const Ip6PacketInfo& in, const Ip6ExtChain& chain, Instant now) {

@@ -1,8 +1,8 @@
 // IPv6 forwarding (PYTCP_FORWARDING=1): what a router does with a packet to an address
 // that is not its own (RFC 8200, RFC 4443). A router never fragments (RFC 8200 §5): a
-// packet above the next link's MTU gets Packet Too Big. IPv6 runs on a stack's first
-// interface only, so every forwarded packet leaves by the link it came in on: a neighbour
-// that sent it is told of the better first hop with a Redirect (RFC 4861 §8.2).
+// packet above the next link's MTU gets Packet Too Big. One that leaves by the link it
+// came in on tells the neighbour that sent it of the better first hop with a Redirect
+// (RFC 4861 §8.2).
 #include <memory>
 
 #include "stack/ip6/ip6_engine.h"
@@ -21,7 +21,8 @@ bool NotForwarded(const Ip6Address& src, const Ip6Address& dst) {
 
 }  // namespace
 
-void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now) {
+void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, uint8_t in_iface,
+                        Instant now) {
   const ByteSpan packet = ip.packet();
   if (NotForwarded(ip.src(), ip.dst())) {
     counters_.Inc(IpCounter::kFwdDropMartian);
@@ -39,7 +40,7 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now
     SendError(Icmp6Header::TimeExceeded(Icmp6TimeExceededCode::kHopLimit), ip, false, false, now);
     return;
   }
-  const std::optional<Ip6Address> next_hop = NextHop(ip.dst());
+  const std::optional<Ip6NextHop> next_hop = NextHop(ip.dst());
   if (!next_hop) {
     counters_.Inc(IpCounter::kFwdDropNoRoute);
     SendError(Icmp6Header::DestinationUnreachable(Icmp6UnreachableCode::kNoRoute), ip, false,
@@ -49,23 +50,26 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now
   const size_t total = packet.size();
   const bool tcp = ip.next_header() == Ip6NextHeader::kTcp;
   // A TCP packet above the MTU came coalesced (GRO) from segments that fit: sent on as TSO.
-  const bool tso = total > iface_->mtu() && tcp && total <= tso_max_size();
-  if (total > iface_->mtu() && !tso) {
+  const uint32_t out_mtu = ports_[next_hop->iface]->iface->mtu();
+  const bool tso = total > out_mtu && tcp && total <= tso_max_size();
+  if (total > out_mtu && !tso) {
     // RFC 4443 §3.2: Packet Too Big, with the next link's MTU, also about multicast.
     counters_.Inc(IpCounter::kFwdDropTooBig);
-    SendError(Icmp6Header::PacketTooBig(iface_->mtu()), ip, false, true, now);
+    SendError(Icmp6Header::PacketTooBig(out_mtu), ip, false, true, now);
     return;
   }
-  // RFC 4861 §8.2: it leaves by the link it came in on (one interface), and its source is
-  // a neighbour there (a route to it is on-link): tell the source of the better first hop,
-  // which is the destination itself when on the link, else the next router, named by its
+  // RFC 4861 §8.2: it leaves by the link it came in on, and its source is a neighbour
+  // there (a route to it is on-link): tell the source of the better first hop, which is
+  // the destination itself when on the link, else the next router, named by its
   // link-local address (a global one cannot be a Redirect's target). It still goes on.
-  const std::optional<Ip6Address> to_source = NextHop(ip.src());
-  const Ip6Address target = *next_hop == ip.dst() ? ip.dst() : *next_hop;
-  if (nd_ != nullptr && to_source && *to_source == ip.src() &&
+  const std::optional<Ip6NextHop> to_source = NextHop(ip.src());
+  const Ip6Address target = next_hop->address;
+  NdEngine* nd = ports_[in_iface]->nd;
+  if (next_hop->iface == in_iface && nd != nullptr && to_source &&
+      *to_source == Ip6NextHop{ip.src(), in_iface} &&
       (target == ip.dst() || target.is_link_local()) && redirect_limiter_.Allowed(ip.src(), now)) {
     counters_.Inc(IpCounter::kFwdRedirects);
-    nd_->SendRedirect(ip.src(), target, ip.dst(), packet, now);
+    nd->SendRedirect(ip.src(), target, ip.dst(), packet, now);
   }
   if (!forward_buf_) forward_buf_ = std::make_unique<PacketBuffer>(65535 + kIp6HeaderSize, 64);
   PacketBuffer& out = *forward_buf_;
@@ -79,7 +83,8 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, Instant now
     CompletePartialChecksum(bytes.subspan(kIp6HeaderSize), tcp);
   }
   counters_.Inc(IpCounter::kFwdForwarded);
-  (void)Transmit(Ip6RouteResult{Ip6Address(), *next_hop, false, false}, out, now);
+  (void)Transmit(Ip6RouteResult{Ip6Address(), next_hop->address, false, false, next_hop->iface},
+                 out, now);
 }
 
 }  // namespace pytcp

@@ -6,7 +6,8 @@ namespace pytcp {
 
 void Ip6RoutingTable::Add(const Ip6Route& route) {
   for (auto& r : routes_) {
-    if (r.network == route.network && r.gateway == route.gateway && r.origin == route.origin) {
+    if (r.network == route.network && r.gateway == route.gateway && r.origin == route.origin &&
+        r.iface == route.iface) {
       r = route;
       return;
     }
@@ -14,9 +15,10 @@ void Ip6RoutingTable::Add(const Ip6Route& route) {
   routes_.push_back(route);
 }
 
-void Ip6RoutingTable::Remove(const Ip6Network& network, Ip6RouteOrigin origin) {
-  std::erase_if(routes_,
-                [&](const Ip6Route& r) { return r.network == network && r.origin == origin; });
+void Ip6RoutingTable::Remove(const Ip6Network& network, Ip6RouteOrigin origin, int iface) {
+  std::erase_if(routes_, [&](const Ip6Route& r) {
+    return r.network == network && r.origin == origin && (iface < 0 || r.iface == iface);
+  });
 }
 
 void Ip6RoutingTable::AddRouter(const Ip6DefaultRouter& router) {

@@ -27,6 +27,7 @@ struct Ip6Route {
   Ip6RouteOrigin origin = Ip6RouteOrigin::kStatic;
   Instant expires = Instant::Infinite();
   uint32_t metric = 0;  // between routes of the same prefix length, the lowest wins
+  uint8_t iface = 0;    // the interface it leaves by (the stack's, by position)
   bool on_link() const { return gateway.is_unspecified(); }
 };
 
@@ -35,13 +36,23 @@ struct Ip6DefaultRouter {
   Instant expires = Instant::Infinite();
   int preference = 0;  // RFC 4191: high 1, medium 0, low -1
   Ip6RouteOrigin origin = Ip6RouteOrigin::kRouterAdvert;
+  uint8_t iface = 0;  // the interface it was learnt on
+};
+
+// Where a packet goes next: a neighbour's address and the interface it is on.
+struct Ip6NextHop {
+  Ip6Address address;
+  uint8_t iface = 0;
+  bool operator==(const Ip6NextHop&) const = default;
 };
 
 class Ip6RoutingTable {
  public:
-  // Routes and prefixes: replaces an entry of the same network, gateway and origin.
+  // Routes and prefixes: replaces an entry of the same network, gateway, origin and
+  // interface (fe80::/64 is on-link on every interface).
   void Add(const Ip6Route& route);
-  void Remove(const Ip6Network& network, Ip6RouteOrigin origin);
+  // `iface` < 0: on every interface.
+  void Remove(const Ip6Network& network, Ip6RouteOrigin origin, int iface = -1);
   // Removes the routes `pred` selects; returns how many.
   template <typename Pred>
   size_t RemoveWhere(Pred&& pred) {
@@ -56,10 +67,10 @@ class Ip6RoutingTable {
   bool IsRouter(const Ip6Address& a) const;
 
   // RFC 4861 §5.2: the longest matching route or prefix; failing that, a default router
-  // (RFC 4861 §6.3.6: one not known to be unreachable, by preference — `reachable` tells).
-  // nullopt: no route (RFC 4861 §5.2 does not assume on-link, RFC 5942).
+  // (RFC 4861 §6.3.6: one not known to be unreachable, by preference — `reachable(hop)`
+  // tells). nullopt: no route (RFC 4861 §5.2 does not assume on-link, RFC 5942).
   template <typename Reachable>
-  std::optional<Ip6Address> NextHop(const Ip6Address& dst, Reachable&& reachable) const {
+  std::optional<Ip6NextHop> NextHop(const Ip6Address& dst, Reachable&& reachable) const {
     const Ip6Route* best = nullptr;
     for (const auto& r : routes_) {
       if (!r.network.Contains(dst)) continue;
@@ -68,18 +79,17 @@ class Ip6RoutingTable {
         best = &r;
       }
     }
-    if (best != nullptr && best->network.prefix_length() > 0) {
-      return best->on_link() ? dst : best->gateway;
-    }
+    auto via = [&](const Ip6Route& r) { return Ip6NextHop{r.on_link() ? dst : r.gateway, r.iface}; };
+    if (best != nullptr && best->network.prefix_length() > 0) return via(*best);
     const Ip6DefaultRouter* router = nullptr;
+    auto up = [&](const Ip6DefaultRouter& r) { return reachable(Ip6NextHop{r.address, r.iface}); };
     for (const auto& r : routers_) {
-      const bool better = router == nullptr || (reachable(r.address) && !reachable(router->address)) ||
-                          (reachable(r.address) == reachable(router->address) &&
-                           r.preference > router->preference);
+      const bool better = router == nullptr || (up(r) && !up(*router)) ||
+                          (up(r) == up(*router) && r.preference > router->preference);
       if (better) router = &r;
     }
-    if (router != nullptr) return router->address;
-    if (best != nullptr) return best->on_link() ? dst : best->gateway;  // a ::/0 route
+    if (router != nullptr) return Ip6NextHop{router->address, router->iface};
+    if (best != nullptr) return via(*best);  // a ::/0 route
     return std::nullopt;
   }
 

@@ -18,20 +18,25 @@ Instant LifetimeEnd(Instant now, uint32_t seconds) {
 }
 }  // namespace
 
-NdEngine::NdEngine(Ip6Engine* ip6, Random* random, NdConfig config)
-    : ip6_(ip6), random_(random), config_(config), cache_(config.cache, this) {
-  ip6_->set_nd(this);
+NdEngine::NdEngine(Ip6Engine* ip6, Random* random, NdConfig config, uint8_t iface)
+    : ip6_(ip6),
+      index_(iface),
+      iface_(&ip6->interface(iface)),
+      random_(random),
+      config_(config),
+      cache_(config.cache, this) {
+  ip6_->set_nd(this, index_);
 }
 
 Ip6Address::InterfaceId NdEngine::InterfaceIdFor(const Ip6Address& prefix, int dad_counter) const {
-  if (!config_.stable_secret) return ip6_->iface()->mac().Eui64InterfaceId();
+  if (!config_.stable_secret) return iface_->mac().Eui64InterfaceId();
   // RFC 7217 §5: RID = F(Prefix, Net_Iface, Network_ID, DAD_Counter, secret_key), F a
   // keyed PRF (SipHash-2-4 here); Network_ID is not used.
   uint8_t buf[8 + 64 + 1];
   size_t n = 0;
   std::memcpy(buf, prefix.bytes().data(), 8);
   n = 8;
-  const std::string_view name = ip6_->iface()->name();
+  const std::string_view name = iface_->name();
   const size_t name_len = std::min<size_t>(name.size(), 64);
   std::memcpy(buf + n, name.data(), name_len);
   n += name_len;
@@ -61,7 +66,7 @@ void NdEngine::Start(Instant now) {
   if (config_.advertise) {
     // RFC 4861 §6.2.2: an advertising interface joins all-routers (solicitations come
     // there); the first advertisement goes out soon, as the initial ones of §6.2.4.
-    ip6_->JoinGroup(Ip6Address::AllRoutersMulticast(), now);
+    ip6_->JoinGroupOn(index_, Ip6Address::AllRoutersMulticast(), now);
     ra_next_ = now + Duration(random_->Below(static_cast<uint64_t>(Duration(std::chrono::seconds(1)).count()) + 1));
   }
   if (config_.send_rs && !config_.advertise) {
@@ -80,6 +85,7 @@ void NdEngine::AddAddress(const Ip6Interface& ifaddr, Ip6AddressSource source, I
   e.source = source;
   e.preferred_until = preferred_until;
   e.valid_until = valid_until;
+  e.iface = index_;
   if (config_.dad_transmits <= 0) {
     e.state = Ip6AddressState::kPreferred;
     ip6_->addresses().Add(e, now);
@@ -116,12 +122,12 @@ void NdEngine::DadFailed(const Ip6Address& address, Instant now) {
   // RFC 4862 §5.4.5: the address is not used.
   ip6_->addresses().SetState(address, Ip6AddressState::kDuplicated, now);
   if (on_conflict_) on_conflict_(address);
-  if (entry.source == Ip6AddressSource::kLinkLocal && !config_.stable_secret) {
+  if (entry.source == Ip6AddressSource::kLinkLocal && !config_.stable_secret && index_ == 0) {
     // §5.4.5: a duplicated link-local address made from the hardware address (EUI-64)
     // means another node has our MAC: IPv6 on the interface SHOULD be disabled.
     counters_.Inc(NdCounter::kIp6Disabled);
     PYTCP_LOG(log_nd, kError, "link-local address {} from our MAC is duplicated: IPv6 disabled on the "
-              "interface (RFC 4862 5.4.5); another node has MAC {}?", address, ip6_->iface()->mac());
+              "interface (RFC 4862 5.4.5); another node has MAC {}?", address, iface_->mac());
     ip6_->Disable();
     dad_.clear();
     rs_next_ = Instant::Infinite();
@@ -149,6 +155,7 @@ bool NdEngine::SendNd(const Message& m, const Ip6Address& src, const Ip6Address&
   p.dst = dst;
   p.hop_limit = kNdHopLimit;
   p.force_unspecified_source = src.is_unspecified();
+  p.out_iface = index_;  // on this link, whatever a route would say
   return SendIcmp6Message(*ip6_, m, p, now);
 }
 
@@ -157,7 +164,7 @@ void NdEngine::SendNs(const Ip6Address& src, const Ip6Address& dst, const Ip6Add
   NdNeighborSolicitMessage m;
   m.target = target;
   // RFC 4861 §4.3: never a source link-layer option from the unspecified address.
-  if (with_slla && !src.is_unspecified()) m.source_lla = ip6_->iface()->mac();
+  if (with_slla && !src.is_unspecified()) m.source_lla = iface_->mac();
   if (SendNd(m, src, dst, now)) counters_.Inc(NdCounter::kTxNs);
 }
 
@@ -168,7 +175,7 @@ void NdEngine::SendNa(const Ip6Address& dst, const Ip6Address& target, bool soli
   m.solicited = solicited;
   m.override_flag = override_flag;
   m.router = config_.router;
-  m.target_lla = ip6_->iface()->mac();
+  m.target_lla = iface_->mac();
   // RFC 4861 §7.2.4: from the target, an address assigned to the interface.
   if (SendNd(m, target, dst, now)) counters_.Inc(NdCounter::kTxNa);
 }
@@ -177,7 +184,7 @@ void NdEngine::SendRedirect(const Ip6Address& to, const Ip6Address& target,
                             const Ip6Address& destination, ByteSpan packet, Instant now) {
   // §8.2: from our link-local address (the one hosts know their router by), hop limit 255,
   // the target's link-layer address when we know it, and as much of the packet as fits.
-  const Ip6Address src = ip6_->addresses().LinkLocal();
+  const Ip6Address src = ip6_->addresses().LinkLocal(index_);
   if (src.is_unspecified()) return;
   NdRedirectMessage m;
   m.target = target;
@@ -195,14 +202,14 @@ void NdEngine::SendRs(Instant now) {
   Ip6Address src;
   bool optimistic = false;
   for (const auto& e : ip6_->addresses().entries()) {
-    if (e.address().is_link_local() && e.usable()) {
+    if (e.iface == index_ && e.address().is_link_local() && e.usable()) {
       src = e.address();
       optimistic = e.state == Ip6AddressState::kOptimistic;
       break;
     }
   }
   NdRouterSolicitMessage m;
-  if (!src.is_unspecified() && !optimistic) m.source_lla = ip6_->iface()->mac();
+  if (!src.is_unspecified() && !optimistic) m.source_lla = iface_->mac();
   if (SendNd(m, src, Ip6Address::AllRoutersMulticast(), now)) counters_.Inc(NdCounter::kTxRs);
 }
 
@@ -211,13 +218,13 @@ void NdEngine::SendSolicitation(const Ip6Address& target, std::optional<MacAddre
   // RFC 4861 §7.2.2: multicast to the solicited-node group while INCOMPLETE, unicast to the
   // cached address when probing (§7.3.3).
   const Ip6Address dst = unicast_mac ? target : target.SolicitedNodeMulticast();
-  const Ip6Address src = ip6_->SelectSource(target);
+  const Ip6Address src = ip6_->SelectSource(target, index_);
   if (src.is_unspecified()) return;
   SendNs(src, dst, target, /*with_slla=*/true, now);
 }
 
 void NdEngine::TransmitQueued(const Ip6Address&, const MacAddress& mac, Packet packet) {
-  (void)ip6_->iface()->Send(mac, EtherType::kIp6, ByteSpan(packet));
+  (void)iface_->Send(mac, EtherType::kIp6, ByteSpan(packet));
 }
 
 void NdEngine::ResolutionFailed(const Ip6Address& target, std::vector<Packet> dropped,
@@ -264,8 +271,9 @@ void NdEngine::ReceiveNs(const Ip6PacketInfo& info, const NdNeighborSolicitView&
     counters_.Inc(NdCounter::kRxDropInvalid);
     return;
   }
+  // RFC 4861 §7.2.3: a target assigned to the interface that received it.
   const Ip6AddressEntry* e = ip6_->addresses().Find(ns.target());
-  if (e == nullptr || e->state == Ip6AddressState::kDuplicated) return;
+  if (e == nullptr || e->iface != index_ || e->state == Ip6AddressState::kDuplicated) return;
   const bool in_dad = std::any_of(dad_.begin(), dad_.end(),
                                   [&](const Dad& d) { return d.address == ns.target(); });
   if (in_dad) {
@@ -340,8 +348,8 @@ void NdEngine::ReceiveRa(const Ip6PacketInfo& info, const NdRouterAdvertView& ra
     int pref = 0;
     if (ra.preference() == NdRouterPreference::kHigh) pref = 1;
     if (ra.preference() == NdRouterPreference::kLow) pref = -1;  // reserved: medium (RFC 4191)
-    ip6_->routes().AddRouter(
-        Ip6DefaultRouter{info.src, now + std::chrono::seconds(ra.router_lifetime()), pref});
+    ip6_->routes().AddRouter(Ip6DefaultRouter{info.src, now + std::chrono::seconds(ra.router_lifetime()),
+                                              pref, Ip6RouteOrigin::kRouterAdvert, index_});
   }
   if (ra.reachable_time() != 0) {
     // RFC 4861 §6.3.4: a new BaseReachableTime gives a new random ReachableTime (the same
@@ -353,7 +361,7 @@ void NdEngine::ReceiveRa(const Ip6PacketInfo& info, const NdRouterAdvertView& ra
   if (auto slla = ra.source_link_layer_address()) cache_.OnSolicitationFrom(info.src, *slla, now);
   if (auto mtu = ra.mtu()) {
     // RFC 4861 §6.3.4: an MTU outside [1280, link MTU] is ignored.
-    if (*mtu >= kIp6MinMtu && *mtu <= ip6_->iface()->mtu()) ip6_->set_link_mtu(*mtu);
+    if (*mtu >= kIp6MinMtu && *mtu <= iface_->mtu()) ip6_->set_link_mtu(*mtu, index_);
   }
   for (const NdOption opt : ra.options()) {
     if (opt.type() == NdOptionType::kPrefixInformation) {
@@ -379,11 +387,12 @@ void NdEngine::ProcessPrefix(const NdPrefixInfo& pi, Instant now) {
   // The L flag: the prefix is on-link for its valid lifetime (0 removes it).
   if (pi.on_link) {
     if (pi.valid_lifetime == 0) {
-      ip6_->routes().Remove(*net, Ip6RouteOrigin::kRouterAdvert);
+      ip6_->routes().Remove(*net, Ip6RouteOrigin::kRouterAdvert, index_);
     } else {
       // Linux's metric for an address's prefix (IP6_RT_PRIO_ADDRCONF), as for a static one.
       Ip6Route route{*net, Ip6Address(), Ip6RouteOrigin::kRouterAdvert, LifetimeEnd(now, pi.valid_lifetime)};
       route.metric = 256;
+      route.iface = index_;
       ip6_->routes().Add(route);
     }
   }
@@ -397,7 +406,7 @@ void NdEngine::ProcessPrefix(const NdPrefixInfo& pi, Instant now) {
   }
   const Ip6AddressEntry* existing = nullptr;
   for (const auto& e : ip6_->addresses().entries()) {
-    if (e.source == Ip6AddressSource::kSlaac && net->Contains(e.address()) &&
+    if (e.iface == index_ && e.source == Ip6AddressSource::kSlaac && net->Contains(e.address()) &&
         e.state != Ip6AddressState::kDuplicated) {
       existing = &e;
       break;
@@ -433,7 +442,7 @@ void NdEngine::ReceiveRedirect(const Ip6PacketInfo& info, const NdRedirectView& 
   // RFC 4861 §8.1: from a link-local source that is our current first hop for the
   // destination.
   auto hop = ip6_->NextHop(rd.destination());
-  if (!info.src.is_link_local() || !hop || *hop != info.src) {
+  if (!info.src.is_link_local() || !hop || *hop != Ip6NextHop{info.src, index_}) {
     counters_.Inc(NdCounter::kRxDropInvalid);
     return;
   }

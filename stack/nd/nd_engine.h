@@ -80,7 +80,9 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   // Reports an address whose DAD failed (RFC 4862 §5.4.5).
   using ConflictHandler = std::function<void(const Ip6Address&)>;
 
-  NdEngine(Ip6Engine* ip6, Random* random, NdConfig config = {});
+  // ND on interface `iface` of `ip6` (the stack's, by position); each interface has one.
+  NdEngine(Ip6Engine* ip6, Random* random, NdConfig config = {}, uint8_t iface = 0);
+  uint8_t iface_index() const { return index_; }
 
   NeighbourCache<Ip6Address>& cache() { return cache_; }
   const NeighbourCache<Ip6Address>& cache() const { return cache_; }
@@ -156,6 +158,8 @@ class NdEngine final : public NeighbourCache<Ip6Address>::Actions {
   bool SendNd(const Message& m, const Ip6Address& src, const Ip6Address& dst, Instant now);
 
   Ip6Engine* ip6_;
+  uint8_t index_;
+  Interface* iface_;
   Random* random_;
   NdConfig config_;
   NeighbourCache<Ip6Address> cache_;

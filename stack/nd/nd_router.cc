@@ -42,12 +42,12 @@ void NdEngine::ReceiveRs(const Ip6PacketInfo& info, const NdRouterSolicitView& r
 
 void NdEngine::SendRa(Instant now) {
   // §6.2.3: from our link-local address (hosts name their routers by it), to all-nodes.
-  const Ip6Address src = ip6_->addresses().LinkLocal();
+  const Ip6Address src = ip6_->addresses().LinkLocal(index_);
   if (src.is_unspecified()) return;  // §6.2.2: not before the link-local address is usable
   std::vector<NdPrefixInfo> prefixes;
   for (const auto& e : ip6_->addresses().entries()) {
     // The on-link /64s of the static addresses, for SLAAC (RFC 4862 §5.5.3).
-    if (e.source != Ip6AddressSource::kStatic || e.address().is_link_local() ||
+    if (e.iface != index_ || e.source != Ip6AddressSource::kStatic || e.address().is_link_local() ||
         e.ifaddr.prefix_length() != 64) {
       continue;
     }
@@ -61,8 +61,8 @@ void NdEngine::SendRa(Instant now) {
   m.cur_hop_limit = 64;
   // §6.2.1 AdvDefaultLifetime: 3 * MaxRtrAdvInterval.
   m.router_lifetime = static_cast<uint16_t>(std::min<uint32_t>(3 * Seconds(config_.max_rtr_adv_interval), 9000));
-  m.source_lla = ip6_->iface()->mac();
-  m.mtu = ip6_->link_mtu();
+  m.source_lla = iface_->mac();
+  m.mtu = ip6_->link_mtu(index_);
   m.prefixes = prefixes;
   m.rdnss = config_.rdnss;
   // RFC 8106 §5.1: a lifetime of at least MaxRtrAdvInterval; 3 times it, as the router's.
@@ -71,6 +71,7 @@ void NdEngine::SendRa(Instant now) {
   p.src = src;
   p.dst = Ip6Address::AllNodesMulticast();
   p.hop_limit = kNdHopLimit;
+  p.out_iface = index_;
   if (SendIcmp6Message(*ip6_, m, p, now)) counters_.Inc(NdCounter::kTxRa);
   ra_last_sent_ = now;
 }

@@ -11,6 +11,12 @@
 namespace pytcp::testing {
 namespace {
 
+// The address part of a next hop (the interface is the first in these tests).
+std::optional<Ip6Address> HopAddress(const std::optional<Ip6NextHop>& hop) {
+  if (!hop) return std::nullopt;
+  return hop->address;
+}
+
 std::vector<Sent> OfType(const std::vector<Sent>& sent, Icmp6Type type) {
   std::vector<Sent> out;
   for (const auto& s : sent) {
@@ -286,8 +292,8 @@ TEST_F(NdTest, RouterAdvertisementConfiguresSlaac) {
   EXPECT_EQ(e->state, Ip6AddressState::kOptimistic);
   {
     std::lock_guard lock(stack_->mutex());
-    EXPECT_EQ(stack_->ip6().NextHop(kFar), kRouterLinkLocal);
-    EXPECT_EQ(stack_->ip6().NextHop(kPeerGlobal), kPeerGlobal);
+    EXPECT_EQ(HopAddress(stack_->ip6().NextHop(kFar)), kRouterLinkLocal);
+    EXPECT_EQ(HopAddress(stack_->ip6().NextHop(kPeerGlobal)), kPeerGlobal);
     EXPECT_EQ(stack_->ip6().link_mtu(), 1400u);
     EXPECT_EQ(stack_->ip6().SelectSource(kFar), kOurSlaac);
   }
@@ -310,7 +316,7 @@ TEST_F(NdTest, PrefixLifetimesDeprecateThenRemove) {
   Run(10s);
   EXPECT_EQ(Address(kOurSlaac), nullptr);
   std::lock_guard lock(stack_->mutex());
-  EXPECT_NE(stack_->ip6().NextHop(kPeerGlobal), kPeerGlobal);  // prefix no longer on-link
+  EXPECT_NE(HopAddress(stack_->ip6().NextHop(kPeerGlobal)), kPeerGlobal);  // prefix no longer on-link
 }
 
 TEST_F(NdTest, TwoHourRuleLimitsShortenedValidLifetime) {
@@ -331,7 +337,7 @@ TEST_F(NdTest, NonSlash64PrefixOnLinkButNotAutoconfigured) {
   Exchange(Ra(0, std::span(&pi, 1)));
   for (const auto& e : stack_->ip6_addresses().entries()) EXPECT_NE(e.source, Ip6AddressSource::kSlaac);
   std::lock_guard lock(stack_->mutex());
-  EXPECT_EQ(stack_->ip6().NextHop(kPeerGlobal), kPeerGlobal);
+  EXPECT_EQ(HopAddress(stack_->ip6().NextHop(kPeerGlobal)), kPeerGlobal);
 }
 
 TEST_F(NdTest, AutonomousWithoutOnLinkFlag) {
@@ -342,7 +348,7 @@ TEST_F(NdTest, AutonomousWithoutOnLinkFlag) {
   EXPECT_NE(Address(kOurSlaac), nullptr);
   std::lock_guard lock(stack_->mutex());
   // Not on-link: the peer is reached through the router (RFC 5942).
-  EXPECT_EQ(stack_->ip6().NextHop(kPeerGlobal), kRouterLinkLocal);
+  EXPECT_EQ(HopAddress(stack_->ip6().NextHop(kPeerGlobal)), kRouterLinkLocal);
 }
 
 TEST_F(NdTest, RouterLifetimeZeroRemovesRouter) {
@@ -372,11 +378,11 @@ TEST_F(NdTest, RedirectFromCurrentRouterChangesNextHop) {
   Exchange(NdFrame(kPeerLinkLocal, kOurLinkLocal, Message(rd, kPeerLinkLocal, kOurLinkLocal)));
   {
     std::lock_guard lock(stack_->mutex());
-    EXPECT_EQ(stack_->ip6().NextHop(kFar), kRouterLinkLocal);
+    EXPECT_EQ(HopAddress(stack_->ip6().NextHop(kFar)), kRouterLinkLocal);
   }
   Exchange(NdFrame(kRouterLinkLocal, kOurLinkLocal, Message(rd, kRouterLinkLocal, kOurLinkLocal), 255, kRouterMac));
   std::lock_guard lock(stack_->mutex());
-  EXPECT_EQ(stack_->ip6().NextHop(kFar), kPeerLinkLocal);
+  EXPECT_EQ(HopAddress(stack_->ip6().NextHop(kFar)), kPeerLinkLocal);
 }
 
 TEST_F(NdTest, StablePrivacyInterfaceIds) {

@@ -150,8 +150,22 @@ TEST(StackConfigTest, SeveralInterfacesEachWithItsOwnVariables) {
                 .find("PYTCP_IP4_tap8='dhcp' is not valid"),
             std::string::npos);
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_IP6_tap8", "auto"}})
-                .find("IPv6 runs on the first interface"),
+                .find("PYTCP_IP6_tap8='auto' is not valid"),
             std::string::npos);
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_IP6_tap8", "auto"}})
+                .find("no SLAAC client"),
+            std::string::npos);
+  {
+    auto v6 = FromEnv({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"},
+                       {"PYTCP_IP6_tap8", "fd78::1/64,fd78:0:0:1::1/64"}});
+    ASSERT_TRUE(v6.ok()) << v6.status();
+    EXPECT_TRUE(v6->more_interfaces[0].ip6);
+    ASSERT_EQ(v6->more_interfaces[0].ip6_addresses.size(), 2u);
+    EXPECT_EQ(fmt::format("{}", v6->more_interfaces[0].ip6_addresses[1]), "fd78:0:0:1::1/64");
+    auto none = FromEnv({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_IP6_tap8", "none"}});
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none->more_interfaces[0].ip6);
+  }
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_MTU_tap8", "60"}})
                 .find("PYTCP_MTU_tap8='60'"),
             std::string::npos);

@@ -576,7 +576,8 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       std::memcpy(info.mac, stack_->mac().bytes().data(), 6);
       info.mtu = static_cast<uint32_t>(stack_->iface().mtu());
       for (const auto& e : stack_->ip4_addresses().entries()) {
-        if (info.ip4_count == std::size(info.ip4) || !e.usable()) continue;
+        // The first interface's (HostInfo describes one).
+        if (info.ip4_count == std::size(info.ip4) || !e.usable() || e.iface != 0) continue;
         info.ip4[info.ip4_count] = e.ifaddr.address().value();
         info.ip4_prefix[info.ip4_count] = static_cast<uint8_t>(e.ifaddr.prefix_length());
         ++info.ip4_count;
@@ -584,6 +585,7 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       const Instant now = stack_->clock().Now();
       for (const auto& e : stack_->ip6_addresses().entries()) {
         if (info.ip6_count == std::size(info.ip6)) break;
+        if (e.iface != 0) continue;
         const uint32_t i = info.ip6_count++;
         std::memcpy(info.ip6[i], e.address().bytes().data(), 16);
         info.ip6_prefix[i] = static_cast<uint8_t>(e.ifaddr.prefix_length());

@@ -159,9 +159,11 @@ int IfConf(const std::vector<StackInterface>& stack_ifaces, ifconf* ifc) {
 
 }  // namespace
 
-std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now) {
+std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now,
+                                               uint8_t iface) {
   std::vector<StackIp6Address> out;
   for (const Ip6AddressEntry& e : table.entries()) {
+    if (e.iface != iface) continue;
     out.push_back(StackIp6Address{e.address(), e.ifaddr.prefix_length(), e.state, e.source,
                                   e.preferred_seconds_left(now), e.valid_seconds_left(now)});
   }
@@ -218,8 +220,8 @@ std::vector<StackInterface> GetStackInterfaces() {
     for (const auto& e : stack->ip4_addresses().entries()) {
       if (e.usable() && e.iface == i) si.addresses.push_back(e.ifaddr);
     }
-    // IPv6 runs on the first interface only.
-    if (i == 0) si.ip6_addresses = StackIp6Addresses(stack->ip6_addresses(), stack->clock().Now());
+    si.ip6_addresses =
+        StackIp6Addresses(stack->ip6_addresses(), stack->clock().Now(), static_cast<uint8_t>(i));
     all.push_back(std::move(si));
   }
   return all;

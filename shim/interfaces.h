@@ -47,8 +47,10 @@ struct StackIp6Address {
   uint8_t scope() const { return address.is_link_local() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE; }
 };
 
-// The table's entries as StackIp6Address, lifetimes counted from `now`.
-std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now);
+// The entries of interface `iface` (by position) as StackIp6Address, lifetimes counted
+// from `now`.
+std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now,
+                                               uint8_t iface = 0);
 
 struct StackInterface {
   std::string name;

@@ -281,10 +281,11 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
                    fmt::format("routes on this stack's interfaces {} (dev {} is not one)",
                                c.InterfaceNames(), r.device));
       }
-      if (!r.device.empty() && r.ip6 && r.device != c.interface) {
+      if (!r.device.empty() && r.ip6 && r.device != c.interface &&
+          !c.more_interfaces[*c.InterfaceIndex(r.device) - 1].ip6) {
         return Bad("PYTCP_ROUTES", *v,
-                   fmt::format("IPv6 routes on {} (IPv6 runs on the first interface only)",
-                               c.interface));
+                   fmt::format("IPv6 routes on interfaces IPv6 runs on (PYTCP_IP6_{} is none)",
+                               r.device));
       }
     }
     c.routes = *std::move(routes);

@@ -110,7 +110,7 @@ ConsoleTable ShowAddresses(Stack& s) {
   }
   for (const auto& e : s.ip6_addresses().entries()) {
     t.rows.push_back({"inet6", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
-                      std::string(ToString(e.source)), std::string(s.iface().name())});
+                      std::string(ToString(e.source)), std::string(s.iface(e.iface).name())});
   }
   return t;
 }
@@ -133,11 +133,16 @@ ConsoleTable ShowNeighbours(Stack& s) {
         rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(), device});
       });
     }
-    // RFC 4861 §5.1: the IPv6 Neighbor Cache (ND) is the same structure.
-    s.nd().cache().ForEach([&](const Ip6Address& a, const auto& e) {
-      rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(),
-                         std::string(s.iface().name())});
-    });
+    // RFC 4861 §5.1: the IPv6 Neighbor Cache (ND) is the same structure, one per interface
+    // IPv6 runs on.
+    for (size_t i = 0; i < s.interface_count(); ++i) {
+      const NdEngine* nd = s.nd(i);
+      if (nd == nullptr) continue;
+      const std::string device(s.iface(i).name());
+      nd->cache().ForEach([&](const Ip6Address& a, const auto& e) {
+        rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(), device});
+      });
+    }
   }
   ConsoleTable t{{"Address", "MAC", "State", "Router", "Queued", "Device"}, {}};
   for (const Row& r : rows) {
@@ -156,7 +161,6 @@ ConsoleTable ShowNeighbours(Stack& s) {
 ConsoleTable ShowRoutes(Stack& s) {
   ConsoleTable t{{"Family", "Destination", "Gateway", "Device", "Proto", "Metric", "Source", "Pref",
                   "Expires"}, {}};
-  const std::string dev = s.config().interface;
   std::lock_guard lock(s.mutex());
   for (const auto& r : s.ip4_routes().routes()) {
     const std::string dev4(s.iface(r.iface).name());
@@ -186,11 +190,12 @@ ConsoleTable ShowRoutes(Stack& s) {
         });
     if (shadowed) continue;
     t.rows.push_back({"inet6", r.network.prefix_length() == 0 ? "default" : r.network.ToString(),
-                      r.on_link() ? "-" : r.gateway.ToString(), dev, origin6(r.origin),
+                      r.on_link() ? "-" : r.gateway.ToString(), std::string(s.iface(r.iface).name()),
+                      origin6(r.origin),
                       std::to_string(r.metric), "-", "-", expires(r.expires)});
   }
   for (const auto& r : s.ip6_routes().routers()) {
-    t.rows.push_back({"inet6", "default", r.address.ToString(), dev,
+    t.rows.push_back({"inet6", "default", r.address.ToString(), std::string(s.iface(r.iface).name()),
                       r.origin == Ip6RouteOrigin::kStatic ? "static" : "ra", "1024", "-",
                       r.preference > 0 ? "high" : r.preference < 0 ? "low" : "medium",
                       expires(r.expires)});

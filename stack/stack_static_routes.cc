@@ -28,9 +28,9 @@ absl::Status Stack::AddStaticRouteLocked(const StaticRoute& route, bool check_ga
     return absl::NotFoundError(fmt::format("no device {} (this stack's interfaces: {})",
                                            route.device, config_.InterfaceNames()));
   }
-  if (route.ip6 && device.value_or(0) != 0) {
+  if (route.ip6 && device.value_or(0) != 0 && more_[*device - 1].nd == nullptr) {
     return absl::InvalidArgumentError(fmt::format(
-        "IPv6 runs on {} only (not on {})", config_.interface, route.device));
+        "IPv6 does not run on {} (PYTCP_IP6_{} is none)", route.device, route.device));
   }
   if (!route.ip6) {
     const Ip4Address gw = route.gateway ? route.gateway->v4() : Ip4Address();
@@ -65,10 +65,18 @@ absl::Status Stack::AddStaticRouteLocked(const StaticRoute& route, bool check_ga
     return absl::OkStatus();
   }
   const Ip6Address gw = route.gateway ? route.gateway->v6() : Ip6Address();
+  // The interface: the named one, else the one the gateway is on (a link-local gateway
+  // without a device: the first), else the first.
+  uint8_t iface6 = device.value_or(0);
+  if (!device && route.gateway && !gw.is_link_local()) {
+    if (const auto hop = ip6_->NextHop(gw); hop && hop->address == gw) iface6 = hop->iface;
+  }
   if (route.gateway && check_gateway && !gw.is_link_local()) {
     bool on_link = std::any_of(ip6_addresses_.entries().begin(), ip6_addresses_.entries().end(),
-                               [&](const Ip6AddressEntry& e) { return e.ifaddr.Contains(gw); });
-    for (const Ip6Route& r : ip6_routes_.routes()) on_link = on_link || (r.on_link() && r.network.Contains(gw));
+                               [&](const Ip6AddressEntry& e) { return e.ifaddr.Contains(gw) && e.iface == iface6; });
+    for (const Ip6Route& r : ip6_routes_.routes()) {
+      on_link = on_link || (r.on_link() && r.network.Contains(gw) && r.iface == iface6);
+    }
     if (!on_link) {
       return absl::InvalidArgumentError(fmt::format(
           "gateway {} is not link-local nor on a connected network (Nexthop has invalid gateway)",
@@ -91,10 +99,11 @@ absl::Status Stack::AddStaticRouteLocked(const StaticRoute& route, bool check_ga
   // A default route through a gateway joins the Default Router List, as PYTCP_GW6 does
   // (RFC 4861 §6.3.6 chooses among routers by reachability, then preference).
   if (default_router) {
-    ip6_routes_.AddRouter(Ip6DefaultRouter{gw, Instant::Infinite(), 0, Ip6RouteOrigin::kStatic});
+    ip6_routes_.AddRouter(Ip6DefaultRouter{gw, Instant::Infinite(), 0, Ip6RouteOrigin::kStatic, iface6});
   } else {
     Ip6Route r{route.destination6, gw, Ip6RouteOrigin::kStatic};
     r.metric = route.metric;
+    r.iface = iface6;
     ip6_routes_.Add(r);
   }
   return absl::OkStatus();

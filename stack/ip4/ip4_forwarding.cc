@@ -12,6 +12,7 @@
 #include "stack/ip4/ip4_engine.h"
 #include "stack/wire/checksum.h"
 #include "stack/wire/icmp4.h"
+#include "stack/wire/tcp.h"
 
 namespace pytcp {
 namespace {
@@ -25,9 +26,6 @@ bool Martian(Ip4Address a) {
   return a.is_this_network() || a.is_loopback() || a.is_multicast() || a.is_reserved() ||
          a.is_limited_broadcast() || a.is_link_local();
 }
-
-// The TCP header's length from its data offset (RFC 9293 §3.1); 20 if cut short.
-size_t TcpHeaderSizeOf(ByteSpan tcp) { return tcp.size() > 12 ? static_cast<size_t>(tcp[12] >> 4) * 4 : 20; }
 
 }  // namespace
 

@@ -42,8 +42,7 @@ Ip6Engine::Port::Port(Ip6Engine* owner, uint8_t position, Interface* on)
 }
 
 void Ip6Engine::Port::ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) {
-  engine->ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx.l4_checksum_valid,
-                        rx.l4_checksum_partial, index);
+  engine->ReceivePacket(frame.payload(), now, /*from_loopback=*/false, rx, index);
 }
 
 Ip6Engine::Ip6Engine(Interface* iface, Ip6AddressTable* addresses, Ip6RoutingTable* routes,
@@ -348,7 +347,7 @@ void Ip6Engine::SendError(const Icmp6Header& h, const Ip6View& ip, bool to_multi
 }
 
 void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
-                              bool l4_checksum_valid, bool l4_checksum_partial, uint8_t iface) {
+                              const RxFrameInfo& rx, uint8_t iface) {
   counters_.Inc(IpCounter::kRxPackets);
   if (disabled_) {
     counters_.Inc(IpCounter::kRxDropDisabled);
@@ -364,7 +363,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
   info.traffic_class = ip.traffic_class();
   info.packet = ip.packet();
   // Fragments are reassembled into a new buffer and come back through here without it.
-  info.l4_checksum_valid = l4_checksum_valid;
+  info.l4_checksum_valid = rx.l4_checksum_valid;
   info.iface = iface < ports_.size() ? iface : 0;
   // Our own address as the source arrived only through a loop or a spoofer. (DAD probes
   // come from ::, RFC 4862 §5.4.2.)
@@ -384,7 +383,7 @@ void Ip6Engine::ReceivePacket(ByteSpan data, Instant now, bool from_loopback,
     if (e == nullptr || e->state == Ip6AddressState::kDuplicated) {
       // A host does not forward (RFC 8200 §1, RFC 4294 / RFC 8504); a router does.
       if (config_.forwarding && e == nullptr) {
-        Forward(ip, l4_checksum_partial, info.iface, now);
+        Forward(ip, rx, info.iface, now);
         return;
       }
       counters_.Inc(IpCounter::kRxDropNotForUs);
@@ -500,7 +499,7 @@ void Ip6Engine::Reassemble(const Ip6View& ip, const Ip6ExtChain& chain, bool fro
     return;
   }
   StoreBe16(whole.data() + 4, static_cast<uint16_t>(whole.size() - kIp6HeaderSize));
-  ReceivePacket(whole, now, from_loopback, false, false, iface);
+  ReceivePacket(whole, now, from_loopback, {}, iface);
 }
 
 void Ip6Engine::Deliver(const Ip6PacketInfo& in, const Ip6ExtChain& chain, Instant now) {

@@ -149,12 +149,10 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   Result<void, IpSendError> Send(const Ip6SendParams& params, PacketBuffer& packet, Instant now);
 
   void ReceiveFrame(const EthernetView& frame, Instant now, const RxFrameInfo& rx) override;
-  // l4_checksum_valid: the link vouches for the transport checksum (RxFrameInfo).
-  // l4_checksum_partial: its checksum field holds the pseudo-header sum only (a router
-  // completes it before sending the packet on).
-  // `iface`: the interface it came in on.
-  void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback,
-                     bool l4_checksum_valid = false, bool l4_checksum_partial = false,
+  // `rx`: what the link knows of it (RxFrameInfo: the transport checksum vouched for or
+  // left partial, the segment size of a coalesced TCP frame); `iface`: the interface it
+  // came in on.
+  void ReceivePacket(ByteSpan packet, Instant now, bool from_loopback, const RxFrameInfo& rx = {},
                      uint8_t iface = 0);
 
   // Hands the packets to our own addresses (IpEngineCommon's loopback queue) to the
@@ -242,7 +240,7 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   void OnAddressChange(const Ip6AddressEntry& e, Instant now);
   // RFC 8200, RFC 4443 (ip6_forwarding.cc): a packet to an address not ours, in on
   // interface `in_iface`.
-  void Forward(const Ip6View& ip, bool l4_checksum_partial, uint8_t in_iface, Instant now);
+  void Forward(const Ip6View& ip, const RxFrameInfo& rx, uint8_t in_iface, Instant now);
 
   Ip6AddressTable* addresses_;
   Ip6RoutingTable* routes_;

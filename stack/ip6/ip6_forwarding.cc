@@ -8,6 +8,7 @@
 #include "stack/ip6/ip6_engine.h"
 #include "stack/nd/nd_engine.h"
 #include "stack/wire/checksum.h"
+#include "stack/wire/tcp.h"
 
 namespace pytcp {
 namespace {
@@ -21,7 +22,7 @@ bool NotForwarded(const Ip6Address& src, const Ip6Address& dst) {
 
 }  // namespace
 
-void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, uint8_t in_iface,
+void Ip6Engine::Forward(const Ip6View& ip, const RxFrameInfo& rx, uint8_t in_iface,
                         Instant now) {
   const ByteSpan packet = ip.packet();
   if (NotForwarded(ip.src(), ip.dst())) {
@@ -52,7 +53,12 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, uint8_t in_
   // A TCP packet above the MTU came coalesced (GRO) from segments that fit: sent on as TSO.
   const uint32_t out_mtu = ports_[next_hop->iface]->iface->mtu();
   const bool tso = total > out_mtu && tcp && total <= tso_max_size();
-  if (total > out_mtu && !tso) {
+  // Its segments, not the super-frame, must fit the next link (a smaller MTU there than
+  // on the link it came by); a frame not coalesced is one segment, the packet itself.
+  const size_t segment = rx.gso_size == 0 || !tso
+                             ? total
+                             : kIp6HeaderSize + TcpHeaderSizeOf(ip.payload()) + rx.gso_size;
+  if (segment > out_mtu || (total > out_mtu && !tso)) {
     // RFC 4443 §3.2: Packet Too Big, with the next link's MTU, also about multicast.
     counters_.Inc(IpCounter::kFwdDropTooBig);
     SendError(Icmp6Header::PacketTooBig(out_mtu), ip, false, true, now);
@@ -79,7 +85,7 @@ void Ip6Engine::Forward(const Ip6View& ip, bool l4_checksum_partial, uint8_t in_
   bytes[7] = static_cast<uint8_t>(ip.hop_limit() - 1);  // no header checksum in IPv6
   const bool udp = ip.next_header() == Ip6NextHeader::kUdp;
   // The sender left the checksum to the device: this router is that now.
-  if (l4_checksum_partial && !tso && (tcp || udp)) {
+  if (rx.l4_checksum_partial && !tso && (tcp || udp)) {
     CompletePartialChecksum(bytes.subspan(kIp6HeaderSize), tcp);
   }
   counters_.Inc(IpCounter::kFwdForwarded);

@@ -41,6 +41,12 @@ constexpr bool IsIntegrityError(TcpParseError e) { return e < TcpParseError::kZe
 inline constexpr size_t kTcpMinHeaderSize = 20;
 inline constexpr size_t kTcpMaxHeaderSize = 60;
 
+// The TCP header's length from its data offset (RFC 9293 §3.1), without parsing the
+// segment (a router's look at a packet it forwards); 20 if cut short.
+inline size_t TcpHeaderSizeOf(ByteSpan tcp) {
+  return tcp.size() > 12 ? static_cast<size_t>(tcp[12] >> 4) * 4 : kTcpMinHeaderSize;
+}
+
 // RFC 9293 §3.1 control bits (and RFC 3168 §6.1 for ECE/CWR).
 struct TcpFlags {
   bool fin = false;

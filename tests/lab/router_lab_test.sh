@@ -15,8 +15,13 @@
 #     address reaches the peer;
 #   - `pytcpctl show interface|routes` list both interfaces;
 #   - the shared stack (pytcpd) routes the same way;
-#   - PyTCP alone on B's link with PYTCP_RA=1: B configures an fd78::/64 address by SLAAC
-#     from PyTCP's Router Advertisements, takes PyTCP as default router and reaches it.
+#   - IPv6 on both interfaces (PYTCP_IP6_tap8, PYTCP_RA=1), tap7's MTU 1400: B configures an
+#     fd78::/64 address by SLAAC from PyTCP's advertisements on tap8 and takes PyTCP as its
+#     default router; B and the peer ping each other (hop limit lowered, 8000-byte pings),
+#     B's 1500-byte packets get Packet Too Big (mtu 1400), traceroute -6 shows PyTCP, curl
+#     fetches 10 MB to B and B uploads 10 MB to the peer through path-MTU discovery (hashes
+#     equal); the console lists tap8's IPv6 route, neighbour and addresses; in-process and
+#     shared.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 lab_require_root
@@ -141,28 +146,98 @@ check "the shared stack's router answers on tap8" start_router shared
 run_checks shared
 lab_stop_holder "$ROUTER"
 
-# --- IPv6 router advertisements (PYTCP_RA): PyTCP on B's link alone (IPv6 runs on a
-# stack's first interface), fd78::1/64; B configures itself by SLAAC from its RAs and
-# takes it as its default router. ---
-lab_stop_daemon "$RUN"  # the shared run's pytcpd still holds the TAPs
-lab_start_holder env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP2" PYTCP_IP4="$LAB_B_ROUTER_IP4/25" \
-  PYTCP_IP6=fd78::1/64 PYTCP_FORWARDING=1 PYTCP_RA=1 PYTCP_LOG=error PYTCP_CONSOLE="$TMP/console-ra.sock"
+# --- IPv6 across the router (both interfaces, PYTCP_IP6_tap8): PyTCP is fd77::2 on tap7
+# (MTU 1400 there now, the bottleneck of B's uploads) and fd78::1/64 on tap8, advertising
+# fd78::/64 there (PYTCP_RA). B configures itself by SLAAC from those advertisements and
+# reaches the peer; the peer reaches B through PyTCP. The far link's fd78::/64 is taken
+# off the peer for this part: B's network is fd78::/64 now. ---
+ip -n "$LAB_PEER_NS" -6 addr del "$LAB_PEER_FAR_IP6/64" dev veth-pf 2>/dev/null || true
+ip -n "$LAB_PEER_NS" -6 route replace fd78::/64 via fd77::2
 in_b sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.veth-bb.disable_ipv6=0 \
   net.ipv6.conf.veth-bb.accept_ra=2 net.ipv6.conf.veth-bb.autoconf=1 net.ipv6.conf.veth-bb.accept_dad=0
-slaac=""
-for ((i = 0; i < 100; i++)); do  # PyTCP's first RA comes within a second of its start
-  slaac=$(in_b ip -6 -o addr show dev veth-bb scope global | grep -oE 'fd78::[0-9a-f:]+' | head -n 1 || true)
-  [[ -n $slaac ]] && break
-  sleep 0.1
-done
-in_b ip -6 addr show dev veth-bb >"$TMP/b-addr6.out" 2>&1 || true
-in_b ip -6 route show default >"$TMP/b-route6.out" 2>&1 || true
-cat "$TMP/b-addr6.out" "$TMP/b-route6.out"
-check "RA: B formed an fd78::/64 address by SLAAC from PyTCP's advertisement ($slaac)" test -n "$slaac"
-check "RA: B's default route is PyTCP (its link-local address)" has "$TMP/b-route6.out" "^default via fe80::[0-9a-f:]+ dev veth-bb proto ra"
-in_b ping -6 -c 2 -i 0.2 -W 2 fd78::1 >"$TMP/ping6-ra.out" 2>&1 || true
-check "RA: B reaches PyTCP's fd78::1 from its SLAAC address" has "$TMP/ping6-ra.out" "2 packets transmitted, 2 received"
-lab_stop_holder "$LAB_HOLDER_PID"
+SHIM6=(env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP,$LAB_TAP2" PYTCP_IP4="$ME/24" PYTCP_MTU=1400
+       PYTCP_IP4_tap8="$LAB_B_ROUTER_IP4/25" PYTCP_IP6=fd77::2/64 PYTCP_IP6_tap8=fd78::1/64
+       PYTCP_GW4="$LAB_PEER_IP4" PYTCP_LOG=error PYTCP_FORWARDING=1 PYTCP_RA=1 PYTCP_RUN_DIR="$RUN"
+       PYTCP_DAEMON="$BUILD/pytcpd/pytcpd" PYTCP_IDLE_EXIT=600)
+head -c 10000000 /dev/urandom >"$TMP/up.bin"
+UP_SHA=$(sha256sum <"$TMP/up.bin" | cut -d' ' -f1)
+
+too_big6() {  # too_big6 LABEL: PyTCP's count of Packet Too Big sent while forwarding
+  "$CTL" -s "$TMP/console6-$1.sock" show counters --json 2>/dev/null |
+    python3 -c 'import json,sys; print({r["counter"]: r["value"] for r in json.load(sys.stdin)}.get("ip6.fwd_drop_too_big", 0))' 2>/dev/null ||
+    echo 0
+}
+
+run_checks6() {  # run_checks6 process|shared
+  local label=$1 slaac="" i
+  lab_start_holder "${SHIM6[@]}" PYTCP_STACK="$label" PYTCP_CONSOLE="$TMP/console6-$label.sock"
+  ROUTER=$LAB_HOLDER_PID
+  in_b ip -6 addr flush dev veth-bb scope global 2>/dev/null || true
+  in_b ip -6 route flush cache 2>/dev/null || true  # the path MTU an earlier run taught
+  for ((i = 0; i < 200; i++)); do  # PyTCP's first RA on tap8 comes within a second or two
+    slaac=$(in_b ip -6 -o addr show dev veth-bb scope global | grep -oE 'fd78::[0-9a-f:]+' | head -n 1 || true)
+    [[ -n $slaac ]] && break
+    sleep 0.1
+  done
+  in_b ip -6 addr show dev veth-bb >"$TMP/b-addr6-$label.out" 2>&1 || true
+  in_b ip -6 route show default >"$TMP/b-route6-$label.out" 2>&1 || true
+  cat "$TMP/b-addr6-$label.out" "$TMP/b-route6-$label.out"
+  check "$label v6: B formed an fd78::/64 address by SLAAC from PyTCP's tap8 advertisement ($slaac)" test -n "$slaac"
+  check "$label v6: B's default route is PyTCP's tap8 link-local address" \
+    has "$TMP/b-route6-$label.out" "^default via fe80::[0-9a-f:]+ dev veth-bb proto ra"
+  # PyTCP's fd77::2 is usable (its route to the peer's network with it) once DAD is over.
+  lab_retry 50 in_b ping -6 -c 1 -W 1 "$LAB_PEER_IP6"
+  in_b ping -6 -c 2 -i 0.3 -W 2 -M do -s 1452 "$LAB_PEER_IP6" >"$TMP/ptb-$label.out" 2>&1 || true
+  cat "$TMP/ptb-$label.out"
+  check "$label v6: 1500 bytes toward tap7 (MTU 1400): Packet too big, mtu 1400" \
+    eval "grep -qiE 'packet too big: ?mtu ?= ?1400' $TMP/ptb-$label.out"
+  in_b ip -6 route get "$LAB_PEER_IP6" >"$TMP/b-pmtu-$label.out" 2>&1 || true
+  check "$label v6: B's kernel keeps the peer's path MTU (1400)" has "$TMP/b-pmtu-$label.out" "mtu 1400"
+  in_b ping -6 -c 3 -i 0.2 -W 2 "$LAB_PEER_IP6" >"$TMP/ping6-$label.out" 2>&1 || true
+  cat "$TMP/ping6-$label.out"
+  check "$label v6: B pings the peer across PyTCP (hop limit 63)" has "$TMP/ping6-$label.out" "from $LAB_PEER_IP6: icmp_seq=3 ttl=63"
+  lab_exec peer ping -6 -c 3 -i 0.2 -W 2 "${slaac:-fd78::1234}" >"$TMP/ping6b-$label.out" 2>&1 || true
+  check "$label v6: the peer pings B's SLAAC address across PyTCP" has "$TMP/ping6b-$label.out" "3 packets transmitted, 3 received"
+  in_b ping -6 -c 2 -i 0.2 -W 2 -s 8000 "$LAB_PEER_IP6" >"$TMP/bigping6-$label.out" 2>&1 || true
+  check "$label v6: 8000-byte pings (B's fragments) across PyTCP" has "$TMP/bigping6-$label.out" "2 packets transmitted, 2 received"
+  in_b timeout 30 traceroute -6 -n -q 1 -w 2 "$LAB_PEER_IP6" >"$TMP/tr6-$label.out" 2>&1 || true
+  cat "$TMP/tr6-$label.out"
+  check "$label v6: traceroute: hop 1 is PyTCP's tap8 address, then the peer" \
+    eval "grep -qE '^ 1  fd78::1 ' $TMP/tr6-$label.out && grep -qE '^ 2  $LAB_PEER_IP6 ' $TMP/tr6-$label.out"
+  in_b curl -6 -sS -m 60 -o "$TMP/10M6-$label.bin" "http://[$LAB_PEER_IP6]/10M.bin" 2>"$TMP/curl6-$label.err" || true
+  cat "$TMP/curl6-$label.err"
+  check "$label v6: curl 10 MB from the peer to B across PyTCP, hash equal" \
+    test "$(sha256sum <"$TMP/10M6-$label.bin" | cut -d' ' -f1)" = "$LAB_HTTP_10M_SHA256"
+  # B's upload: full-size segments toward a 1400-byte link, Packet Too Big, and TCP's
+  # path-MTU discovery on B (RFC 8201) settles; the peer receives every byte.
+  ip netns exec "$LAB_PEER_NS" timeout 60 nc -6 -l -p 9100 >"$TMP/up-$label.bin" 2>/dev/null &
+  local sink=$!
+  lab_retry 50 eval "ip netns exec $LAB_PEER_NS ss -ltn | grep -q ':9100 '"
+  in_b ip -6 route flush cache 2>/dev/null || true
+  local toobig_before toobig_after
+  toobig_before=$(too_big6 "$label")
+  in_b timeout 60 nc -6 -N "$LAB_PEER_IP6" 9100 <"$TMP/up.bin" >/dev/null 2>&1 || true
+  wait "$sink" 2>/dev/null || true
+  toobig_after=$(too_big6 "$label")
+  check "$label v6: B uploads 10 MB to the peer across PyTCP's 1400-byte link, hash equal" \
+    test "$(sha256sum <"$TMP/up-$label.bin" | cut -d' ' -f1)" = "$UP_SHA"
+  check "$label v6: the upload's full-size segments got Packet Too Big ($toobig_before -> $toobig_after)" \
+    test "$toobig_after" -gt "$toobig_before"
+  "$CTL" -s "$TMP/console6-$label.sock" show routes >"$TMP/routes6-$label.out" 2>&1 || true
+  "$CTL" -s "$TMP/console6-$label.sock" show neighbours >"$TMP/neigh6-$label.out" 2>&1 || true
+  "$CTL" -s "$TMP/console6-$label.sock" show addresses >"$TMP/addr6-$label.out" 2>&1 || true
+  cat "$TMP/routes6-$label.out" "$TMP/neigh6-$label.out" "$TMP/addr6-$label.out"
+  check "$label v6: show routes: fd78::/64 on tap8" has "$TMP/routes6-$label.out" "^fd78::/64 dev tap8 proto kernel"
+  check "$label v6: show neighbours: B's SLAAC address on tap8" has "$TMP/neigh6-$label.out" "^${slaac:-none} .* tap8$"
+  check "$label v6: show addresses: fd78::1/64 and a link-local address on tap8" \
+    eval "grep -qE '^inet6 +fd78::1/64 .* tap8$' $TMP/addr6-$label.out && grep -qE '^inet6 +fe80::[0-9a-f:]+/64 .* tap8$' $TMP/addr6-$label.out"
+  lab_stop_holder "$ROUTER"
+  lab_stop_daemon "$RUN"
+}
+
+lab_stop_daemon "$RUN"  # the shared run's pytcpd still holds the TAPs
+run_checks6 process
+run_checks6 shared
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -190,8 +190,11 @@ TEST(StackConfigTest, SeveralInterfacesEachWithItsOwnVariables) {
             std::string::npos);
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"},
                      {"PYTCP_ROUTES", "fd78::/64 dev tap8"}})
-                .find("IPv6 routes on tap7"),
+                .find("PYTCP_IP6_tap8 is none"),
             std::string::npos);
+  EXPECT_EQ(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"},
+                     {"PYTCP_IP6_tap8", "fd78::1/64"}, {"PYTCP_ROUTES", "fd79::/64 via fd78::9 dev tap8"}}),
+            "accepted");
 }
 
 TEST(StackConfigTest, BusyPollIsMicrosecondsAndOffByDefault) {

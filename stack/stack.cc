@@ -156,8 +156,8 @@ Stack::Stack(const StackConfig& config, std::vector<std::unique_ptr<Link>> links
     const uint8_t index = ip6_->AddInterface(more_[i].iface.get(), on);
     if (!on) continue;
     NdConfig more_nd = nd_config;
-    more_nd.slaac = false;
-    more_nd.send_rs = false;
+    more_nd.slaac = config_.more_interfaces[i].ip6_auto;  // RFC 4862 §5.5 on its own link
+    more_nd.send_rs = more_nd.slaac;
     more_[i].nd = std::make_unique<NdEngine>(ip6_.get(), &random_, more_nd, index);
     more_[i].iface->RegisterHandler(EtherType::kIp6, ip6_->handler(index));
   }

@@ -212,17 +212,18 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
       if (auto s = CheckDhcp4Pool(name, *pool, more.ip4_addresses); !s.ok()) return s;
       more.dhcp_server = *pool;
     }
-    // IPv6 on a further interface: its link-local address and these static ones (a
-    // router's interface: no SLAAC client there). Unset is 'none'.
+    // IPv6 on a further interface: its link-local address and SLAAC ('auto') or these
+    // static addresses. Unset is 'none'.
     const std::string ip6 = var("PYTCP_IP6");
     if (auto v6 = get(ip6.c_str()); v6 && *v6 != "none") {
-      const std::string& name = ip6;
-      auto addresses = ParseIp6Addresses(
-          name, *v6, "'none' or a comma-separated list of address/prefix such as fd78::1/64 "
-                     "(a further interface has no SLAAC client)");
-      if (!addresses.ok()) return addresses.status();
       more.ip6 = true;
-      more.ip6_addresses = *std::move(addresses);
+      more.ip6_auto = *v6 == "auto";
+      if (!more.ip6_auto) {
+        auto addresses = ParseIp6Addresses(
+            ip6, *v6, "'auto', 'none' or a comma-separated list of address/prefix such as fd78::1/64");
+        if (!addresses.ok()) return addresses.status();
+        more.ip6_addresses = *std::move(addresses);
+      }
     }
   }
   if (auto v = get("PYTCP_IP4")) {

@@ -44,7 +44,8 @@ struct InterfaceConfig {
   uint32_t mtu = 1500;                                   // PYTCP_MTU_<name>
   std::optional<Dhcp4Pool> dhcp_server;                  // PYTCP_DHCP_SERVER_<name>
   bool ip6 = false;                                      // PYTCP_IP6_<name> is not 'none'
-  std::vector<Ip6Interface> ip6_addresses;               // PYTCP_IP6_<name>
+  bool ip6_auto = false;                                 // PYTCP_IP6_<name>=auto (SLAAC)
+  std::vector<Ip6Interface> ip6_addresses;               // PYTCP_IP6_<name> (static)
 
   MacAddress EffectiveMac() const;  // as StackConfig::EffectiveMac
 };

@@ -146,8 +146,7 @@ void Ip6Engine::OnAddressChange(const Ip6AddressEntry& e, Instant now) {
 }
 
 std::optional<Ip6NextHop> Ip6Engine::NextHop(const Ip6Address& dst, uint8_t zone) const {
-  // A Redirect comes from a router on the first interface (a host's; a router takes none).
-  if (auto it = redirects_.find(dst); it != redirects_.end()) return Ip6NextHop{it->second, 0};
+  if (auto it = redirects_.find(dst); it != redirects_.end()) return it->second;
   if (dst.is_link_local() || dst.is_multicast()) return Ip6NextHop{dst, zone};
   return routes_->NextHop(dst, [&](const Ip6NextHop& router) {
     const NdEngine* nd = router.iface < ports_.size() ? ports_[router.iface]->nd : nullptr;

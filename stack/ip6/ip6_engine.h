@@ -174,7 +174,7 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   void UpdatePathMtu(const Ip6Address& dst, uint32_t mtu, Instant now);
   uint32_t PathMtu(const Ip6Address& dst) const;
   // RFC 4861 §8.3: a Redirect sets the next hop for a destination.
-  void SetRedirect(const Ip6Address& dst, const Ip6Address& next_hop) { redirects_[dst] = next_hop; }
+  void SetRedirect(const Ip6Address& dst, const Ip6NextHop& next_hop) { redirects_[dst] = next_hop; }
   // The next hop we currently use for `dst` (nullopt: no route); a link-local or
   // multicast destination is on interface `zone`.
   std::optional<Ip6NextHop> NextHop(const Ip6Address& dst, uint8_t zone = 0) const;
@@ -253,7 +253,7 @@ class Ip6Engine final : public L3Handler, public IpEngineCommon<Ip6Address, Addr
   Reassembler<FragKey> reassembler_;
   // Addresses whose solicited-node group we joined, with the interface joined on.
   std::vector<std::pair<Ip6Address, uint8_t>> solicited_joined_;
-  absl::flat_hash_map<Ip6Address, Ip6Address, AddressHash> redirects_;
+  absl::flat_hash_map<Ip6Address, Ip6NextHop, AddressHash> redirects_;
   uint8_t hop_limit_;
   bool disabled_ = false;
   std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once

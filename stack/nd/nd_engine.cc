@@ -448,7 +448,7 @@ void NdEngine::ReceiveRedirect(const Ip6PacketInfo& info, const NdRedirectView& 
   }
   // RFC 4861 §8.3: the target is the better first hop (the destination itself when
   // target == destination: it is on-link).
-  ip6_->SetRedirect(rd.destination(), rd.target());
+  ip6_->SetRedirect(rd.destination(), Ip6NextHop{rd.target(), index_});
   if (auto tlla = rd.target_link_layer_address()) {
     const bool router = rd.target() != rd.destination();
     cache_.OnAdvertisement(rd.target(), *tlla, false, true, router, now);

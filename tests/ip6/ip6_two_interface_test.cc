@@ -25,22 +25,26 @@ constexpr uint32_t kMtuB = 1280;
 
 class Ip6TwoInterfaceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Make(/*b_auto=*/false); }
+  // `b_auto`: the second interface configures itself by SLAAC (PYTCP_IP6_mem1=auto), the
+  // stack a host on both links; else it is a router with fd78::1/64 there.
+  void Make(bool b_auto) {
     StackConfig c;
     c.interface = "mem0";
     c.mac = kOurMac;
     c.ip4_mode = Ip4Mode::kNone;
     c.ip6_mode = Ip6Mode::kStatic;
     c.ip6_addresses = {*Ip6Interface::Parse("fd77::2/64")};
-    c.forwarding = true;
-    c.router_advertisements = true;
+    c.forwarding = !b_auto;
+    c.router_advertisements = !b_auto;
     c.seed = 7;
     InterfaceConfig b;
     b.name = "mem1";
     b.mac = kRouterBMac;
     b.ip4_addresses = {};
     b.ip6 = true;
-    b.ip6_addresses = {*Ip6Interface::Parse("fd78::1/64")};
+    b.ip6_auto = b_auto;
+    if (!b_auto) b.ip6_addresses = {*Ip6Interface::Parse("fd78::1/64")};
     b.mtu = kMtuB;
     c.more_interfaces = {b};
     MemoryLinkConfig link;
@@ -259,6 +263,48 @@ TEST_F(Ip6TwoInterfaceTest, TheOtherInterfacesAddressAnswersFromEitherSide) {
   EXPECT_EQ(on_a[0].icmp_type(), Icmp6Type::kEchoReply);
   EXPECT_EQ(on_a[0].src, kRouterB);
   EXPECT_TRUE(on_b.empty());
+}
+
+// RFC 4862 §5.5 on a further interface (PYTCP_IP6_mem1=auto): it solicits a router on its
+// own link, forms an address from the prefix advertised there, and the router it learnt
+// there is the way out by that interface.
+TEST_F(Ip6TwoInterfaceTest, ASecondInterfaceConfiguresItselfBySlaac) {
+  Make(/*b_auto=*/true);
+  std::vector<Sent> on_a, on_b;
+  Run(6s, &on_a, &on_b);
+  const auto rs = std::find_if(on_b.begin(), on_b.end(), [](const Sent& s) {
+    return s.is_icmp6() && s.icmp_type() == Icmp6Type::kRouterSolicitation;
+  });
+  ASSERT_NE(rs, on_b.end());
+  EXPECT_EQ(rs->src, kRouterBLinkLocal);
+  // A router on link B (fe80::b0, MAC kHostBMac) advertises fd78::/64 for SLAAC.
+  const Ip6Address router_b = *Ip6Address::Parse("fe80::b0");
+  NdRouterAdvertMessage ra;
+  ra.cur_hop_limit = 64;
+  ra.router_lifetime = 1800;
+  ra.source_lla = kHostBMac;
+  const std::vector<NdPrefixInfo> prefixes{
+      NdPrefixInfo{*Ip6Address::Parse("fd78::"), 64, true, true, 86400, 14400}};
+  ra.prefixes = prefixes;
+  peer_b_->Inject(Frame(MacAddress::FromIp6Multicast(Ip6Address::AllNodesMulticast()),
+                        Hdr(router_b, Ip6Address::AllNodesMulticast(), Ip6NextHeader::kIcmp6, 255), {},
+                        Message(ra, router_b, Ip6Address::AllNodesMulticast()), kHostBMac));
+  Run(5s, &on_a, &on_b);
+  const Ip6Address slaac = *Ip6Address::Parse("fd78::ff:fe78:1");  // EUI-64 of kRouterBMac
+  {
+    std::lock_guard lock(stack_->mutex());
+    const Ip6AddressEntry* e = stack_->ip6_addresses().Find(slaac);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->iface, 1);
+    EXPECT_EQ(e->source, Ip6AddressSource::kSlaac);
+    EXPECT_EQ(e->state, Ip6AddressState::kPreferred);
+    // The router learnt on link B is where an off-link destination goes, by link B.
+    const auto hop = stack_->ip6().NextHop(*Ip6Address::Parse("fd99::1"));
+    ASSERT_TRUE(hop.has_value());
+    EXPECT_EQ(hop->address, router_b);
+    EXPECT_EQ(hop->iface, 1);
+    EXPECT_EQ(stack_->ip6().SourceToward(*Ip6Address::Parse("fd99::1")), slaac);
+  }
 }
 
 }  // namespace

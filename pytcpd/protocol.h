@@ -40,7 +40,9 @@ namespace pytcp::pytcpd {
 
 // 2: DatagramHeader carries the datagram's control messages (DatagramAncillary).
 // 3: HostInfo carries the interface's IPv6 addresses.
-inline constexpr uint32_t kProtocolVersion = 3;
+// 4: kHostInfo asks for one of the stack's interfaces (arg[0], by position); HostInfo
+//    says how many there are.
+inline constexpr uint32_t kProtocolVersion = 4;
 
 // Where the daemon of an interface listens: $PYTCP_RUN_DIR (default /run/pytcp), then
 // "IFACE.sock".
@@ -202,6 +204,7 @@ static_assert(std::is_trivially_copyable_v<DatagramHeader>);
 // kHostInfo's payload: what getifaddrs, SIOCGIF*, SO_BINDTODEVICE and name resolution
 // need from the stack (fixed sizes; unused entries zero).
 struct HostInfo {
+  uint32_t interface_count = 0;  // the stack's interfaces (this is the one asked for)
   char iface[16] = {};
   uint8_t mac[6] = {};
   uint32_t mtu = 0;

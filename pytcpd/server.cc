@@ -571,13 +571,19 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
     HostInfo info;
     {
       std::lock_guard lock(stack_->mutex());
-      const std::string name(stack_->iface().name());
+      // The interface asked for, by position (HostInfo describes one).
+      if (req.arg[0] < 0 || static_cast<size_t>(req.arg[0]) >= stack_->interface_count()) {
+        return fail(ENODEV);
+      }
+      const auto position = static_cast<uint8_t>(req.arg[0]);
+      const Interface& iface = stack_->iface(position);
+      info.interface_count = static_cast<uint32_t>(stack_->interface_count());
+      const std::string name(iface.name());
       std::memcpy(info.iface, name.data(), std::min(name.size(), sizeof(info.iface) - 1));
-      std::memcpy(info.mac, stack_->mac().bytes().data(), 6);
-      info.mtu = static_cast<uint32_t>(stack_->iface().mtu());
+      std::memcpy(info.mac, iface.mac().bytes().data(), 6);
+      info.mtu = static_cast<uint32_t>(iface.mtu());
       for (const auto& e : stack_->ip4_addresses().entries()) {
-        // The first interface's (HostInfo describes one).
-        if (info.ip4_count == std::size(info.ip4) || !e.usable() || e.iface != 0) continue;
+        if (info.ip4_count == std::size(info.ip4) || !e.usable() || e.iface != position) continue;
         info.ip4[info.ip4_count] = e.ifaddr.address().value();
         info.ip4_prefix[info.ip4_count] = static_cast<uint8_t>(e.ifaddr.prefix_length());
         ++info.ip4_count;
@@ -585,7 +591,7 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
       const Instant now = stack_->clock().Now();
       for (const auto& e : stack_->ip6_addresses().entries()) {
         if (info.ip6_count == std::size(info.ip6)) break;
-        if (e.iface != 0) continue;
+        if (e.iface != position) continue;
         const uint32_t i = info.ip6_count++;
         std::memcpy(info.ip6[i], e.address().bytes().data(), 16);
         info.ip6_prefix[i] = static_cast<uint8_t>(e.ifaddr.prefix_length());

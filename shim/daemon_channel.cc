@@ -356,9 +356,10 @@ int CallDaemon(Request& req, std::span<const uint8_t> payload, int fd, DaemonRep
   return r;
 }
 
-bool DaemonHostInfo(pytcpd::HostInfo* info) {
+bool DaemonHostInfo(pytcpd::HostInfo* info, uint32_t position) {
   Request req;
   req.op = pytcpd::Op::kHostInfo;
+  req.arg[0] = static_cast<int32_t>(position);
   DaemonReply rep;
   if (CallDaemon(req, {}, -1, &rep) != 0 || rep.rep.result < 0 ||
       rep.payload.size() != sizeof(*info)) {

@@ -45,7 +45,9 @@ int CallDaemon(pytcpd::Request& req, std::span<const uint8_t> payload, int fd, D
 // The daemon's pid (0 until a connection was made).
 pid_t DaemonPid() noexcept;
 
-// The daemon's view of the host: interface, addresses, DNS servers.
-bool DaemonHostInfo(pytcpd::HostInfo* info);
+// The daemon's view of the host: one of the stack's interfaces (by position; the first
+// by default) with its addresses, how many there are, the DNS servers. False when the
+// daemon cannot say (also for a position beyond the last).
+bool DaemonHostInfo(pytcpd::HostInfo* info, uint32_t position = 0);
 
 }  // namespace pytcp::shim

@@ -170,6 +170,34 @@ std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Ins
   return out;
 }
 
+// One of the daemon's interfaces as the shim describes it.
+static StackInterface FromHostInfo(const pytcpd::HostInfo& info) {
+  StackInterface si;
+  si.name = std::string(info.iface, strnlen(info.iface, sizeof(info.iface)));
+  si.index = if_nametoindex(si.name.c_str());
+  si.mac = MacAddress::FromBytes(info.mac);
+  si.mtu = info.mtu;
+  for (uint32_t i = 0; i < std::min<uint32_t>(info.ip4_count, 8); ++i) {
+    if (auto a = Ip4Interface::Create(Ip4Address(info.ip4[i]), info.ip4_prefix[i])) {
+      si.addresses.push_back(*a);
+    }
+  }
+  for (uint32_t i = 0; i < std::min<uint32_t>(info.ip6_count, 8); ++i) {
+    // Values outside the enums (a daemon of another build) are not shown.
+    if (info.ip6_state[i] > static_cast<uint8_t>(Ip6AddressState::kDuplicated) ||
+        info.ip6_source[i] > static_cast<uint8_t>(Ip6AddressSource::kSlaac) ||
+        info.ip6_prefix[i] > 128) {
+      continue;
+    }
+    Ip6Address::Bytes bytes;
+    std::memcpy(bytes.data(), info.ip6[i], 16);
+    si.ip6_addresses.push_back(StackIp6Address{
+        Ip6Address(bytes), info.ip6_prefix[i], static_cast<Ip6AddressState>(info.ip6_state[i]),
+        static_cast<Ip6AddressSource>(info.ip6_source[i]), info.ip6_preferred[i], info.ip6_valid[i]});
+  }
+  return si;
+}
+
 std::optional<StackInterface> GetStackInterface() {
   std::vector<StackInterface> all = GetStackInterfaces();
   if (all.empty()) return std::nullopt;
@@ -178,32 +206,13 @@ std::optional<StackInterface> GetStackInterface() {
 
 std::vector<StackInterface> GetStackInterfaces() {
   if (SharedStack()) {
+    std::vector<StackInterface> all;
     pytcpd::HostInfo info;
-    if (!DaemonHostInfo(&info)) return {};
-    StackInterface si;
-    si.name = std::string(info.iface, strnlen(info.iface, sizeof(info.iface)));
-    si.index = if_nametoindex(si.name.c_str());
-    si.mac = MacAddress::FromBytes(info.mac);
-    si.mtu = info.mtu;
-    for (uint32_t i = 0; i < std::min<uint32_t>(info.ip4_count, 8); ++i) {
-      if (auto a = Ip4Interface::Create(Ip4Address(info.ip4[i]), info.ip4_prefix[i])) {
-        si.addresses.push_back(*a);
-      }
+    for (uint32_t position = 0; DaemonHostInfo(&info, position); ++position) {
+      all.push_back(FromHostInfo(info));
+      if (position + 1 >= info.interface_count) break;
     }
-    for (uint32_t i = 0; i < std::min<uint32_t>(info.ip6_count, 8); ++i) {
-      // Values outside the enums (a daemon of another build) are not shown.
-      if (info.ip6_state[i] > static_cast<uint8_t>(Ip6AddressState::kDuplicated) ||
-          info.ip6_source[i] > static_cast<uint8_t>(Ip6AddressSource::kSlaac) ||
-          info.ip6_prefix[i] > 128) {
-        continue;
-      }
-      Ip6Address::Bytes bytes;
-      std::memcpy(bytes.data(), info.ip6[i], 16);
-      si.ip6_addresses.push_back(StackIp6Address{
-          Ip6Address(bytes), info.ip6_prefix[i], static_cast<Ip6AddressState>(info.ip6_state[i]),
-          static_cast<Ip6AddressSource>(info.ip6_source[i]), info.ip6_preferred[i], info.ip6_valid[i]});
-    }
-    return {si};
+    return all;
   }
   int err = 0;
   Stack* stack = AcquireStack(&err);

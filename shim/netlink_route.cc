@@ -213,11 +213,19 @@ void AppendStackAddress6(const StackInterface& si, const StackIp6Address& addres
   EndNewAddr(start, out);
 }
 
-std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const StackInterface& si,
+std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram,
+                                     std::span<const StackInterface> ifaces,
                                      std::vector<PendingAddrDump>* pending, bool consume) {
   std::vector<uint8_t> out;
   out.reserve(datagram.size() + 128);
-  const int tap = static_cast<int>(si.index);
+  // The stack's interface a message is about (by the TAP's index), or null.
+  auto stack_iface = [&](const Message& m) -> const StackInterface* {
+    const int index = IndexOf(m);
+    for (const StackInterface& si : ifaces) {
+      if (si.index != 0 && static_cast<int>(si.index) == index) return &si;
+    }
+    return nullptr;
+  };
   auto take = [&](uint32_t seq) -> std::optional<PendingAddrDump> {
     auto it = std::find_if(pending->begin(), pending->end(),
                            [&](const PendingAddrDump& p) { return p.seq == seq; });
@@ -227,18 +235,23 @@ std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const St
     return p;
   };
   const size_t walked = EachMessage(datagram, [&](const Message& m) {
-    const bool about_tap = tap != 0 && IndexOf(m) == tap;
-    if (about_tap && (m.type == RTM_NEWADDR || m.type == RTM_DELADDR)) return;
+    const StackInterface* about = stack_iface(m);
+    if (about != nullptr && (m.type == RTM_NEWADDR || m.type == RTM_DELADDR)) return;
     if (m.type == NLMSG_DONE) {
       const std::optional<PendingAddrDump> p = take(m.seq);
+      // The kernel dumps IPv4 addresses of every link, then IPv6 ones: so do these.
       if (p && (p->family == AF_INET || p->family == AF_UNSPEC)) {
-        for (const Ip4Interface& a : si.addresses) {
-          AppendStackAddress(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
+        for (const StackInterface& si : ifaces) {
+          for (const Ip4Interface& a : si.addresses) {
+            AppendStackAddress(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
+          }
         }
       }
       if (p && (p->family == AF_INET6 || p->family == AF_UNSPEC)) {
-        for (const StackIp6Address& a : si.ip6_addresses) {
-          AppendStackAddress6(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
+        for (const StackInterface& si : ifaces) {
+          for (const StackIp6Address& a : si.ip6_addresses) {
+            AppendStackAddress6(si, a, m.seq, m.pid, NLM_F_MULTI, &out);
+          }
         }
       }
     } else if (m.type == NLMSG_ERROR) {
@@ -247,8 +260,8 @@ std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const St
     const size_t at = out.size();
     out.insert(out.end(), m.bytes.begin(), m.bytes.end());
     out.resize(at + NLMSG_ALIGN(m.bytes.size()), 0);
-    if (about_tap && (m.type == RTM_NEWLINK || m.type == RTM_DELLINK)) {
-      EditLink(std::span<uint8_t>(out).subspan(at, m.bytes.size()), si);
+    if (about != nullptr && (m.type == RTM_NEWLINK || m.type == RTM_DELLINK)) {
+      EditLink(std::span<uint8_t>(out).subspan(at, m.bytes.size()), *about);
     }
   });
   // Whatever could not be parsed is passed on untouched.

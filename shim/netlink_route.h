@@ -43,11 +43,16 @@ void NoteAddrDumpRequests(std::span<const uint8_t> request, std::vector<PendingA
 // that the stack's interface need only be looked up when it does.
 bool NeedsRewrite(std::span<const uint8_t> datagram, const std::vector<PendingAddrDump>& pending);
 
-// `datagram` as the program sees it with the stack's interface `si` (see above). Dumps
-// answered by it are removed from `pending` when `consume` (a read, not a MSG_PEEK).
-// A malformed message and everything after it are passed on as they are.
-std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const StackInterface& si,
+// `datagram` as the program sees it with the stack's interfaces `ifaces` (see above).
+// Dumps answered by it are removed from `pending` when `consume` (a read, not a
+// MSG_PEEK). A malformed message and everything after it are passed on as they are.
+std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram,
+                                     std::span<const StackInterface> ifaces,
                                      std::vector<PendingAddrDump>* pending, bool consume);
+inline std::vector<uint8_t> RewriteDatagram(std::span<const uint8_t> datagram, const StackInterface& si,
+                                            std::vector<PendingAddrDump>* pending, bool consume) {
+  return RewriteDatagram(datagram, std::span<const StackInterface>(&si, 1), pending, consume);
+}
 
 // The RTM_NEWADDR message for one of the stack's IPv4 addresses, appended to `out`.
 void AppendStackAddress(const StackInterface& si, const Ip4Interface& address, uint32_t seq,

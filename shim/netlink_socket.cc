@@ -67,10 +67,11 @@ ssize_t ReceiveWhole(int fd, int flags, bool peek, std::vector<uint8_t>* buf, so
   }
 }
 
-// The stack's interface when the program uses the stack (netlink_socket.h).
-std::optional<StackInterface> InterfaceInUse() {
-  if (SharedStack() ? DaemonPid() == 0 : RunningStack() == nullptr) return std::nullopt;
-  return GetStackInterface();
+// The stack's interfaces when the program uses the stack (netlink_socket.h); none when
+// it does not.
+std::vector<StackInterface> InterfacesInUse() {
+  if (SharedStack() ? DaemonPid() == 0 : RunningStack() == nullptr) return {};
+  return GetStackInterfaces();
 }
 
 }  // namespace
@@ -115,7 +116,7 @@ ssize_t NetlinkRecvMsg(int fd, NetlinkSocket& s, msghdr* msg, int flags) {
   const int saved = errno;
   const bool peek = (flags & MSG_PEEK) != 0;
   std::vector<uint8_t> buf(8192);
-  std::optional<std::optional<StackInterface>> si;  // looked up once, when first needed
+  std::optional<std::vector<StackInterface>> ifaces;  // looked up once, when first needed
   for (;;) {
     sockaddr_nl from{};
     int out_flags = 0;
@@ -128,13 +129,13 @@ ssize_t NetlinkRecvMsg(int fd, NetlinkSocket& s, msghdr* msg, int flags) {
     {
       std::unique_lock lock(s.mu);
       if (NeedsRewrite(datagram, s.pending)) {
-        if (!si) {
+        if (!ifaces) {
           lock.unlock();
-          si = InterfaceInUse();
+          ifaces = InterfacesInUse();
           lock.lock();
         }
-        if (*si) {
-          edited = RewriteDatagram(datagram, **si, &s.pending, !peek);
+        if (!ifaces->empty()) {
+          edited = RewriteDatagram(datagram, *ifaces, &s.pending, !peek);
           use_edited = true;
         }
       }

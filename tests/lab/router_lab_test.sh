@@ -231,6 +231,14 @@ run_checks6() {  # run_checks6 process|shared
   check "$label v6: show neighbours: B's SLAAC address on tap8" has "$TMP/neigh6-$label.out" "^${slaac:-none} .* tap8$"
   check "$label v6: show addresses: fd78::1/64 and a link-local address on tap8" \
     eval "grep -qE '^inet6 +fd78::1/64 .* tap8$' $TMP/addr6-$label.out && grep -qE '^inet6 +fe80::[0-9a-f:]+/64 .* tap8$' $TMP/addr6-$label.out"
+  if [[ $label == shared ]]; then
+    # Another program of the host sees both of the daemon's interfaces in getifaddrs
+    # (hostname -I under the shim).
+    ip netns exec "$LAB_HOST_NS" "${SHIM6[@]}" PYTCP_STACK=shared hostname -I >"$TMP/hostname-I.out" 2>&1 || true
+    cat "$TMP/hostname-I.out"
+    check "shared: getifaddrs (hostname -I) lists both interfaces' addresses" \
+      eval "grep -qw '$ME' $TMP/hostname-I.out && grep -qw '$LAB_B_ROUTER_IP4' $TMP/hostname-I.out && grep -qw fd77::2 $TMP/hostname-I.out && grep -qw fd78::1 $TMP/hostname-I.out"
+  fi
   lab_stop_holder "$ROUTER"
   lab_stop_daemon "$RUN"
 }

@@ -234,6 +234,34 @@ TEST(NetlinkRouteTest, EachDumpGetsTheStacksAddressesOfItsFamily) {
   EXPECT_EQ(RewriteDatagram(Done(kSeq), si, &pending, true), Cat({v4, v6, Done(kSeq)}));
 }
 
+// A stack on two TAPs (a router): each one's addresses under its own index, all IPv4
+// ones first, as the kernel dumps them.
+TEST(NetlinkRouteTest, AStackOnTwoInterfacesGivesEachItsAddresses) {
+  const StackInterface first = TapWithIpv6();
+  StackInterface second = first;
+  second.name = "tap8";
+  second.index = first.index + 1;
+  second.mac = *MacAddress::Parse("02:00:00:78:00:01");
+  second.addresses = {*Ip4Interface::Parse("10.78.0.129/25")};
+  second.ip6_addresses.resize(1);
+  std::vector<uint8_t> v4, v6;
+  for (const StackInterface* si : {&first, static_cast<const StackInterface*>(&second)}) {
+    for (const Ip4Interface& a : si->addresses) AppendStackAddress(*si, a, kSeq, kPortId, NLM_F_MULTI, &v4);
+  }
+  for (const StackInterface* si : {&first, static_cast<const StackInterface*>(&second)}) {
+    for (const StackIp6Address& a : si->ip6_addresses) {
+      AppendStackAddress6(*si, a, kSeq, kPortId, NLM_F_MULTI, &v6);
+    }
+  }
+  const std::vector<StackInterface> both{first, second};
+  std::vector<PendingAddrDump> pending{{kSeq, AF_UNSPEC}};
+  EXPECT_EQ(RewriteDatagram(Done(kSeq), both, &pending, true), Cat({v4, v6, Done(kSeq)}));
+  // The second TAP's kernel-side link is edited as the first one's is.
+  auto want = Link(static_cast<int>(second.index), 1400);
+  std::memcpy(want.data() + want.size() - 8, second.mac.bytes().data(), 6);
+  EXPECT_EQ(RewriteDatagram(Link(static_cast<int>(second.index), 1500), both, &pending, true), want);
+}
+
 TEST(NetlinkRouteTest, TheTapsLinkCarriesTheStacksMacAndMtu) {
   const auto other = Link(kLo, 65536);
   auto want = Link(kTap, 1400);

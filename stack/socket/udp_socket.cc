@@ -565,7 +565,7 @@ ReadinessMask UdpSocket::PollLocked() const {
 void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
                            const UdpRxMeta& meta, Instant) {
   if (shut_rd_) return;
-  if (bound_iface() >= 0 && to.is_v4() && meta.iface != bound_iface()) return;  // SO_BINDTODEVICE
+  if (bound_iface() >= 0 && meta.iface != bound_iface()) return;  // SO_BINDTODEVICE
   if (to.is_v4() && to.v4().is_multicast() && from.ip.is_v4() && !Accepts4(to.v4(), from.ip.v4())) {
     return;
   }

@@ -336,7 +336,9 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
     if (options.src.is_v4() || !ip6_->addresses().IsOurs(options.src.v6())) return Err{EINVAL};
     hint = options.src.v6();
   }
-  auto route = ip6_->Route(dst.ip.v6(), hint);
+  // A link-local or multicast destination's zone: the address's scope id, or the
+  // interface the socket is bound to (SO_BINDTODEVICE).
+  auto route = ip6_->Route(dst.ip.v6(), hint, dst.scope_id, options.out_iface);
   if (!route.ok() || route->src.is_unspecified()) {
     counters_.Inc(UdpCounter::kTxDropError);
     return Err{route.ok() ? EADDRNOTAVAIL : ToErrno(route.error())};
@@ -357,6 +359,8 @@ Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, By
   if (options.hop_limit >= 0) params.hop_limit = static_cast<uint8_t>(options.hop_limit);
   params.traffic_class = options.tos;
   params.dont_fragment = options.dont_fragment;
+  params.scope_id = dst.scope_id;
+  params.out_iface = options.out_iface;
   return Sent(ip6_->Send(params, tx_, now));
 }
 
@@ -404,8 +408,9 @@ void UdpEngine::Receive(const Ip6PacketInfo& info, ByteSpan payload, Instant now
   const SocketAddress from{IpAddress(info.src), udp.src_port(), 0};
   const IpAddress to(info.dst);
   UdpRxMeta meta{info.hop_limit, info.traffic_class, to};
+  meta.iface = info.iface;
   if (info.to_multicast) {
-    auto route = ip6_->Route(info.src, Ip6Address());
+    auto route = ip6_->Route(info.src, Ip6Address(), 0, info.iface);
     meta.spec_dst = route.ok() ? IpAddress(route->src) : IpAddress();
   }
   // A v4-mapped bind (also ::ffff:0.0.0.0) takes IPv4 only. A socket bound to an address

@@ -48,7 +48,7 @@ struct UdpRxMeta {
   // destination itself for unicast, the interface's address for a broadcast or multicast,
   // as Linux's fib_compute_spec_dst).
   IpAddress spec_dst;
-  uint8_t iface = 0;  // the interface it came in on (the stack's, by position; IPv4)
+  uint8_t iface = 0;  // the interface it came in on (the stack's, by position)
 };
 
 class UdpEndpoint {

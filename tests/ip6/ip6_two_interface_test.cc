@@ -265,6 +265,56 @@ TEST_F(Ip6TwoInterfaceTest, TheOtherInterfacesAddressAnswersFromEitherSide) {
   EXPECT_TRUE(on_b.empty());
 }
 
+// SO_BINDTODEVICE (Socket::bound_iface) and a link-local zone over IPv6: a UDP socket
+// bound to the second interface sends to all-nodes there, from its link-local address,
+// and takes only datagrams that came in by it; a destination's scope id picks the link.
+TEST_F(Ip6TwoInterfaceTest, AUdpSocketBoundToAnInterfaceSendsAndReceivesThere) {
+  Settle();
+  auto sock = stack_->CreateUdpSocket(AF_INET6);
+  sock->set_bound_iface(1);
+  ASSERT_TRUE(sock->Bind(SocketAddress{IpAddress(Ip6Address()), 5000, 0}).ok());
+  const SocketAddress all{IpAddress(Ip6Address::AllNodesMulticast()), 5001, 0};
+  ASSERT_TRUE(sock->SendTo(std::vector<uint8_t>(4), &all, 0).ok());
+  std::vector<Sent> on_a, on_b;
+  Step(&on_a, &on_b);
+  EXPECT_TRUE(on_a.empty());
+  ASSERT_EQ(on_b.size(), 1u);
+  EXPECT_EQ(on_b[0].src, kRouterBLinkLocal);
+  EXPECT_EQ(on_b[0].dst, Ip6Address::AllNodesMulticast());
+  // To our port from each side: only the second link's is taken.
+  auto udp = [](const Ip6Address& src, const Ip6Address& dst, size_t n) {
+    std::vector<uint8_t> l4(kUdpHeaderSize + n, 0x5a);
+    UdpHeader{4000, 5000}.Emit(l4, ByteSpan(l4).subspan(kUdpHeaderSize),
+                               PseudoHeaderSum6(src, dst, 17, static_cast<uint32_t>(l4.size())));
+    return l4;
+  };
+  peer_a_->Inject(Frame(kOurMac, Hdr(kPeerGlobal, kOurGlobal, Ip6NextHeader::kUdp), {},
+                        udp(kPeerGlobal, kOurGlobal, 7)));
+  peer_b_->Inject(Frame(kRouterBMac, Hdr(kHostB, kRouterB, Ip6NextHeader::kUdp), {},
+                        udp(kHostB, kRouterB, 9), kHostBMac));
+  Step(&on_a, &on_b);
+  std::vector<uint8_t> buf(64);
+  SocketAddress from;
+  auto r = sock->RecvFrom(buf, &from, MSG_DONTWAIT);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 9u);
+  EXPECT_EQ(from.ip, IpAddress(kHostB));
+  EXPECT_EQ(sock->RecvFrom(buf, &from, MSG_DONTWAIT).error(), EAGAIN);
+
+  // An unbound socket: the link-local destination's scope id names the link.
+  auto plain = stack_->CreateUdpSocket(AF_INET6);
+  stack_->iface(1).set_scope_id(42);
+  const SocketAddress host_b_ll{IpAddress(*Ip6Address::Parse("fe80::b2")), 5001, 42};
+  ASSERT_TRUE(plain->SendTo(std::vector<uint8_t>(4), &host_b_ll, 0).ok());
+  on_a.clear();
+  on_b.clear();
+  Step(&on_a, &on_b);
+  EXPECT_TRUE(on_a.empty());
+  ASSERT_EQ(on_b.size(), 1u);  // solicited on link B, from its link-local address
+  EXPECT_EQ(on_b[0].icmp_type(), Icmp6Type::kNeighborSolicitation);
+  EXPECT_EQ(on_b[0].src, kRouterBLinkLocal);
+}
+
 // RFC 4862 §5.5 on a further interface (PYTCP_IP6_mem1=auto): it solicits a router on its
 // own link, forms an address from the prefix advertised there, and the router it learnt
 // there is the way out by that interface.

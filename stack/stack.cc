@@ -121,6 +121,9 @@ Stack::Stack(const StackConfig& config, std::vector<std::unique_ptr<Link>> links
     ArpConfig more_arp = arp_config;
     more_arp.iface_index = static_cast<uint8_t>(i + 1);
     m.arp = std::make_unique<ArpEngine>(m.iface.get(), &ip4_addresses_, &random_, more_arp);
+    m.arp->set_conflict_handler([this, i](Ip4Address address, MacAddress) {
+      if (more_[i].dhcp4) more_[i].dhcp4->OnAddressConflict(address, clock_->Now());
+    });
     const uint8_t index = ip4_->AddInterface(m.iface.get(), m.arp.get());
     m.iface->RegisterHandler(EtherType::kArp, m.arp.get());
     m.iface->RegisterHandler(EtherType::kIp4, ip4_->handler(index));
@@ -220,8 +223,17 @@ void Stack::RegisterEngines() {
                         }
                       }};
   // A further interface's own counters carry its name: "tap8.ether.", "tap8.arp.".
-  for (const MoreInterface& m : more_) {
+  for (size_t i = 0; i < more_.size(); ++i) {
+    const MoreInterface& m = more_[i];
     timed_.push_back(Timed(m.arp.get()));
+    // Its DHCP client is made when the stack is configured (Configure), as the first's.
+    timed_.push_back({false, [this, i](Instant now) { if (more_[i].dhcp4) more_[i].dhcp4->Poll(now); },
+                      [this, i] { return more_[i].dhcp4 ? more_[i].dhcp4->NextDeadline() : Instant::Infinite(); }});
+    counter_sources_.push_back([this, i](std::map<std::string, uint64_t>* out) {
+      if (more_[i].dhcp4) {
+        more_[i].dhcp4->client().counters().AppendTo(out, std::string(more_[i].iface->name()) + ".dhcp4.");
+      }
+    });
     const std::string name(m.iface->name());
     counter_sources_.push_back(CountersOf(m.iface.get(), name + ".ether."));
     counter_sources_.push_back(CountersOf(m.arp.get(), name + ".arp."));
@@ -265,6 +277,16 @@ absl::Status Stack::Configure() {
                             &ip4_addresses_, &ip4_routes_, &random_, link_->mtu()};
     dhcp4_ = std::make_unique<Dhcp4Service>(deps, config_.dhcp4_cache);
     dhcp4_->Start(clock_->Now());
+  }
+  for (size_t i = 0; i < more_.size(); ++i) {
+    const InterfaceConfig& more = config_.more_interfaces[i];
+    if (!more.ip4_dhcp) continue;
+    MoreInterface& m = more_[i];
+    Dhcp4Service::Deps deps{udp_.get(),      ip4_.get(),   m.arp.get(), m.iface.get(),
+                            &ip4_addresses_, &ip4_routes_, &random_,    m.link->mtu(),
+                            static_cast<uint8_t>(i + 1)};
+    m.dhcp4 = std::make_unique<Dhcp4Service>(deps, more.dhcp4_cache);
+    m.dhcp4->Start(clock_->Now());
   }
   if (config_.ip6_mode != Ip6Mode::kNone) {
     const Instant now = clock_->Now();
@@ -389,6 +411,12 @@ void Stack::Stop() {
     std::lock_guard lock(mu_);
     dhcp4_->Stop(clock_->Now());  // RFC 2131 §4.4.6: give the lease back
     dhcp4_.reset();
+  }
+  for (MoreInterface& m : more_) {
+    if (!m.dhcp4) continue;
+    std::lock_guard lock(mu_);
+    m.dhcp4->Stop(clock_->Now());
+    m.dhcp4.reset();
   }
   if (dhcp4_server_) {
     std::lock_guard lock(mu_);
@@ -816,8 +844,16 @@ std::map<std::string, uint64_t> Stack::CounterSnapshot() {
 std::vector<Ip4Address> Stack::Dns4Servers() {
   std::lock_guard lock(mu_);
   if (!config_.dns4.empty()) return config_.dns4;
-  if (dhcp4_) return dhcp4_->dns_servers();
-  return {};
+  // The first interface's lease's servers, then the further interfaces' ones.
+  std::vector<Ip4Address> out;
+  if (dhcp4_) out = dhcp4_->dns_servers();
+  for (const MoreInterface& m : more_) {
+    if (!m.dhcp4) continue;
+    for (Ip4Address a : m.dhcp4->dns_servers()) {
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+  }
+  return out;
 }
 
 std::vector<Ip6Address> Stack::Dns6Servers() {

@@ -263,6 +263,7 @@ class Stack final : private LinkDriver {
     std::unique_ptr<Interface> iface;
     std::unique_ptr<ArpEngine> arp;
     std::unique_ptr<NdEngine> nd;  // IPv6 runs there (PYTCP_IP6_<name>), else null
+    std::unique_ptr<Dhcp4Service> dhcp4;  // PYTCP_IP4_<name>=dhcp, once configured
   };
   std::vector<MoreInterface> more_;
   Ip4AddressTable ip4_addresses_;

@@ -196,13 +196,14 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     if (!v) {
       return absl::InvalidArgumentError(fmt::format(
           "{} is not set: interface {} (of PYTCP_IFACE) needs its IPv4 addresses, a "
-          "comma-separated list of address/prefix such as 10.78.0.1/24, or 'none'",
+          "comma-separated list of address/prefix such as 10.78.0.1/24, 'dhcp' or 'none'",
           ip4, more.name));
     }
-    if (*v != "none") {
+    if (*v == "dhcp") {
+      more.ip4_dhcp = true;  // its own DHCP client (RFC 2131), its lease cached apart
+    } else if (*v != "none") {
       auto addresses = ParseIp4Addresses(
-          ip4, *v, "'none' or a comma-separated list of address/prefix such as 10.78.0.1/24 "
-                   "(a further interface has no DHCP client)");
+          ip4, *v, "'dhcp', 'none' or a comma-separated list of address/prefix such as 10.78.0.1/24");
       if (!addresses.ok()) return addresses.status();
       more.ip4_addresses = *std::move(addresses);
     }
@@ -396,8 +397,15 @@ absl::StatusOr<StackConfig> StackConfig::FromEnvironment(
     c.tcp_rfc1337 = *v == "1";
   }
   c.dhcp4_cache = DefaultDhcp4Cache(c.interface);
+  for (InterfaceConfig& more : c.more_interfaces) more.dhcp4_cache = DefaultDhcp4Cache(more.name);
   if (auto v = get("PYTCP_DHCP_CACHE")) {
     c.dhcp4_cache = *v == "none" ? std::string() : std::string(*v);
+    // A further interface keeps its lease beside the first one's (or none).
+    for (InterfaceConfig& more : c.more_interfaces) {
+      const size_t slash = c.dhcp4_cache.rfind('/');
+      more.dhcp4_cache = c.dhcp4_cache.empty() ? std::string()
+                         : c.dhcp4_cache.substr(0, slash + 1) + fmt::format("dhcp4-{}.lease", more.name);
+    }
   }
   // The run directory as pytcpd finds it (pytcpd/protocol.cc RunDirectory).
   const auto run_dir = get("PYTCP_RUN_DIR");

@@ -41,6 +41,8 @@ struct InterfaceConfig {
   std::string name;
   std::optional<MacAddress> mac;                         // PYTCP_MAC_<name>
   std::vector<Ip4Interface> ip4_addresses;               // PYTCP_IP4_<name> (none: empty)
+  bool ip4_dhcp = false;                                 // PYTCP_IP4_<name>=dhcp
+  std::string dhcp4_cache;                               // its lease cache ("" = none)
   uint32_t mtu = 1500;                                   // PYTCP_MTU_<name>
   std::optional<Dhcp4Pool> dhcp_server;                  // PYTCP_DHCP_SERVER_<name>
   bool ip6 = false;                                      // PYTCP_IP6_<name> is not 'none'

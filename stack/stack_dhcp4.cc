@@ -28,13 +28,15 @@ Dhcp4Service::~Dhcp4Service() { deps_.udp->Unbind(this); }
 void Dhcp4Service::Start(Instant now) {
   now_ = now;
   UdpEndpoint::reuse_addr = true;
+  // One client per interface, each taking only its own link's answers.
+  UdpEndpoint::bound_device = deps_.iface_index;
   if (auto r = deps_.udp->Bind(this, SocketAddress{IpAddress(Ip4Address()), kClientPort, 0});
       !r.ok()) {
     PYTCP_LOG(log_dhcp, kError, "cannot bind UDP port 68: errno {}", r.error());
     return;
   }
   // RFC 2131 §4.1: a server may unicast to the offered address before we hold it.
-  deps_.ip4->set_accept_any_unicast(true);
+  deps_.ip4->set_accept_any_unicast(true, deps_.iface_index);
   client_.Start(now, LoadLease());
 }
 
@@ -46,7 +48,7 @@ void Dhcp4Service::Stop(Instant now) {
   if (client_.lease()) client_.Release(now);
   releasing_ = false;
   deps_.udp->Unbind(this);
-  deps_.ip4->set_accept_any_unicast(false);
+  deps_.ip4->set_accept_any_unicast(false, deps_.iface_index);
 }
 
 void Dhcp4Service::OnAddressConflict(Ip4Address address, Instant now) {
@@ -64,6 +66,7 @@ void Dhcp4Service::OnDatagram(const SocketAddress& from, const IpAddress&, ByteS
 void Dhcp4Service::SendDhcp(ByteSpan message, Ip4Address, Ip4Address dst) {
   UdpSendOptions opts;
   opts.allow_broadcast = true;
+  opts.out_iface = deps_.iface_index;  // broadcasts leave by the client's interface
   if (auto r = deps_.udp->Send(this, SocketAddress{IpAddress(dst), kServerPort, 0}, message, opts,
                                now_);
       !r.ok()) {
@@ -84,22 +87,22 @@ void Dhcp4Service::OnLeaseAcquired(const Dhcp4Lease& lease) {
   if (!same_address || held == nullptr) {
     // A new address passes conflict detection before (strict) or while (optimistic) it
     // is used.
-    deps_.addresses->Add({lease.address, Ip4AddressState::kTentative, Ip4AddressSource::kDhcp});
+    deps_.addresses->Add(Entry(lease.address, Ip4AddressState::kTentative));
     deps_.arp->StartConflictDetection(lease.address.address(), now_);
   } else if (held->ifaddr != lease.address) {
     // Same address, new prefix (a renewal changed option 1): keep its state.
-    deps_.addresses->Add({lease.address, held->state, Ip4AddressSource::kDhcp});
+    deps_.addresses->Add(Entry(lease.address, held->state));
   }
-  deps_.routes->RemoveOrigin(RouteOrigin::kDhcp);
+  RemoveRoutes();
   if (lease.router) {
     deps_.routes->Add(Ip4Route{Ip4Network(), *lease.router, lease.address.address(), 0,
-                               RouteOrigin::kDhcp});
+                               RouteOrigin::kDhcp, deps_.iface_index});
   }
   dns_ = lease.dns;
   if (lease.mtu && *lease.mtu >= 576) {
     deps_.iface->set_mtu(std::min<uint32_t>(*lease.mtu, deps_.link_mtu));
   }
-  deps_.ip4->set_accept_any_unicast(false);
+  deps_.ip4->set_accept_any_unicast(false, deps_.iface_index);
   SaveLease(lease);
 }
 
@@ -115,10 +118,22 @@ void Dhcp4Service::OnLeaseLost(const Dhcp4Lease& lease) {
     deps_.addresses->Remove(*address_);
     address_.reset();
   }
-  deps_.routes->RemoveOrigin(RouteOrigin::kDhcp);
+  RemoveRoutes();
   dns_.clear();
-  deps_.ip4->set_accept_any_unicast(true);
+  deps_.ip4->set_accept_any_unicast(true, deps_.iface_index);
   if (!cache_path_.empty() && !releasing_) unlink(cache_path_.c_str());
+}
+
+Ip4AddressEntry Dhcp4Service::Entry(const Ip4Interface& address, Ip4AddressState state) const {
+  Ip4AddressEntry e{address, state, Ip4AddressSource::kDhcp};
+  e.iface = deps_.iface_index;
+  return e;
+}
+
+void Dhcp4Service::RemoveRoutes() {
+  deps_.routes->RemoveWhere([&](const Ip4Route& r) {
+    return r.origin == RouteOrigin::kDhcp && r.iface == deps_.iface_index;
+  });
 }
 
 void Dhcp4Service::OnCachedLeaseStale() {

@@ -29,6 +29,7 @@ class Dhcp4Service final : private UdpEndpoint, private Dhcp4Client::Actions {
     Ip4RoutingTable* routes;
     Random* random;
     uint32_t link_mtu;
+    uint8_t iface_index = 0;  // `iface`'s position in the stack: the lease lives there
   };
   // `cache_path` empty: no lease cache.
   Dhcp4Service(Deps deps, std::string cache_path, Dhcp4ClientConfig config = {});
@@ -59,6 +60,9 @@ class Dhcp4Service final : private UdpEndpoint, private Dhcp4Client::Actions {
   void OnCachedLeaseStale() override;
 
   void SaveLease(const Dhcp4Lease& lease);
+  // The lease's address entry on the client's interface, and its routes removed.
+  Ip4AddressEntry Entry(const Ip4Interface& address, Ip4AddressState state) const;
+  void RemoveRoutes();
   std::optional<Dhcp4Lease> LoadLease() const;
 
   Deps deps_;

@@ -263,7 +263,8 @@ void Ip4Engine::ReceiveDatagram(ByteSpan data, Instant now, bool from_loopback,
       return;
     }
     info.to_multicast = true;
-  } else if (!addresses_->IsOurs(dst) && !accept_any_unicast_ && !from_loopback) {
+  } else if (!addresses_->IsOurs(dst) && !ports_[iface < ports_.size() ? iface : 0]->accept_any_unicast &&
+             !from_loopback) {
     // A host does not forward (RFC 1122 §3.3.1.7 "silently discard"); a router does.
     if (config_.forwarding) {
       Forward(ip, rx, iface, now);

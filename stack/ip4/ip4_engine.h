@@ -177,7 +177,7 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
 
   // Accept unicast datagrams to any address (a DHCP client without an address yet whose
   // server answers by unicast, RFC 2131 §4.1).
-  void set_accept_any_unicast(bool on) { accept_any_unicast_ = on; }
+  void set_accept_any_unicast(bool on, uint8_t iface = 0) { ports_[iface]->accept_any_unicast = on; }
 
  private:
   using FragKey = FragmentKey<Ip4Address>;
@@ -191,6 +191,7 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
     Interface* iface;
     ArpEngine* arp;
     IpLinkOutput<Ip4Address, IpCounter> link;
+    bool accept_any_unicast = false;  // its DHCP client is acquiring (RFC 2131 §4.1)
   };
   Port& PortOf(const Ip4RouteResult& route) const { return *ports_[route.iface]; }
 
@@ -213,7 +214,6 @@ class Ip4Engine final : public L3Handler, public IpEngineCommon<Ip4Address> {
   Ip4ErrorSender* errors_ = nullptr;
   std::array<Ip4Transport*, 256> transports_{};
   Reassembler<FragKey> reassembler_;
-  bool accept_any_unicast_ = false;
   uint16_t id_counter_;
   std::unique_ptr<PacketBuffer> forward_buf_;  // Forward's, made once: no allocation per datagram
   RedirectLimiter<Ip4Address, AddressHash> redirects_;  // per source host

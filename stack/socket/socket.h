@@ -164,7 +164,7 @@ class Socket {
   // socket then takes datagrams that came in on it only and sends its broadcasts and
   // multicasts out of it; other sockets are bound to the first interface only (the shim).
   int bound_iface() const { return bound_iface_; }
-  void set_bound_iface(int iface) { bound_iface_ = iface; }
+  virtual void set_bound_iface(int iface) { bound_iface_ = iface; }
 
   // Current readiness (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP, POLLPRI).
   ReadinessMask Poll() {

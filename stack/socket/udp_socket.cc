@@ -562,6 +562,12 @@ ReadinessMask UdpSocket::PollLocked() const {
   return m;
 }
 
+void UdpSocket::set_bound_iface(int iface) {
+  std::lock_guard lock(*ctx_.mu);
+  Socket::set_bound_iface(iface);
+  UdpEndpoint::bound_device = iface;
+}
+
 void UdpSocket::OnDatagram(const SocketAddress& from, const IpAddress& to, ByteSpan payload,
                            const UdpRxMeta& meta, Instant) {
   if (shut_rd_) return;

@@ -32,6 +32,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
                              int* out_flags = nullptr, RecvAncillary* anc = nullptr);
   SysResult<bool> Shutdown(int how) override;
+  // SO_BINDTODEVICE: also what the engine's demultiplexing sees (UdpEndpoint::bound_device).
+  void set_bound_iface(int iface) override;
   SysResult<SocketAddress> LocalAddress() const override;
   SysResult<SocketAddress> PeerAddress() const override;
   // Bytes of the next datagram (FIONREAD), 0 when none.

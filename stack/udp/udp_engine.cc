@@ -77,12 +77,14 @@ bool UdpEngine::Deliver(uint16_t port, Takes&& takes, const SocketAddress& from,
   UdpEndpoint* best = nullptr;
   int best_score = -1;
   ForEachMatch(port, takes, to, from, [&](UdpEndpoint* ep) {
+    if (ep->bound_device >= 0 && ep->bound_device != meta.iface) return;
     if (fan_out) {
       ep->OnDatagram(from, to, payload, meta, now);
       best = ep;
       return;
     }
-    const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2);
+    const int score = (ep->remote ? 4 : 0) + (ep->local.ip.is_unspecified() ? 0 : 2) +
+                      (ep->bound_device >= 0 ? 1 : 0);
     if (score >= best_score) {
       best = ep;
       best_score = score;

@@ -80,6 +80,9 @@ class UdpEndpoint {
   // keeps a datagram on this host (looped back only).
   uint8_t multicast_hops = 1;
   bool multicast_loop = true;
+  // SO_BINDTODEVICE: only datagrams that came in by this interface (the stack's, by
+  // position; -1: any), as Linux's compute_score skips a socket bound to another device.
+  int bound_device = -1;
 };
 
 struct UdpSendOptions {

@@ -295,3 +295,67 @@ TEST_F(Ip4TwoInterfaceTest, AnotherInterfacesAddressOnThisLinkIsNoConflict) {
 
 }  // namespace
 }  // namespace pytcp::ip4_testing
+
+namespace pytcp::ip4_testing {
+namespace {
+
+// A further interface with its own DHCP client (PYTCP_IP4_mem1=dhcp): another stack
+// serves the second link (PYTCP_DHCP_SERVER_mem0 there); the lease's address and its
+// default route belong to that interface, and the first interface's client is not involved.
+TEST(Ip4TwoInterfaceDhcpTest, ASecondInterfaceTakesALeaseOnItsOwnLink) {
+  VirtualClock clock;
+  // The server: one interface on the second link, 10.78.0.1/24, leasing .100-.110.
+  StackConfig rc = testing::MemoryStackConfig(MacAddress::Parse("02:00:00:78:00:01"), "10.78.0.1/24", 5);
+  rc.dhcp_server = Dhcp4Pool{Ip4Address(10, 78, 0, 100), Ip4Address(10, 78, 0, 110), std::chrono::seconds(600)};
+  // The client: static on its first link (no one there), DHCP on its second.
+  StackConfig cc = testing::MemoryStackConfig(MacAddress::Parse("02:00:00:77:00:02"), "10.77.0.2/24", 6);
+  InterfaceConfig b;
+  b.name = "mem1";
+  b.mac = MacAddress::Parse("02:00:00:78:00:02");
+  b.ip4_dhcp = true;
+  b.dhcp4_cache = "";
+  cc.more_interfaces = {b};
+  auto first = MemoryLink::CreatePair({}, clock);
+  auto second = MemoryLink::CreatePair({}, clock);
+  auto router = Stack::CreateWithLink(rc, std::move(second.b), &clock);
+  ASSERT_TRUE(router.ok()) << router.status();
+  std::vector<std::unique_ptr<Link>> links;
+  links.push_back(std::move(first.a));
+  links.push_back(std::move(second.a));
+  auto client = Stack::CreateWithLinks(cc, std::move(links), &clock);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*router)->StartManual().ok());
+  ASSERT_TRUE((*client)->StartManual().ok());
+  testing::FramePeer nobody(first.b.get());
+  const Instant end = clock.Now() + std::chrono::seconds(30);
+  while (clock.Now() < end) {
+    for (Stack* s : {router->get(), client->get()}) {
+      s->ProcessLink();
+      s->RunTimers();
+    }
+    (void)nobody.Drain();
+    const Instant next = EarliestOf((*router)->NextDeadline(), (*client)->NextDeadline());
+    clock.AdvanceTo(next > clock.Now() ? std::min(next, end) : clock.Now() + std::chrono::milliseconds(1));
+  }
+  Stack& c = **client;
+  const auto counters = c.CounterSnapshot();
+  EXPECT_GE(counters.at("mem1.dhcp4.rx_acks"), 1u);
+  EXPECT_EQ(counters.count("dhcp4.tx_discovers"), 0u);  // the first interface is static
+  std::lock_guard lock(c.mutex());
+  const Ip4AddressEntry* leased = nullptr;
+  for (const auto& e : c.ip4_addresses().entries()) {
+    if (e.source == Ip4AddressSource::kDhcp) leased = &e;
+  }
+  ASSERT_NE(leased, nullptr);
+  EXPECT_EQ(leased->iface, 1);
+  EXPECT_GE(leased->ifaddr.address().value(), Ip4Address(10, 78, 0, 100).value());
+  EXPECT_LE(leased->ifaddr.address().value(), Ip4Address(10, 78, 0, 110).value());
+  EXPECT_EQ(leased->ifaddr.prefix_length(), 24);
+  const auto route = c.ip4_routes().Lookup(Ip4Address(192, 0, 2, 1));
+  ASSERT_TRUE(route.has_value());
+  EXPECT_EQ(route->gateway, Ip4Address(10, 78, 0, 1));
+  EXPECT_EQ(route->iface, 1);
+}
+
+}  // namespace
+}  // namespace pytcp::ip4_testing

@@ -15,6 +15,7 @@
 #     address reaches the peer;
 #   - `pytcpctl show interface|routes` list both interfaces;
 #   - the shared stack (pytcpd) routes the same way;
+#   - PYTCP_IP4_tap8=dhcp: PyTCP's tap8 leases an address from dnsmasq on B's link;
 #   - IPv6 on both interfaces (PYTCP_IP6_tap8, PYTCP_RA=1), tap7's MTU 1400: B configures an
 #     fd78::/64 address by SLAAC from PyTCP's advertisements on tap8 and takes PyTCP as its
 #     default router; B and the peer ping each other (hop limit lowered, 8000-byte pings),
@@ -244,6 +245,41 @@ run_checks6() {  # run_checks6 process|shared
 }
 
 lab_stop_daemon "$RUN"  # the shared run's pytcpd still holds the TAPs
+
+# --- A DHCP client on the further interface (PYTCP_IP4_tap8=dhcp): dnsmasq on B serves
+# B's link; PyTCP's tap8 takes a lease there while tap7 stays static. ---
+in_b dnsmasq --keep-in-foreground --port=0 --interface=veth-bb --bind-interfaces \
+  --dhcp-range=10.78.0.200,10.78.0.210,255.255.255.128,600 --dhcp-option=3,"$LAB_B_IP4" \
+  --dhcp-leasefile="$TMP/b.leases" --pid-file="$TMP/b-dnsmasq.pid" --log-facility=- \
+  >"$TMP/b-dnsmasq.log" 2>&1 &
+B_DNSMASQ=$!
+lab_defer sh -c "kill $B_DNSMASQ 2>/dev/null; true"
+lab_start_holder env LD_PRELOAD="$LIB" PYTCP_IFACE="$LAB_TAP,$LAB_TAP2" PYTCP_IP4="$ME/24" \
+  PYTCP_IP4_tap8=dhcp PYTCP_IP6=none PYTCP_DHCP_CACHE=none PYTCP_LOG=error \
+  PYTCP_CONSOLE="$TMP/console-dhcpc.sock"
+leased=""
+for ((i = 0; i < 100; i++)); do
+  leased=$("$CTL" -s "$TMP/console-dhcpc.sock" show addresses 2>/dev/null |
+           sed -n 's|^inet *\(10\.78\.0\.2[01][0-9]\)/25 .*dhcp *tap8$|\1|p' | head -n 1 || true)
+  [[ -n $leased ]] && break
+  sleep 0.1
+done
+"$CTL" -s "$TMP/console-dhcpc.sock" show addresses >"$TMP/dhcpc-addr.out" 2>&1 || true
+cat "$TMP/dhcpc-addr.out" "$TMP/b.leases" 2>/dev/null || true
+check "dhcp on tap8: PyTCP's further interface leased an address from B's dnsmasq ($leased)" test -n "$leased"
+check "dhcp on tap8: tap7 kept its static address" has "$TMP/dhcpc-addr.out" "^inet +$ME/24 .* static +$LAB_TAP$"
+tap8_mac=$("$CTL" -s "$TMP/console-dhcpc.sock" show interface 2>/dev/null | awk '$1 == "tap8" {print $2}' || true)
+check "dhcp on tap8: dnsmasq's lease is PyTCP's tap8 MAC ($tap8_mac) with that address" \
+  has "$TMP/b.leases" "^[0-9]+ ${tap8_mac:-none} ${leased:-none} "
+# The lease is taken before its conflict check has announced it: B's first ARP may race
+# PyTCP's probes, so the first answer may take a moment (as for any fresh address).
+lab_retry 30 in_b ping -c 1 -W 1 "${leased:-10.78.0.200}" || true
+in_b ping -c 2 -i 0.2 -W 2 "${leased:-10.78.0.200}" >"$TMP/dhcpc-ping.out" 2>&1 || true
+cat "$TMP/dhcpc-ping.out"
+check "dhcp on tap8: B pings PyTCP's leased address" has "$TMP/dhcpc-ping.out" "2 packets transmitted, 2 received"
+lab_stop_holder "$LAB_HOLDER_PID"
+kill "$B_DNSMASQ" 2>/dev/null || true
+
 run_checks6 process
 run_checks6 shared
 

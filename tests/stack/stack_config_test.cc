@@ -146,8 +146,14 @@ TEST(StackConfigTest, SeveralInterfacesEachWithItsOwnVariables) {
   };
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}}).find("PYTCP_IP4_tap8 is not set"),
             std::string::npos);
-  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "dhcp"}})
-                .find("PYTCP_IP4_tap8='dhcp' is not valid"),
+  {
+    auto dhcp = FromEnv({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "dhcp"}, {"PYTCP_DHCP_CACHE", "/tmp/x/lease"}});
+    ASSERT_TRUE(dhcp.ok()) << dhcp.status();
+    EXPECT_TRUE(dhcp->more_interfaces[0].ip4_dhcp);
+    EXPECT_EQ(dhcp->more_interfaces[0].dhcp4_cache, "/tmp/x/dhcp4-tap8.lease");
+  }
+  EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "auto"}})
+                .find("PYTCP_IP4_tap8='auto' is not valid: expected 'dhcp', 'none' or"),
             std::string::npos);
   EXPECT_NE(message({{"PYTCP_IFACE", "tap7,tap8"}, {"PYTCP_IP4_tap8", "none"}, {"PYTCP_IP6_tap8", "dhcp"}})
                 .find("PYTCP_IP6_tap8='dhcp' is not valid: expected 'auto', 'none' or"),

@@ -19,7 +19,7 @@ void Icmp4Socket::FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncil
   FillAncillaryLocked(m.hops, anc);
 }
 
-SysResult<bool> Icmp4Socket::SetOption(int level, int name, const void* value, socklen_t len) {
+SysResult<void> Icmp4Socket::SetOption(int level, int name, const void* value, socklen_t len) {
   if (level == kSolRaw) {
     std::lock_guard lock(*ctx_.mu);
     if (!raw() || name != kIcmpFilter) return Err{ENOPROTOOPT};
@@ -28,12 +28,12 @@ SysResult<bool> Icmp4Socket::SetOption(int level, int name, const void* value, s
     uint32_t mask = 0;
     std::memcpy(&mask, value, std::min<size_t>(static_cast<size_t>(len), sizeof(mask)));
     filter_ = mask;
-    return true;
+    return Ok();
   }
   return Socket::SetOption(level, name, value, len);
 }
 
-SysResult<bool> Icmp4Socket::GetOption(int level, int name, void* value, socklen_t* len) {
+SysResult<void> Icmp4Socket::GetOption(int level, int name, void* value, socklen_t* len) {
   if (level == kSolRaw) {
     std::lock_guard lock(*ctx_.mu);
     if (!raw() || name != kIcmpFilter) return Err{ENOPROTOOPT};

@@ -15,6 +15,7 @@
 #include "fmt/format.h"
 #include "stack/base/log.h"
 #include "stack/stack.h"
+#include "stack/stack_query.h"
 #include "stack/wire/icmp4.h"
 
 namespace pytcp {
@@ -91,26 +92,25 @@ std::string ProgramName() {
 
 ConsoleTable ShowInterface(Stack& s) {
   ConsoleTable t{{"Name", "MAC", "MTU", "State"}, {}};
-  std::lock_guard lock(s.mutex());
-  for (size_t i = 0; i < s.interface_count(); ++i) {
-    const Interface& iface = s.iface(i);
-    t.rows.push_back({std::string(iface.name()), iface.mac().ToString(),
-                      std::to_string(iface.mtu()), "up"});
+  for (const StackInterfaceInfo& iface : StackQuery(s).Interfaces()) {
+    t.rows.push_back({iface.name, iface.mac.ToString(), std::to_string(iface.mtu), "up"});
   }
   return t;
 }
 
 ConsoleTable ShowAddresses(Stack& s) {
   ConsoleTable t{{"Family", "Address", "State", "Source", "Device"}, {}};
-  std::lock_guard lock(s.mutex());
-  for (const auto& e : s.ip4_addresses().entries()) {
+  const StackQuery query(s);
+  const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
+  const StackAddresses addresses = query.Addresses();
+  for (const auto& e : addresses.ip4) {
     t.rows.push_back({"inet", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
                       e.source == Ip4AddressSource::kDhcp ? "dhcp" : "static",
-                      std::string(s.iface(e.iface).name())});
+                      ifaces.at(e.iface).name});
   }
-  for (const auto& e : s.ip6_addresses().entries()) {
+  for (const auto& e : addresses.ip6) {
     t.rows.push_back({"inet6", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
-                      std::string(ToString(e.source)), std::string(s.iface(e.iface).name())});
+                      std::string(ToString(e.source)), ifaces.at(e.iface).name});
   }
   return t;
 }
@@ -459,15 +459,13 @@ bool ConsoleShow(Stack& s, const std::vector<std::string>& w, const ConsoleOut& 
 
 std::string ConsoleInfo(Stack& s) {
   std::string addrs;
-  {
-    std::lock_guard lock(s.mutex());
-    for (const auto& e : s.ip4_addresses().entries()) {
-      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
-    }
-    for (const auto& e : s.ip6_addresses().entries()) {
-      if (e.address().is_link_local() || !e.usable()) continue;
-      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
-    }
+  const StackAddresses addresses = StackQuery(s).Addresses();
+  for (const auto& e : addresses.ip4) {
+    addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
+  }
+  for (const auto& e : addresses.ip6) {
+    if (e.address().is_link_local() || !e.usable()) continue;
+    addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
   }
   return fmt::format(
       "{{\"pid\": {}, \"program\": {}, \"interface\": {}, \"mac\": {}, \"addresses\": [{}]}}\n",

@@ -27,6 +27,7 @@
 #include "pytcpd/server.h"
 #include "stack/base/private_file.h"
 #include "stack/stack.h"
+#include "stack/stack_query.h"
 
 namespace {
 
@@ -45,16 +46,14 @@ void WaitForAddress(Stack& stack) {
   if (!v4 && stack.config().ip6_mode == pytcp::Ip6Mode::kNone) return;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lock(stack.mutex());
-      if (v4) {
-        for (const auto& e : stack.ip4_addresses().entries()) {
-          if (e.usable()) return;
-        }
-      } else {
-        for (const auto& e : stack.ip6_addresses().entries()) {
-          if (e.usable() && !e.address().is_link_local()) return;
-        }
+    const pytcp::StackAddresses addresses = pytcp::StackQuery(stack).Addresses();
+    if (v4) {
+      for (const auto& e : addresses.ip4) {
+        if (e.usable()) return;
+      }
+    } else {
+      for (const auto& e : addresses.ip6) {
+        if (e.usable() && !e.address().is_link_local()) return;
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -26,6 +26,7 @@
 #include "stack/base/private_file.h"
 #include "stack/base/log.h"
 #include "stack/stack_arp_ioctl.h"
+#include "stack/stack_query.h"
 
 namespace pytcp::pytcpd {
 namespace {
@@ -345,10 +346,7 @@ void Server::TrimWhenIdle() {
 
 bool Server::Idle() const {
   if (!served_.empty() || !clients_.empty()) return false;
-  bool connections = false;
-  std::lock_guard lock(stack_->mutex());
-  stack_->tcp().ForEachConnection([&](const TcpConnection&) { connections = true; });
-  return !connections;
+  return StackQuery(*stack_).TcpConnectionStates().empty();
 }
 
 int Server::NextTimeoutMs() const {
@@ -570,26 +568,28 @@ void Server::Handle(Client& c, const Request& req, std::span<const uint8_t> payl
   if (req.op == Op::kHostInfo) {
     HostInfo info;
     {
-      std::lock_guard lock(stack_->mutex());
+      const StackQuery query(*stack_);
+      const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
       // The interface asked for, by position (HostInfo describes one).
-      if (req.arg[0] < 0 || static_cast<size_t>(req.arg[0]) >= stack_->interface_count()) {
+      if (req.arg[0] < 0 || static_cast<size_t>(req.arg[0]) >= ifaces.size()) {
         return fail(ENODEV);
       }
       const auto position = static_cast<uint8_t>(req.arg[0]);
-      const Interface& iface = stack_->iface(position);
-      info.interface_count = static_cast<uint32_t>(stack_->interface_count());
-      const std::string name(iface.name());
-      std::memcpy(info.iface, name.data(), std::min(name.size(), sizeof(info.iface) - 1));
-      std::memcpy(info.mac, iface.mac().bytes().data(), 6);
-      info.mtu = static_cast<uint32_t>(iface.mtu());
-      for (const auto& e : stack_->ip4_addresses().entries()) {
+      const StackInterfaceInfo& iface = ifaces[position];
+      const StackAddresses addresses = query.Addresses();
+      info.interface_count = static_cast<uint32_t>(ifaces.size());
+      std::memcpy(info.iface, iface.name.data(),
+                  std::min(iface.name.size(), sizeof(info.iface) - 1));
+      std::memcpy(info.mac, iface.mac.bytes().data(), 6);
+      info.mtu = iface.mtu;
+      for (const auto& e : addresses.ip4) {
         if (info.ip4_count == std::size(info.ip4) || !e.usable() || e.iface != position) continue;
         info.ip4[info.ip4_count] = e.ifaddr.address().value();
         info.ip4_prefix[info.ip4_count] = static_cast<uint8_t>(e.ifaddr.prefix_length());
         ++info.ip4_count;
       }
-      const Instant now = stack_->clock().Now();
-      for (const auto& e : stack_->ip6_addresses().entries()) {
+      const Instant now = addresses.now;
+      for (const auto& e : addresses.ip6) {
         if (info.ip6_count == std::size(info.ip6)) break;
         if (e.iface != position) continue;
         const uint32_t i = info.ip6_count++;

@@ -18,6 +18,7 @@
 #include "shim/daemon_channel.h"
 #include "shim/libc.h"
 #include "shim/runtime.h"
+#include "stack/stack_query.h"
 
 namespace pytcp::shim {
 namespace {
@@ -159,10 +160,10 @@ int IfConf(const std::vector<StackInterface>& stack_ifaces, ifconf* ifc) {
 
 }  // namespace
 
-std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now,
-                                               uint8_t iface) {
+std::vector<StackIp6Address> StackIp6Addresses(const std::vector<Ip6AddressEntry>& entries,
+                                               Instant now, uint8_t iface) {
   std::vector<StackIp6Address> out;
-  for (const Ip6AddressEntry& e : table.entries()) {
+  for (const Ip6AddressEntry& e : entries) {
     if (e.iface != iface) continue;
     out.push_back(StackIp6Address{e.address(), e.ifaddr.prefix_length(), e.state, e.source,
                                   e.preferred_seconds_left(now), e.valid_seconds_left(now)});
@@ -218,19 +219,19 @@ std::vector<StackInterface> GetStackInterfaces() {
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return {};
   std::vector<StackInterface> all;
-  std::lock_guard lock(stack->mutex());
-  for (size_t i = 0; i < stack->interface_count(); ++i) {
-    const Interface& iface = stack->iface(i);
+  const StackQuery query(*stack);
+  const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
+  const StackAddresses addresses = query.Addresses();
+  for (size_t i = 0; i < ifaces.size(); ++i) {
     StackInterface si;
-    si.name = std::string(iface.name());
+    si.name = ifaces[i].name;
     si.index = if_nametoindex(si.name.c_str());
-    si.mac = iface.mac();
-    si.mtu = iface.mtu();
-    for (const auto& e : stack->ip4_addresses().entries()) {
+    si.mac = ifaces[i].mac;
+    si.mtu = ifaces[i].mtu;
+    for (const auto& e : addresses.ip4) {
       if (e.usable() && e.iface == i) si.addresses.push_back(e.ifaddr);
     }
-    si.ip6_addresses =
-        StackIp6Addresses(stack->ip6_addresses(), stack->clock().Now(), static_cast<uint8_t>(i));
+    si.ip6_addresses = StackIp6Addresses(addresses.ip6, addresses.now, static_cast<uint8_t>(i));
     all.push_back(std::move(si));
   }
   return all;

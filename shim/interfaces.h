@@ -49,8 +49,8 @@ struct StackIp6Address {
 
 // The entries of interface `iface` (by position) as StackIp6Address, lifetimes counted
 // from `now`.
-std::vector<StackIp6Address> StackIp6Addresses(const Ip6AddressTable& table, Instant now,
-                                               uint8_t iface = 0);
+std::vector<StackIp6Address> StackIp6Addresses(const std::vector<Ip6AddressEntry>& entries,
+                                               Instant now, uint8_t iface = 0);
 
 struct StackInterface {
   std::string name;

@@ -19,6 +19,7 @@
 #include "shim/runtime.h"
 #include "stack/ip6/ip6_address_policy.h"
 #include "stack/stack.h"
+#include "stack/stack_query.h"
 
 namespace pytcp::shim {
 namespace {
@@ -332,10 +333,9 @@ bool StackHasIp6Address() {
   int err = 0;
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return false;
-  std::lock_guard lock(stack->mutex());
   // glibc's __check_pf: any IPv6 address but ::1 counts, link-local and tentative ones
   // included (the kernel lists those too).
-  for (const auto& e : stack->ip6_addresses().entries()) {
+  for (const auto& e : StackQuery(*stack).Addresses().ip6) {
     if (e.state != Ip6AddressState::kDuplicated && !e.address().is_loopback()) return true;
   }
   return false;
@@ -349,23 +349,24 @@ std::vector<size_t> DestinationOrder(const std::vector<IpAddress>& destinations)
   Stack* stack = AcquireStack(&err);
   if (stack == nullptr) return order;
   std::vector<DestinationCandidate> candidates;
-  {
-    std::lock_guard lock(stack->mutex());
-    for (const IpAddress& d : destinations) {
-      DestinationCandidate c;
-      c.destination = d;
-      auto src = stack->udp().SourceFor(d, IpAddress());
-      if (src.ok() && !src->is_unspecified()) {
-        c.source = *src;
-        if (!src->is_v4()) {
-          if (const Ip6AddressEntry* e = stack->ip6_addresses().Find(src->v6())) {
-            c.source_deprecated = e->state == Ip6AddressState::kDeprecated;
-            c.source_prefix_length = e->ifaddr.prefix_length();
-          }
+  const StackQuery query(*stack);
+  const std::vector<Ip6AddressEntry> ip6 = query.Addresses().ip6;
+  for (const IpAddress& d : destinations) {
+    DestinationCandidate c;
+    c.destination = d;
+    auto src = query.SourceAddressFor(d);
+    if (src.ok() && !src->is_unspecified()) {
+      c.source = *src;
+      if (!src->is_v4()) {
+        auto e = std::find_if(ip6.begin(), ip6.end(),
+                              [&](const Ip6AddressEntry& x) { return x.address() == src->v6(); });
+        if (e != ip6.end()) {
+          c.source_deprecated = e->state == Ip6AddressState::kDeprecated;
+          c.source_prefix_length = e->ifaddr.prefix_length();
         }
       }
-      candidates.push_back(c);
     }
+    candidates.push_back(c);
   }
   // Sort (candidate, index) pairs: the candidates' order is the answer's.
   std::vector<DestinationCandidate> sorted = candidates;

@@ -20,6 +20,7 @@
 #include "shim/sockaddr.h"
 #include "shim/wait.h"
 #include "stack/base/cancel.h"
+#include "stack/stack_query.h"
 #include "stack/tcp/tcp_types.h"
 
 namespace pytcp::shim {
@@ -110,10 +111,7 @@ void DrainAndStop(Stack* stack) {
                             std::chrono::duration<double>(ExitTimeout()));
   while (true) {
     bool owed = false;
-    {
-      std::lock_guard lock(stack->mutex());
-      stack->tcp().ForEachConnection([&](const TcpConnection& c) { owed |= Owes(c.state()); });
-    }
+    for (TcpState state : StackQuery(*stack).TcpConnectionStates()) owed |= Owes(state);
     if (!owed || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -132,16 +130,14 @@ void WaitForAddress(Stack* stack) {
   if (!v4 && stack->config().ip6_mode == Ip6Mode::kNone) return;
   const auto deadline = std::chrono::steady_clock::now() + kAddressWait;
   while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard lock(stack->mutex());
-      if (v4) {
-        for (const auto& e : stack->ip4_addresses().entries()) {
-          if (e.usable()) return;
-        }
-      } else {
-        for (const auto& e : stack->ip6_addresses().entries()) {
-          if (e.usable() && !e.address().is_link_local()) return;
-        }
+    const StackAddresses addresses = StackQuery(*stack).Addresses();
+    if (v4) {
+      for (const auto& e : addresses.ip4) {
+        if (e.usable()) return;
+      }
+    } else {
+      for (const auto& e : addresses.ip6) {
+        if (e.usable() && !e.address().is_link_local()) return;
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

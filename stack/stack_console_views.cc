@@ -15,6 +15,7 @@
 #include "fmt/format.h"
 #include "stack/base/log.h"
 #include "stack/stack.h"
+#include "stack/stack_query.h"
 #include "stack/wire/icmp4.h"
 
 namespace pytcp {
@@ -91,65 +92,39 @@ std::string ProgramName() {
 
 ConsoleTable ShowInterface(Stack& s) {
   ConsoleTable t{{"Name", "MAC", "MTU", "State"}, {}};
-  std::lock_guard lock(s.mutex());
-  for (size_t i = 0; i < s.interface_count(); ++i) {
-    const Interface& iface = s.iface(i);
-    t.rows.push_back({std::string(iface.name()), iface.mac().ToString(),
-                      std::to_string(iface.mtu()), "up"});
+  for (const StackInterfaceInfo& iface : StackQuery(s).Interfaces()) {
+    t.rows.push_back({iface.name, iface.mac.ToString(), std::to_string(iface.mtu), "up"});
   }
   return t;
 }
 
 ConsoleTable ShowAddresses(Stack& s) {
   ConsoleTable t{{"Family", "Address", "State", "Source", "Device"}, {}};
-  std::lock_guard lock(s.mutex());
-  for (const auto& e : s.ip4_addresses().entries()) {
+  const StackQuery query(s);
+  const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
+  const StackAddresses addresses = query.Addresses();
+  for (const auto& e : addresses.ip4) {
     t.rows.push_back({"inet", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
                       e.source == Ip4AddressSource::kDhcp ? "dhcp" : "static",
-                      std::string(s.iface(e.iface).name())});
+                      ifaces.at(e.iface).name});
   }
-  for (const auto& e : s.ip6_addresses().entries()) {
+  for (const auto& e : addresses.ip6) {
     t.rows.push_back({"inet6", fmt::format("{}", e.ifaddr), std::string(ToString(e.state)),
-                      std::string(ToString(e.source)), std::string(s.iface(e.iface).name())});
+                      std::string(ToString(e.source)), ifaces.at(e.iface).name});
   }
   return t;
 }
 
 ConsoleTable ShowNeighbours(Stack& s) {
-  struct Row {
-    IpAddress address;
-    MacAddress mac;
-    NeighbourState state;
-    bool router;
-    size_t queued;
-    std::string device;
-  };
-  std::vector<Row> rows;
-  {
-    std::lock_guard lock(s.mutex());
-    for (size_t i = 0; i < s.interface_count(); ++i) {
-      const std::string device(s.iface(i).name());
-      s.arp(i).cache().ForEach([&](const Ip4Address& a, const auto& e) {
-        rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(), device});
-      });
-    }
-    // RFC 4861 §5.1: the IPv6 Neighbor Cache (ND) is the same structure, one per interface
-    // IPv6 runs on.
-    for (size_t i = 0; i < s.interface_count(); ++i) {
-      const NdEngine* nd = s.nd(i);
-      if (nd == nullptr) continue;
-      const std::string device(s.iface(i).name());
-      nd->cache().ForEach([&](const Ip6Address& a, const auto& e) {
-        rows.push_back(Row{IpAddress(a), e.mac, e.state, e.is_router, e.queue.size(), device});
-      });
-    }
-  }
+  // ARP's caches and ND's (RFC 4861 §5.1: the same structure), one per interface.
+  const StackQuery query(s);
+  const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
   ConsoleTable t{{"Address", "MAC", "State", "Router", "Queued", "Device"}, {}};
-  for (const Row& r : rows) {
+  for (const StackNeighbour& r : query.Neighbours()) {
     t.rows.push_back({r.address.ToString(),
                       r.state == NeighbourState::kIncomplete ? "-" : r.mac.ToString(),
                       std::string(ToString(r.state)), r.router ? "yes" : "no",
-                      std::to_string(r.queued), r.device});
+                      std::to_string(r.queued), ifaces.at(r.iface).name});
   }
   std::sort(t.rows.begin(), t.rows.end());
   return t;
@@ -161,9 +136,11 @@ ConsoleTable ShowNeighbours(Stack& s) {
 ConsoleTable ShowRoutes(Stack& s) {
   ConsoleTable t{{"Family", "Destination", "Gateway", "Device", "Proto", "Metric", "Source", "Pref",
                   "Expires"}, {}};
-  std::lock_guard lock(s.mutex());
-  for (const auto& r : s.ip4_routes().routes()) {
-    const std::string dev4(s.iface(r.iface).name());
+  const StackQuery query(s);
+  const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
+  const StackRoutes routes = query.Routes();
+  for (const auto& r : routes.ip4) {
+    const std::string& dev4 = ifaces.at(r.iface).name;
     t.rows.push_back({"inet", r.destination.prefix_length() == 0 ? "default" : fmt::format("{}", r.destination),
                       r.on_link() ? "-" : r.gateway.ToString(), dev4, std::string(ToString(r.origin)),
                       std::to_string(r.metric),
@@ -174,14 +151,14 @@ ConsoleTable ShowRoutes(Stack& s) {
   // RFC 4191 preference. As Linux: a prefix an RA made on-link is "proto kernel" (its
   // addrconf_prefix_route), one route with the static address's prefix when both exist
   // (the RA only sets its lifetime there), and a default router is "proto ra", metric 1024.
-  const Instant now = s.clock().Now();
+  const Instant now = routes.now;
   auto expires = [&](Instant end) {
     if (end.is_infinite()) return std::string("-");
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(end - now).count();
     return std::to_string(left < 0 ? 0 : left);
   };
   auto origin6 = [](Ip6RouteOrigin o) { return o == Ip6RouteOrigin::kStatic ? "static" : "kernel"; };
-  const auto& routes6 = s.ip6_routes().routes();
+  const auto& routes6 = routes.ip6;
   for (const auto& r : routes6) {
     const bool shadowed =
         r.origin == Ip6RouteOrigin::kRouterAdvert &&
@@ -190,12 +167,12 @@ ConsoleTable ShowRoutes(Stack& s) {
         });
     if (shadowed) continue;
     t.rows.push_back({"inet6", r.network.prefix_length() == 0 ? "default" : r.network.ToString(),
-                      r.on_link() ? "-" : r.gateway.ToString(), std::string(s.iface(r.iface).name()),
+                      r.on_link() ? "-" : r.gateway.ToString(), ifaces.at(r.iface).name,
                       origin6(r.origin),
                       std::to_string(r.metric), "-", "-", expires(r.expires)});
   }
-  for (const auto& r : s.ip6_routes().routers()) {
-    t.rows.push_back({"inet6", "default", r.address.ToString(), std::string(s.iface(r.iface).name()),
+  for (const auto& r : routes.ip6_routers) {
+    t.rows.push_back({"inet6", "default", r.address.ToString(), ifaces.at(r.iface).name,
                       r.origin == Ip6RouteOrigin::kStatic ? "static" : "ra", "1024", "-",
                       r.preference > 0 ? "high" : r.preference < 0 ? "low" : "medium",
                       expires(r.expires)});
@@ -253,29 +230,16 @@ ConsoleTable ShowSockets(Stack& s) {
   // The datagram sockets are the stack's tracked sockets (their queues live there); the
   // list is taken before the stack lock (Stack::OpenSockets' own lock comes first).
   const std::vector<std::shared_ptr<Socket>> open = s.OpenSockets();
+  // Closed sockets' TIME-WAIT is a record, not a connection (ss shows it as TIME-WAIT).
+  for (const StackTcpSocket& c : StackQuery(s).TcpSockets()) {
+    const bool listener = c.state == TcpState::kListen;
+    rows.push_back(Row{"tcp", ToString(c.state), c.recv_q, c.send_q, c.local.ip,
+                       listener ? IpAddress() : c.remote.ip, c.local.port,
+                       listener ? uint16_t{0} : c.remote.port, !listener, true, c.rtt_us, c.cwnd,
+                       c.retrans, true});
+  }
   {
     std::lock_guard lock(s.mutex());
-    const Instant now = s.clock().Now();
-    s.tcp().ForEachListener([&](const TcpListener& l) {
-      rows.push_back(Row{"tcp", "LISTEN", static_cast<int64_t>(l.pending()), l.backlog(),
-                         l.local().ip, IpAddress(), l.local().port, 0, false, true, 0, 0, 0,
-                         true});
-    });
-    s.tcp().ForEachConnection([&](const TcpConnection& c) {
-      TcpInfo info{};
-      c.FillInfo(&info, now);
-      const auto& tu = c.tuple();
-      rows.push_back(Row{"tcp", ToString(c.state()), static_cast<int64_t>(c.readable()),
-                         static_cast<int64_t>(c.send_queued()), tu.local_ip, tu.remote_ip,
-                         tu.local_port, tu.remote_port, true, true, info.tcpi_rtt, c.cwnd(),
-                         info.tcpi_total_retrans, true});
-    });
-    // Closed sockets' TIME-WAIT is a record, not a connection (ss shows it as TIME-WAIT).
-    s.tcp().ForEachTimeWait([&](const TcpTimeWaitRecord& tw) {
-      const auto& tu = tw.tuple;
-      rows.push_back(Row{"tcp", ToString(TcpState::kTimeWait), 0, 0, tu.local_ip, tu.remote_ip,
-                         tu.local_port, tu.remote_port, true, true, 0, 0, 0, true});
-    });
     for (const auto& sock : open) {
       if (const auto* u = dynamic_cast<const UdpSocket*>(sock.get())) {
         const UdpEndpoint& e = u->endpoint();
@@ -335,19 +299,17 @@ ConsoleTable ShowCounters(Stack& s, const std::string& filter) {
 
 ConsoleTable ShowDhcp(Stack& s) {
   ConsoleTable t{{"State", "Address", "Server", "Router", "DNS", "Lease-s"}, {}};
-  std::lock_guard lock(s.mutex());
-  Dhcp4Service* d = s.dhcp4();
-  if (d == nullptr) return t;
-  const auto& client = d->client();
+  const std::optional<StackDhcp4Client> client = StackQuery(s).DhcpClient();
+  if (!client) return t;
   std::string addr = "-", server = "-", router = "-", dns, lease = "-";
-  if (const auto& l = client.lease()) {
+  if (const auto& l = client->lease) {
     addr = fmt::format("{}", l->address);
     server = l->server_id.ToString();
     if (l->router) router = l->router->ToString();
     for (const auto& a : l->dns) dns += (dns.empty() ? "" : ",") + a.ToString();
     lease = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(l->lease_time).count());
   }
-  t.rows.push_back({std::string(ToString(client.state())), addr, server, router,
+  t.rows.push_back({std::string(ToString(client->state)), addr, server, router,
                     dns.empty() ? "-" : dns, lease});
   return t;
 }
@@ -357,39 +319,38 @@ ConsoleTable ShowDhcp(Stack& s) {
 // (or withheld after a DECLINE), and the seconds left.
 ConsoleTable ShowDhcpLeases(Stack& s) {
   ConsoleTable t{{"Device", "Address", "MAC", "State", "Expires-s"}, {}};
-  std::lock_guard lock(s.mutex());
-  Dhcp4ServerService* servers = s.dhcp4_server();
-  if (servers == nullptr) return t;
-  const Instant now = s.clock().Now();
-  for (const auto& port : servers->ports()) {
-    for (const Dhcp4Server::Lease& l : port.server->leases()) {
-      if (l.expires <= now) continue;
-      const auto left = std::chrono::duration_cast<std::chrono::seconds>(l.expires - now).count();
-      t.rows.push_back({std::string(s.iface(port.iface).name()), l.address.ToString(),
-                        l.client.empty() ? "-" : l.mac.ToString(),
-                        l.bound ? "bound" : l.client.empty() ? "declined" : "offered",
-                        std::to_string(left)});
-    }
+  const StackQuery query(s);
+  const std::vector<StackInterfaceInfo> ifaces = query.Interfaces();
+  Instant now;
+  for (const StackDhcp4ServerLease& each : query.Dhcp4ServerLeases(&now)) {
+    const Dhcp4Server::Lease& l = each.lease;
+    if (l.expires <= now) continue;
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(l.expires - now).count();
+    t.rows.push_back({ifaces.at(each.iface).name, l.address.ToString(),
+                      l.client.empty() ? "-" : l.mac.ToString(),
+                      l.bound ? "bound" : l.client.empty() ? "declined" : "offered",
+                      std::to_string(left)});
   }
   return t;
 }
 
 ConsoleTable ShowMulticast(Stack& s) {
   ConsoleTable t{{"Family", "Group", "MAC", "Kind", "Reported"}, {}};
-  std::lock_guard lock(s.mutex());
+  const StackMulticast m = StackQuery(s).Multicast();
   // RFC 1112 §7.2: every IPv4 host belongs to all-systems; other groups follow sockets.
   const Ip4Address all(224, 0, 0, 1);
   const MacAddress mac = MacAddress::FromIp4Multicast(all);
-  if (s.iface().IsMemberOf(mac)) {
+  if (m.all_systems) {
     t.rows.push_back({"inet", all.ToString(), mac.ToString(), "all-systems", "-"});
   }
   // Groups of sockets: IGMP's interface state (RFC 3376 §3.2), reported in the host's
   // compatibility mode (§7.2.1), with the filter for source-specific ones.
-  const int version = s.igmp().compat_version();
-  for (const Ip4Address& g : s.igmp().Groups()) {
-    const auto* st = s.igmp().State(g);
+  const int version = m.igmp_version;
+  for (const StackMulticast::Ip4Group& each : m.ip4) {
+    const Ip4Address& g = each.group;
+    const auto& st = each.state;
     std::string kind = "joined";
-    if (st != nullptr && (st->mode == McFilterMode::kInclude || !st->sources.empty())) {
+    if (st && (st->mode == McFilterMode::kInclude || !st->sources.empty())) {
       kind = st->mode == McFilterMode::kInclude ? "include" : "exclude";
       for (size_t i = 0; i < st->sources.size(); ++i) {
         kind += (i == 0 ? " " : ",") + st->sources[i].ToString();
@@ -398,7 +359,7 @@ ConsoleTable ShowMulticast(Stack& s) {
     t.rows.push_back({"inet", g.ToString(), MacAddress::FromIp4Multicast(g).ToString(), kind,
                       IgmpEngine::Reportable(g) ? "IGMPv" + std::to_string(version) : "no"});
   }
-  if (!s.ip6_enabled()) return t;
+  if (!m.ip6_enabled) return t;
   // RFC 4291 §2.7.1: all-nodes is always joined; the rest (solicited-node groups of our
   // addresses, RFC 4861 §7.2.1, and the groups of sockets) as Ip6Engine holds them. MLD
   // reports every group but all-nodes and those below link-local scope (RFC 3810 §6), in
@@ -407,10 +368,10 @@ ConsoleTable ShowMulticast(Stack& s) {
   // "potential null pointer dereference" inside vector::insert (-Wnull-dereference).
   const Ip6Address all_nodes = Ip6Address::AllNodesMulticast();
   std::vector<Ip6Address> groups{all_nodes};
-  for (const Ip6Address& g : s.ip6().groups()) {
+  for (const Ip6Address& g : m.ip6) {
     if (g != all_nodes) groups.push_back(g);
   }
-  const char* mode = s.mld().v1_mode() ? "MLDv1" : "MLDv2";
+  const char* mode = m.mld_v1 ? "MLDv1" : "MLDv2";
   for (const Ip6Address& g : groups) {
     const char* kind = g == all_nodes                 ? "all-nodes"
                        : g.is_solicited_node_multicast() ? "solicited-node"
@@ -459,15 +420,13 @@ bool ConsoleShow(Stack& s, const std::vector<std::string>& w, const ConsoleOut& 
 
 std::string ConsoleInfo(Stack& s) {
   std::string addrs;
-  {
-    std::lock_guard lock(s.mutex());
-    for (const auto& e : s.ip4_addresses().entries()) {
-      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
-    }
-    for (const auto& e : s.ip6_addresses().entries()) {
-      if (e.address().is_link_local() || !e.usable()) continue;
-      addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
-    }
+  const StackAddresses addresses = StackQuery(s).Addresses();
+  for (const auto& e : addresses.ip4) {
+    addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
+  }
+  for (const auto& e : addresses.ip6) {
+    if (e.address().is_link_local() || !e.usable()) continue;
+    addrs += (addrs.empty() ? "" : ", ") + JsonString(fmt::format("{}", e.ifaddr));
   }
   return fmt::format(
       "{{\"pid\": {}, \"program\": {}, \"interface\": {}, \"mac\": {}, \"addresses\": [{}]}}\n",

@@ -10,6 +10,8 @@
 // makes `enum class ArpParseError : uint8_t { kTooShort, kBadHardwareType, }` and
 // `ToString(ArpParseError)` (found by ADL) giving each name in snake case without the k
 // ("too_short", "bad_hardware_type": what the logs, the console and the tests read).
+// PYTCP_NAMED_ENUM_UPPER names them as the RFCs and Linux write states, in capitals with a
+// digit a word of its own (kFinWait1: "FIN_WAIT_1", kReachable: "REACHABLE").
 // The enumerators are 0..N-1 (no `= value`: the names are a table indexed by the value);
 // a value outside them, which only a cast can make, is "unknown".
 // PYTCP_COUNTERS (counters.h) names its counters with the same table.
@@ -27,8 +29,11 @@ constexpr bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t'; }
 constexpr bool IsSeparator(char c) { return c == ',' || IsSpace(c); }
 constexpr bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+constexpr char ToLower(char c) { return IsUpper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char ToUpper(char c) { return IsLower(c) ? static_cast<char>(c - 'a' + 'A') : c; }
 constexpr bool IsIdentifierChar(char c) {
-  return IsUpper(c) || IsDigit(c) || (c >= 'a' && c <= 'z') || c == '_';
+  return IsUpper(c) || IsDigit(c) || IsLower(c) || c == '_';
 }
 }  // namespace enum_name_detail
 
@@ -47,13 +52,15 @@ constexpr size_t CountEnumNames(const char (&list)[L]) {
 }
 
 // The names of an enumerator list given as its source text ("kRxFrames, kRxDropBadLength,"),
-// built at compile time: the leading k dropped, an underscore before each word, lower case.
-template <size_t N, size_t L>
+// built at compile time: the leading k dropped, an underscore before each word, lower case
+// (kUpper: capitals, and an underscore before a number too).
+template <size_t N, size_t L, bool kUpper = false>
 class EnumNameTable {
  public:
   constexpr explicit EnumNameTable(const char (&list)[L]) {
     using enum_name_detail::IsDigit, enum_name_detail::IsIdentifierChar,
-        enum_name_detail::IsSeparator, enum_name_detail::IsUpper;
+        enum_name_detail::IsSeparator, enum_name_detail::IsUpper, enum_name_detail::ToLower,
+        enum_name_detail::ToUpper;
     size_t count = 0;
     size_t out = 0;
     size_t i = 0;
@@ -74,8 +81,10 @@ class EnumNameTable {
             (!IsUpper(list[j - 1]) || (j + 1 < i && !IsUpper(list[j + 1]) &&
                                        !IsDigit(list[j + 1])))) {
           chars_[out++] = '_';
+        } else if (kUpper && IsDigit(c) && j > start && !IsDigit(list[j - 1])) {
+          chars_[out++] = '_';
         }
-        chars_[out++] = IsUpper(c) ? static_cast<char>(c - 'A' + 'a') : c;
+        chars_[out++] = kUpper ? ToUpper(c) : ToLower(c);
       }
       end_[count] = static_cast<uint16_t>(out);
       ++count;
@@ -102,13 +111,16 @@ class EnumNameTable {
 
 // Declares the enum `Name` from its enumerators (each followed by a comma) and its
 // ToString(); see the top of this file.
-#define PYTCP_NAMED_ENUM(Name, Type, ...)                                 \
-  enum class Name : Type { __VA_ARGS__ };                                 \
-  inline std::string_view ToString(Name e) {                              \
+#define PYTCP_NAMED_ENUM(Name, Type, ...) PYTCP_NAMED_ENUM_STYLED(Name, Type, false, __VA_ARGS__)
+#define PYTCP_NAMED_ENUM_UPPER(Name, Type, ...) \
+  PYTCP_NAMED_ENUM_STYLED(Name, Type, true, __VA_ARGS__)
+#define PYTCP_NAMED_ENUM_STYLED(Name, Type, Upper, ...)                            \
+  enum class Name : Type { __VA_ARGS__ };                                          \
+  inline std::string_view ToString(Name e) {                                       \
     static constexpr ::pytcp::EnumNameTable<::pytcp::CountEnumNames(#__VA_ARGS__), \
-                                            sizeof(#__VA_ARGS__)>                 \
-        kNames(#__VA_ARGS__);                                             \
-    return kNames.NameOr(static_cast<size_t>(e));                         \
+                                            sizeof(#__VA_ARGS__), Upper>           \
+        kNames(#__VA_ARGS__);                                                      \
+    return kNames.NameOr(static_cast<size_t>(e));                                  \
   }
 
 }  // namespace pytcp

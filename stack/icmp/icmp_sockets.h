@@ -75,7 +75,7 @@ class IcmpSockets {
   // Ping sockets: binds `ep` to `local` (port = identifier; 0 picks a free one). Errors as
   // errno: EADDRINUSE, EADDRNOTAVAIL (not ours, or of the other family), EINVAL (already
   // bound).
-  Result<bool, int> BindPing(Endpoint* ep, SocketAddress local) {
+  Result<void, int> BindPing(Endpoint* ep, SocketAddress local) {
     if (!local.ip.is_unspecified() &&
         (!Family::Holds(local.ip) || !IsOurs(Family::AddressOf(local.ip)))) {
       return Err{EADDRNOTAVAIL};
@@ -89,7 +89,7 @@ class IcmpSockets {
   // Ping socket send (ping_common_sendmsg, ping_v4/v6_sendmsg): `message` is an echo
   // request; its identifier becomes the socket's and the checksum is computed. EINVAL for
   // anything but an echo request with code 0, EMSGSIZE when too long.
-  Result<bool, int> SendPing(Endpoint* ep, const Address& dst, ByteSpan message,
+  Result<void, int> SendPing(Endpoint* ep, const Address& dst, ByteSpan message,
                              const SendOptions& options, Instant now) {
     if (message.size() > 0xffff) return Err{EMSGSIZE};
     if (message.size() < Family::kHeaderSize) return Err{EINVAL};
@@ -110,7 +110,7 @@ class IcmpSockets {
   }
   // Raw send: `message` leaves as given, but for a checksum at options.checksum_offset
   // (rawv6_push_pending_frames: EINVAL unless it lies inside the message).
-  Result<bool, int> SendRaw(Endpoint* ep, const Address& dst, ByteSpan message,
+  Result<void, int> SendRaw(Endpoint* ep, const Address& dst, ByteSpan message,
                             const SendOptions& options, Instant now) {
     if (message.size() > Family::kMaxMessage) return Err{EMSGSIZE};
     if (options.checksum_offset >= 0 &&
@@ -149,7 +149,7 @@ class IcmpSockets {
     return taken;
   }
   // The family's Transmit from the socket's bound address (unspecified: any).
-  Result<bool, int> Transmit(Endpoint* ep, const Address& dst, const SendOptions& options,
+  Result<void, int> Transmit(Endpoint* ep, const Address& dst, const SendOptions& options,
                              Instant now) {
     const Address bound = ep->local.ip.is_unspecified() || !Family::Holds(ep->local.ip)
                               ? Address()

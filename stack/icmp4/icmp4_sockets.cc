@@ -4,7 +4,7 @@
 
 namespace pytcp {
 
-Result<bool, int> Icmp4Family::Transmit(Icmp4Engine& /*icmp*/, Ip4Engine& ip, Ip4Address src,
+Result<void, int> Icmp4Family::Transmit(Icmp4Engine& /*icmp*/, Ip4Engine& ip, Ip4Address src,
                                         Ip4Address dst, PacketBuffer& message,
                                         const Icmp4SendOptions& options, Instant now) {
   if (options.checksum_offset >= 0) {

@@ -57,7 +57,7 @@ struct Icmp4Family {
   static uint16_t LocalErrorPort(ByteSpan /*message*/) { return 0; }
   using IpEngine = Ip4Engine;
   using SendOptions = Icmp4SendOptions;
-  static Result<bool, int> Transmit(Icmp4Engine& icmp, Ip4Engine& ip, Ip4Address src,
+  static Result<void, int> Transmit(Icmp4Engine& icmp, Ip4Engine& ip, Ip4Address src,
                                     Ip4Address dst, PacketBuffer& message,
                                     const Icmp4SendOptions& options, Instant now);
 

@@ -38,7 +38,7 @@ void LoopBackMulticast(Icmp6Engine& icmp, Ip6Engine& ip6, ByteSpan message, cons
 
 }  // namespace
 
-Result<bool, int> Icmp6Family::Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const Ip6Address& hint,
+Result<void, int> Icmp6Family::Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const Ip6Address& hint,
                                         const Ip6Address& dst, PacketBuffer& message,
                                         const Icmp6SendOptions& options, Instant now) {
   // The checksum covers the pseudo-header (RFC 4443 §2.3), so the source is chosen first.

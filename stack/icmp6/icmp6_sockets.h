@@ -64,7 +64,7 @@ struct Icmp6Family {
   }
   using IpEngine = Ip6Engine;
   using SendOptions = Icmp6SendOptions;
-  static Result<bool, int> Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const Ip6Address& hint,
+  static Result<void, int> Transmit(Icmp6Engine& icmp, Ip6Engine& ip, const Ip6Address& hint,
                                     const Ip6Address& dst, PacketBuffer& message,
                                     const Icmp6SendOptions& options, Instant now);
 

@@ -18,10 +18,10 @@ enum class IpSendError : uint8_t {
   kDisabled,         // ENETDOWN (IPv6 disabled on the interface, RFC 4862 §5.4.5)
 };
 int ToErrno(IpSendError e);
-// A send's outcome as a socket reports it: true, or the errno of its IpSendError.
-inline Result<bool, int> ToErrno(const Result<void, IpSendError>& sent) {
+// A send's outcome as a socket reports it: Ok, or the errno of its IpSendError.
+inline Result<void, int> ToErrno(const Result<void, IpSendError>& sent) {
   if (!sent.ok()) return Err{ToErrno(sent.error())};
-  return true;
+  return Ok();
 }
 
 }  // namespace pytcp

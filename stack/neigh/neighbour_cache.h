@@ -21,12 +21,20 @@
 #include "absl/container/flat_hash_map.h"
 #include "stack/base/address_hash.h"
 #include "stack/base/clock.h"
+#include "stack/base/named_enum.h"
 #include "stack/net/mac_address.h"
 
 namespace pytcp {
 
-enum class NeighbourState : uint8_t { kIncomplete, kReachable, kStale, kDelay, kProbe, kPermanent };
-std::string_view ToString(NeighbourState s);
+// ToString: RFC 4861 §7.3.2's names, "INCOMPLETE" .. "PERMANENT" (as ip-neighbour prints).
+PYTCP_NAMED_ENUM_UPPER(NeighbourState, uint8_t,
+  kIncomplete,
+  kReachable,
+  kStale,
+  kDelay,
+  kProbe,
+  kPermanent,
+);
 
 struct NeighbourCacheConfig {
   size_t max_entries = 512;

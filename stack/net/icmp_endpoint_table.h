@@ -38,7 +38,7 @@ class IcmpEndpointTable {
   // Binds a ping endpoint to `local` (port 0 picks a free identifier). The caller has
   // checked that a specified address is ours. EINVAL when already bound, EADDRINUSE when
   // the identifier is taken with an overlapping address, EAGAIN when none is free.
-  Result<bool, int> BindPing(Endpoint* ep, SocketAddress local, Random& random) {
+  Result<void, int> BindPing(Endpoint* ep, SocketAddress local, Random& random) {
     if (ep->bound) return Err{EINVAL};
     if (local.port == 0) {
       // RFC 6056 §3.3.1 (Algorithm 1), as for UDP ports.
@@ -62,7 +62,7 @@ class IcmpEndpointTable {
     ep->local = local;
     ep->bound = true;
     ping_[local.port].push_back(ep);
-    return true;
+    return Ok();
   }
 
   void AddRaw(Endpoint* ep) {

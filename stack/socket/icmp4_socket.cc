@@ -19,24 +19,31 @@ void Icmp4Socket::FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncil
   FillAncillaryLocked(m.hops, anc);
 }
 
-SysResult<bool> Icmp4Socket::SetOption(int level, int name, const void* value, socklen_t len) {
+SysResult<void> Icmp4Socket::SetOption(int level, int name, const void* value, socklen_t len) {
   if (level == kSolRaw) {
     std::lock_guard lock(*ctx_.mu);
     if (!raw() || name != kIcmpFilter) return Err{ENOPROTOOPT};
-    if (value == nullptr) return Err{EFAULT};
-    // raw_seticmpfilter: a shorter value is taken as far as it goes, a longer one cut.
-    uint32_t mask = 0;
-    std::memcpy(&mask, value, std::min<size_t>(static_cast<size_t>(len), sizeof(mask)));
-    filter_ = mask;
-    return true;
+    // The kernel's optlen is an int: do_sock_setsockopt refuses a negative one.
+    if (static_cast<int>(len) < 0) return Err{EINVAL};
+    // raw_seticmpfilter: a longer value is cut to struct icmp_filter; a shorter one is
+    // copied over the filter's first bytes as far as it goes (the others keep their bits,
+    // no EINVAL), and nothing at all is read for an empty one.
+    const size_t n = std::min<size_t>(len, sizeof(filter_));
+    if (n > 0 && value == nullptr) return Err{EFAULT};
+    if (n > 0) std::memcpy(&filter_, value, n);
+    return Ok();
   }
   return Socket::SetOption(level, name, value, len);
 }
 
-SysResult<bool> Icmp4Socket::GetOption(int level, int name, void* value, socklen_t* len) {
+SysResult<void> Icmp4Socket::GetOption(int level, int name, void* value, socklen_t* len) {
   if (level == kSolRaw) {
     std::lock_guard lock(*ctx_.mu);
     if (!raw() || name != kIcmpFilter) return Err{ENOPROTOOPT};
+    // raw_geticmpfilter: a negative length is EINVAL, a longer one cut to the filter's
+    // size, a shorter one gets the filter's first bytes (WriteOpt's conventions); an empty
+    // one needs no buffer.
+    if (len != nullptr && *len == 0) return Ok();
     return WriteOpt(value, len, filter_);
   }
   return Socket::GetOption(level, name, value, len);

@@ -33,8 +33,8 @@ class Icmp4Socket final : public IcmpFamilySocket<Icmp4Family> {
   ~Icmp4Socket() override { Close(); }
 
   // SOL_RAW ICMP_FILTER (raw sockets), then the options of every socket.
-  SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
-  SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
+  SysResult<void> SetOption(int level, int name, const void* value, socklen_t len) override;
+  SysResult<void> GetOption(int level, int name, void* value, socklen_t* len) override;
 
  private:
   Icmp4SendOptions SendOptionsLocked(const SocketAddress& /*dst*/) const override {

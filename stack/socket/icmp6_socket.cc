@@ -33,7 +33,7 @@ void Icmp6Socket::FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncil
   FillHopLimitLocked(m.hops, anc);
 }
 
-SysResult<bool> Icmp6Socket::SetOption(int level, int name, const void* value, socklen_t len) {
+SysResult<void> Icmp6Socket::SetOption(int level, int name, const void* value, socklen_t len) {
   if (level == IPPROTO_ICMPV6) {
     std::lock_guard lock(*ctx_.mu);
     // A ping socket has no ICMPv6-level options (ipv6_setsockopt: ENOPROTOOPT).
@@ -44,7 +44,7 @@ SysResult<bool> Icmp6Socket::SetOption(int level, int name, const void* value, s
     // copied as far as it goes.
     std::memcpy(filter_.data(), value,
                 std::min<size_t>(static_cast<size_t>(len), sizeof(filter_)));
-    return true;
+    return Ok();
   }
   if ((level == kSolRaw || level == IPPROTO_IPV6) && name == kIpv6Checksum) {
     std::lock_guard lock(*ctx_.mu);
@@ -58,13 +58,13 @@ SysResult<bool> Icmp6Socket::SetOption(int level, int name, const void* value, s
     std::memcpy(&v, value, sizeof(v));
     if (v > 0 && (v & 1) != 0) return Err{EINVAL};  // an odd offset splits a word
     checksum_offset_ = v < 0 ? -1 : v;
-    return true;
+    return Ok();
   }
   if (level == kSolRaw) return Err{ENOPROTOOPT};
   return Socket::SetOption(level, name, value, len);
 }
 
-SysResult<bool> Icmp6Socket::GetOption(int level, int name, void* value, socklen_t* len) {
+SysResult<void> Icmp6Socket::GetOption(int level, int name, void* value, socklen_t* len) {
   if (level == IPPROTO_ICMPV6) {
     std::lock_guard lock(*ctx_.mu);
     if (!raw() || name != kIcmp6Filter) return Err{ENOPROTOOPT};
@@ -78,7 +78,7 @@ SysResult<bool> Icmp6Socket::GetOption(int level, int name, void* value, socklen
     const int v = checksum_offset_;
     std::memcpy(value, &v, sizeof(v));
     *len = sizeof(int);
-    return true;
+    return Ok();
   }
   if (level == kSolRaw) return Err{ENOPROTOOPT};
   return Socket::GetOption(level, name, value, len);

@@ -40,8 +40,8 @@ class Icmp6Socket final : public IcmpFamilySocket<Icmp6Family> {
 
   // IPPROTO_ICMPV6 ICMP6_FILTER and SOL_RAW IPV6_CHECKSUM (raw sockets), then the options
   // of every socket.
-  SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
-  SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
+  SysResult<void> SetOption(int level, int name, const void* value, socklen_t len) override;
+  SysResult<void> GetOption(int level, int name, void* value, socklen_t* len) override;
 
  private:
   void OnIcmpMessage(const Ip6PacketInfo& info, const Icmp6View& icmp, Instant now) override;

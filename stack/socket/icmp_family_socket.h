@@ -32,7 +32,7 @@ class IcmpFamilySocket : public IcmpMessageSocket, protected IcmpEndpoint<Family
  public:
   using Table = IcmpSockets<Family>;
 
-  SysResult<bool> Bind(const SocketAddress& addr) override {
+  SysResult<void> Bind(const SocketAddress& addr) override {
     std::lock_guard lock(*ctx_.mu);
     if (closed_) return Err{EBADF};
     // ping_check_bind_addr, raw_bind: EAFNOSUPPORT for an IPv6 address on an IPv4 socket;
@@ -45,7 +45,7 @@ class IcmpFamilySocket : public IcmpMessageSocket, protected IcmpEndpoint<Family
       }
       this->local.ip = addr.ip;
       this->local.scope_id = addr.scope_id;
-      return true;
+      return Ok();
     }
     if (this->bound) return Err{EINVAL};
     return table_->BindPing(this, addr);
@@ -99,7 +99,7 @@ class IcmpFamilySocket : public IcmpMessageSocket, protected IcmpEndpoint<Family
     if (!src.ok()) return Err{src.error()};
     return IpAddress(*src);
   }
-  Result<bool, int> BindPingLocked(const SocketAddress& addr) override {
+  Result<void, int> BindPingLocked(const SocketAddress& addr) override {
     return table_->BindPing(this, addr);
   }
   void RemoveFromTableLocked() override { table_->Remove(this); }

@@ -31,12 +31,12 @@ void IcmpMessageSocket::Close() {
   NotifyLocked();
 }
 
-SysResult<bool> IcmpMessageSocket::Connect(const SocketAddress* to) {
+SysResult<void> IcmpMessageSocket::Connect(const SocketAddress* to) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (to == nullptr) {
     binding().remote.reset();
-    return true;
+    return Ok();
   }
   if (!IsFamilyTarget(*to)) return Err{EAFNOSUPPORT};
   auto src = SourceForLocked(to->ip);
@@ -50,7 +50,7 @@ SysResult<bool> IcmpMessageSocket::Connect(const SocketAddress* to) {
   if (binding().local.ip.is_unspecified()) binding().local.ip = *src;
   binding().remote = SocketAddress{to->ip, 0, to->scope_id};
   pending_error_ = 0;
-  return true;
+  return Ok();
 }
 
 SysResult<size_t> IcmpMessageSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from,

@@ -22,7 +22,7 @@ class IcmpMessageSocket : public Socket {
   // The binding, for `show sockets` (take the stack lock).
   const IcmpBinding& endpoint() const { return binding(); }
 
-  SysResult<bool> Connect(const SocketAddress* to) override;  // nullptr: AF_UNSPEC
+  SysResult<void> Connect(const SocketAddress* to) override;  // nullptr: AF_UNSPEC
   virtual SysResult<size_t> SendTo(ByteSpan message, const SocketAddress* to, int flags) = 0;
   // One message per call (MSG_TRUNC, MSG_PEEK, MSG_DONTWAIT, MSG_ERRQUEUE as for UDP).
   SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
@@ -57,7 +57,7 @@ class IcmpMessageSocket : public Socket {
   // The source a message to `dst` would leave from (errno when there is no route).
   virtual Result<IpAddress, int> SourceForLocked(const IpAddress& dst) const = 0;
   // A ping socket's implicit bind to a free identifier.
-  virtual Result<bool, int> BindPingLocked(const SocketAddress& local) = 0;
+  virtual Result<void, int> BindPingLocked(const SocketAddress& local) = 0;
   virtual void RemoveFromTableLocked() = 0;
   // The control messages a received message carries (TTL or hop limit, timestamp).
   virtual void FillMessageAncillaryLocked(const ReceivedMessage& m, RecvAncillary* anc) = 0;

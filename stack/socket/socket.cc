@@ -38,21 +38,21 @@ int ThreadWaitFd() {
 }
 int ThreadWaitFdIfAny() { return t_wait_fd; }
 
-SysResult<bool> ReadTimeout(const void* value, socklen_t len, std::optional<Duration>* out) {
+SysResult<void> ReadTimeout(const void* value, socklen_t len, std::optional<Duration>* out) {
   timeval tv{};
   if (value == nullptr || len < static_cast<socklen_t>(sizeof(tv))) return Err{EINVAL};
   std::memcpy(&tv, value, sizeof(tv));
   if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Err{EDOM};
   if (tv.tv_sec < 0) {
     *out = Duration(0);  // Linux: a negative timeout means "do not wait"... treated as zero
-    return true;
+    return Ok();
   }
   if (tv.tv_sec == 0 && tv.tv_usec == 0) {
     out->reset();  // zero: block forever
   } else {
     *out = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
   }
-  return true;
+  return Ok();
 }
 
 // net.core.rmem_max / wmem_max of this host, read once (Linux's defaults if unreadable):
@@ -278,7 +278,7 @@ SysResult<size_t> Socket::RecvErrorQueue(MutableByteSpan buf, SocketAddress* fro
   return n;
 }
 
-SysResult<bool> Socket::SetOption(int level, int name, const void* value, socklen_t len) {
+SysResult<void> Socket::SetOption(int level, int name, const void* value, socklen_t len) {
   int v = 0;
   if (level == SOL_SOCKET) {
     switch (name) {
@@ -291,36 +291,36 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
     }
     if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
     switch (name) {
-      case SO_REUSEADDR: reuse_addr_ = v != 0; return true;
-      case SO_REUSEPORT: reuse_port_ = v != 0; return true;
-      case SO_BROADCAST: broadcast_ = v != 0; return true;
-      case SO_KEEPALIVE: keepalive_ = v != 0; return true;
+      case SO_REUSEADDR: reuse_addr_ = v != 0; return Ok();
+      case SO_REUSEPORT: reuse_port_ = v != 0; return Ok();
+      case SO_BROADCAST: broadcast_ = v != 0; return Ok();
+      case SO_KEEPALIVE: keepalive_ = v != 0; return Ok();
       // Linux doubles the requested size (for bookkeeping), within its limits.
       case SO_RCVBUF:
         rcvbuf_ = BufferSize(v, false, RmemMax(), kMinRcvbuf);
         rcvbuf_locked_ = true;
-        return true;
-      case SO_SNDBUF: sndbuf_ = BufferSize(v, false, WmemMax(), kMinSndbuf); return true;
+        return Ok();
+      case SO_SNDBUF: sndbuf_ = BufferSize(v, false, WmemMax(), kMinSndbuf); return Ok();
       case SO_RCVBUFFORCE:
         if (!HasNetAdmin()) return Err{EPERM};
         rcvbuf_ = BufferSize(v, true, 0, kMinRcvbuf);
         rcvbuf_locked_ = true;
-        return true;
+        return Ok();
       case SO_SNDBUFFORCE:
         if (!HasNetAdmin()) return Err{EPERM};
         sndbuf_ = BufferSize(v, true, 0, kMinSndbuf);
-        return true;
+        return Ok();
       case SO_RCVLOWAT:
         // sock_setsockopt: negative is INT_MAX, 0 is 1 (a stream caps it, tcp_set_rcvlowat).
         rcvlowat_ = v < 0 ? INT_MAX : std::max(v, 1);
-        return true;
-      case SO_TIMESTAMP: timestamp_ = v != 0; return true;
-      case SO_OOBINLINE: oobinline_ = v != 0; return true;
+        return Ok();
+      case SO_TIMESTAMP: timestamp_ = v != 0; return Ok();
+      case SO_OOBINLINE: oobinline_ = v != 0; return Ok();
       case SO_DONTROUTE:
       case SO_PRIORITY:
       case SO_ZEROCOPY:
       case SO_NO_CHECK:
-        return true;  // accepted; no effect on this stack
+        return Ok();  // accepted; no effect on this stack
       case SO_TYPE:
       case SO_ERROR:
       case SO_PROTOCOL:
@@ -345,17 +345,17 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
         if (v == -1) v = 64;
         if (v < 1 || v > 255) return Err{EINVAL};
         ttl_ = static_cast<uint8_t>(v);
-        return true;
+        return Ok();
       case IP_TOS:
         // do_ip_setsockopt: a stream keeps its ECN bits (TCP's own), a datagram socket
         // takes the whole byte.
         tos_ = type_ == SOCK_STREAM ? static_cast<uint8_t>((v & ~0x03) | (tos_ & 0x03))
                                     : static_cast<uint8_t>(v);
-        return true;
+        return Ok();
       case IP_MTU_DISCOVER:
         if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT) return Err{EINVAL};
         mtu_discover_ = v;
-        return true;
+        return Ok();
       case IP_RECVERR:
         // ip(7): turning it off purges the queue.
         recverr_ = v != 0;
@@ -363,21 +363,21 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
           error_queue_.clear();
           error_queue_bytes_ = 0;
         }
-        return true;
-      case IP_RECVTTL: recvttl_ = v != 0; return true;
+        return Ok();
+      case IP_RECVTTL: recvttl_ = v != 0; return Ok();
       case IP_MULTICAST_TTL:
         if (v == -1) v = 1;
         if (v < 0 || v > 255) return Err{EINVAL};
         multicast_ttl_ = static_cast<uint8_t>(v);
-        return true;
-      case IP_MULTICAST_LOOP: multicast_loop_ = v != 0; return true;
+        return Ok();
+      case IP_MULTICAST_LOOP: multicast_loop_ = v != 0; return Ok();
       case IP_RETOPTS:
-        return true;  // accepted (ping sets it); no options are echoed back
-      case IP_PKTINFO: recvpktinfo_ = v != 0; return true;
-      case IP_RECVTOS: recvtos_ = v != 0; return true;
+        return Ok();  // accepted (ping sets it); no options are echoed back
+      case IP_PKTINFO: recvpktinfo_ = v != 0; return Ok();
+      case IP_RECVTOS: recvtos_ = v != 0; return Ok();
       case IP_FREEBIND:
       case IP_BIND_ADDRESS_NO_PORT:
-        return true;  // accepted
+        return Ok();  // accepted
       default:
         return Err{ENOPROTOOPT};
     }
@@ -388,42 +388,42 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
     if (name == IPV6_PKTINFO) {
       // RFC 3542 §6.1 sticky IPV6_PKTINFO: the stack has one interface, so an index says
       // nothing more; a source address is not taken from it (EINVAL rather than ignored).
-      if (len == 0) return true;
+      if (len == 0) return Ok();
       in6_pktinfo pi{};
       if (value == nullptr || len < sizeof(pi)) return Err{EINVAL};
       std::memcpy(&pi, value, sizeof(pi));
       if (!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr)) return Err{EINVAL};
-      return true;
+      return Ok();
     }
     if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
     switch (name) {
-      case IPV6_V6ONLY: v6only_ = v != 0; return true;
+      case IPV6_V6ONLY: v6only_ = v != 0; return Ok();
       case IPV6_UNICAST_HOPS:
         if (v < -1 || v > 255) return Err{EINVAL};
         unicast_hops_ = v;
-        return true;
+        return Ok();
       case IPV6_TCLASS:
         if (v < -1 || v > 255) return Err{EINVAL};
         tos_ = static_cast<uint8_t>(v == -1 ? 0 : v);
-        return true;
+        return Ok();
       case IPV6_RECVERR:
         recverr_ = v != 0;
         if (!recverr_) {
           error_queue_.clear();
           error_queue_bytes_ = 0;
         }
-        return true;
+        return Ok();
       case IPV6_MTU_DISCOVER:
         if (v < IPV6_PMTUDISC_DONT || v > IPV6_PMTUDISC_OMIT) return Err{EINVAL};
         mtu_discover_ = v;
-        return true;
-      case IPV6_RECVHOPLIMIT: recvhoplimit_ = v != 0; return true;
-      case IPV6_RECVPKTINFO: recvpktinfo6_ = v != 0; return true;
-      case IPV6_RECVTCLASS: recvtclass_ = v != 0; return true;
+        return Ok();
+      case IPV6_RECVHOPLIMIT: recvhoplimit_ = v != 0; return Ok();
+      case IPV6_RECVPKTINFO: recvpktinfo6_ = v != 0; return Ok();
+      case IPV6_RECVTCLASS: recvtclass_ = v != 0; return Ok();
       case IPV6_MULTICAST_HOPS:
       case IPV6_MULTICAST_LOOP:
       case IPV6_ADDR_PREFERENCES:
-        return true;  // accepted
+        return Ok();  // accepted
       default:
         return Err{ENOPROTOOPT};
     }
@@ -431,7 +431,7 @@ SysResult<bool> Socket::SetOption(int level, int name, const void* value, sockle
   return Err{ENOPROTOOPT};
 }
 
-SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* len) {
+SysResult<void> Socket::GetOption(int level, int name, void* value, socklen_t* len) {
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_TYPE: return WriteOpt(value, len, type_);
@@ -473,7 +473,7 @@ SysResult<bool> Socket::GetOption(int level, int name, void* value, socklen_t* l
         const socklen_t n = std::min<socklen_t>(*len, sizeof(a));
         std::memcpy(value, a, n);
         *len = n;
-        return true;
+        return Ok();
       }
       default: return Err{ENOPROTOOPT};
     }

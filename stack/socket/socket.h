@@ -180,8 +180,8 @@ class Socket {
   void RemoveListener(ReadinessListener* l);
 
   // setsockopt/getsockopt with the kernel's calling convention.
-  virtual SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len);
-  virtual SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len);
+  virtual SysResult<void> SetOption(int level, int name, const void* value, socklen_t len);
+  virtual SysResult<void> GetOption(int level, int name, void* value, socklen_t* len);
 
   // Closes the socket: wakes every waiter (they return EBADF) and releases its resources.
   virtual void Close() = 0;
@@ -192,10 +192,10 @@ class Socket {
   // spans (the iovecs of readv/sendmsg): a stream gathers them without copying large
   // parts, a message socket sends them as one message and scatters one received message
   // over them (udp(7), icmp(7)).
-  virtual SysResult<bool> Bind(const SocketAddress& addr) = 0;
+  virtual SysResult<void> Bind(const SocketAddress& addr) = 0;
   // nullptr: AF_UNSPEC (dissolve the association).
-  virtual SysResult<bool> Connect(const SocketAddress* to) = 0;
-  virtual SysResult<bool> Listen(int /*backlog*/) { return Err{EOPNOTSUPP}; }
+  virtual SysResult<void> Connect(const SocketAddress* to) = 0;
+  virtual SysResult<void> Listen(int /*backlog*/) { return Err{EOPNOTSUPP}; }
   // accept(): a connection from the queue as a socket of its own; `peer` gets its address.
   virtual SysResult<std::shared_ptr<Socket>> AcceptSocket(SocketAddress* /*peer*/) {
     return Err{EOPNOTSUPP};
@@ -214,7 +214,7 @@ class Socket {
   virtual SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
                                     int flags, int* out_flags, RecvAncillary* anc) = 0;
   // A message socket that is not connected has nothing to shut down (inet_shutdown).
-  virtual SysResult<bool> Shutdown(int /*how*/) { return Err{ENOTCONN}; }
+  virtual SysResult<void> Shutdown(int /*how*/) { return Err{ENOTCONN}; }
   virtual SysResult<SocketAddress> LocalAddress() const = 0;
   virtual SysResult<SocketAddress> PeerAddress() const = 0;
   // FIONREAD / SIOCINQ: what the next read returns at most (a message socket: the size of

@@ -17,19 +17,19 @@ namespace pytcp {
 namespace {
 
 template <typename T>
-SysResult<bool> ReadValue(const void* value, socklen_t len, T* out) {
+SysResult<void> ReadValue(const void* value, socklen_t len, T* out) {
   if (value == nullptr || len < static_cast<socklen_t>(sizeof(T))) return Err{EINVAL};
   std::memcpy(out, value, sizeof(T));
-  return true;
+  return Ok();
 }
 
 template <typename T>
-SysResult<bool> WriteValue(void* value, socklen_t* len, const T& v) {
+SysResult<void> WriteValue(void* value, socklen_t* len, const T& v) {
   if (value == nullptr || len == nullptr) return Err{EFAULT};
   const socklen_t n = std::min<socklen_t>(*len, sizeof(T));
   std::memcpy(value, &v, static_cast<size_t>(n));
   *len = n;
-  return true;
+  return Ok();
 }
 
 // Linux's limits (include/net/tcp.h).
@@ -171,7 +171,7 @@ void TcpSocket::Close() {
   NotifyLocked();
 }
 
-SysResult<bool> TcpSocket::Bind(const SocketAddress& addr) {
+SysResult<void> TcpSocket::Bind(const SocketAddress& addr) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (port_.registered || conn_ || listener_) return Err{EINVAL};
@@ -201,13 +201,13 @@ bool TcpSocket::HasPortLocked() const {
          (conn_ != nullptr && conn_->state() != TcpState::kClosed);
 }
 
-SysResult<bool> TcpSocket::Listen(int backlog) {
+SysResult<void> TcpSocket::Listen(int backlog) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (listener_) {
     // listen() again only changes the backlog.
     listener_->set_backlog(std::clamp(backlog, 0, tcp_->config().max_backlog));
-    return true;
+    return Ok();
   }
   if (conn_ && conn_->state() != TcpState::kClosed) return Err{EINVAL};
   SyncPortAndOptionsLocked();
@@ -218,7 +218,7 @@ SysResult<bool> TcpSocket::Listen(int backlog) {
   conn_.reset();
   phase_ = Phase::kUnconnected;
   NotifyLocked();
-  return true;
+  return Ok();
 }
 
 SysResult<std::shared_ptr<TcpSocket>> TcpSocket::Accept(SocketAddress* peer, int flags) {
@@ -242,7 +242,7 @@ SysResult<std::shared_ptr<TcpSocket>> TcpSocket::Accept(SocketAddress* peer, int
   return sock;
 }
 
-SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
+SysResult<void> TcpSocket::Connect(const SocketAddress& to) {
   std::unique_lock lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   // Linux's __inet_stream_connect, state by state.
@@ -290,7 +290,7 @@ SysResult<bool> TcpSocket::Connect(const SocketAddress& to) {
     return Err{e != 0 ? e : ECONNABORTED};
   }
   phase_ = Phase::kConnected;
-  return true;
+  return Ok();
 }
 
 SysResult<size_t> TcpSocket::Send(ByteSpan data, int flags) {
@@ -400,18 +400,18 @@ SysResult<size_t> TcpSocket::Recv(MutableByteSpan buf, int flags) {
   return copied;
 }
 
-SysResult<bool> TcpSocket::Shutdown(int how) {
+SysResult<void> TcpSocket::Shutdown(int how) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Err{EINVAL};
   const Instant now = Now();
   if (listener_) {
     // Linux (inet_shutdown on LISTEN): shutting down reading stops listening.
-    if (how == SHUT_WR) return true;
+    if (how == SHUT_WR) return Ok();
     tcp_->CloseListener(listener_, &port_, now);
     listener_.reset();
     NotifyLocked();
-    return true;
+    return Ok();
   }
   if (!conn_ || conn_->state() == TcpState::kClosed) {
     if (how != SHUT_WR) shut_rd_ = true;
@@ -427,7 +427,7 @@ SysResult<bool> TcpSocket::Shutdown(int how) {
     phase_ = Phase::kUnconnected;
     pending_error_ = ECONNRESET;
     NotifyLocked();
-    return true;
+    return Ok();
   }
   if (how != SHUT_WR) {
     shut_rd_ = true;
@@ -439,7 +439,7 @@ SysResult<bool> TcpSocket::Shutdown(int how) {
   }
   KickIf(before);
   NotifyLocked();
-  return true;
+  return Ok();
 }
 
 SysResult<SocketAddress> TcpSocket::LocalAddress() const {
@@ -536,7 +536,7 @@ ReadinessMask TcpSocket::PollLocked() const {
   return m;
 }
 
-SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
+SysResult<void> TcpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
   std::lock_guard lock(*ctx_.mu);
   const Instant now = Now();
   const Instant before = conn_ ? conn_->NextDeadline() : Instant::Infinite();
@@ -546,7 +546,7 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
       if (auto r = ReadValue(value, len, &l); !r.ok()) return r;
       linger_on_ = l.l_onoff != 0;
       linger_seconds_ = std::max(l.l_linger, 0);
-      return true;
+      return Ok();
     }
     auto r = Socket::SetOption(level, name, value, len);
     if (!r.ok()) return r;
@@ -591,7 +591,7 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
         break;
     }
     KickIf(before);
-    return true;
+    return Ok();
   }
   if (level == IPPROTO_IP) {
     auto r = Socket::SetOption(level, name, value, len);
@@ -606,7 +606,7 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
       listener_->options().ttl = ttl_;
       listener_->options().tos = tos_;
     }
-    return true;
+    return Ok();
   }
   if (level == IPPROTO_IPV6) {
     // ipv6(7): AF_INET6 only; an AF_INET socket's ip_setsockopt knows no such level.
@@ -625,14 +625,14 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
         conn_->options().ttl = unicast_hops_ >= 0 ? static_cast<uint8_t>(unicast_hops_) : ttl_;
       }
     }
-    return true;
+    return Ok();
   }
   if (level != IPPROTO_TCP) return Err{ENOPROTOOPT};
   if (name == TCP_INQ) {
     int v = 0;
     if (auto r = ReadValue(value, len, &v); !r.ok()) return r;
     inq_ = v != 0;
-    return true;
+    return Ok();
   }
   if (name == TCP_CONGESTION) {
     if (value == nullptr || len <= 0) return Err{EINVAL};
@@ -644,7 +644,7 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
     opts_.congestion = algo;
     if (conn_) conn_->SetCongestion(algo);
     if (listener_) listener_->options().congestion = algo;
-    return true;
+    return Ok();
   }
   if (name == TCP_INFO) return Err{ENOPROTOOPT};
   int v = 0;
@@ -727,15 +727,15 @@ SysResult<bool> TcpSocket::SetOption(int level, int name, const void* value, soc
       break;
     }
     case TCP_FASTOPEN:
-      return true;  // accepted; no effect in this stack
+      return Ok();  // accepted; no effect in this stack
     default:
       return Err{ENOPROTOOPT};
   }
   KickIf(before);
-  return true;
+  return Ok();
 }
 
-SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
+SysResult<void> TcpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
   std::lock_guard lock(*ctx_.mu);
   if (level == SOL_SOCKET) {
     switch (name) {
@@ -822,7 +822,7 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
       const socklen_t out = std::min<socklen_t>(*len, sizeof(info));
       std::memcpy(value, &info, out);
       *len = out;
-      return true;
+      return Ok();
     }
     case TCP_CONGESTION: {
       if (value == nullptr || len == nullptr) return Err{EFAULT};
@@ -835,7 +835,7 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
       const socklen_t out = std::min<socklen_t>(*len, sizeof(name_buf));
       std::memcpy(value, name_buf, static_cast<size_t>(out));
       *len = out;
-      return true;
+      return Ok();
     }
     default:
       return Err{ENOPROTOOPT};
@@ -845,11 +845,11 @@ SysResult<bool> TcpSocket::GetOption(int level, int name, void* value, socklen_t
 // ---------------------------------------------------------------------------------
 // The protocol-independent API (socket.h).
 
-SysResult<bool> TcpSocket::Connect(const SocketAddress* to) {
+SysResult<void> TcpSocket::Connect(const SocketAddress* to) {
   if (to != nullptr) return Connect(*to);
   // connect(AF_UNSPEC): Linux disconnects (tcp_disconnect). Nothing to dissolve on a
   // socket that has no peer; dissolving a live connection is not supported (yet).
-  if (!PeerAddress().ok()) return true;
+  if (!PeerAddress().ok()) return Ok();
   return Err{EOPNOTSUPP};
 }
 

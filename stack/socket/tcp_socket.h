@@ -28,16 +28,16 @@ class TcpSocket final : public Socket, private TcpObserver {
   TcpSocket(SocketContext ctx, TcpEngine* tcp, std::shared_ptr<TcpConnection> conn);
   ~TcpSocket() override;
 
-  SysResult<bool> Bind(const SocketAddress& addr) override;
-  SysResult<bool> Listen(int backlog) override;
+  SysResult<void> Bind(const SocketAddress& addr) override;
+  SysResult<void> Listen(int backlog) override;
   // accept4(): `flags` may hold SOCK_NONBLOCK. `peer` (optional) receives the address.
   SysResult<std::shared_ptr<TcpSocket>> Accept(SocketAddress* peer = nullptr, int flags = 0);
-  SysResult<bool> Connect(const SocketAddress& to);
+  SysResult<void> Connect(const SocketAddress& to);
   // Returns the bytes queued (possibly fewer than asked when non-blocking or interrupted).
   SysResult<size_t> Send(ByteSpan data, int flags = 0);
   // Returns the bytes copied; 0 at end of stream.
   SysResult<size_t> Recv(MutableByteSpan buf, int flags = 0);
-  SysResult<bool> Shutdown(int how) override;
+  SysResult<void> Shutdown(int how) override;
   SysResult<SocketAddress> LocalAddress() const override;
   SysResult<SocketAddress> PeerAddress() const override;
   // FIONREAD/SIOCINQ and SIOCOUTQ.
@@ -48,15 +48,15 @@ class TcpSocket final : public Socket, private TcpObserver {
   SysResult<bool> AtMark() const override;
 
   // The protocol-independent API (socket.h).
-  SysResult<bool> Connect(const SocketAddress* to) override;
+  SysResult<void> Connect(const SocketAddress* to) override;
   SysResult<std::shared_ptr<Socket>> AcceptSocket(SocketAddress* peer) override;
   SysResult<size_t> SendMsg(std::span<const ByteSpan> parts, const SocketAddress* to,
                             int flags) override;
   SysResult<size_t> RecvMsg(std::span<const MutableByteSpan> parts, SocketAddress* from,
                             int flags, int* out_flags, RecvAncillary* anc) override;
 
-  SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
-  SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
+  SysResult<void> SetOption(int level, int name, const void* value, socklen_t len) override;
+  SysResult<void> GetOption(int level, int name, void* value, socklen_t* len) override;
   ReadinessMask PollLocked() const override;
   void Close() override;
 

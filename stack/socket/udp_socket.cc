@@ -54,7 +54,7 @@ void UdpSocket::Close() {
   NotifyLocked();
 }
 
-SysResult<bool> UdpSocket::Bind(const SocketAddress& addr) {
+SysResult<void> UdpSocket::Bind(const SocketAddress& addr) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (UdpEndpoint::bound) return Err{EINVAL};
@@ -67,13 +67,13 @@ SysResult<bool> UdpSocket::Bind(const SocketAddress& addr) {
   return r;
 }
 
-SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
+SysResult<void> UdpSocket::Connect(const SocketAddress* to) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (to == nullptr) {
     // connect(AF_UNSPEC): dissolve the association (udp(7)); the port stays bound.
     remote.reset();
-    return true;
+    return Ok();
   }
   // Port 0 is a destination like any other (ip4_datagram_connect does not look at it):
   // send() goes there, getpeername() says ENOTCONN (inet_getname: no inet_dport).
@@ -99,7 +99,7 @@ SysResult<bool> UdpSocket::Connect(const SocketAddress* to) {
   }
   remote = SocketAddress{dst, to->port, to->scope_id};
   pending_error_ = 0;
-  return true;
+  return Ok();
 }
 
 SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int flags,
@@ -150,7 +150,7 @@ SysResult<size_t> UdpSocket::SendTo(ByteSpan data, const SocketAddress* to, int 
   return data.size();
 }
 
-SysResult<bool> UdpSocket::ChangeMembership6(const Ip6Address& group, bool join) {
+SysResult<void> UdpSocket::ChangeMembership6(const Ip6Address& group, bool join) {
   // ipv6_sock_mc_join/drop: only multicast groups; joining twice is EADDRINUSE, leaving a
   // group not joined EADDRNOTAVAIL.
   if (!group.is_multicast()) return Err{EINVAL};
@@ -160,15 +160,15 @@ SysResult<bool> UdpSocket::ChangeMembership6(const Ip6Address& group, bool join)
     if (groups6_.size() >= kMaxMemberships6) return Err{ENOBUFS};
     groups6_.push_back(group);
     udp_->JoinGroup6(group, ctx_.clock->Now());
-    return true;
+    return Ok();
   }
   if (it == groups6_.end()) return Err{EADDRNOTAVAIL};
   groups6_.erase(it);
   udp_->LeaveGroup6(group, ctx_.clock->Now());
-  return true;
+  return Ok();
 }
 
-SysResult<bool> UdpSocket::Join4(Ip4Address group, McFilterMode mode) {
+SysResult<void> UdpSocket::Join4(Ip4Address group, McFilterMode mode) {
   // ip_mc_join_group: a multicast group, once per socket, at most igmp_max_memberships.
   if (!group.is_multicast()) return Err{EINVAL};
   for (const Membership4& m : groups4_) {
@@ -177,17 +177,17 @@ SysResult<bool> UdpSocket::Join4(Ip4Address group, McFilterMode mode) {
   if (groups4_.size() >= kMaxMemberships4) return Err{ENOBUFS};
   groups4_.push_back(Membership4{group, mode, {}});
   Report4(groups4_.back());
-  return true;
+  return Ok();
 }
 
-SysResult<bool> UdpSocket::Leave4(Ip4Address group) {
+SysResult<void> UdpSocket::Leave4(Ip4Address group) {
   auto it = std::find_if(groups4_.begin(), groups4_.end(),
                          [&](const Membership4& m) { return m.group == group; });
   if (it == groups4_.end()) return Err{EADDRNOTAVAIL};  // ip_mc_leave_group
   groups4_.erase(it);
   udp_->Listen4(this, group, McFilterMode::kInclude, {}, ctx_.clock->Now());
   if (ctx_.kick) ctx_.kick();
-  return true;
+  return Ok();
 }
 
 void UdpSocket::Report4(const Membership4& m) {
@@ -198,7 +198,7 @@ void UdpSocket::Report4(const Membership4& m) {
   if (ctx_.kick) ctx_.kick();
 }
 
-SysResult<bool> UdpSocket::ChangeSource4(Ip4Address group, Ip4Address source, bool add,
+SysResult<void> UdpSocket::ChangeSource4(Ip4Address group, Ip4Address source, bool add,
                                          McFilterMode mode) {
   // ip_mc_source: IP_ADD_SOURCE_MEMBERSHIP / IP_DROP_SOURCE_MEMBERSHIP work on INCLUDE
   // filters, IP_BLOCK_SOURCE / IP_UNBLOCK_SOURCE on EXCLUDE ones (RFC 3678 §4.1.2-§4.1.3).
@@ -228,16 +228,16 @@ SysResult<bool> UdpSocket::ChangeSource4(Ip4Address group, Ip4Address source, bo
     if (m.sources.size() == 1 && mode == McFilterMode::kInclude) return Leave4(group);
     m.sources.erase(src);
     Report4(m);
-    return true;
+    return Ok();
   }
   if (src != m.sources.end()) return Err{EADDRNOTAVAIL};  // already there
   if (m.sources.size() >= kMaxSources4) return Err{ENOBUFS};
   m.sources.push_back(source);
   Report4(m);
-  return true;
+  return Ok();
 }
 
-SysResult<bool> UdpSocket::GetFilter4(void* value, socklen_t* len) const {
+SysResult<void> UdpSocket::GetFilter4(void* value, socklen_t* len) const {
   // ip_get_mcast_msfilter / ip_mc_msfget: the caller's ip_msfilter names the group and
   // how many sources it has room for; the mode and the real count come back, and as many
   // sources as fit.
@@ -262,7 +262,7 @@ SysResult<bool> UdpSocket::GetFilter4(void* value, socklen_t* len) const {
     std::memcpy(static_cast<uint8_t*>(value) + IP_MSFILTER_SIZE(i), &a, sizeof(a));
   }
   *len = static_cast<socklen_t>(IP_MSFILTER_SIZE(copy));
-  return true;
+  return Ok();
 }
 
 bool UdpSocket::Accepts4(Ip4Address group, Ip4Address src) const {
@@ -276,7 +276,7 @@ bool UdpSocket::Accepts4(Ip4Address group, Ip4Address src) const {
   return multicast_all_;
 }
 
-SysResult<bool> UdpSocket::SetOption4(int name, const void* value, socklen_t len) {
+SysResult<void> UdpSocket::SetOption4(int name, const void* value, socklen_t len) {
   switch (name) {
     case IP_ADD_MEMBERSHIP:
     case IP_DROP_MEMBERSHIP: {
@@ -359,7 +359,7 @@ SysResult<bool> UdpSocket::SetOption4(int name, const void* value, socklen_t len
       it->mode = head.imsf_fmode == MCAST_INCLUDE ? McFilterMode::kInclude : McFilterMode::kExclude;
       it->sources = std::move(sources);
       Report4(*it);
-      return true;
+      return Ok();
     }
     case IP_MULTICAST_IF: {
       // do_ip_setsockopt: an ip_mreqn, an ip_mreq or an in_addr, by length; the address
@@ -379,7 +379,7 @@ SysResult<bool> UdpSocket::SetOption4(int name, const void* value, socklen_t len
         return Err{EADDRNOTAVAIL};
       }
       multicast_if4_ = a;
-      return true;
+      return Ok();
     }
     case IP_MULTICAST_ALL: {
       // ip(7): off, a socket gets only the groups it joined itself.
@@ -392,14 +392,14 @@ SysResult<bool> UdpSocket::SetOption4(int name, const void* value, socklen_t len
       }
       if (v != 0 && v != 1) return Err{EINVAL};
       multicast_all_ = v == 1;
-      return true;
+      return Ok();
     }
     default:
       return Err{ENOPROTOOPT};
   }
 }
 
-SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
+SysResult<void> UdpSocket::SetOption(int level, int name, const void* value, socklen_t len) {
   if (level == IPPROTO_IP) {
     std::lock_guard lock(*ctx_.mu);
     if (closed_) return Err{EBADF};
@@ -447,24 +447,24 @@ SysResult<bool> UdpSocket::SetOption(int level, int name, const void* value, soc
       // ipv6(7): -1 means the default, 1.
       if (v < -1 || v > 255) return Err{EINVAL};
       UdpEndpoint::multicast_hops = static_cast<uint8_t>(v == -1 ? 1 : v);
-      return true;
+      return Ok();
     case IPV6_MULTICAST_LOOP:
       if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
       if (v != 0 && v != 1) return Err{EINVAL};  // do_ipv6_setsockopt: a boolean only
       UdpEndpoint::multicast_loop = v == 1;
-      return true;
+      return Ok();
     case IPV6_MULTICAST_IF:
       if (auto r = ReadOpt(value, len, &v); !r.ok()) return r;
       if (v < 0) return Err{EINVAL};
       multicast_if_ = v;
-      return true;
+      return Ok();
     default:
       break;
   }
   return Socket::SetOption(level, name, value, len);
 }
 
-SysResult<bool> UdpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
+SysResult<void> UdpSocket::GetOption(int level, int name, void* value, socklen_t* len) {
   if (level == IPPROTO_IP && name == IP_MULTICAST_ALL) {
     std::lock_guard lock(*ctx_.mu);
     return WriteIpOpt(value, len, int{multicast_all_});
@@ -520,7 +520,7 @@ SysResult<size_t> UdpSocket::RecvFrom(MutableByteSpan buf, SocketAddress* from, 
   return (flags & MSG_TRUNC) != 0 ? full : n;
 }
 
-SysResult<bool> UdpSocket::Shutdown(int how) {
+SysResult<void> UdpSocket::Shutdown(int how) {
   std::lock_guard lock(*ctx_.mu);
   if (closed_) return Err{EBADF};
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Err{EINVAL};
@@ -530,7 +530,7 @@ SysResult<bool> UdpSocket::Shutdown(int how) {
   if (how != SHUT_RD) shut_wr_ = true;
   NotifyLocked();
   if (!remote) return Err{ENOTCONN};
-  return true;
+  return Ok();
 }
 
 SysResult<SocketAddress> UdpSocket::LocalAddress() const {

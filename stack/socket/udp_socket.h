@@ -19,9 +19,9 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   UdpSocket(SocketContext ctx, UdpEngine* udp);
   ~UdpSocket() override;
 
-  SysResult<bool> Bind(const SocketAddress& addr) override;
+  SysResult<void> Bind(const SocketAddress& addr) override;
   // AF_UNSPEC (disconnect) is `to == nullptr`.
-  SysResult<bool> Connect(const SocketAddress* to) override;
+  SysResult<void> Connect(const SocketAddress* to) override;
   // `to` nullptr: the connected peer. Returns the bytes sent (the whole datagram).
   SysResult<size_t> SendTo(ByteSpan data, const SocketAddress* to, int flags,
                            const SendAncillary* anc = nullptr);
@@ -31,7 +31,7 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   // (optional) gets the control messages the options ask for.
   SysResult<size_t> RecvFrom(MutableByteSpan buf, SocketAddress* from, int flags,
                              int* out_flags = nullptr, RecvAncillary* anc = nullptr);
-  SysResult<bool> Shutdown(int how) override;
+  SysResult<void> Shutdown(int how) override;
   // SO_BINDTODEVICE: also what the engine's demultiplexing sees (UdpEndpoint::bound_device).
   void set_bound_iface(int iface) override;
   SysResult<SocketAddress> LocalAddress() const override;
@@ -51,8 +51,8 @@ class UdpSocket final : public Socket, private UdpEndpoint {
 
   ReadinessMask PollLocked() const override;
   void Close() override;
-  SysResult<bool> SetOption(int level, int name, const void* value, socklen_t len) override;
-  SysResult<bool> GetOption(int level, int name, void* value, socklen_t* len) override;
+  SysResult<void> SetOption(int level, int name, const void* value, socklen_t len) override;
+  SysResult<void> GetOption(int level, int name, void* value, socklen_t* len) override;
 
   // IPv6 groups this socket joined (`show multicast`).
   const std::vector<Ip6Address>& groups6() const { return groups6_; }
@@ -94,17 +94,17 @@ class UdpSocket final : public Socket, private UdpEndpoint {
   bool shut_wr_ = false;
   uint64_t drops_ = 0;
   // ipv6(7) multicast options.
-  SysResult<bool> ChangeMembership6(const Ip6Address& group, bool join);
+  SysResult<void> ChangeMembership6(const Ip6Address& group, bool join);
   std::vector<Ip6Address> groups6_;
   int multicast_if_ = 0;  // IPV6_MULTICAST_IF (stored: one interface)
   // ip(7) IPv4 multicast options.
-  SysResult<bool> SetOption4(int name, const void* value, socklen_t len);
-  SysResult<bool> Join4(Ip4Address group, McFilterMode mode);
-  SysResult<bool> Leave4(Ip4Address group);
-  SysResult<bool> ChangeSource4(Ip4Address group, Ip4Address source, bool add, McFilterMode mode);
+  SysResult<void> SetOption4(int name, const void* value, socklen_t len);
+  SysResult<void> Join4(Ip4Address group, McFilterMode mode);
+  SysResult<void> Leave4(Ip4Address group);
+  SysResult<void> ChangeSource4(Ip4Address group, Ip4Address source, bool add, McFilterMode mode);
   void Report4(const Membership4& m);
   // getsockopt(IP_MSFILTER): the filter of the group `value` names (RFC 3678 §4.2.2).
-  SysResult<bool> GetFilter4(void* value, socklen_t* len) const;
+  SysResult<void> GetFilter4(void* value, socklen_t* len) const;
   // ip_mc_sf_allow: whether this socket takes a datagram from `src` to `group`.
   bool Accepts4(Ip4Address group, Ip4Address src) const;
   std::vector<Membership4> groups4_;

@@ -103,7 +103,7 @@ Result<uint16_t, int> TcpEngine::PickConnectPort(const IpAddress& local,
   return *port;
 }
 
-Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
+Result<void, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
   if (user->registered) return Err{EINVAL};
   // __inet6_bind: "Binding to v4-mapped address on a v6-only socket makes no sense".
   if (user->ipv6 && user->v6only && local.ip.is_v4()) return Err{EINVAL};
@@ -147,7 +147,7 @@ Result<bool, int> TcpEngine::Bind(TcpPortUser* user, SocketAddress local) {
   }
   user->local = local;
   Register(user);
-  return true;
+  return Ok();
 }
 
 void TcpEngine::Unbind(TcpPortUser* user) { Deregister(user); }

@@ -63,7 +63,7 @@ class TcpEngine final : public Ip4Transport, public Ip6Transport, public TcpConn
 
   // bind(): reserves `local` for `user` (port 0: an ephemeral port). Errors as errno:
   // EADDRINUSE, EADDRNOTAVAIL (not one of our addresses), EINVAL (already bound).
-  Result<bool, int> Bind(TcpPortUser* user, SocketAddress local);
+  Result<void, int> Bind(TcpPortUser* user, SocketAddress local);
   void Unbind(TcpPortUser* user);
 
   // listen(): `user` is bound to an ephemeral port first if it is not bound yet.

@@ -11,6 +11,7 @@
 
 #include "stack/base/bytes.h"
 #include "stack/base/counters.h"
+#include "stack/base/named_enum.h"
 #include "stack/net/ip_address.h"
 #include "stack/net/seq_num.h"
 #include "stack/wire/tcp.h"
@@ -19,7 +20,7 @@ namespace pytcp {
 
 // RFC 9293 §3.3.2. The numbering follows Linux's TCP_ESTABLISHED.. order where it can be
 // mapped (see ToLinuxState) so that TCP_INFO reports what ss(8) expects.
-enum class TcpState : uint8_t {
+PYTCP_NAMED_ENUM_UPPER(TcpState, uint8_t,  // ToString: "SYN_SENT", "FIN_WAIT_1", ...
   kClosed,
   kListen,
   kSynSent,
@@ -31,8 +32,7 @@ enum class TcpState : uint8_t {
   kClosing,
   kLastAck,
   kTimeWait,
-};
-std::string_view ToString(TcpState s);
+);
 // Linux's numbering (include/net/tcp_states.h), for tcp_info.tcpi_state.
 uint8_t ToLinuxState(TcpState s);
 

@@ -45,13 +45,13 @@ void UdpEngine::FillTx(uint16_t src_port, uint16_t dst_port, ByteSpan payload, u
   header.Emit(tx_.Prepend(kUdpHeaderSize), payload, pseudo);
 }
 
-Result<bool, int> UdpEngine::Sent(Result<void, IpSendError> sent) {
+Result<void, int> UdpEngine::Sent(Result<void, IpSendError> sent) {
   if (!sent.ok()) {
     counters_.Inc(UdpCounter::kTxDropError);
     return Err{ToErrno(sent.error())};
   }
   counters_.Inc(UdpCounter::kTxDatagrams);
-  return true;
+  return Ok();
 }
 
 template <typename Takes, typename Fn>
@@ -154,7 +154,7 @@ Result<uint16_t, int> UdpEngine::PickEphemeral(UdpEndpoint* ep) {
   return *port;
 }
 
-Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
+Result<void, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
   if (ep->bound) return Err{EINVAL};
   // __inet6_bind: "Binding to v4-mapped address on a v6-only socket makes no sense".
   if (ep->ipv6 && ep->v6only && local.ip.is_v4()) return Err{EINVAL};
@@ -200,7 +200,7 @@ Result<bool, int> UdpEngine::Bind(UdpEndpoint* ep, SocketAddress local) {
   ep->local = local;
   ep->bound = true;
   ports_[local.port].push_back(ep);
-  return true;
+  return Ok();
 }
 
 void UdpEngine::Unbind(UdpEndpoint* ep) {
@@ -224,7 +224,7 @@ Result<IpAddress, int> UdpEngine::SourceFor(const IpAddress& dst, const IpAddres
   return IpAddress(route->src);
 }
 
-Result<bool, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+Result<void, int> UdpEngine::Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                                   const UdpSendOptions& options, Instant now) {
   if (!dst.ip.is_v4()) return Send6(ep, dst, payload, options, now);
   if (ep->ipv6 && ep->v6only) return Err{ENETUNREACH};
@@ -320,7 +320,7 @@ void UdpEngine::ReceiveError(const Ip4ErrorInfo& error, Instant now) {
                [&](UdpEndpoint* ep) { ep->OnIcmpError(error, now); });
 }
 
-Result<bool, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+Result<void, int> UdpEngine::Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                                    const UdpSendOptions& options, Instant now) {
   if (ip6_ == nullptr || !ep->ipv6) return Err{ENETUNREACH};
   if (payload.size() > 65535 - kUdpHeaderSize) return Err{EMSGSIZE};

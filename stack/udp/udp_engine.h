@@ -110,12 +110,12 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
 
   // Binds `ep` to `local` (port 0: an ephemeral port). Errors as errno: EADDRINUSE,
   // EADDRNOTAVAIL (an address that is not ours), EINVAL (already bound).
-  Result<bool, int> Bind(UdpEndpoint* ep, SocketAddress local);
+  Result<void, int> Bind(UdpEndpoint* ep, SocketAddress local);
   void Unbind(UdpEndpoint* ep);
 
   // Sends one datagram from `ep` (auto-binding it to an ephemeral port first if needed).
   // Errors as errno (ENETUNREACH, EMSGSIZE, EACCES for broadcast without SO_BROADCAST...).
-  Result<bool, int> Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+  Result<void, int> Send(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                          const UdpSendOptions& options, Instant now);
 
   // IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP of a socket: the interface's membership is counted
@@ -149,7 +149,7 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
  private:
   bool Conflicts(const UdpEndpoint& a, const UdpEndpoint& b) const;
   Result<uint16_t, int> PickEphemeral(UdpEndpoint* ep);
-  Result<bool, int> Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
+  Result<void, int> Send6(UdpEndpoint* ep, const SocketAddress& dst, ByteSpan payload,
                           const UdpSendOptions& options, Instant now);
   // RFC 3493 §5.2 / ipv6(7) IPV6_MULTICAST_LOOP: a copy of a datagram sent to a group
   // this host listens to, for the local sockets bound to its port.
@@ -163,7 +163,7 @@ class UdpEngine final : public Ip4Transport, public Ip6Transport {
   // tx_ = a UDP header (checksum over `pseudo`, the pseudo-header's sum) and `payload`.
   void FillTx(uint16_t src_port, uint16_t dst_port, ByteSpan payload, uint32_t pseudo);
   // Counts what the IP engine did with tx_ and turns its error into an errno.
-  Result<bool, int> Sent(Result<void, IpSendError> sent);
+  Result<void, int> Sent(Result<void, IpSendError> sent);
   // The endpoints on `port` of the datagram's family (`takes`) whose binding takes `local`
   // and whose connection, if any, is to `remote`: fn(UdpEndpoint*) for each.
   template <typename Takes, typename Fn>

@@ -4,17 +4,6 @@
 
 namespace pytcp {
 
-std::string_view ToString(IgmpParseError e) {
-  switch (e) {
-    case IgmpParseError::kTooShort: return "too short";
-    case IgmpParseError::kBadChecksum: return "bad checksum";
-    case IgmpParseError::kSourcesOverrun: return "query sources run past the message";
-    case IgmpParseError::kRecordsOverrun: return "report records run past the message";
-    case IgmpParseError::kBadQueryLength: return "query of 9 to 11 bytes";
-  }
-  return "?";
-}
-
 Result<IgmpView, IgmpParseError> IgmpView::Parse(ByteSpan m) {
   // Integrity first: the length every message has, the checksum over all of it (RFC 3376
   // §4.1.2: "the entire IGMP message"), then the counts that say how long it is.

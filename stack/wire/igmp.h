@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "stack/base/bytes.h"
+#include "stack/base/named_enum.h"
 #include "stack/base/result.h"
 #include "stack/net/ip4_address.h"
 #include "stack/wire/igmp_mld_common.h"
@@ -39,7 +40,7 @@ inline constexpr size_t kIgmpV3QueryMinSize = 12;
 inline constexpr size_t kIgmpV3ReportMinSize = 8;
 inline constexpr size_t kIgmpRecordMinSize = 8;
 
-enum class IgmpParseError : uint8_t {
+PYTCP_NAMED_ENUM(IgmpParseError, uint8_t,
   // Integrity.
   kTooShort,          // fewer than 8 bytes
   kBadChecksum,
@@ -47,8 +48,7 @@ enum class IgmpParseError : uint8_t {
   kRecordsOverrun,    // a report's records run past the message
   // Sanity.
   kBadQueryLength,    // a query of 9 to 11 bytes (RFC 3376 §7.1: ignored)
-};
-std::string_view ToString(IgmpParseError e);
+);
 constexpr bool IsIntegrityError(IgmpParseError e) { return e < IgmpParseError::kBadQueryLength; }
 
 // RFC 3376 §4.1.1: Max Resp Code -> Max Resp Time in tenths of a second.

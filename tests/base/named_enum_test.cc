@@ -21,5 +21,17 @@ TEST(NamedEnumTest, ToStringIsTheEnumeratorInSnakeCase) {
   EXPECT_EQ(ToString(static_cast<DemoError>(3)), "unknown");
 }
 
+PYTCP_NAMED_ENUM_UPPER(DemoState, uint8_t,
+  kSynSent,
+  kFinWait1,
+  kTTLExpired,
+);
+
+TEST(NamedEnumTest, UpperNamesAreCapitalsWithANumberAWordOfItsOwn) {
+  EXPECT_EQ(ToString(DemoState::kSynSent), "SYN_SENT");
+  EXPECT_EQ(ToString(DemoState::kFinWait1), "FIN_WAIT_1");
+  EXPECT_EQ(ToString(DemoState::kTTLExpired), "TTL_EXPIRED");
+}
+
 }  // namespace
 }  // namespace pytcp

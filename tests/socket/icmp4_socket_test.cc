@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -172,6 +173,57 @@ TEST_F(Icmp4SocketTest, RawSocketSeesHeaderAndHonoursIcmpFilter) {
   // A ping socket has no ICMP_FILTER.
   auto ping = Open(a_.get(), SOCK_DGRAM);
   EXPECT_EQ(ping->SetOption(kSolRaw, kIcmpFilter, &filter, sizeof(filter)).error(), ENOPROTOOPT);
+}
+
+// raw(7) ICMP_FILTER's lengths as Linux's raw_seticmpfilter/raw_geticmpfilter take them: a
+// short value overwrites the filter's first bytes only, a long one is cut to 4 bytes, a
+// negative length is EINVAL; getsockopt cuts to the buffer and to 4 bytes.
+TEST_F(Icmp4SocketTest, IcmpFilterTakesShortAndLongLengthsAsLinux) {
+  auto raw = Open(a_.get(), SOCK_RAW);
+  uint32_t got = 0;
+  socklen_t len = sizeof(got);
+  const uint32_t all = 0xFFFFFFFFu;
+  ASSERT_TRUE(raw->SetOption(kSolRaw, kIcmpFilter, &all, sizeof(all)).ok());
+  // One byte: only the first byte of the filter changes (no EINVAL).
+  const uint8_t one = 0x00;
+  ASSERT_TRUE(raw->SetOption(kSolRaw, kIcmpFilter, &one, 1).ok());
+  uint32_t want = all;
+  std::memset(&want, 0, 1);
+  ASSERT_TRUE(raw->GetOption(kSolRaw, kIcmpFilter, &got, &len).ok());
+  EXPECT_EQ(len, sizeof(got));
+  EXPECT_EQ(got, want);
+  // Nothing: nothing read, the filter unchanged, no buffer needed.
+  ASSERT_TRUE(raw->SetOption(kSolRaw, kIcmpFilter, nullptr, 0).ok());
+  ASSERT_TRUE(raw->GetOption(kSolRaw, kIcmpFilter, &got, &len).ok());
+  EXPECT_EQ(got, want);
+  // Longer than struct icmp_filter: its first 4 bytes are taken.
+  const uint32_t two[2] = {0x00000008u, 0xFFFFFFFFu};
+  ASSERT_TRUE(raw->SetOption(kSolRaw, kIcmpFilter, two, sizeof(two)).ok());
+  ASSERT_TRUE(raw->GetOption(kSolRaw, kIcmpFilter, &got, &len).ok());
+  EXPECT_EQ(got, 0x00000008u);
+  // A negative optlen (the kernel's is an int) is EINVAL and changes nothing.
+  EXPECT_EQ(raw->SetOption(kSolRaw, kIcmpFilter, &all, static_cast<socklen_t>(-1)).error(),
+            EINVAL);
+  // getsockopt: a longer buffer gets 4 bytes, a shorter one the first bytes, a negative
+  // length EINVAL.
+  uint32_t wide[2] = {0, 0};
+  len = sizeof(wide);
+  ASSERT_TRUE(raw->GetOption(kSolRaw, kIcmpFilter, wide, &len).ok());
+  EXPECT_EQ(len, sizeof(uint32_t));
+  EXPECT_EQ(wide[0], 0x00000008u);
+  uint8_t first = 0xAA;
+  len = 1;
+  ASSERT_TRUE(raw->GetOption(kSolRaw, kIcmpFilter, &first, &len).ok());
+  EXPECT_EQ(len, 1u);
+  uint8_t want_first = 0;
+  const uint32_t filter = 0x00000008u;
+  std::memcpy(&want_first, &filter, 1);
+  EXPECT_EQ(first, want_first);
+  len = 0;
+  ASSERT_TRUE(raw->GetOption(kSolRaw, kIcmpFilter, nullptr, &len).ok());
+  EXPECT_EQ(len, 0u);
+  len = static_cast<socklen_t>(-1);
+  EXPECT_EQ(raw->GetOption(kSolRaw, kIcmpFilter, &got, &len).error(), EINVAL);
 }
 
 TEST_F(Icmp4SocketTest, TtlTimeExceededReachesThePingSocketErrorQueue) {

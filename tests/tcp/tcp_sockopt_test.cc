@@ -13,7 +13,7 @@ namespace {
 
 using TcpSockoptTest = TcpHarness;
 
-SysResult<bool> Set(TcpSocket& s, int name, int v) {
+SysResult<void> Set(TcpSocket& s, int name, int v) {
   return s.SetOption(IPPROTO_TCP, name, &v, sizeof(v));
 }
 int Get(TcpSocket& s, int name) {

@@ -64,7 +64,7 @@ struct StackInterface {
 // Starts the stack if need be; nullopt when it cannot run. The first interface.
 std::optional<StackInterface> GetStackInterface();
 // Every interface of the stack (PYTCP_IFACE=tap7,tap8), the first first; empty when it
-// cannot run. A shared stack reports its first interface only (pytcpd::HostInfo).
+// cannot run. A shared stack's come from the daemon, one kHostInfo per interface.
 std::vector<StackInterface> GetStackInterfaces();
 
 // getifaddrs(): the kernel's list with the stack's interface put in. One malloc block, as

@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include "pytcpd/protocol.h"
 #include "pytcpd/server.h"
@@ -39,26 +38,6 @@ int Usage() {
   return 2;
 }
 
-// The first usable address, as a program's first socket() waits for it (shim/runtime.h),
-// so that clients of a daemon started on demand do not fail merely because it is new.
-void WaitForAddress(Stack& stack) {
-  const bool v4 = stack.config().ip4_mode != pytcp::Ip4Mode::kNone;
-  if (!v4 && stack.config().ip6_mode == pytcp::Ip6Mode::kNone) return;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const pytcp::StackAddresses addresses = pytcp::StackQuery(stack).Addresses();
-    if (v4) {
-      for (const auto& e : addresses.ip4) {
-        if (e.usable()) return;
-      }
-    } else {
-      for (const auto& e : addresses.ip6) {
-        if (e.usable() && !e.address().is_link_local()) return;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
 
 // Every socket is a pair end here: as many as the hard limit allows.
 void RaiseFdLimit() {
@@ -168,7 +147,9 @@ int main(int argc, char** argv) {
     report(1);
     return 1;
   }
-  WaitForAddress(**stack);
+  // The first usable address, as a program's first socket() waits for it (shim/runtime.h),
+  // so that clients of a daemon started on demand do not fail merely because it is new.
+  pytcp::WaitForUsableAddress(**stack, std::chrono::seconds(5));
   // Beside the control socket, for tools and tests that stop the daemon by its pid.
   const std::string pid_path = options.control_path.substr(0, options.control_path.size() - 5) + ".pid";
   // Written as every file the stack makes (private_file.h): 0600, never through a symlink.

@@ -118,31 +118,11 @@ void DrainAndStop(Stack* stack) {
   stack->Stop();
 }
 
-// How long the first socket() waits for the stack's first usable IPv4 address (a DHCP
-// lease, or the end of strict conflict detection), so that it does not fail with
-// ENETUNREACH merely because the stack has just started.
+// How long the first socket() waits for the stack's first usable address (a DHCP lease,
+// the end of strict conflict detection, SLAAC or DAD; WaitForUsableAddress), so that it
+// does not fail with ENETUNREACH merely because the stack has just started.
 constexpr auto kAddressWait = std::chrono::seconds(5);
 
-// With IPv4 off, the first usable IPv6 address beyond link-local is waited for instead (a
-// SLAAC address as soon as the first router advertisement came, or a static one after DAD).
-void WaitForAddress(Stack* stack) {
-  const bool v4 = stack->config().ip4_mode != Ip4Mode::kNone;
-  if (!v4 && stack->config().ip6_mode == Ip6Mode::kNone) return;
-  const auto deadline = std::chrono::steady_clock::now() + kAddressWait;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const StackAddresses addresses = StackQuery(*stack).Addresses();
-    if (v4) {
-      for (const auto& e : addresses.ip4) {
-        if (e.usable()) return;
-      }
-    } else {
-      for (const auto& e : addresses.ip6) {
-        if (e.usable() && !e.address().is_link_local()) return;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
 
 // Registered with atexit() when the stack starts, so it runs before the destructors of
 // everything constructed earlier.
@@ -271,7 +251,7 @@ Stack* AcquireStack(int* err) noexcept {
           failure = "cannot start the stack: " + std::string(s.message());
           code = ErrnoFor(s);
         } else {
-          WaitForAddress(stack->get());
+          WaitForUsableAddress(**stack, kAddressWait);
           SetLinkLocalScope(if_nametoindex(config->interface.c_str()));
           st.stack = stack->release();
           st.owner = getpid();

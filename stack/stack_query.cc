@@ -1,5 +1,8 @@
 #include "stack/stack_query.h"
 
+#include <chrono>
+#include <thread>
+
 #include <mutex>
 
 #include "stack/stack.h"
@@ -132,6 +135,25 @@ StackMulticast StackQuery::Multicast() const {
   out.ip6 = stack_.ip6().groups();
   out.mld_v1 = stack_.mld().v1_mode();
   return out;
+}
+
+void WaitForUsableAddress(Stack& stack, Duration timeout) {
+  const bool v4 = stack.config().ip4_mode != Ip4Mode::kNone;
+  if (!v4 && stack.config().ip6_mode == Ip6Mode::kNone) return;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const StackAddresses addresses = StackQuery(stack).Addresses();
+    if (v4) {
+      for (const auto& e : addresses.ip4) {
+        if (e.usable()) return;
+      }
+    } else {
+      for (const auto& e : addresses.ip6) {
+        if (e.usable() && !e.address().is_link_local()) return;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 }  // namespace pytcp

@@ -100,6 +100,12 @@ struct StackMulticast {
   bool mld_v1 = false;          // an MLDv1 querier put MLD in compatibility mode
 };
 
+// Waits up to `timeout` for the first usable IPv4 address, or with IPv4 off for the
+// first usable IPv6 address beyond link-local (a SLAAC address once the first router
+// advertisement came, a static one after DAD): what a program's first socket() and a
+// daemon started on demand wait for. Returns at once when neither family runs.
+void WaitForUsableAddress(Stack& stack, Duration timeout);
+
 class StackQuery {
  public:
   explicit StackQuery(Stack& stack) : stack_(stack) {}

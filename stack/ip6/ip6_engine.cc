@@ -283,8 +283,7 @@ Result<void, IpSendError> Ip6Engine::Send(const Ip6SendParams& params, PacketBuf
     counters_.Inc(IpCounter::kTxPackets);
     return Ok();
   }
-  const uint32_t mtu = ports_.size() == 1 ? PathMtu(params.dst)
-                                           : pmtu_.Get(params.dst, link_mtu(route->iface));
+  const uint32_t mtu = pmtu_.Get(params.dst, link_mtu(route->iface));  // the route's link
   // TCP segmentation offload (stack/link/virtio_net.h): a TCP segment larger than the path
   // MTU that the device will cut into path-MTU packets passes whole. TCP makes one only
   // when its MSS is the path's own (TcpConnection::TsoPayload), so each piece fits.
